@@ -1,0 +1,11 @@
+"""twaron: a Linux-compatible kernel written in Python.
+
+    >>> import twaron
+    >>> r = twaron.run(["sh", "-c", "echo hello"])
+    >>> r.returncode, r.stdout
+    (0, b'hello\\n')
+"""
+
+from twaron.api import CompletedRun, run
+
+__all__ = ["CompletedRun", "run"]

@@ -1,0 +1,142 @@
+"""The embedding API, in the spirit of subprocess.run; the CLI is built on it."""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass, field
+from typing import Sequence
+
+from twaron.arch.x86_64.errno import EACCES, ENOENT, ENOEXEC, ENOTDIR
+from twaron.config import Config
+from twaron.errors import KernelError
+from twaron.fs.console import Console
+from twaron.kernel import Kernel
+
+
+@dataclass
+class CompletedRun:
+    """What a guest run left: like subprocess.CompletedProcess, plus kernel health."""
+
+    args: list[str]
+    returncode: int
+    stdout: bytes = b""
+    stderr: bytes = b""
+    oopses: list[str] = field(default_factory=list)
+    unknown_syscalls: dict[int, int] = field(default_factory=dict)
+
+
+def boot(config: Config, console: Console) -> Kernel:
+    return Kernel(config, console)
+
+
+def start(kernel: Kernel, config: Config) -> int | None:
+    """Exec PROGRAM as pid 1; returns a shell-style status if it cannot be started."""
+    argv = [a.encode() if isinstance(a, str) else a for a in config.argv]
+    if not argv:
+        raise ValueError("no program given")
+    path = resolve_program(kernel, argv[0], config.env or {})
+    if path is None:
+        _complain(kernel, argv[0], ENOENT)
+        return 127
+    try:
+        kernel.spawn_init([path, *argv[1:]] if b"/" not in argv[0] else argv, config.envp())
+    except KernelError as e:
+        _complain(kernel, argv[0], e.errno)
+        return 127 if e.errno in (ENOENT, ENOTDIR) else 126
+    if argv[0] != path and b"/" not in argv[0]:
+        pass
+    return None
+
+
+def resolve_program(kernel: Kernel, name: bytes, env: dict[str, str]) -> bytes | None:
+    """PROGRAM through the guest's PATH, as a shell would find it."""
+    if b"/" in name:
+        return name
+    for d in env.get("PATH", "/bin:/usr/bin").split(":"):
+        candidate = (d or ".").encode() + b"/" + name
+        if kernel.guest_exists(candidate):
+            return candidate
+    return None
+
+
+def _complain(kernel: Kernel, name: bytes, errno: int) -> None:
+    msg = {ENOENT: "not found", EACCES: "Permission denied", ENOEXEC: "Exec format error"}
+    text = f"twaron: {name.decode(errors='replace')}: {msg.get(errno, os.strerror(errno))}\n"
+    kernel.console.write_to(kernel.console.stderr, text.encode())
+
+
+def run_console(config: Config) -> int:
+    """Boot with the host's stdin/stdout/stderr as the guest's console; the exit status."""
+    sys.stdout.flush()
+    console = Console(0, 1, 2)
+    kernel = boot(config, console)
+    try:
+        status = start(kernel, config)
+        if status is not None:
+            return status
+        return kernel.run()
+    finally:
+        console.restore()
+
+
+def run(
+    argv: Sequence[str],
+    *,
+    input: bytes | None = None,
+    rootfs: str | None = None,
+    platform: str = "auto",
+    memory: int | str = "512M",
+    files: dict[str, str] | None = None,
+    env: dict[str, str] | None = None,
+    rng: str = "chacha20",
+    seed: int | None = None,
+    trace: bool = False,
+    timeout: float | None = None,
+) -> CompletedRun:
+    """Run argv in a fresh twaron kernel and collect its output.
+
+    files maps guest paths to host paths copied into the guest's root before boot.
+    """
+    from twaron.config import parse_size
+
+    config = Config(
+        argv=list(argv), platform=platform, rootfs=rootfs,
+        memory=parse_size(memory) if isinstance(memory, str) else memory,
+        rng=rng, seed=seed, trace=trace,
+        add_files=[(host, guest) for guest, host in (files or {}).items()],
+        env=env, timeout=timeout,
+    )  # fmt: skip
+    out, err = bytearray(), bytearray()
+    data = memoryview(input or b"")
+    pos = [0]
+
+    def read(n: int) -> bytes:
+        chunk = data[pos[0] : pos[0] + n]
+        pos[0] += len(chunk)
+        return bytes(chunk)
+
+    console = Console(read, out.extend, err.extend)
+    kernel = boot(config, console)
+    kernel.trace_out = _Collector(err)
+    status = start(kernel, config)
+    if status is None:
+        status = kernel.run()
+    return CompletedRun(
+        list(argv), status, bytes(out), bytes(err),
+        [o.report() for o in kernel.oopses], dict(kernel.unknown_syscalls),
+    )  # fmt: skip
+
+
+class _Collector:
+    """A text stream that appends to a bytearray (trace lines into captured stderr)."""
+
+    def __init__(self, buf: bytearray) -> None:
+        self.buf = buf
+
+    def write(self, s: str) -> int:
+        self.buf += s.encode()
+        return len(s)
+
+    def flush(self) -> None:
+        pass

@@ -1,0 +1,140 @@
+"""`twaron run | bench | profile | test | fuzz`: argument parsing and presentation only.
+
+Everything that boots or runs a kernel lives in twaron.api; this module turns a command
+line into a Config and an api call into an exit status. Heavy modules are imported inside
+the command handlers so that `twaron --help` and argument errors stay instant.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from twaron.config import PLATFORMS, Config, parse_add, parse_size
+from twaron.random import RNG_KINDS
+
+
+def _size(text: str) -> int:
+    try:
+        return parse_size(text)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+
+
+def _add(text: str) -> tuple[str, str]:
+    try:
+        return parse_add(text)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+
+
+def _seed(text: str) -> int:
+    try:
+        return int(text, 0)  # 42, 0x2a
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid seed {text!r}") from None
+
+
+def _timeout(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid timeout {text!r}") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError("timeout must be positive")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="twaron",
+        description="A Linux-compatible kernel in Python: run unmodified x86-64 programs.",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+
+    run = sub.add_parser(
+        "run",
+        help="boot a kernel and run PROGRAM as its first process",
+        usage="%(prog)s [options] [--] PROGRAM [ARGS...]",
+    )
+    run.add_argument("--platform", choices=PLATFORMS, default="auto", help="CPU platform")
+    run.add_argument("--rootfs", metavar="DIR", help="host directory imported as /")
+    run.add_argument(
+        "--memory", type=_size, default=Config.memory, metavar="SIZE",
+        help="guest memory, e.g. 512M, 1G (default 512M)",
+    )  # fmt: skip
+    run.add_argument("--rng", choices=RNG_KINDS, default="chacha20", help="kernel RNG")
+    run.add_argument("--seed", type=_seed, metavar="N", help="seed the RNG: reproducible runs")
+    run.add_argument(
+        "--trace", action="store_true", help="print each system call to stderr, strace-style"
+    )
+    run.add_argument(
+        "--add", type=_add, action="append", default=[], metavar="HOST[:GUEST]",
+        dest="add_files", help="copy a host file into the guest (repeatable)",
+    )  # fmt: skip
+    run.add_argument("--timeout", type=_timeout, metavar="S", help="stop after S seconds")
+    run.add_argument("--init", action="store_true", help="run PROGRAM under a minimal init")
+    # REMAINDER: everything from PROGRAM on belongs to the guest, options included.
+    run.add_argument("argv", nargs=argparse.REMAINDER, metavar="PROGRAM [ARGS...]")
+    run.set_defaults(handler=_cmd_run)
+
+    for name, text in (
+        ("bench", "run the workload benchmarks"),
+        ("profile", "profile a workload phase by phase"),
+        ("test", "run the conformance suites"),
+        ("fuzz", "fuzz the system call interface"),
+    ):
+        p = sub.add_parser(name, help=f"{text} (not implemented yet)")
+        p.add_argument("rest", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
+        p.set_defaults(handler=_cmd_not_implemented)
+    return parser
+
+
+def config_from_args(args: argparse.Namespace) -> Config:
+    argv = list(args.argv)
+    if argv and argv[0] == "--":
+        argv = argv[1:]
+    return Config(
+        argv=argv,
+        platform=args.platform,
+        rootfs=args.rootfs,
+        memory=args.memory,
+        rng=args.rng,
+        seed=args.seed,
+        trace=args.trace,
+        add_files=list(args.add_files),
+        init=args.init,
+        timeout=args.timeout,
+    )
+
+
+def _cmd_run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
+    config = config_from_args(args)
+    if not config.argv:
+        parser.error("run: PROGRAM is required")  # exits 2, like every argument error
+    import importlib
+
+    from twaron.platform import PlatformUnavailable
+
+    # Looked up through sys.modules at call time so that tests can substitute the api.
+    api = importlib.import_module("twaron.api")
+    try:
+        return int(api.run_console(config))
+    except PlatformUnavailable as e:
+        print(f"twaron: {e}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 128 + 2  # as a shell reports a run ended by SIGINT
+
+
+def _cmd_not_implemented(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
+    print(f"twaron {args.command}: not implemented yet", file=sys.stderr)
+    return 2
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    return int(args.handler(parser, args))

@@ -1,0 +1,89 @@
+"""How to boot one kernel: what the CLI parsed, in a form the kernel and api take directly.
+
+Kept free of argparse so that tests, benchmarks and the api build a Config in code.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, field
+
+from twaron.random import RNG_KINDS
+
+PLATFORMS = ("auto", "unicorn", "kvm")
+DEFAULT_MEMORY = 512 << 20
+DEFAULT_PATH = "/sbin:/usr/sbin:/bin:/usr/bin"
+
+_SIZE_RE = re.compile(r"^\s*(\d+)\s*([kmgt]?)(?:i?b)?\s*$", re.IGNORECASE)
+_SHIFT = {"": 0, "k": 10, "m": 20, "g": 30, "t": 40}
+
+
+def parse_size(text: str) -> int:
+    """ "512M" -> 536870912; K/M/G/T are powers of 1024 (also "512MiB", "64kb"); plain
+    digits are bytes. Raises ValueError for anything else, zero included."""
+    m = _SIZE_RE.match(text)
+    if not m:
+        raise ValueError(f"invalid size {text!r} (examples: 512M, 1G, 64K, 1048576)")
+    size = int(m.group(1)) << _SHIFT[m.group(2).lower()]
+    if size <= 0:
+        raise ValueError(f"size must be positive: {text!r}")
+    return size
+
+
+def parse_add(spec: str) -> tuple[str, str]:
+    """--add HOST[:GUEST] -> (host, guest).
+
+    Without GUEST the file lands in / under its own name; a GUEST ending in "/" is a
+    directory that receives the file under its own name. The guest path must be absolute.
+    """
+    host, sep, guest = spec.partition(":")
+    if not host:
+        raise ValueError(f"--add needs a host path: {spec!r}")
+    base = os.path.basename(os.path.normpath(host))
+    if not sep or not guest:
+        guest = "/" + base
+    elif guest.endswith("/"):
+        guest += base
+    if not guest.startswith("/"):
+        raise ValueError(f"--add guest path must be absolute: {guest!r}")
+    return host, guest
+
+
+def default_env() -> dict[str, str]:
+    """The guest's environment: a clean login-like one, not the host's (which would leak
+    host paths and settings into every run and make runs differ between machines)."""
+    return {"PATH": DEFAULT_PATH, "HOME": "/root", "TERM": os.environ.get("TERM") or "linux"}
+
+
+@dataclass
+class Config:
+    argv: list[str] = field(default_factory=list)
+    platform: str = "auto"  # auto | unicorn | kvm
+    rootfs: str | None = None  # host directory imported as /, or None for the built-in one
+    memory: int = DEFAULT_MEMORY  # bytes of guest-physical memory
+    rng: str = "chacha20"  # chacha20 | splitmix64 | host (see twaron.random)
+    seed: int | None = None  # reproducible randomness when set
+    trace: bool = False  # strace-style syscall lines on stderr
+    add_files: list[tuple[str, str]] = field(default_factory=list)  # (host, guest) pairs
+    # None means the default environment (filled in by __post_init__, so readers always
+    # see a dict); pass {} for an empty one.
+    env: dict[str, str] | None = None
+    init: bool = False  # run PROGRAM under a minimal init (later: --init)
+    timeout: float | None = None  # seconds of wall time before the run is stopped
+
+    def __post_init__(self) -> None:
+        if self.env is None:
+            self.env = default_env()
+        if self.platform not in PLATFORMS:
+            raise ValueError(f"unknown platform {self.platform!r} ({', '.join(PLATFORMS)})")
+        if self.rng not in RNG_KINDS:
+            raise ValueError(f"unknown rng {self.rng!r} ({', '.join(RNG_KINDS)})")
+        if self.memory <= 0:
+            raise ValueError("memory must be positive")
+        if self.timeout is not None and self.timeout <= 0:
+            raise ValueError("timeout must be positive")
+
+    def envp(self) -> list[bytes]:
+        """The environment as execve's envp strings."""
+        return [f"{k}={v}".encode() for k, v in (self.env or {}).items()]

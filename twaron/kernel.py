@@ -1,0 +1,449 @@
+"""Boot and the run loop: take an Event from the platform, dispatch it, pick the next task.
+
+The kernel owns guest memory, the random generator, the root filesystem, the process table
+and the scheduler. System calls arrive through Kernel.syscall (called by the platform while
+the guest is stopped at its `syscall` instruction); faults, exceptions and preemption come
+back from Platform.run() as events.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+import traceback
+from collections import Counter
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from twaron import platform as platforms
+from twaron.arch.x86_64.constants import (
+    AT_FDCWD,
+    SA_RESTART,
+    SIGBUS,
+    SIGCHLD,
+    SIGFPE,
+    SIGILL,
+    SIGKILL,
+    SIGSEGV,
+    SIGSYS,
+    SIGTRAP,
+    X86_TRAP_AC,
+    X86_TRAP_BP,
+    X86_TRAP_DB,
+    X86_TRAP_DE,
+    X86_TRAP_MF,
+    X86_TRAP_UD,
+    X86_TRAP_XF,
+)
+from twaron.arch.x86_64.errno import EINTR, ENOSYS
+from twaron.arch.x86_64.unistd import SYSCALL_NAMES, SYSCALL_NUMBERS
+from twaron.clock import Clock
+from twaron.errors import Block, KernelError
+from twaron.mm.address_space import AddressSpace
+from twaron.mm.physmem import PhysMem
+from twaron.platform.base import Event
+from twaron.process import signal as sigs
+from twaron.process.sched import Scheduler
+from twaron.process.task import Credentials, FsContext, Task, ThreadGroup
+from twaron.process.waitqueue import WaitQueue
+from twaron.random import make_rng
+from twaron.syscalls.table import NR_MAX, load_all
+
+if TYPE_CHECKING:
+    from twaron.config import Config
+
+SI_USER = 0
+# Syscalls that fail with EINTR after a handler even with SA_RESTART (Linux's ERESTARTNOHAND
+# and restart_block cases).
+NO_RESTART = {SYSCALL_NUMBERS[n] for n in (
+    "nanosleep", "clock_nanosleep", "pause", "rt_sigsuspend", "poll", "ppoll", "select",
+    "pselect6", "epoll_wait", "epoll_pwait", "rt_sigtimedwait",
+)}  # fmt: skip
+VECTOR_SIGNALS = {
+    X86_TRAP_DE: SIGFPE, X86_TRAP_DB: SIGTRAP, X86_TRAP_BP: SIGTRAP, X86_TRAP_UD: SIGILL,
+    X86_TRAP_MF: SIGFPE, X86_TRAP_XF: SIGFPE, X86_TRAP_AC: SIGBUS,
+}  # fmt: skip  (everything else, #GP included, is SIGSEGV as on Linux)
+
+
+@dataclass
+class Oops:
+    """A kernel bug caught at the syscall boundary or in the run loop."""
+
+    pid: int
+    where: str
+    args: tuple[int, ...]
+    traceback: str
+
+    def report(self) -> str:
+        args = ", ".join(f"{a:#x}" for a in self.args)
+        return f"twaron: oops in {self.where}({args}) pid {self.pid}\n{self.traceback}"
+
+
+class Kernel:
+    def __init__(self, config: Config, console: Any) -> None:
+        self.config = config
+        self.clock = Clock()
+        self.boot_time = self.clock.monotonic()
+        self.mem = PhysMem(config.memory)
+        self.rng = make_rng(config.rng, config.seed)
+        self.table = load_all()
+        self.platform = platforms.create(config.platform, self.mem, self.syscall)
+        self.sched = Scheduler()
+        self.tasks: dict[int, ThreadGroup] = {}  # pid -> process
+        self.threads: dict[int, Task] = {}  # tid -> task
+        self._last_pid = 0
+        self.oopses: list[Oops] = []
+        self.unknown_syscalls: Counter[int] = Counter()
+        self.trace = config.trace
+        self.trace_out = sys.stderr
+        self.console = console
+        self.exit_status: int | None = None
+        self.init_group: ThreadGroup | None = None
+        self.hostname = b"twaron"
+        self.domainname = b"(none)"
+        from twaron.fs import boot as fs_boot
+
+        self.fs = fs_boot.mount_root(self)
+
+    # ---- processes -----------------------------------------------------------------
+
+    def alloc_pid(self) -> int:
+        pid = self._last_pid + 1
+        while pid in self.threads or pid in self.tasks:
+            pid += 1
+        self._last_pid = pid
+        return pid
+
+    def spawn_init(self, argv: list[bytes], envp: list[bytes]) -> Task:
+        """pid 1: a task with an empty address space that execs PROGRAM."""
+        from twaron.fs.fdtable import FdTable
+
+        pid = self.alloc_pid()
+        group = ThreadGroup(pid, None)
+        group.start_time = self.clock.monotonic()
+        files = FdTable()
+        for f in self.fs.console_files():
+            files.install(f)
+        root = self.fs.root
+        task = Task(self, pid, group, AddressSpace(self.mem), files, FsContext(root, root),
+                    Credentials())  # fmt: skip
+        task.cpu = self.platform.new_cpu()
+        group.tasks.append(task)
+        self.tasks[pid] = group
+        self.threads[pid] = task
+        self.init_group = group
+        from twaron.process.execve import sys_execve
+
+        sys_execve(task, argv[0], argv, envp, AT_FDCWD, 0)
+        self.sched.enqueue(task)
+        return task
+
+    def vfs_exec_open(self, task: Task, dirfd: int, filename: bytes,
+                      flags: int) -> tuple[Any, Any, bytes]:  # fmt: skip
+        from twaron.fs.boot import exec_open
+
+        return exec_open(task, dirfd, filename, flags)
+
+    def guest_exists(self, path: bytes) -> bool:
+        from twaron.fs import tmpfs
+
+        return tmpfs.resolve_internal(self.fs.root, path.lstrip(b"/")) is not None
+
+    # ---- system calls ------------------------------------------------------------------
+
+    def syscall(self, task: Task, nr: int, a0: int, a1: int, a2: int, a3: int, a4: int,
+                a5: int) -> int | None:  # fmt: skip
+        handler = self.table[nr] if nr < NR_MAX else None
+        if handler is None:
+            self.unknown_syscalls[nr] += 1
+            ret: int | None = -ENOSYS
+        else:
+            try:
+                ret = handler(task, a0, a1, a2, a3, a4, a5)
+                task.restart_rip = None
+            except KernelError as e:
+                task.restart_rip = None
+                ret = -e.errno
+            except Block as b:
+                self.block(task, b, nr)
+                ret = None
+            except Exception:
+                self.oops(task, SYSCALL_NAMES.get(nr, str(nr)), (a0, a1, a2, a3, a4, a5))
+                ret = None
+        if self.trace:
+            self.trace_syscall(task, nr, (a0, a1, a2, a3, a4, a5), ret)
+        if task.pending_signals or task.group.shared_pending:
+            self.platform.request_stop()
+        return ret
+
+    def trace_syscall(self, task: Task, nr: int, args: tuple[int, ...], ret: int | None) -> None:
+        from twaron.syscalls.trace import format_syscall
+
+        try:
+            line = format_syscall(task, nr, args, ret if ret is not None else 0)
+        except Exception:  # tracing must never take the kernel down
+            line = f"{SYSCALL_NAMES.get(nr, nr)}(...) = {ret}"
+        self.trace_out.write(f"[pid {task.tid:>5}] {line}\n" if self.config.trace else line)
+        self.trace_out.flush()
+
+    def block(self, task: Task, b: Block, nr: int) -> None:
+        """Park task on b's queues (and timer) and arrange for the syscall to restart."""
+        task.runnable = False
+        task.sleep_token += 1
+        task.timed_out = False
+        task.sleeping_on = b.queues
+        for q in b.queues:
+            q.waiters.add(task)
+        if b.deadline is not None:
+            self.sched.add_timer(b.deadline, task)
+        task.restart_rip = self.platform.restart_syscall(task)
+        task.restart_nr = nr
+        self.platform.request_stop()
+
+    def sleep_after_syscall(self, task: Task, queue: WaitQueue) -> None:
+        """The syscall completes with its result, then task sleeps on queue (vfork)."""
+        task.runnable = False
+        task.sleep_token += 1
+        task.sleeping_on = (queue,)
+        queue.waiters.add(task)
+        self.platform.request_stop()
+
+    def oops(self, task: Task, where: str, args: tuple[int, ...]) -> None:
+        """A kernel bug: report it, kill the offending process with SIGSYS, keep running."""
+        oops = Oops(task.pid, where, args, traceback.format_exc())
+        self.oopses.append(oops)
+        print(oops.report(), file=sys.stderr, flush=True)
+        if not task.exited:
+            self.group_exit(task.group, sigs.wait_status_for_signal(SIGSYS))
+
+    # ---- signals ---------------------------------------------------------------------
+
+    def send_signal(self, group: ThreadGroup, sig: int) -> None:
+        """Send sig to a process (kill(2)); a fatal default action is taken at once."""
+        if sig == 0 or group.zombie:
+            return
+        if sig == SIGKILL or self._fatal_now(group, sig, group.tasks):
+            self.group_exit(group, sigs.wait_status_for_signal(sig))
+            return
+        if sigs.is_ignored(group, sig):
+            return
+        bit = sigs.sigbit(sig)
+        group.shared_pending |= bit
+        for t in group.tasks:
+            if not t.blocked_signals & bit:
+                self._signal_wake(t)
+                break
+
+    def send_thread_signal(self, task: Task, sig: int) -> None:
+        """tgkill/tkill: a signal for one thread."""
+        group = task.group
+        if sig == 0 or task.exited:
+            return
+        if sig == SIGKILL or self._fatal_now(group, sig, [task]):
+            self.group_exit(group, sigs.wait_status_for_signal(sig))
+            return
+        if sigs.is_ignored(group, sig):
+            return
+        task.pending_signals |= sigs.sigbit(sig)
+        if not task.blocked_signals & sigs.sigbit(sig):
+            self._signal_wake(task)
+
+    def _fatal_now(self, group: ThreadGroup, sig: int, tasks: list[Task]) -> bool:
+        action = group.sighand.actions[sig]
+        bit = sigs.sigbit(sig)
+        return (
+            action.handler == sigs.SIG_DFL
+            and sigs.default_kills(sig)
+            and any(not t.blocked_signals & bit for t in tasks)
+        )
+
+    def _signal_wake(self, task: Task) -> None:
+        if not task.runnable and not task.exited:
+            task.wake()  # the interrupted syscall restarts and then sees the signal
+        elif self.platform_current_is(task):
+            self.platform.request_stop()
+
+    def force_signal(self, task: Task, sig: int, code: int = 0, addr: int = 0) -> None:
+        """A synchronous fault of the task's own making (Linux's force_sig_fault)."""
+        action = task.group.sighand.actions[sig]
+        blocked = task.blocked_signals & sigs.sigbit(sig)
+        if action.handler in (sigs.SIG_DFL, sigs.SIG_IGN) or blocked:
+            self.group_exit(task.group, sigs.wait_status_for_signal(sig))
+            return
+        task.pending_signals |= sigs.sigbit(sig)
+        task.fault_info = (sig, code, addr)
+
+    def deliver_signals(self, task: Task) -> None:
+        """Before task returns to user mode: run default actions or push handler frames."""
+        pending = sigs.pending_deliverable(task)
+        while pending and not task.exited:
+            sig = (pending & -pending).bit_length()
+            bit = sigs.sigbit(sig)
+            pending &= ~bit
+            task.pending_signals &= ~bit
+            task.group.shared_pending &= ~bit
+            action = task.group.sighand.actions[sig]
+            if action.handler == sigs.SIG_IGN:
+                continue
+            if action.handler == sigs.SIG_DFL:
+                if sigs.default_kills(sig):
+                    self.group_exit(task.group, sigs.wait_status_for_signal(sig))
+                continue
+            self._interrupt_syscall(task, action)
+            info = self._siginfo_for(task, sig)
+            saved = task.restore_mask_after_signal
+            task.restore_mask_after_signal = None
+            try:
+                sigs.setup_frame(task, sig, action, info, saved)
+            except KernelError:  # no room for the frame: Linux kills with SIGSEGV
+                self.group_exit(task.group, sigs.wait_status_for_signal(SIGSEGV))
+
+    def _interrupt_syscall(self, task: Task, action: sigs.SigAction) -> None:
+        """A handler is about to run over a sleeping syscall: restart it or fail it, EINTR."""
+        rip = task.restart_rip
+        if rip is None:
+            return
+        task.restart_rip = None
+        if not task.runnable:
+            task.wake()
+        if not action.flags & SA_RESTART or task.restart_nr in NO_RESTART:
+            self.platform.set_reg(task, "rax", -EINTR)
+            self.platform.set_reg(task, "rip", rip + 2)
+
+    def _siginfo_for(self, task: Task, sig: int) -> bytes:
+        if task.fault_info is not None and task.fault_info[0] == sig:
+            _, code, addr = task.fault_info
+            task.fault_info = None
+            return sigs.siginfo(sig, code, addr=addr)
+        return sigs.siginfo(sig, SI_USER)
+
+    # ---- exit ------------------------------------------------------------------------
+
+    def group_exit(self, group: ThreadGroup, status: int) -> None:
+        """End every thread of group; status is the wait(2) status."""
+        if group.exit_code is None:
+            group.exit_code = status
+        for t in list(group.tasks):
+            self.exit_task(t)
+
+    def exit_task(self, task: Task) -> None:
+        if task.exited:
+            return
+        task.exited = True
+        task.runnable = False
+        for q in task.sleeping_on:
+            q.waiters.discard(task)
+        task.sleeping_on = ()
+        if task.clear_child_tid:
+            try:
+                task.mm.copy_out(task.clear_child_tid, b"\0\0\0\0")
+            except KernelError:
+                pass
+        if task.vfork_done is not None:
+            task.vfork_done.wake_all()
+            task.vfork_done = None
+        task.files.close_all()
+        mm = task.mm
+        mm.users -= 1
+        if mm.users == 0:
+            mm.destroy()
+        self.platform.free_cpu(task.cpu)
+        if self.platform_current_is(task):
+            self.platform.request_stop()
+        self.threads.pop(task.tid, None)
+        group = task.group
+        if all(t.exited for t in group.tasks):
+            self.become_zombie(group)
+
+    def platform_current_is(self, task: Task) -> bool:
+        return getattr(self.platform, "current", None) is task
+
+    def become_zombie(self, group: ThreadGroup) -> None:
+        group.zombie = True
+        if group.exit_code is None:
+            group.exit_code = 0
+        init = self.init_group
+        if group is init:
+            self.shutdown(group.exit_code)
+            return
+        for child in group.children:
+            child.parent = init
+            init.children.append(child)  # type: ignore[union-attr]
+            if child.zombie:
+                init.child_exit.wake_all()  # type: ignore[union-attr]
+        group.children = []
+        parent = group.parent
+        if parent is None:
+            self.tasks.pop(group.pid, None)
+            return
+        action = parent.sighand.actions[SIGCHLD]
+        if action.handler == sigs.SIG_IGN or action.flags & 0x2:  # SA_NOCLDWAIT: no zombie
+            self.release_group(group)
+        elif group.exit_signal:
+            self.send_signal(parent, group.exit_signal)
+        parent.child_exit.wake_all()
+
+    def release_group(self, group: ThreadGroup) -> None:
+        """Reap: the zombie's pid becomes free."""
+        if group.parent is not None and group in group.parent.children:
+            group.parent.children.remove(group)
+        self.tasks.pop(group.pid, None)
+
+    def shutdown(self, status: int) -> None:
+        """pid 1 is gone: every other process is killed, as when a container's init exits."""
+        if self.exit_status is not None:
+            return
+        self.exit_status = status_to_exit_code(status)
+        for group in list(self.tasks.values()):
+            for t in group.tasks:
+                if not t.exited:
+                    t.exited = True
+                    t.runnable = False
+
+    # ---- the run loop ------------------------------------------------------------------
+
+    def run(self) -> int:
+        platform, sched = self.platform, self.sched
+        while self.exit_status is None:
+            task = sched.pick()
+            if task is None:
+                self.deadlock()
+                break
+            try:
+                event, info = platform.run(task)
+                if event is Event.PAGE_FAULT:
+                    code = task.mm.fault(info)
+                    if code:
+                        self.force_signal(task, SIGSEGV, code, info)
+                elif event is Event.EXCEPTION:
+                    self.force_signal(task, VECTOR_SIGNALS.get(info, SIGSEGV))
+                elif event is Event.HALT:
+                    raise RuntimeError(f"platform halted (error {info})")
+                if task.pending_signals or task.group.shared_pending:
+                    self.deliver_signals(task)
+            except Exception:
+                self.oops(task, "run loop", ())
+                continue
+            if task.runnable and not task.exited:
+                if event is Event.PREEMPT:
+                    sched.enqueue(task)
+                else:
+                    sched.requeue_front(task)
+        self.platform.close()
+        return self.exit_status if self.exit_status is not None else 1
+
+    def deadlock(self) -> None:
+        """Every task sleeps with nothing that could wake it: end the run like a hang would."""
+        print("twaron: all processes are blocked; stopping", file=sys.stderr)
+        self.exit_status = 1
+
+
+def status_to_exit_code(status: int) -> int:
+    """A wait status as a shell reports it: the exit code, or 128+N for signal N."""
+    if status & 0x7F:
+        return 128 + (status & 0x7F)
+    return (status >> 8) & 0xFF
+
+
+def now() -> float:
+    return time.monotonic()

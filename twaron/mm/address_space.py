@@ -1,0 +1,522 @@
+"""Address spaces: VMAs over real x86-64 4-level page tables (Linux's mm_struct).
+
+The page tables live in guest-physical frames and are what the CPU walks; the VMA list says
+what *may* be mapped. Pages come in on demand (the fault handler) or eagerly (prefault at
+exec, small anonymous mappings), and private pages are shared copy-on-write after fork.
+The uaccess helpers (copy_in, copy_out, read_cstring) are the only way the kernel touches
+user memory: they check every pointer, fault pages in like a real kernel's uaccess, and raise
+KernelError(EFAULT) for anything the guest could not itself access.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_right
+from typing import Any
+
+from twaron.arch.x86_64.constants import (
+    MAP_SHARED,
+    PAGE_MASK,
+    PAGE_SHIFT,
+    PAGE_SIZE,
+    PROT_EXEC,
+    PROT_READ,
+    PROT_WRITE,
+    PTE_ADDR,
+    PTE_NX,
+    PTE_P,
+    PTE_U,
+    PTE_W,
+    SEGV_ACCERR,
+    SEGV_MAPERR,
+    USER_TOP,
+)
+from twaron.arch.x86_64.errno import EFAULT, ENAMETOOLONG, ENOMEM
+from twaron.errors import KernelError
+from twaron.mm.page_cache import PageCache
+from twaron.mm.physmem import PhysMem
+
+# Where things go without ASLR (Linux with randomize_va_space=0): stable addresses keep
+# Unicorn's translated code valid from one exec of a binary to the next.
+STACK_TOP = 0x7FFF_FFFF_F000
+STACK_SIZE = 8 << 20
+MMAP_TOP = 0x7FFF_F7FF_F000
+MMAP_MIN = 0x1_0000  # vm.mmap_min_addr
+ELF_ET_DYN_BASE = 0x5555_5555_4000
+EAGER_ANON_LIMIT = 64 << 10  # anonymous mappings up to this size are populated at once
+
+READ, WRITE, EXEC = 1, 2, 4  # fault access kinds
+PROT_RWX = PROT_READ | PROT_WRITE | PROT_EXEC
+
+
+class Vma:
+    """One mapping [start, end) with one protection and one backing."""
+
+    __slots__ = ("start", "end", "prot", "flags", "mapping", "pgoff", "file", "name")
+
+    def __init__(
+        self,
+        start: int,
+        end: int,
+        prot: int,
+        flags: int,
+        mapping: PageCache | None = None,
+        pgoff: int = 0,
+        file: Any = None,
+        name: str = "",
+    ) -> None:
+        self.start = start
+        self.end = end
+        self.prot = prot
+        self.flags = flags
+        self.mapping = mapping  # None: private anonymous memory
+        self.pgoff = pgoff  # page index in mapping of `start`
+        self.file = file  # what /proc/PID/maps names (a vfs Path), or None
+        self.name = name  # "[heap]", "[stack]", ...
+
+    @property
+    def shared(self) -> bool:
+        return bool(self.flags & MAP_SHARED)
+
+    def split_at(self, addr: int) -> Vma:
+        """Cut at addr: self keeps [start, addr), the returned Vma has [addr, end)."""
+        tail = Vma(addr, self.end, self.prot, self.flags, self.mapping,
+                   self.pgoff + ((addr - self.start) >> PAGE_SHIFT), self.file, self.name)  # fmt: skip
+        self.end = addr
+        return tail
+
+    def pte_flags(self) -> int:
+        """Leaf flags for a page of this VMA (W is added only where the page may be written)."""
+        if not self.prot & PROT_RWX:
+            return PTE_P | PTE_NX  # PROT_NONE: present for the kernel, not for ring 3
+        flags = PTE_P | PTE_U
+        if not self.prot & PROT_EXEC:
+            flags |= PTE_NX
+        return flags
+
+    def __repr__(self) -> str:
+        return f"<Vma {self.start:#x}-{self.end:#x} prot={self.prot} {self.name}>"
+
+
+class AddressSpace:
+    def __init__(self, mem: PhysMem) -> None:
+        self.mem = mem
+        self.q = mem.q
+        self.pml4 = mem.alloc()
+        self.cr3 = self.pml4 << PAGE_SHIFT
+        self.vmas: list[Vma] = []
+        self.starts: list[int] = []
+        self.brk_start = self.brk = 0
+        self.arg_start = self.arg_end = self.env_start = self.env_end = 0
+        self.start_stack = 0
+        self.tlb_dirty = False
+        self.users = 1  # tasks sharing this address space (CLONE_VM)
+        self.total_pages = 0  # mapped virtual size in pages, for RLIMIT_AS / meminfo
+
+    # ---- VMA list --------------------------------------------------------------------
+
+    def find_vma(self, addr: int) -> Vma | None:
+        i = bisect_right(self.starts, addr) - 1
+        if i >= 0:
+            vma = self.vmas[i]
+            if addr < vma.end:
+                return vma
+        return None
+
+    def _insert(self, vma: Vma) -> None:
+        i = bisect_right(self.starts, vma.start)
+        self.vmas.insert(i, vma)
+        self.starts.insert(i, vma.start)
+
+    def _reindex(self) -> None:
+        self.starts = [v.start for v in self.vmas]
+
+    def overlaps(self, start: int, end: int) -> bool:
+        i = bisect_right(self.starts, end - 1) - 1
+        return i >= 0 and self.vmas[i].end > start
+
+    def get_unmapped_area(self, length: int, hint: int = 0) -> int:
+        """Top-down search below MMAP_TOP, as Linux's default mmap layout does."""
+        if hint:
+            hint = hint & PAGE_MASK
+            if MMAP_MIN <= hint and hint + length <= USER_TOP and not self.overlaps(hint, hint + length):
+                return hint
+        top = MMAP_TOP
+        for vma in reversed(self.vmas):
+            if vma.start >= top:
+                continue
+            if vma.end <= top - length:
+                return top - length
+            top = min(top, vma.start)
+        if top - length >= MMAP_MIN:
+            return top - length
+        raise KernelError(ENOMEM)
+
+    def map(
+        self,
+        start: int,
+        length: int,
+        prot: int,
+        flags: int,
+        mapping: PageCache | None = None,
+        pgoff: int = 0,
+        file: Any = None,
+        name: str = "",
+        populate: bool = False,
+    ) -> int:
+        """Create a mapping at exactly [start, start+length), replacing what was there."""
+        end = start + length
+        if self.overlaps(start, end):
+            self.unmap(start, end)
+        vma = Vma(start, end, prot, flags, mapping, pgoff, file, name)
+        self._insert(vma)
+        self.total_pages += length >> PAGE_SHIFT
+        if populate or (mapping is None and length <= EAGER_ANON_LIMIT and prot & PROT_RWX):
+            self.populate(vma, start, end)
+        return start
+
+    def unmap(self, start: int, end: int) -> None:
+        """Remove every mapping in [start, end), splitting VMAs that straddle the edges."""
+        if not self.overlaps(start, end):
+            return
+        self._split(start)
+        self._split(end)
+        keep = []
+        for vma in self.vmas:
+            if start <= vma.start and vma.end <= end:
+                self._zap(vma.start, vma.end)
+                self.total_pages -= (vma.end - vma.start) >> PAGE_SHIFT
+            else:
+                keep.append(vma)
+        self.vmas = keep
+        self._reindex()
+
+    def _split(self, addr: int) -> None:
+        vma = self.find_vma(addr)
+        if vma is not None and vma.start < addr:
+            self._insert(vma.split_at(addr))
+
+    def protect(self, start: int, end: int, prot: int) -> None:
+        """mprotect: the caller has checked that [start, end) is fully mapped."""
+        self._split(start)
+        self._split(end)
+        q = self.q
+        for vma in self.vmas:
+            if vma.end <= start or vma.start >= end:
+                continue
+            old, vma.prot = vma.prot, prot
+            flags = vma.pte_flags()
+            for slot, _va in self._leaves(vma.start, vma.end):
+                pte = q[slot]
+                keep_w = pte & PTE_W if prot & PROT_WRITE else 0
+                q[slot] = (pte & PTE_ADDR) | flags | keep_w
+                if prot & PROT_EXEC:
+                    self.mem.was_code[(pte & PTE_ADDR) >> PAGE_SHIFT] = 1
+            if old & ~prot:
+                self.tlb_dirty = True
+        self._merge()
+
+    def _merge(self) -> None:
+        """Join neighbours that differ in nothing (keeps /proc/PID/maps like Linux's)."""
+        out: list[Vma] = []
+        for vma in self.vmas:
+            prev = out[-1] if out else None
+            if (
+                prev is not None
+                and prev.end == vma.start
+                and prev.prot == vma.prot
+                and prev.flags == vma.flags
+                and prev.mapping is vma.mapping
+                and prev.file is vma.file
+                and prev.name == vma.name
+                and (vma.mapping is None
+                     or prev.pgoff + ((prev.end - prev.start) >> PAGE_SHIFT) == vma.pgoff)
+            ):  # fmt: skip
+                prev.end = vma.end
+            else:
+                out.append(vma)
+        if len(out) != len(self.vmas):
+            self.vmas = out
+            self._reindex()
+
+    # ---- page tables -----------------------------------------------------------------
+
+    def _pte_slot(self, va: int, create: bool) -> int:
+        """Index in mem.q of the leaf entry for va (-1 if absent and not created)."""
+        q = self.q
+        table = self.pml4
+        for shift in (39, 30, 21):
+            slot = (table << 9) + ((va >> shift) & 511)
+            e = q[slot]
+            if not e & PTE_P:
+                if not create:
+                    return -1
+                table = self.mem.alloc()
+                q[slot] = (table << PAGE_SHIFT) | PTE_P | PTE_W | PTE_U
+            else:
+                table = (e & PTE_ADDR) >> PAGE_SHIFT
+        return (table << 9) + ((va >> PAGE_SHIFT) & 511)
+
+    def _leaves(self, start: int, end: int) -> list[tuple[int, int]]:
+        """(slot, va) of every present leaf in [start, end), visiting only present tables."""
+        q = self.q
+        out: list[tuple[int, int]] = []
+
+        def walk(table: int, shift: int, base: int) -> None:
+            lo = max(start, base)
+            hi = min(end, base + (512 << shift))
+            t = table << 9
+            for i in range((lo - base) >> shift, ((hi - 1 - base) >> shift) + 1):
+                e = q[t + i]
+                if e & PTE_P:
+                    va = base + (i << shift)
+                    if shift == PAGE_SHIFT:
+                        out.append((t + i, va))
+                    else:
+                        walk((e & PTE_ADDR) >> PAGE_SHIFT, shift - 9, va)
+
+        if start < end:
+            walk(self.pml4, 39, 0)
+        return out
+
+    def _zap(self, start: int, end: int) -> None:
+        q, put = self.q, self.mem.put
+        for slot, _va in self._leaves(start, end):
+            put((q[slot] & PTE_ADDR) >> PAGE_SHIFT)
+            q[slot] = 0
+        self.tlb_dirty = True
+
+    def discard(self, start: int, end: int) -> None:
+        """MADV_DONTNEED: drop the pages; the next touch refills from zero or the file."""
+        self._zap(start, end)
+
+    def take_ptes(self, start: int, end: int) -> list[tuple[int, int]]:
+        """Detach the page-table entries of [start, end) with their frames (for mremap)."""
+        q = self.q
+        out = []
+        for slot, va in self._leaves(start, end):
+            out.append((va, q[slot]))
+            q[slot] = 0
+        self.tlb_dirty = True
+        return out
+
+    def put_ptes(self, delta: int, entries: list[tuple[int, int]]) -> None:
+        for va, pte in entries:
+            self.q[self._pte_slot(va + delta, True)] = pte
+
+    def populate(self, vma: Vma, start: int, end: int) -> None:
+        """Map every page of [start, end) now (prefault), without copying shared pages."""
+        q = self.q
+        for va in range(start & PAGE_MASK, end, PAGE_SIZE):
+            slot = self._pte_slot(va, True)
+            if not q[slot] & PTE_P:
+                self._fill(vma, va, slot, False)
+
+    def _fill(self, vma: Vma, va: int, slot: int, write: bool) -> None:
+        """Bring in the page at va for a fault (or a prefault, write=False)."""
+        mem = self.mem
+        flags = vma.pte_flags()
+        writable = vma.prot & PROT_WRITE
+        if vma.mapping is None:
+            pfn = mem.alloc()
+            if writable:
+                flags |= PTE_W
+        else:
+            cached = vma.mapping.find_or_create(vma.pgoff + ((va - vma.start) >> PAGE_SHIFT))
+            if vma.shared:
+                mem.get(cached)
+                pfn = cached
+                if writable:
+                    flags |= PTE_W
+            elif write and writable:
+                pfn = mem.alloc(zero=False)
+                mem.copy_frame(pfn, cached)
+                flags |= PTE_W
+            else:
+                mem.get(cached)
+                pfn = cached  # shared with the page cache until the first write (CoW)
+        if vma.prot & PROT_EXEC:
+            mem.was_code[pfn] = 1
+        self.q[slot] = (pfn << PAGE_SHIFT) | flags
+
+    def private_page(self, va: int) -> int:
+        """The frame at va as this process's own copy, whatever the VMA's protection
+        (for the kernel's writes into a mapping, such as the ELF loader's .bss zeroing)."""
+        vma = self.find_vma(va)
+        if vma is None:
+            raise KernelError(EFAULT)
+        slot = self._pte_slot(va, True)
+        pte = self.q[slot]
+        if not pte & PTE_P:
+            self._fill(vma, va, slot, False)
+            pte = self.q[slot]
+        pfn = (pte & PTE_ADDR) >> PAGE_SHIFT
+        if self.mem.refcount[pfn] > 1 or (vma.mapping is not None and vma.shared):
+            new = self.mem.alloc(zero=False)
+            self.mem.copy_frame(new, pfn)
+            self.mem.put(pfn)
+            self.q[slot] = (pte & ~PTE_ADDR) | (new << PAGE_SHIFT) | (
+                PTE_W if vma.prot & PROT_WRITE else 0)
+            self.tlb_dirty = True
+            pfn = new
+        return pfn
+
+    def fault(self, addr: int, access: int = 0) -> int:
+        """Resolve a fault at addr; 0 if resolved, else the SIGSEGV si_code to deliver.
+
+        access is READ, WRITE or EXEC when known, 0 when the platform cannot tell (Unicorn
+        reports no error code): then a missing page is brought in for reading and a
+        write-protected page of a writable VMA is taken as a write (copy-on-write).
+        """
+        vma = self.find_vma(addr)
+        if vma is None:
+            return SEGV_MAPERR
+        prot = vma.prot
+        if (
+            not prot & PROT_RWX
+            or (access == WRITE and not prot & PROT_WRITE)
+            or (access == EXEC and not prot & PROT_EXEC)
+        ):
+            return SEGV_ACCERR
+        va = addr & PAGE_MASK
+        slot = self._pte_slot(va, True)
+        pte = self.q[slot]
+        if not pte & PTE_P:
+            self._fill(vma, va, slot, access == WRITE)
+            return 0
+        if not pte & PTE_W and prot & PROT_WRITE and access != EXEC:
+            self._cow(vma, slot, pte)
+            return 0
+        return SEGV_ACCERR
+
+    def _cow(self, vma: Vma, slot: int, pte: int) -> None:
+        mem = self.mem
+        pfn = (pte & PTE_ADDR) >> PAGE_SHIFT
+        if vma.shared or mem.refcount[pfn] == 1:
+            self.q[slot] = pte | PTE_W
+            return
+        new = mem.alloc(zero=False)
+        mem.copy_frame(new, pfn)
+        mem.put(pfn)
+        if vma.prot & PROT_EXEC:
+            mem.was_code[new] = 1
+        self.q[slot] = (pte & ~PTE_ADDR) | (new << PAGE_SHIFT) | PTE_W
+        self.tlb_dirty = True  # the CPU may still hold the old frame for reads
+
+    # ---- fork / teardown -------------------------------------------------------------
+
+    def fork(self) -> AddressSpace:
+        """A copy-on-write copy: private pages become read-only in both until written."""
+        child = AddressSpace(self.mem)
+        q, get = self.q, self.mem.get
+        for vma in self.vmas:
+            copy = Vma(vma.start, vma.end, vma.prot, vma.flags, vma.mapping, vma.pgoff,
+                       vma.file, vma.name)  # fmt: skip
+            child.vmas.append(copy)
+            for slot, va in self._leaves(vma.start, vma.end):
+                pte = q[slot]
+                if not vma.shared and pte & PTE_W:
+                    pte &= ~PTE_W
+                    q[slot] = pte
+                get((pte & PTE_ADDR) >> PAGE_SHIFT)
+                q[child._pte_slot(va, True)] = pte
+        child._reindex()
+        child.brk_start, child.brk = self.brk_start, self.brk
+        child.arg_start, child.arg_end = self.arg_start, self.arg_end
+        child.env_start, child.env_end = self.env_start, self.env_end
+        child.start_stack = self.start_stack
+        child.total_pages = self.total_pages
+        self.tlb_dirty = True
+        return child
+
+    def destroy(self) -> None:
+        """Release every page and page-table frame (the last user has gone)."""
+        for vma in self.vmas:
+            self._zap(vma.start, vma.end)
+        self.vmas, self.starts = [], []
+        q, put = self.q, self.mem.put
+
+        def free_tables(table: int, level: int) -> None:
+            if level > 1:
+                t = table << 9
+                for i in range(512):
+                    e = q[t + i]
+                    if e & PTE_P:
+                        free_tables((e & PTE_ADDR) >> PAGE_SHIFT, level - 1)
+                        q[t + i] = 0
+            put(table)
+
+        free_tables(self.pml4, 4)
+
+    # ---- uaccess -----------------------------------------------------------------------
+
+    def _user_phys(self, va: int, write: bool) -> int:
+        """Guest-physical address of va for a kernel access on the guest's behalf."""
+        if va >= USER_TOP or va < 0:
+            raise KernelError(EFAULT)
+        q = self.q
+        for _ in range(2):
+            slot = self._pte_slot(va, False)
+            if slot >= 0:
+                pte = q[slot]
+                if pte & PTE_P and pte & PTE_U and (not write or pte & PTE_W):
+                    return (pte & PTE_ADDR) | (va & (PAGE_SIZE - 1))
+            if self.fault(va, WRITE if write else READ):
+                raise KernelError(EFAULT)
+        raise KernelError(EFAULT)
+
+    def copy_in(self, addr: int, n: int) -> bytes:
+        if n <= 0:
+            return b""
+        if addr + n > USER_TOP:
+            raise KernelError(EFAULT)
+        buf = self.mem.buf
+        first = PAGE_SIZE - (addr & (PAGE_SIZE - 1))
+        if n <= first:
+            pa = self._user_phys(addr, False)
+            return buf[pa : pa + n]
+        out = bytearray()
+        while n > 0:
+            chunk = min(n, PAGE_SIZE - (addr & (PAGE_SIZE - 1)))
+            pa = self._user_phys(addr, False)
+            out += buf[pa : pa + chunk]
+            addr += chunk
+            n -= chunk
+        return bytes(out)
+
+    def copy_out(self, addr: int, data: bytes | bytearray | memoryview) -> None:
+        n = len(data)
+        if n == 0:
+            return
+        if addr + n > USER_TOP:
+            raise KernelError(EFAULT)
+        mv, pos = self.mem.mv, 0
+        src = memoryview(data)
+        while pos < n:
+            chunk = min(n - pos, PAGE_SIZE - (addr & (PAGE_SIZE - 1)))
+            pa = self._user_phys(addr, True)
+            mv[pa : pa + chunk] = src[pos : pos + chunk]
+            addr += chunk
+            pos += chunk
+
+    def read_cstring(self, addr: int, limit: int = 4096) -> bytes:
+        """A NUL-terminated string (without the NUL); ENAMETOOLONG if none within limit."""
+        buf = self.mem.buf
+        out = bytearray()
+        while len(out) < limit:
+            chunk = PAGE_SIZE - (addr & (PAGE_SIZE - 1))
+            pa = self._user_phys(addr, False)
+            end = buf.find(b"\0", pa, pa + chunk)
+            if end >= 0:
+                out += buf[pa:end]
+                if len(out) > limit - 1:
+                    break
+                return bytes(out)
+            out += buf[pa : pa + chunk]
+            addr += chunk
+        raise KernelError(ENAMETOOLONG)
+
+    def read_u64(self, addr: int) -> int:
+        return int.from_bytes(self.copy_in(addr, 8), "little")
+
+    def write_u64(self, addr: int, value: int) -> None:
+        self.copy_out(addr, (value & 0xFFFF_FFFF_FFFF_FFFF).to_bytes(8, "little"))

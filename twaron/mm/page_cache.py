@@ -1,0 +1,70 @@
+"""The page cache: a file's contents as frames of guest memory (Linux's address_space).
+
+For tmpfs the cache *is* the file (as in Linux's shmem): read() and write() copy to and from
+these frames, and mmap() maps the very same frames, so a binary's pages are read once and
+shared by every process that maps it. A page that was never written reads as zeros.
+"""
+
+from __future__ import annotations
+
+from twaron.arch.x86_64.constants import PAGE_SHIFT, PAGE_SIZE
+from twaron.mm.physmem import PhysMem
+
+
+class PageCache:
+    """Frames of one file, by page index; the cache holds one reference on each frame."""
+
+    __slots__ = ("mem", "pages")
+
+    def __init__(self, mem: PhysMem) -> None:
+        self.mem = mem
+        self.pages: dict[int, int] = {}
+
+    def find_or_create(self, index: int) -> int:
+        """The frame for page `index`, allocating a zero-filled one if there is none yet."""
+        pfn = self.pages.get(index)
+        if pfn is None:
+            pfn = self.pages[index] = self.mem.alloc()
+        return pfn
+
+    def read(self, offset: int, n: int) -> bytes:
+        """Up to n bytes at offset; the caller has already clipped n to the file size."""
+        out = bytearray()
+        mem, pages = self.mem, self.pages
+        while n > 0:
+            index, in_page = offset >> PAGE_SHIFT, offset & (PAGE_SIZE - 1)
+            chunk = min(n, PAGE_SIZE - in_page)
+            pfn = pages.get(index)
+            out += mem.read(pfn, in_page, chunk) if pfn else bytes(chunk)
+            offset += chunk
+            n -= chunk
+        return bytes(out)
+
+    def write(self, offset: int, data: bytes | memoryview) -> None:
+        mv = memoryview(data)
+        pos = 0
+        while pos < len(mv):
+            index, in_page = offset >> PAGE_SHIFT, offset & (PAGE_SIZE - 1)
+            chunk = min(len(mv) - pos, PAGE_SIZE - in_page)
+            pfn = self.find_or_create(index)
+            if self.mem.was_code[pfn]:
+                self.mem.code_rewritten(pfn)
+            self.mem.write(pfn, in_page, mv[pos : pos + chunk])
+            offset += chunk
+            pos += chunk
+
+    def truncate(self, size: int) -> None:
+        """Drop pages wholly past size and zero the tail of the last partial page."""
+        first_gone = (size + PAGE_SIZE - 1) >> PAGE_SHIFT
+        for index in [i for i in self.pages if i >= first_gone]:
+            self.mem.put(self.pages.pop(index))
+        tail = size & (PAGE_SIZE - 1)
+        pfn = self.pages.get(size >> PAGE_SHIFT)
+        if tail and pfn:
+            self.mem.write(pfn, tail, bytes(PAGE_SIZE - tail))
+
+    def release(self) -> None:
+        """The file is gone (last link and last open reference): give the frames back."""
+        for pfn in self.pages.values():
+            self.mem.put(pfn)
+        self.pages.clear()

@@ -1,0 +1,458 @@
+"""The Unicorn platform: guest code emulated by QEMU's TCG through Unicorn 2.
+
+How the traps of shared/notes/measured-facts.md are met:
+- Ring 3 is entered once, at boot, by executing an `iretq` stub in ring 0; the resulting CPU
+  context is the template every task's context is copied from, so no later reg_write ever
+  has to lower the privilege level (it would not).
+- The `syscall` instruction does not transition under Unicorn; an instruction hook sees the
+  ring-3 state and the kernel answers there, with registers moved through ctypes batches.
+- Faults do not go through an IDT: the interrupt hook gets the vector, and QEMU's "exception
+  in flight" field stays set, which would turn the next fault into a double and then a triple
+  fault. After each fault the field is reset in a context copy (offset found by probing).
+- One Unicorn instance and one RAM region for all processes: translated code is keyed by
+  physical page and virtual PC, so text shared from the page cache stays translated.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import threading
+import time
+from typing import TYPE_CHECKING
+
+from unicorn import UC_ARCH_X86, UC_HOOK_INSN, UC_HOOK_INTR, UC_MODE_64, UC_PROT_ALL, Uc
+from unicorn.unicorn_const import UC_CTL_IO_WRITE, UC_CTL_TLB_FLUSH
+from unicorn import x86_const as X
+from unicorn.unicorn_py3.unicorn import uclib
+
+from twaron.arch.x86_64.constants import (
+    CR0_ET,
+    CR0_MP,
+    CR0_NE,
+    CR0_PE,
+    CR0_PG,
+    CR0_WP,
+    CR4_OSFXSR,
+    CR4_OSXMMEXCPT,
+    CR4_PAE,
+    EFER_LMA,
+    EFER_LME,
+    EFER_NXE,
+    EFER_SCE,
+    MSR_EFER,
+    PAGE_SHIFT,
+    PTE_P,
+    PTE_U,
+    PTE_W,
+    X86_TRAP_DF,
+    X86_TRAP_PF,
+)
+from twaron.platform.base import Event, SyscallEntry, UserRegs
+
+if TYPE_CHECKING:
+    from twaron.mm.physmem import PhysMem
+    from twaron.process.task import Task
+
+U64 = 0xFFFF_FFFF_FFFF_FFFF
+NEVER = 0xFFFF_FFFF_FFFF_F000  # `until` address no guest ever reaches
+TIME_SLICE = 0.02  # seconds a compute-bound task runs before it is preempted
+
+REG_IDS = {
+    "rax": X.UC_X86_REG_RAX, "rbx": X.UC_X86_REG_RBX, "rcx": X.UC_X86_REG_RCX,
+    "rdx": X.UC_X86_REG_RDX, "rsi": X.UC_X86_REG_RSI, "rdi": X.UC_X86_REG_RDI,
+    "rbp": X.UC_X86_REG_RBP, "rsp": X.UC_X86_REG_RSP, "r8": X.UC_X86_REG_R8,
+    "r9": X.UC_X86_REG_R9, "r10": X.UC_X86_REG_R10, "r11": X.UC_X86_REG_R11,
+    "r12": X.UC_X86_REG_R12, "r13": X.UC_X86_REG_R13, "r14": X.UC_X86_REG_R14,
+    "r15": X.UC_X86_REG_R15, "rip": X.UC_X86_REG_RIP, "rflags": X.UC_X86_REG_RFLAGS,
+    "fs_base": X.UC_X86_REG_FS_BASE, "gs_base": X.UC_X86_REG_GS_BASE,
+}  # fmt: skip
+ALL_REGS = tuple(REG_IDS)
+
+# Boot layout, virtual addresses of the ring-0 set-up page tables (identity of nothing the
+# guest ever uses: user address spaces have their own tables).
+STUB_VA = 0x1000_0000  # iretq
+GDT_VA = 0x1000_1000
+KSTACK_VA = 0x1000_2000
+TEMPLATE_RIP = 0x2000_0000  # user page where the template context stops
+
+# GDT: null, kernel code, kernel data, user data, user code (the order SYSRET expects).
+GDT = (0, 0x00AF9B000000FFFF, 0x00CF93000000FFFF, 0x00CFF3000000FFFF, 0x00AFFB000000FFFF)
+USER_CS, USER_SS = 0x23, 0x1B
+
+
+class _RegBatch:
+    """Preallocated ctypes arrays for uc_reg_read_batch / uc_reg_write_batch."""
+
+    def __init__(self, names: tuple[str, ...]) -> None:
+        n = len(names)
+        self.n = n
+        self.ids = (ctypes.c_int * n)(*(REG_IDS[x] for x in names))
+        self.vals = (ctypes.c_uint64 * n)()
+        self.ptrs = (ctypes.c_void_p * n)(
+            *(ctypes.addressof(self.vals) + 8 * i for i in range(n))
+        )
+
+
+class UnicornPlatform:
+    name = "unicorn"
+
+    def __init__(self, mem: PhysMem, syscall_entry: SyscallEntry) -> None:
+        self.mem = mem
+        self.syscall_entry = syscall_entry
+        self.uc = uc = Uc(UC_ARCH_X86, UC_MODE_64)
+        uc.mem_map_ptr(0, mem.size, UC_PROT_ALL, mem.host_addr)
+        self.uch = uc._uch
+        lib = ctypes.CDLL(uclib._name)
+        self._emu_start = lib.uc_emu_start
+        self._emu_start.argtypes = [
+            ctypes.c_void_p, ctypes.c_uint64, ctypes.c_uint64, ctypes.c_uint64, ctypes.c_size_t
+        ]
+        self._emu_stop = lib.uc_emu_stop
+        self._read_batch = lib.uc_reg_read_batch
+        self._write_batch = lib.uc_reg_write_batch
+        self._ctx_save = lib.uc_context_save
+        self._ctx_restore = lib.uc_context_restore
+        self._uc_ctl = lib.uc_ctl
+        self._ctl_tlb_flush = (UC_CTL_IO_WRITE << 30) | UC_CTL_TLB_FLUSH  # no arguments
+        self._sc_in = _RegBatch(("rax", "rdi", "rsi", "rdx", "r10", "r8", "r9", "rip", "rflags"))
+        self._sc_out = _RegBatch(("rax", "rcx", "r11"))
+        self._rip = _RegBatch(("rip",))
+        self._all = _RegBatch(ALL_REGS)
+        self.current: Task | None = None
+        self.cr3 = -1
+        self.event: tuple[Event, int] | None = None
+        self.pending: dict[str, int] | None = None
+        self.in_syscall = False
+        self.syscall_rip = 0
+        self.stop_requested = False
+        self.oops: BaseException | None = None
+        self._scratch = uc.context_save()
+        self._keep = []  # ctypes callbacks must outlive the hooks
+        self._install_hooks()
+        pristine = self._ctx_bytes(uc.context_save())  # before any exception ever happened
+        self._template = self._enter_ring3()
+        self._exc_offset = self._probe_exception_field(pristine)
+        self._set_exception_field(self._template)
+        self._slice = 0
+        self._ticker = threading.Thread(target=self._tick, daemon=True, name="twaron-timer")
+        self._closed = False
+        self._ticker.start()
+        mem.flush_code = self.flush_code
+
+    # ---- set-up -------------------------------------------------------------------------
+
+    def _install_hooks(self) -> None:
+        hook = ctypes.c_size_t()
+        cb_sys = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_void_p)(self._on_syscall)
+        cb_int = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_uint32, ctypes.c_void_p)(
+            self._on_interrupt
+        )
+        self._keep += [cb_sys, cb_int]
+        add = ctypes.CDLL(uclib._name).uc_hook_add
+        add.argtypes = [
+            ctypes.c_void_p, ctypes.POINTER(ctypes.c_size_t), ctypes.c_int, ctypes.c_void_p,
+            ctypes.c_void_p, ctypes.c_uint64, ctypes.c_uint64, ctypes.c_int,
+        ]  # fmt: skip
+        ptr = ctypes.cast
+        if add(self.uch, ctypes.byref(hook), UC_HOOK_INSN, ptr(cb_sys, ctypes.c_void_p),
+               None, 1, 0, X.UC_X86_INS_SYSCALL):  # fmt: skip
+            raise RuntimeError("uc_hook_add(syscall) failed")
+        add.argtypes = add.argtypes[:-1]
+        if add(self.uch, ctypes.byref(hook), UC_HOOK_INTR, ptr(cb_int, ctypes.c_void_p),
+               None, 1, 0):  # fmt: skip
+            raise RuntimeError("uc_hook_add(intr) failed")
+
+    def _boot_tables(self) -> tuple[int, list[int]]:
+        """Page tables mapping the stub, GDT, a kernel stack and one user page."""
+        mem, q = self.mem, self.mem.q
+        frames: list[int] = []
+
+        def frame() -> int:
+            pfn = mem.alloc()
+            frames.append(pfn)
+            return pfn
+
+        pml4 = frame()
+
+        def map_page(va: int, pfn: int, flags: int) -> None:
+            table = pml4
+            for shift in (39, 30, 21):
+                slot = (table << 9) + ((va >> shift) & 511)
+                if not q[slot] & PTE_P:
+                    q[slot] = (frame() << PAGE_SHIFT) | PTE_P | PTE_W | PTE_U
+                table = (q[slot] & 0x000F_FFFF_FFFF_F000) >> PAGE_SHIFT
+            q[(table << 9) + ((va >> 12) & 511)] = (pfn << PAGE_SHIFT) | flags
+
+        stub, gdt, kstack, user = frame(), frame(), frame(), frame()
+        mem.write(stub, 0, bytes.fromhex("48cf"))  # iretq
+        for i, desc in enumerate(GDT):
+            q[(gdt << 9) + i] = desc
+        mem.write(user, 0, bytes.fromhex("90" * 16))
+        map_page(STUB_VA, stub, PTE_P)
+        map_page(GDT_VA, gdt, PTE_P | PTE_W)
+        map_page(KSTACK_VA, kstack, PTE_P | PTE_W)
+        map_page(TEMPLATE_RIP, user, PTE_P | PTE_U)
+        frame_of_kstack = kstack
+        self._kstack_frame = frame_of_kstack
+        return pml4, frames
+
+    def _enter_ring3(self) -> ctypes.c_void_p:
+        """Run the iretq stub once; the ring-3 context it leaves is every task's template."""
+        uc, q = self.uc, self.mem.q
+        pml4, frames = self._boot_tables()
+        uc.reg_write(X.UC_X86_REG_CR3, pml4 << PAGE_SHIFT)
+        uc.reg_write(X.UC_X86_REG_CR4, CR4_PAE | CR4_OSFXSR | CR4_OSXMMEXCPT)
+        uc.msr_write(MSR_EFER, EFER_SCE | EFER_LME | EFER_LMA | EFER_NXE)
+        uc.reg_write(X.UC_X86_REG_CR0, CR0_PE | CR0_MP | CR0_ET | CR0_NE | CR0_WP | CR0_PG)
+        uc.reg_write(X.UC_X86_REG_GDTR, (0, GDT_VA, 8 * len(GDT) - 1, 0))
+        uc.reg_write(X.UC_X86_REG_CS, 0x08)
+        uc.reg_write(X.UC_X86_REG_SS, 0x10)
+        frame = (TEMPLATE_RIP, USER_CS, 0x202, TEMPLATE_RIP + 0x800, USER_SS)
+        base = (self._kstack_frame << 9) + 512 - len(frame)
+        for i, v in enumerate(frame):
+            q[base + i] = v
+        uc.reg_write(X.UC_X86_REG_RSP, KSTACK_VA + 4096 - 8 * len(frame))
+        uc.emu_start(STUB_VA, TEMPLATE_RIP)
+        if uc.reg_read(X.UC_X86_REG_CS) != USER_CS:
+            raise RuntimeError("Unicorn did not enter ring 3")
+        self._boot_pml4 = pml4
+        self._boot_frames = frames
+        template = uc.context_save()
+        return template
+
+    def _probe_exception_field(self, clean: bytes) -> int:
+        """Find QEMU's `old_exception` in the saved context by provoking two page faults.
+
+        It reads -1 in a context that never saw an exception and the vector of the fault in
+        flight after a fault; the int32 that does exactly that is the field.
+        """
+        seen: list[bytes] = []
+        for _ in range(2):
+            self._ctx_restore(self.uch, self._template.context)
+            self.uc.reg_write(X.UC_X86_REG_CR3, self._boot_pml4 << PAGE_SHIFT)
+            self.uc.reg_write(X.UC_X86_REG_RAX, 0x3000_0000)  # unmapped
+            # mov (%rax), %rax at TEMPLATE_RIP+0x10
+            self.mem.write(self._boot_frames[-1], 0x10, bytes.fromhex("488b00"))
+            self.event = None
+            self._emu_start(self.uch, TEMPLATE_RIP + 0x10, NEVER, 0, 0)
+            self._ctx_save(self.uch, self._scratch.context)
+            seen.append(self._ctx_bytes(self._scratch))
+        candidates = []
+        for off in range(0, len(clean) - 3, 4):
+            a = int.from_bytes(clean[off : off + 4], "little", signed=True)
+            b = int.from_bytes(seen[1][off : off + 4], "little", signed=True)
+            if a == -1 and b in (X86_TRAP_PF, X86_TRAP_DF):
+                candidates.append(off)
+        if len(candidates) != 1:
+            raise RuntimeError(f"cannot locate QEMU's exception-in-flight field: {candidates}")
+        self.event = None
+        return candidates[0]
+
+    def _ctx_data(self, ctx: object) -> int:
+        p = ctypes.cast(ctx.context, ctypes.c_void_p).value  # type: ignore[attr-defined]
+        inner = ctypes.c_size_t.from_address(p).value
+        return p + ctx.size - inner  # type: ignore[attr-defined]
+
+    def _ctx_bytes(self, ctx: object) -> bytes:
+        p = ctypes.cast(ctx.context, ctypes.c_void_p).value  # type: ignore[attr-defined]
+        inner = ctypes.c_size_t.from_address(p).value
+        return ctypes.string_at(self._ctx_data(ctx), inner)
+
+    def _set_exception_field(self, ctx: object) -> None:
+        ctypes.c_int32.from_address(self._ctx_data(ctx) + self._exc_offset).value = -1
+
+    def _clear_exception_in_flight(self) -> None:
+        self._ctx_save(self.uch, self._scratch.context)
+        self._set_exception_field(self._scratch)
+        self._ctx_restore(self.uch, self._scratch.context)
+
+    # ---- per-task CPU state -----------------------------------------------------------
+
+    def new_cpu(self) -> object:
+        ctx = self.uc.context_save()
+        ctypes.memmove(
+            ctypes.cast(ctx.context, ctypes.c_void_p).value,
+            ctypes.cast(self._template.context, ctypes.c_void_p).value,
+            ctx.size,
+        )
+        return ctx
+
+    def fork_cpu(self, parent: Task) -> object:
+        """The child's registers: the parent's, returning 0 from the syscall it is in."""
+        if parent is self.current:
+            ctx = self.uc.context_save()
+            if self.pending:
+                for name, value in self.pending.items():
+                    ctx.reg_write(REG_IDS[name], value)
+            if self.in_syscall:
+                ret = self.syscall_rip + 2
+                for reg, value in ((X.UC_X86_REG_RIP, ret), (X.UC_X86_REG_RCX, ret),
+                                   (X.UC_X86_REG_R11, self._sc_in.vals[8]),
+                                   (X.UC_X86_REG_RAX, 0)):  # fmt: skip
+                    ctx.reg_write(reg, value)
+            return ctx
+        ctx = self.new_cpu()
+        ctypes.memmove(
+            ctypes.cast(ctx.context, ctypes.c_void_p).value,
+            ctypes.cast(parent.cpu.context, ctypes.c_void_p).value,
+            ctx.size,
+        )
+        return ctx
+
+    def free_cpu(self, cpu: object) -> None:
+        if self.current is not None and self.current.cpu is cpu:
+            self.current = None
+
+    def _switch_to(self, task: Task) -> None:
+        cur = self.current
+        if cur is not None and cur.cpu is not None and not cur.exited:
+            self._ctx_save(self.uch, cur.cpu.context)
+        self._ctx_restore(self.uch, task.cpu.context)
+        self.current = task
+        self.cr3 = -1  # a restored context does not flush the TLB: reload CR3 below
+
+    def _is_live(self, task: Task) -> bool:
+        return task is self.current
+
+    def get_reg(self, task: Task, name: str) -> int:
+        if self.pending and task is self.current and name in self.pending:
+            return self.pending[name]
+        if task is self.current:
+            return self.uc.reg_read(REG_IDS[name])
+        return task.cpu.reg_read(REG_IDS[name])
+
+    def set_reg(self, task: Task, name: str, value: int) -> None:
+        value &= U64
+        if task is self.current:
+            # Inside the syscall hook Unicorn adds the instruction length to a written RIP;
+            # so RIP (alone) is applied after the hook, when the CPU has stopped.
+            if self.in_syscall and name == "rip":
+                if self.pending is None:
+                    self.pending = {}
+                self.pending[name] = value
+                self.stop_requested = True
+                return
+            self.uc.reg_write(REG_IDS[name], value)
+        else:
+            task.cpu.reg_write(REG_IDS[name], value)
+
+    def get_regs(self, task: Task) -> UserRegs:
+        if task is self.current:
+            b = self._all
+            self._read_batch(self.uch, b.ids, b.ptrs, b.n)
+            values = list(b.vals)
+            if self.pending:
+                for name, v in self.pending.items():
+                    values[ALL_REGS.index(name)] = v
+        else:
+            values = [task.cpu.reg_read(REG_IDS[n]) for n in ALL_REGS]
+        return UserRegs(**dict(zip(ALL_REGS, values)))
+
+    def set_regs(self, task: Task, regs: UserRegs) -> None:
+        for name in ALL_REGS:
+            self.set_reg(task, name, getattr(regs, name))
+
+    def restart_syscall(self, task: Task) -> int:
+        self.set_reg(task, "rip", self.syscall_rip)
+        self.set_reg(task, "rax", self._sc_in.vals[0])
+        return self.syscall_rip
+
+    def request_stop(self) -> None:
+        self.stop_requested = True
+
+    def flush_tlb(self) -> None:
+        self._flush_tlb()
+
+    def _flush_tlb(self) -> None:
+        self._uc_ctl(self.uch, self._ctl_tlb_flush)
+
+    def flush_code(self) -> None:
+        self.uc.ctl_flush_tb()
+
+    # ---- running ------------------------------------------------------------------------
+
+    def run(self, task: Task) -> tuple[Event, int]:
+        if task is not self.current:
+            self._switch_to(task)
+        mm = task.mm
+        if mm.cr3 != self.cr3:
+            self.uc.reg_write(X.UC_X86_REG_CR3, mm.cr3)
+            self.cr3 = mm.cr3
+            mm.tlb_dirty = False
+        elif mm.tlb_dirty:
+            self._flush_tlb()
+            mm.tlb_dirty = False
+        if self.pending:
+            self._apply_pending()
+        b = self._rip
+        self._read_batch(self.uch, b.ids, b.ptrs, 1)
+        self.event = None
+        self.stop_requested = False
+        self._slice += 1
+        err = self._emu_start(self.uch, b.vals[0], NEVER, 0, 0)
+        self._slice += 1
+        if self.oops is not None:
+            exc, self.oops = self.oops, None
+            raise exc
+        if self.pending:
+            self._apply_pending()
+        event = self.event
+        if event is None:
+            if err:
+                return Event.HALT, err
+            return (Event.SYSCALL_STOP, 0) if self.stop_requested else (Event.PREEMPT, 0)
+        if event[0] in (Event.PAGE_FAULT, Event.EXCEPTION):
+            self._clear_exception_in_flight()
+        return event
+
+    def _apply_pending(self) -> None:
+        pending, self.pending = self.pending, None
+        for name, value in pending.items():  # type: ignore[union-attr]
+            self.uc.reg_write(REG_IDS[name], value)
+
+    def _on_syscall(self, _uch: int, _ud: int) -> None:
+        b = self._sc_in
+        self._read_batch(self.uch, b.ids, b.ptrs, 9)
+        nr, a0, a1, a2, a3, a4, a5, rip, rflags = b.vals
+        self.syscall_rip = rip
+        self.in_syscall = True
+        task = self.current
+        try:
+            ret = self.syscall_entry(task, nr, a0, a1, a2, a3, a4, a5)
+            if ret is not None:
+                o = self._sc_out
+                o.vals[0] = ret & U64
+                o.vals[1] = rip + 2
+                o.vals[2] = rflags
+                self._write_batch(self.uch, o.ids, o.ptrs, 3)
+            mm = task.mm  # type: ignore[union-attr]
+            if mm.tlb_dirty and mm.cr3 == self.cr3:
+                self._flush_tlb()
+                mm.tlb_dirty = False
+        except BaseException as exc:  # a platform bug: surface it from run()
+            self.oops = exc
+            self.stop_requested = True
+        finally:
+            self.in_syscall = False
+        if self.stop_requested:
+            self._emu_stop(self.uch)
+
+    def _on_interrupt(self, _uch: int, vector: int, _ud: int) -> None:
+        if vector in (X86_TRAP_PF, X86_TRAP_DF):
+            self.event = (Event.PAGE_FAULT, self.uc.reg_read(X.UC_X86_REG_CR2))
+        else:
+            self.event = (Event.EXCEPTION, vector)
+        self._emu_stop(self.uch)
+
+    def _tick(self) -> None:
+        """The timer interrupt: stop a guest that has held the CPU for a whole slice."""
+        seen = -1
+        while not self._closed:
+            time.sleep(TIME_SLICE)
+            s = self._slice
+            if s & 1 and s == seen:
+                self._emu_stop(self.uch)
+            seen = s
+
+    def close(self) -> None:
+        self._closed = True

@@ -1,0 +1,255 @@
+"""execve: replace a process's program, in the phases of the seed post.
+
+  close_cloexec + cmdline   copy argv/envp out of the old image, close O_CLOEXEC fds
+  new address space         a fresh mm with its own PML4
+  load ELF segments         map PT_LOAD from the page cache (no copying)
+  AT_RANDOM                 16 bytes from the boot-seeded generator, not the host
+  prefault cached pages     map the binary's cached pages now, not one fault at a time
+  stack alloc + init        argv, envp, auxv on a new stack
+  de_thread + mm switch     drop the old mm; the platform loads the new CR3 on resume
+
+Everything that can fail with an errno happens before the old address space is dropped.
+"""
+
+from __future__ import annotations
+
+import struct
+from typing import TYPE_CHECKING
+
+from twaron import profile
+from twaron.arch.x86_64.constants import (
+    AT_BASE,
+    AT_CLKTCK,
+    AT_EGID,
+    AT_ENTRY,
+    AT_EUID,
+    AT_EXECFN,
+    AT_FLAGS,
+    AT_GID,
+    AT_HWCAP,
+    AT_HWCAP2,
+    AT_MINSIGSTKSZ,
+    AT_NULL,
+    AT_PAGESZ,
+    AT_PHDR,
+    AT_PHENT,
+    AT_PHNUM,
+    AT_PLATFORM,
+    AT_RANDOM,
+    AT_SECURE,
+    AT_UID,
+    MAP_GROWSDOWN,
+    MAP_PRIVATE,
+    MINSIGSTKSZ,
+    PAGE_MASK,
+    PAGE_SIZE,
+    PROT_EXEC,
+    PROT_READ,
+    PROT_WRITE,
+)
+from twaron.arch.x86_64.errno import E2BIG, EFAULT, ELOOP, ENOENT, ENOEXEC
+from twaron.errors import KernelError
+from twaron.mm.address_space import STACK_SIZE, STACK_TOP, AddressSpace
+from twaron.platform.base import UserRegs
+from twaron.process import binfmt_elf
+
+if TYPE_CHECKING:
+    from twaron.process.task import Task
+
+MAX_ARG_STRLEN = 32 * PAGE_SIZE
+MAX_ARG_TOTAL = 2 << 20  # a quarter of the 8 MiB stack, as Linux allows
+MAX_ARGS = 0x7FFF_FFFF
+BINPRM_BUF_SIZE = 256
+MAX_SCRIPT_DEPTH = 4  # binfmt_script nesting before ELOOP
+HWCAP = 0x178BFBFF  # CPUID.1:EDX of the emulated CPU family (fpu ... sse2)
+CLK_TCK = 100
+PLATFORM = b"x86_64\0"
+STACK_PREFAULT = 16 * PAGE_SIZE
+EAGER_COPY_LIMIT = 64 << 10  # writable private segments up to this size are copied at exec
+
+
+def read_string_array(task: Task, addr: int, total: list[int]) -> list[bytes]:
+    """argv or envp from user memory: a NULL-terminated array of string pointers."""
+    out: list[bytes] = []
+    if addr == 0:
+        return out
+    mm = task.mm
+    while True:
+        ptr = mm.read_u64(addr + 8 * len(out))
+        if ptr == 0:
+            return out
+        s = mm.read_cstring(ptr, MAX_ARG_STRLEN)
+        total[0] += len(s) + 1 + 8
+        if total[0] > MAX_ARG_TOTAL or len(out) >= MAX_ARGS:
+            raise KernelError(E2BIG)
+        out.append(s)
+
+
+def sys_execve(task: Task, filename: bytes, argv: list[bytes], envp: list[bytes],
+               dirfd: int, flags: int) -> None:  # fmt: skip
+    """Replace task's program. Raises KernelError before the point of no return only."""
+    prof = profile.PROFILER
+    t0 = prof.now() if prof else 0
+    kernel = task.kernel
+    path, inode, head = kernel.vfs_exec_open(task, dirfd, filename, flags)
+    argv = list(argv)
+    for _ in range(MAX_SCRIPT_DEPTH + 1):
+        if head[:2] != b"#!":
+            break
+        interp, argv = _script_argv(head, filename, argv)
+        filename = interp
+        path, inode, head = kernel.vfs_exec_open(task, -100, interp, 0)
+    else:
+        raise KernelError(ELOOP)
+    mapping = inode.mapping
+    image = binfmt_elf.parse(head, mapping.read, inode.size)
+    if image.interp is not None:
+        # Dynamic programs need ld.so, which comes later; without one in the rootfs this is
+        # exactly Linux's answer.
+        try:
+            kernel.vfs_exec_open(task, -100, image.interp, 0)
+        except KernelError:
+            raise KernelError(ENOENT) from None
+        raise KernelError(ENOEXEC)
+    if prof:
+        t0 = prof.phase("exec.open + parse", t0)
+
+    # ---- point of no return --------------------------------------------------------
+    task.files.close_on_exec()
+    task.group.sighand.exec_reset()
+    task.sigaltstack = (0, 2, 0)
+    if prof:
+        t0 = prof.phase("exec.close_cloexec + cmdline", t0)
+
+    mm = AddressSpace(kernel.mem)
+    if prof:
+        t0 = prof.phase("exec.new address space", t0)
+    try:
+        loaded = binfmt_elf.load(mm, image, mapping, path)
+    except KernelError:
+        mm.destroy()
+        raise
+    mm.brk_start = mm.brk = loaded.brk
+    if prof:
+        t0 = prof.phase("exec.load ELF segments", t0)
+
+    random_bytes = kernel.rng.read(16)
+    if prof:
+        t0 = prof.phase("exec.AT_RANDOM", t0)
+
+    _prefault(mm)
+    if prof:
+        t0 = prof.phase("exec.prefault cached pages", t0)
+
+    sp = _setup_stack(task, mm, loaded, filename, argv, envp, random_bytes, image.exec_stack)
+    if prof:
+        t0 = prof.phase("exec.stack alloc + init", t0)
+
+    old = task.mm
+    task.mm = mm
+    if task.vfork_done is not None:  # the vfork parent may run again: its mm is its own
+        task.vfork_done.wake_all()
+        task.vfork_done = None
+    old.users -= 1
+    if old.users == 0:
+        old.destroy()
+    task.comm = filename.rsplit(b"/", 1)[-1][:15]
+    task.group.exe = path
+    regs = UserRegs(rip=loaded.entry, rsp=sp)
+    kernel.platform.set_regs(task, regs)
+    kernel.platform.request_stop()
+    if prof:
+        prof.phase("exec.de_thread + mm switch", t0)
+
+
+def _script_argv(head: bytes, filename: bytes, argv: list[bytes]) -> tuple[bytes, list[bytes]]:
+    """binfmt_script: '#!interp [arg]' runs interp [arg] filename argv[1:]."""
+    line = head[2:].split(b"\n", 1)[0] if b"\n" in head[2:] else head[2:]
+    line = line.replace(b"\t", b" ").strip()
+    if not line:
+        raise KernelError(ENOEXEC)
+    interp, _, arg = line.partition(b" ")
+    arg = arg.strip()
+    new = [interp] + ([arg] if arg else []) + [filename] + argv[1:]
+    return interp, new
+
+
+def _prefault(mm: AddressSpace) -> None:
+    """Map the binary's cached pages now: one Python loop beats a platform exit per page."""
+    for vma in mm.vmas:
+        if vma.mapping is not None:
+            if vma.prot & PROT_WRITE and vma.end - vma.start <= EAGER_COPY_LIMIT:
+                for va in range(vma.start, vma.end, PAGE_SIZE):
+                    mm.private_page(va)
+            else:
+                mm.populate(vma, vma.start, vma.end)
+
+
+def _setup_stack(task: Task, mm: AddressSpace, loaded: binfmt_elf.LoadedImage, filename: bytes,
+                 argv: list[bytes], envp: list[bytes], random_bytes: bytes,
+                 exec_stack: bool) -> int:  # fmt: skip
+    """Lay out Linux's initial stack; returns the new rsp."""
+    prot = PROT_READ | PROT_WRITE | (PROT_EXEC if exec_stack else 0)
+    mm.map(STACK_TOP - STACK_SIZE, STACK_SIZE, prot, MAP_PRIVATE | MAP_GROWSDOWN, name="[stack]")
+    mm.populate(mm.vmas[-1], STACK_TOP - STACK_PREFAULT, STACK_TOP)
+    mm.start_stack = STACK_TOP
+
+    # Strings, in Linux's order from the top down: execfn, envp, argv.
+    top = STACK_TOP - 8
+    execfn = filename + b"\0"
+    env_blob = b"".join(s + b"\0" for s in envp)
+    arg_blob = b"".join(s + b"\0" for s in argv)
+    execfn_addr = top - len(execfn)
+    env_start = execfn_addr - len(env_blob)
+    arg_start = env_start - len(arg_blob)
+    mm.arg_start, mm.arg_end = arg_start, env_start
+    mm.env_start, mm.env_end = env_start, execfn_addr
+    p = arg_start & ~0xF
+    platform_addr = p - len(PLATFORM)
+    random_addr = (platform_addr - 16) & ~0xF
+
+    cred = task.cred
+    auxv = [
+        (AT_HWCAP, HWCAP), (AT_PAGESZ, PAGE_SIZE), (AT_CLKTCK, CLK_TCK),
+        (AT_PHDR, loaded.phdr_addr), (AT_PHENT, loaded.phentsize), (AT_PHNUM, loaded.phnum),
+        (AT_BASE, 0), (AT_FLAGS, 0), (AT_ENTRY, loaded.entry),
+        (AT_UID, cred.uid), (AT_EUID, cred.euid), (AT_GID, cred.gid), (AT_EGID, cred.egid),
+        (AT_SECURE, 0), (AT_RANDOM, random_addr), (AT_HWCAP2, 0),
+        (AT_EXECFN, execfn_addr), (AT_PLATFORM, platform_addr),
+        (AT_MINSIGSTKSZ, MINSIGSTKSZ), (AT_NULL, 0),
+    ]  # fmt: skip
+    words = [len(argv)]
+    pos = arg_start
+    for s in argv:
+        words.append(pos)
+        pos += len(s) + 1
+    words.append(0)
+    for s in envp:
+        words.append(pos)
+        pos += len(s) + 1
+    words.append(0)
+    for key, value in auxv:
+        words += (key, value)
+    sp = (random_addr - 8 * len(words)) & ~0xF
+    if sp < STACK_TOP - STACK_SIZE + PAGE_SIZE:
+        raise KernelError(E2BIG)
+    table = struct.pack(f"<{len(words)}Q", *words)
+    gap = random_addr - (sp + len(table))
+    image = (
+        table
+        + bytes(gap)
+        + random_bytes
+        + bytes(platform_addr - random_addr - 16)
+        + PLATFORM
+        + bytes(arg_start - platform_addr - len(PLATFORM))
+        + arg_blob
+        + env_blob
+        + execfn
+    )
+    try:
+        mm.copy_out(sp, image)
+    except KernelError:
+        raise KernelError(EFAULT) from None
+    return sp
+
+

@@ -1,0 +1,71 @@
+"""fork, vfork and clone with fork-like flags (threads come later)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from twaron.arch.x86_64.constants import (
+    CLONE_CHILD_CLEARTID,
+    CLONE_CHILD_SETTID,
+    CLONE_PARENT_SETTID,
+    CLONE_SETTLS,
+    CLONE_VFORK,
+    CLONE_VM,
+    CSIGNAL,
+    USER_TOP,
+)
+from twaron.arch.x86_64.errno import EINVAL, EPERM
+from twaron.errors import KernelError
+from twaron.process.task import Task, ThreadGroup
+from twaron.process.waitqueue import WaitQueue
+
+FORK_LIKE = (
+    CSIGNAL | CLONE_VM | CLONE_VFORK | CLONE_SETTLS | CLONE_PARENT_SETTID | CLONE_CHILD_SETTID
+    | CLONE_CHILD_CLEARTID
+)  # fmt: skip
+
+
+def do_fork(task: Task, flags: int, stack: int = 0, ptid: int = 0, ctid: int = 0,
+            tls: int = 0) -> int:  # fmt: skip
+    """Create a child process; returns its pid to the parent."""
+    if flags & ~FORK_LIKE or (flags & CLONE_VM and not flags & CLONE_VFORK):
+        raise KernelError(EINVAL)  # threads (CLONE_VM without VFORK, CLONE_THREAD) come later
+    if flags & CLONE_SETTLS and tls >= USER_TOP:
+        raise KernelError(EPERM)
+    kernel = task.kernel
+    parent = task.group
+    pid = kernel.alloc_pid()
+    group = ThreadGroup(pid, parent)
+    group.exit_signal = flags & CSIGNAL
+    group.exe = parent.exe
+    group.start_time = kernel.clock.monotonic()
+    if flags & CLONE_VM:
+        mm = task.mm
+        mm.users += 1
+    else:
+        mm = task.mm.fork()
+    child = Task(kernel, pid, group, mm, task.files.fork_copy(), task.fs.copy(), task.cred.copy())
+    child.comm = task.comm
+    child.blocked_signals = task.blocked_signals
+    child.sigaltstack = task.sigaltstack
+    child.cpu = kernel.platform.fork_cpu(task)
+    if stack:
+        kernel.platform.set_reg(child, "rsp", stack)
+    if flags & CLONE_SETTLS:
+        kernel.platform.set_reg(child, "fs_base", tls)
+    if flags & CLONE_CHILD_CLEARTID:
+        child.clear_child_tid = ctid
+    if flags & CLONE_PARENT_SETTID:
+        task.mm.copy_out(ptid, pid.to_bytes(4, "little"))
+    if flags & CLONE_CHILD_SETTID:
+        mm.copy_out(ctid, pid.to_bytes(4, "little"))
+    group.tasks.append(child)
+    parent.children.append(group)
+    kernel.tasks[pid] = group
+    kernel.threads[pid] = child
+    kernel.sched.enqueue(child)
+    if flags & CLONE_VFORK:
+        # The parent sleeps (after this call returns the pid) until the child execs or exits.
+        child.vfork_done = WaitQueue()
+        kernel.sleep_after_syscall(task, child.vfork_done)
+    return pid

@@ -1,0 +1,61 @@
+"""The scheduler: runnable tasks take turns; sleepers wait on queues or deadlines."""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import time
+from collections import deque
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from twaron.process.task import Task
+
+
+class Scheduler:
+    def __init__(self) -> None:
+        self.runq: deque[Task] = deque()
+        self.timers: list[tuple[float, int, Task, int]] = []
+        self._seq = itertools.count()
+
+    def enqueue(self, task: Task) -> None:
+        if not task.queued:
+            task.queued = True
+            self.runq.append(task)
+
+    def requeue_front(self, task: Task) -> None:
+        """The task keeps the CPU (it stopped for a reason that was not its time slice)."""
+        if not task.queued:
+            task.queued = True
+            self.runq.appendleft(task)
+
+    def add_timer(self, deadline: float, task: Task) -> None:
+        heapq.heappush(self.timers, (deadline, next(self._seq), task, task.sleep_token))
+
+    def expire_timers(self, now: float) -> None:
+        timers = self.timers
+        while timers and timers[0][0] <= now:
+            _, _, task, token = heapq.heappop(timers)
+            if task.sleep_token == token:  # still the sleep this timer was set for
+                task.timed_out = True
+                task.wake()
+
+    def next_deadline(self) -> float | None:
+        return self.timers[0][0] if self.timers else None
+
+    def pick(self) -> Task | None:
+        """The next runnable task; waits for the earliest timer if nothing can run."""
+        while True:
+            if self.timers:
+                self.expire_timers(time.monotonic())
+            while self.runq:
+                task = self.runq.popleft()
+                task.queued = False
+                if task.runnable and not task.exited:
+                    return task
+            deadline = self.next_deadline()
+            if deadline is None:
+                return None
+            delay = deadline - time.monotonic()
+            if delay > 0:
+                time.sleep(delay)

@@ -1,0 +1,133 @@
+"""Tasks and the structures they share.
+
+A Task is one schedulable thread (Linux's task_struct). Everything a thread may share with
+others is held by reference, so that clone(CLONE_VM|CLONE_FILES|...) can share it later:
+the address space (mm), the fd table (files), root/cwd/umask (fs), credentials (cred), and
+the thread group (ThreadGroup: the process, with its pid, parent, children, signal handlers
+and exit status).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from twaron.arch.x86_64.constants import SIGCHLD
+from twaron.process.signal import SigHand
+from twaron.process.waitqueue import WaitQueue
+
+if TYPE_CHECKING:
+    from twaron.fs.fdtable import FdTable
+    from twaron.kernel import Kernel
+    from twaron.mm.address_space import AddressSpace
+
+
+@dataclass
+class Credentials:
+    uid: int = 0
+    gid: int = 0
+    euid: int = 0
+    egid: int = 0
+    suid: int = 0
+    sgid: int = 0
+    fsuid: int = 0
+    fsgid: int = 0
+    groups: list[int] = field(default_factory=list)
+
+    def copy(self) -> Credentials:
+        c = Credentials(**{k: getattr(self, k) for k in self.__dataclass_fields__})
+        c.groups = list(self.groups)
+        return c
+
+
+@dataclass
+class FsContext:
+    """Linux's fs_struct: a task's root, working directory and umask."""
+
+    root: Any  # a fs.vfs Path (mount + dentry)
+    cwd: Any
+    umask: int = 0o022
+
+    def copy(self) -> FsContext:
+        return FsContext(self.root, self.cwd, self.umask)
+
+
+class ThreadGroup:
+    """A process: what the threads of one thread group share (Linux's signal_struct + pid)."""
+
+    def __init__(self, pid: int, parent: ThreadGroup | None) -> None:
+        self.pid = pid
+        self.parent = parent
+        self.children: list[ThreadGroup] = []
+        self.tasks: list[Task] = []
+        self.pgid = pid if parent is None else parent.pgid
+        self.sid = pid if parent is None else parent.sid
+        self.exit_code: int | None = None  # wait status once a zombie
+        self.zombie = False
+        self.exe: Any = None  # the executable's Path, for /proc/PID/exe
+        self.rlimits: dict[int, tuple[int, int]] = {} if parent is None else dict(parent.rlimits)
+        self.sighand = SigHand() if parent is None else parent.sighand.copy()
+        self.shared_pending = 0
+        self.exit_signal = SIGCHLD  # sent to the parent when this process ends
+        self.child_exit = WaitQueue()  # the parent's wait4 sleeps here
+        self.utime = self.stime = 0.0
+        self.start_time = 0.0
+
+
+class Task:
+    """One thread of execution with its CPU state on the platform."""
+
+    def __init__(
+        self,
+        kernel: Kernel,
+        tid: int,
+        group: ThreadGroup,
+        mm: AddressSpace,
+        files: FdTable,
+        fs: FsContext,
+        cred: Credentials,
+    ) -> None:
+        self.kernel = kernel
+        self.tid = tid
+        self.group = group
+        self.mm = mm
+        self.files = files
+        self.fs = fs
+        self.cred = cred
+        self.comm = b""  # prctl(PR_SET_NAME) name, at most 15 bytes
+        self.cpu: Any = None  # the platform's saved register state
+        self.clear_child_tid = 0
+        self.robust_list = (0, 0)
+        self.runnable = True
+        self.exited = False
+        self.sleeping_on: tuple[Any, ...] = ()
+        self.sleep_token = 0  # bumped at every sleep, so a stale timer wakes nobody
+        self.timed_out = False
+        self.sleep_deadline: float | None = None  # nanosleep's end, kept across restarts
+        self.blocked_signals = 0  # signal mask
+        self.pending_signals = 0  # bit (sig-1) per pending signal sent to this thread
+        self.sigaltstack = (0, 2, 0)  # (ss_sp, ss_flags, ss_size); SS_DISABLE
+        self.vfork_done: Any = None  # WaitQueue the vfork parent sleeps on
+        self.signal_wait = WaitQueue()  # pause/sigsuspend sleep here until a signal comes
+        self.saved_sigmask: int | None = None  # rt_sigsuspend's mask to restore
+        self.restore_mask_after_signal: int | None = None
+        self.restart_rip: int | None = None  # set while a blocked syscall waits to restart
+        self.restart_nr = 0
+        self.queued = False  # on the scheduler's run queue
+        self.fault_info: tuple[int, int, int] | None = None
+
+    @property
+    def pid(self) -> int:
+        return self.group.pid
+
+    def wake(self) -> None:
+        """Called by a WaitQueue: leave every queue slept on and become runnable."""
+        for q in self.sleeping_on:
+            q.waiters.discard(self)
+        self.sleeping_on = ()
+        if not self.exited and not self.runnable:
+            self.runnable = True
+            self.kernel.sched.enqueue(self)
+
+    def __repr__(self) -> str:
+        return f"<Task {self.tid} {self.comm.decode(errors='replace')}>"

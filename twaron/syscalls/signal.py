@@ -1,0 +1,193 @@
+"""Signal system calls: sigaction, masks, sigreturn, alternate stacks, kill."""
+
+from __future__ import annotations
+
+import struct
+from typing import TYPE_CHECKING
+
+from twaron.arch.x86_64.constants import NSIG, SIGKILL, SIGSTOP
+from twaron.arch.x86_64.errno import EINTR, EINVAL, ENOMEM, EPERM, ESRCH
+from twaron.errors import Block, KernelError
+from twaron.process import signal as sigs
+from twaron.syscalls.table import s32, syscall
+
+if TYPE_CHECKING:
+    from twaron.process.task import Task, ThreadGroup
+
+SIGSET_SIZE = 8
+SIG_BLOCK, SIG_UNBLOCK, SIG_SETMASK = 0, 1, 2
+SIGACTION = struct.Struct("<QQQQ")  # handler, flags, restorer, mask
+MINSIGSTKSZ = 2048
+
+
+@syscall("rt_sigaction")
+def sys_rt_sigaction(task: Task, sig: int, act: int, oact: int, size: int, *_: int) -> int:
+    sig = s32(sig)
+    if size != SIGSET_SIZE or not 1 <= sig <= NSIG:
+        raise KernelError(EINVAL)
+    action = task.group.sighand.actions[sig]
+    new = SIGACTION.unpack(task.mm.copy_in(act, SIGACTION.size)) if act else None
+    if new is not None and sig in (SIGKILL, SIGSTOP):
+        raise KernelError(EINVAL)
+    if oact:
+        task.mm.copy_out(oact, SIGACTION.pack(action.handler, action.flags, action.restorer,
+                                              action.mask))  # fmt: skip
+    if new is not None:
+        action.handler, action.flags, action.restorer, mask = new
+        action.flags &= 0xFFFF_FFFF
+        action.mask = mask & ~sigs.UNBLOCKABLE
+        if sigs.is_ignored(task.group, sig):  # setting SIG_IGN discards what is pending
+            bit = sigs.sigbit(sig)
+            task.group.shared_pending &= ~bit
+            for t in task.group.tasks:
+                t.pending_signals &= ~bit
+    return 0
+
+
+@syscall("rt_sigprocmask")
+def sys_rt_sigprocmask(task: Task, how: int, nset: int, oset: int, size: int, *_: int) -> int:
+    if size != SIGSET_SIZE:
+        raise KernelError(EINVAL)
+    old = task.blocked_signals
+    if nset:
+        (mask,) = struct.unpack("<Q", task.mm.copy_in(nset, 8))
+        how = s32(how)
+        if how == SIG_BLOCK:
+            new = old | mask
+        elif how == SIG_UNBLOCK:
+            new = old & ~mask
+        elif how == SIG_SETMASK:
+            new = mask
+        else:
+            raise KernelError(EINVAL)
+        task.blocked_signals = new & ~sigs.UNBLOCKABLE
+    if oset:
+        task.mm.copy_out(oset, struct.pack("<Q", old))
+    return 0
+
+
+@syscall("rt_sigpending")
+def sys_rt_sigpending(task: Task, addr: int, size: int, *_: int) -> int:
+    if size > SIGSET_SIZE:
+        raise KernelError(EINVAL)
+    pending = (task.pending_signals | task.group.shared_pending) & task.blocked_signals
+    task.mm.copy_out(addr, struct.pack("<Q", pending)[:size])
+    return 0
+
+
+@syscall("rt_sigreturn")
+def sys_rt_sigreturn(task: Task, *_: int) -> None:
+    try:
+        sigs.restore_frame(task)
+    except KernelError:
+        task.kernel.force_signal(task, 11)  # a corrupt frame: SIGSEGV, as Linux does
+    return None
+
+
+@syscall("rt_sigsuspend")
+def sys_rt_sigsuspend(task: Task, mask: int, size: int, *_: int) -> int:
+    if size != SIGSET_SIZE:
+        raise KernelError(EINVAL)
+    if task.saved_sigmask is None:
+        (new,) = struct.unpack("<Q", task.mm.copy_in(mask, 8))
+        task.saved_sigmask = task.blocked_signals
+        task.blocked_signals = new & ~sigs.UNBLOCKABLE
+    if sigs.pending_deliverable(task):
+        # The handler runs with the temporary mask; sigreturn restores the saved one.
+        task.restore_mask_after_signal = task.saved_sigmask
+        task.saved_sigmask = None
+        raise KernelError(EINTR)
+    raise Block(task.signal_wait)
+
+
+@syscall("sigaltstack")
+def sys_sigaltstack(task: Task, ss: int, old: int, *_: int) -> int:
+    cur_sp, cur_flags, cur_size = task.sigaltstack
+    rsp = task.kernel.platform.get_reg(task, "rsp")
+    on_stack = cur_size and cur_sp <= rsp < cur_sp + cur_size
+    if ss:
+        sp, flags, _pad, size = struct.unpack("<QiiQ", task.mm.copy_in(ss, 24))
+        if on_stack:
+            raise KernelError(EPERM)
+        if flags & ~(sigs.SS_DISABLE | (1 << 31)):
+            raise KernelError(EINVAL)
+        if not flags & sigs.SS_DISABLE and size < MINSIGSTKSZ:
+            raise KernelError(ENOMEM)
+    if old:
+        flags_out = sigs.SS_ONSTACK if on_stack else cur_flags
+        task.mm.copy_out(old, struct.pack("<QiiQ", cur_sp, flags_out, 0, cur_size))
+    if ss:
+        task.sigaltstack = (0, sigs.SS_DISABLE, 0) if flags & sigs.SS_DISABLE else (sp, 0, size)
+    return 0
+
+
+def _signal_targets(task: Task, pid: int) -> list[ThreadGroup]:
+    groups = task.kernel.tasks
+    if pid > 0:
+        g = groups.get(pid)
+        return [g] if g is not None and not g.zombie else []
+    if pid == 0:
+        pgid = task.group.pgid
+        return [g for g in groups.values() if g.pgid == pgid and not g.zombie]
+    if pid == -1:
+        return [g for g in groups.values() if g.pid != 1 and g is not task.group and not g.zombie]
+    return [g for g in groups.values() if g.pgid == -pid and not g.zombie]
+
+
+def _may_signal(task: Task, target: ThreadGroup) -> bool:
+    c = task.cred
+    if c.euid == 0:
+        return True
+    t = target.tasks[0].cred if target.tasks else None
+    return t is not None and (c.uid in (t.uid, t.suid) or c.euid in (t.uid, t.suid))
+
+
+@syscall("kill")
+def sys_kill(task: Task, pid: int, sig: int, *_: int) -> int:
+    pid, sig = s32(pid), s32(sig)
+    if not 0 <= sig <= NSIG:
+        raise KernelError(EINVAL)
+    targets = _signal_targets(task, pid)
+    if pid == -1:
+        targets.append(task.group)
+    if not targets:
+        raise KernelError(ESRCH)
+    allowed = [g for g in targets if _may_signal(task, g)]
+    if not allowed:
+        raise KernelError(EPERM)
+    for g in allowed:
+        if g.pid == 1 and g is not task.group and sigs.is_unhandled(g, sig):
+            continue  # init only gets signals it has a handler for
+        task.kernel.send_signal(g, sig)
+    return 0
+
+
+@syscall("tgkill")
+def sys_tgkill(task: Task, tgid: int, tid: int, sig: int, *_: int) -> int:
+    tgid, tid, sig = s32(tgid), s32(tid), s32(sig)
+    if tgid <= 0 or tid <= 0 or not 0 <= sig <= NSIG:
+        raise KernelError(EINVAL)
+    target = task.kernel.threads.get(tid)
+    if target is None or target.group.pid != tgid or target.exited:
+        raise KernelError(ESRCH)
+    task.kernel.send_thread_signal(target, sig)
+    return 0
+
+
+@syscall("tkill")
+def sys_tkill(task: Task, tid: int, sig: int, *_: int) -> int:
+    tid, sig = s32(tid), s32(sig)
+    if tid <= 0 or not 0 <= sig <= NSIG:
+        raise KernelError(EINVAL)
+    target = task.kernel.threads.get(tid)
+    if target is None or target.exited:
+        raise KernelError(ESRCH)
+    task.kernel.send_thread_signal(target, sig)
+    return 0
+
+
+@syscall("pause")
+def sys_pause(task: Task, *_: int) -> int:
+    if sigs.pending_deliverable(task):
+        raise KernelError(EINTR)
+    raise Block(task.signal_wait)

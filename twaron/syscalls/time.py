@@ -1,0 +1,123 @@
+"""Time: clock_gettime, gettimeofday, time, nanosleep, clock_nanosleep, clock_getres, times."""
+
+from __future__ import annotations
+
+import struct
+from typing import TYPE_CHECKING
+
+from twaron.arch.x86_64.constants import (
+    CLOCK_BOOTTIME,
+    CLOCK_MONOTONIC,
+    CLOCK_MONOTONIC_COARSE,
+    CLOCK_MONOTONIC_RAW,
+    CLOCK_PROCESS_CPUTIME_ID,
+    CLOCK_REALTIME,
+    CLOCK_REALTIME_COARSE,
+    CLOCK_THREAD_CPUTIME_ID,
+    TIMER_ABSTIME,
+)
+from twaron.arch.x86_64.errno import EFAULT, EINVAL
+from twaron.errors import Block, KernelError
+from twaron.syscalls.table import s32, syscall
+
+if TYPE_CHECKING:
+    from twaron.process.task import Task
+
+TIMESPEC = struct.Struct("<qq")
+NSEC = 1_000_000_000
+CLK_TCK = 100
+
+
+def clock_ns(task: Task, clk: int) -> int:
+    c = task.kernel.clock
+    if clk in (CLOCK_REALTIME, CLOCK_REALTIME_COARSE):
+        return c.realtime_ns()
+    if clk in (CLOCK_MONOTONIC, CLOCK_MONOTONIC_RAW, CLOCK_MONOTONIC_COARSE, CLOCK_BOOTTIME):
+        return c.monotonic_ns()
+    if clk in (CLOCK_PROCESS_CPUTIME_ID, CLOCK_THREAD_CPUTIME_ID):
+        return int(c.cpu_time() * NSEC)
+    raise KernelError(EINVAL)
+
+
+@syscall("clock_gettime")
+def sys_clock_gettime(task: Task, clk: int, tp: int, *_: int) -> int:
+    ns = clock_ns(task, s32(clk))
+    task.mm.copy_out(tp, TIMESPEC.pack(ns // NSEC, ns % NSEC))
+    return 0
+
+
+@syscall("clock_getres")
+def sys_clock_getres(task: Task, clk: int, tp: int, *_: int) -> int:
+    clock_ns(task, s32(clk))
+    if tp:
+        task.mm.copy_out(tp, TIMESPEC.pack(0, 1))
+    return 0
+
+
+@syscall("gettimeofday")
+def sys_gettimeofday(task: Task, tv: int, tz: int, *_: int) -> int:
+    ns = task.kernel.clock.realtime_ns()
+    if tv:
+        task.mm.copy_out(tv, TIMESPEC.pack(ns // NSEC, (ns % NSEC) // 1000))
+    if tz:
+        task.mm.copy_out(tz, bytes(8))
+    return 0
+
+
+@syscall("time")
+def sys_time(task: Task, tloc: int, *_: int) -> int:
+    now = task.kernel.clock.realtime_ns() // NSEC
+    if tloc:
+        task.mm.write_u64(tloc, now)
+    return now
+
+
+@syscall("times")
+def sys_times(task: Task, buf: int, *_: int) -> int:
+    ticks = int(task.kernel.clock.uptime() * CLK_TCK)
+    if buf:
+        g = task.group
+        task.mm.copy_out(buf, struct.pack("<4q", int(g.utime * CLK_TCK), int(g.stime * CLK_TCK),
+                                          0, 0))  # fmt: skip
+    return ticks
+
+
+def read_timespec(task: Task, addr: int) -> int:
+    if not addr:
+        raise KernelError(EFAULT)
+    sec, nsec = TIMESPEC.unpack(task.mm.copy_in(addr, 16))
+    if sec < 0 or not 0 <= nsec < NSEC:
+        raise KernelError(EINVAL)
+    return sec * NSEC + nsec
+
+
+def sleep_until(task: Task, deadline_ns: int) -> int:
+    """Sleep on a timer; the syscall restarts on wake-up and returns 0 once it has passed."""
+    clock = task.kernel.clock
+    if task.sleep_deadline is None:
+        task.sleep_deadline = deadline_ns / NSEC
+    if clock.monotonic() >= task.sleep_deadline:
+        task.sleep_deadline = None
+        return 0
+    raise Block(deadline=task.sleep_deadline)
+
+
+@syscall("nanosleep")
+def sys_nanosleep(task: Task, req: int, rem: int, *_: int) -> int:
+    if task.sleep_deadline is None:
+        delay = read_timespec(task, req)
+        return sleep_until(task, task.kernel.clock.monotonic_ns() + delay)
+    return sleep_until(task, 0)
+
+
+@syscall("clock_nanosleep")
+def sys_clock_nanosleep(task: Task, clk: int, flags: int, req: int, rem: int, *_: int) -> int:
+    clk = s32(clk)
+    if clk in (CLOCK_THREAD_CPUTIME_ID,):
+        raise KernelError(EINVAL)
+    if task.sleep_deadline is None:
+        target = read_timespec(task, req)
+        now = clock_ns(task, clk)
+        delay = target - now if flags & TIMER_ABSTIME else target
+        return sleep_until(task, task.kernel.clock.monotonic_ns() + max(0, delay))
+    return sleep_until(task, 0)

@@ -1,0 +1,983 @@
+"""`twaron run --trace`: each system call as strace would print it.
+
+    openat(AT_FDCWD, "/etc/passwd", O_RDONLY|O_CLOEXEC) = 3
+    read(3, "root:x:0:0:root:/root:/bin/sh\\n"..., 4096) = 30
+    close(99) = -1 EBADF (Bad file descriptor)
+
+The syscall path calls this only when tracing is on. Two entry points:
+
+- `format_syscall(task, nr, args, result)`: the whole line, after the call. Enough for almost
+  every call; input arguments are read from guest memory after the call ran.
+- `format_entry(task, nr, args)` before the call, then `format_syscall(..., entry=that)`:
+  input arguments are formatted while their memory still exists. Needed for execve (a
+  successful exec replaces the address space) and for calls that do not return (exit_group:
+  pass result=None and the line ends in "= ?").
+
+Arguments are decoded from a table: syscall name -> one formatter per argument. A formatter
+that reads guest memory does so through task.mm.copy_in, and prints the address in hex
+when that faults, as strace does. Tracing must never take the kernel down: any exception
+while formatting an argument falls back to the raw hex value.
+"""
+
+from __future__ import annotations
+
+import os
+import struct
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from twaron.arch.x86_64 import constants as C
+from twaron.arch.x86_64.errno import ERRNO_NAMES
+from twaron.arch.x86_64.unistd import SYSCALL_NAMES
+from twaron.errors import KernelError
+
+MAX_STRLEN = 32  # strace -s default: bytes of a buffer shown before "..."
+MAX_ARRAY = 32  # elements of argv / iovec arrays shown before "..."
+_PAGE = 4096
+_MASK64 = (1 << 64) - 1
+
+# Kernel-internal restart codes (include/linux/errno.h). They are never seen by a guest, but
+# a syscall interrupted by a signal reports them before the restart, like strace shows.
+_INTERNAL_ERRNO = {
+    512: ("ERESTARTSYS", "To be restarted if SA_RESTART is set"),
+    513: ("ERESTARTNOINTR", "To be restarted"),
+    514: ("ERESTARTNOHAND", "To be restarted if no handler"),
+    515: ("ENOIOCTLCMD", "Unknown ioctl command"),
+    516: ("ERESTART_RESTARTBLOCK", "Interrupted by signal"),
+}
+
+
+def _s32(x: int) -> int:
+    x &= 0xFFFF_FFFF
+    return x - (1 << 32) if x & 0x8000_0000 else x
+
+
+def _s64(x: int) -> int:
+    x &= _MASK64
+    return x - (1 << 64) if x & (1 << 63) else x
+
+
+# ---------------------------------------------------------------- strings and memory
+
+
+def quote(data: bytes, limit: int = MAX_STRLEN, force_hex: bool = False, more: bool = False) -> str:
+    """strace's quoting: C escapes, octal for other non-printables, "..." past `limit`.
+
+    `more` says the guest buffer continues past `data` (so an ellipsis is due even when
+    data itself fits). Octal escapes use the fewest digits unless the next byte is an octal
+    digit, exactly as strace's string_quote() does.
+    """
+    truncated = more or len(data) > limit
+    data = data[:limit]
+    out: list[str] = ['"']
+    if force_hex:
+        out.extend(f"\\x{c:02x}" for c in data)
+    else:
+        n = len(data)
+        for i, c in enumerate(data):
+            if c == 0x22 or c == 0x5C:
+                out.append("\\" + chr(c))
+            elif 0x20 <= c <= 0x7E:
+                out.append(chr(c))
+            elif c in _C_ESCAPES:
+                out.append(_C_ESCAPES[c])
+            elif i + 1 < n and 0x30 <= data[i + 1] <= 0x37:
+                out.append(f"\\{c:03o}")
+            else:
+                out.append(f"\\{c:o}")
+    out.append('"')
+    if truncated:
+        out.append("...")
+    return "".join(out)
+
+
+_C_ESCAPES = {0x0C: "\\f", 0x0A: "\\n", 0x0D: "\\r", 0x09: "\\t", 0x0B: "\\v"}
+
+
+def _read(task: Any, addr: int, n: int) -> bytes:
+    return bytes(task.mm.copy_in(addr, n))
+
+
+def read_cstring(task: Any, addr: int, limit: int) -> tuple[bytes, bool]:
+    """(bytes before the NUL, whether `limit` was reached without a NUL).
+
+    Reads page by page with copy_in so that a string ending just before an unmapped page
+    is still read; faults only if the string itself runs into bad memory.
+    """
+    out = bytearray()
+    while len(out) < limit:
+        chunk = min(_PAGE - (addr & (_PAGE - 1)), limit - len(out))
+        data = _read(task, addr, chunk)
+        nul = data.find(0)
+        if nul >= 0:
+            out += data[:nul]
+            return bytes(out), False
+        out += data
+        addr += chunk
+    return bytes(out), True
+
+
+def _ptr(v: int) -> str:
+    return "NULL" if v == 0 else hex(v & _MASK64)
+
+
+def _hex0(v: int) -> str:
+    """%#x: "0" for zero, 0x... otherwise."""
+    return hex(v) if v else "0"
+
+
+def _oct_mode(v: int) -> str:
+    """strace's %#03o: 0644, 000, 0755."""
+    return ("0" + format(v, "o")).rjust(3, "0") if v else "000"
+
+
+# ---------------------------------------------------------------- flag and enum tables
+
+
+Table = Sequence[tuple[int, str]]
+
+
+def flags_str(table: Table, v: int, zero: str = "0") -> str:
+    """A|B|0x40 for the bits of v named in table, in table order (multi-bit names first)."""
+    parts = []
+    rest = v
+    for bit, name in table:
+        if bit and rest & bit == bit:
+            parts.append(name)
+            rest &= ~bit
+    if rest:
+        parts.append(hex(rest))
+    return "|".join(parts) if parts else zero
+
+
+def _names(*names: str) -> list[tuple[int, str]]:
+    return [(getattr(C, n), n) for n in names]
+
+
+OPEN_FLAGS = _names(
+    "O_CREAT", "O_EXCL", "O_NOCTTY", "O_TRUNC", "O_APPEND", "O_NONBLOCK", "O_SYNC", "O_DSYNC",
+    "O_DIRECT", "O_LARGEFILE", "O_NOFOLLOW", "O_NOATIME", "O_CLOEXEC", "O_PATH", "O_TMPFILE",
+    "O_DIRECTORY", "O_ASYNC",
+)  # fmt: skip
+_ACCMODE = {0: "O_RDONLY", 1: "O_WRONLY", 2: "O_RDWR", 3: "O_ACCMODE"}
+
+
+def open_flags(v: int) -> str:
+    """O_RDONLY|O_CLOEXEC: the access mode always comes first, as in strace."""
+    v &= 0xFFFF_FFFF
+    rest = flags_str(OPEN_FLAGS, v & ~C.O_ACCMODE, zero="")
+    return _ACCMODE[v & C.O_ACCMODE] + ("|" + rest if rest else "")
+
+
+PROT_FLAGS = _names("PROT_READ", "PROT_WRITE", "PROT_EXEC", "PROT_GROWSDOWN", "PROT_GROWSUP")
+MAP_FLAGS = _names(
+    "MAP_FIXED", "MAP_ANONYMOUS", "MAP_32BIT", "MAP_NORESERVE", "MAP_POPULATE", "MAP_NONBLOCK",
+    "MAP_GROWSDOWN", "MAP_DENYWRITE", "MAP_EXECUTABLE", "MAP_LOCKED", "MAP_STACK", "MAP_HUGETLB",
+    "MAP_FIXED_NOREPLACE",
+)  # fmt: skip
+_MAP_TYPES = {1: "MAP_SHARED", 2: "MAP_PRIVATE", 3: "MAP_SHARED_VALIDATE"}
+
+
+def map_flags(v: int) -> str:
+    t = v & C.MAP_TYPE
+    head = _MAP_TYPES.get(t, hex(t))
+    rest = flags_str(MAP_FLAGS, v & ~C.MAP_TYPE, zero="")
+    return head + ("|" + rest if rest else "")
+
+
+AT_FLAGS = _names(
+    "AT_SYMLINK_NOFOLLOW", "AT_REMOVEDIR", "AT_SYMLINK_FOLLOW", "AT_NO_AUTOMOUNT",
+    "AT_EMPTY_PATH", "AT_RECURSIVE",
+)  # fmt: skip
+CLONE_FLAGS = _names(
+    "CLONE_VM", "CLONE_FS", "CLONE_FILES", "CLONE_SIGHAND", "CLONE_PIDFD", "CLONE_PTRACE",
+    "CLONE_VFORK", "CLONE_PARENT", "CLONE_THREAD", "CLONE_NEWNS", "CLONE_SYSVSEM",
+    "CLONE_SETTLS", "CLONE_PARENT_SETTID", "CLONE_CHILD_CLEARTID", "CLONE_DETACHED",
+    "CLONE_UNTRACED", "CLONE_CHILD_SETTID", "CLONE_NEWCGROUP", "CLONE_NEWUTS", "CLONE_NEWIPC",
+    "CLONE_NEWUSER", "CLONE_NEWPID", "CLONE_NEWNET", "CLONE_IO",
+)  # fmt: skip
+SA_FLAGS = _names(
+    "SA_NOCLDSTOP", "SA_NOCLDWAIT", "SA_SIGINFO", "SA_RESTORER", "SA_ONSTACK", "SA_RESTART",
+    "SA_NODEFER", "SA_RESETHAND",
+)  # fmt: skip
+WAIT_FLAGS = _names("WNOHANG", "WUNTRACED", "WEXITED", "WCONTINUED", "WNOWAIT")
+GRND_FLAGS = _names("GRND_NONBLOCK", "GRND_RANDOM", "GRND_INSECURE")
+MREMAP_FLAGS = _names("MREMAP_MAYMOVE", "MREMAP_FIXED", "MREMAP_DONTUNMAP")
+ACCESS_FLAGS = _names("R_OK", "W_OK", "X_OK")
+RENAME_FLAGS = _names("RENAME_NOREPLACE", "RENAME_EXCHANGE", "RENAME_WHITEOUT")
+MFD_FLAGS = _names("MFD_CLOEXEC", "MFD_ALLOW_SEALING")
+FD_FLAGS = _names("FD_CLOEXEC")
+TIMER_FLAGS = _names("TIMER_ABSTIME")
+
+
+def _enum(prefix: str, *names: str) -> tuple[str, dict[int, str]]:
+    return prefix, {getattr(C, n): n for n in names}
+
+
+def enum_str(enum: tuple[str, dict[int, str]], v: int) -> str:
+    """NAME, or 0x3001 /* ARCH_??? */ for values the table does not know."""
+    prefix, table = enum
+    name = table.get(v)
+    return name if name is not None else f"{_hex0(v)} /* {prefix}??? */"
+
+
+SEEK_WHENCE = _enum("SEEK_", "SEEK_SET", "SEEK_CUR", "SEEK_END", "SEEK_DATA", "SEEK_HOLE")
+FCNTL_CMDS = _enum(
+    "F_", "F_DUPFD", "F_GETFD", "F_SETFD", "F_GETFL", "F_SETFL", "F_GETLK", "F_SETLK",
+    "F_SETLKW", "F_SETOWN", "F_GETOWN", "F_SETSIG", "F_GETSIG", "F_DUPFD_CLOEXEC",
+    "F_SETPIPE_SZ", "F_GETPIPE_SZ", "F_OFD_GETLK", "F_OFD_SETLK", "F_OFD_SETLKW",
+    "F_SETLEASE", "F_GETLEASE", "F_NOTIFY", "F_ADD_SEALS", "F_GET_SEALS",
+)  # fmt: skip
+ARCH_PRCTL_CODES = _enum(
+    "ARCH_", "ARCH_SET_GS", "ARCH_SET_FS", "ARCH_GET_FS", "ARCH_GET_GS", "ARCH_GET_CPUID",
+    "ARCH_SET_CPUID",
+)  # fmt: skip
+PRCTL_OPTIONS = _enum(
+    "PR_", "PR_SET_PDEATHSIG", "PR_GET_PDEATHSIG", "PR_GET_DUMPABLE", "PR_SET_DUMPABLE",
+    "PR_SET_NAME", "PR_GET_NAME", "PR_SET_NO_NEW_PRIVS", "PR_GET_NO_NEW_PRIVS",
+)  # fmt: skip
+CLOCK_IDS = _enum(
+    "CLOCK_", "CLOCK_REALTIME", "CLOCK_MONOTONIC", "CLOCK_PROCESS_CPUTIME_ID",
+    "CLOCK_THREAD_CPUTIME_ID", "CLOCK_MONOTONIC_RAW", "CLOCK_REALTIME_COARSE",
+    "CLOCK_MONOTONIC_COARSE", "CLOCK_BOOTTIME",
+)  # fmt: skip
+RLIMIT_RESOURCES = _enum(
+    "RLIMIT_", "RLIMIT_CPU", "RLIMIT_FSIZE", "RLIMIT_DATA", "RLIMIT_STACK", "RLIMIT_CORE",
+    "RLIMIT_RSS", "RLIMIT_NPROC", "RLIMIT_NOFILE", "RLIMIT_MEMLOCK", "RLIMIT_AS",
+    "RLIMIT_LOCKS", "RLIMIT_SIGPENDING", "RLIMIT_MSGQUEUE", "RLIMIT_NICE", "RLIMIT_RTPRIO",
+    "RLIMIT_RTTIME",
+)  # fmt: skip
+SIGPROCMASK_HOW = _enum("SIG_", "SIG_BLOCK", "SIG_UNBLOCK", "SIG_SETMASK")
+MADV_ADVICE = _enum(
+    "MADV_", "MADV_NORMAL", "MADV_RANDOM", "MADV_SEQUENTIAL", "MADV_WILLNEED", "MADV_DONTNEED",
+    "MADV_FREE", "MADV_REMOVE", "MADV_DONTFORK", "MADV_DOFORK", "MADV_MERGEABLE",
+    "MADV_UNMERGEABLE", "MADV_HUGEPAGE", "MADV_NOHUGEPAGE", "MADV_DONTDUMP", "MADV_DODUMP",
+    "MADV_COLD", "MADV_PAGEOUT",
+)  # fmt: skip
+IOCTL_CMDS = _enum(
+    "", "TCGETS", "TCSETS", "TCSETSW", "TCSETSF", "TIOCSCTTY", "TIOCGPGRP", "TIOCSPGRP",
+    "TIOCGWINSZ", "TIOCSWINSZ", "FIONREAD", "FIONBIO", "FIOCLEX", "FIONCLEX", "TIOCNOTTY",
+    "TIOCGSID", "TIOCSTI", "TCFLSH", "TCXONC", "TCSBRK", "TIOCOUTQ", "TIOCGPTN", "KDGKBTYPE",
+    "VT_GETSTATE",
+)  # fmt: skip
+IDTYPES = _enum("P_", "P_ALL", "P_PID", "P_PGID", "P_PIDFD")
+FUTEX_OPS = _enum(
+    "FUTEX_", "FUTEX_WAIT", "FUTEX_WAKE", "FUTEX_FD", "FUTEX_REQUEUE", "FUTEX_CMP_REQUEUE",
+    "FUTEX_WAKE_OP", "FUTEX_LOCK_PI", "FUTEX_UNLOCK_PI", "FUTEX_TRYLOCK_PI",
+    "FUTEX_WAIT_BITSET", "FUTEX_WAKE_BITSET",
+)  # fmt: skip
+
+SIGNAL_NAMES: dict[int, str] = {
+    v: n
+    for n, v in vars(C).items()
+    if n.startswith("SIG") and n[3:].isalpha() and n.isupper() and isinstance(v, int)
+    and 1 <= v <= 31 and n not in ("SIGSTKSZ", "SIGRTMIN")
+}  # fmt: skip
+
+
+def signal_name(sig: int) -> str:
+    """SIGCHLD; real-time signals as strace: SIGRTMIN, SIGRT_1, ..."""
+    if sig in SIGNAL_NAMES:
+        return SIGNAL_NAMES[sig]
+    if sig == C.SIGRTMIN:
+        return "SIGRTMIN"
+    if C.SIGRTMIN < sig <= C.NSIG:
+        return f"SIGRT_{sig - C.SIGRTMIN}"
+    return str(sig)
+
+
+def sigset_str(mask: int) -> str:
+    """[INT TERM], [], or ~[RTMIN RT_1] when more than half the signals are set."""
+    bits = [s for s in range(1, C.NSIG + 1) if mask >> (s - 1) & 1]
+    if len(bits) > C.NSIG // 2:
+        unset = [s for s in range(1, C.NSIG + 1) if not mask >> (s - 1) & 1]
+        return "~[" + " ".join(_short_sig(s) for s in unset) + "]"
+    return "[" + " ".join(_short_sig(s) for s in bits) + "]"
+
+
+def _short_sig(s: int) -> str:
+    name = signal_name(s)
+    return name[3:] if name.startswith("SIG") else name
+
+
+def errno_str(err: int) -> str:
+    """ENOENT (No such file or directory)."""
+    if err in _INTERNAL_ERRNO:
+        name, msg = _INTERNAL_ERRNO[err]
+        return f"{name} ({msg})"
+    return f"{ERRNO_NAMES.get(err, str(err))} ({os.strerror(err)})"
+
+
+# ---------------------------------------------------------------- argument formatters
+
+
+class Call:
+    """What a formatter can see: the task, all six arguments, and the result."""
+
+    __slots__ = ("task", "args", "result", "exiting")
+
+    def __init__(self, task: Any, args: Sequence[int], result: int | None, exiting: bool) -> None:
+        self.task = task
+        self.args = tuple(args) + (0,) * (6 - len(args))
+        self.result = result
+        self.exiting = exiting
+
+    @property
+    def failed(self) -> bool:
+        return self.result is None or -4095 <= self.result < 0
+
+
+Fmt = Callable[[Call, int], str]
+
+
+class Arg:
+    """One argument's formatter; `out` ones are written by the kernel, printed after the call."""
+
+    __slots__ = ("fn", "out")
+
+    def __init__(self, fn: Fmt, out: bool = False) -> None:
+        self.fn = fn
+        self.out = out
+
+
+def _in(fn: Fmt) -> Arg:
+    return Arg(fn)
+
+
+def _out(fn: Fmt) -> Arg:
+    """An output argument: the pointer if the call failed, else the decoded contents."""
+
+    def f(c: Call, v: int) -> str:
+        if v == 0:
+            return "NULL"
+        if c.failed:
+            return _ptr(v)
+        return fn(c, v)
+
+    return Arg(f, out=True)
+
+
+D = _in(lambda c, v: str(_s32(v)))  # int, fd, pid
+LD = _in(lambda c, v: str(_s64(v)))  # off_t, long
+U = _in(lambda c, v: str(v & _MASK64))  # size_t
+X = _in(lambda c, v: _hex0(v & _MASK64))
+PTR = _in(lambda c, v: _ptr(v))
+OCT = _in(lambda c, v: _oct_mode(v & 0xFFFF_FFFF))
+DIRFD = _in(lambda c, v: "AT_FDCWD" if _s32(v) == C.AT_FDCWD else str(_s32(v)))
+SIG = _in(lambda c, v: "0" if _s32(v) == 0 else signal_name(_s32(v)))
+OFLAGS = _in(lambda c, v: open_flags(v))
+PROT = _in(lambda c, v: flags_str(PROT_FLAGS, v & 0xFFFF_FFFF, "PROT_NONE"))
+MAPF = _in(lambda c, v: map_flags(v & 0xFFFF_FFFF))
+
+
+def flags(table: Table, zero: str = "0") -> Arg:
+    return _in(lambda c, v: flags_str(table, v & 0xFFFF_FFFF, zero))
+
+
+def enum(e: tuple[str, dict[int, str]]) -> Arg:
+    return _in(lambda c, v: enum_str(e, v & 0xFFFF_FFFF))
+
+
+def _path(c: Call, v: int) -> str:
+    if v == 0:
+        return "NULL"
+    s, more = read_cstring(c.task, v, C.PATH_MAX)
+    return quote(s, limit=C.PATH_MAX, more=more)
+
+
+PATH = _in(_path)  # paths are shown whole, like strace
+
+
+def _cstr(c: Call, v: int) -> str:
+    if v == 0:
+        return "NULL"
+    s, more = read_cstring(c.task, v, MAX_STRLEN)
+    return quote(s, more=more)
+
+
+STR = _in(_cstr)  # other C strings: cut at 32 like strace -s
+
+
+def buf_in(len_index: int) -> Arg:
+    """A buffer the guest passes in, of the length in argument len_index (write)."""
+
+    def f(c: Call, v: int) -> str:
+        n = c.args[len_index] & _MASK64
+        return quote(_read(c.task, v, min(n, MAX_STRLEN)), more=n > MAX_STRLEN)
+
+    return _in(f)
+
+
+def _buf_result(c: Call, v: int, force_hex: bool = False) -> str:
+    n = c.result or 0
+    return quote(_read(c.task, v, min(n, MAX_STRLEN)), force_hex=force_hex, more=n > MAX_STRLEN)
+
+
+BUF_OUT = _out(_buf_result)  # read, readlink: the bytes the call produced, from the result
+HEXBUF_OUT = _out(lambda c, v: _buf_result(c, v, force_hex=True))  # getrandom, as strace
+CSTR_OUT = _out(_cstr)  # prctl(PR_GET_NAME)
+PATH_OUT = _out(_path)  # getcwd
+
+
+def _stat(c: Call, v: int) -> str:
+    data = _read(c.task, v, 56)
+    (mode,) = struct.unpack_from("<I", data, 24)
+    rdev, size = struct.unpack_from("<Qq", data, 40)
+    fmt = mode & C.S_IFMT
+    ftype = _S_IFMT_NAMES.get(fmt, _oct_mode(fmt))
+    extra = flags_str(_MODE_BITS, mode & 0o7000, zero="")
+    perm = ftype + ("|" + extra if extra else "") + "|" + _oct_mode(mode & 0o777)
+    if fmt in (C.S_IFCHR, C.S_IFBLK):
+        major = ((rdev >> 8) & 0xFFF) | ((rdev >> 32) & ~0xFFF)
+        minor = (rdev & 0xFF) | ((rdev >> 12) & ~0xFF)
+        return f"{{st_mode={perm}, st_rdev=makedev({_hex0(major)}, {_hex0(minor)}), ...}}"
+    return f"{{st_mode={perm}, st_size={size}, ...}}"
+
+
+_S_IFMT_NAMES = {
+    getattr(C, n): n
+    for n in ("S_IFSOCK", "S_IFLNK", "S_IFREG", "S_IFBLK", "S_IFDIR", "S_IFCHR", "S_IFIFO")
+}
+_MODE_BITS = _names("S_ISUID", "S_ISGID", "S_ISVTX")
+STAT_OUT = _out(_stat)
+
+
+def _timespec_at(c: Call, v: int, usec: bool = False) -> str:
+    sec, frac = struct.unpack("<qq", _read(c.task, v, 16))
+    return f"{{tv_sec={sec}, {'tv_usec' if usec else 'tv_nsec'}={frac}}}"
+
+
+TIMESPEC_IN = _in(lambda c, v: "NULL" if v == 0 else _timespec_at(c, v))
+TIMESPEC_OUT = _out(_timespec_at)
+TIMEVAL_OUT = _out(lambda c, v: _timespec_at(c, v, usec=True))
+
+
+def _utsname(c: Call, v: int) -> str:
+    data = _read(c.task, v, 130)
+    sysname, nodename = (data[i * 65 : (i + 1) * 65].split(b"\0", 1)[0] for i in range(2))
+    return f"{{sysname={quote(sysname)}, nodename={quote(nodename)}, ...}}"
+
+
+UTSNAME_OUT = _out(_utsname)
+
+
+def _sysinfo(c: Call, v: int) -> str:
+    f = struct.unpack("<q3Q6QH6xQQI", _read(c.task, v, 108))
+    names = ("totalram", "freeram", "sharedram", "bufferram", "totalswap", "freeswap")
+    mem = ", ".join(f"{n}={x}" for n, x in zip(names, f[4:10], strict=True))
+    return (
+        f"{{uptime={f[0]}, loads=[{f[1]}, {f[2]}, {f[3]}], {mem}, procs={f[10]}, "
+        f"totalhigh={f[11]}, freehigh={f[12]}, mem_unit={f[13]}}}"
+    )
+
+
+SYSINFO_OUT = _out(_sysinfo)
+
+
+def wstatus_str(st: int) -> str:
+    """The strace decoding of a wait status word."""
+    sig = st & 0x7F
+    if sig == 0:
+        return f"[{{WIFEXITED(s) && WEXITSTATUS(s) == {(st >> 8) & 0xFF}}}]"
+    if sig == 0x7F:
+        if st == 0xFFFF:
+            return "[{WIFCONTINUED(s)}]"
+        return f"[{{WIFSTOPPED(s) && WSTOPSIG(s) == {signal_name((st >> 8) & 0xFF)}}}]"
+    core = " && WCOREDUMP(s)" if st & 0x80 else ""
+    return f"[{{WIFSIGNALED(s) && WTERMSIG(s) == {signal_name(sig)}{core}}}]"
+
+
+def _wstatus(c: Call, v: int) -> str:
+    if c.result == 0:  # WNOHANG and nobody to reap: the kernel wrote nothing
+        return _ptr(v)
+    return wstatus_str(struct.unpack("<i", _read(c.task, v, 4))[0] & 0xFFFF_FFFF)
+
+
+WSTATUS_OUT = _out(_wstatus)
+PIPEFD_OUT = _out(lambda c, v: "[{}, {}]".format(*struct.unpack("<ii", _read(c.task, v, 8))))
+INT_OUT = _out(lambda c, v: f"[{struct.unpack('<i', _read(c.task, v, 4))[0]}]")
+INT_IN = _in(lambda c, v: "NULL" if v == 0 else f"[{struct.unpack('<i', _read(c.task, v, 4))[0]}]")
+
+
+def _rlim(x: int) -> str:
+    if x == C.RLIM_INFINITY:
+        return "RLIM64_INFINITY"
+    if x and x % 1024 == 0:
+        return f"{x // 1024}*1024"
+    return str(x)
+
+
+def _rlimit(c: Call, v: int) -> str:
+    cur, mx = struct.unpack("<QQ", _read(c.task, v, 16))
+    return f"{{rlim_cur={_rlim(cur)}, rlim_max={_rlim(mx)}}}"
+
+
+RLIMIT_IN = _in(lambda c, v: "NULL" if v == 0 else _rlimit(c, v))
+RLIMIT_OUT = _out(_rlimit)
+SIGSET_IN = _in(
+    lambda c, v: "NULL" if v == 0 else sigset_str(int.from_bytes(_read(c.task, v, 8), "little"))
+)
+SIGSET_OUT = _out(lambda c, v: sigset_str(int.from_bytes(_read(c.task, v, 8), "little")))
+
+
+def _sigaction(c: Call, v: int) -> str:
+    handler, fl, restorer, mask = struct.unpack("<QQQQ", _read(c.task, v, 32))
+    h = {C.SIG_DFL: "SIG_DFL", C.SIG_IGN: "SIG_IGN"}.get(handler, hex(handler))
+    s = f"{{sa_handler={h}, sa_mask={sigset_str(mask)}, sa_flags={flags_str(SA_FLAGS, fl)}"
+    if fl & C.SA_RESTORER:
+        s += f", sa_restorer={_ptr(restorer)}"
+    return s + "}"
+
+
+SIGACTION_IN = _in(lambda c, v: "NULL" if v == 0 else _sigaction(c, v))
+SIGACTION_OUT = _out(_sigaction)
+
+
+def _iovec(c: Call, v: int, count: int, out: bool) -> str:
+    remaining = c.result or 0
+    items = []
+    for i in range(min(count, MAX_ARRAY)):
+        base, ln = struct.unpack("<QQ", _read(c.task, v + 16 * i, 16))
+        n = min(ln, remaining) if out else ln
+        remaining -= n
+        try:
+            data = quote(_read(c.task, base, min(n, MAX_STRLEN)), more=n > MAX_STRLEN)
+        except KernelError:
+            data = _ptr(base)
+        items.append(f"{{iov_base={data}, iov_len={ln}}}")
+    if count > MAX_ARRAY:
+        items.append("...")
+    return "[" + ", ".join(items) + "]"
+
+
+def iovec_in(count_index: int) -> Arg:
+    return _in(lambda c, v: _iovec(c, v, _s32(c.args[count_index]), out=False))
+
+
+def iovec_out(count_index: int) -> Arg:
+    return _out(lambda c, v: _iovec(c, v, _s32(c.args[count_index]), out=True))
+
+
+def _argv(c: Call, v: int) -> str:
+    if v == 0:
+        return "NULL"
+    items = []
+    for i in range(MAX_ARRAY + 1):
+        p = int.from_bytes(_read(c.task, v + 8 * i, 8), "little")
+        if p == 0:
+            break
+        if i == MAX_ARRAY:
+            items.append("...")
+            break
+        items.append(_cstr(c, p))
+    return "[" + ", ".join(items) + "]"
+
+
+def _envp(c: Call, v: int) -> str:
+    if v == 0:
+        return "NULL"
+    n = 0
+    while n < 65536 and int.from_bytes(_read(c.task, v + 8 * n, 8), "little"):
+        n += 1
+    return f"{_ptr(v)} /* {n} var{'' if n == 1 else 's'} */"
+
+
+ARGV = _in(_argv)
+ENVP = _in(_envp)
+
+
+def _dirents(c: Call, v: int) -> str:
+    data = _read(c.task, v, c.result or 0)
+    n = off = 0
+    while off + 19 <= len(data):
+        reclen = struct.unpack_from("<H", data, off + 16)[0]
+        if reclen == 0:
+            break
+        off += reclen
+        n += 1
+    return f"{_ptr(v)} /* {n} entr{'y' if n == 1 else 'ies'} */"
+
+
+DIRENTS_OUT = _out(_dirents)
+
+
+def _winsize(c: Call, v: int) -> str:
+    r, col, x, y = struct.unpack("<HHHH", _read(c.task, v, 8))
+    return f"{{ws_row={r}, ws_col={col}, ws_xpixel={x}, ws_ypixel={y}}}"
+
+
+# ---------------------------------------------------------------- syscalls with custom shapes
+
+
+Custom = Callable[[Call], list[str]]
+
+
+def _open_like(c: Call, first: int) -> list[str]:
+    """open/openat: the mode is shown only when O_CREAT or O_TMPFILE makes it meaningful."""
+    a = c.args
+    out = [DIRFD.fn(c, a[0])] if first else []
+    out += [_arg(PATH, c, a[first]), open_flags(a[first + 1])]
+    if a[first + 1] & C.O_CREAT or a[first + 1] & C.O_TMPFILE == C.O_TMPFILE:
+        out.append(_oct_mode(a[first + 2] & 0o7777))
+    return out
+
+
+def _fcntl(c: Call) -> list[str]:
+    fd, cmd, arg = _s32(c.args[0]), _s32(c.args[1]), c.args[2]
+    out = [str(fd), enum_str(FCNTL_CMDS, cmd & 0xFFFF_FFFF)]
+    if cmd in (C.F_SETFD,):
+        out.append(flags_str(FD_FLAGS, arg & 0xFFFF_FFFF))
+    elif cmd == C.F_SETFL:
+        out.append(open_flags(arg))
+    elif cmd in (C.F_GETLK, C.F_SETLK, C.F_SETLKW, C.F_OFD_GETLK, C.F_OFD_SETLK, C.F_OFD_SETLKW):
+        out.append(_ptr(arg))
+    elif cmd not in (
+        C.F_GETFD,
+        C.F_GETFL,
+        C.F_GETOWN,
+        C.F_GETSIG,
+        C.F_GETPIPE_SZ,
+        C.F_GETLEASE,
+        C.F_GET_SEALS,
+    ):
+        out.append(str(_s32(arg)))
+    return out
+
+
+def _ioctl(c: Call) -> list[str]:
+    fd, cmd, arg = _s32(c.args[0]), c.args[1] & 0xFFFF_FFFF, c.args[2]
+    out = [str(fd), enum_str(IOCTL_CMDS, cmd) if cmd in IOCTL_CMDS[1] else hex(cmd)]
+    if cmd in (C.FIOCLEX, C.FIONCLEX, C.TIOCNOTTY):
+        return out
+    if cmd == C.TIOCGWINSZ and c.exiting:
+        out.append(_arg(_out(_winsize), c, arg))
+    elif cmd == C.TIOCSWINSZ:
+        out.append(_arg(_in(_winsize), c, arg))
+    elif cmd in (C.TIOCGPGRP, C.FIONREAD, C.TIOCOUTQ, C.TIOCGSID, C.TIOCGPTN) and c.exiting:
+        out.append(_arg(INT_OUT, c, arg))
+    elif cmd in (C.TIOCSPGRP, C.FIONBIO):
+        out.append(_arg(INT_IN, c, arg))
+    elif cmd in (C.TCSBRK, C.TCXONC, C.TCFLSH, C.TIOCSCTTY):
+        out.append(str(_s64(arg)))
+    else:
+        out.append(_ptr(arg))
+    return out
+
+
+def _prctl(c: Call) -> list[str]:
+    opt = c.args[0] & 0xFFFF_FFFF
+    out = [enum_str(PRCTL_OPTIONS, opt)]
+    if opt == C.PR_SET_NAME:
+        out.append(_arg(STR, c, c.args[1]))
+    elif opt == C.PR_GET_NAME:
+        out.append(_arg(CSTR_OUT, c, c.args[1]))
+    elif opt == C.PR_SET_PDEATHSIG:
+        out.append(SIG.fn(c, c.args[1]))
+    elif opt == C.PR_GET_PDEATHSIG:
+        out.append(_ptr(c.args[1]))
+    elif opt in (C.PR_SET_DUMPABLE,):
+        out.append(str(c.args[1] & _MASK64))
+    elif opt == C.PR_SET_NO_NEW_PRIVS:
+        out += [str(x & _MASK64) for x in c.args[1:5]]
+    elif opt not in PRCTL_OPTIONS[1]:
+        out += [_hex0(x) for x in c.args[1:5]]
+    return out
+
+
+def _clone(c: Call) -> list[str]:
+    """strace's x86-64 shape: named arguments, only those the flags make meaningful."""
+    fl, sp, ptid, ctid, tls = c.args[:5]
+    sig = fl & C.CSIGNAL
+    fstr = flags_str(CLONE_FLAGS, fl & ~C.CSIGNAL & 0xFFFF_FFFF, zero="")
+    if sig:
+        fstr = (fstr + "|" if fstr else "") + signal_name(sig)
+    out = [f"child_stack={_ptr(sp)}", f"flags={fstr or '0'}"]
+    if fl & (C.CLONE_PARENT_SETTID | C.CLONE_PIDFD):
+        out.append(f"parent_tid={_ptr(ptid)}")
+    if fl & (C.CLONE_CHILD_SETTID | C.CLONE_CHILD_CLEARTID):
+        out.append(f"child_tidptr={_ptr(ctid)}")
+    if fl & C.CLONE_SETTLS:
+        out.append(f"tls={_ptr(tls)}")
+    return out
+
+
+def _mremap(c: Call) -> list[str]:
+    a = c.args
+    out = [_ptr(a[0]), str(a[1]), str(a[2]), flags_str(MREMAP_FLAGS, a[3] & 0xFFFF_FFFF)]
+    if a[3] & C.MREMAP_FIXED:
+        out.append(_ptr(a[4]))
+    return out
+
+
+def _futex(c: Call) -> list[str]:
+    a = c.args
+    op = a[1] & 0xFFFF_FFFF
+    base = op & ~(C.FUTEX_PRIVATE_FLAG | C.FUTEX_CLOCK_REALTIME)
+    name = enum_str(FUTEX_OPS, base)
+    if base in FUTEX_OPS[1] and op & C.FUTEX_PRIVATE_FLAG:
+        name += "_PRIVATE"
+    if op & C.FUTEX_CLOCK_REALTIME:
+        name = "FUTEX_CLOCK_REALTIME|" + name
+    out = [_ptr(a[0]), name, str(_s32(a[2]))]
+    if base in (C.FUTEX_WAKE, C.FUTEX_UNLOCK_PI, C.FUTEX_TRYLOCK_PI):
+        return out
+    if base in (C.FUTEX_WAIT, C.FUTEX_LOCK_PI):
+        return out + [_arg(TIMESPEC_IN, c, a[3])]
+    if base == C.FUTEX_WAIT_BITSET:
+        return out + [_arg(TIMESPEC_IN, c, a[3]), _hex0(a[5] & 0xFFFF_FFFF)]
+    return out + [str(_s32(a[3])), _ptr(a[4]), str(_s32(a[5]))]
+
+
+def _arch_prctl(c: Call) -> list[str]:
+    code = c.args[0] & 0xFFFF_FFFF
+    if code in (C.ARCH_GET_FS, C.ARCH_GET_GS) and c.exiting and not c.failed:
+        try:
+            val = "[" + _hex0(int.from_bytes(_read(c.task, c.args[1], 8), "little")) + "]"
+        except KernelError:
+            val = _ptr(c.args[1])
+        return [enum_str(ARCH_PRCTL_CODES, code), val]
+    return [enum_str(ARCH_PRCTL_CODES, code), _hex0(c.args[1])]
+
+
+# ---------------------------------------------------------------- the table
+
+
+Spec = tuple[Arg, ...]
+SPECS: dict[str, Spec | Custom] = {
+    "read": (D, BUF_OUT, U),
+    "write": (D, buf_in(2), U),
+    "pread64": (D, BUF_OUT, U, LD),
+    "pwrite64": (D, buf_in(2), U, LD),
+    "readv": (D, iovec_out(2), D),
+    "writev": (D, iovec_in(2), D),
+    "open": lambda c: _open_like(c, 0),
+    "openat": lambda c: _open_like(c, 1),
+    "creat": (PATH, OCT),
+    "close": (D,),
+    "close_range": (D, D, X),
+    "stat": (PATH, STAT_OUT),
+    "lstat": (PATH, STAT_OUT),
+    "fstat": (D, STAT_OUT),
+    "newfstatat": (DIRFD, PATH, STAT_OUT, flags(AT_FLAGS)),
+    "statx": (DIRFD, PATH, flags(AT_FLAGS), X, PTR),
+    "lseek": (D, LD, enum(SEEK_WHENCE)),
+    "getdents64": (D, DIRENTS_OUT, U),
+    "getdents": (D, DIRENTS_OUT, U),
+    "ioctl": _ioctl,
+    "fcntl": _fcntl,
+    "dup": (D,),
+    "dup2": (D, D),
+    "dup3": (D, D, flags(OPEN_FLAGS)),
+    "mmap": (PTR, U, PROT, MAPF, D, X),
+    "munmap": (PTR, U),
+    "mprotect": (PTR, U, PROT),
+    "mremap": _mremap,
+    "madvise": (PTR, U, enum(MADV_ADVICE)),
+    "brk": (PTR,),
+    "getcwd": (PATH_OUT, U),
+    "chdir": (PATH,),
+    "fchdir": (D,),
+    "chroot": (PATH,),
+    "mkdir": (PATH, OCT),
+    "mkdirat": (DIRFD, PATH, OCT),
+    "rmdir": (PATH,),
+    "unlink": (PATH,),
+    "unlinkat": (DIRFD, PATH, flags(AT_FLAGS)),
+    "rename": (PATH, PATH),
+    "renameat": (DIRFD, PATH, DIRFD, PATH),
+    "renameat2": (DIRFD, PATH, DIRFD, PATH, flags(RENAME_FLAGS)),
+    "link": (PATH, PATH),
+    "linkat": (DIRFD, PATH, DIRFD, PATH, flags(AT_FLAGS)),
+    "symlink": (PATH, PATH),
+    "symlinkat": (PATH, DIRFD, PATH),
+    "readlink": (PATH, BUF_OUT, U),
+    "readlinkat": (DIRFD, PATH, BUF_OUT, U),
+    "access": (PATH, flags(ACCESS_FLAGS, "F_OK")),
+    "faccessat": (DIRFD, PATH, flags(ACCESS_FLAGS, "F_OK")),
+    "faccessat2": (DIRFD, PATH, flags(ACCESS_FLAGS, "F_OK"), flags(AT_FLAGS)),
+    "chmod": (PATH, OCT),
+    "fchmod": (D, OCT),
+    "fchmodat": (DIRFD, PATH, OCT),
+    "chown": (PATH, D, D),
+    "lchown": (PATH, D, D),
+    "fchown": (D, D, D),
+    "fchownat": (DIRFD, PATH, D, D, flags(AT_FLAGS)),
+    "umask": (OCT,),
+    "truncate": (PATH, LD),
+    "ftruncate": (D, LD),
+    "utimensat": (DIRFD, PATH, PTR, flags(AT_FLAGS)),
+    "fsync": (D,),
+    "fdatasync": (D,),
+    "sync": (),
+    "sendfile": (D, D, PTR, U),
+    "pipe": (PIPEFD_OUT,),
+    "pipe2": (PIPEFD_OUT, flags(OPEN_FLAGS)),
+    "poll": (PTR, U, D),
+    "ppoll": (PTR, U, TIMESPEC_IN, SIGSET_IN, U),
+    "select": (D, PTR, PTR, PTR, PTR),
+    "pselect6": (D, PTR, PTR, PTR, TIMESPEC_IN, PTR),
+    "memfd_create": (STR, flags(MFD_FLAGS)),
+    "execve": (PATH, ARGV, ENVP),
+    "execveat": (DIRFD, PATH, ARGV, ENVP, flags(AT_FLAGS)),
+    "exit": (D,),
+    "exit_group": (D,),
+    "clone": _clone,
+    "clone3": (PTR, U),
+    "fork": (),
+    "vfork": (),
+    "wait4": (D, WSTATUS_OUT, flags(WAIT_FLAGS), PTR),
+    "waitid": (enum(IDTYPES), D, PTR, flags(WAIT_FLAGS), PTR),
+    "kill": (D, SIG),
+    "tkill": (D, SIG),
+    "tgkill": (D, D, SIG),
+    "rt_sigaction": (SIG, SIGACTION_IN, SIGACTION_OUT, U),
+    "rt_sigprocmask": (enum(SIGPROCMASK_HOW), SIGSET_IN, SIGSET_OUT, U),
+    "rt_sigpending": (SIGSET_OUT, U),
+    "rt_sigsuspend": (SIGSET_IN, U),
+    "rt_sigreturn": (),
+    "sigaltstack": (PTR, PTR),
+    "pause": (),
+    "alarm": (U,),
+    "getpid": (),
+    "getppid": (),
+    "gettid": (),
+    "getuid": (),
+    "geteuid": (),
+    "getgid": (),
+    "getegid": (),
+    "setuid": (D,),
+    "setgid": (D,),
+    "getresuid": (PTR, PTR, PTR),
+    "getresgid": (PTR, PTR, PTR),
+    "getgroups": (D, PTR),
+    "setgroups": (D, PTR),
+    "getpgrp": (),
+    "setpgid": (D, D),
+    "getpgid": (D,),
+    "setsid": (),
+    "getsid": (D,),
+    "sched_yield": (),
+    "uname": (UTSNAME_OUT,),
+    "sysinfo": (SYSINFO_OUT,),
+    "times": (PTR,),
+    "getrusage": (D, PTR),
+    "clock_gettime": (enum(CLOCK_IDS), TIMESPEC_OUT),
+    "clock_getres": (enum(CLOCK_IDS), TIMESPEC_OUT),
+    "clock_nanosleep": (enum(CLOCK_IDS), flags(TIMER_FLAGS), TIMESPEC_IN, PTR),
+    "gettimeofday": (TIMEVAL_OUT, PTR),
+    "time": (PTR,),
+    "nanosleep": (TIMESPEC_IN, PTR),
+    "arch_prctl": _arch_prctl,
+    "set_tid_address": (PTR,),
+    "set_robust_list": (PTR, U),
+    "get_robust_list": (D, PTR, PTR),
+    "rseq": (PTR, X, D, X),
+    "prlimit64": (D, enum(RLIMIT_RESOURCES), RLIMIT_IN, RLIMIT_OUT),
+    "getrlimit": (enum(RLIMIT_RESOURCES), RLIMIT_OUT),
+    "setrlimit": (enum(RLIMIT_RESOURCES), RLIMIT_IN),
+    "getrandom": (HEXBUF_OUT, U, flags(GRND_FLAGS)),
+    "prctl": _prctl,
+    "futex": _futex,
+}
+
+# Return values printed in hex (addresses), as strace does.
+HEX_RESULT = frozenset({"mmap", "mremap", "brk", "shmat"})
+# Calls that do not return to the caller on success.
+NO_RETURN = frozenset({"exit", "exit_group"})
+
+
+def _arg(spec: Arg, c: Call, v: int) -> str:
+    try:
+        return spec.fn(c, v)
+    except KernelError:
+        return _ptr(v)  # a bad pointer: strace prints the address
+    except Exception:  # noqa: BLE001 - tracing must never take the kernel down
+        return _hex0(v & _MASK64)
+
+
+def _format_args(name: str, c: Call, entry: list[str | None] | None) -> list[str]:
+    spec = SPECS.get(name)
+    if spec is None:
+        return [_hex0(v & _MASK64) for v in c.args[:6]]
+    if callable(spec):
+        # Custom shapes read their arguments at exit; none of them is execve-like.
+        try:
+            return spec(c)
+        except Exception:  # noqa: BLE001 - see _arg
+            return [_hex0(v & _MASK64) for v in c.args[:6]]
+    out = []
+    for i, a in enumerate(spec):
+        pre = entry[i] if entry is not None and i < len(entry) else None
+        if pre is not None:
+            out.append(pre)
+        elif a.out and not c.exiting:
+            out.append("...")  # placeholder at entry; filled in at exit
+        else:
+            out.append(_arg(a, c, c.args[i]))
+    return out
+
+
+def syscall_name(nr: int) -> str:
+    return SYSCALL_NAMES.get(nr) or f"syscall_{nr:#x}"
+
+
+def format_entry(task: Any, nr: int, args: Sequence[int]) -> list[str | None]:
+    """Input arguments formatted before the call (None where an output is to come).
+
+    Pass the result to format_syscall(entry=...) after the call.
+    """
+    name = syscall_name(nr)
+    c = Call(task, args, None, exiting=False)
+    spec = SPECS.get(name)
+    if spec is None:
+        return [None] * 6
+    if callable(spec):
+        return [None] * 6  # custom shapes are formatted at exit
+    return [None if a.out else _arg(a, c, c.args[i]) for i, a in enumerate(spec)]
+
+
+def format_result(name: str, result: int | None) -> str:
+    """`3`, `0x4c3000`, `?`, `-1 ENOENT (No such file or directory)`."""
+    if result is None or name in NO_RETURN:
+        return "?"
+    r = _s64(result)
+    if -4095 <= r < 0:
+        return f"-1 {errno_str(-r)}"
+    if name in HEX_RESULT:
+        return hex(r & _MASK64)
+    return str(r)
+
+
+def _fcntl_result_note(c: Call) -> str:
+    cmd = _s32(c.args[1])
+    if c.failed or c.result is None:
+        return ""
+    if cmd == C.F_GETFD:
+        return f" (flags {flags_str(FD_FLAGS, c.result)})" if c.result else ""
+    if cmd == C.F_GETFL:
+        return f" (flags {open_flags(c.result)})"
+    return ""
+
+
+def format_syscall(
+    task: Any,
+    nr: int,
+    args: Sequence[int],
+    result: int | None,
+    entry: list[str | None] | None = None,
+) -> str:
+    """One strace line (no newline). result None (or exit/exit_group) prints `= ?`."""
+    name = syscall_name(nr)
+    res = None if result is None else _s64(result)
+    c = Call(task, args, res, exiting=True)
+    argstr = ", ".join(_format_args(name, c, entry))
+    if (
+        name == "fcntl"
+        and res is not None
+        and _s32(c.args[1]) in (C.F_GETFD, C.F_GETFL)
+        and res > 0
+    ):
+        return f"{name}({argstr}) = {hex(res)}{_fcntl_result_note(c)}"
+    if name == "umask" and res is not None and res >= 0:
+        return f"{name}({argstr}) = {_oct_mode(res)}"
+    return f"{name}({argstr}) = {format_result(name, res)}"
