@@ -153,6 +153,9 @@ class Kernel:
 
     def syscall(self, task: Task, nr: int, a0: int, a1: int, a2: int, a3: int, a4: int,
                 a5: int) -> int | None:  # fmt: skip
+        """The syscall boundary: errno for KernelError, sleep for Block, oops for bugs."""
+        if self.trace:
+            return self.traced_syscall(task, nr, (a0, a1, a2, a3, a4, a5))
         handler = self.table[nr] if nr < NR_MAX else None
         if handler is None:
             self.unknown_syscalls[nr] += 1
@@ -170,21 +173,33 @@ class Kernel:
             except Exception:
                 self.oops(task, SYSCALL_NAMES.get(nr, str(nr)), (a0, a1, a2, a3, a4, a5))
                 ret = None
-        if self.trace:
-            self.trace_syscall(task, nr, (a0, a1, a2, a3, a4, a5), ret)
         if task.pending_signals or task.group.shared_pending:
             self.platform.request_stop()
         return ret
 
-    def trace_syscall(self, task: Task, nr: int, args: tuple[int, ...], ret: int | None) -> None:
-        from twaron.syscalls.trace import format_syscall
+    def traced_syscall(self, task: Task, nr: int, args: tuple[int, ...]) -> int | None:
+        """--trace: one strace-style line per call (arguments decoded before the call)."""
+        from twaron.syscalls.trace import format_entry, format_syscall
 
         try:
-            line = format_syscall(task, nr, args, ret if ret is not None else 0)
+            entry = format_entry(task, nr, args)
         except Exception:  # tracing must never take the kernel down
+            entry = None
+        self.trace = False
+        try:
+            ret = self.syscall(task, nr, *args)
+        finally:
+            self.trace = True
+        blocked = ret is None and task.restart_rip is not None
+        try:
+            line = format_syscall(task, nr, args, ret, entry=entry)
+        except Exception:
             line = f"{SYSCALL_NAMES.get(nr, nr)}(...) = {ret}"
-        self.trace_out.write(f"[pid {task.tid:>5}] {line}\n" if self.config.trace else line)
+        if blocked:
+            line = line.rsplit(" = ", 1)[0] + " <blocked, will restart>"
+        self.trace_out.write(f"[pid {task.tid:>5}] {line}\n")
         self.trace_out.flush()
+        return ret
 
     def block(self, task: Task, b: Block, nr: int) -> None:
         """Park task on b's queues (and timer) and arrange for the syscall to restart."""
@@ -347,9 +362,9 @@ class Kernel:
         mm.users -= 1
         if mm.users == 0:
             mm.destroy()
-        self.platform.free_cpu(task.cpu)
         if self.platform_current_is(task):
-            self.platform.request_stop()
+            self.platform.request_stop()  # no guest instruction may run on a freed mm
+        self.platform.free_cpu(task.cpu)
         self.threads.pop(task.tid, None)
         group = task.group
         if all(t.exited for t in group.tasks):

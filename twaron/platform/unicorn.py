@@ -133,6 +133,7 @@ class UnicornPlatform:
         self._template = self._enter_ring3()
         self._exc_offset = self._probe_exception_field(pristine)
         self._set_exception_field(self._template)
+        self._exc_live = self._find_live_field()
         self._slice = 0
         self._ticker = threading.Thread(target=self._tick, daemon=True, name="twaron-timer")
         self._closed = False
@@ -258,10 +259,44 @@ class UnicornPlatform:
         inner = ctypes.c_size_t.from_address(p).value
         return ctypes.string_at(self._ctx_data(ctx), inner)
 
+    def _find_live_field(self) -> ctypes.c_int32 | None:
+        """The exception-in-flight field inside the live CPU state, for a cheap reset.
+
+        Unicorn exports no pointer to it: mark eight registers with a pattern, find that
+        pattern in our own memory (outside guest RAM and saved contexts), and confirm by
+        changing a register and seeing the memory change.
+        """
+        uc = self.uc
+        saved = [uc.reg_read(REG_IDS[f"r{i}"]) for i in range(8, 16)]
+        marks = [0x5457_4152_4F4E_0000 | (i << 8) | 0xA5 for i in range(8)]
+        for i, m in enumerate(marks):
+            uc.reg_write(REG_IDS[f"r{i + 8}"], m)
+        pattern = b"".join(m.to_bytes(8, "little") for m in marks)
+        self._ctx_save(self.uch, self._scratch.context)
+        blob = self._ctx_bytes(self._scratch)
+        regs_off = blob.find(pattern)
+        found = None
+        if regs_off >= 0:
+            skip = [(self.mem.host_addr, self.mem.size)]
+            for addr in _scan_memory(pattern, skip):
+                env = addr - regs_off
+                uc.reg_write(X.UC_X86_REG_R8, marks[0] ^ 0xFF)
+                ok = ctypes.c_uint64.from_address(addr).value == marks[0] ^ 0xFF
+                uc.reg_write(X.UC_X86_REG_R8, marks[0])
+                if ok:
+                    found = ctypes.c_int32.from_address(env + self._exc_offset)
+                    break
+        for i, v in enumerate(saved):
+            uc.reg_write(REG_IDS[f"r{i + 8}"], v)
+        return found
+
     def _set_exception_field(self, ctx: object) -> None:
         ctypes.c_int32.from_address(self._ctx_data(ctx) + self._exc_offset).value = -1
 
     def _clear_exception_in_flight(self) -> None:
+        if self._exc_live is not None:
+            self._exc_live.value = -1
+            return
         self._ctx_save(self.uch, self._scratch.context)
         self._set_exception_field(self._scratch)
         self._ctx_restore(self.uch, self._scratch.context)
@@ -384,6 +419,7 @@ class UnicornPlatform:
             mm.tlb_dirty = False
         if self.pending:
             self._apply_pending()
+        self._clear_exception_in_flight()
         b = self._rip
         self._read_batch(self.uch, b.ids, b.ptrs, 1)
         self.event = None
@@ -411,6 +447,12 @@ class UnicornPlatform:
             self.uc.reg_write(REG_IDS[name], value)
 
     def _on_syscall(self, _uch: int, _ud: int) -> None:
+        # Unicorn raises a page fault of its own around `syscall` that never reaches a hook;
+        # two of those in a row would make the next real fault a triple fault.
+        if self._exc_live is not None:
+            self._exc_live.value = -1
+        else:
+            self._clear_exception_in_flight()
         b = self._sc_in
         self._read_batch(self.uch, b.ids, b.ptrs, 9)
         nr, a0, a1, a2, a3, a4, a5, rip, rflags = b.vals
@@ -456,3 +498,26 @@ class UnicornPlatform:
 
     def close(self) -> None:
         self._closed = True
+
+
+def _scan_memory(pattern: bytes, skip: list[tuple[int, int]]) -> list[int]:
+    """Addresses in this process's writable private mappings where pattern occurs."""
+    hits: list[int] = []
+    with open("/proc/self/maps") as maps, open("/proc/self/mem", "rb", buffering=0) as mem:
+        for line in maps:
+            fields = line.split()
+            lo, hi = (int(x, 16) for x in fields[0].split("-"))
+            if not fields[1].startswith("rw") or any(a <= lo < a + n for a, n in skip):
+                continue
+            if len(fields) > 5 and fields[5].startswith("[v"):
+                continue  # [vvar], [vsyscall], [vdso]
+            try:
+                mem.seek(lo)
+                data = mem.read(hi - lo)
+            except (OSError, OverflowError, ValueError):
+                continue
+            pos = data.find(pattern)
+            while pos >= 0:
+                hits.append(lo + pos)
+                pos = data.find(pattern, pos + 1)
+    return hits

@@ -34,12 +34,7 @@ def syscall(*names: str) -> Callable[[Handler], Handler]:
 
 def load_all() -> list[Handler | None]:
     """Import every family module so that its handlers are registered."""
-    from twaron.syscalls import misc, mm, process, signal, time  # noqa: F401
-
-    try:
-        from twaron.syscalls import fs  # noqa: F401
-    except ImportError:
-        pass
+    from twaron.syscalls import fs, misc, mm, pipe, process, signal, time  # noqa: F401
 
     return SYSCALL_TABLE
 

@@ -1,0 +1,49 @@
+# twaron: make demo | make test | make install
+# `install` is idempotent: it re-runs only when pyproject.toml (or this Makefile) changes.
+
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 >/dev/null 2>&1 && echo python3.11 || echo python3)
+VENV := .venv
+BUILD := .build
+STAMP := $(BUILD)/install.stamp
+DEB_PACKAGES := busybox-static musl-tools util-linux make gcc
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+PYTEST_ARGS ?=
+
+.PHONY: all install demo test lint clean distclean
+
+all: test
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml Makefile
+	@missing=""; \
+	for p in $(DEB_PACKAGES); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'install ok installed' \
+	    || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "apt-get install:$$missing"; \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get update -q && \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $$missing; \
+	fi
+	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "twaron needs Python >= 3.11, got " + sys.version'
+	@[ -x $(VENV)/bin/python ] || $(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/python -m pip install -q -e '.[test]'
+	@mkdir -p $(BUILD) && touch $@
+
+demo: install
+	$(VENV)/bin/twaron run -- sh -c 'echo hello from twaron; uname -a; ls /bin | head -5'
+
+test: install
+	$(VENV)/bin/python -m pytest -n auto $(PYTEST_ARGS)
+
+lint: install
+	$(VENV)/bin/ruff check twaron tests
+
+clean:
+	rm -rf $(BUILD) .pytest_cache .ruff_cache
+	find . -name __pycache__ -type d -prune -exec rm -rf {} +
+
+distclean: clean
+	rm -rf $(VENV) *.egg-info

@@ -1,0 +1,99 @@
+/* Helpers for twaron contract programs.
+ *
+ * Every program prints only deterministic facts: errno names, return values that
+ * Linux defines, and booleans derived from addresses, times and ids - never the
+ * addresses, times or ids themselves. The same binary runs natively (in a chroot
+ * with the twaron root layout) and inside twaron; the outputs must be identical.
+ *
+ * Directives read by the harness (anywhere in the source, one per line):
+ *   // contract: stdin=TEXT         bytes fed to stdin (Python escapes: \n, \x00)
+ *   // contract: args=A B C         extra argv words
+ *   // contract: xfail=REASON       expected to fail inside twaron until REASON lands
+ *   // contract: timeout=SECONDS    twaron-side timeout
+ *   // contract: stderr=ignore      do not compare stderr
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/types.h>
+#include <unistd.h>
+
+#define BAD_PTR ((void *)1)
+#define KERNEL_PTR ((void *)0xffff800000000000UL)
+
+static const char *errname(int e)
+{
+    switch (e) {
+#define E(x) case x: return #x;
+    E(EPERM) E(ENOENT) E(ESRCH) E(EINTR) E(EIO) E(ENXIO) E(E2BIG) E(ENOEXEC)
+    E(EBADF) E(ECHILD) E(EAGAIN) E(ENOMEM) E(EACCES) E(EFAULT) E(EBUSY) E(EEXIST)
+    E(EXDEV) E(ENODEV) E(ENOTDIR) E(EISDIR) E(EINVAL) E(ENFILE) E(EMFILE) E(ENOTTY)
+    E(ETXTBSY) E(EFBIG) E(ENOSPC) E(ESPIPE) E(EROFS) E(EMLINK) E(EPIPE) E(ERANGE)
+    E(ENAMETOOLONG) E(ENOSYS) E(ENOTEMPTY) E(ELOOP) E(EOVERFLOW) E(EOPNOTSUPP)
+#undef E
+    default: {
+        static char buf[32];
+        snprintf(buf, sizeof buf, "errno%d", e);
+        return buf;
+    }
+    }
+}
+
+/* Print "label: N" for a non-negative result, "label: -1 ENAME" for a failure. */
+static long report(const char *label, long r)
+{
+    if (r < 0)
+        printf("%s: -1 %s\n", label, errname(errno));
+    else
+        printf("%s: %ld\n", label, r);
+    return r;
+}
+
+/* Print only whether it succeeded: "label: ok" or "label: -1 ENAME". */
+static long report_ok(const char *label, long r)
+{
+    if (r < 0)
+        printf("%s: -1 %s\n", label, errname(errno));
+    else
+        printf("%s: ok\n", label);
+    return r;
+}
+
+#define CHECK(label, expr) report((label), (long)(expr))
+#define CHECK_OK(label, expr) report_ok((label), (long)(expr))
+#define BOOL(label, cond) printf("%s: %s\n", (label), (cond) ? "yes" : "no")
+/* Raw system call; every argument is widened to long (an int -1 passed through syscall()'s
+ * varargs would arrive as 0xffffffff). Returns -1 with errno set on failure. */
+#define RAW(...) RAW_(__VA_ARGS__, 0, 0, 0, 0, 0, 0)
+#define RAW_(n, a, b, c, d, e, f, ...) \
+    syscall((long)(n), (long)(a), (long)(b), (long)(c), (long)(d), (long)(e), (long)(f))
+
+/* Write a whole file; abort loudly on failure (setup, not under test). */
+static void put_file(const char *path, const void *data, size_t len, mode_t mode)
+{
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, mode);
+    if (fd < 0 || write(fd, data, len) != (ssize_t)len) {
+        printf("setup failed: %s: %s\n", path, errname(errno));
+        exit(99);
+    }
+    close(fd);
+}
+
+/* Work in a fresh directory under /tmp so runs don't see each other. */
+static void enter_workdir(const char *name)
+{
+    char path[256];
+    snprintf(path, sizeof path, "/tmp/%s", name);
+    mkdir("/tmp", 01777);
+    mkdir(path, 0755);
+    if (chdir(path) != 0) {
+        printf("setup failed: chdir %s: %s\n", path, errname(errno));
+        exit(99);
+    }
+}

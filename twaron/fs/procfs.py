@@ -1,0 +1,535 @@
+"""procfs: /proc, generated from the kernel's state.
+
+Directories are computed on every lookup/readdir (no dentry tree); inodes are cached per key
+so inode numbers stay stable while a process lives. File contents are generated at open
+time (a snapshot, like seq_file's first read); links under /proc/PID (exe, cwd, root, fd/N)
+are magic: walking them yields the target Path itself, not a string to re-walk.
+"""
+
+from __future__ import annotations
+
+import platform as host_platform
+import time
+from collections.abc import Callable
+from typing import Any
+
+from twaron.arch.x86_64.constants import (
+    MAP_SHARED,
+    O_ACCMODE,
+    PAGE_SIZE,
+    PROC_SUPER_MAGIC,
+    PROT_EXEC,
+    PROT_READ,
+    PROT_WRITE,
+    S_IFDIR,
+    S_IFLNK,
+    S_IFREG,
+)
+from twaron.arch.x86_64.errno import EINVAL, ENOENT
+from twaron.errors import KernelError
+from twaron.fs.vfs import (
+    Dentry,
+    File,
+    Inode,
+    Path,
+    SuperBlock,
+    _generic_lseek,
+    d_path,
+    dev_major,
+    dev_minor,
+    mount,
+    mounts_under,
+)
+
+KERNEL_RELEASE = "6.1.0-twaron"
+KERNEL_VERSION = "#1 SMP PREEMPT_DYNAMIC twaron"
+USER_HZ = 100
+PID_MAX = 4194304
+
+Gen = Callable[[Any], bytes]
+LinkFn = Callable[[Any], "bytes | Path"]
+
+
+class ProcFile(Inode):
+    """A file whose bytes are produced by gen(task) at open; write(task, data) if writable."""
+
+    __slots__ = ("gen", "wr")
+
+    def __init__(
+        self,
+        sb: SuperBlock,
+        gen: Gen,
+        mode: int = 0o444,
+        wr: Callable[[Any, bytes], None] | None = None,
+        uid: int = 0,
+    ) -> None:
+        super().__init__(sb, S_IFREG | mode, uid, uid)
+        self.gen = gen
+        self.wr = wr
+
+    def open(self, task: Any, path: Path, flags: int) -> File:
+        data = self.gen(task) if flags & O_ACCMODE != 1 else b""
+        return SeqFile(path, flags, data, self.wr)
+
+
+class SeqFile(File):
+    """An open procfs file: reads come from the snapshot taken at open."""
+
+    __slots__ = ("data", "wr")
+
+    def __init__(
+        self, path: Path, flags: int, data: bytes, wr: Callable[[Any, bytes], None] | None
+    ) -> None:
+        super().__init__(path, flags)
+        self.data = data
+        self.wr = wr
+
+    def read(self, n: int) -> bytes:
+        pos = self.pos
+        out = self.data[pos : pos + n]
+        self.pos = pos + len(out)
+        return out
+
+    def pread(self, n: int, offset: int) -> bytes:
+        return self.data[offset : offset + n]
+
+    def lseek(self, offset: int, whence: int) -> int:
+        return _generic_lseek(self, offset, whence, len(self.data))
+
+    def write(self, data: bytes) -> int:
+        if self.wr is None:
+            raise KernelError(EINVAL)
+        self.wr(None, data)
+        return len(data)
+
+
+class ProcLink(Inode):
+    """A symlink whose body is computed: bytes (re-walked) or a Path (magic link)."""
+
+    __slots__ = ("fn", "text")
+
+    def __init__(self, sb: SuperBlock, fn: LinkFn, text: Gen | None = None, uid: int = 0) -> None:
+        super().__init__(sb, S_IFLNK | 0o777, uid, uid)
+        self.fn = fn
+        self.text = text
+
+    def get_link(self, task: Any) -> bytes | Path:
+        return self.fn(task)
+
+    def readlink(self, task: Any) -> bytes:
+        if self.text is not None:
+            return self.text(task)
+        return super().readlink(task)
+
+
+class ProcDir(Inode):
+    """A directory whose entries come from entries() -> {name: Inode}, in listing order."""
+
+    __slots__ = ("entries",)
+
+    def __init__(
+        self,
+        sb: SuperBlock,
+        entries: Callable[[], dict[bytes, Inode]],
+        mode: int = 0o555,
+        uid: int = 0,
+    ) -> None:
+        super().__init__(sb, S_IFDIR | mode, uid, uid)
+        self.entries = entries
+
+    def lookup(self, dentry: Dentry, name: bytes) -> Dentry | None:
+        inode = self.entries().get(name)
+        if inode is None:
+            return None
+        d = Dentry(name, dentry, inode)
+        d.children = None  # no tree below: ProcDir computes it
+        return d
+
+    def iterate(self, dentry: Dentry, pos: int):  # type: ignore[override]
+        if pos < 1:
+            yield 1, self.ino, 4, b"."
+        if pos < 2:
+            yield 2, dentry.parent.inode.ino, 4, b".."
+        for i, (name, inode) in enumerate(self.entries().items()):
+            if i + 3 >= pos:
+                yield i + 4, inode.ino, inode.dtype, name
+
+
+def _leader(g: Any) -> Any:
+    for t in g.tasks:
+        if not t.exited:
+            return t
+    return None
+
+
+def _need(x: Any) -> Any:
+    if x is None:
+        raise KernelError(ENOENT)
+    return x
+
+
+def _mm_range(t: Any, start_attr: str, end_attr: str) -> bytes:
+    if t is None or t.mm is None:
+        return b""
+    start, end = getattr(t.mm, start_attr, 0), getattr(t.mm, end_attr, 0)
+    if not start or end <= start:
+        return b""
+    try:
+        return t.mm.copy_in(start, min(end - start, 1 << 20))
+    except KernelError:
+        return b""
+
+
+def _prot_str(v: Any) -> str:
+    p = v.prot
+    return "".join((
+        "r" if p & PROT_READ else "-", "w" if p & PROT_WRITE else "-",
+        "x" if p & PROT_EXEC else "-", "s" if v.flags & MAP_SHARED else "p",
+    ))  # fmt: skip
+
+
+class ProcFs:
+    """One procfs instance bound to a kernel."""
+
+    def __init__(self, kernel: Any) -> None:
+        self.kernel = kernel
+        clock = kernel.clock
+        self.sb = SuperBlock(
+            "proc",
+            PROC_SUPER_MAGIC,
+            None,
+            lambda: int(clock.realtime() * 1e9),
+            mount_opts="rw,nosuid,nodev,noexec,relatime",
+        )
+        self.cache: dict[tuple[Any, ...], Inode] = {}
+        self.pid_cache: dict[int, tuple[Any, dict[tuple[Any, ...], Inode]]] = {}
+        sb = self.sb
+        self.static: dict[bytes, Inode] = {
+            b"self": ProcLink(sb, lambda t: str(t.group.pid).encode()),
+            b"thread-self": ProcLink(sb, lambda t: f"{t.group.pid}/task/{t.tid}".encode()),
+            b"meminfo": ProcFile(sb, self.meminfo),
+            b"uptime": ProcFile(sb, self.uptime),
+            b"version": ProcFile(sb, self.version),
+            b"cpuinfo": ProcFile(sb, self.cpuinfo),
+            b"loadavg": ProcFile(sb, self.loadavg),
+            b"filesystems": ProcFile(sb, self.filesystems),
+            b"mounts": ProcLink(sb, lambda t: b"self/mounts"),
+            b"stat": ProcFile(sb, self.stat),
+            b"cmdline": ProcFile(sb, lambda t: b"twaron\n"),
+            b"sys": self._sys_dir(),
+        }
+        self.root = ProcDir(sb, self.root_entries)
+
+    # --- tree ---
+    def _sys_dir(self) -> Inode:
+        sb, k = self.sb, self.kernel
+
+        def set_hostname(_t: Any, data: bytes) -> None:
+            k.hostname = data.rstrip(b"\n")[:64]
+
+        kern = {
+            b"hostname": ProcFile(
+                sb, lambda t: getattr(k, "hostname", b"twaron") + b"\n", 0o644, set_hostname
+            ),
+            b"ostype": ProcFile(sb, lambda t: b"Linux\n"),
+            b"osrelease": ProcFile(sb, lambda t: KERNEL_RELEASE.encode() + b"\n"),
+            b"version": ProcFile(sb, lambda t: KERNEL_VERSION.encode() + b"\n"),
+            b"pid_max": ProcFile(sb, lambda t: b"%d\n" % PID_MAX),
+            b"ngroups_max": ProcFile(sb, lambda t: b"65536\n"),
+        }
+        kernel_dir = ProcDir(sb, lambda: kern)
+        sysd = {b"kernel": kernel_dir}
+        return ProcDir(sb, lambda: sysd)
+
+    def root_entries(self) -> dict[bytes, Inode]:
+        out = dict(self.static)
+        tasks = self.kernel.tasks
+        for pid in [p for p in self.pid_cache if tasks.get(p) is not self.pid_cache[p][0]]:
+            del self.pid_cache[pid]
+        for pid in sorted(tasks):
+            out[b"%d" % pid] = self.pid_dir(tasks[pid])
+        return out
+
+    def _node(
+        self, cache: dict[tuple[Any, ...], Inode], key: tuple[Any, ...], make: Callable[[], Inode]
+    ) -> Inode:
+        node = cache.get(key)
+        if node is None:
+            node = cache[key] = make()
+        return node
+
+    def _pid_cache(self, g: Any) -> dict[tuple[Any, ...], Inode]:
+        ent = self.pid_cache.get(g.pid)
+        if ent is None or ent[0] is not g:
+            ent = self.pid_cache[g.pid] = (g, {})
+        return ent[1]
+
+    def pid_dir(self, g: Any, t: Any = None) -> Inode:
+        """/proc/PID (t None: follows the group's leader) or /proc/PID/task/TID."""
+        cache = self._pid_cache(g)
+        key = ("dir", t.tid if t is not None else 0)
+        return self._node(cache, key, lambda: self._make_pid_dir(g, t, cache))
+
+    def _make_pid_dir(self, g: Any, t0: Any, cache: dict[tuple[Any, ...], Inode]) -> Inode:
+        sb = self.sb
+        tid = t0.tid if t0 is not None else 0
+
+        def task() -> Any:
+            return t0 if t0 is not None else _leader(g)
+
+        def uid() -> int:
+            t = task()
+            return t.cred.euid if t is not None else 0
+
+        def fd_entries() -> dict[bytes, Inode]:
+            t = task()
+            if t is None:
+                return {}
+            out: dict[bytes, Inode] = {}
+            for fd in t.files.open_fds():
+                out[b"%d" % fd] = self._node(
+                    cache, ("fd", tid, fd), lambda fd=fd: self._fd_link(task, fd)
+                )
+            return out
+
+        def task_entries() -> dict[bytes, Inode]:
+            return {b"%d" % t.tid: self.pid_dir(g, t) for t in g.tasks if not t.exited}
+
+        u = uid()
+        ents: dict[bytes, Inode] = {
+            b"cmdline": ProcFile(sb, lambda _t: _mm_range(task(), "arg_start", "arg_end"), uid=u),
+            b"environ": ProcFile(
+                sb, lambda _t: _mm_range(task(), "env_start", "env_end"), 0o400, uid=u
+            ),
+            b"comm": ProcFile(sb, lambda _t: self.comm(task()), 0o644, uid=u),
+            b"stat": ProcFile(sb, lambda _t: self.pid_stat(g, task()), uid=u),
+            b"statm": ProcFile(sb, lambda _t: self.statm(task()), uid=u),
+            b"status": ProcFile(sb, lambda _t: self.status(g, task()), uid=u),
+            b"maps": ProcFile(sb, lambda rt: self.maps(rt, task()), uid=u),
+            b"mounts": ProcFile(sb, lambda _t: self.mounts(task()), uid=u),
+            b"exe": ProcLink(sb, lambda _t: _need(g.exe), uid=u),
+            b"cwd": ProcLink(sb, lambda _t: _need(task()).fs.cwd, uid=u),
+            b"root": ProcLink(sb, lambda _t: _need(task()).fs.root, uid=u),
+            b"fd": ProcDir(sb, fd_entries, 0o500, uid=u),
+        }
+        if t0 is None:
+            ents[b"task"] = ProcDir(sb, task_entries, uid=u)
+        return ProcDir(sb, lambda: ents, uid=u)
+
+    def _fd_link(self, task: Callable[[], Any], fd: int) -> Inode:
+        def target(_rt: Any) -> bytes | Path:
+            f = _need(task()).files.lookup(fd)
+            if f is None or f.path is None:
+                raise KernelError(ENOENT)
+            return f.path
+
+        def text(rt: Any) -> bytes:
+            f = _need(task()).files.lookup(fd)
+            if f is None:
+                raise KernelError(ENOENT)
+            return f.link_name(rt.fs.root)
+
+        return ProcLink(self.sb, target, text)
+
+    # --- contents ---
+    def comm(self, t: Any) -> bytes:
+        return (t.comm if t is not None else b"") + b"\n"
+
+    def pid_stat(self, g: Any, t: Any) -> bytes:
+        state = "Z" if g.zombie or t is None else ("R" if t.runnable else "S")
+        ppid = g.parent.pid if g.parent is not None else 0
+        comm = (t.comm if t is not None else b"").decode(errors="replace")
+        boot = self.kernel.boot_time
+        start = max(0, int((getattr(g, "start_time", boot) - boot) * USER_HZ))
+        mm = t.mm if t is not None else None
+        vsize = sum(v.end - v.start for v in getattr(mm, "vmas", ())) if mm is not None else 0
+        rss = getattr(mm, "total_pages", 0) if mm is not None else 0
+        console = getattr(self.kernel, "console", None)
+        tpgid = getattr(console, "fg_pgrp", 0) or -1
+        fields = (
+            [
+                state,
+                ppid,
+                g.pgid,
+                g.sid,
+                0x501,
+                tpgid,
+                0x400000,
+                0,
+                0,
+                0,
+                0,
+                0,
+                0,
+                0,
+                0,
+                20,
+                0,
+                len(g.tasks),
+                0,
+                start,
+                vsize,
+                rss,
+                (1 << 64) - 1,
+            ]
+            + [0] * 12  # startcode .. cnswap
+            + [17]  # exit_signal: SIGCHLD
+            + [0] * 9  # processor .. start_brk
+            + [
+                getattr(mm, "arg_start", 0),
+                getattr(mm, "arg_end", 0),
+                getattr(mm, "env_start", 0),
+                getattr(mm, "env_end", 0),
+                0,
+            ]
+        )
+        return (
+            f"{t.tid if t is not None else g.pid} ({comm}) ".encode()
+            + " ".join(map(str, fields)).encode()
+            + b"\n"
+        )
+
+    def statm(self, t: Any) -> bytes:
+        mm = t.mm if t is not None else None
+        size = sum(v.end - v.start for v in getattr(mm, "vmas", ())) // PAGE_SIZE if mm else 0
+        rss = getattr(mm, "total_pages", 0) if mm else 0
+        return f"{size} {rss} 0 0 0 0 0\n".encode()
+
+    def status(self, g: Any, t: Any) -> bytes:
+        if t is None:
+            return f"Name:\t\nState:\tZ (zombie)\nTgid:\t{g.pid}\nPid:\t{g.pid}\n".encode()
+        c = t.cred
+        ppid = g.parent.pid if g.parent is not None else 0
+        state = "R (running)" if t.runnable else "S (sleeping)"
+        mm = t.mm
+        vm_kb = sum(v.end - v.start for v in getattr(mm, "vmas", ())) // 1024 if mm else 0
+        groups = " ".join(str(x) for x in c.groups)
+        return (
+            f"Name:\t{t.comm.decode(errors='replace')}\nUmask:\t{t.fs.umask:04o}\n"
+            f"State:\t{state}\nTgid:\t{g.pid}\nNgid:\t0\nPid:\t{t.tid}\nPPid:\t{ppid}\n"
+            f"TracerPid:\t0\nUid:\t{c.uid}\t{c.euid}\t{c.suid}\t{c.fsuid}\n"
+            f"Gid:\t{c.gid}\t{c.egid}\t{c.sgid}\t{c.fsgid}\nFDSize:\t{max(64, len(t.files))}\n"
+            f"Groups:\t{groups}\nVmPeak:\t{vm_kb} kB\nVmSize:\t{vm_kb} kB\n"
+            f"VmRSS:\t{getattr(mm, 'total_pages', 0) * 4} kB\nThreads:\t{len(g.tasks)}\n"
+            f"SigQ:\t0/63432\nSigPnd:\t0000000000000000\nShdPnd:\t0000000000000000\n"
+            f"Cpus_allowed:\t1\nCpus_allowed_list:\t0\n"
+            f"voluntary_ctxt_switches:\t0\nnonvoluntary_ctxt_switches:\t0\n"
+        ).encode()
+
+    def maps(self, reader: Any, t: Any) -> bytes:
+        if t is None or t.mm is None:
+            return b""
+        lines = []
+        root = reader.fs.root if reader is not None else t.fs.root
+        for v in t.mm.vmas:
+            name = b""
+            dev = ino = 0
+            if v.file is not None:
+                name = d_path(v.file, root)
+                inode = v.file.dentry.inode
+                dev, ino = inode.sb.dev, inode.ino
+            elif v.name:
+                name = v.name.encode() if isinstance(v.name, str) else v.name
+            head = (
+                f"{v.start:08x}-{v.end:08x} {_prot_str(v)} {v.pgoff * PAGE_SIZE:08x} "
+                f"{dev_major(dev):02x}:{dev_minor(dev):02x} {ino}"
+            ).encode()
+            lines.append(head.ljust(73) + name if name else head)
+        return b"\n".join(lines) + b"\n" if lines else b""
+
+    def mounts(self, t: Any) -> bytes:
+        if t is None:
+            return b""
+        root = t.fs.root
+        top = root.mnt
+        while top.parent is not None:
+            top = top.parent
+        lines = []
+        for m, p in mounts_under(Path(top, top.root)):
+            where = d_path(p, root)
+            lines.append(
+                f"{m.source} {where.decode(errors='replace')} {m.sb.fstype} {m.sb.mount_opts} 0 0\n"
+            )
+        return "".join(lines).encode()
+
+    def meminfo(self, _t: Any) -> bytes:
+        mem = self.kernel.mem
+        total = mem.nframes * PAGE_SIZE // 1024
+        free = mem.frames_free * PAGE_SIZE // 1024
+        rows = [
+            ("MemTotal", total),
+            ("MemFree", free),
+            ("MemAvailable", free),
+            ("Buffers", 0),
+            ("Cached", 0),
+            ("SwapCached", 0),
+            ("Active", 0),
+            ("Inactive", 0),
+            ("Shmem", 0),
+            ("SwapTotal", 0),
+            ("SwapFree", 0),
+            ("Dirty", 0),
+            ("Mapped", 0),
+            ("Slab", 0),
+            ("CommitLimit", total),
+            ("Committed_AS", total - free),
+            ("VmallocTotal", 0),
+        ]
+        return "".join(f"{k + ':':<16}{v:>8} kB\n" for k, v in rows).encode()
+
+    def uptime(self, _t: Any) -> bytes:
+        up = max(0.0, time.monotonic() - self.kernel.boot_time)
+        return f"{up:.2f} {up:.2f}\n".encode()
+
+    def version(self, _t: Any) -> bytes:
+        py = host_platform.python_version()
+        return (
+            f"Linux version {KERNEL_RELEASE} (twaron@python) (Python {py}) {KERNEL_VERSION}\n"
+        ).encode()
+
+    def cpuinfo(self, _t: Any) -> bytes:
+        flags = (
+            "fpu vme de pse tsc msr pae mce cx8 apic sep mtrr pge mca cmov pat pse36 "
+            "clflush mmx fxsr sse sse2 syscall nx lm constant_tsc nopl pni ssse3 cx16 "
+            "sse4_1 sse4_2 popcnt hypervisor lahf_lm"
+        )
+        return (
+            "processor\t: 0\nvendor_id\t: GenuineIntel\ncpu family\t: 6\nmodel\t\t: 85\n"
+            "model name\t: twaron virtual CPU\nstepping\t: 7\nmicrocode\t: 0x1\n"
+            "cpu MHz\t\t: 2000.000\ncache size\t: 16384 KB\nphysical id\t: 0\nsiblings\t: 1\n"
+            "core id\t\t: 0\ncpu cores\t: 1\napicid\t\t: 0\ninitial apicid\t: 0\nfpu\t\t: yes\n"
+            "fpu_exception\t: yes\ncpuid level\t: 13\nwp\t\t: yes\n"
+            f"flags\t\t: {flags}\nbogomips\t: 4000.00\nclflush size\t: 64\n"
+            "cache_alignment\t: 64\naddress sizes\t: 46 bits physical, 48 bits virtual\n"
+            "power management:\n\n"
+        ).encode()
+
+    def loadavg(self, _t: Any) -> bytes:
+        k = self.kernel
+        threads = sum(len(g.tasks) for g in k.tasks.values())
+        running = sum(1 for g in k.tasks.values() for t in g.tasks if t.runnable and not t.exited)
+        last = max(k.tasks) if k.tasks else 0
+        return f"0.00 0.00 0.00 {max(running, 1)}/{threads} {last}\n".encode()
+
+    def filesystems(self, _t: Any) -> bytes:
+        return b"nodev\tsysfs\nnodev\ttmpfs\nnodev\tdevtmpfs\nnodev\tproc\nnodev\tpipefs\n"
+
+    def stat(self, _t: Any) -> bytes:
+        k = self.kernel
+        up = max(0.0, time.monotonic() - k.boot_time)
+        ticks = int(up * USER_HZ)
+        btime = int(time.time() - up)
+        procs = len(k.tasks)
+        return (
+            f"cpu  0 0 0 {ticks} 0 0 0 0 0 0\ncpu0 0 0 0 {ticks} 0 0 0 0 0 0\nintr 0\n"
+            f"ctxt 0\nbtime {btime}\nprocesses {procs}\nprocs_running 1\n"
+            f"procs_blocked 0\nsoftirq 0\n"
+        ).encode()
+
+
+def mount_procfs(at: Path, kernel: Any) -> Path:
+    """Mount a procfs for kernel on `at` (the /proc directory); returns its root."""
+    fs = ProcFs(kernel)
+    p = mount(at, fs.sb, fs.root, source="proc")
+    p.dentry.children = None
+    return p

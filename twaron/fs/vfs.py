@@ -1,0 +1,1187 @@
+"""The virtual file system: inodes, dentries, mounts, path walk and open file descriptions.
+
+Shapes follow Linux:
+- `Inode` is a file (metadata + ops). Regular files keep their bytes in a PageCache
+  (`inode.mapping`), so mm can map the same frames.
+- `Dentry` is a name in a directory. For tmpfs-like file systems the dentry tree *is* the
+  directory contents (as in Linux's ramfs/shmem, where the dcache is the file system).
+- `Mount` attaches a superblock's root dentry on a dentry of a parent mount.
+- `Path` = (mount, dentry): what cwd, root, /proc/PID/exe and an open file refer to.
+- `File` is an open file description (struct file): shared by dup'ed fds and across fork.
+
+Path walk is Linux's namei: `lookup_at` (resolve a whole path), `lookup_parent_at` (the
+parent directory and final name, for create/unlink/rename), `open_at` (open(2)).
+"""
+
+from __future__ import annotations
+
+import struct
+import time
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Any
+
+from twaron.arch.x86_64.constants import (
+    AT_FDCWD,
+    BOGO_DIRENT_SIZE,
+    MAXSYMLINKS,
+    NAME_MAX,
+    O_ACCMODE,
+    O_APPEND,
+    O_CREAT,
+    O_DIRECTORY,
+    O_EXCL,
+    O_NOFOLLOW,
+    O_PATH,
+    O_RDWR,
+    O_TRUNC,
+    O_WRONLY,
+    PATH_MAX,
+    POLLIN,
+    POLLOUT,
+    POLLRDNORM,
+    POLLWRNORM,
+    RENAME_EXCHANGE,
+    RENAME_NOREPLACE,
+    S_IFCHR,
+    S_IFDIR,
+    S_IFIFO,
+    S_IFLNK,
+    S_IFMT,
+    S_IFREG,
+    S_ISGID,
+    S_ISVTX,
+    SEEK_CUR,
+    SEEK_DATA,
+    SEEK_END,
+    SEEK_HOLE,
+    SEEK_SET,
+    TMPFS_MAGIC,
+)
+from twaron.arch.x86_64.errno import (
+    EACCES,
+    EBUSY,
+    EEXIST,
+    EFBIG,
+    EINVAL,
+    EISDIR,
+    ELOOP,
+    ENAMETOOLONG,
+    ENOENT,
+    ENOTDIR,
+    ENOTEMPTY,
+    ENOTTY,
+    ENXIO,
+    EPERM,
+    EROFS,
+    ESPIPE,
+    ETXTBSY,
+    EXDEV,
+)
+from twaron.errors import KernelError
+
+if TYPE_CHECKING:
+    from twaron.mm.page_cache import PageCache
+    from twaron.mm.physmem import PhysMem
+
+MAY_EXEC = 1
+MAY_WRITE = 2
+MAY_READ = 4
+MAX_LFS_FILESIZE = (1 << 63) - 1
+_DIRENT_HDR = struct.Struct("<QqHB")  # linux_dirent64 without its name
+
+# Opens of char devices and fifos are dispatched through these tables, filled in by
+# devfs (and later by the pipe module) so that vfs does not import them.
+# CHRDEV_OPEN[rdev] = fn(task, path, flags) -> File
+CHRDEV_OPEN: dict[int, Callable[[Any, Path, int], File]] = {}
+FIFO_OPEN: list[Callable[[Any, Path, int], File]] = []
+
+
+def mkdev(major: int, minor: int) -> int:
+    """Linux's new_encode_dev: the dev_t userspace sees in st_dev / st_rdev."""
+    return (minor & 0xFF) | (major << 8) | ((minor & ~0xFF) << 12)
+
+
+def dev_major(dev: int) -> int:
+    return (dev >> 8) & 0xFFF
+
+
+def dev_minor(dev: int) -> int:
+    return (dev & 0xFF) | ((dev >> 12) & ~0xFF)
+
+
+_next_anon_minor = [16]
+
+
+def anon_dev() -> int:
+    """A fresh device number for a memory file system (Linux's get_anon_bdev: major 0)."""
+    _next_anon_minor[0] += 1
+    return mkdev(0, _next_anon_minor[0])
+
+
+class SuperBlock:
+    """One mounted file system instance: its identity (dev, magic), inode numbers, clock."""
+
+    def __init__(
+        self,
+        fstype: str,
+        magic: int = TMPFS_MAGIC,
+        mem: PhysMem | None = None,
+        clock: Callable[[], int] = time.time_ns,
+        readonly: bool = False,
+        pseudo: bool = False,
+        mount_opts: str = "rw,relatime",
+    ) -> None:
+        self.fstype = fstype
+        self.magic = magic
+        self.mem = mem
+        self.dev = anon_dev()
+        self.next_ino = 1
+        self.clock = clock  # nanoseconds since the epoch, for timestamps
+        self.readonly = readonly  # no create/unlink/rename through the generic tree ops
+        self.pseudo = pseudo  # pipefs & co: d_path is just the dentry's name
+        self.mount_opts = mount_opts
+
+    def new_ino(self) -> int:
+        self.next_ino += 1
+        return self.next_ino
+
+    def now(self) -> int:
+        return self.clock()
+
+
+class Inode:
+    """A file. Subclasses (procfs) override the ops; tmpfs uses this class as it is."""
+
+    __slots__ = (
+        "sb", "ino", "mode", "uid", "gid", "nlink", "size", "atime", "mtime", "ctime",
+        "btime", "rdev", "mapping", "target", "opens", "writers", "__weakref__",
+    )  # fmt: skip
+
+    def __init__(
+        self, sb: SuperBlock, mode: int, uid: int = 0, gid: int = 0, rdev: int = 0
+    ) -> None:
+        self.sb = sb
+        self.ino = sb.new_ino()
+        self.mode = mode
+        self.uid = uid
+        self.gid = gid
+        self.nlink = 2 if mode & S_IFMT == S_IFDIR else 1
+        self.size = 0
+        now = sb.now()
+        self.atime = self.mtime = self.ctime = self.btime = now
+        self.rdev = rdev
+        self.mapping: PageCache | None = None
+        self.target = b""  # symlink body
+        self.opens = 0  # open Files (and mm references taken with iget)
+        self.writers = 0  # open Files with write access (execve refuses: ETXTBSY)
+        if mode & S_IFMT == S_IFREG and sb.mem is not None:
+            from twaron.mm.page_cache import PageCache
+
+            self.mapping = PageCache(sb.mem)
+
+    # --- type tests ---
+    @property
+    def is_dir(self) -> bool:
+        return self.mode & S_IFMT == S_IFDIR
+
+    @property
+    def is_reg(self) -> bool:
+        return self.mode & S_IFMT == S_IFREG
+
+    @property
+    def is_lnk(self) -> bool:
+        return self.mode & S_IFMT == S_IFLNK
+
+    @property
+    def dtype(self) -> int:
+        return (self.mode >> 12) & 0o17
+
+    # --- lifetime: the data goes with the last link and the last open reference ---
+    def iget(self) -> None:
+        self.opens += 1
+
+    def iput(self) -> None:
+        self.opens -= 1
+        self.maybe_free()
+
+    def maybe_free(self) -> None:
+        if self.nlink == 0 and self.opens <= 0 and self.mapping is not None:
+            self.mapping.release()
+            self.size = 0
+
+    # --- ops that file systems override ---
+    def lookup(self, dentry: Dentry, name: bytes) -> Dentry | None:
+        """The child named `name` of this directory (whose dentry is `dentry`), or None."""
+        ch = dentry.children
+        return ch.get(name) if ch is not None else None
+
+    def iterate(self, dentry: Dentry, pos: int) -> Iterator[tuple[int, int, int, bytes]]:
+        """(next_pos, ino, d_type, name) for entries at or after position pos."""
+        if pos < 1:
+            yield 1, self.ino, 4, b"."
+        if pos < 2:
+            yield 2, dentry.parent.inode.ino, 4, b".."
+        ch = dentry.children
+        if ch:
+            for d in ch.values():
+                if d.seq >= pos:
+                    yield d.seq + 1, d.inode.ino, d.inode.dtype, d.name
+
+    def get_link(self, task: Any) -> bytes | Path:
+        """A symlink's body, or (magic /proc links) the Path it stands for."""
+        return self.target
+
+    def readlink(self, task: Any) -> bytes:
+        """readlink(2): the body, or for a magic link the name of what it points at."""
+        body = self.get_link(task)
+        return d_path(body, task.fs.root) if isinstance(body, Path) else body
+
+    def open(self, task: Any, path: Path, flags: int) -> File:
+        fmt = self.mode & S_IFMT
+        if fmt == S_IFREG:
+            return RegularFile(path, flags)
+        if fmt == S_IFDIR:
+            return DirFile(path, flags)
+        if fmt == S_IFCHR:
+            opener = CHRDEV_OPEN.get(self.rdev)
+            if opener is None:
+                raise KernelError(ENXIO)
+            return opener(task, path, flags)
+        if fmt == S_IFIFO and FIFO_OPEN:
+            return FIFO_OPEN[0](task, path, flags)
+        raise KernelError(ENXIO)
+
+    def set_size(self, size: int) -> None:
+        """truncate: drop or zero-extend the data."""
+        if not self.is_reg:
+            raise KernelError(EINVAL)
+        if size < self.size and self.mapping is not None:
+            self.mapping.truncate(size)
+        self.size = size
+        self.mtime = self.ctime = self.sb.now()
+
+    def __repr__(self) -> str:
+        return f"<Inode {self.sb.fstype}:{self.ino} {self.mode:o}>"
+
+
+class Dentry:
+    """A name in a directory. Directories have `children` (ordered: readdir order)."""
+
+    __slots__ = ("name", "parent", "inode", "children", "seq", "next_seq", "deleted")
+
+    def __init__(self, name: bytes, parent: Dentry | None, inode: Inode) -> None:
+        self.name = name
+        self.parent: Dentry = parent if parent is not None else self  # a root is its own parent
+        self.inode = inode
+        self.children: dict[bytes, Dentry] | None = {} if inode.is_dir else None
+        self.seq = 0  # readdir position inside the parent: stable across unlinks
+        self.next_seq = 3  # positions 0..2 are ".", ".." of this directory
+        self.deleted = False
+
+    def add_child(self, child: Dentry) -> None:
+        assert self.children is not None
+        child.parent = self
+        child.seq = self.next_seq
+        self.next_seq += 1
+        child.deleted = False
+        self.children[child.name] = child
+        self.inode.size += BOGO_DIRENT_SIZE
+
+    def remove_child(self, name: bytes) -> Dentry:
+        assert self.children is not None
+        child = self.children.pop(name)
+        self.inode.size -= BOGO_DIRENT_SIZE
+        return child
+
+    def __repr__(self) -> str:
+        return f"<Dentry {self.name!r} {self.inode!r}>"
+
+
+class Mount:
+    """A file system attached at `mountpoint` (a dentry of `parent`); roots have no parent."""
+
+    __slots__ = ("sb", "root", "parent", "mountpoint", "children", "source")
+
+    def __init__(
+        self,
+        sb: SuperBlock,
+        root: Dentry,
+        parent: Mount | None = None,
+        mountpoint: Dentry | None = None,
+        source: str = "",
+    ) -> None:
+        self.sb = sb
+        self.root = root
+        self.parent = parent
+        self.mountpoint = mountpoint
+        self.children: dict[Dentry, Mount] = {}
+        self.source = source or sb.fstype
+
+
+class Path:
+    """(mount, dentry): a location in the tree, as Linux's struct path."""
+
+    __slots__ = ("mnt", "dentry")
+
+    def __init__(self, mnt: Mount, dentry: Dentry) -> None:
+        self.mnt = mnt
+        self.dentry = dentry
+
+    @property
+    def inode(self) -> Inode:
+        return self.dentry.inode
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Path) and other.mnt is self.mnt and other.dentry is self.dentry
+
+    def __hash__(self) -> int:
+        return hash((id(self.mnt), id(self.dentry)))
+
+    def __repr__(self) -> str:
+        return f"<Path {self.dentry.name!r} on {self.mnt.sb.fstype}>"
+
+
+def new_root_mount(sb: SuperBlock, root_inode: Inode, source: str = "") -> Path:
+    root = Dentry(b"/", None, root_inode)
+    return Path(Mount(sb, root, source=source), root)
+
+
+def mount(at: Path, sb: SuperBlock, root_inode: Inode | None = None, source: str = "") -> Path:
+    """Attach sb (with a fresh root dentry for root_inode) on top of `at`; returns its root."""
+    if not at.inode.is_dir:
+        raise KernelError(ENOTDIR)
+    if root_inode is None:
+        root_inode = Inode(sb, S_IFDIR | 0o755)
+    root = Dentry(at.dentry.name, None, root_inode)
+    m = Mount(sb, root, at.mnt, at.dentry, source)
+    at.mnt.children[at.dentry] = m
+    return Path(m, root)
+
+
+def mounts_under(root: Path) -> list[tuple[Mount, Path]]:
+    """Every mount at or below root's mount, parents first (for /proc/mounts)."""
+    out: list[tuple[Mount, Path]] = []
+    stack = [root.mnt]
+    while stack:
+        m = stack.pop()
+        out.append((m, Path(m, m.root)))
+        stack.extend(reversed(list(m.children.values())))
+    return out
+
+
+def anon_path(sb: SuperBlock, inode: Inode, name: bytes) -> Path:
+    """A Path outside the tree for pipes, sockets, eventfds: d_path gives `name` (pipe:[7])."""
+    d = Dentry(name, None, inode)
+    return Path(Mount(sb, d), d)
+
+
+# ----------------------------------------------------------------------------------------
+# permissions
+
+
+def permission(inode: Inode, mask: int, cred: Any, real: bool = False) -> None:
+    """generic_permission: raise EACCES unless cred may access inode with mask (MAY_*)."""
+    uid = cred.uid if real else cred.fsuid
+    mode = inode.mode
+    if uid == 0:
+        # CAP_DAC_OVERRIDE: everything, except exec of a file with no x bit at all.
+        if mask & MAY_EXEC and not mode & 0o111 and mode & S_IFMT != S_IFDIR:
+            raise KernelError(EACCES)
+        return
+    if uid == inode.uid:
+        bits = (mode >> 6) & 7
+    elif (cred.gid if real else cred.fsgid) == inode.gid or inode.gid in cred.groups:
+        bits = (mode >> 3) & 7
+    else:
+        bits = mode & 7
+    if mask & ~bits & 7:
+        raise KernelError(EACCES)
+
+
+def may_write_fs(path: Path) -> None:
+    if path.mnt.sb.readonly:
+        raise KernelError(EROFS)
+
+
+def is_owner_or_root(inode: Inode, cred: Any) -> bool:
+    return cred.fsuid == 0 or cred.fsuid == inode.uid
+
+
+def check_sticky(dir_inode: Inode, inode: Inode, cred: Any) -> None:
+    """In a sticky directory (/tmp), only the owner of a file or the directory may remove it."""
+    if dir_inode.mode & S_ISVTX and cred.fsuid not in (0, inode.uid, dir_inode.uid):
+        raise KernelError(EPERM)
+
+
+# ----------------------------------------------------------------------------------------
+# path walk (namei)
+
+
+class NameiData:
+    """The state of one path walk: the root it cannot escape and the symlink budget."""
+
+    __slots__ = ("task", "root", "cred", "links")
+
+    def __init__(self, task: Any) -> None:
+        self.task = task
+        self.root: Path = task.fs.root
+        self.cred = task.cred
+        self.links = 0
+
+
+def _follow_mounts(mnt: Mount, d: Dentry) -> Path:
+    ch = mnt.children
+    while ch and d in ch:
+        mnt = ch[d]
+        d = mnt.root
+        ch = mnt.children
+    return Path(mnt, d)
+
+
+def _dotdot(nd: NameiData, cur: Path) -> Path:
+    root = nd.root
+    mnt, d = cur.mnt, cur.dentry
+    while True:
+        if mnt is root.mnt and d is root.dentry:
+            return Path(mnt, d)  # ".." at the task's root stays there (chroot jail)
+        if d is mnt.root:
+            if mnt.parent is None or mnt.mountpoint is None:
+                return Path(mnt, d)
+            d, mnt = mnt.mountpoint, mnt.parent  # step down to the mountpoint, then up
+            continue
+        return _follow_mounts(mnt, d.parent)
+
+
+def _step(nd: NameiData, cur: Path, name: bytes) -> Path | None:
+    """One component: exec permission on the directory, then look `name` up."""
+    inode = cur.dentry.inode
+    if not inode.is_dir:
+        raise KernelError(ENOTDIR)
+    permission(inode, MAY_EXEC, nd.cred)
+    if name == b".":
+        return cur
+    if name == b"..":
+        return _dotdot(nd, cur)
+    if len(name) > NAME_MAX:
+        raise KernelError(ENAMETOOLONG)
+    child = inode.lookup(cur.dentry, name)
+    if child is None:
+        return None
+    return _follow_mounts(cur.mnt, child)
+
+
+def _follow_link(nd: NameiData, link: Path, base: Path) -> Path:
+    """Resolve a symlink met during a walk (base: the directory that holds it)."""
+    nd.links += 1
+    if nd.links > MAXSYMLINKS:
+        raise KernelError(ELOOP)
+    body = link.inode.get_link(nd.task)
+    if isinstance(body, Path):
+        return body  # /proc magic link: the object itself, no string re-walk
+    if not body:
+        raise KernelError(ENOENT)
+    return _walk(nd, base, body, True)
+
+
+def _walk(nd: NameiData, base: Path, path: bytes, follow_last: bool) -> Path:
+    if path[:1] == b"/":
+        cur = nd.root
+    else:
+        cur = base
+    trailing = path[-1:] == b"/"
+    comps = [c for c in path.split(b"/") if c]
+    last = len(comps) - 1
+    for i, name in enumerate(comps):
+        nxt = _step(nd, cur, name)
+        if nxt is None:
+            raise KernelError(ENOENT)
+        if nxt.dentry.inode.is_lnk and (i < last or follow_last or trailing):
+            nxt = _follow_link(nd, nxt, cur)
+        cur = nxt
+    if trailing and not cur.dentry.inode.is_dir:
+        raise KernelError(ENOTDIR)
+    return cur
+
+
+def _check_path(path: bytes) -> None:
+    if not path:
+        raise KernelError(ENOENT)
+    if len(path) >= PATH_MAX:
+        raise KernelError(ENAMETOOLONG)
+
+
+def _base(task: Any, dirfd: int, path: bytes) -> Path:
+    if path[:1] == b"/" and path:
+        return task.fs.root
+    if dirfd == AT_FDCWD:
+        return task.fs.cwd
+    f = task.files.get(dirfd)
+    if f.path is None:
+        raise KernelError(ENOTDIR)
+    if path and not f.path.dentry.inode.is_dir:
+        raise KernelError(ENOTDIR)
+    return f.path
+
+
+def lookup_at(
+    task: Any, dirfd: int, path: bytes, follow: bool = True, empty_ok: bool = False
+) -> Path:
+    """Resolve a whole path (the *at syscalls). empty_ok: AT_EMPTY_PATH (the dirfd itself)."""
+    if not path and empty_ok:
+        return _base(task, dirfd, path)
+    _check_path(path)
+    return _walk(NameiData(task), _base(task, dirfd, path), path, follow)
+
+
+def lookup(task: Any, path: bytes, follow: bool = True) -> Path:
+    return lookup_at(task, AT_FDCWD, path, follow)
+
+
+def _split_last(path: bytes) -> tuple[bytes, bytes, bool]:
+    """'a/b/c//' -> ('a/b/', 'c', trailing=True); '/' -> ('/', '', ...)."""
+    stripped = path.rstrip(b"/")
+    trailing = len(stripped) != len(path)
+    if not stripped:
+        return b"/", b"", trailing
+    i = stripped.rfind(b"/")
+    return stripped[: i + 1], stripped[i + 1 :], trailing
+
+
+def _walk_parent(nd: NameiData, base: Path, path: bytes) -> tuple[Path, bytes, bool]:
+    head, last, trailing = _split_last(path)
+    parent = _walk(nd, base, head, True) if head else base
+    if not parent.dentry.inode.is_dir:
+        raise KernelError(ENOTDIR)
+    if len(last) > NAME_MAX:
+        raise KernelError(ENAMETOOLONG)
+    return parent, last, trailing
+
+
+def lookup_parent_at(task: Any, dirfd: int, path: bytes) -> tuple[Path, bytes, bool]:
+    """The parent directory of path, its final component and whether it had a trailing /.
+
+    The final component may be b"" (path was "/"), b"." or b".."; callers map those to the
+    errno Linux gives (LAST_ROOT / LAST_DOT / LAST_DOTDOT).
+    """
+    _check_path(path)
+    return _walk_parent(NameiData(task), _base(task, dirfd, path), path)
+
+
+def lookup_child(task: Any, parent: Path, name: bytes) -> Path | None:
+    """The final component inside an already resolved parent (no symlink following)."""
+    return _step(NameiData(task), parent, name)
+
+
+def _is_special(name: bytes) -> bool:
+    return name in (b"", b".", b"..")
+
+
+# ----------------------------------------------------------------------------------------
+# open
+
+
+def open_at(task: Any, dirfd: int, path: bytes, flags: int, mode: int = 0) -> File:
+    """open(2)/openat(2): resolve (creating with O_CREAT), check access, return a File."""
+    _check_path(path)
+    nd = NameiData(task)
+    base = _base(task, dirfd, path)
+    created = False
+    if not flags & O_CREAT:
+        target = _walk(nd, base, path, not flags & O_NOFOLLOW)
+        if target.inode.is_lnk and not flags & O_PATH:
+            raise KernelError(ELOOP)
+    else:
+        parent, last, trailing = _walk_parent(nd, base, path)
+        while True:
+            if _is_special(last):
+                raise KernelError(EISDIR)
+            found = _step(nd, parent, last)
+            if found is None:
+                if trailing:
+                    raise KernelError(EISDIR)
+                may_write_fs(parent)
+                permission(parent.inode, MAY_WRITE | MAY_EXEC, nd.cred)
+                umask = task.fs.umask
+                target = vfs_create(parent, last, S_IFREG | (mode & 0o7777 & ~umask), task.cred)
+                created = True
+                break
+            if flags & O_EXCL:
+                raise KernelError(EEXIST)
+            if found.inode.is_lnk:
+                if flags & O_NOFOLLOW:
+                    raise KernelError(ELOOP)
+                nd.links += 1
+                if nd.links > MAXSYMLINKS:
+                    raise KernelError(ELOOP)
+                body = found.inode.get_link(task)
+                if isinstance(body, Path):
+                    target = body
+                    break
+                if not body:
+                    raise KernelError(ENOENT)
+                # O_CREAT through a dangling symlink creates the link's target.
+                parent, last, t2 = _walk_parent(nd, parent, body)
+                trailing = trailing or t2
+                continue
+            target = found
+            break
+        if target.inode.is_dir:
+            raise KernelError(EISDIR)
+        if trailing and not target.inode.is_dir:
+            raise KernelError(ENOTDIR)
+    return do_open(task, target, flags, created)
+
+
+def do_open(task: Any, target: Path, flags: int, created: bool = False) -> File:
+    """The second half of open: access checks on an already resolved Path, then ->open."""
+    inode = target.dentry.inode
+    if flags & O_DIRECTORY and not inode.is_dir:
+        raise KernelError(ENOTDIR)
+    if flags & O_PATH:
+        return File(target, flags & (O_PATH | O_DIRECTORY | O_NOFOLLOW | 0o2000000))
+    acc = flags & O_ACCMODE
+    wants_write = acc in (O_WRONLY, O_RDWR, O_ACCMODE) or bool(flags & O_TRUNC)
+    if inode.is_lnk:
+        raise KernelError(ELOOP)
+    if inode.is_dir and wants_write:
+        raise KernelError(EISDIR)
+    if not created:
+        mask = 0
+        if acc in (0, O_RDWR, O_ACCMODE):
+            mask |= MAY_READ
+        if wants_write:
+            mask |= MAY_WRITE
+        permission(inode, mask, task.cred)
+        if wants_write and inode.is_reg:
+            may_write_fs(target)
+    f = inode.open(task, target, flags)
+    if flags & O_TRUNC and inode.is_reg and not created:
+        inode.set_size(0)
+    return f
+
+
+def open_exec(task: Any, path: bytes) -> File:
+    """Open the file execve will run: a regular file with an x bit the caller may use.
+
+    The File keeps the inode (and its PageCache: file.inode.mapping, size file.inode.size)
+    alive; the path for /proc/PID/exe is file.path.
+    """
+    target = lookup(task, path, True)
+    inode = target.inode
+    if not inode.is_reg:
+        raise KernelError(EACCES)
+    permission(inode, MAY_EXEC, task.cred)
+    if inode.writers:
+        raise KernelError(ETXTBSY)
+    return inode.open(task, target, 0)
+
+
+# ----------------------------------------------------------------------------------------
+# d_path
+
+
+def d_path(path: Path, root: Path) -> bytes:
+    """The absolute name of path as seen from root; ' (deleted)' after an unlinked one."""
+    name, _ = d_path_ex(path, root)
+    return name
+
+
+def d_path_ex(path: Path, root: Path) -> tuple[bytes, bool]:
+    """(name, reachable): reachable is False when path lies outside root (getcwd says so)."""
+    mnt, d = path.mnt, path.dentry
+    if mnt.sb.pseudo:
+        return d.name, True
+    parts: list[bytes] = []
+    reachable = True
+    while True:
+        if d is root.dentry and mnt is root.mnt:
+            break
+        if d is mnt.root:
+            if mnt.parent is None or mnt.mountpoint is None:
+                reachable = False
+                break
+            d, mnt = mnt.mountpoint, mnt.parent
+            continue
+        parts.append(d.name)
+        d = d.parent
+    parts.reverse()
+    out = b"/" + b"/".join(parts)
+    if path.dentry.deleted:
+        out += b" (deleted)"
+    return out, reachable
+
+
+# ----------------------------------------------------------------------------------------
+# directory operations on the dentry tree (tmpfs, devtmpfs)
+
+
+def _writable_dir(parent: Path, cred: Any) -> None:
+    may_write_fs(parent)
+    if parent.dentry.deleted:
+        raise KernelError(ENOENT)
+    permission(parent.inode, MAY_WRITE | MAY_EXEC, cred)
+    if parent.dentry.children is None:
+        raise KernelError(EACCES)  # a directory with no create op (procfs)
+
+
+def _new_inode(parent: Path, mode: int, cred: Any, rdev: int = 0) -> Inode:
+    pinode = parent.inode
+    gid = cred.fsgid
+    if pinode.mode & S_ISGID:
+        gid = pinode.gid  # setgid directory: new files inherit its group (and dirs the bit)
+        if mode & S_IFMT == S_IFDIR:
+            mode |= S_ISGID
+    return Inode(parent.mnt.sb, mode, cred.fsuid, gid, rdev)
+
+
+def _link_in(parent: Path, name: bytes, inode: Inode) -> Path:
+    d = Dentry(name, parent.dentry, inode)
+    parent.dentry.add_child(d)
+    pinode = parent.inode
+    pinode.mtime = pinode.ctime = parent.mnt.sb.now()
+    return Path(parent.mnt, d)
+
+
+def vfs_create(parent: Path, name: bytes, mode: int, cred: Any, rdev: int = 0) -> Path:
+    """A new inode of any type named name in parent (which the caller has checked)."""
+    if parent.dentry.deleted:
+        raise KernelError(ENOENT)
+    if parent.dentry.children is None:
+        raise KernelError(EACCES)
+    inode = _new_inode(parent, mode, cred, rdev)
+    if inode.is_dir:
+        parent.inode.nlink += 1
+    return _link_in(parent, name, inode)
+
+
+def vfs_mknod(task: Any, parent: Path, name: bytes, mode: int, rdev: int = 0) -> Path:
+    """mkdir/mknod/symlink's common part: EEXIST before EACCES, as Linux's filename_create."""
+    if _is_special(name) or _step(NameiData(task), parent, name) is not None:
+        raise KernelError(EEXIST)
+    _writable_dir(parent, task.cred)
+    return vfs_create(parent, name, mode, task.cred, rdev)
+
+
+def vfs_symlink(task: Any, parent: Path, name: bytes, target: bytes) -> Path:
+    if not target:
+        raise KernelError(ENOENT)
+    p = vfs_mknod(task, parent, name, S_IFLNK | 0o777)
+    p.inode.target = target
+    p.inode.size = len(target)
+    return p
+
+
+def vfs_link(task: Any, old: Path, parent: Path, name: bytes) -> Path:
+    if _is_special(name) or _step(NameiData(task), parent, name) is not None:
+        raise KernelError(EEXIST)
+    if old.mnt is not parent.mnt:
+        raise KernelError(EXDEV)
+    inode = old.inode
+    if inode.is_dir:
+        raise KernelError(EPERM)
+    _writable_dir(parent, task.cred)
+    if inode.nlink == 0:
+        raise KernelError(ENOENT)
+    inode.nlink += 1
+    inode.ctime = inode.sb.now()
+    return _link_in(parent, name, inode)
+
+
+def _drop_link(inode: Inode) -> None:
+    inode.nlink -= 1
+    inode.ctime = inode.sb.now()
+    inode.maybe_free()
+
+
+def _is_mountpoint(p: Path) -> bool:
+    return p.dentry in p.mnt.children or p.dentry is p.mnt.root
+
+
+def vfs_unlink(task: Any, parent: Path, name: bytes) -> None:
+    if _is_special(name):
+        raise KernelError(EISDIR)
+    child = _step(NameiData(task), parent, name)
+    if child is None:
+        raise KernelError(ENOENT)
+    d = parent.inode.lookup(parent.dentry, name)
+    assert d is not None
+    if d.inode.is_dir:
+        raise KernelError(EISDIR)
+    _writable_dir(parent, task.cred)
+    check_sticky(parent.inode, d.inode, task.cred)
+    if d in parent.mnt.children:
+        raise KernelError(EBUSY)
+    parent.dentry.remove_child(name)
+    d.deleted = True
+    pinode = parent.inode
+    pinode.mtime = pinode.ctime = parent.mnt.sb.now()
+    _drop_link(d.inode)
+
+
+def vfs_rmdir(task: Any, parent: Path, name: bytes) -> None:
+    if name == b".":
+        raise KernelError(EINVAL)
+    if name == b"..":
+        raise KernelError(ENOTEMPTY)
+    if name == b"":
+        raise KernelError(EBUSY)
+    child = _step(NameiData(task), parent, name)
+    if child is None:
+        raise KernelError(ENOENT)
+    d = parent.inode.lookup(parent.dentry, name)
+    assert d is not None
+    if not d.inode.is_dir:
+        raise KernelError(ENOTDIR)
+    _writable_dir(parent, task.cred)
+    check_sticky(parent.inode, d.inode, task.cred)
+    if d in parent.mnt.children or (d is task.fs.root.dentry and parent.mnt is task.fs.root.mnt):
+        raise KernelError(EBUSY)
+    if d.children:
+        raise KernelError(ENOTEMPTY)
+    parent.dentry.remove_child(name)
+    d.deleted = True
+    parent.inode.nlink -= 1
+    parent.inode.mtime = parent.inode.ctime = parent.mnt.sb.now()
+    d.inode.nlink = 0
+    d.inode.ctime = d.inode.sb.now()
+
+
+def vfs_rename(
+    task: Any,
+    op: Path,
+    oname: bytes,
+    np: Path,
+    nname: bytes,
+    flags: int = 0,
+    otrail: bool = False,
+    ntrail: bool = False,
+) -> None:
+    """rename(2) with Linux's rules, atomically (nothing changes before every check passed)."""
+    if flags & ~(RENAME_NOREPLACE | RENAME_EXCHANGE) or (
+        flags & RENAME_NOREPLACE and flags & RENAME_EXCHANGE
+    ):
+        raise KernelError(EINVAL)
+    if _is_special(oname) or _is_special(nname):
+        raise KernelError(EBUSY)
+    cred = task.cred
+    nd = NameiData(task)
+    if _step(nd, op, oname) is None:
+        raise KernelError(ENOENT)
+    _step(nd, np, nname)  # exec permission on the new parent
+    if op.mnt is not np.mnt:
+        raise KernelError(EXDEV)
+    odir, ndir = op.dentry, np.dentry
+    old = op.inode.lookup(odir, oname)
+    new = np.inode.lookup(ndir, nname)
+    assert old is not None
+    if odir.children is None or ndir.children is None:
+        raise KernelError(EPERM)
+    if flags & RENAME_EXCHANGE and new is None:
+        raise KernelError(ENOENT)
+    if flags & RENAME_NOREPLACE and new is not None:
+        raise KernelError(EEXIST)
+    oinode = old.inode
+    if (otrail or ntrail) and not oinode.is_dir:
+        raise KernelError(ENOTDIR)
+    if new is old:
+        return
+    if new is not None and new.inode is oinode and not flags & RENAME_EXCHANGE:
+        return  # two links to the same inode: POSIX says do nothing
+    _writable_dir(op, cred)
+    _writable_dir(np, cred)
+    check_sticky(op.inode, oinode, cred)
+    if new is not None:
+        check_sticky(np.inode, new.inode, cred)
+    # A directory may not move below itself (the new parent is inside old).
+    if oinode.is_dir:
+        a: Dentry = ndir
+        while True:
+            if a is old:
+                raise KernelError(EINVAL)
+            if a.parent is a:
+                break
+            a = a.parent
+    if new is not None and new.inode.is_dir and flags & RENAME_EXCHANGE:
+        a = odir
+        while True:
+            if a is new:
+                raise KernelError(EINVAL)
+            if a.parent is a:
+                break
+            a = a.parent
+    mnt_children = op.mnt.children
+    if old in mnt_children or (new is not None and new in mnt_children):
+        raise KernelError(EBUSY)
+    if new is not None and not flags & RENAME_EXCHANGE:
+        if oinode.is_dir:
+            if not new.inode.is_dir:
+                raise KernelError(ENOTDIR)
+            if new.children:
+                raise KernelError(ENOTEMPTY)
+        elif new.inode.is_dir:
+            raise KernelError(EISDIR)
+    # Directories moving to another parent rewrite their "..": need write access to them.
+    if oinode.is_dir and odir is not ndir and cred.fsuid != 0:
+        permission(oinode, MAY_WRITE, cred)
+    now = op.mnt.sb.now()
+    if flags & RENAME_EXCHANGE:
+        assert new is not None
+        ninode = new.inode
+        # Move the dentries themselves (not their inodes): a cwd or an open dir keeps
+        # pointing at the object it had.
+        odir.remove_child(oname)
+        ndir.remove_child(nname)
+        old.name, new.name = nname, oname
+        ndir.add_child(old)
+        odir.add_child(new)
+        if odir is not ndir and oinode.is_dir != ninode.is_dir:
+            delta = 1 if oinode.is_dir else -1
+            np.inode.nlink += delta
+            op.inode.nlink -= delta
+        ninode.ctime = now
+    else:
+        if new is not None:
+            ndir.remove_child(nname)
+            new.deleted = True
+            if new.inode.is_dir:
+                np.inode.nlink -= 1
+                new.inode.nlink = 0
+                new.inode.ctime = now
+            else:
+                _drop_link(new.inode)
+        odir.remove_child(oname)
+        old.name = nname
+        ndir.add_child(old)
+        if oinode.is_dir and odir is not ndir:
+            op.inode.nlink -= 1
+            np.inode.nlink += 1
+    oinode.ctime = now
+    op.inode.mtime = op.inode.ctime = now
+    np.inode.mtime = np.inode.ctime = now
+
+
+# ----------------------------------------------------------------------------------------
+# open file descriptions
+
+
+class File:
+    """An open file description (struct file). Subclasses implement the operations.
+
+    Reference counted: created with one reference (the opener's); FdTable.install takes it
+    over, dup/fork take more with get(), close drops one with put(); release() runs once.
+    """
+
+    __slots__ = ("path", "inode", "flags", "pos", "refs", "readable", "writable", "__weakref__")
+
+    seekable = True
+
+    def __init__(self, path: Path | None, flags: int, inode: Inode | None = None) -> None:
+        self.path = path
+        self.inode: Inode = inode if inode is not None else path.dentry.inode  # type: ignore[union-attr]
+        self.flags = flags
+        self.pos = 0
+        self.refs = 1
+        acc = flags & O_ACCMODE
+        opath = bool(flags & O_PATH)
+        self.readable = (acc == 0 or acc == O_RDWR) and not opath
+        self.writable = (acc == O_WRONLY or acc == O_RDWR) and not opath
+        self.inode.opens += 1
+        if self.writable:
+            self.inode.writers += 1
+
+    def get(self) -> File:
+        self.refs += 1
+        return self
+
+    def put(self) -> None:
+        self.refs -= 1
+        if self.refs == 0:
+            self.release()
+
+    def release(self) -> None:
+        """The last reference went away (Linux's ->release)."""
+        inode = self.inode
+        if self.writable:
+            inode.writers -= 1
+        inode.iput()
+
+    # --- operations; defaults are what Linux answers when an fs has no such op ---
+    def read(self, n: int) -> bytes:
+        raise KernelError(EINVAL)
+
+    def write(self, data: bytes) -> int:
+        raise KernelError(EINVAL)
+
+    def pread(self, n: int, offset: int) -> bytes:
+        raise KernelError(ESPIPE)
+
+    def pwrite(self, data: bytes, offset: int) -> int:
+        raise KernelError(ESPIPE)
+
+    def lseek(self, offset: int, whence: int) -> int:
+        raise KernelError(ESPIPE)
+
+    def getdents64(self, size: int) -> bytes:
+        raise KernelError(ENOTDIR)
+
+    def ioctl(self, task: Any, cmd: int, arg: int) -> int:
+        raise KernelError(ENOTTY)
+
+    def poll(self) -> int:
+        """Readiness mask (POLLIN|POLLOUT...) right now."""
+        return POLLIN | POLLRDNORM | POLLOUT | POLLWRNORM
+
+    def poll_queue(self) -> Any:
+        """The WaitQueue woken when readiness may have changed (None: never changes)."""
+        return None
+
+    def truncate(self, size: int) -> None:
+        raise KernelError(EINVAL)
+
+    def fsync(self) -> None:
+        return None
+
+    def fcntl(self, cmd: int, arg: int) -> int:
+        """File-type specific fcntl commands (F_SETPIPE_SZ for pipes...)."""
+        raise KernelError(EINVAL)
+
+    def link_name(self, root: Path) -> bytes:
+        """readlink of /proc/PID/fd/N."""
+        if self.path is None:
+            return b"anon_inode:[file]"
+        return d_path(self.path, root)
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.path!r} flags={self.flags:o} pos={self.pos}>"
+
+
+def _generic_lseek(f: File, offset: int, whence: int, size: int) -> int:
+    if whence == SEEK_SET:
+        new = offset
+    elif whence == SEEK_CUR:
+        new = f.pos + offset
+    elif whence == SEEK_END:
+        new = size + offset
+    elif whence == SEEK_DATA:
+        if offset < 0 or offset >= size:
+            raise KernelError(ENXIO)
+        new = offset
+    elif whence == SEEK_HOLE:
+        if offset < 0 or offset >= size:
+            raise KernelError(ENXIO)
+        new = size
+    else:
+        raise KernelError(EINVAL)
+    if new < 0 or new > MAX_LFS_FILESIZE:
+        raise KernelError(EINVAL)
+    f.pos = new
+    return new
+
+
+class RegularFile(File):
+    """A file whose bytes live in inode.mapping (tmpfs). read/write are the hot paths."""
+
+    __slots__ = ()
+
+    def read(self, n: int) -> bytes:
+        inode = self.inode
+        pos = self.pos
+        avail = inode.size - pos
+        if avail <= 0 or n <= 0:
+            return b""
+        if n > avail:
+            n = avail
+        data = inode.mapping.read(pos, n)  # type: ignore[union-attr]
+        self.pos = pos + n
+        return data
+
+    def pread(self, n: int, offset: int) -> bytes:
+        inode = self.inode
+        avail = inode.size - offset
+        if avail <= 0 or n <= 0:
+            return b""
+        return inode.mapping.read(offset, min(n, avail))  # type: ignore[union-attr]
+
+    def write(self, data: bytes) -> int:
+        inode = self.inode
+        pos = inode.size if self.flags & O_APPEND else self.pos
+        n = self._write_at(data, pos)
+        self.pos = pos + n
+        return n
+
+    def pwrite(self, data: bytes, offset: int) -> int:
+        # Linux quirk kept: pwrite on an O_APPEND file appends.
+        if self.flags & O_APPEND:
+            offset = self.inode.size
+        return self._write_at(data, offset)
+
+    def _write_at(self, data: bytes, pos: int) -> int:
+        n = len(data)
+        if n == 0:
+            return 0
+        if pos + n > MAX_LFS_FILESIZE:
+            raise KernelError(EFBIG)
+        inode = self.inode
+        inode.mapping.write(pos, data)  # type: ignore[union-attr]
+        if pos + n > inode.size:
+            inode.size = pos + n
+        inode.mtime = inode.ctime = inode.sb.clock()
+        return n
+
+    def lseek(self, offset: int, whence: int) -> int:
+        return _generic_lseek(self, offset, whence, self.inode.size)
+
+    def truncate(self, size: int) -> None:
+        self.inode.set_size(size)
+
+
+class DirFile(File):
+    """An open directory: getdents64 walks inode.iterate from the saved position."""
+
+    __slots__ = ()
+
+    def read(self, n: int) -> bytes:
+        raise KernelError(EISDIR)
+
+    def write(self, data: bytes) -> int:
+        raise KernelError(EISDIR)
+
+    def pread(self, n: int, offset: int) -> bytes:
+        raise KernelError(EISDIR)
+
+    def lseek(self, offset: int, whence: int) -> int:
+        if whence == SEEK_SET:
+            new = offset
+        elif whence == SEEK_CUR:
+            new = self.pos + offset
+        else:
+            raise KernelError(EINVAL)
+        if new < 0:
+            raise KernelError(EINVAL)
+        self.pos = new
+        return new
+
+    def getdents64(self, size: int) -> bytes:
+        """struct linux_dirent64 records: u64 ino, s64 off, u16 reclen, u8 type, name, NUL."""
+        path = self.path
+        assert path is not None
+        d = path.dentry
+        if d.deleted:
+            return b""
+        out = bytearray()
+        used = 0
+        pos = self.pos
+        pack = _DIRENT_HDR.pack_into
+        for nxt, ino, dtype, name in self.inode.iterate(d, pos):
+            reclen = (19 + len(name) + 1 + 7) & ~7
+            if used + reclen > size:
+                if not used:
+                    raise KernelError(EINVAL)  # buffer too small for even one entry
+                break
+            out += bytes(reclen)
+            pack(out, used, ino, nxt, reclen, dtype)
+            out[used + 19 : used + 19 + len(name)] = name
+            used += reclen
+            pos = nxt
+        self.pos = pos
+        return bytes(out)

@@ -1,0 +1,1054 @@
+"""File-system system calls: decode arguments, copy user memory, call the VFS.
+
+Every pointer goes through task.mm (copy_in / copy_out / read_cstring raise EFAULT); every fd
+through task.files (EBADF). Semantics and errno follow Linux; see fs/vfs.py for the walk.
+"""
+
+from __future__ import annotations
+
+import struct
+from typing import Any
+
+from twaron.arch.x86_64.constants import (
+    AT_EACCESS,
+    AT_EMPTY_PATH,
+    AT_FDCWD,
+    AT_NO_AUTOMOUNT,
+    AT_REMOVEDIR,
+    AT_STATX_SYNC_TYPE,
+    AT_SYMLINK_FOLLOW,
+    AT_SYMLINK_NOFOLLOW,
+    F_DUPFD,
+    F_DUPFD_CLOEXEC,
+    F_GETFD,
+    F_GETFL,
+    F_GETLEASE,
+    F_GETLK,
+    F_GETOWN,
+    F_GETSIG,
+    F_OFD_GETLK,
+    F_OFD_SETLK,
+    F_OFD_SETLKW,
+    F_SETFD,
+    F_SETFL,
+    F_SETLK,
+    F_SETLKW,
+    F_SETOWN,
+    F_SETSIG,
+    F_UNLCK,
+    FD_CLOEXEC,
+    FIOCLEX,
+    FIONBIO,
+    FIONCLEX,
+    FIONREAD,
+    MAX_RW_COUNT,
+    O_APPEND,
+    O_ASYNC,
+    O_CLOEXEC,
+    O_CREAT,
+    O_DIRECT,
+    O_EXCL,
+    O_LARGEFILE,
+    O_NOATIME,
+    O_NOCTTY,
+    O_NONBLOCK,
+    O_TMPFILE,
+    O_TRUNC,
+    O_WRONLY,
+    PATH_MAX,
+    RLIMIT_NOFILE,
+    S_IFBLK,
+    S_IFCHR,
+    S_IFDIR,
+    S_IFIFO,
+    S_IFMT,
+    S_IFREG,
+    S_IFSOCK,
+    S_ISGID,
+    S_ISUID,
+    SIGPIPE,
+    STATX__RESERVED,
+    UIO_MAXIOV,
+    USER_TOP,
+    UTIME_NOW,
+    UTIME_OMIT,
+)
+from twaron.arch.x86_64.errno import (
+    EBADF,
+    EEXIST,
+    EFAULT,
+    EINVAL,
+    EISDIR,
+    ENODEV,
+    ENOENT,
+    ENOTDIR,
+    EOPNOTSUPP,
+    EPERM,
+    EPIPE,
+    ERANGE,
+    EROFS,
+    ESPIPE,
+)
+from twaron.errors import Block, KernelError
+from twaron.fs import vfs
+from twaron.fs.fdtable import NR_OPEN_DEFAULT
+from twaron.fs.stat import pack_stat, pack_statfs, pack_statx
+from twaron.fs.vfs import MAY_EXEC, MAY_READ, MAY_WRITE, File, Inode, Path, permission
+from twaron.syscalls.table import s32, s64, syscall
+
+_IOVEC = struct.Struct("<QQ")
+_I32 = struct.Struct("<i")
+_U64 = struct.Struct("<Q")
+_FLOCK = struct.Struct("<hhxxxxqqi4x")
+_TIMESPEC2 = struct.Struct("<qqqq")
+SETFL_MASK = O_APPEND | O_ASYNC | O_DIRECT | O_NOATIME | O_NONBLOCK
+CLOSE_RANGE_UNSHARE = 2
+CLOSE_RANGE_CLOEXEC = 4
+SENDFILE_CHUNK = 1 << 16
+
+
+# --- helpers ------------------------------------------------------------------------------
+
+
+def _nofile(task: Any) -> int:
+    lim = task.group.rlimits.get(RLIMIT_NOFILE)
+    return min(lim[0], 1 << 20) if lim else NR_OPEN_DEFAULT
+
+
+def _install(task: Any, f: File, cloexec: bool) -> int:
+    try:
+        return task.files.install(f, cloexec, 0, _nofile(task))
+    except KernelError:
+        f.put()
+        raise
+
+
+def _pathname(task: Any, addr: int) -> bytes:
+    return task.mm.read_cstring(addr, PATH_MAX)
+
+
+def _user_range(addr: int, n: int) -> None:
+    """access_ok: the buffer must lie in the lower half (the copy helpers check mapping)."""
+    if addr + n > USER_TOP or addr >= USER_TOP:
+        raise KernelError(EFAULT)
+
+
+def _readable(task: Any, fd: int) -> File:
+    f = task.files.get(s32(fd))
+    if not f.readable:
+        raise KernelError(EBADF)
+    return f
+
+
+def _writable(task: Any, fd: int) -> File:
+    f = task.files.get(s32(fd))
+    if not f.writable:
+        raise KernelError(EBADF)
+    return f
+
+
+def _write(task: Any, f: File, data: bytes) -> int:
+    try:
+        return f.write(data)
+    except KernelError as e:
+        if e.errno == EPIPE:
+            task.kernel.send_signal(task.group, SIGPIPE)
+        raise
+
+
+def _at_inode(task: Any, dirfd: int, path: bytes, flags: int) -> Inode:
+    """The inode an *at call with AT_EMPTY_PATH / AT_SYMLINK_NOFOLLOW names."""
+    if not path and flags & AT_EMPTY_PATH:
+        if dirfd == AT_FDCWD:
+            return task.fs.cwd.dentry.inode
+        return task.files.get(dirfd).inode
+    return vfs.lookup_at(task, dirfd, path, not flags & AT_SYMLINK_NOFOLLOW).inode
+
+
+def _at_path(task: Any, dirfd: int, path: bytes, flags: int) -> Path:
+    return vfs.lookup_at(
+        task, dirfd, path, not flags & AT_SYMLINK_NOFOLLOW, empty_ok=bool(flags & AT_EMPTY_PATH)
+    )
+
+
+def _read_iov(task: Any, iov: int, cnt: int) -> list[tuple[int, int]]:
+    cnt = s32(cnt)
+    if cnt < 0 or cnt > UIO_MAXIOV:
+        raise KernelError(EINVAL)
+    if cnt == 0:
+        return []
+    raw = task.mm.copy_in(iov, 16 * cnt)
+    out = []
+    total = 0
+    for i in range(cnt):
+        base, length = _IOVEC.unpack_from(raw, 16 * i)
+        if s64(length) < 0:
+            raise KernelError(EINVAL)
+        total += length
+        if total > (1 << 63) - 1:
+            raise KernelError(EINVAL)
+        out.append((base, length))
+    return out
+
+
+def _scatter(task: Any, iovs: list[tuple[int, int]], data: bytes) -> None:
+    pos = 0
+    mm = task.mm
+    for base, length in iovs:
+        if pos >= len(data):
+            break
+        chunk = data[pos : pos + length]
+        if chunk:
+            mm.copy_out(base, chunk)
+        pos += len(chunk)
+
+
+def _gather(task: Any, iovs: list[tuple[int, int]]) -> bytes:
+    mm = task.mm
+    return b"".join(mm.copy_in(base, length) for base, length in iovs if length)
+
+
+def _iov_total(iovs: list[tuple[int, int]]) -> int:
+    return min(sum(n for _, n in iovs), MAX_RW_COUNT)
+
+
+# --- read / write ---------------------------------------------------------------------------
+
+
+@syscall("read")
+def sys_read(task: Any, fd: int, buf: int, count: int, *_: int) -> int:
+    f = task.files.get(s32(fd))
+    if not f.readable:
+        raise KernelError(EBADF)
+    if count > MAX_RW_COUNT:
+        count = MAX_RW_COUNT
+    _user_range(buf, count)
+    data = f.read(count)
+    if data:
+        task.mm.copy_out(buf, data)
+    return len(data)
+
+
+@syscall("write")
+def sys_write(task: Any, fd: int, buf: int, count: int, *_: int) -> int:
+    f = task.files.get(s32(fd))
+    if not f.writable:
+        raise KernelError(EBADF)
+    if count > MAX_RW_COUNT:
+        count = MAX_RW_COUNT
+    return _write(task, f, task.mm.copy_in(buf, count) if count else b"")
+
+
+@syscall("pread64")
+def sys_pread64(task: Any, fd: int, buf: int, count: int, offset: int, *_: int) -> int:
+    f = _readable(task, fd)
+    off = s64(offset)
+    if off < 0:
+        raise KernelError(EINVAL)
+    count = min(count, MAX_RW_COUNT)
+    _user_range(buf, count)
+    data = f.pread(count, off)
+    if data:
+        task.mm.copy_out(buf, data)
+    return len(data)
+
+
+@syscall("pwrite64")
+def sys_pwrite64(task: Any, fd: int, buf: int, count: int, offset: int, *_: int) -> int:
+    f = _writable(task, fd)
+    off = s64(offset)
+    if off < 0:
+        raise KernelError(EINVAL)
+    count = min(count, MAX_RW_COUNT)
+    try:
+        return f.pwrite(task.mm.copy_in(buf, count) if count else b"", off)
+    except KernelError as e:
+        if e.errno == EPIPE:
+            task.kernel.send_signal(task.group, SIGPIPE)
+        raise
+
+
+@syscall("readv")
+def sys_readv(task: Any, fd: int, iov: int, cnt: int, *_: int) -> int:
+    f = _readable(task, fd)
+    iovs = _read_iov(task, iov, cnt)
+    data = f.read(_iov_total(iovs))
+    _scatter(task, iovs, data)
+    return len(data)
+
+
+@syscall("writev")
+def sys_writev(task: Any, fd: int, iov: int, cnt: int, *_: int) -> int:
+    f = _writable(task, fd)
+    iovs = _read_iov(task, iov, cnt)
+    return _write(task, f, _gather(task, iovs)[:MAX_RW_COUNT])
+
+
+@syscall("preadv")
+def sys_preadv(task: Any, fd: int, iov: int, cnt: int, pos: int, *_: int) -> int:
+    f = _readable(task, fd)
+    if s64(pos) < 0:
+        raise KernelError(EINVAL)
+    iovs = _read_iov(task, iov, cnt)
+    data = f.pread(_iov_total(iovs), pos)
+    _scatter(task, iovs, data)
+    return len(data)
+
+
+@syscall("pwritev")
+def sys_pwritev(task: Any, fd: int, iov: int, cnt: int, pos: int, *_: int) -> int:
+    f = _writable(task, fd)
+    if s64(pos) < 0:
+        raise KernelError(EINVAL)
+    return f.pwrite(_gather(task, _read_iov(task, iov, cnt))[:MAX_RW_COUNT], pos)
+
+
+@syscall("sendfile")
+def sys_sendfile(task: Any, out_fd: int, in_fd: int, offp: int, count: int, *_: int) -> int:
+    fin = _readable(task, in_fd)
+    fout = _writable(task, out_fd)
+    if fout.flags & O_APPEND:
+        raise KernelError(EINVAL)
+    count = min(count, MAX_RW_COUNT)
+    off = -1
+    if offp:
+        off = s64(_U64.unpack(task.mm.copy_in(offp, 8))[0])
+        if off < 0:
+            raise KernelError(EINVAL)
+    done = 0
+    while done < count:
+        want = min(SENDFILE_CHUNK, count - done)
+        chunk = fin.pread(want, off + done) if off >= 0 else fin.read(want)
+        if not chunk:
+            break
+        try:
+            n = _write(task, fout, chunk)
+        except (Block, KernelError):
+            if off < 0 and fin.seekable:
+                fin.pos -= len(chunk)  # give back what was read but not sent
+            if done:
+                break
+            raise
+        done += n
+        if n < len(chunk):
+            if off < 0 and fin.seekable:
+                fin.pos -= len(chunk) - n
+            break
+    if offp:
+        task.mm.copy_out(offp, _U64.pack(off + done))
+    return done
+
+
+# --- open / close ---------------------------------------------------------------------------
+
+
+def _do_open(task: Any, dirfd: int, pathaddr: int, flags: int, mode: int) -> int:
+    flags = s32(flags) & 0xFFFF_FFFF
+    path = _pathname(task, pathaddr)
+    if flags & O_TMPFILE == O_TMPFILE:
+        raise KernelError(EOPNOTSUPP)  # glibc and BusyBox fall back to a named file
+    f = vfs.open_at(task, s32(dirfd), path, flags | O_LARGEFILE, mode & 0o7777)
+    f.flags &= ~(O_CREAT | O_EXCL | O_NOCTTY | O_TRUNC | O_CLOEXEC)
+    return _install(task, f, bool(flags & O_CLOEXEC))
+
+
+@syscall("openat")
+def sys_openat(task: Any, dirfd: int, path: int, flags: int, mode: int, *_: int) -> int:
+    return _do_open(task, dirfd, path, flags, mode)
+
+
+@syscall("open")
+def sys_open(task: Any, path: int, flags: int, mode: int, *_: int) -> int:
+    return _do_open(task, AT_FDCWD, path, flags, mode)
+
+
+@syscall("creat")
+def sys_creat(task: Any, path: int, mode: int, *_: int) -> int:
+    return _do_open(task, AT_FDCWD, path, O_CREAT | O_WRONLY | O_TRUNC, mode)
+
+
+@syscall("close")
+def sys_close(task: Any, fd: int, *_: int) -> int:
+    task.files.close(s32(fd))
+    return 0
+
+
+@syscall("close_range")
+def sys_close_range(task: Any, first: int, last: int, flags: int, *_: int) -> int:
+    first &= 0xFFFF_FFFF
+    last &= 0xFFFF_FFFF
+    if flags & ~(CLOSE_RANGE_UNSHARE | CLOSE_RANGE_CLOEXEC) or first > last:
+        raise KernelError(EINVAL)
+    files = task.files
+    for fd in files.open_fds():
+        if first <= fd <= last:
+            if flags & CLOSE_RANGE_CLOEXEC:
+                files.set_cloexec(fd, True)
+            else:
+                files.close(fd)
+    return 0
+
+
+# --- stat -----------------------------------------------------------------------------------
+
+
+@syscall("newfstatat")
+def sys_newfstatat(task: Any, dirfd: int, path: int, buf: int, flags: int, *_: int) -> int:
+    flags = s32(flags)
+    if flags & ~(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH | AT_NO_AUTOMOUNT):
+        raise KernelError(EINVAL)
+    inode = _at_inode(task, s32(dirfd), _pathname(task, path), flags)
+    task.mm.copy_out(buf, pack_stat(inode))
+    return 0
+
+
+@syscall("fstat")
+def sys_fstat(task: Any, fd: int, buf: int, *_: int) -> int:
+    task.mm.copy_out(buf, pack_stat(task.files.get(s32(fd)).inode))
+    return 0
+
+
+@syscall("stat")
+def sys_stat(task: Any, path: int, buf: int, *_: int) -> int:
+    task.mm.copy_out(buf, pack_stat(vfs.lookup(task, _pathname(task, path), True).inode))
+    return 0
+
+
+@syscall("lstat")
+def sys_lstat(task: Any, path: int, buf: int, *_: int) -> int:
+    task.mm.copy_out(buf, pack_stat(vfs.lookup(task, _pathname(task, path), False).inode))
+    return 0
+
+
+@syscall("statx")
+def sys_statx(task: Any, dirfd: int, path: int, flags: int, mask: int, buf: int, *_: int) -> int:
+    flags = s32(flags)
+    if flags & ~(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH | AT_NO_AUTOMOUNT | AT_STATX_SYNC_TYPE):
+        raise KernelError(EINVAL)
+    if flags & AT_STATX_SYNC_TYPE == AT_STATX_SYNC_TYPE or mask & STATX__RESERVED:
+        raise KernelError(EINVAL)
+    name = _pathname(task, path) if path or not flags & AT_EMPTY_PATH else b""
+    inode = _at_inode(task, s32(dirfd), name, flags)
+    task.mm.copy_out(buf, pack_statx(inode, mask))
+    return 0
+
+
+@syscall("statfs")
+def sys_statfs(task: Any, path: int, buf: int, *_: int) -> int:
+    task.mm.copy_out(buf, pack_statfs(vfs.lookup(task, _pathname(task, path), True)))
+    return 0
+
+
+@syscall("fstatfs")
+def sys_fstatfs(task: Any, fd: int, buf: int, *_: int) -> int:
+    f = task.files.get(s32(fd))
+    if f.path is None:
+        raise KernelError(EINVAL)
+    task.mm.copy_out(buf, pack_statfs(f.path))
+    return 0
+
+
+# --- seek, directories, ioctl, fcntl ---------------------------------------------------------
+
+
+@syscall("lseek")
+def sys_lseek(task: Any, fd: int, offset: int, whence: int, *_: int) -> int:
+    f = task.files.get(s32(fd))
+    whence &= 0xFFFF_FFFF
+    if whence > 4:
+        raise KernelError(EINVAL)
+    return f.lseek(s64(offset), whence)
+
+
+@syscall("getdents64")
+def sys_getdents64(task: Any, fd: int, dirp: int, count: int, *_: int) -> int:
+    f = task.files.get(s32(fd))
+    count &= 0xFFFF_FFFF
+    _user_range(dirp, count)
+    if f.path is None or not f.inode.is_dir:
+        raise KernelError(ENOTDIR)
+    data = f.getdents64(min(count, MAX_RW_COUNT))
+    if data:
+        task.mm.copy_out(dirp, data)
+    return len(data)
+
+
+@syscall("ioctl")
+def sys_ioctl(task: Any, fd: int, cmd: int, arg: int, *_: int) -> int:
+    f = task.files.get(s32(fd))
+    cmd &= 0xFFFF_FFFF
+    if cmd == FIOCLEX or cmd == FIONCLEX:
+        task.files.set_cloexec(s32(fd), cmd == FIOCLEX)
+        return 0
+    if cmd == FIONBIO:
+        on = _I32.unpack(task.mm.copy_in(arg, 4))[0]
+        f.flags = f.flags | O_NONBLOCK if on else f.flags & ~O_NONBLOCK
+        return 0
+    if cmd == FIONREAD and f.inode.is_reg:
+        task.mm.copy_out(arg, _I32.pack(max(0, min(f.inode.size - f.pos, 0x7FFF_FFFF))))
+        return 0
+    return f.ioctl(task, cmd, arg)
+
+
+@syscall("fcntl")
+def sys_fcntl(task: Any, fd: int, cmd: int, arg: int, *_: int) -> int:
+    fd = s32(fd)
+    cmd = s32(cmd)
+    files = task.files
+    f = files.get(fd)
+    if cmd in (F_DUPFD, F_DUPFD_CLOEXEC):
+        lowest = s32(arg)
+        limit = _nofile(task)
+        if lowest < 0 or lowest >= limit:
+            raise KernelError(EINVAL)
+        return files.dup(fd, lowest, cmd == F_DUPFD_CLOEXEC, limit)
+    if cmd == F_GETFD:
+        return FD_CLOEXEC if files.get_cloexec(fd) else 0
+    if cmd == F_SETFD:
+        files.set_cloexec(fd, bool(arg & FD_CLOEXEC))
+        return 0
+    if cmd == F_GETFL:
+        return f.flags
+    if cmd == F_SETFL:
+        f.flags = (f.flags & ~SETFL_MASK) | (arg & SETFL_MASK)
+        return 0
+    if cmd in (F_GETLK, F_SETLK, F_SETLKW, F_OFD_GETLK, F_OFD_SETLK, F_OFD_SETLKW):
+        return _fcntl_lock(task, f, cmd, arg)
+    if cmd in (F_GETOWN, F_SETOWN, F_GETSIG, F_SETSIG):
+        return 0
+    if cmd == F_GETLEASE:
+        return F_UNLCK
+    return f.fcntl(cmd, arg)
+
+
+def _fcntl_lock(task: Any, f: File, cmd: int, arg: int) -> int:
+    """POSIX and OFD record locks: a single-user system never conflicts, so every lock is
+    granted and F_GETLK always reports F_UNLCK; the argument is still validated."""
+    raw = task.mm.copy_in(arg, _FLOCK.size)
+    l_type, whence, start, length, pid = _FLOCK.unpack(raw)
+    if l_type not in (0, 1, F_UNLCK) or whence not in (0, 1, 2):
+        raise KernelError(EINVAL)
+    if cmd in (F_GETLK, F_OFD_GETLK):
+        if l_type == F_UNLCK:
+            raise KernelError(EINVAL)
+        task.mm.copy_out(arg, _FLOCK.pack(F_UNLCK, whence, start, length, pid))
+        return 0
+    if l_type == 0 and not f.readable or l_type == 1 and not f.writable:
+        raise KernelError(EBADF)
+    return 0
+
+
+@syscall("flock")
+def sys_flock(task: Any, fd: int, op: int, *_: int) -> int:
+    task.files.get(s32(fd))
+    if op & ~(1 | 2 | 4 | 8) or not op & (1 | 2 | 8):
+        raise KernelError(EINVAL)
+    return 0
+
+
+@syscall("dup")
+def sys_dup(task: Any, fd: int, *_: int) -> int:
+    return task.files.dup(s32(fd), 0, False, _nofile(task))
+
+
+@syscall("dup2")
+def sys_dup2(task: Any, oldfd: int, newfd: int, *_: int) -> int:
+    oldfd, newfd = s32(oldfd), s32(newfd)
+    if oldfd == newfd:
+        task.files.get(oldfd)
+        return newfd
+    return task.files.dup2(oldfd, newfd, False, _nofile(task))
+
+
+@syscall("dup3")
+def sys_dup3(task: Any, oldfd: int, newfd: int, flags: int, *_: int) -> int:
+    oldfd, newfd = s32(oldfd), s32(newfd)
+    if flags & ~O_CLOEXEC or oldfd == newfd:
+        raise KernelError(EINVAL)
+    return task.files.dup2(oldfd, newfd, bool(flags & O_CLOEXEC), _nofile(task))
+
+
+# --- cwd, root -----------------------------------------------------------------------------
+
+
+@syscall("getcwd")
+def sys_getcwd(task: Any, buf: int, size: int, *_: int) -> int:
+    cwd = task.fs.cwd
+    if cwd.dentry.deleted:
+        raise KernelError(ENOENT)
+    name, reachable = vfs.d_path_ex(cwd, task.fs.root)
+    if not reachable:
+        name = b"(unreachable)" + name
+    if len(name) + 1 > size:
+        raise KernelError(ERANGE)
+    task.mm.copy_out(buf, name + b"\0")
+    return len(name) + 1
+
+
+def _dir_for_chdir(task: Any, p: Path) -> Path:
+    if not p.inode.is_dir:
+        raise KernelError(ENOTDIR)
+    permission(p.inode, MAY_EXEC, task.cred)
+    return p
+
+
+@syscall("chdir")
+def sys_chdir(task: Any, path: int, *_: int) -> int:
+    task.fs.cwd = _dir_for_chdir(task, vfs.lookup(task, _pathname(task, path), True))
+    return 0
+
+
+@syscall("fchdir")
+def sys_fchdir(task: Any, fd: int, *_: int) -> int:
+    f = task.files.get(s32(fd))
+    if f.path is None:
+        raise KernelError(ENOTDIR)
+    task.fs.cwd = _dir_for_chdir(task, f.path)
+    return 0
+
+
+@syscall("chroot")
+def sys_chroot(task: Any, path: int, *_: int) -> int:
+    p = _dir_for_chdir(task, vfs.lookup(task, _pathname(task, path), True))
+    if task.cred.euid != 0:
+        raise KernelError(EPERM)
+    task.fs.root = p
+    return 0
+
+
+@syscall("umask")
+def sys_umask(task: Any, mask: int, *_: int) -> int:
+    old = task.fs.umask
+    task.fs.umask = mask & 0o777
+    return old
+
+
+# --- namespace operations -------------------------------------------------------------------
+
+
+def _create_parent(task: Any, dirfd: int, pathaddr: int) -> tuple[Path, bytes, bool]:
+    return vfs.lookup_parent_at(task, s32(dirfd), _pathname(task, pathaddr))
+
+
+def _mkdir(task: Any, dirfd: int, path: int, mode: int) -> int:
+    parent, name, _trailing = _create_parent(task, dirfd, path)
+    vfs.vfs_mknod(task, parent, name, S_IFDIR | (mode & 0o1777 & ~task.fs.umask))
+    return 0
+
+
+@syscall("mkdirat")
+def sys_mkdirat(task: Any, dirfd: int, path: int, mode: int, *_: int) -> int:
+    return _mkdir(task, dirfd, path, mode)
+
+
+@syscall("mkdir")
+def sys_mkdir(task: Any, path: int, mode: int, *_: int) -> int:
+    return _mkdir(task, AT_FDCWD, path, mode)
+
+
+def _no_trailing_create(task: Any, parent: Path, name: bytes, trailing: bool) -> None:
+    """Creating a non-directory at "name/": EEXIST if it exists, else ENOENT (Linux)."""
+    if trailing:
+        if vfs.lookup_child(task, parent, name) is not None:
+            raise KernelError(EEXIST)
+        raise KernelError(ENOENT)
+
+
+def _mknod(task: Any, dirfd: int, path: int, mode: int, dev: int) -> int:
+    parent, name, trailing = _create_parent(task, dirfd, path)
+    kind = mode & S_IFMT
+    if kind == 0:
+        kind = S_IFREG
+    if kind in (S_IFCHR, S_IFBLK):
+        if task.cred.euid != 0:
+            raise KernelError(EPERM)
+    elif kind == S_IFDIR:
+        raise KernelError(EPERM)
+    elif kind not in (S_IFREG, S_IFIFO, S_IFSOCK):
+        raise KernelError(EINVAL)
+    _no_trailing_create(task, parent, name, trailing)
+    perm = mode & 0o7777 & ~task.fs.umask
+    vfs.vfs_mknod(
+        task, parent, name, kind | perm, dev & 0xFFFF_FFFF if kind in (S_IFCHR, S_IFBLK) else 0
+    )
+    return 0
+
+
+@syscall("mknodat")
+def sys_mknodat(task: Any, dirfd: int, path: int, mode: int, dev: int, *_: int) -> int:
+    return _mknod(task, dirfd, path, mode, dev)
+
+
+@syscall("mknod")
+def sys_mknod(task: Any, path: int, mode: int, dev: int, *_: int) -> int:
+    return _mknod(task, AT_FDCWD, path, mode, dev)
+
+
+def _unlink(task: Any, dirfd: int, path: int) -> int:
+    parent, name, trailing = _create_parent(task, dirfd, path)
+    if trailing and name not in (b"", b".", b".."):
+        child = vfs.lookup_child(task, parent, name)
+        if child is None:
+            raise KernelError(ENOENT)
+        raise KernelError(EISDIR if child.inode.is_dir else ENOTDIR)
+    vfs.vfs_unlink(task, parent, name)
+    return 0
+
+
+def _rmdir(task: Any, dirfd: int, path: int) -> int:
+    parent, name, _trailing = _create_parent(task, dirfd, path)
+    vfs.vfs_rmdir(task, parent, name)
+    return 0
+
+
+@syscall("unlinkat")
+def sys_unlinkat(task: Any, dirfd: int, path: int, flags: int, *_: int) -> int:
+    flags = s32(flags)
+    if flags & ~AT_REMOVEDIR:
+        raise KernelError(EINVAL)
+    if flags & AT_REMOVEDIR:
+        return _rmdir(task, dirfd, path)
+    return _unlink(task, dirfd, path)
+
+
+@syscall("unlink")
+def sys_unlink(task: Any, path: int, *_: int) -> int:
+    return _unlink(task, AT_FDCWD, path)
+
+
+@syscall("rmdir")
+def sys_rmdir(task: Any, path: int, *_: int) -> int:
+    return _rmdir(task, AT_FDCWD, path)
+
+
+def _rename(task: Any, olddirfd: int, old: int, newdirfd: int, new: int, flags: int) -> int:
+    op, on, ot = _create_parent(task, olddirfd, old)
+    np, nn, nt = _create_parent(task, newdirfd, new)
+    vfs.vfs_rename(task, op, on, np, nn, flags & 0xFFFF_FFFF, ot, nt)
+    return 0
+
+
+@syscall("renameat2")
+def sys_renameat2(
+    task: Any, olddirfd: int, old: int, newdirfd: int, new: int, flags: int, *_: int
+) -> int:
+    return _rename(task, olddirfd, old, newdirfd, new, flags)
+
+
+@syscall("renameat")
+def sys_renameat(task: Any, olddirfd: int, old: int, newdirfd: int, new: int, *_: int) -> int:
+    return _rename(task, olddirfd, old, newdirfd, new, 0)
+
+
+@syscall("rename")
+def sys_rename(task: Any, old: int, new: int, *_: int) -> int:
+    return _rename(task, AT_FDCWD, old, AT_FDCWD, new, 0)
+
+
+def _link(task: Any, olddirfd: int, old: int, newdirfd: int, new: int, flags: int) -> int:
+    flags = s32(flags)
+    if flags & ~(AT_SYMLINK_FOLLOW | AT_EMPTY_PATH):
+        raise KernelError(EINVAL)
+    oldname = _pathname(task, old)
+    if not oldname and flags & AT_EMPTY_PATH and task.cred.euid != 0:
+        raise KernelError(ENOENT)  # linking an fd needs CAP_DAC_READ_SEARCH
+    src = vfs.lookup_at(
+        task,
+        s32(olddirfd),
+        oldname,
+        bool(flags & AT_SYMLINK_FOLLOW),
+        empty_ok=bool(flags & AT_EMPTY_PATH),
+    )
+    np, nn, nt = _create_parent(task, newdirfd, new)
+    _no_trailing_create(task, np, nn, nt)
+    vfs.vfs_link(task, src, np, nn)
+    return 0
+
+
+@syscall("linkat")
+def sys_linkat(
+    task: Any, olddirfd: int, old: int, newdirfd: int, new: int, flags: int, *_: int
+) -> int:
+    return _link(task, olddirfd, old, newdirfd, new, flags)
+
+
+@syscall("link")
+def sys_link(task: Any, old: int, new: int, *_: int) -> int:
+    return _link(task, AT_FDCWD, old, AT_FDCWD, new, 0)
+
+
+def _symlink(task: Any, target: int, newdirfd: int, linkpath: int) -> int:
+    body = _pathname(task, target)
+    parent, name, trailing = _create_parent(task, newdirfd, linkpath)
+    _no_trailing_create(task, parent, name, trailing)
+    vfs.vfs_symlink(task, parent, name, body)
+    return 0
+
+
+@syscall("symlinkat")
+def sys_symlinkat(task: Any, target: int, newdirfd: int, linkpath: int, *_: int) -> int:
+    return _symlink(task, target, newdirfd, linkpath)
+
+
+@syscall("symlink")
+def sys_symlink(task: Any, target: int, linkpath: int, *_: int) -> int:
+    return _symlink(task, target, AT_FDCWD, linkpath)
+
+
+def _readlink(task: Any, dirfd: int, path: int, buf: int, bufsiz: int) -> int:
+    size = s32(bufsiz)
+    if size <= 0:
+        raise KernelError(EINVAL)
+    name = _pathname(task, path)
+    if not name and dirfd == AT_FDCWD:
+        raise KernelError(ENOENT)
+    p = vfs.lookup_at(task, dirfd, name, False, empty_ok=True)
+    if not p.inode.is_lnk:
+        raise KernelError(EINVAL)
+    body = p.inode.readlink(task)[:size]
+    task.mm.copy_out(buf, body)
+    return len(body)
+
+
+@syscall("readlinkat")
+def sys_readlinkat(task: Any, dirfd: int, path: int, buf: int, bufsiz: int, *_: int) -> int:
+    return _readlink(task, s32(dirfd), path, buf, bufsiz)
+
+
+@syscall("readlink")
+def sys_readlink(task: Any, path: int, buf: int, bufsiz: int, *_: int) -> int:
+    return _readlink(task, AT_FDCWD, path, buf, bufsiz)
+
+
+# --- attributes -----------------------------------------------------------------------------
+
+
+def _in_group(cred: Any, gid: int) -> bool:
+    return cred.fsgid == gid or gid in cred.groups
+
+
+def _setattr_check(p_or_inode: Path | Inode) -> Inode:
+    if isinstance(p_or_inode, Path):
+        vfs.may_write_fs(p_or_inode)
+        return p_or_inode.inode
+    return p_or_inode
+
+
+def _chmod(task: Any, target: Path | Inode, mode: int) -> int:
+    inode = _setattr_check(target)
+    cred = task.cred
+    if not vfs.is_owner_or_root(inode, cred):
+        raise KernelError(EPERM)
+    mode &= 0o7777
+    if cred.fsuid != 0 and not _in_group(cred, inode.gid):
+        mode &= ~S_ISGID
+    inode.mode = (inode.mode & S_IFMT) | mode
+    inode.ctime = inode.sb.now()
+    return 0
+
+
+@syscall("fchmodat")
+def sys_fchmodat(task: Any, dirfd: int, path: int, mode: int, *_: int) -> int:
+    return _chmod(task, vfs.lookup_at(task, s32(dirfd), _pathname(task, path), True), mode)
+
+
+@syscall("chmod")
+def sys_chmod(task: Any, path: int, mode: int, *_: int) -> int:
+    return _chmod(task, vfs.lookup(task, _pathname(task, path), True), mode)
+
+
+@syscall("fchmod")
+def sys_fchmod(task: Any, fd: int, mode: int, *_: int) -> int:
+    f = task.files.get(s32(fd))
+    return _chmod(task, f.path if f.path is not None else f.inode, mode)
+
+
+def _chown(task: Any, target: Path | Inode, uid: int, gid: int) -> int:
+    inode = _setattr_check(target)
+    cred = task.cred
+    uid &= 0xFFFF_FFFF
+    gid &= 0xFFFF_FFFF
+    nouid, nogid = uid == 0xFFFF_FFFF, gid == 0xFFFF_FFFF
+    if cred.fsuid != 0:
+        if not nouid and uid != inode.uid:
+            raise KernelError(EPERM)
+        if not nogid and gid != inode.gid and (cred.fsuid != inode.uid or not _in_group(cred, gid)):
+            raise KernelError(EPERM)
+        if (not nouid or not nogid) and cred.fsuid != inode.uid:
+            raise KernelError(EPERM)
+    if not nouid:
+        inode.uid = uid
+    if not nogid:
+        inode.gid = gid
+    if (not nouid or not nogid) and not inode.is_dir:
+        # Linux clears set-user-ID always, set-group-ID when group exec is set.
+        kill = S_ISUID | (S_ISGID if inode.mode & 0o010 else 0)
+        inode.mode &= ~kill
+    inode.ctime = inode.sb.now()
+    return 0
+
+
+@syscall("fchownat")
+def sys_fchownat(task: Any, dirfd: int, path: int, uid: int, gid: int, flags: int, *_: int) -> int:
+    flags = s32(flags)
+    if flags & ~(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH):
+        raise KernelError(EINVAL)
+    return _chown(task, _at_path(task, s32(dirfd), _pathname(task, path), flags), uid, gid)
+
+
+@syscall("chown")
+def sys_chown(task: Any, path: int, uid: int, gid: int, *_: int) -> int:
+    return _chown(task, vfs.lookup(task, _pathname(task, path), True), uid, gid)
+
+
+@syscall("lchown")
+def sys_lchown(task: Any, path: int, uid: int, gid: int, *_: int) -> int:
+    return _chown(task, vfs.lookup(task, _pathname(task, path), False), uid, gid)
+
+
+@syscall("fchown")
+def sys_fchown(task: Any, fd: int, uid: int, gid: int, *_: int) -> int:
+    f = task.files.get(s32(fd))
+    return _chown(task, f.path if f.path is not None else f.inode, uid, gid)
+
+
+@syscall("utimensat")
+def sys_utimensat(task: Any, dirfd: int, path: int, times: int, flags: int, *_: int) -> int:
+    flags = s32(flags)
+    dirfd = s32(dirfd)
+    if flags & ~(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH):
+        raise KernelError(EINVAL)
+    now = None
+    if times:
+        a_s, a_ns, m_s, m_ns = _TIMESPEC2.unpack(task.mm.copy_in(times, 32))
+        for ns in (a_ns, m_ns):
+            if ns not in (UTIME_NOW, UTIME_OMIT) and not 0 <= ns < 1_000_000_000:
+                raise KernelError(EINVAL)
+    else:
+        a_s = m_s = 0
+        a_ns = m_ns = UTIME_NOW
+    if a_ns == UTIME_OMIT and m_ns == UTIME_OMIT:
+        return 0
+    if path:
+        target: Path | Inode = _at_path(task, dirfd, _pathname(task, path), flags)
+    else:
+        if flags & AT_SYMLINK_NOFOLLOW:
+            raise KernelError(EINVAL)
+        if dirfd == AT_FDCWD:
+            raise KernelError(EFAULT)
+        f = task.files.get(dirfd)
+        target = f.path if f.path is not None else f.inode
+    inode = _setattr_check(target)
+    cred = task.cred
+    explicit = a_ns not in (UTIME_NOW, UTIME_OMIT) or m_ns not in (UTIME_NOW, UTIME_OMIT)
+    if not vfs.is_owner_or_root(inode, cred):
+        if explicit:
+            raise KernelError(EPERM)
+        permission(inode, MAY_WRITE, cred)
+    now = inode.sb.now()
+    if a_ns != UTIME_OMIT:
+        inode.atime = now if a_ns == UTIME_NOW else a_s * 1_000_000_000 + a_ns
+    if m_ns != UTIME_OMIT:
+        inode.mtime = now if m_ns == UTIME_NOW else m_s * 1_000_000_000 + m_ns
+    inode.ctime = now
+    return 0
+
+
+def _access(task: Any, dirfd: int, path: int, mode: int, flags: int) -> int:
+    if mode & ~7:
+        raise KernelError(EINVAL)
+    if flags & ~(AT_EACCESS | AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH):
+        raise KernelError(EINVAL)
+    p = _at_path(task, dirfd, _pathname(task, path), flags)
+    if mode == 0:
+        return 0
+    mask = (
+        (MAY_READ if mode & 4 else 0)
+        | (MAY_WRITE if mode & 2 else 0)
+        | (MAY_EXEC if mode & 1 else 0)
+    )
+    if mask & MAY_WRITE and p.mnt.sb.readonly and p.inode.mode & S_IFMT not in (S_IFCHR, S_IFIFO):
+        raise KernelError(EROFS)
+    permission(p.inode, mask, task.cred, real=not flags & AT_EACCESS)
+    return 0
+
+
+@syscall("faccessat")
+def sys_faccessat(task: Any, dirfd: int, path: int, mode: int, *_: int) -> int:
+    return _access(task, s32(dirfd), path, mode, 0)
+
+
+@syscall("faccessat2")
+def sys_faccessat2(task: Any, dirfd: int, path: int, mode: int, flags: int, *_: int) -> int:
+    return _access(task, s32(dirfd), path, mode, s32(flags))
+
+
+@syscall("access")
+def sys_access(task: Any, path: int, mode: int, *_: int) -> int:
+    return _access(task, AT_FDCWD, path, mode, 0)
+
+
+# --- size and sync --------------------------------------------------------------------------
+
+
+@syscall("ftruncate")
+def sys_ftruncate(task: Any, fd: int, length: int, *_: int) -> int:
+    f = task.files.get(s32(fd))
+    length = s64(length)
+    if length < 0 or not f.writable or not f.inode.is_reg:
+        raise KernelError(EINVAL)
+    f.truncate(length)
+    return 0
+
+
+@syscall("truncate")
+def sys_truncate(task: Any, path: int, length: int, *_: int) -> int:
+    length = s64(length)
+    if length < 0:
+        raise KernelError(EINVAL)
+    p = vfs.lookup(task, _pathname(task, path), True)
+    inode = p.inode
+    if inode.is_dir:
+        raise KernelError(EISDIR)
+    if not inode.is_reg:
+        raise KernelError(EINVAL)
+    permission(inode, MAY_WRITE, task.cred)
+    vfs.may_write_fs(p)
+    inode.set_size(length)
+    return 0
+
+
+@syscall("fallocate")
+def sys_fallocate(task: Any, fd: int, mode: int, offset: int, length: int, *_: int) -> int:
+    f = task.files.get(s32(fd))
+    off, ln = s64(offset), s64(length)
+    if off < 0 or ln <= 0:
+        raise KernelError(EINVAL)
+    if not f.writable:
+        raise KernelError(EBADF)
+    if mode & 0xFFFF_FFFF:
+        raise KernelError(EOPNOTSUPP)  # only plain allocation (mode 0)
+    if not f.inode.is_reg:
+        raise KernelError(ENODEV if f.inode.is_dir else ESPIPE)
+    if off + ln > f.inode.size:
+        f.inode.set_size(off + ln)
+    return 0
+
+
+@syscall("fsync", "fdatasync", "syncfs")
+def sys_fsync(task: Any, fd: int, *_: int) -> int:
+    task.files.get(s32(fd)).fsync()
+    return 0
+
+
+@syscall("sync")
+def sys_sync(task: Any, *_: int) -> int:
+    return 0
+
+
+@syscall("fadvise64")
+def sys_fadvise64(task: Any, fd: int, offset: int, length: int, advice: int, *_: int) -> int:
+    task.files.get(s32(fd))
+    if advice & 0xFFFF_FFFF > 5:
+        raise KernelError(EINVAL)
+    return 0
