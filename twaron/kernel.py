@@ -8,6 +8,7 @@ back from Platform.run() as events.
 
 from __future__ import annotations
 
+import select
 import sys
 import time
 import traceback
@@ -104,6 +105,7 @@ class Kernel:
         from twaron.fs import boot as fs_boot
 
         self.fs = fs_boot.mount_root(self)
+        self.sched.host_wait = self.host_wait
 
     # ---- processes -----------------------------------------------------------------
 
@@ -137,6 +139,20 @@ class Kernel:
         sys_execve(task, argv[0], argv, envp, AT_FDCWD, 0)
         self.sched.enqueue(task)
         return task
+
+    def host_wait(self, timeout: float | None) -> bool:
+        """Wait up to timeout for input on the host's stdin if a guest task is waiting for it."""
+        console = self.console
+        fd = console.stdin
+        if not console.wait.waiters or not isinstance(fd, int):
+            return False
+        try:
+            ready = select.select([fd], [], [], timeout)[0]
+        except (OSError, ValueError):
+            ready = [fd]
+        if ready:
+            console.wait.wake_all()
+        return True
 
     def vfs_exec_open(self, task: Task, dirfd: int, filename: bytes,
                       flags: int) -> tuple[Any, Any, bytes]:  # fmt: skip
@@ -322,6 +338,7 @@ class Kernel:
         if not task.runnable:
             task.wake()
         if not action.flags & SA_RESTART or task.restart_nr in NO_RESTART:
+            task.sleep_deadline = None
             self.platform.set_reg(task, "rax", -EINTR)
             self.platform.set_reg(task, "rip", rip + 2)
 

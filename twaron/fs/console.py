@@ -21,6 +21,7 @@ from typing import Any
 
 from twaron.arch.x86_64.constants import (
     FIONREAD,
+    O_NONBLOCK,
     O_RDWR,
     POLLIN,
     POLLOUT,
@@ -45,7 +46,8 @@ from twaron.arch.x86_64.constants import (
     TIOCSWINSZ,
 )
 from twaron.arch.x86_64.errno import EAGAIN, EIO, ENOTTY, EPIPE
-from twaron.errors import KernelError
+from twaron.errors import Block, KernelError
+from twaron.process.waitqueue import WaitQueue
 from twaron.fs.vfs import File, Inode, Path, SuperBlock, mkdev
 
 Reader = Callable[[int], bytes]
@@ -65,6 +67,7 @@ class Console:
         self.stdout = stdout
         self.stderr = stderr
         self.fg_pgrp = 0  # 0: not set yet (TIOCGPGRP then answers the caller's group)
+        self.wait = WaitQueue()  # readers sleep here; the kernel's idle loop selects on stdin
         self.saved: dict[int, bytes] = {}  # host termios to restore at shutdown
         # The inode of console files opened without a /dev/console path (embedding, tests).
         self.inode = Inode(SuperBlock("devtmpfs"), S_IFCHR | 0o600, rdev=mkdev(5, 1))
@@ -88,7 +91,7 @@ class Console:
             return b""
         if isinstance(ep, int):
             try:
-                return os.read(ep, n)  # may block the host: a select-based wait comes later
+                return os.read(ep, n)
             except BlockingIOError:
                 raise KernelError(EAGAIN) from None
             except OSError:
@@ -171,7 +174,15 @@ class ConsoleFile(File):
         self.ttyfd = console.tty_fd(ep) if which in (0, 1, 2) else console.any_tty_fd()
 
     def read(self, n: int) -> bytes:
-        return self.console.read(n)
+        console = self.console
+        if isinstance(console.stdin, int) and n > 0 and not console.input_ready():
+            if self.flags & O_NONBLOCK:
+                raise KernelError(EAGAIN)
+            raise Block(console.wait)  # other tasks run while the host has no input
+        return console.read(n)
+
+    def poll_queue(self) -> WaitQueue:
+        return self.console.wait
 
     def write(self, data: bytes) -> int:
         return Console.write_to(self.out, data)

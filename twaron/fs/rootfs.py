@@ -73,6 +73,7 @@ def default_layout(busybox: str = HOST_BUSYBOX) -> list[Entry]:
         Entry("file", "etc/hostname", 0o644, b"twaron\n"),
         Entry("file", "etc/hosts", 0o644, HOSTS),
         Entry("file", "etc/shells", 0o644, b"/bin/sh\n/bin/ash\n"),
+        Entry("symlink", "etc/mtab", 0o777, src="../proc/self/mounts"),  # df, mount read it
     ]
     if os.path.exists(busybox):
         out.append(Entry("host", GUEST_BUSYBOX.lstrip("/"), 0o755, src=busybox))

@@ -29,7 +29,7 @@ def new_tmpfs(
 def tmpfs_root(mem: PhysMem, clock: Callable[[], int], mode: int = 0o755) -> Path:
     """A tmpfs mounted as the root of a new mount tree (the kernel's /)."""
     sb, root = new_tmpfs(mem, clock, mode=mode)
-    return new_root_mount(sb, root, source="rootfs")
+    return new_root_mount(sb, root, source="tmpfs")  # not "rootfs": df skips that name
 
 
 def mount_tmpfs(

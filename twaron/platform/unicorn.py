@@ -18,7 +18,7 @@ from __future__ import annotations
 import ctypes
 import threading
 import time
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Iterator
 
 from unicorn import UC_ARCH_X86, UC_HOOK_INSN, UC_HOOK_INTR, UC_MODE_64, UC_PROT_ALL, Uc
 from unicorn.unicorn_const import UC_CTL_IO_WRITE, UC_CTL_TLB_FLUSH
@@ -277,8 +277,7 @@ class UnicornPlatform:
         regs_off = blob.find(pattern)
         found = None
         if regs_off >= 0:
-            skip = [(self.mem.host_addr, self.mem.size)]
-            for addr in _scan_memory(pattern, skip):
+            for addr in _scan_from(ctypes.cast(self.uch, ctypes.c_void_p).value, pattern):
                 env = addr - regs_off
                 uc.reg_write(X.UC_X86_REG_R8, marks[0] ^ 0xFF)
                 ok = ctypes.c_uint64.from_address(addr).value == marks[0] ^ 0xFF
@@ -500,24 +499,29 @@ class UnicornPlatform:
         self._closed = True
 
 
-def _scan_memory(pattern: bytes, skip: list[tuple[int, int]]) -> list[int]:
-    """Addresses in this process's writable private mappings where pattern occurs."""
-    hits: list[int] = []
-    with open("/proc/self/maps") as maps, open("/proc/self/mem", "rb", buffering=0) as mem:
-        for line in maps:
-            fields = line.split()
-            lo, hi = (int(x, 16) for x in fields[0].split("-"))
-            if not fields[1].startswith("rw") or any(a <= lo < a + n for a, n in skip):
-                continue
-            if len(fields) > 5 and fields[5].startswith("[v"):
-                continue  # [vvar], [vsyscall], [vdso]
+
+def _scan_from(root: int, pattern: bytes, span: int = 1 << 16) -> Iterator[int]:
+    """Where pattern lies in memory one pointer away from root (the uc_struct): the CPU
+    object it points to holds the live registers. Reads go through /proc/self/mem, so an
+    address that is not mapped costs an error, never a crash."""
+    with open("/proc/self/mem", "rb", buffering=0) as mem:
+
+        def read(addr: int, n: int) -> bytes:
             try:
-                mem.seek(lo)
-                data = mem.read(hi - lo)
+                mem.seek(addr)
+                return mem.read(n)
             except (OSError, OverflowError, ValueError):
+                return b""
+
+        head = read(root, span)
+        seen = set()
+        for off in range(0, len(head) - 7, 8):
+            ptr = int.from_bytes(head[off : off + 8], "little")
+            if not 0x10000 <= ptr < 0x8000_0000_0000 or ptr in seen:
                 continue
+            seen.add(ptr)
+            data = read(ptr, span)
             pos = data.find(pattern)
             while pos >= 0:
-                hits.append(lo + pos)
+                yield ptr + pos
                 pos = data.find(pattern, pos + 1)
-    return hits

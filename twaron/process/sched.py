@@ -6,10 +6,13 @@ import heapq
 import itertools
 import time
 from collections import deque
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Callable
 
 if TYPE_CHECKING:
     from twaron.process.task import Task
+
+
+HOST_CHECK_INTERVAL = 0.01  # seconds between checks for host input while tasks run
 
 
 class Scheduler:
@@ -17,6 +20,10 @@ class Scheduler:
         self.runq: deque[Task] = deque()
         self.timers: list[tuple[float, int, Task, int]] = []
         self._seq = itertools.count()
+        # Waits on host file descriptors (the console): fn(timeout) -> False when nobody is
+        # waiting on the host, else True after waiting up to timeout (None: forever).
+        self.host_wait: Callable[[float | None], bool] = lambda timeout: False
+        self._last_host_check = 0.0
 
     def enqueue(self, task: Task) -> None:
         if not task.queued:
@@ -44,18 +51,23 @@ class Scheduler:
         return self.timers[0][0] if self.timers else None
 
     def pick(self) -> Task | None:
-        """The next runnable task; waits for the earliest timer if nothing can run."""
+        """The next runnable task; waits for a timer or host input if nothing can run."""
         while True:
+            now = time.monotonic()
             if self.timers:
-                self.expire_timers(time.monotonic())
+                self.expire_timers(now)
+            if now - self._last_host_check > HOST_CHECK_INTERVAL:
+                self._last_host_check = now
+                self.host_wait(0)
             while self.runq:
                 task = self.runq.popleft()
                 task.queued = False
                 if task.runnable and not task.exited:
                     return task
             deadline = self.next_deadline()
-            if deadline is None:
+            delay = None if deadline is None else max(0.0, deadline - time.monotonic())
+            if self.host_wait(delay):
+                continue
+            if delay is None:
                 return None
-            delay = deadline - time.monotonic()
-            if delay > 0:
-                time.sleep(delay)
+            time.sleep(delay)

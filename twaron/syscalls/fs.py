@@ -225,7 +225,12 @@ def sys_read(task: Any, fd: int, buf: int, count: int, *_: int) -> int:
     _user_range(buf, count)
     data = f.read(count)
     if data:
-        task.mm.copy_out(buf, data)
+        try:
+            task.mm.copy_out(buf, data)
+        except KernelError:
+            if f.seekable:  # nothing reached the caller: the file position stays put
+                f.pos -= len(data)
+            raise
     return len(data)
 
 

@@ -205,18 +205,29 @@ def _move(mm: AddressSpace, vma: object, old: int, old_len: int, new_len: int, d
     return dest
 
 
+MADV_VALID = {0, 1, 2, 3, 4, *range(8, 24), 25}
+
+
 @syscall("madvise")
 def sys_madvise(task: Task, addr: int, length: int, advice: int, *_: int) -> int:
     end = _check_range(addr, length)
-    if advice in (MADV_DONTNEED, MADV_FREE):
-        mm = task.mm
-        pos = addr
-        while pos < end:
-            vma = mm.find_vma(pos)
-            if vma is None:
-                raise KernelError(ENOMEM)
-            pos = vma.end
-        mm.discard(addr, end)
+    if s32(advice) not in MADV_VALID:
+        raise KernelError(EINVAL)
+    mm = task.mm
+    hole = False
+    pos = addr
+    while pos < end:  # the advice applies to what is mapped; a hole is reported after
+        vma = mm.find_vma(pos)
+        if vma is None:
+            hole = True
+            nxt = [v.start for v in mm.vmas if v.start > pos]
+            pos = min(nxt) if nxt else end
+            continue
+        if advice in (MADV_DONTNEED, MADV_FREE):
+            mm.discard(pos, min(end, vma.end))
+        pos = vma.end
+    if hole:
+        raise KernelError(ENOMEM)
     return 0
 
 

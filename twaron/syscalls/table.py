@@ -34,7 +34,7 @@ def syscall(*names: str) -> Callable[[Handler], Handler]:
 
 def load_all() -> list[Handler | None]:
     """Import every family module so that its handlers are registered."""
-    from twaron.syscalls import fs, misc, mm, pipe, process, signal, time  # noqa: F401
+    from twaron.syscalls import fs, misc, mm, pipe, poll, process, signal, time  # noqa: F401
 
     return SYSCALL_TABLE
 

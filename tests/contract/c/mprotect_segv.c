@@ -1,6 +1,5 @@
 /* A write to a read-only page raises SIGSEGV; the handler sees si_code SEGV_ACCERR and the
  * faulting address; an unmapped address gives SEGV_MAPERR. */
-// contract: xfail=signals (rt_sigaction, signal frames, rt_sigreturn)
 #include "contract.h"
 #include <setjmp.h>
 #include <signal.h>
