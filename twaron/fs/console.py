@@ -47,8 +47,8 @@ from twaron.arch.x86_64.constants import (
 )
 from twaron.arch.x86_64.errno import EAGAIN, EIO, ENOTTY, EPIPE
 from twaron.errors import Block, KernelError
-from twaron.process.waitqueue import WaitQueue
 from twaron.fs.vfs import File, Inode, Path, SuperBlock, mkdev
+from twaron.process.waitqueue import WaitQueue
 
 Reader = Callable[[int], bytes]
 Writer = Callable[[bytes], Any]

@@ -79,8 +79,9 @@ class Vma:
 
     def split_at(self, addr: int) -> Vma:
         """Cut at addr: self keeps [start, addr), the returned Vma has [addr, end)."""
-        tail = Vma(addr, self.end, self.prot, self.flags, self.mapping,
-                   self.pgoff + ((addr - self.start) >> PAGE_SHIFT), self.file, self.name)  # fmt: skip
+        pgoff = self.pgoff + ((addr - self.start) >> PAGE_SHIFT)
+        tail = Vma(addr, self.end, self.prot, self.flags, self.mapping, pgoff, self.file,
+                   self.name)  # fmt: skip
         self.end = addr
         return tail
 
@@ -138,7 +139,8 @@ class AddressSpace:
         """Top-down search below MMAP_TOP, as Linux's default mmap layout does."""
         if hint:
             hint = hint & PAGE_MASK
-            if MMAP_MIN <= hint and hint + length <= USER_TOP and not self.overlaps(hint, hint + length):
+            end = hint + length
+            if MMAP_MIN <= hint and end <= USER_TOP and not self.overlaps(hint, end):
                 return hint
         top = MMAP_TOP
         for vma in reversed(self.vmas):

@@ -9,7 +9,7 @@ from __future__ import annotations
 import ctypes
 import mmap
 from array import array
-from typing import Callable
+from collections.abc import Callable
 
 from twaron.arch.x86_64.constants import PAGE_SHIFT, PAGE_SIZE
 from twaron.arch.x86_64.errno import ENOMEM

@@ -18,11 +18,12 @@ from __future__ import annotations
 import ctypes
 import threading
 import time
-from typing import TYPE_CHECKING, Iterator
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 from unicorn import UC_ARCH_X86, UC_HOOK_INSN, UC_HOOK_INTR, UC_MODE_64, UC_PROT_ALL, Uc
-from unicorn.unicorn_const import UC_CTL_IO_WRITE, UC_CTL_TLB_FLUSH
 from unicorn import x86_const as X
+from unicorn.unicorn_const import UC_CTL_IO_WRITE, UC_CTL_TLB_FLUSH
 from unicorn.unicorn_py3.unicorn import uclib
 
 from twaron.arch.x86_64.constants import (
@@ -380,7 +381,7 @@ class UnicornPlatform:
                     values[ALL_REGS.index(name)] = v
         else:
             values = [task.cpu.reg_read(REG_IDS[n]) for n in ALL_REGS]
-        return UserRegs(**dict(zip(ALL_REGS, values)))
+        return UserRegs(**dict(zip(ALL_REGS, values, strict=False)))
 
     def set_regs(self, task: Task, regs: UserRegs) -> None:
         for name in ALL_REGS:

@@ -111,7 +111,8 @@ def parse(head: bytes, read: object, size: int) -> ElfImage:
         raise KernelError(ENOEXEC)
     phdrs = []
     for i in range(phnum):
-        ptype, pflags, off, vaddr, _paddr, filesz, memsz, align = PHDR.unpack_from(raw, i * PHDR.size)
+        fields = PHDR.unpack_from(raw, i * PHDR.size)
+        ptype, pflags, off, vaddr, _paddr, filesz, memsz, align = fields
         phdrs.append(ProgramHeader(ptype, pflags, off, vaddr, filesz, memsz, align))
     image = ElfImage(etype, entry, phoff, phnum, phentsize, phdrs)
     loads = [ph for ph in phdrs if ph.type == PT_LOAD]

@@ -41,7 +41,6 @@ from twaron.arch.x86_64.constants import (
     MAP_GROWSDOWN,
     MAP_PRIVATE,
     MINSIGSTKSZ,
-    PAGE_MASK,
     PAGE_SIZE,
     PROT_EXEC,
     PROT_READ,

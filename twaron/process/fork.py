@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from twaron.arch.x86_64.constants import (
     CLONE_CHILD_CLEARTID,
     CLONE_CHILD_SETTID,

@@ -6,7 +6,8 @@ import heapq
 import itertools
 import time
 from collections import deque
-from typing import TYPE_CHECKING, Callable
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from twaron.process.task import Task

@@ -10,8 +10,6 @@ import struct
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from twaron.platform.base import UserRegs
-
 from twaron.arch.x86_64.constants import (
     NSIG,
     SA_NODEFER,
@@ -37,6 +35,7 @@ from twaron.arch.x86_64.constants import (
     SIGXCPU,
     SIGXFSZ,
 )
+from twaron.platform.base import UserRegs
 
 if TYPE_CHECKING:
     from twaron.process.task import Task, ThreadGroup
@@ -175,7 +174,7 @@ def restore_frame(task: Task) -> None:
     raw = task.mm.copy_in(frame, SIGINFO_OFF)
     values = struct.unpack_from("<18Q", raw, MCONTEXT_OFF)
     regs = platform.get_regs(task)
-    for name, value in zip(SIGCONTEXT_REGS, values):
+    for name, value in zip(SIGCONTEXT_REGS, values, strict=False):
         setattr(regs, name, value)
     # User code may only change the arithmetic flags and the like, never IOPL or VM.
     regs.rflags = (regs.rflags & 0x0000_0000_0025_4DD5) | 0x202

@@ -117,7 +117,8 @@ def _place(mm: AddressSpace, addr: int, length: int, flags: int) -> int:
             raise KernelError(EINVAL)
         if addr + length > USER_TOP or addr < MMAP_MIN:
             raise KernelError(ENOMEM if addr + length > USER_TOP else EPERM)
-        if flags & MAP_FIXED_NOREPLACE and not flags & MAP_FIXED and mm.overlaps(addr, addr + length):
+        noreplace = flags & MAP_FIXED_NOREPLACE and not flags & MAP_FIXED
+        if noreplace and mm.overlaps(addr, addr + length):
             raise KernelError(EEXIST)
         return addr
     return mm.get_unmapped_area(length, addr)

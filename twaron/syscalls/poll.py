@@ -165,7 +165,7 @@ def do_select(task: Task, n: int, rd: int, wr: int, ex: int, timeout_ns: int | N
     if not ready and timeout_ns != 0:
         _wait(task, queues, _deadline(task, timeout_ns))
     task.sleep_deadline = None
-    for addr, value in zip((rd, wr, ex), results):
+    for addr, value in zip((rd, wr, ex), results, strict=False):
         if addr:
             task.mm.copy_out(addr, value.to_bytes(nbytes, "little"))
     return ready

@@ -157,7 +157,7 @@ def _set_ids(task: Task, kind: str, real: int, eff: int, saved: int) -> int:
     c = task.cred
     cur = (getattr(c, kind), getattr(c, "e" + kind), getattr(c, "s" + kind))
     new = []
-    for value, old in zip((real, eff, saved), cur):
+    for value, old in zip((real, eff, saved), cur, strict=False):
         value = s32(value)
         if value == -1:
             new.append(old)

@@ -9,7 +9,8 @@ of mm, and call a subsystem.
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from twaron.arch.x86_64.unistd import SYSCALL_NUMBERS
 
