@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -11,7 +12,7 @@ from twaron.arch.x86_64.errno import EACCES, ENOENT, ENOEXEC, ENOTDIR
 from twaron.config import Config
 from twaron.errors import KernelError
 from twaron.fs.console import Console
-from twaron.kernel import Kernel
+from twaron.kernel import Kernel, status_to_exit_code
 
 
 @dataclass
@@ -24,6 +25,7 @@ class CompletedRun:
     stderr: bytes = b""
     oopses: list[str] = field(default_factory=list)
     unknown_syscalls: dict[int, int] = field(default_factory=dict)
+    timed_out: bool = False
 
 
 def boot(config: Config, console: Console) -> Kernel:
@@ -44,8 +46,6 @@ def start(kernel: Kernel, config: Config) -> int | None:
     except KernelError as e:
         _complain(kernel, argv[0], e.errno)
         return 127 if e.errno in (ENOENT, ENOTDIR) else 126
-    if argv[0] != path and b"/" not in argv[0]:
-        pass
     return None
 
 
@@ -66,18 +66,48 @@ def _complain(kernel: Kernel, name: bytes, errno: int) -> None:
     kernel.console.write_to(kernel.console.stderr, text.encode())
 
 
+FORWARDED_SIGNALS = (signal.SIGINT, signal.SIGQUIT, signal.SIGTERM, signal.SIGHUP,
+                     signal.SIGWINCH)  # fmt: skip
+
+
 def run_console(config: Config) -> int:
-    """Boot with the host's stdin/stdout/stderr as the guest's console; the exit status."""
+    """Boot with the host's stdin/stdout/stderr as the guest's console; a shell-style exit
+    status (the guest's, 128+N if it was killed by signal N, 124 on --timeout)."""
     sys.stdout.flush()
     console = Console(0, 1, 2)
     kernel = boot(config, console)
+    previous = _forward_host_signals(kernel)
     try:
         status = start(kernel, config)
         if status is not None:
             return status
-        return kernel.run()
+        wait_status = kernel.run()
+        return 124 if kernel.timed_out else status_to_exit_code(wait_status)
     finally:
+        _restore_host_signals(kernel, previous)
         console.restore()
+
+
+def _forward_host_signals(kernel: Kernel) -> dict[int, object]:
+    """Signals that reach twaron (Ctrl-C in its terminal) go to the guest's foreground
+    process group; a wakeup pipe makes the idle loop's select() notice them."""
+    r, w = os.pipe()
+    os.set_blocking(r, False)
+    os.set_blocking(w, False)
+    kernel.wakeup_fd = r
+    kernel.wakeup_write_fd = w
+    previous = {sig: signal.signal(sig, lambda signum, _f: kernel.host_signal(signum))
+                for sig in FORWARDED_SIGNALS}  # fmt: skip
+    previous[-1] = signal.set_wakeup_fd(w)
+    return previous
+
+
+def _restore_host_signals(kernel: Kernel, previous: dict[int, object]) -> None:
+    signal.set_wakeup_fd(previous.pop(-1))  # type: ignore[arg-type]
+    for sig, handler in previous.items():
+        signal.signal(sig, handler)  # type: ignore[arg-type]
+    for fd in (kernel.wakeup_fd, kernel.wakeup_write_fd):
+        os.close(fd)  # type: ignore[arg-type]
 
 
 def run(
@@ -121,10 +151,12 @@ def run(
     kernel.trace_out = _Collector(err)
     status = start(kernel, config)
     if status is None:
-        status = kernel.run()
+        wait_status = kernel.run()
+        # As subprocess reports it: the exit code, or -N for death by signal N.
+        status = -(wait_status & 0x7F) if wait_status & 0x7F else (wait_status >> 8) & 0xFF
     return CompletedRun(
         list(argv), status, bytes(out), bytes(err),
-        [o.report() for o in kernel.oopses], dict(kernel.unknown_syscalls),
+        [o.report() for o in kernel.oopses], dict(kernel.unknown_syscalls), kernel.timed_out,
     )  # fmt: skip
 
 

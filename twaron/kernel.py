@@ -8,6 +8,7 @@ back from Platform.run() as events.
 
 from __future__ import annotations
 
+import os
 import select
 import sys
 import time
@@ -19,15 +20,19 @@ from typing import TYPE_CHECKING, Any
 from twaron import platform as platforms
 from twaron.arch.x86_64.constants import (
     AT_FDCWD,
+    SA_NOCLDSTOP,
+    SA_NOCLDWAIT,
     SA_RESTART,
     SIGBUS,
     SIGCHLD,
+    SIGCONT,
     SIGFPE,
     SIGILL,
     SIGKILL,
     SIGSEGV,
     SIGSYS,
     SIGTRAP,
+    SIGWINCH,
     X86_TRAP_AC,
     X86_TRAP_BP,
     X86_TRAP_DB,
@@ -54,6 +59,7 @@ if TYPE_CHECKING:
     from twaron.config import Config
 
 SI_USER = 0
+CLD_STOPPED, CLD_CONTINUED = 5, 6
 # Syscalls that fail with EINTR after a handler even with SA_RESTART (Linux's ERESTARTNOHAND
 # and restart_block cases).
 NO_RESTART = {SYSCALL_NUMBERS[n] for n in (
@@ -100,12 +106,18 @@ class Kernel:
         self.console = console
         self.exit_status: int | None = None
         self.init_group: ThreadGroup | None = None
+        self.host_signals: list[int] = []
+        self.wakeup_fd: int | None = None  # read end of the host signal wakeup pipe
+        self.wakeup_write_fd: int | None = None
+        self.deadline = time.monotonic() + config.timeout if config.timeout else None
+        self.timed_out = False
         self.hostname = b"twaron"
         self.domainname = b"(none)"
         from twaron.fs import boot as fs_boot
 
         self.fs = fs_boot.mount_root(self)
         self.sched.host_wait = self.host_wait
+        self.sched.wall_deadline = self.deadline
 
     # ---- processes -----------------------------------------------------------------
 
@@ -141,18 +153,55 @@ class Kernel:
         return task
 
     def host_wait(self, timeout: float | None) -> bool:
-        """Wait up to timeout for input on the host's stdin if a guest task is waiting for it."""
+        """The idle loop's wait on the host: for stdin input a guest task is waiting for, for
+        host signals (through the wakeup pipe), or until timeout. False when there is nothing
+        on the host that could wake a guest task (then the caller sleeps or stops)."""
         console = self.console
-        fd = console.stdin
-        if not console.wait.waiters or not isinstance(fd, int):
+        fds = []
+        stdin = console.stdin
+        if console.wait.waiters and isinstance(stdin, int):
+            fds.append(stdin)
+        if self.wakeup_fd is not None:
+            fds.append(self.wakeup_fd)
+        if not fds:
             return False
+        if self.deadline is not None:
+            left = max(0.0, self.deadline - time.monotonic())
+            timeout = left if timeout is None else min(timeout, left)
         try:
-            ready = select.select([fd], [], [], timeout)[0]
+            ready = select.select(fds, [], [], timeout)[0]
         except (OSError, ValueError):
-            ready = [fd]
-        if ready:
+            ready = fds
+        if self.wakeup_fd in ready:
+            try:
+                os.read(self.wakeup_fd, 512)
+            except OSError:
+                pass
+        if stdin in ready and console.wait.waiters:
             console.wait.wake_all()
+        if self.host_signals:
+            self.deliver_host_signals()
         return True
+
+    def host_signal(self, sig: int) -> None:
+        """A signal arrived at the twaron process (Ctrl-C in its terminal): queue it for the
+        guest's foreground process group. Called from a Python signal handler."""
+        self.host_signals.append(sig)
+        self.platform.request_stop()
+
+    def deliver_host_signals(self) -> None:
+        signals, self.host_signals = self.host_signals, []
+        init = self.init_group
+        pgrp = self.console.fg_pgrp or (init.pgid if init else 0)
+        for sig in signals:
+            targets = [g for g in self.tasks.values() if g.pgid == pgrp and not g.zombie]
+            for group in targets:
+                if group is init and sigs.is_unhandled(group, sig) and sig != SIGWINCH:
+                    # pid 1 ignores signals it has no handler for; from the terminal that
+                    # would make Ctrl-C do nothing, so the run ends as --init would make it.
+                    self.group_exit(group, sigs.wait_status_for_signal(sig))
+                else:
+                    self.send_signal(group, sig)
 
     def vfs_exec_open(self, task: Task, dirfd: int, filename: bytes,
                       flags: int) -> tuple[Any, Any, bytes]:  # fmt: skip
@@ -250,11 +299,16 @@ class Kernel:
     # ---- signals ---------------------------------------------------------------------
 
     def send_signal(self, group: ThreadGroup, sig: int) -> None:
-        """Send sig to a process (kill(2)); a fatal default action is taken at once."""
+        """Send sig to a process (kill(2)); fatal, stop and continue actions happen at once."""
         if sig == 0 or group.zombie:
             return
+        if sig == SIGCONT:
+            self.continue_group(group)
         if sig == SIGKILL or self._fatal_now(group, sig, group.tasks):
             self.group_exit(group, sigs.wait_status_for_signal(sig))
+            return
+        if sig in sigs.STOP_SIGNALS and self._stop_now(group, sig, group.tasks):
+            self.stop_group(group, sig)
             return
         if sigs.is_ignored(group, sig):
             return
@@ -265,13 +319,58 @@ class Kernel:
                 self._signal_wake(t)
                 break
 
+    def _stop_now(self, group: ThreadGroup, sig: int, tasks: list[Task]) -> bool:
+        action = group.sighand.actions[sig]
+        bit = sigs.sigbit(sig)
+        return action.handler == sigs.SIG_DFL and any(not t.blocked_signals & bit for t in tasks)
+
+    def stop_group(self, group: ThreadGroup, sig: int) -> None:
+        """Default action of SIGSTOP/SIGTSTP/SIGTTIN/SIGTTOU: every thread stops."""
+        group.shared_pending &= ~sigs.sigbit(SIGCONT)
+        if group.stopped:
+            return
+        group.stopped = True
+        group.stop_signal = sig
+        group.stop_report = True
+        group.continue_report = False
+        if any(self.platform_current_is(t) for t in group.tasks):
+            self.platform.request_stop()
+        self._notify_parent_stop(group, CLD_STOPPED)
+
+    def continue_group(self, group: ThreadGroup) -> None:
+        """SIGCONT: a stopped process runs again (even if SIGCONT is ignored or blocked)."""
+        for stop in sigs.STOP_SIGNALS:
+            group.shared_pending &= ~sigs.sigbit(stop)
+        if not group.stopped:
+            return
+        group.stopped = False
+        group.stop_report = False
+        group.continue_report = True
+        for t in group.tasks:
+            if t.runnable and not t.exited:
+                self.sched.enqueue(t)
+        self._notify_parent_stop(group, CLD_CONTINUED)
+
+    def _notify_parent_stop(self, group: ThreadGroup, code: int) -> None:
+        parent = group.parent
+        if parent is None:
+            return
+        if not parent.sighand.actions[SIGCHLD].flags & SA_NOCLDSTOP:
+            self.send_signal(parent, SIGCHLD)
+        parent.child_exit.wake_all()
+
     def send_thread_signal(self, task: Task, sig: int) -> None:
         """tgkill/tkill: a signal for one thread."""
         group = task.group
         if sig == 0 or task.exited:
             return
+        if sig == SIGCONT:
+            self.continue_group(group)
         if sig == SIGKILL or self._fatal_now(group, sig, [task]):
             self.group_exit(group, sigs.wait_status_for_signal(sig))
+            return
+        if sig in sigs.STOP_SIGNALS and self._stop_now(group, sig, [task]):
+            self.stop_group(group, sig)
             return
         if sigs.is_ignored(group, sig):
             return
@@ -319,6 +418,8 @@ class Kernel:
             if action.handler == sigs.SIG_DFL:
                 if sigs.default_kills(sig):
                     self.group_exit(task.group, sigs.wait_status_for_signal(sig))
+                elif sig in sigs.STOP_SIGNALS:
+                    self.stop_group(task.group, sig)
                 continue
             self._interrupt_syscall(task, action)
             info = self._siginfo_for(task, sig)
@@ -409,7 +510,7 @@ class Kernel:
             self.tasks.pop(group.pid, None)
             return
         action = parent.sighand.actions[SIGCHLD]
-        if action.handler == sigs.SIG_IGN or action.flags & 0x2:  # SA_NOCLDWAIT: no zombie
+        if action.handler == sigs.SIG_IGN or action.flags & SA_NOCLDWAIT:  # no zombie
             self.release_group(group)
         elif group.exit_signal:
             self.send_signal(parent, group.exit_signal)
@@ -425,7 +526,7 @@ class Kernel:
         """pid 1 is gone: every other process is killed, as when a container's init exits."""
         if self.exit_status is not None:
             return
-        self.exit_status = status_to_exit_code(status)
+        self.exit_status = status
         for group in list(self.tasks.values()):
             for t in group.tasks:
                 if not t.exited:
@@ -437,8 +538,17 @@ class Kernel:
     def run(self) -> int:
         platform, sched = self.platform, self.sched
         while self.exit_status is None:
+            if self.host_signals:
+                self.deliver_host_signals()
+            if self.deadline is not None and time.monotonic() >= self.deadline:
+                self.timed_out = True
+                print(f"twaron: timed out after {self.config.timeout:g} s", file=sys.stderr)
+                self.shutdown(sigs.wait_status_for_signal(SIGKILL))
+                break
             task = sched.pick()
             if task is None:
+                if self.deadline is not None and time.monotonic() >= self.deadline:
+                    continue  # the timeout, handled at the top of the loop
                 self.deadlock()
                 break
             try:
@@ -456,18 +566,19 @@ class Kernel:
             except Exception:
                 self.oops(task, "run loop", ())
                 continue
-            if task.runnable and not task.exited:
+            if task.runnable and not task.exited and not task.group.stopped:
                 if event is Event.PREEMPT:
                     sched.enqueue(task)
                 else:
                     sched.requeue_front(task)
         self.platform.close()
-        return self.exit_status if self.exit_status is not None else 1
+        return self.exit_status if self.exit_status is not None else 1 << 8
 
     def deadlock(self) -> None:
         """Every task sleeps with nothing that could wake it: end the run like a hang would."""
-        print("twaron: all processes are blocked; stopping", file=sys.stderr)
-        self.exit_status = 1
+        if self.exit_status is None and self.deadline is None:
+            print("twaron: all processes are blocked; stopping", file=sys.stderr)
+            self.exit_status = 1 << 8
 
 
 def status_to_exit_code(status: int) -> int:

@@ -44,6 +44,13 @@ def pipefs() -> SuperBlock:
     return _pipefs
 
 
+class PipeInode(Inode):
+    """An anonymous pipe's inode in pipefs; knows its Pipe, so that opening it again through
+    /proc/PID/fd/N (or /dev/fd/N, /dev/stdin) reaches the same buffer, as on Linux."""
+
+    __slots__ = ("pipe",)
+
+
 class Pipe:
     """The shared buffer and the two ends' counts (Linux's pipe_inode_info)."""
 
@@ -161,8 +168,8 @@ class PipeFile(File):
 def make_pipe(flags: int) -> tuple[PipeFile, PipeFile]:
     """pipe2: a new anonymous pipe's read and write ends."""
     sb = pipefs()
-    inode = Inode(sb, S_IFIFO | 0o600)
-    pipe = Pipe(inode)
+    inode = PipeInode(sb, S_IFIFO | 0o600)
+    pipe = inode.pipe = Pipe(inode)
     path = anon_path(sb, inode, b"pipe:[%d]" % inode.ino)
     extra = flags & O_NONBLOCK
     return PipeFile(pipe, path, O_RDONLY | extra), PipeFile(pipe, path, O_WRONLY | extra)
@@ -190,10 +197,14 @@ def fifo_open(task: Any, path: Any, flags: int) -> File:
     """open(2) of a FIFO: readers wait for a writer and writers for a reader (Linux's
     fifo_open), unless O_NONBLOCK; a non-blocking writer with no reader gets ENXIO."""
     inode = path.dentry.inode
-    pipe = _fifos.get(id(inode))
-    if pipe is None:
-        pipe = _fifos[id(inode)] = Pipe(inode)
-    f = FifoFile(pipe, path, flags)
+    if isinstance(inode, PipeInode):  # an anonymous pipe reopened through /proc/PID/fd/N
+        pipe = inode.pipe
+        f: PipeFile = PipeFile(pipe, path, flags)
+    else:
+        pipe = _fifos.get(id(inode))
+        if pipe is None:
+            pipe = _fifos[id(inode)] = Pipe(inode)
+        f = FifoFile(pipe, path, flags)
     nonblock = flags & O_NONBLOCK
     if f.writable and not f.readable and pipe.readers == 0:
         if nonblock:

@@ -25,6 +25,7 @@ class Scheduler:
         # waiting on the host, else True after waiting up to timeout (None: forever).
         self.host_wait: Callable[[float | None], bool] = lambda timeout: False
         self._last_host_check = 0.0
+        self.wall_deadline: float | None = None  # --timeout: pick() gives up then
 
     def enqueue(self, task: Task) -> None:
         if not task.queued:
@@ -63,9 +64,14 @@ class Scheduler:
             while self.runq:
                 task = self.runq.popleft()
                 task.queued = False
-                if task.runnable and not task.exited:
+                if task.runnable and not task.exited and not task.group.stopped:
                     return task
             deadline = self.next_deadline()
+            if self.wall_deadline is not None:
+                deadline = self.wall_deadline if deadline is None else min(deadline,
+                                                                           self.wall_deadline)
+                if time.monotonic() >= self.wall_deadline:
+                    return None
             delay = None if deadline is None else max(0.0, deadline - time.monotonic())
             if self.host_wait(delay):
                 continue

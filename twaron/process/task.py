@@ -70,6 +70,10 @@ class ThreadGroup:
         self.shared_pending = 0
         self.exit_signal = SIGCHLD  # sent to the parent when this process ends
         self.child_exit = WaitQueue()  # the parent's wait4 sleeps here
+        self.stopped = False  # job control: SIGSTOP & co. stopped every thread
+        self.stop_signal = 0
+        self.stop_report = False  # a stop not yet reported by wait(WUNTRACED)
+        self.continue_report = False  # a SIGCONT not yet reported by wait(WCONTINUED)
         self.utime = self.stime = 0.0
         self.start_time = 0.0
 

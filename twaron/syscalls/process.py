@@ -33,6 +33,7 @@ from twaron.arch.x86_64.constants import (
     RLIMIT_NPROC,
     RLIMIT_STACK,
     SIGCHLD,
+    SIGCONT,
     TASK_COMM_LEN,
     USER_TOP,
     WCONTINUED,
@@ -46,7 +47,6 @@ from twaron.arch.x86_64.errno import ECHILD, EINVAL, EPERM, ESRCH
 from twaron.errors import Block, KernelError
 from twaron.process import execve as execve_mod
 from twaron.process.fork import do_fork
-from twaron.process.signal import CORE_SIGNALS
 from twaron.syscalls.table import s32, syscall
 
 if TYPE_CHECKING:
@@ -340,15 +340,26 @@ def _matches(task: Task, child: ThreadGroup, idtype: int, ident: int) -> bool:
     return child.pgid == (ident or task.group.pgid)
 
 
-def _wait(task: Task, idtype: int, ident: int, options: int) -> ThreadGroup | None:
-    """A zombie child matching (idtype, ident), None for WNOHANG, else sleep."""
+EXITED, STOPPED, CONTINUED = 0, 1, 2
+CLD_STOPPED, CLD_CONTINUED = 5, 6
+
+
+def _wait(task: Task, idtype: int, ident: int, exited: bool, stopped: bool, continued: bool,
+          nohang: bool) -> tuple[ThreadGroup, int] | None:  # fmt: skip
+    """A child with something to report: (child, EXITED|STOPPED|CONTINUED); None for WNOHANG
+    when there is nothing yet; otherwise the caller sleeps until a child changes state."""
     children = [c for c in task.group.children if _matches(task, c, idtype, ident)]
     if not children:
         raise KernelError(ECHILD)
     for child in children:
         if child.zombie:
-            return child
-    if options & WNOHANG:
+            if exited:
+                return child, EXITED
+        elif stopped and child.stopped and child.stop_report:
+            return child, STOPPED
+        elif continued and child.continue_report:
+            return child, CONTINUED
+    if nohang:
         return None
     raise Block(task.group.child_exit)
 
@@ -358,6 +369,16 @@ def _rusage(child: ThreadGroup) -> bytes:
         return int(seconds), int((seconds % 1) * 1_000_000)
 
     return struct.pack("<4q", *tv(child.utime), *tv(child.stime)) + bytes(RUSAGE_SIZE - 32)
+
+
+def _consume(task: Task, child: ThreadGroup, kind: int) -> None:
+    """The report was read: reap a zombie, or clear a stop/continue notice."""
+    if kind == EXITED:
+        task.kernel.release_group(child)
+    elif kind == STOPPED:
+        child.stop_report = False
+    else:
+        child.continue_report = False
 
 
 @syscall("wait4")
@@ -371,14 +392,22 @@ def sys_wait4(task: Task, pid: int, wstatus: int, options: int, rusage: int, *_:
         idtype, ident = P_PID, pid
     else:
         idtype, ident = P_PGID, -pid
-    child = _wait(task, idtype, ident, options)
-    if child is None:
+    found = _wait(task, idtype, ident, True, bool(options & WUNTRACED),
+                  bool(options & WCONTINUED), bool(options & WNOHANG))  # fmt: skip
+    if found is None:
         return 0
+    child, kind = found
+    if kind == EXITED:
+        status = child.exit_code or 0
+    elif kind == STOPPED:
+        status = 0x7F | (child.stop_signal << 8)
+    else:
+        status = 0xFFFF
     if wstatus:
-        task.mm.copy_out(wstatus, (child.exit_code or 0).to_bytes(4, "little"))
+        task.mm.copy_out(wstatus, status.to_bytes(4, "little"))
     if rusage:
         task.mm.copy_out(rusage, _rusage(child))
-    task.kernel.release_group(child)
+    _consume(task, child, kind)
     return child.pid
 
 
@@ -392,26 +421,31 @@ def sys_waitid(task: Task, idtype: int, ident: int, infop: int, options: int, ru
         raise KernelError(EINVAL)
     if idtype not in (P_ALL, P_PID, P_PGID) or (idtype == P_PID and ident <= 0):
         raise KernelError(EINVAL)
-    child = _wait(task, idtype, ident, options) if options & WEXITED else None
-    if child is None:
-        if options & WEXITED and infop:
+    found = _wait(task, idtype, ident, bool(options & WEXITED), bool(options & WSTOPPED),
+                  bool(options & WCONTINUED), bool(options & WNOHANG))  # fmt: skip
+    if found is None:
+        if infop:
             task.mm.copy_out(infop, bytes(128))
-        if not options & WEXITED:
-            raise KernelError(ECHILD) if not task.group.children else Block(task.group.child_exit)
         return 0
-    status = child.exit_code or 0
-    if status & 0x7F:
-        code = CLD_DUMPED if (status & 0x7F) in CORE_SIGNALS and status & 0x80 else CLD_KILLED
-        value = status & 0x7F
+    child, kind = found
+    if kind == EXITED:
+        status = child.exit_code or 0
+        if status & 0x7F:
+            code = CLD_DUMPED if status & 0x80 else CLD_KILLED
+            value = status & 0x7F
+        else:
+            code, value = CLD_EXITED, (status >> 8) & 0xFF
+    elif kind == STOPPED:
+        code, value = CLD_STOPPED, child.stop_signal
     else:
-        code, value = CLD_EXITED, (status >> 8) & 0xFF
+        code, value = CLD_CONTINUED, SIGCONT
     if infop:
         info = struct.pack("<iii4xiIi", SIGCHLD, 0, code, child.pid, 0, value)
         task.mm.copy_out(infop, info + bytes(128 - len(info)))
     if rusage:
         task.mm.copy_out(rusage, _rusage(child))
     if not options & WNOWAIT:
-        task.kernel.release_group(child)
+        _consume(task, child, kind)
     return 0
 
 

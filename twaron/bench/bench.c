@@ -1,0 +1,477 @@
+/*
+ * twaron's workload benchmark program: the workloads of shared/notes/benchmarks.md (Kevlar's
+ * definitions), run identically on the host's Linux and inside twaron.
+ *
+ * Built by twaron.bench with `musl-gcc -static -O2`. Usage:
+ *
+ *   bench [-q] [-w WARMUP] WORKLOAD [ITERATIONS]   one workload (-q: quick counts)
+ *   bench list                                     the workload names, one a line
+ *   bench profile N WARMUP PROGRAM [ARGS...]       fork+exec+wait PROGRAM N times
+ *
+ * Output, one line each (machine-readable, parsed by twaron/bench/runner.py):
+ *
+ *   BENCH <name> <iterations> <total_ns> <per_iteration_ns>
+ *   BENCH_FAIL <name> <reason...>
+ *   BENCH_PROFILE_START                  (profile mode: warm-up done, timed loop begins)
+ *
+ * Every child's exit status is checked: a child that did not exit 0 (exec failed, command
+ * failed, killed by a signal) makes the workload fail, and a failed workload is never timed.
+ * Every syscall of the micro-benchmarks is checked too. Before the timed loop, WARMUP
+ * iterations run untimed (default 2 for process workloads, 1% for micro-benchmarks): the
+ * emulator translates code on first use, and natively the page cache warms up.
+ * Times come from clock_gettime(CLOCK_MONOTONIC) inside this program on both sides.
+ */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+static const char *current = "?";
+static int quick;
+static int warmup = -1; /* -1: the workload's default */
+
+static long long now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+static void report(const char *name, long iters, long long total)
+{
+    printf("BENCH %s %ld %lld %lld\n", name, iters, total, iters ? total / iters : 0);
+    fflush(stdout);
+}
+
+static void fail(const char *fmt, ...)
+{
+    va_list ap;
+    printf("BENCH_FAIL %s ", current);
+    va_start(ap, fmt);
+    vprintf(fmt, ap);
+    va_end(ap);
+    printf("\n");
+    fflush(stdout);
+    exit(1);
+}
+
+static void describe_status(int status, char *buf, size_t n)
+{
+    if (WIFEXITED(status))
+        snprintf(buf, n, "exit status %d", WEXITSTATUS(status));
+    else if (WIFSIGNALED(status))
+        snprintf(buf, n, "killed by signal %d", WTERMSIG(status));
+    else
+        snprintf(buf, n, "wait status %#x", status);
+}
+
+/* fork; the child execs path with argv (or calls _exit(0) when path is NULL); wait; fail
+ * unless the child exited 0. */
+static void spawn_wait(const char *path, char *const argv[], long iteration)
+{
+    pid_t pid = fork();
+    if (pid < 0)
+        fail("iteration %ld: fork: %s", iteration, strerror(errno));
+    if (pid == 0) {
+        if (path == NULL)
+            _exit(0);
+        execv(path, argv);
+        dprintf(2, "bench: exec %s: %s\n", path, strerror(errno));
+        _exit(127);
+    }
+    int status;
+    pid_t got;
+    do
+        got = waitpid(pid, &status, 0);
+    while (got < 0 && errno == EINTR);
+    if (got != pid)
+        fail("iteration %ld: waitpid: %s", iteration, got < 0 ? strerror(errno) : "wrong pid");
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+        char what[64];
+        describe_status(status, what, sizeof what);
+        fail("iteration %ld: child %s: %s", iteration, path ? path : "(fork)", what);
+    }
+}
+
+/* The process workloads: warm-up, then `iters` timed fork(+exec)+wait. */
+static void process_loop(const char *name, const char *path, char *const argv[], long iters)
+{
+    long w = warmup < 0 ? 2 : warmup;
+    for (long i = 0; i < w; i++)
+        spawn_wait(path, argv, -1 - i);
+    long long t0 = now_ns();
+    for (long i = 0; i < iters; i++)
+        spawn_wait(path, argv, i);
+    report(name, iters, now_ns() - t0);
+}
+
+static void write_file(const char *path, const char *data, size_t len)
+{
+    int fd = open(path, O_CREAT | O_WRONLY | O_TRUNC, 0644);
+    if (fd < 0)
+        fail("setup: open %s: %s", path, strerror(errno));
+    while (len) {
+        ssize_t n = write(fd, data, len);
+        if (n <= 0)
+            fail("setup: write %s: %s", path, strerror(errno));
+        data += n;
+        len -= (size_t)n;
+    }
+    if (close(fd) < 0)
+        fail("setup: close %s: %s", path, strerror(errno));
+}
+
+/* ---- the workloads ---------------------------------------------------------------- */
+
+static void w_fork_exit(long iters)
+{
+    process_loop("fork_exit", NULL, NULL, iters);
+}
+
+static void w_exec_true(long iters)
+{
+    char *argv[] = {"true", NULL}; /* execl("/bin/true", "true") */
+    process_loop("exec_true", "/bin/true", argv, iters);
+}
+
+static void shell(const char *name, const char *cmd, long iters)
+{
+    char *argv[] = {"sh", "-c", (char *)cmd, NULL}; /* execl("/bin/sh", "sh", "-c", cmd) */
+    process_loop(name, "/bin/sh", argv, iters);
+}
+
+static void w_shell_noop(long iters)
+{
+    shell("shell_noop", "true", iters);
+}
+
+static void w_pipe_grep(long iters)
+{
+    static const char data[] = "line1 apple\nline2 banana\nline3 apple\n";
+    char buf[sizeof data * 100];
+    size_t n = 0;
+    for (int i = 0; i < 100; i++, n += sizeof data - 1)
+        memcpy(buf + n, data, sizeof data - 1);
+    write_file("/tmp/bench_grep", buf, n);
+    shell("pipe_grep", "grep apple /tmp/bench_grep > /dev/null", iters);
+    unlink("/tmp/bench_grep");
+}
+
+static void w_sed_pipeline(long iters)
+{
+    char buf[200 * 64];
+    size_t n = 0;
+    for (int i = 0; i < 200; i++)
+        n += (size_t)snprintf(buf + n, sizeof buf - n, "prefix_item_%d_suffix\n", i);
+    write_file("/tmp/bench_sed", buf, n);
+    shell("sed_pipeline", "sed 's/prefix/PRE/;s/suffix/SUF/' /tmp/bench_sed > /dev/null", iters);
+    unlink("/tmp/bench_sed");
+}
+
+static void w_sort_uniq(long iters)
+{
+    static const char *words[] = {"apple", "banana", "cherry", "date", "elderberry", "fig",
+                                  "grape"};
+    char buf[500 * 12];
+    size_t n = 0;
+    for (int i = 0; i < 500; i++)
+        n += (size_t)snprintf(buf + n, sizeof buf - n, "%s\n", words[i % 7]);
+    write_file("/tmp/bench_sort", buf, n);
+    shell("sort_uniq", "sort /tmp/bench_sort | uniq -c | sort -rn > /dev/null", iters);
+    unlink("/tmp/bench_sort");
+}
+
+static void run_sh_once(const char *cmd)
+{
+    char *argv[] = {"sh", "-c", (char *)cmd, NULL};
+    spawn_wait("/bin/sh", argv, -1);
+}
+
+static void w_tar_extract(long iters)
+{
+    run_sh_once("rm -rf /tmp/bench_tar_in /tmp/bench_tar_out /tmp/bench.tar");
+    if (mkdir("/tmp/bench_tar_in", 0755) < 0)
+        fail("setup: mkdir /tmp/bench_tar_in: %s", strerror(errno));
+    for (int i = 0; i < 20; i++) {
+        char path[64];
+        snprintf(path, sizeof path, "/tmp/bench_tar_in/f%d", i);
+        write_file(path, "benchmark data\n", 15);
+    }
+    run_sh_once("tar cf /tmp/bench.tar -C /tmp bench_tar_in");
+    shell("tar_extract",
+          "rm -rf /tmp/bench_tar_out; mkdir /tmp/bench_tar_out; "
+          "tar xf /tmp/bench.tar -C /tmp/bench_tar_out",
+          iters);
+    run_sh_once("rm -rf /tmp/bench_tar_in /tmp/bench_tar_out /tmp/bench.tar");
+}
+
+static void file_tree_once(long it)
+{
+    char path[64];
+    if (mkdir("/tmp/bench_tree", 0755) < 0 || mkdir("/tmp/bench_tree/sub", 0755) < 0)
+        fail("iteration %ld: mkdir: %s", it, strerror(errno));
+    for (int j = 0; j < 10; j++) {
+        snprintf(path, sizeof path, "/tmp/bench_tree/sub/f%d", j);
+        int fd = open(path, O_CREAT | O_WRONLY, 0644);
+        if (fd < 0 || write(fd, "x", 1) != 1 || close(fd) < 0)
+            fail("iteration %ld: create %s: %s", it, path, strerror(errno));
+    }
+    DIR *d = opendir("/tmp/bench_tree/sub");
+    if (!d)
+        fail("iteration %ld: opendir: %s", it, strerror(errno));
+    int entries = 0;
+    while (readdir(d))
+        entries++;
+    closedir(d);
+    if (entries != 12)
+        fail("iteration %ld: readdir saw %d entries, expected 12", it, entries);
+    for (int j = 0; j < 10; j++) {
+        snprintf(path, sizeof path, "/tmp/bench_tree/sub/f%d", j);
+        if (unlink(path) < 0)
+            fail("iteration %ld: unlink %s: %s", it, path, strerror(errno));
+    }
+    if (rmdir("/tmp/bench_tree/sub") < 0 || rmdir("/tmp/bench_tree") < 0)
+        fail("iteration %ld: rmdir: %s", it, strerror(errno));
+}
+
+static void w_file_tree(long iters)
+{
+    long w = warmup < 0 ? 1 : warmup;
+    for (long i = 0; i < w; i++)
+        file_tree_once(-1 - i);
+    long long t0 = now_ns();
+    for (long i = 0; i < iters; i++)
+        file_tree_once(i);
+    report("file_tree", iters, now_ns() - t0);
+}
+
+/* ---- syscall micro-benchmarks ----------------------------------------------------- */
+
+static long micro_warmup(long iters)
+{
+    return warmup < 0 ? (iters / 100 > 0 ? iters / 100 : 1) : warmup;
+}
+
+static void w_getpid(long iters)
+{
+    pid_t me = getpid();
+    for (long i = 0, w = micro_warmup(iters); i < w; i++)
+        if (getpid() != me)
+            fail("getpid changed");
+    long long t0 = now_ns();
+    for (long i = 0; i < iters; i++)
+        if (getpid() != me)
+            fail("iteration %ld: getpid changed", i);
+    report("getpid", iters, now_ns() - t0);
+}
+
+static void w_read_null(long iters)
+{
+    int fd = open("/dev/null", O_RDONLY);
+    if (fd < 0)
+        fail("open /dev/null: %s", strerror(errno));
+    char buf[1];
+    for (long i = 0, w = micro_warmup(iters); i < w; i++)
+        if (read(fd, buf, 1) != 0)
+            fail("read /dev/null: %s", strerror(errno));
+    long long t0 = now_ns();
+    for (long i = 0; i < iters; i++)
+        if (read(fd, buf, 1) != 0)
+            fail("iteration %ld: read /dev/null did not return 0", i);
+    report("read_null", iters, now_ns() - t0);
+    close(fd);
+}
+
+static void w_write_null(long iters)
+{
+    int fd = open("/dev/null", O_WRONLY);
+    if (fd < 0)
+        fail("open /dev/null: %s", strerror(errno));
+    char buf[1] = {0};
+    for (long i = 0, w = micro_warmup(iters); i < w; i++)
+        if (write(fd, buf, 1) != 1)
+            fail("write /dev/null: %s", strerror(errno));
+    long long t0 = now_ns();
+    for (long i = 0; i < iters; i++)
+        if (write(fd, buf, 1) != 1)
+            fail("iteration %ld: write /dev/null did not return 1", i);
+    report("write_null", iters, now_ns() - t0);
+    close(fd);
+}
+
+static void pipe_once(int fds[2], char *buf, long i)
+{
+    if (write(fds[1], buf, 4096) != 4096)
+        fail("iteration %ld: write to pipe: %s", i, strerror(errno));
+    if (read(fds[0], buf, 4096) != 4096)
+        fail("iteration %ld: read from pipe: %s", i, strerror(errno));
+}
+
+static void w_pipe(long iters)
+{
+    int fds[2];
+    if (pipe(fds) < 0)
+        fail("pipe: %s", strerror(errno));
+    static char buf[4096];
+    memset(buf, 'A', sizeof buf);
+    for (long i = 0, w = micro_warmup(iters); i < w; i++)
+        pipe_once(fds, buf, -1 - i);
+    long long t0 = now_ns();
+    for (long i = 0; i < iters; i++)
+        pipe_once(fds, buf, i);
+    report("pipe", iters, now_ns() - t0);
+    close(fds[0]);
+    close(fds[1]);
+}
+
+static void open_close_once(long i)
+{
+    int fd = open("/tmp/benchfile", O_RDONLY);
+    if (fd < 0 || close(fd) < 0)
+        fail("iteration %ld: open/close /tmp/benchfile: %s", i, strerror(errno));
+}
+
+static void w_open_close(long iters)
+{
+    write_file("/tmp/benchfile", "", 0);
+    for (long i = 0, w = micro_warmup(iters); i < w; i++)
+        open_close_once(-1 - i);
+    long long t0 = now_ns();
+    for (long i = 0; i < iters; i++)
+        open_close_once(i);
+    report("open_close", iters, now_ns() - t0);
+    unlink("/tmp/benchfile");
+}
+
+static void w_stat(long iters)
+{
+    struct stat st;
+    for (long i = 0, w = micro_warmup(iters); i < w; i++)
+        if (stat("/tmp", &st) < 0)
+            fail("stat /tmp: %s", strerror(errno));
+    long long t0 = now_ns();
+    for (long i = 0; i < iters; i++)
+        if (stat("/tmp", &st) < 0)
+            fail("iteration %ld: stat /tmp: %s", i, strerror(errno));
+    report("stat", iters, now_ns() - t0);
+    if (!S_ISDIR(st.st_mode))
+        fail("stat /tmp: not a directory");
+}
+
+static void w_mmap_fault(long pages)
+{
+    /* iterations = pages: mmap, then write one byte per page (one fault each). */
+    size_t len = (size_t)pages * 4096;
+    long long t0 = now_ns();
+    volatile char *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_ANONYMOUS | MAP_PRIVATE,
+                            -1, 0);
+    if (p == MAP_FAILED)
+        fail("mmap %zu bytes: %s", len, strerror(errno));
+    for (long i = 0; i < pages; i++)
+        p[i * 4096] = (char)i;
+    long long t = now_ns() - t0;
+    for (long i = 0; i < pages; i++)
+        if (p[i * 4096] != (char)i)
+            fail("page %ld lost its byte", i);
+    munmap((void *)p, len);
+    report("mmap_fault", pages, t);
+}
+
+/* ---- registry --------------------------------------------------------------------- */
+
+struct workload {
+    const char *name;
+    void (*fn)(long);
+    long full, quick;
+};
+
+/* full: Kevlar's counts; quick: small enough for an emulated kernel (twaron bench --quick). */
+static const struct workload workloads[] = {
+    {"fork_exit", w_fork_exit, 500, 30},
+    {"exec_true", w_exec_true, 200, 20},
+    {"shell_noop", w_shell_noop, 100, 15},
+    {"pipe_grep", w_pipe_grep, 100, 10},
+    {"sed_pipeline", w_sed_pipeline, 100, 10},
+    {"sort_uniq", w_sort_uniq, 50, 5},
+    {"tar_extract", w_tar_extract, 50, 5},
+    {"file_tree", w_file_tree, 50, 10},
+    {"getpid", w_getpid, 1000000, 5000},
+    {"read_null", w_read_null, 500000, 5000},
+    {"write_null", w_write_null, 500000, 5000},
+    {"pipe", w_pipe, 256, 32},
+    {"open_close", w_open_close, 100000, 2000},
+    {"stat", w_stat, 200000, 2000},
+    {"mmap_fault", w_mmap_fault, 4096, 256},
+    {NULL, NULL, 0, 0},
+};
+
+/* profile mode: the parent of `twaron profile`. */
+static int profile(int argc, char **argv)
+{
+    if (argc < 4) {
+        fprintf(stderr, "usage: bench profile N WARMUP PROGRAM [ARGS...]\n");
+        return 2;
+    }
+    long n = atol(argv[1]), w = atol(argv[2]);
+    char **prog = argv + 3;
+    current = "profile";
+    for (long i = 0; i < w; i++)
+        spawn_wait(prog[0], prog, -1 - i);
+    printf("BENCH_PROFILE_START\n");
+    fflush(stdout);
+    long long t0 = now_ns();
+    for (long i = 0; i < n; i++)
+        spawn_wait(prog[0], prog, i);
+    report("profile", n, now_ns() - t0);
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    int i = 1;
+    for (; i < argc && argv[i][0] == '-'; i++) {
+        if (!strcmp(argv[i], "-q"))
+            quick = 1;
+        else if (!strcmp(argv[i], "-w") && i + 1 < argc)
+            warmup = atoi(argv[++i]);
+        else {
+            fprintf(stderr, "bench: unknown option %s\n", argv[i]);
+            return 2;
+        }
+    }
+    if (i >= argc) {
+        fprintf(stderr, "usage: bench [-q] [-w WARMUP] WORKLOAD [ITERATIONS] | list | "
+                        "profile N WARMUP PROGRAM [ARGS...]\n");
+        return 2;
+    }
+    if (!strcmp(argv[i], "profile"))
+        return profile(argc - i, argv + i);
+    if (!strcmp(argv[i], "list")) {
+        for (const struct workload *w = workloads; w->name; w++)
+            printf("%s %ld %ld\n", w->name, w->full, w->quick);
+        return 0;
+    }
+    for (const struct workload *w = workloads; w->name; w++) {
+        if (strcmp(w->name, argv[i]))
+            continue;
+        long iters = i + 1 < argc ? atol(argv[i + 1]) : (quick ? w->quick : w->full);
+        if (iters <= 0) {
+            fprintf(stderr, "bench: bad iteration count\n");
+            return 2;
+        }
+        current = w->name;
+        w->fn(iters);
+        return 0;
+    }
+    fprintf(stderr, "bench: unknown workload %s\n", argv[i]);
+    return 2;
+}
