@@ -106,6 +106,7 @@ class Kernel:
         self.console = console
         self.exit_status: int | None = None
         self.init_group: ThreadGroup | None = None
+        self.main_group: ThreadGroup | None = None  # PROGRAM's process
         self.host_signals: list[int] = []
         self.wakeup_fd: int | None = None  # read end of the host signal wakeup pipe
         self.wakeup_write_fd: int | None = None
@@ -129,11 +130,32 @@ class Kernel:
         return pid
 
     def spawn_init(self, argv: list[bytes], envp: list[bytes]) -> Task:
-        """pid 1: a task with an empty address space that execs PROGRAM."""
+        """Start PROGRAM: as pid 1 (a container's init), or with --init as pid 2 under a
+        minimal in-kernel init that reaps orphans and forwards signals (docker run --init)."""
+        from twaron.process.execve import sys_execve
+
+        parent = None
+        if self.config.init:
+            init = self._new_process(None)
+            init.tasks[0].comm = b"init"
+            init.tasks[0].runnable = False  # it never runs guest code: the kernel acts for it
+            self.init_group = init
+            parent = init
+        group = self._new_process(parent)
+        if parent is None:
+            self.init_group = group
+        self.main_group = group
+        task = group.tasks[0]
+        sys_execve(task, argv[0], argv, envp, AT_FDCWD, 0)
+        self.sched.enqueue(task)
+        return task
+
+    def _new_process(self, parent: ThreadGroup | None) -> ThreadGroup:
+        """A process with an empty address space and the console as fds 0, 1, 2."""
         from twaron.fs.fdtable import FdTable
 
         pid = self.alloc_pid()
-        group = ThreadGroup(pid, None)
+        group = ThreadGroup(pid, parent)
         group.start_time = self.clock.monotonic()
         files = FdTable()
         for f in self.fs.console_files():
@@ -143,14 +165,16 @@ class Kernel:
                     Credentials())  # fmt: skip
         task.cpu = self.platform.new_cpu()
         group.tasks.append(task)
+        if parent is not None:
+            parent.children.append(group)
         self.tasks[pid] = group
         self.threads[pid] = task
-        self.init_group = group
-        from twaron.process.execve import sys_execve
+        return group
 
-        sys_execve(task, argv[0], argv, envp, AT_FDCWD, 0)
-        self.sched.enqueue(task)
-        return task
+    @property
+    def kernel_init(self) -> bool:
+        """pid 1 is twaron's own minimal init (--init), not a guest program."""
+        return self.init_group is not self.main_group
 
     def host_wait(self, timeout: float | None) -> bool:
         """The idle loop's wait on the host: for stdin input a guest task is waiting for, for
@@ -192,7 +216,8 @@ class Kernel:
     def deliver_host_signals(self) -> None:
         signals, self.host_signals = self.host_signals, []
         init = self.init_group
-        pgrp = self.console.fg_pgrp or (init.pgid if init else 0)
+        main = self.main_group
+        pgrp = self.console.fg_pgrp or (main.pgid if main else 0)
         for sig in signals:
             targets = [g for g in self.tasks.values() if g.pgid == pgrp and not g.zombie]
             for group in targets:
@@ -301,6 +326,10 @@ class Kernel:
     def send_signal(self, group: ThreadGroup, sig: int) -> None:
         """Send sig to a process (kill(2)); fatal, stop and continue actions happen at once."""
         if sig == 0 or group.zombie:
+            return
+        if group is self.init_group and self.kernel_init:
+            if self.main_group is not None and not self.main_group.zombie:
+                self.send_signal(self.main_group, sig)  # the minimal init forwards
             return
         if sig == SIGCONT:
             self.continue_group(group)
@@ -508,6 +537,11 @@ class Kernel:
         parent = group.parent
         if parent is None:
             self.tasks.pop(group.pid, None)
+            return
+        if parent is init and self.kernel_init:
+            self.release_group(group)  # the minimal init reaps at once
+            if group is self.main_group:
+                self.shutdown(group.exit_code)
             return
         action = parent.sighand.actions[SIGCHLD]
         if action.handler == sigs.SIG_IGN or action.flags & SA_NOCLDWAIT:  # no zombie

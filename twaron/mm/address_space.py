@@ -73,6 +73,16 @@ class Vma:
         self.file = file  # what /proc/PID/maps names (a vfs Path), or None
         self.name = name  # "[heap]", "[stack]", ...
 
+    def hold(self) -> Vma:
+        """A mapped file stays alive while mapped (its page cache is what the pages are)."""
+        if self.file is not None:
+            self.file.inode.iget()
+        return self
+
+    def drop(self) -> None:
+        if self.file is not None:
+            self.file.inode.iput()
+
     @property
     def shared(self) -> bool:
         return bool(self.flags & MAP_SHARED)
@@ -124,6 +134,7 @@ class AddressSpace:
         return None
 
     def _insert(self, vma: Vma) -> None:
+        vma.hold()
         i = bisect_right(self.starts, vma.start)
         self.vmas.insert(i, vma)
         self.starts.insert(i, vma.start)
@@ -187,6 +198,7 @@ class AddressSpace:
             if start <= vma.start and vma.end <= end:
                 self._zap(vma.start, vma.end)
                 self.total_pages -= (vma.end - vma.start) >> PAGE_SHIFT
+                vma.drop()
             else:
                 keep.append(vma)
         self.vmas = keep
@@ -234,6 +246,7 @@ class AddressSpace:
                      or prev.pgoff + ((prev.end - prev.start) >> PAGE_SHIFT) == vma.pgoff)
             ):  # fmt: skip
                 prev.end = vma.end
+                vma.drop()
             else:
                 out.append(vma)
         if len(out) != len(self.vmas):
@@ -413,7 +426,7 @@ class AddressSpace:
         for vma in self.vmas:
             copy = Vma(vma.start, vma.end, vma.prot, vma.flags, vma.mapping, vma.pgoff,
                        vma.file, vma.name)  # fmt: skip
-            child.vmas.append(copy)
+            child.vmas.append(copy.hold())
             for slot, va in self._leaves(vma.start, vma.end):
                 pte = q[slot]
                 if not vma.shared and pte & PTE_W:
@@ -434,6 +447,7 @@ class AddressSpace:
         """Release every page and page-table frame (the last user has gone)."""
         for vma in self.vmas:
             self._zap(vma.start, vma.end)
+            vma.drop()
         self.vmas, self.starts = [], []
         q, put = self.q, self.mem.put
 

@@ -156,8 +156,11 @@ def sys_kill(task: Task, pid: int, sig: int, *_: int) -> int:
     if not allowed:
         raise KernelError(EPERM)
     for g in allowed:
-        if g.pid == 1 and g is not task.group and sigs.is_unhandled(g, sig):
-            continue  # init only gets signals it has a handler for
+        kernel = task.kernel
+        if g is kernel.init_group and not kernel.kernel_init and g is not task.group and (
+            sigs.is_unhandled(g, sig)
+        ):
+            continue  # a guest init only gets signals it has a handler for
         task.kernel.send_signal(g, sig)
     return 0
 

@@ -1,0 +1,154 @@
+"""Run a program natively on the host, in a chroot laid out like twaron's default root.
+
+The native side of the contract tests and of `twaron bench`: both sides must exec the same
+/bin/busybox (the host's own /bin/sh is dash and its /bin/true is coreutils), so the native
+program runs as root, chrooted into a directory written by ``twaron.fs.rootfs.write_host_tree``,
+as pid 1 of a new pid namespace (as it is in twaron), in a private mount + UTS namespace with
+/proc mounted, /dev/null, /dev/zero, /dev/urandom, /dev/random bound in and, on request, a
+tmpfs on /tmp (twaron's /tmp is a tmpfs: file workloads must not hit the host's disk). The
+namespaces die with the process, so nothing needs unmounting.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import os
+import shutil
+import signal
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+DEV_NODES = ("null", "zero", "urandom", "random")
+CLONE_NEWNS, CLONE_NEWUTS, CLONE_NEWPID = 0x00020000, 0x04000000, 0x20000000
+MS_BIND, MS_REC, MS_PRIVATE = 0x1000, 0x4000, 0x40000
+PR_SET_PDEATHSIG = 1
+RLIMIT_CORE = 4
+
+
+@dataclass
+class NativeResult:
+    returncode: int
+    stdout: bytes
+    stderr: bytes
+
+
+def native_possible() -> tuple[bool, str]:
+    """(True, "") when programs can run natively here; else (False, why)."""
+    if os.geteuid() != 0:
+        return False, "native runs need root (chroot + mount namespace); not root"
+    if not Path("/bin/busybox").exists() and not shutil.which("busybox"):
+        return False, "busybox not installed (apt-get install busybox-static)"
+    return True, ""
+
+
+_libc = None
+
+
+def _libc_handle() -> ctypes.CDLL:
+    global _libc
+    if _libc is None:
+        _libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+    return _libc
+
+
+def _check(ret: int, what: str) -> None:
+    if ret != 0:
+        e = ctypes.get_errno()
+        raise OSError(e, f"{what}: {os.strerror(e)}")
+
+
+def prepare_root(root: Path, files: dict[str, str | Path] | None = None) -> None:
+    """Write twaron's default layout into root, mount points for /dev nodes, and copies of
+    host files (guest path -> host path)."""
+    from twaron.fs.rootfs import write_host_tree
+
+    root.mkdir(parents=True, exist_ok=True)
+    write_host_tree(str(root))
+    for d in ("proc", "dev", "tmp"):
+        (root / d).mkdir(exist_ok=True)
+    os.chmod(root / "tmp", 0o1777)
+    for node in DEV_NODES:
+        p = root / "dev" / node
+        if not p.exists():
+            p.touch()
+    for guest, host in (files or {}).items():
+        dst = root / guest.lstrip("/")
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(host, dst)
+
+
+def enter_root(root: str, *, pid_namespace: bool = True, tmpfs_tmp: bool = False) -> None:
+    """Between fork and exec (a Popen preexec_fn): unshare, mount, chroot.
+
+    With pid_namespace the process Popen forked stays outside as a reaper: it closes every
+    descriptor (so the parent sees EOF only from the real child), waits for pid 1 and exits
+    with its status (or dies of the same signal). pid 1 dies with it (PDEATHSIG), and every
+    other process of the namespace dies with pid 1.
+    """
+    libc = _libc_handle()
+    flags = CLONE_NEWNS | CLONE_NEWUTS | (CLONE_NEWPID if pid_namespace else 0)
+    _check(libc.unshare(flags), "unshare")
+    _check(libc.mount(None, b"/", None, MS_REC | MS_PRIVATE, None), "make / private")
+    if pid_namespace:
+        pid = os.fork()
+        if pid:
+            os.closerange(0, 1 << 16)
+            try:
+                _, status = os.waitpid(pid, 0)
+                if os.WIFSIGNALED(status):
+                    sig = os.WTERMSIG(status)
+                    signal.signal(sig, signal.SIG_DFL)
+                    libc.setrlimit(RLIMIT_CORE, (ctypes.c_ulong * 2)(0, 0))  # no core file
+                    signal.pthread_sigmask(signal.SIG_UNBLOCK, [sig])
+                    os.kill(os.getpid(), sig)
+                os._exit(os.waitstatus_to_exitcode(status) & 0xFF)
+            finally:
+                os._exit(255)
+        _check(libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0), "PR_SET_PDEATHSIG")
+    _check(libc.mount(b"proc", f"{root}/proc".encode(), b"proc", 0, None), "mount proc")
+    for node in DEV_NODES:
+        _check(libc.mount(f"/dev/{node}".encode(), f"{root}/dev/{node}".encode(), None,
+                          MS_BIND, None), f"bind /dev/{node}")  # fmt: skip
+    if tmpfs_tmp:
+        _check(libc.mount(b"tmpfs", f"{root}/tmp".encode(), b"tmpfs", 0, b"mode=1777"),
+               "mount tmpfs on /tmp")  # fmt: skip
+    os.setgroups([])
+    os.umask(0o022)
+    os.chroot(root)
+    os.chdir("/")
+
+
+def run_chrooted(root: Path, argv: list[str], *, env: dict[str, str], input: bytes = b"",
+                 timeout: float = 60.0, path: str = "/bin:/sbin:/usr/bin:/usr/sbin",
+                 pid_namespace: bool = True, tmpfs_tmp: bool = False) -> NativeResult:  # fmt: skip
+    """Run argv (a path inside root, or a name found along `path`) chrooted at root.
+
+    Raises subprocess.TimeoutExpired after timeout (the whole process group is killed).
+    """
+    exe = argv[0]
+    if "/" not in exe:
+        for d in path.split(":"):
+            if os.path.lexists(root / d.lstrip("/") / exe):
+                exe = f"{d}/{exe}"
+                break
+    _libc_handle()  # loaded before fork
+    proc = subprocess.Popen(
+        argv, executable=exe, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE, env=env, start_new_session=True,
+        preexec_fn=lambda: enter_root(str(root), pid_namespace=pid_namespace,
+                                      tmpfs_tmp=tmpfs_tmp),
+    )  # fmt: skip
+    try:
+        out, err = proc.communicate(input, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.communicate()
+        raise
+    finally:
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)  # stray children
+        except ProcessLookupError:
+            pass
+    return NativeResult(proc.returncode, out, err)
