@@ -36,6 +36,26 @@ def _seed(text: str) -> int:
         raise argparse.ArgumentTypeError(f"invalid seed {text!r}") from None
 
 
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid number {text!r}") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError("must be positive")
+    return value
+
+
+def _nonnegative_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid number {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError("must not be negative")
+    return value
+
+
 def _timeout(text: str) -> float:
     try:
         value = float(text)
@@ -80,9 +100,47 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("argv", nargs=argparse.REMAINDER, metavar="PROGRAM [ARGS...]")
     run.set_defaults(handler=_cmd_run)
 
+    bench = sub.add_parser(
+        "bench",
+        help="run the workload benchmarks natively and inside twaron, side by side",
+        usage="%(prog)s [options] [WORKLOAD...]",
+        description="Run the workload benchmarks (benchmarks.md) with one static program, "
+        "natively in a chroot with twaron's root layout and inside twaron, alternating rounds; "
+        "print the medians and the ratio twaron/native.",
+    )
+    bench.add_argument("--platform", choices=PLATFORMS, default="auto", help="CPU platform")
+    bench.add_argument("--quick", action="store_true", help="fewer iterations and rounds")
+    bench.add_argument("--iterations", type=_positive_int, metavar="N",
+                       help="iterations of every workload (default: its own count)")
+    bench.add_argument("--rounds", type=_positive_int, metavar="N",
+                       help="rounds per side (default 5, --quick 3)")
+    bench.add_argument("--json", metavar="FILE", help="write the results as JSON")
+    bench.add_argument("--plot", metavar="FILE.png", help="draw the ratios as a bar chart")
+    bench.add_argument("--markdown", action="store_true", help="also print a Markdown table")
+    bench.add_argument("--no-native", action="store_true", help="run the twaron side only")
+    bench.add_argument("workloads", nargs="*", metavar="WORKLOAD",
+                       help="workloads to run (default: all)")
+    bench.set_defaults(handler=_cmd_bench)
+
+    prof = sub.add_parser(
+        "profile",
+        help="fork+exec+wait PROGRAM N times and print execve's phases",
+        usage="%(prog)s [options] -- PROGRAM [ARGS...]",
+        description="Run PROGRAM N times as fork+exec+wait from a guest parent with the "
+        "kernel's phase timers on, and print the seed post's table: phase, average, % of exec.",
+    )
+    prof.add_argument("--execs", type=_positive_int, default=50, metavar="N",
+                      help="timed execs (default 50)")
+    prof.add_argument("--warmup", type=_nonnegative_int, default=3, metavar="N",
+                      help="untimed execs first (default 3: the emulator translates code once)")
+    prof.add_argument("--platform", choices=PLATFORMS, default="auto", help="CPU platform")
+    prof.add_argument("--json", metavar="FILE", help="write the phases as JSON")
+    prof.add_argument("--trace-out", metavar="FILE",
+                      help="write a Chrome-trace/Perfetto JSON timeline of the timed execs")
+    prof.add_argument("argv", nargs=argparse.REMAINDER, metavar="PROGRAM [ARGS...]")
+    prof.set_defaults(handler=_cmd_profile)
+
     for name, text in (
-        ("bench", "run the workload benchmarks"),
-        ("profile", "profile a workload phase by phase"),
         ("test", "run the conformance suites"),
         ("fuzz", "fuzz the system call interface"),
     ):
@@ -127,6 +185,23 @@ def _cmd_run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
         return 1
     except KeyboardInterrupt:
         return 128 + 2  # as a shell reports a run ended by SIGINT
+
+
+def _cmd_bench(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
+    from twaron.bench import runner
+
+    return runner.main(args=args)
+
+
+def _cmd_profile(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
+    argv = list(args.argv)
+    if argv and argv[0] == "--":
+        argv = argv[1:]
+    if not argv:
+        parser.error("profile: PROGRAM is required")
+    from twaron.bench import profiler
+
+    return profiler.main(argv, args)
 
 
 def _cmd_not_implemented(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:

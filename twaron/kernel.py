@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from twaron import platform as platforms
+from twaron import profile
 from twaron.arch.x86_64.constants import (
     AT_FDCWD,
     SA_NOCLDSTOP,
@@ -66,6 +67,12 @@ NO_RESTART = {SYSCALL_NUMBERS[n] for n in (
     "nanosleep", "clock_nanosleep", "pause", "rt_sigsuspend", "poll", "ppoll", "select",
     "pselect6", "epoll_wait", "epoll_pwait", "rt_sigtimedwait",
 )}  # fmt: skip
+# `twaron profile`: the phase a syscall's time counts towards (every other call: "syscall").
+PROFILE_SYSCALL_PHASES = {
+    "clone": "fork", "clone3": "fork", "fork": "fork", "vfork": "fork",
+    "execve": "execve", "execveat": "execve", "wait4": "wait", "waitid": "wait",
+    "exit": "exit", "exit_group": "exit",
+}  # fmt: skip
 VECTOR_SIGNALS = {
     X86_TRAP_DE: SIGFPE, X86_TRAP_DB: SIGTRAP, X86_TRAP_BP: SIGTRAP, X86_TRAP_UD: SIGILL,
     X86_TRAP_MF: SIGFPE, X86_TRAP_XF: SIGFPE, X86_TRAP_AC: SIGBUS,
@@ -94,7 +101,11 @@ class Kernel:
         self.mem = PhysMem(config.memory)
         self.rng = make_rng(config.rng, config.seed)
         self.table = load_all()
-        self.platform = platforms.create(config.platform, self.mem, self.syscall)
+        # With profiling on (`twaron profile`) syscalls enter through a timed wrapper; without,
+        # the platform calls Kernel.syscall directly and pays nothing.
+        entry = self.syscall if profile.PROFILER is None else self.profiled_syscall
+        self.prof_syscall_ns = 0  # time spent in syscall handlers, counted while profiling
+        self.platform = platforms.create(config.platform, self.mem, entry)
         self.sched = Scheduler()
         self.tasks: dict[int, ThreadGroup] = {}  # pid -> process
         self.threads: dict[int, Task] = {}  # tid -> task
@@ -265,6 +276,23 @@ class Kernel:
                 ret = None
         if task.pending_signals or task.group.shared_pending:
             self.platform.request_stop()
+        return ret
+
+    def profiled_syscall(self, task: Task, nr: int, a0: int, a1: int, a2: int, a3: int,
+                         a4: int, a5: int) -> int | None:  # fmt: skip
+        """Kernel.syscall, timed: each call is a timeline event "sys.NAME" and counts towards
+        one of the phases fork, execve, wait, exit or (every other call) syscall."""
+        prof = profile.PROFILER
+        if prof is None:
+            return self.syscall(task, nr, a0, a1, a2, a3, a4, a5)
+        t0 = prof.now()
+        ret = self.syscall(task, nr, a0, a1, a2, a3, a4, a5)
+        dur = prof.now() - t0
+        self.prof_syscall_ns += dur
+        if t0 >= prof.origin_ns:  # began after the last reset
+            name = SYSCALL_NAMES.get(nr, str(nr))
+            prof.add("sys." + name, t0, dur, task.tid)
+            prof.tally(PROFILE_SYSCALL_PHASES.get(name, "syscall"), dur)
         return ret
 
     def traced_syscall(self, task: Task, nr: int, args: tuple[int, ...]) -> int | None:
@@ -571,6 +599,8 @@ class Kernel:
 
     def run(self) -> int:
         platform, sched = self.platform, self.sched
+        prof = profile.PROFILER
+        t0 = t1 = s0 = 0
         while self.exit_status is None:
             if self.host_signals:
                 self.deliver_host_signals()
@@ -586,9 +616,18 @@ class Kernel:
                 self.deadlock()
                 break
             try:
+                if prof:
+                    t0, s0 = prof.now(), self.prof_syscall_ns
                 event, info = platform.run(task)
+                if prof:  # guest code = time in run() less the syscalls answered inside it
+                    t1 = prof.now()
+                    if t0 >= prof.origin_ns:
+                        prof.add("platform.run", t0, t1 - t0, task.tid)
+                        prof.tally("guest", t1 - t0 - (self.prof_syscall_ns - s0))
                 if event is Event.PAGE_FAULT:
                     code = task.mm.fault(info)
+                    if prof:
+                        prof.phase("fault", t1, task.tid)
                     if code:
                         self.force_signal(task, SIGSEGV, code, info)
                 elif event is Event.EXCEPTION:

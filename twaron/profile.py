@@ -104,6 +104,20 @@ class Profiler:
             else:
                 self.dropped_events += 1
 
+    def tally(self, name: str, dur_ns: int) -> None:
+        """Account `dur_ns` to phase `name` in the statistics only (no timeline event): for
+        totals derived from intervals that are already on the timeline under other names."""
+        st = self.stats.get(name)
+        if st is None:
+            self.stats[name] = PhaseStats(1, dur_ns, dur_ns, dur_ns)
+        else:
+            st.count += 1
+            st.total_ns += dur_ns
+            if dur_ns < st.min_ns:
+                st.min_ns = dur_ns
+            if dur_ns > st.max_ns:
+                st.max_ns = dur_ns
+
     def phase(self, name: str, t0: int, tid: int = 0) -> int:
         """Close the phase that began at `t0`; returns now, the start of the next phase."""
         t1 = self.clock()

@@ -125,7 +125,7 @@ class ProcLink(Inode):
 class ProcDir(Inode):
     """A directory whose entries come from entries() -> {name: Inode}, in listing order."""
 
-    __slots__ = ("entries",)
+    __slots__ = ("entries", "find")
 
     def __init__(
         self,
@@ -133,12 +133,14 @@ class ProcDir(Inode):
         entries: Callable[[], dict[bytes, Inode]],
         mode: int = 0o555,
         uid: int = 0,
+        find: Callable[[bytes], Inode | None] | None = None,
     ) -> None:
         super().__init__(sb, S_IFDIR | mode, uid, uid)
         self.entries = entries
+        self.find = find  # one name without listing them all (/proc's pids: every exec)
 
     def lookup(self, dentry: Dentry, name: bytes) -> Dentry | None:
-        inode = self.entries().get(name)
+        inode = self.find(name) if self.find is not None else self.entries().get(name)
         if inode is None:
             return None
         d = Dentry(name, dentry, inode)
@@ -218,7 +220,7 @@ class ProcFs:
             b"cmdline": ProcFile(sb, lambda t: b"twaron\n"),
             b"sys": self._sys_dir(),
         }
-        self.root = ProcDir(sb, self.root_entries)
+        self.root = ProcDir(sb, self.root_entries, find=self.root_find)
 
     # --- tree ---
     def _sys_dir(self) -> Inode:
@@ -249,6 +251,14 @@ class ProcFs:
         for pid in sorted(tasks):
             out[b"%d" % pid] = self.pid_dir(tasks[pid])
         return out
+
+    def root_find(self, name: bytes) -> Inode | None:
+        node = self.static.get(name)
+        if node is None and name.isdigit() and not name.startswith(b"0"):
+            group = self.kernel.tasks.get(int(name))
+            if group is not None:
+                node = self.pid_dir(group)
+        return node
 
     def _node(
         self, cache: dict[tuple[Any, ...], Inode], key: tuple[Any, ...], make: Callable[[], Inode]
@@ -296,25 +306,43 @@ class ProcFs:
             return {b"%d" % t.tid: self.pid_dir(g, t) for t in g.tasks if not t.exited}
 
         u = uid()
-        ents: dict[bytes, Inode] = {
-            b"cmdline": ProcFile(sb, lambda _t: _mm_range(task(), "arg_start", "arg_end"), uid=u),
-            b"environ": ProcFile(
+        # Inodes are made on first lookup: every new process gets a /proc/PID, and most are
+        # only ever asked for "exe" (BusyBox reads /proc/self/exe at start-up).
+        factories: dict[bytes, Callable[[], Inode]] = {
+            b"cmdline": lambda: ProcFile(
+                sb, lambda _t: _mm_range(task(), "arg_start", "arg_end"), uid=u
+            ),
+            b"environ": lambda: ProcFile(
                 sb, lambda _t: _mm_range(task(), "env_start", "env_end"), 0o400, uid=u
             ),
-            b"comm": ProcFile(sb, lambda _t: self.comm(task()), 0o644, uid=u),
-            b"stat": ProcFile(sb, lambda _t: self.pid_stat(g, task()), uid=u),
-            b"statm": ProcFile(sb, lambda _t: self.statm(task()), uid=u),
-            b"status": ProcFile(sb, lambda _t: self.status(g, task()), uid=u),
-            b"maps": ProcFile(sb, lambda rt: self.maps(rt, task()), uid=u),
-            b"mounts": ProcFile(sb, lambda _t: self.mounts(task()), uid=u),
-            b"exe": ProcLink(sb, lambda _t: _need(g.exe), uid=u),
-            b"cwd": ProcLink(sb, lambda _t: _need(task()).fs.cwd, uid=u),
-            b"root": ProcLink(sb, lambda _t: _need(task()).fs.root, uid=u),
-            b"fd": ProcDir(sb, fd_entries, 0o500, uid=u),
+            b"comm": lambda: ProcFile(sb, lambda _t: self.comm(task()), 0o644, uid=u),
+            b"stat": lambda: ProcFile(sb, lambda _t: self.pid_stat(g, task()), uid=u),
+            b"statm": lambda: ProcFile(sb, lambda _t: self.statm(task()), uid=u),
+            b"status": lambda: ProcFile(sb, lambda _t: self.status(g, task()), uid=u),
+            b"maps": lambda: ProcFile(sb, lambda rt: self.maps(rt, task()), uid=u),
+            b"mounts": lambda: ProcFile(sb, lambda _t: self.mounts(task()), uid=u),
+            b"exe": lambda: ProcLink(sb, lambda _t: _need(g.exe), uid=u),
+            b"cwd": lambda: ProcLink(sb, lambda _t: _need(task()).fs.cwd, uid=u),
+            b"root": lambda: ProcLink(sb, lambda _t: _need(task()).fs.root, uid=u),
+            b"fd": lambda: ProcDir(sb, fd_entries, 0o500, uid=u),
         }
         if t0 is None:
-            ents[b"task"] = ProcDir(sb, task_entries, uid=u)
-        return ProcDir(sb, lambda: ents, uid=u)
+            factories[b"task"] = lambda: ProcDir(sb, task_entries, uid=u)
+        made: dict[bytes, Inode] = {}
+
+        def find(name: bytes) -> Inode | None:
+            node = made.get(name)
+            if node is None:
+                make = factories.get(name)
+                if make is None:
+                    return None
+                node = made[name] = make()
+            return node
+
+        def entries() -> dict[bytes, Inode]:
+            return {name: find(name) for name in factories}  # type: ignore[misc]
+
+        return ProcDir(sb, entries, uid=u, find=find)
 
     def _fd_link(self, task: Callable[[], Any], fd: int) -> Inode:
         def target(_rt: Any) -> bytes | Path:

@@ -10,6 +10,7 @@ KernelError(EFAULT) for anything the guest could not itself access.
 
 from __future__ import annotations
 
+from array import array
 from bisect import bisect_right
 from typing import Any
 
@@ -22,6 +23,7 @@ from twaron.arch.x86_64.constants import (
     PROT_READ,
     PROT_WRITE,
     PTE_ADDR,
+    PTE_CACHE,
     PTE_NX,
     PTE_P,
     PTE_U,
@@ -45,13 +47,16 @@ ELF_ET_DYN_BASE = 0x5555_5555_4000
 EAGER_ANON_LIMIT = 64 << 10  # anonymous mappings up to this size are populated at once
 
 READ, WRITE, EXEC = 1, 2, 4  # fault access kinds
+PT_SPAN = 512 << PAGE_SHIFT  # what one page-table page maps: 2 MiB
+ZEROS = array("Q", bytes(8 * 512))
+FRAME_OF = PTE_ADDR  # mask; frame number = (pte & FRAME_OF) >> PAGE_SHIFT
 PROT_RWX = PROT_READ | PROT_WRITE | PROT_EXEC
 
 
 class Vma:
     """One mapping [start, end) with one protection and one backing."""
 
-    __slots__ = ("start", "end", "prot", "flags", "mapping", "pgoff", "file", "name")
+    __slots__ = ("start", "end", "prot", "flags", "mapping", "pgoff", "file", "name", "copied")
 
     def __init__(
         self,
@@ -72,6 +77,9 @@ class Vma:
         self.pgoff = pgoff  # page index in mapping of `start`
         self.file = file  # what /proc/PID/maps names (a vfs Path), or None
         self.name = name  # "[heap]", "[stack]", ...
+        # A file-backed VMA maps page-cache frames without references until a page is copied;
+        # while none is, tearing it down needs no walk of its entries.
+        self.copied = mapping is None
 
     def hold(self) -> Vma:
         """A mapped file stays alive while mapped (its page cache is what the pages are)."""
@@ -92,6 +100,7 @@ class Vma:
         pgoff = self.pgoff + ((addr - self.start) >> PAGE_SHIFT)
         tail = Vma(addr, self.end, self.prot, self.flags, self.mapping, pgoff, self.file,
                    self.name)  # fmt: skip
+        tail.copied = self.copied
         self.end = addr
         return tail
 
@@ -114,6 +123,7 @@ class AddressSpace:
         self.q = mem.q
         self.pml4 = mem.alloc()
         self.cr3 = self.pml4 << PAGE_SHIFT
+        self.pt_pages: list[int] = []  # every page-table page below the PML4, for teardown
         self.vmas: list[Vma] = []
         self.starts: list[int] = []
         self.brk_start = self.brk = 0
@@ -219,11 +229,13 @@ class AddressSpace:
                 continue
             old, vma.prot = vma.prot, prot
             flags = vma.pte_flags()
+            if prot & PROT_EXEC and vma.mapping is not None:
+                vma.mapping.code = True
             for slot, _va in self._leaves(vma.start, vma.end):
                 pte = q[slot]
                 keep_w = pte & PTE_W if prot & PROT_WRITE else 0
-                q[slot] = (pte & PTE_ADDR) | flags | keep_w
-                if prot & PROT_EXEC:
+                q[slot] = (pte & (PTE_ADDR | PTE_CACHE)) | flags | keep_w
+                if prot & PROT_EXEC and not pte & PTE_CACHE:
                     self.mem.was_code[(pte & PTE_ADDR) >> PAGE_SHIFT] = 1
             if old & ~prot:
                 self.tlb_dirty = True
@@ -266,38 +278,54 @@ class AddressSpace:
                 if not create:
                     return -1
                 table = self.mem.alloc()
+                self.pt_pages.append(table)
                 q[slot] = (table << PAGE_SHIFT) | PTE_P | PTE_W | PTE_U
             else:
                 table = (e & PTE_ADDR) >> PAGE_SHIFT
         return (table << 9) + ((va >> PAGE_SHIFT) & 511)
 
-    def _leaves(self, start: int, end: int) -> list[tuple[int, int]]:
-        """(slot, va) of every present leaf in [start, end), visiting only present tables."""
+    def _leaf_tables(self, start: int, end: int) -> list[tuple[int, int, int, int]]:
+        """(t, base, i0, i1) for every present page-table page covering [start, end): its
+        entries t+i0 .. t+i1-1 in mem.q map the pages at base + (i << 12). Upper levels that
+        are absent are skipped whole, so a huge sparse range costs nothing."""
         q = self.q
-        out: list[tuple[int, int]] = []
+        out: list[tuple[int, int, int, int]] = []
 
         def walk(table: int, shift: int, base: int) -> None:
             lo = max(start, base)
             hi = min(end, base + (512 << shift))
             t = table << 9
-            for i in range((lo - base) >> shift, ((hi - 1 - base) >> shift) + 1):
+            first, last = (lo - base) >> shift, ((hi - 1 - base) >> shift) + 1
+            if shift == PAGE_SHIFT:
+                out.append((t, base, first, last))
+                return
+            for i in range(first, last):
                 e = q[t + i]
                 if e & PTE_P:
-                    va = base + (i << shift)
-                    if shift == PAGE_SHIFT:
-                        out.append((t + i, va))
-                    else:
-                        walk((e & PTE_ADDR) >> PAGE_SHIFT, shift - 9, va)
+                    walk((e & PTE_ADDR) >> PAGE_SHIFT, shift - 9, base + (i << shift))
 
         if start < end:
             walk(self.pml4, 39, 0)
         return out
 
+    def _leaves(self, start: int, end: int) -> list[tuple[int, int]]:
+        """(slot, va) of every present leaf in [start, end)."""
+        q = self.q
+        return [
+            (t + i, base + (i << PAGE_SHIFT))
+            for t, base, i0, i1 in self._leaf_tables(start, end)
+            for i in range(i0, i1)
+            if q[t + i] & PTE_P
+        ]
+
     def _zap(self, start: int, end: int) -> None:
+        """Unmap [start, end): referenced frames are put; page-cache entries just vanish."""
         q, put = self.q, self.mem.put
-        for slot, _va in self._leaves(start, end):
-            put((q[slot] & PTE_ADDR) >> PAGE_SHIFT)
-            q[slot] = 0
+        for t, _base, i0, i1 in self._leaf_tables(start, end):
+            for e in q[t + i0 : t + i1].tolist():
+                if e & PTE_P and not e & PTE_CACHE:
+                    put((e & PTE_ADDR) >> PAGE_SHIFT)
+            q[t + i0 : t + i1] = ZEROS[: i1 - i0]
         self.tlb_dirty = True
 
     def discard(self, start: int, end: int) -> None:
@@ -319,36 +347,71 @@ class AddressSpace:
             self.q[self._pte_slot(va + delta, True)] = pte
 
     def populate(self, vma: Vma, start: int, end: int) -> None:
-        """Map every page of [start, end) now (prefault), without copying shared pages."""
+        """Map every page of [start, end) now (prefault), without copying shared pages.
+
+        File pages go in a page-table page at a time from the page cache (the seed's
+        "prefault cached pages"); anonymous pages are allocated zeroed."""
         q = self.q
-        for va in range(start & PAGE_MASK, end, PAGE_SIZE):
+        start &= PAGE_MASK
+        if vma.mapping is not None and not (vma.prot & PROT_WRITE and not vma.shared):
+            self._populate_cached(vma, start, end)
+            return
+        for va in range(start, end, PAGE_SIZE):
             slot = self._pte_slot(va, True)
             if not q[slot] & PTE_P:
                 self._fill(vma, va, slot, False)
+
+    def _populate_cached(self, vma: Vma, start: int, end: int) -> None:
+        q = self.q
+        mapping = vma.mapping
+        assert mapping is not None
+        pages, find = mapping.pages, mapping.find_or_create
+        flags = vma.pte_flags() | PTE_CACHE
+        if vma.prot & PROT_WRITE:
+            flags |= PTE_W  # MAP_SHARED: writes go to the file's own pages
+        if vma.prot & PROT_EXEC:
+            mapping.code = True
+        va = start
+        while va < end:
+            chunk_end = min(end, (va | (PT_SPAN - 1)) + 1)
+            t = self._pte_slot(va, True) - ((va >> PAGE_SHIFT) & 511)
+            i0 = (va >> PAGE_SHIFT) & 511
+            i1 = i0 + ((chunk_end - va) >> PAGE_SHIFT)
+            index = vma.pgoff + ((va - vma.start) >> PAGE_SHIFT)
+            cur = q[t + i0 : t + i1].tolist()
+            new = [
+                e if e & PTE_P else ((pages.get(index + k) or find(index + k)) << PAGE_SHIFT)
+                | flags
+                for k, e in enumerate(cur)
+            ]
+            q[t + i0 : t + i1] = array("Q", new)
+            va = chunk_end
 
     def _fill(self, vma: Vma, va: int, slot: int, write: bool) -> None:
         """Bring in the page at va for a fault (or a prefault, write=False)."""
         mem = self.mem
         flags = vma.pte_flags()
         writable = vma.prot & PROT_WRITE
-        if vma.mapping is None:
+        mapping = vma.mapping
+        if mapping is None:
             pfn = mem.alloc()
             if writable:
                 flags |= PTE_W
         else:
-            cached = vma.mapping.find_or_create(vma.pgoff + ((va - vma.start) >> PAGE_SHIFT))
-            if vma.shared:
-                mem.get(cached)
-                pfn = cached
-                if writable:
+            cached = mapping.find_or_create(vma.pgoff + ((va - vma.start) >> PAGE_SHIFT))
+            if vma.prot & PROT_EXEC:
+                mapping.code = True
+            if vma.shared or not (write and writable):
+                # The page cache's own frame, mapped without a reference of its own: shared
+                # mappings write to it, private ones copy it on the first write.
+                if vma.shared and writable:
                     flags |= PTE_W
-            elif write and writable:
-                pfn = mem.alloc(zero=False)
-                mem.copy_frame(pfn, cached)
-                flags |= PTE_W
-            else:
-                mem.get(cached)
-                pfn = cached  # shared with the page cache until the first write (CoW)
+                self.q[slot] = (cached << PAGE_SHIFT) | flags | PTE_CACHE
+                return
+            pfn = mem.alloc(zero=False)
+            mem.copy_frame(pfn, cached)
+            vma.copied = True
+            flags |= PTE_W
         if vma.prot & PROT_EXEC:
             mem.was_code[pfn] = 1
         self.q[slot] = (pfn << PAGE_SHIFT) | flags
@@ -365,12 +428,14 @@ class AddressSpace:
             self._fill(vma, va, slot, False)
             pte = self.q[slot]
         pfn = (pte & PTE_ADDR) >> PAGE_SHIFT
-        if self.mem.refcount[pfn] > 1 or (vma.mapping is not None and vma.shared):
+        if pte & PTE_CACHE or self.mem.refcount[pfn] > 1:
+            vma.copied = True
             new = self.mem.alloc(zero=False)
             self.mem.copy_frame(new, pfn)
-            self.mem.put(pfn)
-            self.q[slot] = (pte & ~PTE_ADDR) | (new << PAGE_SHIFT) | (
-                PTE_W if vma.prot & PROT_WRITE else 0)
+            if not pte & PTE_CACHE:
+                self.mem.put(pfn)
+            keep = pte & ~(PTE_ADDR | PTE_CACHE)
+            self.q[slot] = keep | (new << PAGE_SHIFT) | (PTE_W if vma.prot & PROT_WRITE else 0)
             self.tlb_dirty = True
             pfn = new
         return pfn
@@ -406,15 +471,17 @@ class AddressSpace:
     def _cow(self, vma: Vma, slot: int, pte: int) -> None:
         mem = self.mem
         pfn = (pte & PTE_ADDR) >> PAGE_SHIFT
-        if vma.shared or mem.refcount[pfn] == 1:
+        if vma.shared or (not pte & PTE_CACHE and mem.refcount[pfn] == 1):
             self.q[slot] = pte | PTE_W
             return
         new = mem.alloc(zero=False)
         mem.copy_frame(new, pfn)
-        mem.put(pfn)
+        vma.copied = True
+        if not pte & PTE_CACHE:
+            mem.put(pfn)
         if vma.prot & PROT_EXEC:
             mem.was_code[new] = 1
-        self.q[slot] = (pte & ~PTE_ADDR) | (new << PAGE_SHIFT) | PTE_W
+        self.q[slot] = (pte & ~(PTE_ADDR | PTE_CACHE)) | (new << PAGE_SHIFT) | PTE_W
         self.tlb_dirty = True  # the CPU may still hold the old frame for reads
 
     # ---- fork / teardown -------------------------------------------------------------
@@ -426,14 +493,23 @@ class AddressSpace:
         for vma in self.vmas:
             copy = Vma(vma.start, vma.end, vma.prot, vma.flags, vma.mapping, vma.pgoff,
                        vma.file, vma.name)  # fmt: skip
+            copy.copied = vma.copied
             child.vmas.append(copy.hold())
-            for slot, va in self._leaves(vma.start, vma.end):
-                pte = q[slot]
-                if not vma.shared and pte & PTE_W:
-                    pte &= ~PTE_W
-                    q[slot] = pte
-                get((pte & PTE_ADDR) >> PAGE_SHIFT)
-                q[child._pte_slot(va, True)] = pte
+            if not vma.copied and not vma.prot & PROT_WRITE:
+                refs, private = False, False  # page-cache entries only: copied as they are
+            else:
+                refs, private = True, not vma.shared
+            for t, base, i0, i1 in self._leaf_tables(vma.start, vma.end):
+                entries = q[t + i0 : t + i1].tolist()
+                if private:
+                    entries = [e & ~PTE_W for e in entries]
+                    q[t + i0 : t + i1] = array("Q", entries)
+                if refs:
+                    for e in entries:
+                        if e & PTE_P and not e & PTE_CACHE:
+                            get((e & PTE_ADDR) >> PAGE_SHIFT)
+                ct = child._pte_slot(base, True) - ((base >> PAGE_SHIFT) & 511)
+                q[ct + i0 : ct + i1] = array("Q", entries)
         child._reindex()
         child.brk_start, child.brk = self.brk_start, self.brk
         child.arg_start, child.arg_end = self.arg_start, self.arg_end
@@ -445,23 +521,21 @@ class AddressSpace:
 
     def destroy(self) -> None:
         """Release every page and page-table frame (the last user has gone)."""
+        put = self.mem.put
+        q = self.q
         for vma in self.vmas:
-            self._zap(vma.start, vma.end)
+            if vma.copied or vma.prot & PROT_WRITE:
+                for t, _base, i0, i1 in self._leaf_tables(vma.start, vma.end):
+                    for e in q[t + i0 : t + i1].tolist():
+                        if e & PTE_P and not e & PTE_CACHE:
+                            put((e & PTE_ADDR) >> PAGE_SHIFT)
             vma.drop()
         self.vmas, self.starts = [], []
-        q, put = self.q, self.mem.put
-
-        def free_tables(table: int, level: int) -> None:
-            if level > 1:
-                t = table << 9
-                for i in range(512):
-                    e = q[t + i]
-                    if e & PTE_P:
-                        free_tables((e & PTE_ADDR) >> PAGE_SHIFT, level - 1)
-                        q[t + i] = 0
-            put(table)
-
-        free_tables(self.pml4, 4)
+        for table in self.pt_pages:
+            put(table)  # alloc() zeroes frames, so the tables need no clearing
+        put(self.pml4)
+        self.pt_pages = []
+        self.tlb_dirty = True
 
     # ---- uaccess -----------------------------------------------------------------------
 

@@ -14,11 +14,15 @@ from twaron.mm.physmem import PhysMem
 class PageCache:
     """Frames of one file, by page index; the cache holds one reference on each frame."""
 
-    __slots__ = ("mem", "pages")
+    __slots__ = ("mem", "pages", "code", "orphans")
 
     def __init__(self, mem: PhysMem) -> None:
         self.mem = mem
         self.pages: dict[int, int] = {}
+        self.code = False  # some page was mapped executable: freed frames need a TB flush
+        # Pages cut off by truncate stay allocated until the file itself goes: processes may
+        # still map them (page tables hold page-cache frames without a reference).
+        self.orphans: list[int] = []
 
     def find_or_create(self, index: int) -> int:
         """The frame for page `index`, allocating a zero-filled one if there is none yet."""
@@ -47,7 +51,7 @@ class PageCache:
             index, in_page = offset >> PAGE_SHIFT, offset & (PAGE_SIZE - 1)
             chunk = min(len(mv) - pos, PAGE_SIZE - in_page)
             pfn = self.find_or_create(index)
-            if self.mem.was_code[pfn]:
+            if self.code:
                 self.mem.code_rewritten(pfn)
             self.mem.write(pfn, in_page, mv[pos : pos + chunk])
             offset += chunk
@@ -57,7 +61,7 @@ class PageCache:
         """Drop pages wholly past size and zero the tail of the last partial page."""
         first_gone = (size + PAGE_SIZE - 1) >> PAGE_SHIFT
         for index in [i for i in self.pages if i >= first_gone]:
-            self.mem.put(self.pages.pop(index))
+            self.orphans.append(self.pages.pop(index))
         tail = size & (PAGE_SIZE - 1)
         pfn = self.pages.get(size >> PAGE_SHIFT)
         if tail and pfn:
@@ -65,6 +69,10 @@ class PageCache:
 
     def release(self) -> None:
         """The file is gone (last link and last open reference): give the frames back."""
-        for pfn in self.pages.values():
-            self.mem.put(pfn)
+        mem = self.mem
+        for pfn in [*self.pages.values(), *self.orphans]:
+            if self.code:
+                mem.was_code[pfn] = 1
+            mem.put(pfn)
         self.pages.clear()
+        self.orphans.clear()

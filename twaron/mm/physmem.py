@@ -76,8 +76,7 @@ class PhysMem:
 
     def code_rewritten(self, pfn: int) -> None:
         """The host is changing a frame that may be translated code (a write to a binary)."""
-        if self.was_code[pfn]:
-            self.flush_code()
+        self.flush_code()
 
     def page(self, pfn: int) -> memoryview:
         off = pfn << PAGE_SHIFT

@@ -88,7 +88,8 @@ def sys_execve(task: Task, filename: bytes, argv: list[bytes], envp: list[bytes]
                dirfd: int, flags: int) -> None:  # fmt: skip
     """Replace task's program. Raises KernelError before the point of no return only."""
     prof = profile.PROFILER
-    t0 = prof.now() if prof else 0
+    t0 = t_start = prof.now() if prof else 0
+    tid = task.tid
     kernel = task.kernel
     path, inode, head = kernel.vfs_exec_open(task, dirfd, filename, flags)
     argv = list(argv)
@@ -111,18 +112,18 @@ def sys_execve(task: Task, filename: bytes, argv: list[bytes], envp: list[bytes]
             raise KernelError(ENOENT) from None
         raise KernelError(ENOEXEC)
     if prof:
-        t0 = prof.phase("exec.open + parse", t0)
+        t0 = prof.phase("exec.open + parse", t0, tid)
 
     # ---- point of no return --------------------------------------------------------
     task.files.close_on_exec()
     task.group.sighand.exec_reset()
     task.sigaltstack = (0, 2, 0)
     if prof:
-        t0 = prof.phase("exec.close_cloexec + cmdline", t0)
+        t0 = prof.phase("exec.close_cloexec + cmdline", t0, tid)
 
     mm = AddressSpace(kernel.mem)
     if prof:
-        t0 = prof.phase("exec.new address space", t0)
+        t0 = prof.phase("exec.new address space", t0, tid)
     try:
         loaded = binfmt_elf.load(mm, image, mapping, path)
     except KernelError:
@@ -130,19 +131,19 @@ def sys_execve(task: Task, filename: bytes, argv: list[bytes], envp: list[bytes]
         raise
     mm.brk_start = mm.brk = loaded.brk
     if prof:
-        t0 = prof.phase("exec.load ELF segments", t0)
+        t0 = prof.phase("exec.load ELF segments", t0, tid)
 
     random_bytes = kernel.rng.read(16)
     if prof:
-        t0 = prof.phase("exec.AT_RANDOM", t0)
+        t0 = prof.phase("exec.AT_RANDOM", t0, tid)
 
     _prefault(mm)
     if prof:
-        t0 = prof.phase("exec.prefault cached pages", t0)
+        t0 = prof.phase("exec.prefault cached pages", t0, tid)
 
     sp = _setup_stack(task, mm, loaded, filename, argv, envp, random_bytes, image.exec_stack)
     if prof:
-        t0 = prof.phase("exec.stack alloc + init", t0)
+        t0 = prof.phase("exec.stack alloc + init", t0, tid)
 
     old = task.mm
     task.mm = mm
@@ -158,7 +159,8 @@ def sys_execve(task: Task, filename: bytes, argv: list[bytes], envp: list[bytes]
     kernel.platform.set_regs(task, regs)
     kernel.platform.request_stop()
     if prof:
-        prof.phase("exec.de_thread + mm switch", t0)
+        t0 = prof.phase("exec.de_thread + mm switch", t0, tid)
+        prof.add("exec.total", t_start, t0 - t_start, tid)
 
 
 def _script_argv(head: bytes, filename: bytes, argv: list[bytes]) -> tuple[bytes, list[bytes]]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from twaron import profile
 from twaron.arch.x86_64.constants import (
     CLONE_CHILD_CLEARTID,
     CLONE_CHILD_SETTID,
@@ -26,6 +27,8 @@ FORK_LIKE = (
 def do_fork(task: Task, flags: int, stack: int = 0, ptid: int = 0, ctid: int = 0,
             tls: int = 0) -> int:  # fmt: skip
     """Create a child process; returns its pid to the parent."""
+    prof = profile.PROFILER
+    t0 = prof.now() if prof else 0
     if flags & ~FORK_LIKE or (flags & CLONE_VM and not flags & CLONE_VFORK):
         raise KernelError(EINVAL)  # threads (CLONE_VM without VFORK, CLONE_THREAD) come later
     if flags & CLONE_SETTLS and tls >= USER_TOP:
@@ -41,7 +44,10 @@ def do_fork(task: Task, flags: int, stack: int = 0, ptid: int = 0, ctid: int = 0
         mm = task.mm
         mm.users += 1
     else:
+        t1 = prof.now() if prof else 0
         mm = task.mm.fork()
+        if prof:
+            prof.phase("fork.mm.fork", t1, task.tid)
     child = Task(kernel, pid, group, mm, task.files.fork_copy(), task.fs.copy(), task.cred.copy())
     child.comm = task.comm
     child.blocked_signals = task.blocked_signals
@@ -66,4 +72,6 @@ def do_fork(task: Task, flags: int, stack: int = 0, ptid: int = 0, ctid: int = 0
         # The parent sleeps (after this call returns the pid) until the child execs or exits.
         child.vfork_done = WaitQueue()
         kernel.sleep_after_syscall(task, child.vfork_done)
+    if prof:
+        prof.phase("fork.do_fork", t0, task.tid)
     return pid

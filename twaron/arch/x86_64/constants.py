@@ -10,6 +10,7 @@ PTE_U = 1 << 2  # user
 PTE_A = 1 << 5  # accessed
 PTE_D = 1 << 6  # dirty
 PTE_NX = 1 << 63
+PTE_CACHE = 1 << 9  # software bit: a page-cache frame mapped without its own reference
 PTE_ADDR = 0x000F_FFFF_FFFF_F000
 USER_TOP = 0x0000_8000_0000_0000  # first non-canonical address of the lower half
 
