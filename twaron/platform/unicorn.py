@@ -118,6 +118,8 @@ class UnicornPlatform:
         self._sc_in = _RegBatch(("rax", "rdi", "rsi", "rdx", "r10", "r8", "r9", "rip", "rflags"))
         self._sc_out = _RegBatch(("rax", "rcx", "r11"))
         self._rip = _RegBatch(("rip",))
+        self._fork_regs = _RegBatch(("rip", "rcx", "r11", "rax"))
+        self._ctx_write_batch = lib.uc_context_reg_write_batch
         self._all = _RegBatch(ALL_REGS)
         self.current: Task | None = None
         self.cr3 = -1
@@ -321,10 +323,9 @@ class UnicornPlatform:
                     ctx.reg_write(REG_IDS[name], value)
             if self.in_syscall:
                 ret = self.syscall_rip + 2
-                for reg, value in ((X.UC_X86_REG_RIP, ret), (X.UC_X86_REG_RCX, ret),
-                                   (X.UC_X86_REG_R11, self._sc_in.vals[8]),
-                                   (X.UC_X86_REG_RAX, 0)):  # fmt: skip
-                    ctx.reg_write(reg, value)
+                b = self._fork_regs
+                b.vals[0], b.vals[1], b.vals[2], b.vals[3] = ret, ret, self._sc_in.vals[8], 0
+                self._ctx_write_batch(ctx.context, b.ids, b.ptrs, b.n)
             return ctx
         ctx = self.new_cpu()
         ctypes.memmove(

@@ -7,8 +7,7 @@ Per task: the blocked mask and thread-directed pending signals.
 from __future__ import annotations
 
 import struct
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from twaron.arch.x86_64.constants import (
     NSIG,
@@ -54,30 +53,30 @@ def sigbit(sig: int) -> int:
     return 1 << (sig - 1)
 
 
-@dataclass(slots=True)
-class SigAction:
+class SigAction(NamedTuple):
+    """One signal's disposition; immutable, so fork copies the table by reference."""
+
     handler: int = SIG_DFL
     flags: int = 0
     restorer: int = 0
     mask: int = 0
 
 
+DEFAULT_ACTION = SigAction()
+
+
 class SigHand:
     """The handler table, shared by the threads of a group."""
 
-    def __init__(self) -> None:
-        self.actions = [SigAction() for _ in range(NSIG + 1)]
+    def __init__(self, actions: list[SigAction] | None = None) -> None:
+        self.actions = actions if actions is not None else [DEFAULT_ACTION] * (NSIG + 1)
 
     def copy(self) -> SigHand:
-        new = SigHand()
-        new.actions = [SigAction(a.handler, a.flags, a.restorer, a.mask) for a in self.actions]
-        return new
+        return SigHand(list(self.actions))
 
     def exec_reset(self) -> None:
         """execve: caught signals go back to their default; ignored stay ignored."""
-        for a in self.actions:
-            if a.handler != SIG_IGN:
-                a.handler, a.flags, a.restorer, a.mask = SIG_DFL, 0, 0, 0
+        self.actions = [a if a.handler == SIG_IGN else DEFAULT_ACTION for a in self.actions]
 
 
 def is_ignored(group: ThreadGroup, sig: int) -> bool:
@@ -164,7 +163,7 @@ def setup_frame(task: Task, sig: int, action: SigAction, info: bytes,
     task.blocked_signals |= action.mask | (0 if action.flags & SA_NODEFER else sigbit(sig))
     task.blocked_signals &= ~UNBLOCKABLE
     if action.flags & SA_RESETHAND:
-        action.handler, action.flags = SIG_DFL, 0
+        task.group.sighand.actions[sig] = DEFAULT_ACTION
 
 
 def restore_frame(task: Task) -> None:

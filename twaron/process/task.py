@@ -9,6 +9,7 @@ and exit status).
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -35,7 +36,7 @@ class Credentials:
     groups: list[int] = field(default_factory=list)
 
     def copy(self) -> Credentials:
-        c = Credentials(**{k: getattr(self, k) for k in self.__dataclass_fields__})
+        c = copy.copy(self)
         c.groups = list(self.groups)
         return c
 

@@ -33,9 +33,10 @@ def sys_rt_sigaction(task: Task, sig: int, act: int, oact: int, size: int, *_: i
         task.mm.copy_out(oact, SIGACTION.pack(action.handler, action.flags, action.restorer,
                                               action.mask))  # fmt: skip
     if new is not None:
-        action.handler, action.flags, action.restorer, mask = new
-        action.flags &= 0xFFFF_FFFF
-        action.mask = mask & ~sigs.UNBLOCKABLE
+        handler, flags, restorer, mask = new
+        task.group.sighand.actions[sig] = sigs.SigAction(
+            handler, flags & 0xFFFF_FFFF, restorer, mask & ~sigs.UNBLOCKABLE
+        )
         if sigs.is_ignored(task.group, sig):  # setting SIG_IGN discards what is pending
             bit = sigs.sigbit(sig)
             task.group.shared_pending &= ~bit
