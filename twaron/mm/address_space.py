@@ -49,6 +49,7 @@ EAGER_ANON_LIMIT = 64 << 10  # anonymous mappings up to this size are populated 
 READ, WRITE, EXEC = 1, 2, 4  # fault access kinds
 PT_SPAN = 512 << PAGE_SHIFT  # what one page-table page maps: 2 MiB
 ZEROS = array("Q", bytes(8 * 512))
+EMPTY = memoryview(ZEROS)  # for comparing a run of entries against all-absent
 FRAME_OF = PTE_ADDR  # mask; frame number = (pte & FRAME_OF) >> PAGE_SHIFT
 PROT_RWX = PROT_READ | PROT_WRITE | PROT_EXEC
 
@@ -123,6 +124,8 @@ class AddressSpace:
         self.q = mem.q
         self.pml4 = mem.alloc()
         self.cr3 = self.pml4 << PAGE_SHIFT
+        for i, entry in getattr(mem, "kernel_pml4", {}).items():  # platform's kernel half
+            self.q[(self.pml4 << 9) + i] = entry
         self.pt_pages: list[int] = []  # every page-table page below the PML4, for teardown
         self.vmas: list[Vma] = []
         self.starts: list[int] = []
@@ -365,7 +368,6 @@ class AddressSpace:
         q = self.q
         mapping = vma.mapping
         assert mapping is not None
-        pages, find = mapping.pages, mapping.find_or_create
         flags = vma.pte_flags() | PTE_CACHE
         if vma.prot & PROT_WRITE:
             flags |= PTE_W  # MAP_SHARED: writes go to the file's own pages
@@ -378,13 +380,12 @@ class AddressSpace:
             i0 = (va >> PAGE_SHIFT) & 511
             i1 = i0 + ((chunk_end - va) >> PAGE_SHIFT)
             index = vma.pgoff + ((va - vma.start) >> PAGE_SHIFT)
-            cur = q[t + i0 : t + i1].tolist()
-            new = [
-                e if e & PTE_P else ((pages.get(index + k) or find(index + k)) << PAGE_SHIFT)
-                | flags
-                for k, e in enumerate(cur)
-            ]
-            q[t + i0 : t + i1] = array("Q", new)
+            block = mapping.pte_block(index, i1 - i0, flags)
+            if q[t + i0 : t + i1] == EMPTY[: i1 - i0]:
+                q[t + i0 : t + i1] = block
+            else:  # some pages are there already (a private copy, say): keep them
+                cur = q[t + i0 : t + i1].tolist()
+                q[t + i0 : t + i1] = array("Q", [e or n for e, n in zip(cur, block, strict=True)])
             va = chunk_end
 
     def _fill(self, vma: Vma, va: int, slot: int, write: bool) -> None:

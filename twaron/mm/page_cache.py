@@ -7,6 +7,8 @@ shared by every process that maps it. A page that was never written reads as zer
 
 from __future__ import annotations
 
+from array import array
+
 from twaron.arch.x86_64.constants import PAGE_SHIFT, PAGE_SIZE
 from twaron.mm.physmem import PhysMem
 
@@ -14,7 +16,7 @@ from twaron.mm.physmem import PhysMem
 class PageCache:
     """Frames of one file, by page index; the cache holds one reference on each frame."""
 
-    __slots__ = ("mem", "pages", "code", "orphans")
+    __slots__ = ("mem", "pages", "code", "orphans", "pte_blocks")
 
     def __init__(self, mem: PhysMem) -> None:
         self.mem = mem
@@ -23,13 +25,27 @@ class PageCache:
         # Pages cut off by truncate stay allocated until the file itself goes: processes may
         # still map them (page tables hold page-cache frames without a reference).
         self.orphans: list[int] = []
+        # Ready-made runs of page-table entries for prefaulting this file's pages, keyed by
+        # (first page, count, flags): every exec of a binary maps the same frames.
+        self.pte_blocks: dict[tuple[int, int, int], array] = {}
 
     def find_or_create(self, index: int) -> int:
         """The frame for page `index`, allocating a zero-filled one if there is none yet."""
         pfn = self.pages.get(index)
         if pfn is None:
             pfn = self.pages[index] = self.mem.alloc()
+            if self.pte_blocks:
+                self.pte_blocks.clear()
         return pfn
+
+    def pte_block(self, index: int, count: int, flags: int) -> array:
+        """Leaf entries mapping pages index .. index+count-1 (created if missing)."""
+        key = (index, count, flags)
+        block = self.pte_blocks.get(key)
+        if block is None:
+            pfns = [self.find_or_create(i) for i in range(index, index + count)]
+            block = self.pte_blocks[key] = array("Q", [(p << PAGE_SHIFT) | flags for p in pfns])
+        return block
 
     def read(self, offset: int, n: int) -> bytes:
         """Up to n bytes at offset; the caller has already clipped n to the file size."""
@@ -62,6 +78,7 @@ class PageCache:
         first_gone = (size + PAGE_SIZE - 1) >> PAGE_SHIFT
         for index in [i for i in self.pages if i >= first_gone]:
             self.orphans.append(self.pages.pop(index))
+        self.pte_blocks.clear()
         tail = size & (PAGE_SIZE - 1)
         pfn = self.pages.get(size >> PAGE_SHIFT)
         if tail and pfn:
@@ -76,3 +93,4 @@ class PageCache:
             mem.put(pfn)
         self.pages.clear()
         self.orphans.clear()
+        self.pte_blocks.clear()

@@ -120,6 +120,7 @@ class UnicornPlatform:
         self._rip = _RegBatch(("rip",))
         self._fork_regs = _RegBatch(("rip", "rcx", "r11", "rax"))
         self._ctx_write_batch = lib.uc_context_reg_write_batch
+        self._ctx_read_batch = lib.uc_context_reg_read_batch
         self._all = _RegBatch(ALL_REGS)
         self.current: Task | None = None
         self.cr3 = -1
@@ -373,20 +374,28 @@ class UnicornPlatform:
             task.cpu.reg_write(REG_IDS[name], value)
 
     def get_regs(self, task: Task) -> UserRegs:
+        b = self._all
         if task is self.current:
-            b = self._all
             self._read_batch(self.uch, b.ids, b.ptrs, b.n)
-            values = list(b.vals)
-            if self.pending:
-                for name, v in self.pending.items():
-                    values[ALL_REGS.index(name)] = v
         else:
-            values = [task.cpu.reg_read(REG_IDS[n]) for n in ALL_REGS]
-        return UserRegs(**dict(zip(ALL_REGS, values, strict=False)))
+            self._ctx_read_batch(task.cpu.context, b.ids, b.ptrs, b.n)
+        values = list(b.vals)
+        if self.pending and task is self.current:
+            for name, v in self.pending.items():
+                values[ALL_REGS.index(name)] = v
+        return UserRegs(**dict(zip(ALL_REGS, values, strict=True)))
 
     def set_regs(self, task: Task, regs: UserRegs) -> None:
-        for name in ALL_REGS:
-            self.set_reg(task, name, getattr(regs, name))
+        """All registers in one batch; inside a syscall RIP waits until the CPU stops."""
+        b = self._all
+        for i, name in enumerate(ALL_REGS):
+            b.vals[i] = getattr(regs, name) & U64
+        if task is not self.current:
+            self._ctx_write_batch(task.cpu.context, b.ids, b.ptrs, b.n)
+            return
+        self._write_batch(self.uch, b.ids, b.ptrs, b.n)
+        if self.in_syscall:
+            self.set_reg(task, "rip", regs.rip)
 
     def restart_syscall(self, task: Task) -> int:
         self.set_reg(task, "rip", self.syscall_rip)
