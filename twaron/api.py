@@ -82,10 +82,23 @@ def run_console(config: Config) -> int:
         if status is not None:
             return status
         wait_status = kernel.run()
+        _report(kernel, config)
         return 124 if kernel.timed_out else status_to_exit_code(wait_status)
     finally:
         _restore_host_signals(kernel, previous)
         console.restore()
+
+
+def _report(kernel: Kernel, config: Config) -> None:
+    """After the run: unknown syscalls (with --trace) and any oops, on stderr."""
+    from twaron.arch.x86_64.unistd import SYSCALL_NAMES
+
+    if config.trace and kernel.unknown_syscalls:
+        calls = ", ".join(f"{SYSCALL_NAMES.get(nr, nr)} x{n}"
+                          for nr, n in sorted(kernel.unknown_syscalls.items()))  # fmt: skip
+        print(f"twaron: unimplemented syscalls answered ENOSYS: {calls}", file=sys.stderr)
+    if kernel.oopses:
+        print(f"twaron: {len(kernel.oopses)} oops(es) during the run", file=sys.stderr)
 
 
 def _forward_host_signals(kernel: Kernel) -> dict[int, object]:

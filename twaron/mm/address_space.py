@@ -487,8 +487,11 @@ class AddressSpace:
 
     # ---- fork / teardown -------------------------------------------------------------
 
-    def fork(self) -> AddressSpace:
-        """A copy-on-write copy: private pages become read-only in both until written."""
+    def fork(self, hot: tuple[int, ...] = ()) -> AddressSpace:
+        """A copy-on-write copy: private pages become read-only in both until written.
+
+        Pages at the `hot` addresses (the stack top, the thread pointer) are written by both
+        sides at once; they are copied now, which costs a memcpy instead of two faults."""
         child = AddressSpace(self.mem)
         q, get = self.q, self.mem.get
         for vma in self.vmas:
@@ -512,6 +515,8 @@ class AddressSpace:
                 ct = child._pte_slot(base, True) - ((base >> PAGE_SHIFT) & 511)
                 q[ct + i0 : ct + i1] = array("Q", entries)
         child._reindex()
+        for addr in hot:
+            child._copy_hot_page(self, addr & PAGE_MASK)
         child.brk_start, child.brk = self.brk_start, self.brk
         child.arg_start, child.arg_end = self.arg_start, self.arg_end
         child.env_start, child.env_end = self.env_start, self.env_end
@@ -519,6 +524,27 @@ class AddressSpace:
         child.total_pages = self.total_pages
         self.tlb_dirty = True
         return child
+
+    def _copy_hot_page(self, parent: AddressSpace, va: int) -> None:
+        """Right after fork: give this child its own copy of the page at va and let the
+        parent write its page again, if it is an ordinary private writable page."""
+        vma = self.find_vma(va)
+        if vma is None or vma.shared or not vma.prot & PROT_WRITE:
+            return
+        slot, pslot = self._pte_slot(va, False), parent._pte_slot(va, False)
+        if slot < 0 or pslot < 0:
+            return
+        q, mem = self.q, self.mem
+        pte = q[slot]
+        pfn = (pte & PTE_ADDR) >> PAGE_SHIFT
+        if not pte & PTE_P or pte & PTE_CACHE or mem.refcount[pfn] != 2:
+            return
+        new = mem.alloc(zero=False)
+        mem.copy_frame(new, pfn)
+        mem.put(pfn)
+        q[slot] = (pte & ~PTE_ADDR) | (new << PAGE_SHIFT) | PTE_W
+        q[pslot] = q[pslot] | PTE_W
+        vma.copied = True
 
     def destroy(self) -> None:
         """Release every page and page-table frame (the last user has gone)."""

@@ -45,7 +45,9 @@ def do_fork(task: Task, flags: int, stack: int = 0, ptid: int = 0, ctid: int = 0
         mm.users += 1
     else:
         t1 = prof.now() if prof else 0
-        mm = task.mm.fork()
+        platform = kernel.platform
+        sp = platform.get_reg(task, "rsp")
+        mm = task.mm.fork(hot=(sp, sp - 4096, platform.get_reg(task, "fs_base")))
         if prof:
             prof.phase("fork.mm.fork", t1, task.tid)
     child = Task(kernel, pid, group, mm, task.files.fork_copy(), task.fs.copy(), task.cred.copy())

@@ -40,6 +40,7 @@ if TYPE_CHECKING:
     from twaron.process.task import Task
 
 PROT_ALL = PROT_READ | PROT_WRITE | PROT_EXEC
+BRK_PREFAULT = 32 << 10
 
 
 def page_align(n: int) -> int:
@@ -60,14 +61,15 @@ def sys_brk(task: Task, addr: int, *_: int) -> int:
         if heap is not None and heap.name == "[heap]":
             heap.end = new_end
             mm.total_pages += (new_end - old_end) >> PAGE_SHIFT
-            if new_end - old_end <= 64 << 10:
-                mm.populate(heap, old_end, new_end)
         else:
             try:
                 mm.map(old_end, new_end - old_end, PROT_READ | PROT_WRITE, MAP_PRIVATE,
                        name="[heap]")  # fmt: skip
             except KernelError:
                 return mm.brk
+            heap = mm.find_vma(old_end)
+        # malloc touches the start of what it just asked for: map that much now.
+        mm.populate(heap, old_end, min(new_end, old_end + BRK_PREFAULT))  # type: ignore[arg-type]
     elif new_end < old_end:
         mm.unmap(new_end, old_end)
     mm.brk = addr
