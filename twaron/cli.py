@@ -140,13 +140,52 @@ def build_parser() -> argparse.ArgumentParser:
     prof.add_argument("argv", nargs=argparse.REMAINDER, metavar="PROGRAM [ARGS...]")
     prof.set_defaults(handler=_cmd_profile)
 
-    for name, text in (
-        ("test", "run the conformance suites"),
-        ("fuzz", "fuzz the system call interface"),
-    ):
-        p = sub.add_parser(name, help=f"{text} (not implemented yet)")
-        p.add_argument("rest", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
-        p.set_defaults(handler=_cmd_not_implemented)
+    test = sub.add_parser(
+        "test",
+        help="run the conformance suites (BusyBox's upstream tests) in twaron and natively",
+        description="Run BusyBox's upstream test suites (testsuite/runtest, "
+        "shell/ash_test/run-all) of the installed BusyBox inside twaron and natively in a "
+        "chroot holding the same tree; print the counts per suite and the cases that differ. "
+        "Exit status 0 when twaron's results equal native's.",
+    )
+    test_sub = test.add_subparsers(dest="suite_set", metavar="SUITE")
+    test_sub.required = True
+    bb = test_sub.add_parser("busybox", help="BusyBox's runtest and ash_test suites")
+    bb.add_argument("--platform", choices=PLATFORMS, default="auto", help="CPU platform")
+    bb.add_argument("--json", metavar="FILE", help="write the results as JSON")
+    bb.add_argument("--suite", choices=("runtest", "ash", "all"), default="all",
+                    help="which suite (default all)")
+    bb.add_argument("--keep", metavar="DIR",
+                    help="work in DIR and keep it: the tree, the native trees, the logs")
+    bb.add_argument("--jobs", type=_positive_int, metavar="N",
+                    help="runs at a time (default: the number of CPUs)")
+    bb.add_argument("--no-native", action="store_true", help="run the twaron side only")
+    bb.set_defaults(handler=_cmd_test_busybox)
+
+    fuzz = sub.add_parser(
+        "fuzz",
+        help="fuzz the system call interface: random calls from guest processes",
+        description="Boot a guest running PROCS fuzzing processes that issue random system "
+        "calls with random and boundary arguments, seeded and reproducible; report the calls "
+        "made, the errno distribution and every oops with the seed and call that reproduce "
+        "it. The last line reads `calls: N, oopses: M`; the exit status is 1 on any oops.",
+    )
+    fuzz.add_argument("--platform", choices=PLATFORMS, default="auto", help="CPU platform")
+    fuzz.add_argument("--seed", type=_seed, default=0, metavar="S", help="seed (default 0)")
+    fuzz.add_argument("--calls", type=_positive_int, default=10_000, metavar="N",
+                      help="stop after N calls (default 10000)")
+    fuzz.add_argument("--procs", type=_positive_int, default=4, metavar="K",
+                      help="fuzzing processes (default 4, at most 64)")
+    fuzz.add_argument("--lifetime", type=_positive_int, default=2000, metavar="N",
+                      help="calls a fuzzing process makes before it is replaced (default 2000)")
+    fuzz.add_argument("--child-seed", type=_seed, metavar="X",
+                      help="reproduce: the first child runs with seed X (from an oops report)")
+    fuzz.add_argument("--memory", type=_size, default=256 << 20, metavar="SIZE",
+                      help="guest memory (default 256M)")
+    fuzz.add_argument("--timeout", type=_timeout, metavar="S", help="stop after S seconds")
+    fuzz.add_argument("--progress", action="store_true",
+                      help="a progress line on stderr every 10 seconds")
+    fuzz.set_defaults(handler=_cmd_fuzz)
     return parser
 
 
@@ -202,6 +241,25 @@ def _cmd_profile(parser: argparse.ArgumentParser, args: argparse.Namespace) -> i
     from twaron.bench import profiler
 
     return profiler.main(argv, args)
+
+
+def _cmd_test_busybox(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
+    from twaron.testsuite import busybox
+
+    return busybox.main(args)
+
+
+def _cmd_fuzz(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
+    if args.procs > 64:
+        parser.error("fuzz: --procs is at most 64")
+    from twaron import fuzz
+    from twaron.platform import PlatformUnavailable
+
+    try:
+        return fuzz.main(args)
+    except (PlatformUnavailable, fuzz.BuildError) as e:
+        print(f"twaron: {e}", file=sys.stderr)
+        return 1
 
 
 def _cmd_not_implemented(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:

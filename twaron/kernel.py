@@ -558,6 +558,7 @@ class Kernel:
             return
         for child in group.children:
             child.parent = init
+            child.exit_signal = SIGCHLD  # Linux's reparent_leader: "don't slay init"
             init.children.append(child)  # type: ignore[union-attr]
             if child.zombie:
                 init.child_exit.wake_all()  # type: ignore[union-attr]
@@ -574,7 +575,7 @@ class Kernel:
         action = parent.sighand.actions[SIGCHLD]
         if action.handler == sigs.SIG_IGN or action.flags & SA_NOCLDWAIT:  # no zombie
             self.release_group(group)
-        elif group.exit_signal:
+        elif 0 < group.exit_signal <= 64:  # clone() takes any CSIGNAL; Linux sends a valid one
             self.send_signal(parent, group.exit_signal)
         parent.child_exit.wake_all()
 

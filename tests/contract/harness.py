@@ -1,10 +1,12 @@
 """Contract-test harness: the same program natively (in a chroot with twaron's root layout)
 and inside twaron; stdout, exit status and (where deterministic) stderr must be identical.
 
-Natively a program runs as root in a private mount + UTS namespace, chrooted into a directory
+Natively a program runs as root, as pid 1 of a new pid namespace, in a private mount + UTS
+namespace (``unshare --mount --uts --pid --fork``), chrooted into a directory
 that has the layout of twaron's default root filesystem (``twaron.fs.rootfs.write_host_tree``,
 or a small fallback until that exists), with /proc mounted and /dev/null, /dev/zero,
-/dev/urandom, /dev/random bound in. The namespace dies with the process, so nothing needs
+/dev/urandom, /dev/random, /dev/full bound in
+(and /dev/fd, /dev/std{in,out,err} links). The namespace dies with the process, so nothing needs
 unmounting. Without root, native runs are skipped and twaron is compared with the outputs
 recorded in ``expected/*.json`` (refresh them with ``python tests/contract/regen.py``).
 """
@@ -39,7 +41,10 @@ GUEST_PROG = "/prog"  # where a C contract program is placed in both roots
 CONTRACT_ENV = {"PATH": "/bin:/sbin:/usr/bin:/usr/sbin", "HOME": "/root"}
 NATIVE_TIMEOUT = 30.0
 TWARON_TIMEOUT = float(os.environ.get("TWARON_CONTRACT_TIMEOUT", "120"))
-DEV_NODES = ("null", "zero", "urandom", "random")
+DEV_NODES = ("null", "zero", "urandom", "random", "full")
+# what udev/devtmpfs systems have besides the nodes (twaron's devfs has them too)
+DEV_LINKS = {"fd": "/proc/self/fd", "stdin": "/proc/self/fd/0", "stdout": "/proc/self/fd/1",
+             "stderr": "/proc/self/fd/2"}
 
 
 @dataclasses.dataclass
@@ -201,12 +206,35 @@ def _check(ret: int, what: str) -> None:
 
 
 def _enter_root(root: str) -> None:
-    """Runs in the child between fork and exec."""
+    """Runs in the child between fork and exec: ``unshare --mount --uts --pid --fork`` and
+    chroot, so that the program is pid 1 of its own pid namespace, as it is in twaron.
+
+    The process Popen forked stays outside as a reaper: it closes every descriptor (so the
+    parent sees EOF and exec-failure reports only from the real child), waits for pid 1 and
+    exits with its status (or dies of the same signal). pid 1 dies with it (PDEATHSIG), and
+    every other process of the namespace dies with pid 1. pid 1 is a session leader."""
     libc = _libc_handle()
-    CLONE_NEWNS, CLONE_NEWUTS = 0x00020000, 0x04000000
+    CLONE_NEWNS, CLONE_NEWUTS, CLONE_NEWPID = 0x00020000, 0x04000000, 0x20000000
     MS_BIND, MS_REC, MS_PRIVATE = 0x1000, 0x4000, 0x40000
-    _check(libc.unshare(CLONE_NEWNS | CLONE_NEWUTS), "unshare")
+    PR_SET_PDEATHSIG = 1
+    _check(libc.unshare(CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWPID), "unshare")
     _check(libc.mount(None, b"/", None, MS_REC | MS_PRIVATE, None), "make / private")
+    pid = os.fork()
+    if pid:
+        os.closerange(0, 1 << 16)
+        try:
+            _, status = os.waitpid(pid, 0)
+            if os.WIFSIGNALED(status):
+                sig = os.WTERMSIG(status)
+                signal.signal(sig, signal.SIG_DFL)
+                libc.setrlimit(4, (ctypes.c_ulong * 2)(0, 0))  # RLIMIT_CORE 0: no core file
+                signal.pthread_sigmask(signal.SIG_UNBLOCK, [sig])
+                os.kill(os.getpid(), sig)
+            os._exit(os.waitstatus_to_exitcode(status) & 0xFF)
+        finally:
+            os._exit(255)
+    _check(libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0), "PR_SET_PDEATHSIG")
+    os.setsid()  # pid 1 leads its session and process group (sid = pgid = 1), as in twaron
     _check(libc.mount(b"proc", f"{root}/proc".encode(), b"proc", 0, None), "mount proc")
     for node in DEV_NODES:
         _check(libc.mount(f"/dev/{node}".encode(), f"{root}/dev/{node}".encode(), None,
@@ -225,6 +253,10 @@ def _prepare_native_root(root: Path, files: dict[str, str | Path]) -> None:
         p = root / "dev" / node
         if not p.exists():
             p.touch()
+    for name, target in DEV_LINKS.items():
+        p = root / "dev" / name
+        if not p.is_symlink():
+            p.symlink_to(target)
     for guest, host in files.items():
         dst = root / guest.lstrip("/")
         dst.parent.mkdir(parents=True, exist_ok=True)

@@ -86,7 +86,8 @@ class ProfileReport:
         n, t = self.execs, self.exec_total_ns or 1
         rows = [(p.removeprefix("exec."), self.total(p) / n, 100.0 * self.total(p) / t)
                 for p in EXEC_PHASES if p in self.stats]  # fmt: skip
-        rows.append(("sum of phases", self.exec_phase_sum_ns / n, 100.0 * self.exec_phase_sum_ns / t))
+        phase_sum = self.exec_phase_sum_ns
+        rows.append(("sum of phases", phase_sum / n, 100.0 * phase_sum / t))
         rows.append(("exec.total (measured)", self.exec_total_ns / n, 100.0))
         return rows
 
@@ -279,10 +280,8 @@ def main(argv: list[str], args: Any) -> int:
         return 1
     for table in render(report):
         out.print(table)
-    out.print(
-        f"exec phases add up to {100 * report.exec_phase_sum_ns / max(report.exec_total_ns, 1):.1f}%"
-        f" of exec.total; {time.monotonic() - t:.1f} s"
-    )
+    share = 100 * report.exec_phase_sum_ns / max(report.exec_total_ns, 1)
+    out.print(f"exec phases add up to {share:.1f}% of exec.total; {time.monotonic() - t:.1f} s")
     if args.json:
         with open(args.json, "w") as f:
             json.dump(report.to_dict(), f, indent=2)

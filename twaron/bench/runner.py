@@ -129,8 +129,9 @@ class TwaronSide:
         import twaron
 
         try:
-            r = twaron.run(bench_args(name, quick, iterations), files={GUEST_BENCH: str(self.binary)},
-                           platform=self.platform, timeout=timeout)  # fmt: skip
+            r = twaron.run(bench_args(name, quick, iterations),
+                           files={GUEST_BENCH: str(self.binary)}, platform=self.platform,
+                           timeout=timeout)  # fmt: skip
         except Exception as e:  # noqa: BLE001 - a kernel that cannot boot fails the workload
             return Sample(False, error=f"twaron: {type(e).__name__}: {e}")
         if r.oopses:

@@ -145,8 +145,25 @@ class Console:
         return ConsoleFile(self, path, flags, which)
 
     def stdio_files(self, path: Path | None) -> list[ConsoleFile]:
-        """The init process's fds 0, 1, 2 (path: /dev/console, for fstat and /proc fd links)."""
-        return [self.open(path, O_RDWR, i) for i in range(3)]
+        """The init process's fds 0, 1, 2 (path: /dev/console, for fstat and /proc fd links).
+
+        Each carries a ConsolePath that remembers which stream it is, so that reopening it
+        through /proc/PID/fd/N (/dev/stdout, /dev/stderr) reaches the same host stream."""
+        return [
+            self.open(ConsolePath(path.mnt, path.dentry, i) if path is not None else None,
+                      O_RDWR, i)
+            for i in range(3)
+        ]
+
+
+class ConsolePath(Path):
+    """/dev/console as the path of one of init's stdio files: ``which`` is 0, 1 or 2."""
+
+    __slots__ = ("which",)
+
+    def __init__(self, mnt: Any, dentry: Any, which: int) -> None:
+        super().__init__(mnt, dentry)
+        self.which = which
 
 
 def _isatty(fd: int) -> bool:

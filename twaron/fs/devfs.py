@@ -99,7 +99,8 @@ def _open_tty(task: Any, path: Path, flags: int) -> File:
     console = getattr(task.kernel, "console", None)
     if console is None:
         raise KernelError(ENXIO)  # no controlling terminal
-    return console.open(path, flags, which=-1)
+    # a stdio file reopened through /proc/PID/fd/N keeps its stream (console.ConsolePath)
+    return console.open(path, flags, which=getattr(path, "which", -1))
 
 
 CHRDEV_OPEN.update(

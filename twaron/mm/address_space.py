@@ -127,6 +127,10 @@ class AddressSpace:
         for i, entry in getattr(mem, "kernel_pml4", {}).items():  # platform's kernel half
             self.q[(self.pml4 << 9) + i] = entry
         self.pt_pages: list[int] = []  # every page-table page below the PML4, for teardown
+        # va >> 21 -> index in mem.q of the page-table page mapping that 2 MiB: a software TLB
+        # for _pte_slot. Page-table pages are only ever freed by destroy(), so it never goes
+        # stale while the address space lives.
+        self.leaf_tables: dict[int, int] = {}
         self.vmas: list[Vma] = []
         self.starts: list[int] = []
         self.brk_start = self.brk = 0
@@ -272,6 +276,9 @@ class AddressSpace:
 
     def _pte_slot(self, va: int, create: bool) -> int:
         """Index in mem.q of the leaf entry for va (-1 if absent and not created)."""
+        t = self.leaf_tables.get(va >> 21)
+        if t is not None:
+            return t + ((va >> PAGE_SHIFT) & 511)
         q = self.q
         table = self.pml4
         for shift in (39, 30, 21):
@@ -285,6 +292,7 @@ class AddressSpace:
                 q[slot] = (table << PAGE_SHIFT) | PTE_P | PTE_W | PTE_U
             else:
                 table = (e & PTE_ADDR) >> PAGE_SHIFT
+        self.leaf_tables[va >> 21] = table << 9
         return (table << 9) + ((va >> PAGE_SHIFT) & 511)
 
     def _leaf_tables(self, start: int, end: int) -> list[tuple[int, int, int, int]]:
@@ -562,6 +570,7 @@ class AddressSpace:
             put(table)  # alloc() zeroes frames, so the tables need no clearing
         put(self.pml4)
         self.pt_pages = []
+        self.leaf_tables = {}
         self.tlb_dirty = True
 
     # ---- uaccess -----------------------------------------------------------------------

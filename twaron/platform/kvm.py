@@ -191,6 +191,9 @@ class KvmPlatform:
         self.current: Task | None = None
         self.kmode = False  # True: vCPU at the iretq stub, user rip/rflags/rsp in the frame
         self.cr3 = -1
+        self.cur_mm: object = None
+        self.shadowed: dict[int, object] = {}  # address spaces run since the last zap
+        self.shadow_paging = True  # decided by the probe
         self.fs_loaded = self.gs_loaded = 0
         self.in_syscall = False
         self.syscall_rip = 0
@@ -198,8 +201,11 @@ class KvmPlatform:
         self.stop_requested = False
         self.tlb_flush_pending = False
         self.exits = 0
-        self._fpu_scratch = bytearray(K.FPU_SIZE)
+        self.zaps = 0
+        self.last_halt = ""
         self._default_fpu = K.default_fpu()
+        self._state_size = K.FPU_SIZE
+        self._get_state, self._set_state = self.vm.get_fpu, self.vm.set_fpu
         self._ticker = _Ticker()
         self._closed = False
         try:
@@ -269,7 +275,7 @@ class KvmPlatform:
     def _init_vcpu(self) -> None:
         vm = self.vm
         try:
-            vm.set_supported_cpuid()
+            vm.set_supported_cpuid(_cpuid_fix)
         except OSError:
             pass  # the guest then sees CPUID leaves of zeros; SSE2 still works
         sr = vm.get_sregs()
@@ -299,6 +305,11 @@ class KvmPlatform:
         regs[17] = RFLAGS_FIXED
         vm.set_regs(regs)
         vm.set_fpu(self._default_fpu)
+        if vm.has_xsave:  # the full register state (SSE and whatever else the CPU has)
+            self._state_size = K.XSAVE_SIZE
+            self._get_state, self._set_state = vm.get_xsave, vm.set_xsave
+            self._default_fpu = bytearray(K.XSAVE_SIZE)
+            vm.get_xsave(self._default_fpu)
         # Block the preemption signal in this thread except while KVM_RUN runs.
         old = signal.pthread_sigmask(signal.SIG_BLOCK, {PREEMPT_SIGNAL})
         vm.set_signal_mask(sum(1 << (int(s) - 1) for s in old if int(s) != PREEMPT_SIGNAL))
@@ -350,8 +361,8 @@ class KvmPlatform:
             cpu = KvmCpu()
             cpu.regs = self._live_regs()
             cpu.fs_base, cpu.gs_base = parent.cpu.fs_base, parent.cpu.gs_base
-            cpu.fpu = bytearray(K.FPU_SIZE)
-            self.vm.get_fpu(cpu.fpu)
+            cpu.fpu = bytearray(self._state_size)
+            self._get_state(cpu.fpu)
         else:
             cpu = parent.cpu.copy()
         if self.in_syscall and parent is self.current:
@@ -393,11 +404,11 @@ class KvmPlatform:
         if cur is not None and cur.cpu is not None and not cur.exited:
             cur.cpu.regs = self._live_regs()
             if cur.cpu.fpu is None:
-                cur.cpu.fpu = bytearray(K.FPU_SIZE)
-            vm.get_fpu(cur.cpu.fpu)
+                cur.cpu.fpu = bytearray(self._state_size)
+            self._get_state(cur.cpu.fpu)
         cpu = task.cpu
         self._load_regs(cpu.regs)
-        vm.set_fpu(cpu.fpu if cpu.fpu is not None else self._default_fpu)
+        self._set_state(cpu.fpu if cpu.fpu is not None else self._default_fpu)
         self.current = task
 
     def get_reg(self, task: Task, name: str) -> int:
@@ -472,16 +483,16 @@ class KvmPlatform:
         mm = task.mm
         cpu = task.cpu
         dirty = 0
-        if mm.cr3 != self.cr3:
+        if mm is not self.cur_mm or mm.cr3 != self.cr3:
             rq[Q_CR3] = mm.cr3
             self.cr3 = mm.cr3
-            mm.tlb_dirty = False
-            self.tlb_flush_pending = False
+            self.cur_mm = mm
             dirty = K.SYNC_SREGS
-        elif mm.tlb_dirty or self.tlb_flush_pending:
+        if mm.tlb_dirty or self.tlb_flush_pending or self._shadow_stale():
             mm.tlb_dirty = False
             self.tlb_flush_pending = False
             dirty = self._flush_tlb()
+        self.shadowed[id(mm)] = mm
         if cpu.fs_base != self.fs_loaded or cpu.gs_base != self.gs_loaded:
             rq[Q_FS_BASE] = self.fs_loaded = cpu.fs_base
             rq[Q_GS_BASE] = self.gs_loaded = cpu.gs_base
@@ -489,8 +500,31 @@ class KvmPlatform:
         if dirty:
             rq[Q_DIRTY] |= dirty
 
+    def _shadow_stale(self) -> bool:
+        """Whether KVM may hold shadow pages of page tables that were freed: after a zap it
+        holds none, so only address spaces run since then count; one of them destroyed means
+        its table frames may come back as another's tables or as data (see _flush_tlb).
+        Address spaces that merely narrowed mappings say so with their own tlb_dirty, which
+        is checked before they run again."""
+        for m in self.shadowed.values():
+            if m.users <= 0:
+                return True
+        return False
+
     def _flush_tlb(self) -> int:
-        """Make the vCPU forget translations of the current CR3 (some were narrowed)."""
+        """Make the vCPU forget translations of the current CR3 (some were narrowed).
+
+        Rewriting CR3 flushes the guest TLB, but on a host without EPT (PVM) KVM also keeps
+        shadow page tables that it keeps in step by write-protecting the guest's page tables
+        against *guest* writes; the kernel writes them from the host, unseen. Stale shadow
+        entries then map what was unmapped, and frames that were page tables stay
+        write-protected after reuse as data (a store there is emulated, and KVM's emulator
+        fails on AVX-512). So every flush zaps all shadow pages (Vm.zap_all).
+        """
+        if self.shadow_paging:
+            self.vm.zap_all()
+            self.zaps += 1
+            self.shadowed.clear()
         return K.SYNC_SREGS  # rewriting CR3 through sync sregs reloads it
 
     def run(self, task: Task) -> tuple[Event, int]:
@@ -562,7 +596,18 @@ class KvmPlatform:
                     self.kmode = True
                     return Event.PREEMPT, 0
                 continue  # between an exception and its stub's exit: let it finish
+            self.last_halt = self._describe_exit(reason)
             return Event.HALT, reason
+
+    def _describe_exit(self, reason: int) -> str:
+        """A line for the oops report when the vCPU stops for a reason of its own."""
+        rq = self.rq
+        text = f"KVM exit {reason}, rip {rq[R_RIP]:#x}, cpl {self.rmv[B_CS_SEL] & 3}"
+        if reason == K.EXIT_INTERNAL_ERROR:
+            sub, n = struct.unpack_from("<II", self.rmv, K.RUN_IO)
+            data = struct.unpack_from(f"<{min(n, 16)}Q", self.rmv, K.RUN_IO + 8)
+            text += f", suberror {sub}, data {[hex(d) for d in data]}"
+        return text
 
     def _syscall(self, task: Task, ret_rip: int) -> bool:
         """Answer the syscall the vCPU stopped in; True if run() must return."""
@@ -592,6 +637,33 @@ class KvmPlatform:
             _close_vm(self.vm, self._ticker)
 
 
+# CPUID bits hidden from the guest: vector extensions beyond SSE4.2 (their registers would
+# need the OS to enable them in XCR0, and KVM's instruction emulator cannot decode EVEX) and
+# transactional memory. glibc then picks its SSE2/SSE4 string functions, as under Unicorn.
+_HIDE = {
+    (1, 2): (1 << 12) | (1 << 27) | (1 << 28) | (1 << 29),  # ecx: FMA OSXSAVE AVX F16C
+    (7, 1): (1 << 4) | (1 << 5) | (1 << 11) | (1 << 16) | (1 << 17) | (1 << 21)
+    | (0xF << 26) | (1 << 30) | (1 << 31),  # ebx: HLE AVX2 RTM AVX512*
+    (7, 2): (1 << 1) | (1 << 6) | (1 << 8) | (1 << 9) | (1 << 10) | (1 << 11) | (1 << 12)
+    | (1 << 14),  # ecx: AVX512_VBMI(2) GFNI VAES VPCLMULQDQ VNNI BITALG VPOPCNTDQ
+    (7, 3): (1 << 2) | (1 << 3) | (1 << 8) | (1 << 11) | (1 << 22) | (1 << 23) | (1 << 24)
+    | (1 << 25),  # edx: AVX512_4* VP2INTERSECT RTM_ALWAYS_ABORT AMX* AVX512_FP16
+}
+
+
+def _cpuid_fix(function: int, index: int, regs: list[int]) -> None:
+    if function == 7 and index == 1:
+        regs[0] &= ~((1 << 4) | (1 << 5))  # eax: AVX_VNNI AVX512_BF16
+        return
+    if function == 7 and index != 0:
+        return
+    for (fn, reg), mask in _HIDE.items():
+        if fn == function:
+            regs[reg] &= ~mask
+    if function == 0xD:
+        regs[:] = [0, 0, 0, 0] if index > 1 else [regs[0] & 3, regs[1], regs[2] & 3, 0]
+
+
 def _close_vm(vm: K.Vm, ticker: _Ticker) -> None:
     ticker.closed = True
     vm.close()
@@ -603,12 +675,13 @@ def _array(values: list[int]) -> memoryview:
     return memoryview(array.array("Q", values))
 
 
-def measure_probe() -> str:
-    """For reports: which entry path this host gets (builds a throwaway VM)."""
+def entry_path() -> str:
+    """The syscall entry path this host gets, "lstar" or "trampoline" (probed once per
+    process with a throwaway VM: about 5 ms)."""
     from twaron.mm.physmem import PhysMem
 
     if "entry" not in _probe_cache:
-        p = KvmPlatform(PhysMem(4 << 20), lambda *a: None)
+        p = KvmPlatform(PhysMem(1 << 20), lambda *a: None)
         _probe_cache["entry"] = p.entry
         p.close()
     return str(_probe_cache["entry"])

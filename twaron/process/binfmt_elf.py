@@ -10,7 +10,6 @@ import struct
 from dataclasses import dataclass
 
 from twaron.arch.x86_64.constants import (
-    ELFCLASS64,
     ELFDATA2LSB,
     ELFMAG,
     EM_X86_64,
@@ -94,9 +93,8 @@ def parse(head: bytes, read: object, size: int) -> ElfImage:
     ident, etype, machine, version, entry, phoff, _shoff, _flags, ehsize, phentsize, phnum = (
         EHDR.unpack_from(head)[:11]
     )
-    if (
-        ident[4] != ELFCLASS64
-        or ident[5] != ELFDATA2LSB
+    if (  # Linux's binfmt_elf does not look at EI_CLASS (the header is read as 64-bit)
+        ident[5] != ELFDATA2LSB
         or version != EV_CURRENT
         or machine != EM_X86_64
         or etype not in (ET_EXEC, ET_DYN)

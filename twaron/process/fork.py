@@ -61,10 +61,17 @@ def do_fork(task: Task, flags: int, stack: int = 0, ptid: int = 0, ctid: int = 0
         kernel.platform.set_reg(child, "fs_base", tls)
     if flags & CLONE_CHILD_CLEARTID:
         child.clear_child_tid = ctid
+    # Linux ignores a bad parent_tid/child_tid pointer: the child exists either way.
     if flags & CLONE_PARENT_SETTID:
-        task.mm.copy_out(ptid, pid.to_bytes(4, "little"))
+        try:
+            task.mm.copy_out(ptid, pid.to_bytes(4, "little"))
+        except KernelError:
+            pass
     if flags & CLONE_CHILD_SETTID:
-        mm.copy_out(ctid, pid.to_bytes(4, "little"))
+        try:
+            mm.copy_out(ctid, pid.to_bytes(4, "little"))
+        except KernelError:
+            pass
     group.tasks.append(child)
     parent.children.append(group)
     kernel.tasks[pid] = group

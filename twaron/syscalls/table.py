@@ -35,7 +35,9 @@ def syscall(*names: str) -> Callable[[Handler], Handler]:
 
 def load_all() -> list[Handler | None]:
     """Import every family module so that its handlers are registered."""
-    from twaron.syscalls import fs, misc, mm, pipe, poll, process, signal, time  # noqa: F401
+    from twaron.syscalls import (  # noqa: F401
+        fs, itimer, misc, mm, pipe, poll, process, signal, time,
+    )
 
     return SYSCALL_TABLE
 

@@ -1,0 +1,134 @@
+"""Interval timers: alarm, setitimer, getitimer (ITIMER_REAL: SIGALRM on the wall clock).
+
+A process has one real-time timer (Linux's signal_struct.real_timer): alarm() and
+setitimer(ITIMER_REAL) share it, fork does not inherit it, execve keeps it. It rides on the
+scheduler's timer heap: the heap wakes "tasks", and an armed timer is an object with the
+two things the heap uses (a sleep token and wake()), whose wake() sends SIGALRM.
+ITIMER_VIRTUAL and ITIMER_PROF are accepted and remembered but never fire (twaron does not
+count a process's CPU time per mode yet).
+"""
+
+from __future__ import annotations
+
+import struct
+from typing import TYPE_CHECKING
+
+from twaron.arch.x86_64.constants import SIGALRM
+from twaron.arch.x86_64.errno import EINVAL
+from twaron.errors import KernelError
+from twaron.syscalls.table import s32, syscall
+
+if TYPE_CHECKING:
+    from twaron.process.task import Task, ThreadGroup
+
+ITIMER_REAL, ITIMER_VIRTUAL, ITIMER_PROF = 0, 1, 2
+ITIMERVAL = struct.Struct("<qqqq")  # it_interval {sec, usec}, it_value {sec, usec}
+USEC = 1_000_000
+
+
+class RealTimer:
+    """One arming of a process's ITIMER_REAL; disarming bumps sleep_token (the heap skips)."""
+
+    def __init__(self, group: ThreadGroup, deadline: float, interval: float) -> None:
+        self.group = group
+        self.deadline = deadline
+        self.interval = interval
+        self.sleep_token = 0
+        self.timed_out = False
+
+    def wake(self) -> None:
+        group = self.group
+        if getattr(group, "itimer_real", None) is not self or group.zombie:
+            return
+        task = group.tasks[0] if group.tasks else None
+        if task is None:
+            return
+        kernel = task.kernel
+        if self.interval > 0:
+            self.deadline += self.interval
+            now = kernel.clock.monotonic()
+            if self.deadline < now:
+                self.deadline = now + self.interval
+            kernel.sched.add_timer(self.deadline, self)  # type: ignore[arg-type]
+        else:
+            group.itimer_real = None  # type: ignore[attr-defined]
+        kernel.send_signal(group, SIGALRM)
+
+
+def _remaining(task: Task) -> tuple[float, float]:
+    """(seconds left, interval) of the process's ITIMER_REAL; (0, 0) when disarmed."""
+    timer: RealTimer | None = getattr(task.group, "itimer_real", None)
+    if timer is None:
+        return 0.0, 0.0
+    left = max(timer.deadline - task.kernel.clock.monotonic(), 1e-6)
+    return left, timer.interval
+
+
+def _arm(task: Task, value: float, interval: float) -> None:
+    group = task.group
+    old: RealTimer | None = getattr(group, "itimer_real", None)
+    if old is not None:
+        old.sleep_token += 1
+    if value <= 0:
+        group.itimer_real = None  # type: ignore[attr-defined]
+        return
+    timer = RealTimer(group, task.kernel.clock.monotonic() + value, interval)
+    group.itimer_real = timer  # type: ignore[attr-defined]
+    task.kernel.sched.add_timer(timer.deadline, timer)  # type: ignore[arg-type]
+
+
+@syscall("alarm")
+def sys_alarm(task: Task, seconds: int, *_: int) -> int:
+    left, _ = _remaining(task)
+    _arm(task, float(seconds & 0xFFFF_FFFF), 0.0)
+    # The seconds left, rounded to nearest, at least 1 while armed (Linux's alarm_setitimer).
+    return max(1, int(left + 0.5)) if left > 0 else 0
+
+
+def _timeval(sec: int, usec: int) -> float:
+    if sec < 0 or not 0 <= usec < USEC:
+        raise KernelError(EINVAL)
+    return sec + usec / USEC
+
+
+def _pack(task: Task, which: int) -> bytes:
+    if which == ITIMER_REAL:
+        left, interval = _remaining(task)
+    else:
+        left, interval = getattr(task.group, "itimers_other", {}).get(which, (0.0, 0.0))
+
+    def tv(x: float) -> tuple[int, int]:
+        us = round(x * USEC)
+        return us // USEC, us % USEC
+
+    return ITIMERVAL.pack(*tv(interval), *tv(left))
+
+
+@syscall("getitimer")
+def sys_getitimer(task: Task, which: int, value: int, *_: int) -> int:
+    which = s32(which)
+    if which not in (ITIMER_REAL, ITIMER_VIRTUAL, ITIMER_PROF):
+        raise KernelError(EINVAL)
+    task.mm.copy_out(value, _pack(task, which))
+    return 0
+
+
+@syscall("setitimer")
+def sys_setitimer(task: Task, which: int, new: int, old: int, *_: int) -> int:
+    which = s32(which)
+    if which not in (ITIMER_REAL, ITIMER_VIRTUAL, ITIMER_PROF):
+        raise KernelError(EINVAL)
+    if new:
+        isec, iusec, vsec, vusec = ITIMERVAL.unpack(task.mm.copy_in(new, ITIMERVAL.size))
+        interval, value = _timeval(isec, iusec), _timeval(vsec, vusec)
+    else:
+        interval = value = 0.0  # Linux (since 2.6.x, with a warning): NULL disarms
+    previous = _pack(task, which)
+    if which == ITIMER_REAL:
+        _arm(task, value, interval)
+    else:
+        others = task.group.__dict__.setdefault("itimers_other", {})
+        others[which] = (value, interval)
+    if old:
+        task.mm.copy_out(old, previous)
+    return 0

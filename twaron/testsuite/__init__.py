@@ -1,0 +1,1 @@
+"""Conformance suites run inside twaron and natively (`twaron test ...`)."""

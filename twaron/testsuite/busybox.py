@@ -1,0 +1,495 @@
+"""`twaron test busybox`: BusyBox's upstream test suites, inside twaron and natively.
+
+The suites (testsuite/runtest and shell/ash_test/run-all) come from the Debian source of the
+installed BusyBox (twaron.testsuite.sources). They run against the prebuilt binary: the
+root filesystem is twaron's default layout plus
+
+    /src/busybox            hard link to /bin/busybox (shared page cache inside twaron)
+    /src/.config            Debian's static flavour: debian/config/os/linux + pkg/static
+    /src/testsuite/         minus mdev.tests, as Debian's build does
+    /src/shell/ash_test/    plus the helpers printenv, recho, zecho (musl-gcc -static)
+
+Each suite runs as the guest's program, `env -i <Debian's test environment> sh -c 'cd ... &&
+exec ./runtest 2>&1'`, once inside twaron (`twaron run --rootfs`, a fresh kernel per suite)
+and once natively, chrooted into a copy of the same tree (twaron.native: private mount, UTS
+and pid namespaces, /proc, the /dev nodes, a tmpfs on /tmp). Only fds 0, 1, 2 are open at
+the start (inherited descriptors break ash's redir tests). The runs go in parallel, up to
+--jobs at a time; results are parsed from the output lines as they come.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from twaron.testsuite.sources import HOST_BUSYBOX, Installed, build_dir, installed, source_tree
+
+SUITES = ("runtest", "ash")
+RESULTS = ("PASS", "FAIL", "SKIPPED", "UNTESTED")
+GUEST_SRC = "/src"
+GUEST_PATH = "/bin:/sbin:/usr/bin:/usr/sbin"
+# Debian's TESTSUITE_ENV (debian/rules), plus PATH and HOME.
+RUNTEST_ENV = {
+    "PATH": GUEST_PATH, "HOME": "/root", "SKIP_KNOWN_BUGS": "y", "LANG": "C.UTF-8",
+    "LC_ALL": "C.UTF-8", "SKIP_INTERNET_TESTS": "y", "SHELL": "/bin/sh", "ECHO": "/bin/echo",
+}  # fmt: skip
+ASH_ENV = {"PATH": GUEST_PATH, "HOME": "/root"}
+SUITE_DIR = {"runtest": "testsuite", "ash": "shell/ash_test"}
+SUITE_SCRIPT = {"runtest": "./runtest", "ash": "./run-all"}
+ASH_HELPERS = ("printenv", "recho", "zecho")
+HELPER_CFLAGS = ["-static", "-O2", "-w"]
+TWARON_TIMEOUT = float(os.environ.get("TWARON_BUSYBOX_TIMEOUT", "3600"))
+NATIVE_TIMEOUT = 1800.0
+KNOWN_TOTALS = {"runtest": 873, "ash": 333}  # for the progress display only
+
+_RUNTEST_LINE = re.compile(r"^(PASS|FAIL|SKIPPED|UNTESTED): (.*)$")
+_ASH_LINE = re.compile(r"^(ash-[^:\s]+\.tests|ash-[^:\s]+/run-[^:\s]+): ?(ok|fail)$")
+
+
+class SuiteError(RuntimeError):
+    pass
+
+
+# --------------------------------------------------------------------------- the tree
+
+
+def guest_argv(suite: str) -> list[str]:
+    env = RUNTEST_ENV if suite == "runtest" else ASH_ENV
+    script = f"cd {GUEST_SRC}/{SUITE_DIR[suite]} && exec {SUITE_SCRIPT[suite]} 2>&1"
+    return ["/usr/bin/env", "-i", *(f"{k}={v}" for k, v in env.items()), "/bin/sh", "-c", script]
+
+
+def build_helpers(src: Path, cache: Path | None = None) -> dict[str, Path]:
+    """printenv, recho, zecho from shell/ash_test/*.c, static, cached by source hash."""
+    cc = shutil.which("musl-gcc")
+    flags = list(HELPER_CFLAGS)
+    if cc is None:
+        raise SuiteError("musl-gcc not found (apt-get install musl-tools)")
+    out_dir = (cache or build_dir()) / "busybox-suite" / "helpers"
+    out_dir.mkdir(parents=True, exist_ok=True)
+    built = {}
+    for name in ASH_HELPERS:
+        c = src / "shell/ash_test" / f"{name}.c"
+        h = hashlib.sha256(c.read_bytes() + " ".join([cc, *flags]).encode()).hexdigest()[:16]
+        out = out_dir / f"{name}-{h}"
+        if not out.exists():
+            tmp = out.with_name(f".{out.name}.{os.getpid()}")
+            p = subprocess.run([cc, *flags, "-o", str(tmp), str(c)], capture_output=True,
+                               text=True)  # fmt: skip
+            if p.returncode != 0:
+                raise SuiteError(f"musl-gcc {c.name} failed:\n{p.stderr}")
+            os.replace(tmp, out)
+        built[name] = out
+    return built
+
+
+def debian_config(src: Path) -> bytes:
+    """Debian's static flavour: debian/config/os/linux followed by debian/config/pkg/static."""
+    cfg = src / "debian/config"
+    return (cfg / "os/linux").read_bytes() + (cfg / "pkg/static").read_bytes()
+
+
+def write_tree(dest: Path, src: Path, helpers: dict[str, Path],
+               busybox: str = HOST_BUSYBOX) -> None:  # fmt: skip
+    """The root filesystem both sides get (see the module docstring)."""
+    from twaron.native import prepare_root
+
+    prepare_root(dest)
+    top = dest / GUEST_SRC.lstrip("/")
+    top.mkdir(parents=True, exist_ok=True)
+    bb = dest / "bin/busybox"
+    if not bb.exists():
+        shutil.copy2(busybox, bb)
+    os.link(bb, top / "busybox")
+    (top / ".config").write_bytes(debian_config(src))
+    shutil.copytree(src / "testsuite", top / "testsuite", symlinks=True)
+    (top / "testsuite/mdev.tests").unlink(missing_ok=True)  # Debian removes it
+    (top / "shell").mkdir()
+    ash = top / "shell/ash_test"
+    shutil.copytree(src / "shell/ash_test", ash, symlinks=True)
+    for name, path in helpers.items():
+        shutil.copy2(path, ash / name)
+        os.chmod(ash / name, 0o755)
+    (ash / "ash").symlink_to("../../busybox")  # run-all would make it, and say so
+
+
+def native_tree(pristine: Path, dest: Path) -> None:
+    """A copy of the tree for one native run, with what devtmpfs has and a plain directory
+    lacks: /dev/full and the /dev/fd, stdin, stdout, stderr links."""
+    subprocess.run(["cp", "-a", f"{pristine}/.", str(dest)], check=True)
+    dev = dest / "dev"
+    try:
+        full = dev / "full"
+        full.unlink(missing_ok=True)
+        os.mknod(full, 0o20666, os.makedev(1, 7))
+        os.chmod(full, 0o666)
+    except OSError:
+        pass
+    for name, target in (("fd", "/proc/self/fd"), ("stdin", "/proc/self/fd/0"),
+                         ("stdout", "/proc/self/fd/1"), ("stderr", "/proc/self/fd/2")):
+        if not os.path.lexists(dev / name):
+            os.symlink(target, dev / name)
+
+
+# --------------------------------------------------------------------------- results
+
+
+@dataclass
+class RunResult:
+    suite: str
+    side: str  # native | twaron
+    cases: dict[str, str] = field(default_factory=dict)  # name -> PASS/FAIL/SKIPPED/UNTESTED
+    order: list[str] = field(default_factory=list)
+    status: int | None = None
+    seconds: float = 0.0
+    error: str = ""  # timeout, could not start, ...
+    oopses: int = 0
+    log: list[str] = field(default_factory=list)
+    last: str = ""
+
+    def counts(self) -> dict[str, int]:
+        c = {r.lower(): 0 for r in RESULTS}
+        for v in self.cases.values():
+            c[v.lower()] += 1
+        return c
+
+    def feed(self, line: str) -> None:
+        self.log.append(line)
+        if line.startswith("twaron: oops"):
+            self.oopses += 1
+        if self.suite == "runtest":
+            m = _RUNTEST_LINE.match(line)
+            if not m:
+                return
+            result, name = m.group(1), m.group(2).rstrip()
+        else:
+            m = _ASH_LINE.match(line.strip())
+            if not m:
+                return
+            name, result = m.group(1), "PASS" if m.group(2) == "ok" else "FAIL"
+        base, n = name, 1
+        while name in self.cases:  # the same name twice: "name #2"
+            n += 1
+            name = f"{base} #{n}"
+        self.cases[name] = result
+        self.order.append(name)
+        self.last = name
+
+
+def differs(native: RunResult, twaron: RunResult) -> dict[str, tuple[str, str]]:
+    """name -> (native result, twaron result) where they differ ("-" = not reported)."""
+    out = {}
+    for name in dict.fromkeys(native.order + twaron.order):
+        a, b = native.cases.get(name, "-"), twaron.cases.get(name, "-")
+        if a != b:
+            out[name] = (a, b)
+    return out
+
+
+# --------------------------------------------------------------------------- running
+
+
+@dataclass
+class Job:
+    suite: str
+    side: str
+    argv: list[str]
+    preexec: Callable[[], None] | None
+    timeout: float
+    result: RunResult = field(init=False)
+    proc: subprocess.Popen | None = None
+    started: float = 0.0
+
+    def __post_init__(self) -> None:
+        self.result = RunResult(self.suite, self.side)
+
+    @property
+    def weight(self) -> int:  # longest first
+        return (2 if self.side == "twaron" else 0) + (1 if self.suite == "ash" else 0)
+
+
+def _twaron_job(suite: str, root: Path, platform: str, timeout: float) -> Job:
+    argv = [sys.executable, "-m", "twaron", "run", "--rootfs", str(root), "--timeout",
+            str(timeout)]  # fmt: skip
+    if platform != "auto":
+        argv += ["--platform", platform]
+    return Job(suite, "twaron", [*argv, "--", *guest_argv(suite)], None, timeout + 60)
+
+
+def _native_job(suite: str, root: Path) -> Job:
+    from twaron.native import _libc_handle, enter_root
+
+    _libc_handle()  # loaded before fork
+    return Job(suite, "native", guest_argv(suite),
+               lambda: enter_root(str(root), tmpfs_tmp=True), NATIVE_TIMEOUT)  # fmt: skip
+
+
+def _reader(job: Job) -> None:
+    assert job.proc is not None and job.proc.stdout is not None
+    for raw in job.proc.stdout:
+        job.result.feed(raw.decode("utf-8", "replace").rstrip("\n"))
+
+
+def _execute(job: Job) -> None:
+    job.started = time.monotonic()
+    try:
+        job.proc = subprocess.Popen(
+            job.argv, executable=job.argv[0],
+            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+            close_fds=True, start_new_session=True, preexec_fn=job.preexec,
+            cwd="/" if job.side == "native" else None,
+        )  # fmt: skip
+    except (OSError, subprocess.SubprocessError) as e:
+        job.result.error = f"cannot start: {e}"
+        return
+    reader = threading.Thread(target=_reader, args=(job,), daemon=True)
+    reader.start()
+    try:
+        job.result.status = job.proc.wait(timeout=job.timeout)
+    except subprocess.TimeoutExpired:
+        job.result.error = f"timed out after {job.timeout:.0f}s"
+    finally:
+        try:
+            os.killpg(job.proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        job.proc.wait()
+        reader.join(timeout=10)
+        job.result.seconds = time.monotonic() - job.started
+    if job.side == "twaron" and job.result.status == 124 and not job.result.error:
+        job.result.error = "twaron --timeout expired"
+
+
+def run_jobs(jobs: list[Job], max_parallel: int, progress: Callable[[list[Job]], None]) -> None:
+    pending = sorted(jobs, key=lambda j: -j.weight)
+    running: list[threading.Thread] = []
+    while pending or running:
+        running = [t for t in running if t.is_alive()]
+        while pending and len(running) < max_parallel:
+            t = threading.Thread(target=_execute, args=(pending.pop(0),), daemon=True)
+            t.start()
+            running.append(t)
+        progress(jobs)
+        time.sleep(0.25)
+    progress(jobs)
+
+
+class Progress:
+    """A status line on a terminal (stderr); a line every 30 s otherwise."""
+
+    def __init__(self, stream=sys.stderr, enabled: bool = True) -> None:
+        self.stream = stream
+        self.tty = enabled and stream.isatty()
+        self.enabled = enabled
+        self.last_print = time.monotonic()
+        self.width = shutil.get_terminal_size((100, 20)).columns
+
+    def __call__(self, jobs: list[Job]) -> None:
+        if not self.enabled:
+            return
+        parts = []
+        for j in jobs:
+            r = j.result
+            n, fails = len(r.cases), r.counts()["fail"]
+            state = ("done" if j.proc is not None and j.proc.returncode is not None
+                     else f"{n}/{KNOWN_TOTALS[j.suite]}" if j.proc else "waiting")  # fmt: skip
+            if j.proc is not None and j.proc.returncode is not None:
+                state = f"{n} done"
+            parts.append(f"{j.suite}/{j.side} {state}" + (f" ({fails} FAIL)" if fails else ""))
+        line = " | ".join(parts)
+        if self.tty:
+            self.stream.write("\r\x1b[K" + line[: self.width - 1])
+            self.stream.flush()
+        elif time.monotonic() - self.last_print >= 30:
+            self.last_print = time.monotonic()
+            print(f"[{time.strftime('%H:%M:%S')}] {line}", file=self.stream, flush=True)
+
+    def done(self) -> None:
+        if self.tty:
+            self.stream.write("\r\x1b[K")
+            self.stream.flush()
+
+
+@dataclass
+class Report:
+    installed: Installed
+    platform: str
+    results: dict[tuple[str, str], RunResult]  # (suite, side) -> result
+    suites: tuple[str, ...]
+
+    def differs(self, suite: str) -> dict[str, tuple[str, str]]:
+        native = self.results.get((suite, "native"))
+        tw = self.results.get((suite, "twaron"))
+        if native is None or tw is None:
+            return {}
+        return differs(native, tw)
+
+    @property
+    def complete(self) -> bool:
+        return all(not r.error and r.cases for r in self.results.values())
+
+    @property
+    def oopses(self) -> int:
+        return sum(r.oopses for r in self.results.values())
+
+    def to_json(self) -> dict:
+        out: dict = {}
+        for suite in self.suites:
+            tw = self.results.get((suite, "twaron"))
+            native = self.results.get((suite, "native"))
+            d = self.differs(suite)
+            entry: dict = dict(tw.counts()) if tw else {}
+            entry["native"] = native.counts() if native else None
+            entry["differs"] = list(d)
+            entry["differences"] = {k: {"native": a, "twaron": b} for k, (a, b) in d.items()}
+            entry["seconds"] = {s: round(r.seconds, 1) for (su, s), r in self.results.items()
+                                if su == suite}  # fmt: skip
+            errors = {s: r.error for (su, s), r in self.results.items() if su == suite and r.error}
+            if errors:
+                entry["errors"] = errors
+            entry["oopses"] = tw.oopses if tw else 0
+            out[suite] = entry
+        out["meta"] = {
+            "busybox": f"{self.installed.source_package} {self.installed.source_version}",
+            "platform": self.platform,
+        }
+        return out
+
+    def text(self) -> str:
+        lines = [f"BusyBox {self.installed.upstream} ({self.installed.source_package} "
+                 f"{self.installed.source_version}), twaron platform {self.platform}", "",
+                 f"{'suite':<9}{'side':<8}{'PASS':>6}{'FAIL':>6}{'SKIPPED':>9}{'UNTESTED':>10}"
+                 f"{'time':>8}"]  # fmt: skip
+        for suite in self.suites:
+            for side in ("native", "twaron"):
+                r = self.results.get((suite, side))
+                if r is None:
+                    continue
+                c = r.counts()
+                extra = f"  {r.error}" if r.error else ""
+                if r.oopses:
+                    extra += f"  {r.oopses} oops(es)"
+                lines.append(f"{suite:<9}{side:<8}{c['pass']:>6}{c['fail']:>6}"
+                             f"{c['skipped']:>9}{c['untested']:>10}{r.seconds:>7.0f}s{extra}")
+        for suite in self.suites:
+            d = self.differs(suite)
+            lines.append("")
+            broken = [f"{side}: {r.error or 'no results'}" for (su, side), r in
+                      self.results.items() if su == suite and (r.error or not r.cases)]
+            if broken:
+                lines.append(f"{suite}: incomplete run ({'; '.join(broken)})")
+            if not d:
+                lines.append(f"{suite}: twaron's results equal native's")
+                continue
+            lines.append(f"{suite}: {len(d)} case(s) differ (native -> twaron):")
+            for name, (a, b) in d.items():
+                lines.append(f"  {a:>8} -> {b:<8} {name}")
+        return "\n".join(lines)
+
+
+def run(suites: tuple[str, ...] = SUITES, platform: str = "auto", keep: Path | None = None,
+        jobs: int | None = None, native: bool = True, progress: bool = True,
+        log: Callable[[str], None] | None = None) -> Report:  # fmt: skip
+    """Obtain, lay out and run the suites; both sides when native is possible."""
+    log = log or (lambda m: print(f"twaron: {m}", file=sys.stderr, flush=True))
+    inst = installed()
+    src = source_tree(inst, log=log)
+    helpers = build_helpers(src)
+    if native:
+        from twaron.native import native_possible
+
+        ok, why = native_possible()
+        if not ok:
+            log(f"no native side: {why}")
+            native = False
+    work = Path(keep) if keep else Path(tempfile.mkdtemp(prefix="twaron-busybox-"))
+    try:
+        if keep and work.exists():
+            shutil.rmtree(work)
+        work.mkdir(parents=True, exist_ok=True)
+        pristine = work / "root"
+        write_tree(pristine, src, helpers)
+        job_list = []
+        for suite in suites:
+            job_list.append(_twaron_job(suite, pristine, platform, TWARON_TIMEOUT))
+            if native:
+                nroot = work / f"native-{suite}"
+                native_tree(pristine, nroot)
+                job_list.append(_native_job(suite, nroot))
+        p = Progress(enabled=progress)
+        parallel = jobs or os.cpu_count() or 2
+        try:
+            run_jobs(job_list, parallel, p)
+        finally:
+            p.done()
+            for j in job_list:
+                if j.proc is not None and j.proc.returncode is None:
+                    try:
+                        os.killpg(j.proc.pid, signal.SIGKILL)
+                    except ProcessLookupError:
+                        pass
+        report = Report(inst, platform, {(j.suite, j.side): j.result for j in job_list},
+                        suites)  # fmt: skip
+        if keep:
+            logs = work / "logs"
+            logs.mkdir(exist_ok=True)
+            for j in job_list:
+                (logs / f"{j.suite}-{j.side}.log").write_text("\n".join(j.result.log) + "\n")
+            (logs / "report.json").write_text(json.dumps(report.to_json(), indent=1) + "\n")
+        return report
+    finally:
+        if not keep:
+            shutil.rmtree(work, ignore_errors=True)
+
+
+# --------------------------------------------------------------------------- known differences
+
+
+def known_differences(path: Path) -> dict[tuple[str, str], str]:
+    """Lines `SUITE: CASE NAME -- REASON`; `#` starts a comment line."""
+    out = {}
+    for raw in path.read_text().splitlines():
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        suite, sep, rest = line.partition(": ")
+        name, sep2, reason = rest.rpartition(" -- ")
+        if not sep or not sep2 or suite not in SUITES or not reason.strip():
+            raise ValueError(f"{path}: bad line (want 'SUITE: NAME -- REASON'): {raw!r}")
+        out[(suite, name.strip())] = reason.strip()
+    return out
+
+
+# --------------------------------------------------------------------------- the command
+
+
+def main(args) -> int:
+    """`twaron test busybox`: 0 when twaron's results equal native's, 1 otherwise."""
+    from twaron.testsuite.sources import SourceError
+
+    suites = SUITES if args.suite == "all" else (args.suite,)
+    try:
+        report = run(suites, args.platform, Path(args.keep) if args.keep else None,
+                     args.jobs, native=not args.no_native)  # fmt: skip
+    except (SourceError, SuiteError) as e:
+        print(f"twaron test busybox: {e}", file=sys.stderr)
+        return 2
+    print(report.text())
+    if args.json:
+        Path(args.json).write_text(json.dumps(report.to_json(), indent=1) + "\n")
+    if args.keep:
+        print(f"\nkept: {args.keep} (root/, native-*/, logs/)")
+    same = all(not report.differs(s) for s in suites)
+    return 0 if same and report.complete and not report.oopses else 1
