@@ -626,7 +626,11 @@ class Kernel:
                         prof.add("platform.run", t0, t1 - t0, task.tid)
                         prof.tally("guest", t1 - t0 - (self.prof_syscall_ns - s0))
                 if event is Event.PAGE_FAULT:
-                    code = task.mm.fault(info)
+                    try:
+                        code = task.mm.fault(info)
+                    except KernelError:  # no frame for the fault: guest memory is exhausted
+                        self.oom_kill(task)
+                        code = 0  # the faulting task (if it survives) retries the access
                     if prof:
                         prof.phase("fault", t1, task.tid)
                     if code:
@@ -647,6 +651,23 @@ class Kernel:
                     sched.requeue_front(task)
         self.platform.close()
         return self.exit_status if self.exit_status is not None else 1 << 8
+
+    def oom_kill(self, task: Task) -> None:
+        """A page fault found no free frame: kill the process with the most private
+        writable memory mapped (Linux's OOM killer, roughly its badness score), with SIGKILL.
+        pid 1 is spared while another process could be killed, as Linux spares init."""
+        def badness(group: ThreadGroup) -> int:
+            mm = group.tasks[0].mm if group.tasks else None
+            if mm is None:
+                return 0
+            return sum(v.end - v.start for v in mm.vmas if v.prot & 2 and not v.shared)
+
+        live = [g for g in self.tasks.values() if not g.zombie and g.tasks
+                and not all(t.exited for t in g.tasks)]  # fmt: skip
+        others = [g for g in live if g is not self.init_group] or live
+        victim = max(others, key=badness, default=task.group)
+        print(f"twaron: out of memory: killed process {victim.pid}", file=sys.stderr)
+        self.group_exit(victim, sigs.wait_status_for_signal(SIGKILL))
 
     def deadlock(self) -> None:
         """Every task sleeps with nothing that could wake it: end the run like a hang would."""

@@ -13,7 +13,6 @@ from pathlib import Path
 import pytest
 
 import harness
-
 from . import corpus
 
 HERE = Path(__file__).resolve().parent

@@ -36,7 +36,15 @@ def syscall(*names: str) -> Callable[[Handler], Handler]:
 def load_all() -> list[Handler | None]:
     """Import every family module so that its handlers are registered."""
     from twaron.syscalls import (  # noqa: F401
-        fs, itimer, misc, mm, pipe, poll, process, signal, time,
+        fs,
+        itimer,
+        misc,
+        mm,
+        pipe,
+        poll,
+        process,
+        signal,
+        time,
     )
 
     return SYSCALL_TABLE
