@@ -307,12 +307,14 @@ class UnicornPlatform:
     # ---- per-task CPU state -----------------------------------------------------------
 
     def new_cpu(self) -> object:
+        return self._copy_context(self._template)
+
+    def _copy_context(self, src: object) -> object:
+        """A new context object holding what src holds (contexts are plain data)."""
         ctx = self.uc.context_save()
-        ctypes.memmove(
-            ctypes.cast(ctx.context, ctypes.c_void_p).value,
-            ctypes.cast(self._template.context, ctypes.c_void_p).value,
-            ctx.size,
-        )
+        ptr = ctypes.c_void_p
+        ctypes.memmove(ctypes.cast(ctx.context, ptr).value,
+                       ctypes.cast(src.context, ptr).value, ctx.size)  # type: ignore[attr-defined]
         return ctx
 
     def fork_cpu(self, parent: Task) -> object:
@@ -328,13 +330,7 @@ class UnicornPlatform:
                 b.vals[0], b.vals[1], b.vals[2], b.vals[3] = ret, ret, self._sc_in.vals[8], 0
                 self._ctx_write_batch(ctx.context, b.ids, b.ptrs, b.n)
             return ctx
-        ctx = self.new_cpu()
-        ctypes.memmove(
-            ctypes.cast(ctx.context, ctypes.c_void_p).value,
-            ctypes.cast(parent.cpu.context, ctypes.c_void_p).value,
-            ctx.size,
-        )
-        return ctx
+        return self._copy_context(parent.cpu)
 
     def free_cpu(self, cpu: object) -> None:
         if self.current is not None and self.current.cpu is cpu:

@@ -53,23 +53,24 @@ def sys_uname(task: Task, buf: int, *_: int) -> int:
     return 0
 
 
-@syscall("sethostname")
-def sys_sethostname(task: Task, name: int, length: int, *_: int) -> int:
+def _set_uts_name(task: Task, name: int, length: int) -> bytes:
+    """sethostname/setdomainname: root only, at most 64 bytes."""
     if task.cred.euid != 0:
         raise KernelError(EPERM)
     if s32(length) < 0 or length > UTS_LEN - 1:
         raise KernelError(EINVAL)
-    task.kernel.hostname = task.mm.copy_in(name, length)
+    return task.mm.copy_in(name, length)
+
+
+@syscall("sethostname")
+def sys_sethostname(task: Task, name: int, length: int, *_: int) -> int:
+    task.kernel.hostname = _set_uts_name(task, name, length)
     return 0
 
 
 @syscall("setdomainname")
 def sys_setdomainname(task: Task, name: int, length: int, *_: int) -> int:
-    if task.cred.euid != 0:
-        raise KernelError(EPERM)
-    if s32(length) < 0 or length > UTS_LEN - 1:
-        raise KernelError(EINVAL)
-    task.kernel.domainname = task.mm.copy_in(name, length)
+    task.kernel.domainname = _set_uts_name(task, name, length)
     return 0
 
 
