@@ -15,12 +15,15 @@ import time
 import traceback
 from collections import Counter
 from dataclasses import dataclass
+from time import perf_counter
 from typing import TYPE_CHECKING, Any
 
 from twaron import platform as platforms
 from twaron import profile
 from twaron.arch.x86_64.constants import (
     AT_FDCWD,
+    RLIM_INFINITY,
+    RLIMIT_CPU,
     SA_NOCLDSTOP,
     SA_NOCLDWAIT,
     SA_RESTART,
@@ -34,6 +37,7 @@ from twaron.arch.x86_64.constants import (
     SIGSYS,
     SIGTRAP,
     SIGWINCH,
+    SIGXCPU,
     X86_TRAP_AC,
     X86_TRAP_BP,
     X86_TRAP_DB,
@@ -129,6 +133,7 @@ class Kernel:
 
         self.fs = fs_boot.mount_root(self)
         self.sched.host_wait = self.host_wait
+        self.platform.others_want_cpu = self.others_want_cpu
         self.sched.wall_deadline = self.deadline
 
     # ---- processes -----------------------------------------------------------------
@@ -217,6 +222,16 @@ class Kernel:
         if self.host_signals:
             self.deliver_host_signals()
         return True
+
+    def others_want_cpu(self) -> bool:
+        """Read by the platform's timer thread: should the running task yield?"""
+        sched = self.sched
+        return bool(
+            sched.runq
+            or (sched.timers and sched.timers[0][0] <= time.monotonic())
+            or self.host_signals
+            or self.console.wait.waiters
+        )
 
     def host_signal(self, sig: int) -> None:
         """A signal arrived at the twaron process (Ctrl-C in its terminal): queue it for the
@@ -619,7 +634,14 @@ class Kernel:
             try:
                 if prof:
                     t0, s0 = prof.now(), self.prof_syscall_ns
+                start = perf_counter()
                 event, info = platform.run(task)
+                spent = perf_counter() - start  # the task's CPU time, syscalls included
+                task.utime += spent
+                group = task.group
+                group.utime += spent
+                if group.utime >= group.cpu_check:
+                    self.cpu_limit(group)
                 if prof:  # guest code = time in run() less the syscalls answered inside it
                     t1 = prof.now()
                     if t0 >= prof.origin_ns:
@@ -651,6 +673,24 @@ class Kernel:
                     sched.requeue_front(task)
         self.platform.close()
         return self.exit_status if self.exit_status is not None else 1 << 8
+
+    def cpu_limit(self, group: ThreadGroup) -> None:
+        """RLIMIT_CPU (Linux's check_process_timers): SIGKILL at the hard limit; SIGXCPU at
+        the soft limit, which then moves up a second (one SIGXCPU a second until the hard)."""
+        if group.zombie:
+            return
+        soft, hard = group.rlimits.get(RLIMIT_CPU, (RLIM_INFINITY, RLIM_INFINITY))
+        used = group.utime
+        if hard != RLIM_INFINITY and used >= hard:
+            self.send_signal(group, SIGKILL)
+            return
+        if soft != RLIM_INFINITY and used >= soft:
+            if soft < hard:
+                soft += 1
+                group.rlimits[RLIMIT_CPU] = (soft, hard)
+            self.send_signal(group, SIGXCPU)
+        lim = min(soft, hard)
+        group.cpu_check = float("inf") if lim == RLIM_INFINITY else float(lim)
 
     def oom_kill(self, task: Task) -> None:
         """A page fault found no free frame: kill the process with the most private

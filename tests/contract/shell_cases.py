@@ -99,7 +99,7 @@ CASES += [
                             "chmod u+x,o+r f && stat -c '%a %A' f && chmod -w f && stat -c %a f"),
     ShellCase("ls_l_fixed", f"mkdir /tmp/d && cd /tmp/d && echo hello > f && {DATE} f && "
                             f"ln -s f l && {DATE} -h l 2>/dev/null; chmod 600 f; "
-                            "ls -l f | tr -s ' '; ls -ld /tmp/d | cut -c1-10; ls -l l | cut -c1-10"),
+                            "ls -l f | tr -s ' '; ls -ld /tmp/d | cut -c1-10; ls -l l | cut -c1-10"),  # noqa: E501
     ShellCase("ls_flags", "mkdir /tmp/d && cd /tmp/d && touch .hidden b a c && ls && ls -a && "
                           "ls -1 -r && ls -A | wc -l && ls -d /tmp/d"),
     ShellCase("touch_truncate", "cd /tmp && touch e && stat -c %s e && truncate -s 1000 e && "
@@ -150,10 +150,10 @@ CASES += [
                            "| head -1"),
     ShellCase("uniq_flags", "printf 'a\\na\\nb\\nc\\nc\\nc\\nd\\n' | uniq -d; "
                             "printf 'a\\na\\nb\\nc\\n' | uniq -u; printf 'A\\na\\n' | uniq -i"),
-    ShellCase("cut_paste", "printf 'a\\tb\\tc\\n1\\t2\\t3\\n' | cut -f2; printf '1\\n2\\n' > /tmp/a && "
+    ShellCase("cut_paste", "printf 'a\\tb\\tc\\n1\\t2\\t3\\n' | cut -f2; printf '1\\n2\\n' > /tmp/a && "  # noqa: E501
                            "printf 'x\\ny\\n' > /tmp/b && paste /tmp/a /tmp/b && "
                            "paste -d, -s /tmp/a"),
-    ShellCase("diff_cases", "printf '1\\n2\\n3\\n' > /tmp/a && printf '1\\nTWO\\n3\\n4\\n' > /tmp/b "
+    ShellCase("diff_cases", "printf '1\\n2\\n3\\n' > /tmp/a && printf '1\\nTWO\\n3\\n4\\n' > /tmp/b "  # noqa: E501
                             "&& diff -u /tmp/a /tmp/b | tail -n +3; echo rc=$?; "
                             "diff /tmp/a /tmp/a; echo same=$?; diff -q /tmp/a /tmp/b; echo $?"),
     ShellCase("misc_text", "seq 3 | tac; echo abc | rev; printf 'a\\nb\\n' | nl; "
@@ -198,7 +198,7 @@ CASES += [
                               "echo x 2>/dev/null >&2 | wc -c; cat < f > g && cat g; "
                               "exec 4<>rw; echo rw >&4; cat rw"),
     ShellCase("logic_ops", "true && echo and; false || echo or; false && echo no; ! false && "
-                           "echo not; { false; true; } && echo group; set -e; (false); echo unreached"),
+                           "echo not; { false; true; } && echo group; set -e; (false); echo unreached"),  # noqa: E501
     ShellCase("eval_read", "eval 'a=1; b=$((a+1))'; echo $a $b; cmd='echo evaluated'; eval $cmd; "
                            "read x y <<E\n1 2 3\nE\necho $x/$y"),
     ShellCase("background_wait", "(exit 5) & p=$!; wait $p; echo rc=$?; sleep 0.1 & wait; "
@@ -215,15 +215,15 @@ CASES += [
     ShellCase("ps_comm", "ps -o comm > /tmp/p; cat /tmp/p; ps -o pid,ppid,comm > /tmp/q; "
                         "grep ' sh$' /tmp/q | tr -s ' '"),
     ShellCase("kill_child", "sleep 10 & kill $!; wait $! 2>/dev/null; echo rc=$?; sleep 10 & "
-                            "kill -9 $!; wait $! 2>/dev/null; echo rc=$?; kill -0 $$ && echo alive"),
+                            "kill -9 $!; wait $! 2>/dev/null; echo rc=$?; kill -0 $$ && echo alive"),  # noqa: E501
     ShellCase("kill_l", "kill -l 9; kill -l 15; kill -l | head -3 | tr -s ' \\t' ' '"),
     ShellCase("kill_missing", "kill 12345 2>&1; echo rc=$?"),
     ShellCase("env_cases", "env | sort; FOO=bar env | grep FOO; env -u HOME sh -c 'echo h=$HOME'; "
                            "export X=1; sh -c 'echo X=$X'"),
-    ShellCase("xargs_more", "seq 7 | xargs -n 3 echo; printf 'a b\\nc\\n' | xargs -I{} echo '<{}>'; "
+    ShellCase("xargs_more", "seq 7 | xargs -n 3 echo; printf 'a b\\nc\\n' | xargs -I{} echo '<{}>'; "  # noqa: E501
                             "echo | xargs echo empty; printf 'x\\0y\\0' | xargs -0 -n1 echo"),
-    ShellCase("setsid_cmd", "setsid sh -c 'echo in new session; s=$(cut -d\" \" -f6 /proc/$$/stat); "
-                          "[ $s = $$ ] && echo leader; [ $PPID = 1 ] && echo parent-1'; echo rc=$?"),
+    ShellCase("setsid_cmd", "setsid sh -c 'echo in new session; s=$(cut -d\" \" -f6 /proc/$$/stat); "  # noqa: E501
+                          "[ $s = $$ ] && echo leader; [ $PPID = 1 ] && echo parent-1'; echo rc=$?"),  # noqa: E501
     ShellCase("timeout_cmd", "timeout 1 sleep 5; echo rc=$?; timeout 5 true; echo rc=$?",
               timeout=60),
     ShellCase("exit_signals", "sh -c 'kill -TERM $$'; echo $?; sh -c 'kill -KILL $$'; echo $?; "
@@ -234,7 +234,7 @@ CASES += [
     ShellCase("uname_flags", "uname -o; uname -s -m; uname -a | awk '{print $1, $NF}'"),
     ShellCase("id_groups", "id -G; id -Gn; groups; id -u nobody; logname 2>/dev/null; echo ok"),
     ShellCase("date_fixed", "date -u -d @0; date -u -d @86400 +%Y-%m-%d; "
-                            "TZ=UTC date -d '2020-02-29 12:00' +%j%a; date +%s | grep -c '^[0-9]*$'"),
+                            "TZ=UTC date -d '2020-02-29 12:00' +%j%a; date +%s | grep -c '^[0-9]*$'"),  # noqa: E501
     ShellCase("uptime_shape", "uptime | grep -c 'load average'; cut -d' ' -f2 /proc/uptime | "
                               "grep -c '^[0-9.]*$'"),
     ShellCase("true_false", "true; echo $?; false; echo $?; ! true; echo $?; test; echo $?"),
@@ -243,7 +243,7 @@ CASES += [
     ShellCase("large_file", "dd if=/dev/zero bs=65536 count=64 2>/dev/null | tr '\\0' a > /tmp/big "
                             "&& wc -c < /tmp/big && md5sum < /tmp/big && cp /tmp/big /tmp/big2 && "
                             "cmp /tmp/big /tmp/big2 && echo same && tail -c 3 /tmp/big; echo"),
-    ShellCase("large_random_copy", "head -c 1000000 /dev/urandom > /tmp/r && cat /tmp/r | cat > /tmp/r2 "
+    ShellCase("large_random_copy", "head -c 1000000 /dev/urandom > /tmp/r && cat /tmp/r | cat > /tmp/r2 "  # noqa: E501
                                    "&& cmp /tmp/r /tmp/r2 && echo same && wc -c < /tmp/r2"),
     ShellCase("empty_files", "cd /tmp && : > e && wc -c < e && cat e && test -s e || echo empty; "
                              "touch t && test -f t && echo file; echo -n > n; od -c n; head -1 e; "
@@ -288,7 +288,7 @@ CASES += [
                             "find . -maxdepth 1 | sort && find . -mindepth 2 -type f | sort"),
     ShellCase("find_exec", "mkdir -p /tmp/f/s && cd /tmp/f && echo 1 > s/a && echo 22 > s/b && "
                            "find . -type f -exec cat {} \\; | sort && "
-                           "find . -type f -exec wc -c {} + | sort && find . -name a -exec rm {} \\; && "
+                           "find . -type f -exec wc -c {} + | sort && find . -name a -exec rm {} \\; && "  # noqa: E501
                            "find . | sort"),
     ShellCase("find_xargs0", "mkdir -p '/tmp/f/sp ace' && cd /tmp/f && touch 'sp ace/a b' c && "
                              "find . -type f -print0 | xargs -0 ls -1 | sort && "
@@ -301,7 +301,7 @@ CASES += [
     ShellCase("arith_more", "a=7; b=3; echo $((a/b)) $((a%b)) $((-a/b)) $((a**2)) $((a>b?a:b)) "
                             "$((0x1f)) $((010)) $((a&b)) $((a|b)) $((a^b)) $((~a)) $((!a)); "
                             "i=0; : $((i+=5)); echo $i $((i++)) $i"),
-    ShellCase("expr_more", "expr 5 + 3 \\* 2; expr \\( 5 + 3 \\) \\* 2; expr abcdef : 'ab\\(..\\)'; "
+    ShellCase("expr_more", "expr 5 + 3 \\* 2; expr \\( 5 + 3 \\) \\* 2; expr abcdef : 'ab\\(..\\)'; "  # noqa: E501
                            "expr index hello l; expr substr hello 2 3; expr 3 \\< 10; "
                            "expr 0 \\| 5; expr 0 \\& 5; echo $?"),
     ShellCase("seq_printf", "seq -s, 1 5; seq -w 8 11; seq 10 -3 1 | tr '\\n' ' '; echo; "
@@ -323,7 +323,7 @@ CASES += [
                                "wc -l; seq 300 | sort -R 2>/dev/null | sort -n | tail -1"),
     ShellCase("parallel_jobs", "for i in $(seq 15); do (echo job$i > /tmp/j$i) & done; wait; "
                                "cat /tmp/j* | sort -V 2>/dev/null | wc -l; ls /tmp | grep -c j"),
-    ShellCase("fork_exec_chain", "sh -c 'sh -c \"sh -c \\\"echo deep; exit 4\\\"; exit \\$((\\$? + 1))\"'; "
+    ShellCase("fork_exec_chain", "sh -c 'sh -c \"sh -c \\\"echo deep; exit 4\\\"; exit \\$((\\$? + 1))\"'; "  # noqa: E501
                                  "echo $?"),
     ShellCase("yes_head", "yes | head -5; yes abc | head -1000 | wc -c"),
     ShellCase("big_pipe_transfer", "dd if=/dev/zero bs=4096 count=500 2>/dev/null | cat | "
@@ -331,23 +331,23 @@ CASES += [
     # 11. /proc and /sys
     ShellCase("proc_version", "grep -c '^Linux version' /proc/version"),
     ShellCase("proc_meminfo", "grep -c '^MemTotal:' /proc/meminfo; "
-                              "awk '/^MemTotal:/ {print ($2 > 0), $3} /^MemFree:/ {print ($2 > 0)}' "
+                              "awk '/^MemTotal:/ {print ($2 > 0), $3} /^MemFree:/ {print ($2 > 0)}' "  # noqa: E501
                               "/proc/meminfo"),
     ShellCase("proc_uptime", "awk '{print NF, ($1 >= 0), ($2 >= 0)}' /proc/uptime"),
     ShellCase("proc_pid_cmdline", "sh -c 'tr \"\\0\" \" \" < /proc/$$/cmdline; echo' x y; "
                                   "sh -c 'cat /proc/self/cmdline' a b | tr '\\0' '|'; echo"),
     ShellCase("proc_1_cmdline", "cat /proc/1/cmdline | tr '\\0' '|'; echo"),
-    ShellCase("proc_self_status", "grep -E '^(Name|State|PPid|Uid)' /proc/self/status | tr '\\t' ' '"),
+    ShellCase("proc_self_status", "grep -E '^(Name|State|PPid|Uid)' /proc/self/status | tr '\\t' ' '"),  # noqa: E501
     ShellCase("proc_self_stat", "cut -d' ' -f2,3,5 /proc/self/stat; "
                                 "sh -c 'cut -d\" \" -f4 /proc/$$/stat'"),
-    ShellCase("proc_self_fd", "ls /proc/self/fd | sort; exec 5</etc/passwd; readlink /proc/$$/fd/5"),
+    ShellCase("proc_self_fd", "ls /proc/self/fd | sort; exec 5</etc/passwd; readlink /proc/$$/fd/5"),  # noqa: E501
     ShellCase("proc_exe_cwd", "cd /tmp && readlink /proc/self/cwd; readlink /proc/self/exe; "
                                 "readlink /proc/self/root"),
     ShellCase("proc_missing", "cat /proc/99999/status 2>&1; echo rc=$?; ls -d /proc/self /proc/1"),
     # 12. devices
-    ShellCase("dev_zero_urandom", "head -c 100 /dev/urandom | wc -c; head -c 5 /dev/zero | od -An -tx1; "
+    ShellCase("dev_zero_urandom", "head -c 100 /dev/urandom | wc -c; head -c 5 /dev/zero | od -An -tx1; "  # noqa: E501
                                   "dd if=/dev/urandom bs=64 count=4 2>/dev/null | wc -c; "
-                                  "a=$(head -c 16 /dev/urandom | md5sum); b=$(head -c 16 /dev/urandom "
+                                  "a=$(head -c 16 /dev/urandom | md5sum); b=$(head -c 16 /dev/urandom "  # noqa: E501
                                   "| md5sum); [ \"$a\" != \"$b\" ] && echo differ"),
     ShellCase("dev_fd", "echo piped | cat /dev/fd/0; echo in | cat /dev/stdin; "
                         "echo to-stderr > /dev/stderr; exec 3</etc/group; head -1 /dev/fd/3; "

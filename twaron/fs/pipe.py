@@ -131,11 +131,11 @@ class PipeFile(File):
                 mask |= POLLIN | POLLRDNORM
             if pipe.writers == 0:
                 mask |= POLLHUP
-        if self.writable:
+        if self.writable:  # Linux's pipe_poll: room -> POLLOUT, no reader -> POLLERR (both)
+            if pipe.capacity - len(pipe.buf) >= PIPE_BUF:
+                mask |= POLLOUT | POLLWRNORM
             if pipe.readers == 0:
                 mask |= POLLERR
-            elif pipe.capacity - len(pipe.buf) >= PIPE_BUF:
-                mask |= POLLOUT | POLLWRNORM
         return mask
 
     def poll_queue(self) -> WaitQueue:

@@ -25,7 +25,7 @@ from twaron.arch.x86_64.constants import (
     S_IFLNK,
     S_IFREG,
 )
-from twaron.arch.x86_64.errno import EINVAL, ENOENT
+from twaron.arch.x86_64.errno import EACCES, EINVAL, EIO, ENOENT
 from twaron.errors import KernelError
 from twaron.fs.vfs import (
     Dentry,
@@ -101,6 +101,81 @@ class SeqFile(File):
             raise KernelError(EINVAL)
         self.wr(None, data)
         return len(data)
+
+
+class ProcMem(Inode):
+    """/proc/PID/mem: the process's memory at file offset = address (reads and writes go
+    through its own address space, so they never leave the guest). Opening needs Linux's
+    ptrace_may_access: the same uid, or root (CAP_SYS_PTRACE); else EACCES."""
+
+    __slots__ = ("target",)
+
+    def __init__(self, sb: SuperBlock, target: Callable[[], Any], uid: int = 0) -> None:
+        super().__init__(sb, S_IFREG | 0o600, uid, uid)
+        self.target = target
+
+    def open(self, task: Any, path: Path, flags: int) -> File:
+        t = self.target()
+        if t is None or t.exited:
+            raise KernelError(ENOENT)
+        cred = task.cred
+        if cred.euid != 0 and (cred.uid, cred.euid) != (t.cred.uid, t.cred.uid):
+            raise KernelError(EACCES)
+        f = MemFile(path, flags)
+        f.mm = t.mm
+        return f
+
+
+class MemFile(File):
+    """An open /proc/PID/mem: holds the address space it was opened on."""
+
+    __slots__ = ("mm",)
+
+    def read(self, n: int) -> bytes:
+        data = self.pread(n, self.pos)
+        self.pos += len(data)
+        return data
+
+    def pread(self, n: int, offset: int) -> bytes:
+        mm = self.mm
+        if mm is None or not mm.vmas:
+            return b""  # the process is gone
+        out = bytearray()
+        while n > 0:  # page by page: stop at the first unmapped one (EIO if it is the first)
+            chunk = min(n, PAGE_SIZE - (offset & (PAGE_SIZE - 1)))
+            try:
+                out += mm.copy_in(offset, chunk)
+            except KernelError:
+                break
+            offset += chunk
+            n -= chunk
+        if not out and n > 0:
+            raise KernelError(EIO)
+        return bytes(out)
+
+    def write(self, data: bytes) -> int:
+        n = self.pwrite(data, self.pos)
+        self.pos += n
+        return n
+
+    def pwrite(self, data: bytes, offset: int) -> int:
+        mm = self.mm
+        if mm is None or not mm.vmas:
+            return 0
+        try:
+            mm.copy_out(offset, data)
+        except KernelError:
+            raise KernelError(EIO) from None
+        return len(data)
+
+    def lseek(self, offset: int, whence: int) -> int:
+        if whence == 0:
+            self.pos = offset
+        elif whence == 1:
+            self.pos += offset
+        else:
+            raise KernelError(EINVAL)
+        return self.pos
 
 
 class ProcLink(Inode):
@@ -320,6 +395,7 @@ class ProcFs:
             b"statm": lambda: ProcFile(sb, lambda _t: self.statm(task()), uid=u),
             b"status": lambda: ProcFile(sb, lambda _t: self.status(g, task()), uid=u),
             b"maps": lambda: ProcFile(sb, lambda rt: self.maps(rt, task()), uid=u),
+            b"mem": lambda: ProcMem(sb, task, uid=u),
             b"mounts": lambda: ProcFile(sb, lambda _t: self.mounts(task()), uid=u),
             b"exe": lambda: ProcLink(sb, lambda _t: _need(g.exe), uid=u),
             b"cwd": lambda: ProcLink(sb, lambda _t: _need(task()).fs.cwd, uid=u),
@@ -387,10 +463,10 @@ class ProcFs:
                 0,
                 0,
                 0,
-                0,
-                0,
-                0,
-                0,
+                int(g.utime * USER_HZ),
+                int(g.stime * USER_HZ),
+                int(g.cutime * USER_HZ),
+                int(g.cstime * USER_HZ),
                 20,
                 0,
                 len(g.tasks),

@@ -125,6 +125,7 @@ Q_FS_BASE = (S + 24 * K.SEG_FS) // 8
 Q_GS_BASE = (S + 24 * K.SEG_GS) // 8
 B_CS_SEL = S + 24 * K.SEG_CS + 12  # byte offset of cs.selector
 
+ERROR_CODE_VECTORS = frozenset((8, 10, 11, 12, 13, 14, 17, 21, 29, 30))
 NAMES = K.KREGS + ("fs_base", "gs_base")
 REG_INDEX = dict(K.KREG_INDEX)
 FRAME_SLOT = {"rip": 0, "rflags": 2, "rsp": 3}  # user registers held in the iretq frame
@@ -229,7 +230,7 @@ class KvmPlatform:
         pdpt, pd, pt = mem.alloc(), mem.alloc(), mem.alloc()
         gdt, idt, tss, kstub, ustub = (mem.alloc() for _ in range(5))
         kstack = (mem.alloc(), mem.alloc())
-        self._kstack_top_pfn = kstack[1]
+        self._kstack_pfns = kstack  # contiguous in VA, not necessarily in frames
         self.frame_q = (kstack[1] << 9) + 507  # FRAME_VA as an index into mem.q
         table = PTE_P | PTE_W | PTE_U  # leaves decide
         self._kpml4e = (pdpt << PAGE_SHIFT) | table
@@ -342,6 +343,11 @@ class KvmPlatform:
             raise PlatformUnavailable(f"KVM_RUN failed: {os.strerror(e)}")
         return self.rq[Q_EXIT] & 0xFFFF_FFFF, (self.rq[Q_IO] >> 16) & 0xFFFF
 
+    def _kstack_q(self, va: int) -> int:
+        """Index in mem.q of the kernel-stack word at va."""
+        off = va - KSTACK_VA
+        return (self._kstack_pfns[off >> PAGE_SHIFT] << 9) + ((off & 0xFFF) >> 3)
+
     def _enter_kmode(self) -> None:
         """After an exit in ring 0: resume at the iretq stub with RSP at the frame."""
         rq = self.rq
@@ -400,7 +406,6 @@ class KvmPlatform:
 
     def _switch_to(self, task: Task) -> None:
         cur = self.current
-        vm = self.vm
         if cur is not None and cur.cpu is not None and not cur.exited:
             cur.cpu.regs = self._live_regs()
             if cur.cpu.fpu is None:
@@ -543,6 +548,8 @@ class KvmPlatform:
         self.stop_requested = False
         while True:
             self._prepare(task)
+            if not self.kmode and (rq[R_RIP] >> 47) not in (0, 0x1FFFF):
+                return Event.EXCEPTION, X86_TRAP_GP  # ring 3 cannot run there (Linux: SIGSEGV)
             r = run_ioctl(vcpu, K.KVM_RUN, 0)
             self.exits += 1
             rq[Q_DIRTY] = 0
@@ -556,18 +563,23 @@ class KvmPlatform:
             if reason == K.EXIT_IO:
                 port = (rq[Q_IO] >> 16) & 0xFFFF
                 if port == stubs.PORT_TRAMPOLINE:
-                    if rq[R_RIP] != TRAMPOLINE_VA + 2:  # `out` run by the program itself
+                    if self.rmv[B_CS_SEL] & 3 == 0:
+                        # SYSCALL did enter ring 0 after all (PVM does so, for one, after a
+                        # user RSP that is not canonical): leave as from the LSTAR stub.
+                        port = stubs.PORT_LSTAR
+                    elif rq[R_RIP] != TRAMPOLINE_VA + 2:  # `out` run by the program itself
                         rq[R_RIP] -= 2
                         rq[Q_DIRTY] |= K.SYNC_REGS
                         self.kmode = False
                         return Event.EXCEPTION, X86_TRAP_GP
-                    self.kmode = False
-                    ret_rip = rq[R_RCX]
-                    rq[R_RIP] = ret_rip
-                    rq[R_RFLAGS] = (rq[R_R11] & RFLAGS_USER) | RFLAGS_FIXED
-                    if self._syscall(task, ret_rip):
-                        return Event.SYSCALL_STOP, 0
-                    continue
+                    else:
+                        self.kmode = False
+                        ret_rip = rq[R_RCX]
+                        rq[R_RIP] = ret_rip
+                        rq[R_RFLAGS] = (rq[R_R11] & RFLAGS_USER) | RFLAGS_FIXED
+                        if self._syscall(task, ret_rip):
+                            return Event.SYSCALL_STOP, 0
+                        continue
                 if port == stubs.PORT_LSTAR:
                     f, q = self.frame_q, self.q
                     ret_rip = rq[R_RCX]
@@ -580,12 +592,24 @@ class KvmPlatform:
                     continue
                 vector = port - stubs.PORT_EXC
                 if 0 <= vector < 32:
-                    if self.q[self.frame_q + 1] & 3 != 3:
+                    rsp = rq[R_RSP]
+                    if rsp != FRAME_VA and rsp != FRAME_VA - 8:
+                        # Not from ring 3: the CPU stayed on the kernel stack. The only
+                        # expected case is the iretq back to the user faulting (a RIP that
+                        # is not canonical, say): Linux answers that with SIGSEGV too.
+                        nested_rip = rsp + (8 if vector in ERROR_CODE_VECTORS else 0)
+                        if (KSTACK_VA <= rsp < FRAME_VA - 8
+                                and self.q[self._kstack_q(nested_rip)] == IRETQ_VA
+                                and self.q[self.frame_q + 1] == USER_CS):  # fmt: skip
+                            self._enter_kmode()
+                            return Event.EXCEPTION, X86_TRAP_GP
+                        self.last_halt = self._describe_exit(reason)
                         return Event.HALT, 0x1000 + vector  # a fault in the stubs themselves
                     self._enter_kmode()
                     if vector == X86_TRAP_PF:
                         return Event.PAGE_FAULT, rq[Q_CR2]
                     return Event.EXCEPTION, vector
+                self.last_halt = self._describe_exit(reason)
                 return Event.HALT, 0x10000 + port
             if reason == K.EXIT_INTR:
                 signal.sigtimedwait({PREEMPT_SIGNAL}, 0)

@@ -18,12 +18,19 @@ from __future__ import annotations
 import ctypes
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING
 
 from unicorn import UC_ARCH_X86, UC_HOOK_INSN, UC_HOOK_INTR, UC_MODE_64, UC_PROT_ALL, Uc
 from unicorn import x86_const as X
-from unicorn.unicorn_const import UC_CTL_IO_WRITE, UC_CTL_TLB_FLUSH
+from unicorn.unicorn_const import (
+    UC_CTL_IO_WRITE,
+    UC_CTL_TLB_FLUSH,
+    UC_ERR_FETCH_UNMAPPED,
+    UC_ERR_INSN_INVALID,
+    UC_ERR_READ_UNMAPPED,
+    UC_ERR_WRITE_UNMAPPED,
+)
 from unicorn.unicorn_py3.unicorn import uclib
 
 from twaron.arch.x86_64.constants import (
@@ -46,7 +53,9 @@ from twaron.arch.x86_64.constants import (
     PTE_U,
     PTE_W,
     X86_TRAP_DF,
+    X86_TRAP_GP,
     X86_TRAP_PF,
+    X86_TRAP_UD,
 )
 from twaron.platform.base import Event, SyscallEntry, UserRegs
 
@@ -56,7 +65,13 @@ if TYPE_CHECKING:
 
 U64 = 0xFFFF_FFFF_FFFF_FFFF
 NEVER = 0xFFFF_FFFF_FFFF_F000  # `until` address no guest ever reaches
-TIME_SLICE = 0.02  # seconds a compute-bound task runs before it is preempted
+TIME_SLICE = 0.02  # seconds a task runs before it yields to others that want the CPU
+# Slices a task may run without making a syscall before it is stopped from the timer thread.
+# Unicorn's asynchronous uc_emu_stop can land inside a translated block and restart it from
+# its first instruction, repeating memory writes already done (measured: about one stop in
+# two, on a loop of read-modify-write instructions), so preemption normally waits for the
+# next syscall and this forced stop is kept for guests that never make one.
+FORCED_STOP_SLICES = 10
 
 REG_IDS = {
     "rax": X.UC_X86_REG_RAX, "rbx": X.UC_X86_REG_RBX, "rcx": X.UC_X86_REG_RCX,
@@ -139,6 +154,9 @@ class UnicornPlatform:
         self._set_exception_field(self._template)
         self._exc_live = self._find_live_field()
         self._slice = 0
+        self.need_resched = False
+        # Set by the kernel: whether another task, a timer or the host is waiting for the CPU.
+        self.others_want_cpu: Callable[[], bool] = lambda: True
         self._ticker = threading.Thread(target=self._tick, daemon=True, name="twaron-timer")
         self._closed = False
         self._ticker.start()
@@ -152,7 +170,12 @@ class UnicornPlatform:
         cb_int = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_uint32, ctypes.c_void_p)(
             self._on_interrupt
         )
-        self._keep += [cb_sys, cb_int]
+        # Port I/O from ring 3 must fault (#GP, SIGSEGV on Linux); Unicorn would perform it.
+        cb_in = ctypes.CFUNCTYPE(ctypes.c_uint32, ctypes.c_void_p, ctypes.c_uint32,
+                                 ctypes.c_int, ctypes.c_void_p)(self._on_port_io)  # fmt: skip
+        cb_out = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_uint32, ctypes.c_int,
+                                  ctypes.c_uint32, ctypes.c_void_p)(self._on_port_io)  # fmt: skip
+        self._keep += [cb_sys, cb_int, cb_in, cb_out]
         add = ctypes.CDLL(uclib._name).uc_hook_add
         add.argtypes = [
             ctypes.c_void_p, ctypes.POINTER(ctypes.c_size_t), ctypes.c_int, ctypes.c_void_p,
@@ -162,6 +185,10 @@ class UnicornPlatform:
         if add(self.uch, ctypes.byref(hook), UC_HOOK_INSN, ptr(cb_sys, ctypes.c_void_p),
                None, 1, 0, X.UC_X86_INS_SYSCALL):  # fmt: skip
             raise RuntimeError("uc_hook_add(syscall) failed")
+        for cb, insn in ((cb_in, X.UC_X86_INS_IN), (cb_out, X.UC_X86_INS_OUT)):
+            if add(self.uch, ctypes.byref(hook), UC_HOOK_INSN, ptr(cb, ctypes.c_void_p),
+                   None, 1, 0, insn):  # fmt: skip
+                raise RuntimeError("uc_hook_add(in/out) failed")
         add.argtypes = add.argtypes[:-1]
         if add(self.uch, ctypes.byref(hook), UC_HOOK_INTR, ptr(cb_int, ctypes.c_void_p),
                None, 1, 0):  # fmt: skip
@@ -222,6 +249,10 @@ class UnicornPlatform:
             raise RuntimeError("Unicorn did not enter ring 3")
         self._boot_pml4 = pml4
         self._boot_frames = frames
+        # Linux's initial FPU state (fninit + the default MXCSR); Unicorn leaves the x87
+        # control word at 0, single precision, and long double arithmetic would round.
+        uc.reg_write(X.UC_X86_REG_FPCW, 0x037F)
+        uc.reg_write(X.UC_X86_REG_MXCSR, 0x1F80)
         template = uc.context_save()
         return template
 
@@ -441,11 +472,23 @@ class UnicornPlatform:
         event = self.event
         if event is None:
             if err:
-                return Event.HALT, err
+                return self._emulation_error(err)
+            if self.need_resched:
+                self.need_resched = False
+                return Event.PREEMPT, 0
             return (Event.SYSCALL_STOP, 0) if self.stop_requested else (Event.PREEMPT, 0)
+        self.need_resched = False
         if event[0] in (Event.PAGE_FAULT, Event.EXCEPTION):
             self._clear_exception_in_flight()
         return event
+
+    def _emulation_error(self, err: int) -> tuple[Event, int]:
+        """Unicorn gives up on some instructions instead of raising the CPU exception."""
+        if err == UC_ERR_INSN_INVALID:
+            return Event.EXCEPTION, X86_TRAP_UD
+        if err in (UC_ERR_READ_UNMAPPED, UC_ERR_WRITE_UNMAPPED, UC_ERR_FETCH_UNMAPPED):
+            return Event.EXCEPTION, X86_TRAP_GP  # beyond guest RAM: SIGSEGV
+        return Event.HALT, err
 
     def _apply_pending(self) -> None:
         pending, self.pending = self.pending, None
@@ -482,6 +525,8 @@ class UnicornPlatform:
             self.stop_requested = True
         finally:
             self.in_syscall = False
+        if self.need_resched:  # the slice is over: yield at this safe point
+            self.stop_requested = True
         if self.stop_requested:
             self._emu_stop(self.uch)
 
@@ -492,15 +537,27 @@ class UnicornPlatform:
             self.event = (Event.EXCEPTION, vector)
         self._emu_stop(self.uch)
 
+    def _on_port_io(self, *_: object) -> int:
+        self.event = (Event.EXCEPTION, X86_TRAP_GP)
+        self._emu_stop(self.uch)
+        return 0
+
     def _tick(self) -> None:
-        """The timer interrupt: stop a guest that has held the CPU for a whole slice."""
-        seen = -1
+        """The timer interrupt: a guest that has held the CPU for a whole slice while others
+        want it is asked to yield at its next syscall, and stopped outright if it makes none
+        for FORCED_STOP_SLICES slices."""
+        seen, slices = -1, 0
         while not self._closed:
             time.sleep(TIME_SLICE)
             s = self._slice
-            if s & 1 and s == seen:
+            if not (s & 1 and s == seen) or not self.others_want_cpu():
+                seen, slices = s, 0
+                continue
+            slices += 1
+            self.need_resched = True
+            if slices >= FORCED_STOP_SLICES:
                 self._emu_stop(self.uch)
-            seen = s
+                slices = 0
 
     def close(self) -> None:
         self._closed = True

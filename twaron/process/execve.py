@@ -45,10 +45,11 @@ from twaron.arch.x86_64.constants import (
     PROT_EXEC,
     PROT_READ,
     PROT_WRITE,
+    RLIMIT_STACK,
 )
 from twaron.arch.x86_64.errno import E2BIG, EFAULT, ELOOP, ENOENT, ENOEXEC
 from twaron.errors import KernelError
-from twaron.mm.address_space import STACK_SIZE, STACK_TOP, AddressSpace
+from twaron.mm.address_space import MMAP_TOP, STACK_SIZE, STACK_TOP, AddressSpace
 from twaron.platform.base import UserRegs
 from twaron.process import binfmt_elf
 
@@ -64,6 +65,8 @@ HWCAP = 0x178BFBFF  # CPUID.1:EDX of the emulated CPU family (fpu ... sse2)
 CLK_TCK = 100
 PLATFORM = b"x86_64\0"
 STACK_PREFAULT = 16 * PAGE_SIZE
+STACK_GUARD_GAP = 256 * PAGE_SIZE  # Linux's stack_guard_gap: mmap stays this far below
+STACK_MAX = STACK_TOP - MMAP_TOP - STACK_GUARD_GAP  # an unlimited stack grows to this
 EAGER_COPY_LIMIT = 64 << 10  # writable private segments up to this size are copied at exec
 
 
@@ -186,12 +189,24 @@ def _prefault(mm: AddressSpace) -> None:
                 mm.populate(vma, vma.start, vma.end)
 
 
+def stack_size(task: Task) -> int:
+    """The stack VMA: RLIMIT_STACK's soft limit (what Linux lets the stack grow to), mapped
+    at once (pages arrive on demand); at least STACK_PREFAULT, at most the room below
+    STACK_TOP left by the mmap area and its guard gap."""
+    soft = task.group.rlimits.get(RLIMIT_STACK, (STACK_SIZE,))[0]
+    size = (min(soft, STACK_MAX) + PAGE_SIZE - 1) & -PAGE_SIZE
+    return max(size, STACK_PREFAULT)
+
+
 def _setup_stack(task: Task, mm: AddressSpace, loaded: binfmt_elf.LoadedImage, filename: bytes,
                  argv: list[bytes], envp: list[bytes], random_bytes: bytes,
                  exec_stack: bool) -> int:  # fmt: skip
     """Lay out Linux's initial stack; returns the new rsp."""
     prot = PROT_READ | PROT_WRITE | (PROT_EXEC if exec_stack else 0)
-    mm.map(STACK_TOP - STACK_SIZE, STACK_SIZE, prot, MAP_PRIVATE | MAP_GROWSDOWN, name="[stack]")
+    # Linux always lets the arguments in (up to ARG_MAX), whatever RLIMIT_STACK says
+    args = sum(len(s) + 9 for s in argv) + sum(len(s) + 9 for s in envp) + len(filename) + 512
+    size = max(stack_size(task), (args + 2 * PAGE_SIZE - 1) & -PAGE_SIZE)
+    mm.map(STACK_TOP - size, size, prot, MAP_PRIVATE | MAP_GROWSDOWN, name="[stack]")
     mm.populate(mm.vmas[-1], STACK_TOP - STACK_PREFAULT, STACK_TOP)
     mm.start_stack = STACK_TOP
 
@@ -232,7 +247,7 @@ def _setup_stack(task: Task, mm: AddressSpace, loaded: binfmt_elf.LoadedImage, f
     for key, value in auxv:
         words += (key, value)
     sp = (random_addr - 8 * len(words)) & ~0xF
-    if sp < STACK_TOP - STACK_SIZE + PAGE_SIZE:
+    if sp < STACK_TOP - size + PAGE_SIZE:
         raise KernelError(E2BIG)
     table = struct.pack(f"<{len(words)}Q", *words)
     gap = random_addr - (sp + len(table))

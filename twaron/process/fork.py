@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from twaron import profile
 from twaron.arch.x86_64.constants import (
     CLONE_CHILD_CLEARTID,
@@ -11,12 +13,17 @@ from twaron.arch.x86_64.constants import (
     CLONE_VFORK,
     CLONE_VM,
     CSIGNAL,
+    RLIM_INFINITY,
+    RLIMIT_NPROC,
     USER_TOP,
 )
-from twaron.arch.x86_64.errno import EINVAL, EPERM
+from twaron.arch.x86_64.errno import EAGAIN, EINVAL, EPERM
 from twaron.errors import KernelError
 from twaron.process.task import Task, ThreadGroup
 from twaron.process.waitqueue import WaitQueue
+
+if TYPE_CHECKING:
+    from twaron.kernel import Kernel
 
 FORK_LIKE = (
     CSIGNAL | CLONE_VM | CLONE_VFORK | CLONE_SETTLS | CLONE_PARENT_SETTID | CLONE_CHILD_SETTID
@@ -35,6 +42,9 @@ def do_fork(task: Task, flags: int, stack: int = 0, ptid: int = 0, ctid: int = 0
         raise KernelError(EPERM)
     kernel = task.kernel
     parent = task.group
+    cred = task.cred
+    if cred.uid != 0 and cred.euid != 0:  # root and CAP_SYS_RESOURCE/ADMIN are exempt
+        _check_nproc(kernel, parent, cred.uid)
     pid = kernel.alloc_pid()
     group = ThreadGroup(pid, parent)
     group.exit_signal = flags & CSIGNAL
@@ -84,3 +94,17 @@ def do_fork(task: Task, flags: int, stack: int = 0, ptid: int = 0, ctid: int = 0
     if prof:
         prof.phase("fork.do_fork", t0, task.tid)
     return pid
+
+
+def _check_nproc(kernel: Kernel, parent: ThreadGroup, uid: int) -> None:
+    """RLIMIT_NPROC: EAGAIN when the real user already has that many tasks (zombies count
+    until reaped, as Linux's per-user count drops in release_task)."""
+    soft = parent.rlimits.get(RLIMIT_NPROC, (RLIM_INFINITY,))[0]
+    if soft == RLIM_INFINITY:
+        return
+    n = 0
+    for g in kernel.tasks.values():
+        if g.tasks and g.tasks[0].cred.uid == uid:
+            n += len(g.tasks)
+    if n >= soft:
+        raise KernelError(EAGAIN)

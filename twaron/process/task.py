@@ -75,8 +75,11 @@ class ThreadGroup:
         self.stop_signal = 0
         self.stop_report = False  # a stop not yet reported by wait(WUNTRACED)
         self.continue_report = False  # a SIGCONT not yet reported by wait(WCONTINUED)
-        self.utime = self.stime = 0.0
+        self.utime = self.stime = 0.0  # seconds: wall time in Platform.run (CPU time)
+        self.cutime = self.cstime = 0.0  # of the children reaped by wait
         self.start_time = 0.0
+        # RLIMIT_CPU's next check (the soft or hard limit, seconds); inf: no limit
+        self.cpu_check = float("inf") if parent is None else parent.cpu_check
 
 
 class Task:
@@ -120,6 +123,7 @@ class Task:
         self.restart_nr = 0
         self.queued = False  # on the scheduler's run queue
         self.fault_info: tuple[int, int, int] | None = None
+        self.utime = 0.0  # this thread's share of group.utime
 
     @property
     def pid(self) -> int:

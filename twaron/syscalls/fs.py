@@ -56,6 +56,8 @@ from twaron.arch.x86_64.constants import (
     O_TRUNC,
     O_WRONLY,
     PATH_MAX,
+    RLIM_INFINITY,
+    RLIMIT_FSIZE,
     RLIMIT_NOFILE,
     S_IFBLK,
     S_IFCHR,
@@ -67,6 +69,7 @@ from twaron.arch.x86_64.constants import (
     S_ISGID,
     S_ISUID,
     SIGPIPE,
+    SIGXFSZ,
     STATX__RESERVED,
     UIO_MAXIOV,
     USER_TOP,
@@ -77,6 +80,7 @@ from twaron.arch.x86_64.errno import (
     EBADF,
     EEXIST,
     EFAULT,
+    EFBIG,
     EINVAL,
     EISDIR,
     ENODEV,
@@ -92,6 +96,7 @@ from twaron.arch.x86_64.errno import (
 from twaron.errors import Block, KernelError
 from twaron.fs import vfs
 from twaron.fs.fdtable import NR_OPEN_DEFAULT
+from twaron.fs.pipe import PipeFile
 from twaron.fs.stat import pack_stat, pack_statfs, pack_statx
 from twaron.fs.vfs import MAY_EXEC, MAY_READ, MAY_WRITE, File, Inode, Path, permission
 from twaron.syscalls.table import s32, s64, syscall
@@ -147,9 +152,31 @@ def _writable(task: Any, fd: int) -> File:
     return f
 
 
+def _fsize(task: Any, f: File, data: bytes, pos: int = -1) -> bytes:
+    """RLIMIT_FSIZE (Linux's generic_write_check_limits): a write to a regular file is cut
+    at the limit; one that starts at or past it gets SIGXFSZ and EFBIG."""
+    lim = task.group.rlimits.get(RLIMIT_FSIZE)
+    if lim is None or lim[0] == RLIM_INFINITY or not data or not f.inode.is_reg:
+        return data
+    if pos < 0 or f.flags & O_APPEND:
+        pos = f.inode.size if f.flags & O_APPEND else f.pos
+    if pos >= lim[0]:
+        task.kernel.send_signal(task.group, SIGXFSZ)
+        raise KernelError(EFBIG)
+    return data[: lim[0] - pos]
+
+
+def _newsize_ok(task: Any, inode: Inode, size: int) -> None:
+    """Linux's inode_newsize_ok: growing a file past RLIMIT_FSIZE is SIGXFSZ and EFBIG."""
+    lim = task.group.rlimits.get(RLIMIT_FSIZE)
+    if lim is not None and lim[0] != RLIM_INFINITY and size > inode.size and size > lim[0]:
+        task.kernel.send_signal(task.group, SIGXFSZ)
+        raise KernelError(EFBIG)
+
+
 def _write(task: Any, f: File, data: bytes) -> int:
     try:
-        return f.write(data)
+        return f.write(_fsize(task, f, data))
     except KernelError as e:
         if e.errno == EPIPE:
             task.kernel.send_signal(task.group, SIGPIPE)
@@ -266,7 +293,7 @@ def sys_pwrite64(task: Any, fd: int, buf: int, count: int, offset: int, *_: int)
         raise KernelError(EINVAL)
     count = min(count, MAX_RW_COUNT)
     try:
-        return f.pwrite(task.mm.copy_in(buf, count) if count else b"", off)
+        return f.pwrite(_fsize(task, f, task.mm.copy_in(buf, count) if count else b"", off), off)
     except KernelError as e:
         if e.errno == EPIPE:
             task.kernel.send_signal(task.group, SIGPIPE)
@@ -305,7 +332,8 @@ def sys_pwritev(task: Any, fd: int, iov: int, cnt: int, pos: int, *_: int) -> in
     f = _writable(task, fd)
     if s64(pos) < 0:
         raise KernelError(EINVAL)
-    return f.pwrite(_gather(task, _read_iov(task, iov, cnt))[:MAX_RW_COUNT], pos)
+    return f.pwrite(_fsize(task, f, _gather(task, _read_iov(task, iov, cnt))[:MAX_RW_COUNT], pos),
+                    pos)  # fmt: skip
 
 
 @syscall("sendfile")
@@ -320,10 +348,19 @@ def sys_sendfile(task: Any, out_fd: int, in_fd: int, offp: int, count: int, *_: 
         off = s64(_U64.unpack(task.mm.copy_in(offp, 8))[0])
         if off < 0:
             raise KernelError(EINVAL)
+    if isinstance(fin, PipeFile):
+        # Linux: a pipe has no splice_read for sendfile (ESPIPE first if given an offset);
+        # BusyBox's copy loop (tar -x out of gunzip's pipe) then falls back to read/write.
+        raise KernelError(ESPIPE if offp else EINVAL)
     done = 0
     while done < count:
         want = min(SENDFILE_CHUNK, count - done)
-        chunk = fin.pread(want, off + done) if off >= 0 else fin.read(want)
+        try:
+            chunk = fin.pread(want, off + done) if off >= 0 else fin.read(want)
+        except (Block, KernelError):
+            if done:  # a pipe ran dry after some data: report what was sent (it is gone)
+                break
+            raise
         if not chunk:
             break
         try:
@@ -1002,6 +1039,7 @@ def sys_ftruncate(task: Any, fd: int, length: int, *_: int) -> int:
     length = s64(length)
     if length < 0 or not f.writable or not f.inode.is_reg:
         raise KernelError(EINVAL)
+    _newsize_ok(task, f.inode, length)
     f.truncate(length)
     return 0
 
@@ -1019,6 +1057,7 @@ def sys_truncate(task: Any, path: int, length: int, *_: int) -> int:
         raise KernelError(EINVAL)
     permission(inode, MAY_WRITE, task.cred)
     vfs.may_write_fs(p)
+    _newsize_ok(task, inode, length)
     inode.set_size(length)
     return 0
 
@@ -1036,6 +1075,7 @@ def sys_fallocate(task: Any, fd: int, mode: int, offset: int, length: int, *_: i
     if not f.inode.is_reg:
         raise KernelError(ENODEV if f.inode.is_dir else ESPIPE)
     if off + ln > f.inode.size:
+        _newsize_ok(task, f.inode, off + ln)
         f.inode.set_size(off + ln)
     return 0
 

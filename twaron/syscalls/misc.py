@@ -308,3 +308,23 @@ def sys_futex(task: Task, uaddr: int, op: int, val: int, timeout: int, uaddr2: i
             woken += _futex_wake(task, uaddr2, s32(timeout), FUTEX_BITSET_MATCH_ANY)
         return woken
     raise KernelError(ENOSYS)  # the PI and FD operations
+
+
+# ---- privileged operations a container does not get ---------------------------------------
+# twaron's mount tree is fixed at boot (the root tmpfs, /proc, /dev). A guest's root is like
+# root in a container without CAP_SYS_ADMIN / CAP_SYS_PTRACE under Docker's default seccomp
+# profile: mount, umount2, pivot_root and ptrace fail with EPERM. chroot works (fs.py) and
+# stays inside the guest's tree.
+MNT_FLAGS = 0xF  # MNT_FORCE | MNT_DETACH | MNT_EXPIRE | UMOUNT_NOFOLLOW
+
+
+@syscall("mount", "pivot_root", "ptrace")
+def sys_not_permitted(task: Task, *_: int) -> int:
+    raise KernelError(EPERM)
+
+
+@syscall("umount2")
+def sys_umount2(task: Task, target: int, flags: int, *_: int) -> int:
+    if flags & ~MNT_FLAGS:
+        raise KernelError(EINVAL)
+    raise KernelError(EPERM)

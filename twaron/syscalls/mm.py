@@ -28,6 +28,8 @@ from twaron.arch.x86_64.constants import (
     PROT_GROWSUP,
     PROT_READ,
     PROT_WRITE,
+    RLIM_INFINITY,
+    RLIMIT_AS,
     USER_TOP,
 )
 from twaron.arch.x86_64.errno import EACCES, EEXIST, EFAULT, EINVAL, ENODEV, ENOMEM, EPERM
@@ -47,6 +49,23 @@ def page_align(n: int) -> int:
     return (n + PAGE_SIZE - 1) & PAGE_MASK
 
 
+def may_expand(task: Task, length: int, start: int = 0, fixed: bool = False) -> bool:
+    """RLIMIT_AS (Linux's may_expand_vm): the mapped total may not pass the soft limit. A
+    MAP_FIXED mapping counts only what it adds over what it replaces."""
+    lim = task.group.rlimits.get(RLIMIT_AS)
+    if lim is None or lim[0] == RLIM_INFINITY:
+        return True
+    mm = task.mm
+    total = mm.total_pages << PAGE_SHIFT
+    if total + length <= lim[0]:
+        return True
+    if fixed:
+        end = start + length
+        replaced = sum(max(0, min(end, v.end) - max(start, v.start)) for v in mm.vmas)
+        return total + length - replaced <= lim[0]
+    return False
+
+
 @syscall("brk")
 def sys_brk(task: Task, addr: int, *_: int) -> int:
     """Linux returns the new break, or the old one when it cannot move."""
@@ -56,6 +75,8 @@ def sys_brk(task: Task, addr: int, *_: int) -> int:
     old_end, new_end = page_align(mm.brk), page_align(addr)
     if new_end > old_end:
         if mm.overlaps(old_end, new_end) or new_end > USER_TOP:
+            return mm.brk
+        if not may_expand(task, new_end - old_end):
             return mm.brk
         heap = mm.find_vma(old_end - 1) if old_end > mm.brk_start else None
         if heap is not None and heap.name == "[heap]":
@@ -108,6 +129,8 @@ def sys_mmap(task: Task, addr: int, length: int, prot: int, flags: int, fd: int,
     elif shared:
         mapping = PageCache(task.kernel.mem)  # shared anonymous memory survives fork shared
     start = _place(mm, addr, length, flags)
+    if not may_expand(task, length, start, bool(flags & MAP_FIXED)):
+        raise KernelError(ENOMEM)
     mm.map(start, length, prot & PROT_ALL, MAP_SHARED if shared else MAP_PRIVATE, mapping,
            pgoff, file, populate=bool(flags & MAP_POPULATE))  # fmt: skip
     return start
@@ -182,6 +205,8 @@ def sys_mremap(task: Task, old: int, old_len: int, new_len: int, flags: int,
             mm.unmap(old + new_len, old + old_len)
         return old
     grow_end = old + new_len
+    if not may_expand(task, new_len - old_len):
+        raise KernelError(ENOMEM)
     if old + old_len == vma.end and not mm.overlaps(vma.end, grow_end) and grow_end <= USER_TOP:
         mm.total_pages += (grow_end - vma.end) >> PAGE_SHIFT
         vma.end = grow_end

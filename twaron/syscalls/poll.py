@@ -134,7 +134,34 @@ def _masked(task: Task, mask_addr: int, size: int, call: Any) -> int:
 def sys_ppoll(task: Task, fds: int, nfds: int, tsp: int, sigmask: int, size: int,
               *_: int) -> int:  # fmt: skip
     timeout = read_timespec(task, tsp) if tsp else None
-    return _masked(task, sigmask, size, lambda: do_poll(task, fds, nfds, timeout))
+    return _timed(task, timeout, tsp, False,
+                  lambda: _masked(task, sigmask, size, lambda: do_poll(task, fds, nfds, timeout)))
+
+
+def _timed(task: Task, timeout_ns: int | None, addr: int, timeval: bool, call: Any) -> int:
+    """Run a poll/select whose timeout Linux writes back: the time left, when it returns
+    (ready, timed out or EINTR; a restart after Block keeps the first deadline)."""
+    if timeout_ns is None or not addr:
+        return call()
+    deadline = _deadline(task, timeout_ns)
+    try:
+        return call()
+    except KernelError as e:
+        if e.errno == EINTR:
+            _write_left(task, deadline, addr, timeval)
+        raise
+    finally:
+        if task.sleep_deadline is None:  # finished (not blocked): report the time left
+            _write_left(task, deadline, addr, timeval)
+
+
+def _write_left(task: Task, deadline: float | None, addr: int, timeval: bool) -> None:
+    left = max(0, int(((deadline or 0.0) - task.kernel.clock.monotonic()) * NSEC))
+    sec, ns = divmod(left, NSEC)
+    try:
+        task.mm.copy_out(addr, struct.pack("<qq", sec, ns // 1000 if timeval else ns))
+    except KernelError:
+        pass  # Linux ignores a failed write-back of the time left
 
 
 def do_select(task: Task, n: int, rd: int, wr: int, ex: int, timeout_ns: int | None) -> int:
@@ -179,7 +206,7 @@ def sys_select(task: Task, n: int, rd: int, wr: int, ex: int, tvp: int, *_: int)
         if sec < 0 or not 0 <= usec < 1_000_000:
             raise KernelError(EINVAL)
         timeout = sec * NSEC + usec * 1000
-    return do_select(task, n, rd, wr, ex, timeout)
+    return _timed(task, timeout, tvp, True, lambda: do_select(task, n, rd, wr, ex, timeout))
 
 
 @syscall("pselect6")
@@ -188,4 +215,5 @@ def sys_pselect6(task: Task, n: int, rd: int, wr: int, ex: int, tsp: int, sig: i
     mask_addr = size = 0
     if sig:
         mask_addr, size = struct.unpack("<QQ", task.mm.copy_in(sig, 16))
-    return _masked(task, mask_addr, size, lambda: do_select(task, n, rd, wr, ex, timeout))
+    return _timed(task, timeout, tsp, False, lambda: _masked(
+        task, mask_addr, size, lambda: do_select(task, n, rd, wr, ex, timeout)))

@@ -29,6 +29,7 @@ from twaron.arch.x86_64.constants import (
     RLIM_INFINITY,
     RLIM_NLIMITS,
     RLIMIT_CORE,
+    RLIMIT_CPU,
     RLIMIT_NOFILE,
     RLIMIT_NPROC,
     RLIMIT_STACK,
@@ -364,16 +365,21 @@ def _wait(task: Task, idtype: int, ident: int, exited: bool, stopped: bool, cont
     raise Block(task.group.child_exit)
 
 
-def _rusage(child: ThreadGroup) -> bytes:
+def _rusage(child: ThreadGroup, utime: float | None = None, stime: float | None = None) -> bytes:
     def tv(seconds: float) -> tuple[int, int]:
         return int(seconds), int((seconds % 1) * 1_000_000)
 
-    return struct.pack("<4q", *tv(child.utime), *tv(child.stime)) + bytes(RUSAGE_SIZE - 32)
+    ut = child.utime + child.cutime if utime is None else utime
+    st = child.stime + child.cstime if stime is None else stime
+    return struct.pack("<4q", *tv(ut), *tv(st)) + bytes(RUSAGE_SIZE - 32)
 
 
 def _consume(task: Task, child: ThreadGroup, kind: int) -> None:
     """The report was read: reap a zombie, or clear a stop/continue notice."""
     if kind == EXITED:
+        parent = task.group  # the reaper takes over the child's CPU times (times, RUSAGE_CHILDREN)
+        parent.cutime += child.utime + child.cutime
+        parent.cstime += child.stime + child.cstime
         task.kernel.release_group(child)
     elif kind == STOPPED:
         child.stop_report = False
@@ -535,7 +541,15 @@ def sys_prlimit64(task: Task, pid: int, resource: int, new: int, old: int, *_: i
         task.mm.copy_out(old, struct.pack("<QQ", *current))
     if new:
         group.rlimits[resource] = (soft, hard)
+        if resource == RLIMIT_CPU:
+            group.cpu_check = cpu_check(soft, hard)
     return 0
+
+
+def cpu_check(soft: int, hard: int) -> float:
+    """When the run loop next looks at RLIMIT_CPU: the lower limit, in seconds."""
+    lim = min(soft, hard)
+    return float("inf") if lim == RLIM_INFINITY else float(lim)
 
 
 @syscall("getrlimit")
@@ -550,9 +564,17 @@ def sys_setrlimit(task: Task, resource: int, addr: int, *_: int) -> int:
 
 @syscall("getrusage")
 def sys_getrusage(task: Task, who: int, addr: int, *_: int) -> int:
-    if s32(who) not in (0, -1, 1):
+    who = s32(who)
+    g = task.group
+    if who == 0:  # RUSAGE_SELF
+        data = _rusage(g, g.utime, g.stime)
+    elif who == -1:  # RUSAGE_CHILDREN: the reaped ones
+        data = _rusage(g, g.cutime, g.cstime)
+    elif who == 1:  # RUSAGE_THREAD
+        data = _rusage(g, task.utime, 0.0)
+    else:
         raise KernelError(EINVAL)
-    task.mm.copy_out(addr, _rusage(task.group))
+    task.mm.copy_out(addr, data)
     return 0
 
 

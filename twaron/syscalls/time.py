@@ -78,7 +78,8 @@ def sys_times(task: Task, buf: int, *_: int) -> int:
     if buf:
         g = task.group
         task.mm.copy_out(buf, struct.pack("<4q", int(g.utime * CLK_TCK), int(g.stime * CLK_TCK),
-                                          0, 0))  # fmt: skip
+                                          int(g.cutime * CLK_TCK),
+                                          int(g.cstime * CLK_TCK)))  # fmt: skip
     return ticks
 
 
@@ -106,8 +107,21 @@ def sleep_until(task: Task, deadline_ns: int) -> int:
 def sys_nanosleep(task: Task, req: int, rem: int, *_: int) -> int:
     if task.sleep_deadline is None:
         delay = read_timespec(task, req)
-        return sleep_until(task, task.kernel.clock.monotonic_ns() + delay)
-    return sleep_until(task, 0)
+        return _sleep_rem(task, task.kernel.clock.monotonic_ns() + delay, rem)
+    return _sleep_rem(task, 0, rem)
+
+
+def _sleep_rem(task: Task, deadline_ns: int, rem: int) -> int:
+    """sleep_until, writing the time left to rem before each wait: a signal that interrupts
+    the sleep (EINTR, set by the kernel) leaves rem holding (about) the unslept time.
+    Approximate: it is the time left when the sleep began, not when the signal came."""
+    try:
+        return sleep_until(task, deadline_ns)
+    except Block:
+        if rem:
+            left = max(0, int(task.sleep_deadline * NSEC) - task.kernel.clock.monotonic_ns())
+            task.mm.copy_out(rem, TIMESPEC.pack(left // NSEC, left % NSEC))
+        raise
 
 
 @syscall("clock_nanosleep")
@@ -119,5 +133,6 @@ def sys_clock_nanosleep(task: Task, clk: int, flags: int, req: int, rem: int, *_
         target = read_timespec(task, req)
         now = clock_ns(task, clk)
         delay = target - now if flags & TIMER_ABSTIME else target
-        return sleep_until(task, task.kernel.clock.monotonic_ns() + max(0, delay))
-    return sleep_until(task, 0)
+        rem = 0 if flags & TIMER_ABSTIME else rem
+        return _sleep_rem(task, task.kernel.clock.monotonic_ns() + max(0, delay), rem)
+    return _sleep_rem(task, 0, 0 if flags & TIMER_ABSTIME else rem)

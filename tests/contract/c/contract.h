@@ -97,3 +97,70 @@ static void enter_workdir(const char *name)
         exit(99);
     }
 }
+
+/* ---- processes and signals (fork/wait/signal contract programs) ---- */
+#include <signal.h>
+#include <sys/wait.h>
+#include <time.h>
+
+static const char *signame(int s)
+{
+    switch (s) {
+#define S(x) case x: return #x;
+    S(SIGHUP) S(SIGINT) S(SIGQUIT) S(SIGILL) S(SIGTRAP) S(SIGABRT) S(SIGBUS) S(SIGFPE)
+    S(SIGKILL) S(SIGUSR1) S(SIGSEGV) S(SIGUSR2) S(SIGPIPE) S(SIGALRM) S(SIGTERM)
+    S(SIGCHLD) S(SIGCONT) S(SIGSTOP) S(SIGTSTP) S(SIGTTIN) S(SIGTTOU) S(SIGURG) S(SIGXCPU)
+    S(SIGXFSZ) S(SIGVTALRM) S(SIGPROF) S(SIGWINCH) S(SIGIO) S(SIGSYS)
+#undef S
+    default: {
+        static char buf[32];
+        snprintf(buf, sizeof buf, "SIG%d", s);
+        return buf;
+    }
+    }
+}
+
+/* "label: exited N" | "killed SIGX" | "stopped SIGX" | "continued" (never the core bit). */
+static void print_status(const char *label, int st)
+{
+    if (WIFEXITED(st))
+        printf("%s: exited %d\n", label, WEXITSTATUS(st));
+    else if (WIFSIGNALED(st))
+        printf("%s: killed %s\n", label, signame(WTERMSIG(st)));
+    else if (WIFSTOPPED(st))
+        printf("%s: stopped %s\n", label, signame(WSTOPSIG(st)));
+    else if (WIFCONTINUED(st))
+        printf("%s: continued\n", label);
+    else
+        printf("%s: status %#x\n", label, st);
+}
+
+static void msleep(long ms)
+{
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+        ;
+}
+
+static long now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
+}
+
+/* Wait for one specific child and print its status under label. */
+static int reap(const char *label, pid_t pid)
+{
+    int st = 0;
+    pid_t r = waitpid(pid, &st, 0);
+    if (r != pid) {
+        printf("%s: waitpid -1 %s\n", label, errname(errno));
+        return -1;
+    }
+    print_status(label, st);
+    return st;
+}
+
+/* Print to stdout from a child safely: flush first so buffers are not duplicated by fork. */
+#define FORK() (fflush(stdout), fork())
