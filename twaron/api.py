@@ -42,7 +42,7 @@ def start(kernel: Kernel, config: Config) -> int | None:
         _complain(kernel, argv[0], ENOENT)
         return 127
     try:
-        kernel.spawn_init([path, *argv[1:]] if b"/" not in argv[0] else argv, config.envp())
+        kernel.spawn_init(path, argv, config.envp())
     except KernelError as e:
         _complain(kernel, argv[0], e.errno)
         return 127 if e.errno in (ENOENT, ENOTDIR) else 126

@@ -50,7 +50,7 @@ from twaron.arch.x86_64.errno import EINTR, ENOSYS
 from twaron.arch.x86_64.unistd import SYSCALL_NAMES, SYSCALL_NUMBERS
 from twaron.clock import Clock
 from twaron.errors import Block, KernelError
-from twaron.mm.address_space import AddressSpace
+from twaron.mm.address_space import FAULT_SIGBUS, AddressSpace
 from twaron.mm.physmem import PhysMem
 from twaron.platform.base import Event
 from twaron.process import signal as sigs
@@ -64,7 +64,7 @@ if TYPE_CHECKING:
     from twaron.config import Config
 
 SI_USER = 0
-CLD_STOPPED, CLD_CONTINUED = 5, 6
+CLD_EXITED, CLD_KILLED, CLD_DUMPED, CLD_STOPPED, CLD_CONTINUED = 1, 2, 3, 5, 6
 # Syscalls that fail with EINTR after a handler even with SA_RESTART (Linux's ERESTARTNOHAND
 # and restart_block cases).
 NO_RESTART = {SYSCALL_NUMBERS[n] for n in (
@@ -77,10 +77,18 @@ PROFILE_SYSCALL_PHASES = {
     "execve": "execve", "execveat": "execve", "wait4": "wait", "waitid": "wait",
     "exit": "exit", "exit_group": "exit",
 }  # fmt: skip
+# vector -> (signal, si_code, whether si_addr is the faulting instruction), as Linux's traps.c;
+# everything else, #GP included, is SIGSEGV with SI_KERNEL.
+SI_KERNEL = 0x80
 VECTOR_SIGNALS = {
-    X86_TRAP_DE: SIGFPE, X86_TRAP_DB: SIGTRAP, X86_TRAP_BP: SIGTRAP, X86_TRAP_UD: SIGILL,
-    X86_TRAP_MF: SIGFPE, X86_TRAP_XF: SIGFPE, X86_TRAP_AC: SIGBUS,
-}  # fmt: skip  (everything else, #GP included, is SIGSEGV as on Linux)
+    X86_TRAP_DE: (SIGFPE, 1, True),  # FPE_INTDIV
+    X86_TRAP_DB: (SIGTRAP, 2, True),  # TRAP_TRACE
+    X86_TRAP_BP: (SIGTRAP, SI_KERNEL, False),
+    X86_TRAP_UD: (SIGILL, 2, True),  # ILL_ILLOPN
+    X86_TRAP_MF: (SIGFPE, 0, True),
+    X86_TRAP_XF: (SIGFPE, 0, True),
+    X86_TRAP_AC: (SIGBUS, 1, True),  # BUS_ADRALN
+}
 
 
 @dataclass
@@ -145,7 +153,7 @@ class Kernel:
         self._last_pid = pid
         return pid
 
-    def spawn_init(self, argv: list[bytes], envp: list[bytes]) -> Task:
+    def spawn_init(self, path: bytes, argv: list[bytes], envp: list[bytes]) -> Task:
         """Start PROGRAM: as pid 1 (a container's init), or with --init as pid 2 under a
         minimal in-kernel init that reaps orphans and forwards signals (docker run --init)."""
         from twaron.process.execve import sys_execve
@@ -162,7 +170,7 @@ class Kernel:
             self.init_group = group
         self.main_group = group
         task = group.tasks[0]
-        sys_execve(task, argv[0], argv, envp, AT_FDCWD, 0)
+        sys_execve(task, path, argv, envp, AT_FDCWD, 0)
         self.sched.enqueue(task)
         return task
 
@@ -366,8 +374,9 @@ class Kernel:
 
     # ---- signals ---------------------------------------------------------------------
 
-    def send_signal(self, group: ThreadGroup, sig: int) -> None:
-        """Send sig to a process (kill(2)); fatal, stop and continue actions happen at once."""
+    def send_signal(self, group: ThreadGroup, sig: int, info: bytes | None = None) -> None:
+        """Send sig to a process (kill(2)); fatal, stop and continue actions happen at once.
+        info is the siginfo its handler will see (SI_USER without a sender by default)."""
         if sig == 0 or group.zombie:
             return
         if group is self.init_group and self.kernel_init:
@@ -385,6 +394,8 @@ class Kernel:
         if sigs.is_ignored(group, sig):
             return
         bit = sigs.sigbit(sig)
+        if not group.shared_pending & bit and info is not None:
+            group.shared_info[sig] = info  # a standard signal is pending once: first info wins
         group.shared_pending |= bit
         for t in group.tasks:
             if not t.blocked_signals & bit:
@@ -428,10 +439,10 @@ class Kernel:
         if parent is None:
             return
         if not parent.sighand.actions[SIGCHLD].flags & SA_NOCLDSTOP:
-            self.send_signal(parent, SIGCHLD)
+            self.send_signal(parent, SIGCHLD, self._child_info(group, SIGCHLD, code))
         parent.child_exit.wake_all()
 
-    def send_thread_signal(self, task: Task, sig: int) -> None:
+    def send_thread_signal(self, task: Task, sig: int, info: bytes | None = None) -> None:
         """tgkill/tkill: a signal for one thread."""
         group = task.group
         if sig == 0 or task.exited:
@@ -446,8 +457,11 @@ class Kernel:
             return
         if sigs.is_ignored(group, sig):
             return
-        task.pending_signals |= sigs.sigbit(sig)
-        if not task.blocked_signals & sigs.sigbit(sig):
+        bit = sigs.sigbit(sig)
+        if not task.pending_signals & bit and info is not None:
+            task.pending_info[sig] = info
+        task.pending_signals |= bit
+        if not task.blocked_signals & bit:
             self._signal_wake(task)
 
     def _fatal_now(self, group: ThreadGroup, sig: int, tasks: list[Task]) -> bool:
@@ -476,31 +490,41 @@ class Kernel:
         task.fault_info = (sig, code, addr)
 
     def deliver_signals(self, task: Task) -> None:
-        """Before task returns to user mode: run default actions or push handler frames."""
-        pending = sigs.pending_deliverable(task)
-        while pending and not task.exited:
+        """Before task returns to user mode: run default actions or push handler frames,
+        lowest signal first, each against the mask the previous handler left."""
+        while not task.exited:
+            pending = sigs.pending_deliverable(task)
+            if not pending:
+                return
             sig = (pending & -pending).bit_length()
             bit = sigs.sigbit(sig)
-            pending &= ~bit
-            task.pending_signals &= ~bit
-            task.group.shared_pending &= ~bit
-            action = task.group.sighand.actions[sig]
+            group = task.group
+            if task.pending_signals & bit:
+                task.pending_signals &= ~bit
+                info = task.pending_info.pop(sig, None)
+            else:
+                group.shared_pending &= ~bit
+                info = group.shared_info.pop(sig, None)
+            action = group.sighand.actions[sig]
             if action.handler == sigs.SIG_IGN:
                 continue
             if action.handler == sigs.SIG_DFL:
                 if sigs.default_kills(sig):
-                    self.group_exit(task.group, sigs.wait_status_for_signal(sig))
+                    self.group_exit(group, sigs.wait_status_for_signal(sig))
                 elif sig in sigs.STOP_SIGNALS:
-                    self.stop_group(task.group, sig)
+                    self.stop_group(group, sig)
                 continue
             self._interrupt_syscall(task, action)
-            info = self._siginfo_for(task, sig)
+            if task.fault_info is not None and task.fault_info[0] == sig:
+                _, code, addr = task.fault_info
+                task.fault_info = None
+                info = sigs.siginfo(sig, code, addr=addr)
             saved = task.restore_mask_after_signal
             task.restore_mask_after_signal = None
             try:
-                sigs.setup_frame(task, sig, action, info, saved)
+                sigs.setup_frame(task, sig, action, info or sigs.siginfo(sig, SI_USER), saved)
             except KernelError:  # no room for the frame: Linux kills with SIGSEGV
-                self.group_exit(task.group, sigs.wait_status_for_signal(SIGSEGV))
+                self.group_exit(group, sigs.wait_status_for_signal(SIGSEGV))
 
     def _interrupt_syscall(self, task: Task, action: sigs.SigAction) -> None:
         """A handler is about to run over a sleeping syscall: restart it or fail it, EINTR."""
@@ -514,13 +538,6 @@ class Kernel:
             task.sleep_deadline = None
             self.platform.set_reg(task, "rax", -EINTR)
             self.platform.set_reg(task, "rip", rip + 2)
-
-    def _siginfo_for(self, task: Task, sig: int) -> bytes:
-        if task.fault_info is not None and task.fault_info[0] == sig:
-            _, code, addr = task.fault_info
-            task.fault_info = None
-            return sigs.siginfo(sig, code, addr=addr)
-        return sigs.siginfo(sig, SI_USER)
 
     # ---- exit ------------------------------------------------------------------------
 
@@ -591,8 +608,22 @@ class Kernel:
         if action.handler == sigs.SIG_IGN or action.flags & SA_NOCLDWAIT:  # no zombie
             self.release_group(group)
         elif 0 < group.exit_signal <= 64:  # clone() takes any CSIGNAL; Linux sends a valid one
-            self.send_signal(parent, group.exit_signal)
+            self.send_signal(parent, group.exit_signal, self._child_info(group, group.exit_signal))
         parent.child_exit.wake_all()
+
+    def _child_info(self, group: ThreadGroup, sig: int, code: int = 0) -> bytes:
+        """SIGCHLD's siginfo: CLD_EXITED/KILLED/DUMPED (or code), the child's pid, status."""
+        status = group.exit_code or 0
+        if not code:
+            if status & 0x7F:
+                code = CLD_DUMPED if status & 0x80 else CLD_KILLED
+                value = status & 0x7F
+            else:
+                code, value = CLD_EXITED, (status >> 8) & 0xFF
+        else:
+            value = group.stop_signal if code == CLD_STOPPED else SIGCONT
+        uid = group.tasks[0].cred.uid if group.tasks else 0
+        return sigs.siginfo(sig, code, pid=group.pid, uid=uid, status=value)
 
     def release_group(self, group: ThreadGroup) -> None:
         """Reap: the zombie's pid becomes free."""
@@ -655,10 +686,14 @@ class Kernel:
                         code = 0  # the faulting task (if it survives) retries the access
                     if prof:
                         prof.phase("fault", t1, task.tid)
-                    if code:
+                    if code & FAULT_SIGBUS:
+                        self.force_signal(task, SIGBUS, code & 0xFF, info)
+                    elif code:
                         self.force_signal(task, SIGSEGV, code, info)
                 elif event is Event.EXCEPTION:
-                    self.force_signal(task, VECTOR_SIGNALS.get(info, SIGSEGV))
+                    sig, code, at_rip = VECTOR_SIGNALS.get(info, (SIGSEGV, SI_KERNEL, False))
+                    addr = platform.get_reg(task, "rip") if at_rip else 0
+                    self.force_signal(task, sig, code, addr)
                 elif event is Event.HALT:
                     raise RuntimeError(f"platform halted (error {info})")
                 if task.pending_signals or task.group.shared_pending:

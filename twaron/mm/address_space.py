@@ -47,6 +47,8 @@ ELF_ET_DYN_BASE = 0x5555_5555_4000
 EAGER_ANON_LIMIT = 64 << 10  # anonymous mappings up to this size are populated at once
 
 READ, WRITE, EXEC = 1, 2, 4  # fault access kinds
+FAULT_SIGBUS = 0x100  # fault(): or'ed into the si_code when the signal is SIGBUS, not SIGSEGV
+BUS_ADRERR = 2
 PT_SPAN = 512 << PAGE_SHIFT  # what one page-table page maps: 2 MiB
 ZEROS = array("Q", bytes(8 * 512))
 EMPTY = memoryview(ZEROS)  # for comparing a run of entries against all-absent
@@ -450,7 +452,8 @@ class AddressSpace:
         return pfn
 
     def fault(self, addr: int, access: int = 0) -> int:
-        """Resolve a fault at addr; 0 if resolved, else the SIGSEGV si_code to deliver.
+        """Resolve a fault at addr; 0 if resolved, else the si_code to deliver with SIGSEGV
+        (or with SIGBUS when FAULT_SIGBUS is set).
 
         access is READ, WRITE or EXEC when known, 0 when the platform cannot tell (Unicorn
         reports no error code): then a missing page is brought in for reading and a
@@ -470,6 +473,10 @@ class AddressSpace:
         slot = self._pte_slot(va, True)
         pte = self.q[slot]
         if not pte & PTE_P:
+            if vma.file is not None and (
+                vma.pgoff + ((va - vma.start) >> PAGE_SHIFT) << PAGE_SHIFT
+            ) >= vma.file.inode.size:
+                return FAULT_SIGBUS | BUS_ADRERR  # a whole page past the end of the file
             self._fill(vma, va, slot, access == WRITE)
             return 0
         if not pte & PTE_W and prot & PROT_WRITE and access != EXEC:

@@ -157,6 +157,7 @@ def sys_execve(task: Task, filename: bytes, argv: list[bytes], envp: list[bytes]
     if old.users == 0:
         old.destroy()
     task.comm = filename.rsplit(b"/", 1)[-1][:15]
+    task.group.did_exec = True
     task.group.exe = path
     regs = UserRegs(rip=loaded.entry, rsp=sp)
     kernel.platform.set_regs(task, regs)

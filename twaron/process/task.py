@@ -69,6 +69,8 @@ class ThreadGroup:
         self.rlimits: dict[int, tuple[int, int]] = {} if parent is None else dict(parent.rlimits)
         self.sighand = SigHand() if parent is None else parent.sighand.copy()
         self.shared_pending = 0
+        self.shared_info: dict[int, bytes] = {}  # siginfo of pending process signals
+        self.did_exec = False  # setpgid on a child that has exec'd: EACCES
         self.exit_signal = SIGCHLD  # sent to the parent when this process ends
         self.child_exit = WaitQueue()  # the parent's wait4 sleeps here
         self.stopped = False  # job control: SIGSTOP & co. stopped every thread
@@ -114,6 +116,7 @@ class Task:
         self.sleep_deadline: float | None = None  # nanosleep's end, kept across restarts
         self.blocked_signals = 0  # signal mask
         self.pending_signals = 0  # bit (sig-1) per pending signal sent to this thread
+        self.pending_info: dict[int, bytes] = {}
         self.sigaltstack = (0, 2, 0)  # (ss_sp, ss_flags, ss_size); SS_DISABLE
         self.vfork_done: Any = None  # WaitQueue the vfork parent sleeps on
         self.signal_wait = WaitQueue()  # pause/sigsuspend sleep here until a signal comes

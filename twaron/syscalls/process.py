@@ -44,7 +44,7 @@ from twaron.arch.x86_64.constants import (
     WSTOPPED,
     WUNTRACED,
 )
-from twaron.arch.x86_64.errno import ECHILD, EINVAL, EPERM, ESRCH
+from twaron.arch.x86_64.errno import EACCES, ECHILD, EINVAL, EPERM, ESRCH
 from twaron.errors import Block, KernelError
 from twaron.process import execve as execve_mod
 from twaron.process.fork import do_fork
@@ -53,7 +53,8 @@ from twaron.syscalls.table import s32, syscall
 if TYPE_CHECKING:
     from twaron.process.task import Task, ThreadGroup
 
-WALL_FLAGS = 0x4000_0000 | 0x8000_0000 | 0x2000_0000  # __WALL, __WCLONE, __WNOTHREAD
+WNOTHREAD, WALL, WCLONE = 0x2000_0000, 0x4000_0000, 0x8000_0000
+WALL_FLAGS = WALL | WCLONE | WNOTHREAD
 CLD_EXITED, CLD_KILLED, CLD_DUMPED = 1, 2, 3
 RUSAGE_SIZE = 144
 RLIMIT_DEFAULTS = {
@@ -251,6 +252,8 @@ def sys_setpgid(task: Task, pid: int, pgid: int, *_: int) -> int:
     target = _find_group(task, pid)
     if target is not task.group and target.parent is not task.group:
         raise KernelError(ESRCH)
+    if target is not task.group and target.did_exec:
+        raise KernelError(EACCES)
     if target.sid == target.pid or target.sid != task.group.sid:
         raise KernelError(EPERM)
     pgid = pgid or target.pid
@@ -346,10 +349,13 @@ CLD_STOPPED, CLD_CONTINUED = 5, 6
 
 
 def _wait(task: Task, idtype: int, ident: int, exited: bool, stopped: bool, continued: bool,
-          nohang: bool) -> tuple[ThreadGroup, int] | None:  # fmt: skip
+          nohang: bool, options: int = 0) -> tuple[ThreadGroup, int] | None:  # fmt: skip
     """A child with something to report: (child, EXITED|STOPPED|CONTINUED); None for WNOHANG
-    when there is nothing yet; otherwise the caller sleeps until a child changes state."""
-    children = [c for c in task.group.children if _matches(task, c, idtype, ident)]
+    when there is nothing yet; otherwise the caller sleeps until a child changes state.
+    Without __WALL, only children whose exit signal is SIGCHLD (or, with __WCLONE, only
+    the others) are waited for, as Linux's eligible_child decides."""
+    children = [c for c in task.group.children if _matches(task, c, idtype, ident)
+                and (options & WALL or (c.exit_signal != SIGCHLD) == bool(options & WCLONE))]
     if not children:
         raise KernelError(ECHILD)
     for child in children:
@@ -399,7 +405,7 @@ def sys_wait4(task: Task, pid: int, wstatus: int, options: int, rusage: int, *_:
     else:
         idtype, ident = P_PGID, -pid
     found = _wait(task, idtype, ident, True, bool(options & WUNTRACED),
-                  bool(options & WCONTINUED), bool(options & WNOHANG))  # fmt: skip
+                  bool(options & WCONTINUED), bool(options & WNOHANG), options)  # fmt: skip
     if found is None:
         return 0
     child, kind = found
@@ -428,7 +434,7 @@ def sys_waitid(task: Task, idtype: int, ident: int, infop: int, options: int, ru
     if idtype not in (P_ALL, P_PID, P_PGID) or (idtype == P_PID and ident <= 0):
         raise KernelError(EINVAL)
     found = _wait(task, idtype, ident, bool(options & WEXITED), bool(options & WSTOPPED),
-                  bool(options & WCONTINUED), bool(options & WNOHANG))  # fmt: skip
+                  bool(options & WCONTINUED), bool(options & WNOHANG), options)  # fmt: skip
     if found is None:
         if infop:
             task.mm.copy_out(infop, bytes(128))

@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from twaron.process.task import Task, ThreadGroup
 
 SIGSET_SIZE = 8
+SI_USER, SI_TKILL = 0, -6
 SIG_BLOCK, SIG_UNBLOCK, SIG_SETMASK = 0, 1, 2
 SIGACTION = struct.Struct("<QQQQ")  # handler, flags, restorer, mask
 MINSIGSTKSZ = 2048
@@ -123,16 +124,17 @@ def sys_sigaltstack(task: Task, ss: int, old: int, *_: int) -> int:
 
 
 def _signal_targets(task: Task, pid: int) -> list[ThreadGroup]:
+    """The processes kill(pid) names; zombies count (kill succeeds, the signal is dropped)."""
     groups = task.kernel.tasks
     if pid > 0:
         g = groups.get(pid)
-        return [g] if g is not None and not g.zombie else []
+        return [g] if g is not None else []
     if pid == 0:
         pgid = task.group.pgid
-        return [g for g in groups.values() if g.pgid == pgid and not g.zombie]
+        return [g for g in groups.values() if g.pgid == pgid]
     if pid == -1:
-        return [g for g in groups.values() if g.pid != 1 and g is not task.group and not g.zombie]
-    return [g for g in groups.values() if g.pgid == -pid and not g.zombie]
+        return [g for g in groups.values() if g.pid != 1 and g is not task.group]
+    return [g for g in groups.values() if g.pgid == -pid]
 
 
 def _may_signal(task: Task, target: ThreadGroup) -> bool:
@@ -141,6 +143,17 @@ def _may_signal(task: Task, target: ThreadGroup) -> bool:
         return True
     t = target.tasks[0].cred if target.tasks else None
     return t is not None and (c.uid in (t.uid, t.suid) or c.euid in (t.uid, t.suid))
+
+
+def _init_ignores(task: Task, group: ThreadGroup, sig: int) -> bool:
+    """A guest pid 1 gets only the signals it has handlers for, even from itself and even
+    SIGKILL (Linux's SIGNAL_UNKILLABLE for a namespace's init)."""
+    kernel = task.kernel
+    return group is kernel.init_group and not kernel.kernel_init and sigs.is_unhandled(group, sig)
+
+
+def _user_info(task: Task, sig: int, code: int = SI_USER) -> bytes:
+    return sigs.siginfo(sig, code, pid=task.group.pid, uid=task.cred.uid)
 
 
 @syscall("kill")
@@ -157,36 +170,80 @@ def sys_kill(task: Task, pid: int, sig: int, *_: int) -> int:
     if not allowed:
         raise KernelError(EPERM)
     for g in allowed:
-        kernel = task.kernel
-        if g is kernel.init_group and not kernel.kernel_init and g is not task.group and (
-            sigs.is_unhandled(g, sig)
-        ):
-            continue  # a guest init only gets signals it has a handler for
-        task.kernel.send_signal(g, sig)
+        if sig and not g.zombie and not _init_ignores(task, g, sig):
+            task.kernel.send_signal(g, sig, _user_info(task, sig))
     return 0
+
+
+def _thread(task: Task, tgid: int, tid: int, sig: int) -> Task:
+    if tid <= 0 or not 0 <= sig <= NSIG or tgid == 0 or tgid < -1:
+        raise KernelError(EINVAL)
+    target = task.kernel.threads.get(tid)
+    if target is None or target.exited or (tgid > 0 and target.group.pid != tgid):
+        raise KernelError(ESRCH)
+    if not _may_signal(task, target.group):
+        raise KernelError(EPERM)
+    return target
+
+
+def _send_to_thread(task: Task, target: Task, sig: int, info: bytes) -> None:
+    if sig and not _init_ignores(task, target.group, sig):
+        task.kernel.send_thread_signal(target, sig, info)
 
 
 @syscall("tgkill")
 def sys_tgkill(task: Task, tgid: int, tid: int, sig: int, *_: int) -> int:
     tgid, tid, sig = s32(tgid), s32(tid), s32(sig)
-    if tgid <= 0 or tid <= 0 or not 0 <= sig <= NSIG:
+    if tgid <= 0:
         raise KernelError(EINVAL)
-    target = task.kernel.threads.get(tid)
-    if target is None or target.group.pid != tgid or target.exited:
-        raise KernelError(ESRCH)
-    task.kernel.send_thread_signal(target, sig)
+    target = _thread(task, tgid, tid, sig)
+    _send_to_thread(task, target, sig, _user_info(task, sig, SI_TKILL))
     return 0
 
 
 @syscall("tkill")
 def sys_tkill(task: Task, tid: int, sig: int, *_: int) -> int:
     tid, sig = s32(tid), s32(sig)
-    if tid <= 0 or not 0 <= sig <= NSIG:
+    target = _thread(task, -1, tid, sig)
+    _send_to_thread(task, target, sig, _user_info(task, sig, SI_TKILL))
+    return 0
+
+
+def _queued_info(task: Task, target_pid: int, sig: int, uinfo: int) -> bytes:
+    """rt_sigqueueinfo's siginfo: a process may not pretend to be the kernel or kill()
+    when signalling another process (si_code >= 0 or SI_TKILL: EPERM)."""
+    raw = bytearray(task.mm.copy_in(uinfo, 128))
+    code = int.from_bytes(raw[8:12], "little", signed=True)
+    if (code >= 0 or code == SI_TKILL) and target_pid != task.group.pid:
+        raise KernelError(EPERM)
+    raw[0:4] = sig.to_bytes(4, "little")
+    return bytes(raw)
+
+
+@syscall("rt_sigqueueinfo")
+def sys_rt_sigqueueinfo(task: Task, pid: int, sig: int, uinfo: int, *_: int) -> int:
+    pid, sig = s32(pid), s32(sig)
+    if not 0 <= sig <= NSIG:
         raise KernelError(EINVAL)
-    target = task.kernel.threads.get(tid)
-    if target is None or target.exited:
+    group = task.kernel.tasks.get(pid)
+    if group is None or pid <= 0:
         raise KernelError(ESRCH)
-    task.kernel.send_thread_signal(target, sig)
+    if not _may_signal(task, group):
+        raise KernelError(EPERM)
+    info = _queued_info(task, pid, sig, uinfo)
+    if sig and not group.zombie and not _init_ignores(task, group, sig):
+        task.kernel.send_signal(group, sig, info)
+    return 0
+
+
+@syscall("rt_tgsigqueueinfo")
+def sys_rt_tgsigqueueinfo(task: Task, tgid: int, tid: int, sig: int, uinfo: int,
+                          *_: int) -> int:  # fmt: skip
+    tgid, tid, sig = s32(tgid), s32(tid), s32(sig)
+    if tgid <= 0:
+        raise KernelError(EINVAL)
+    target = _thread(task, tgid, tid, sig)
+    _send_to_thread(task, target, sig, _queued_info(task, tgid, sig, uinfo))
     return 0
 
 
