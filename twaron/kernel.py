@@ -534,6 +534,12 @@ class Kernel:
         task.restart_rip = None
         if not task.runnable:
             task.wake()
+        if task.write_progress is not None:  # a partly done write returns what it wrote
+            _, done = task.write_progress
+            task.write_progress = None
+            self.platform.set_reg(task, "rax", done)
+            self.platform.set_reg(task, "rip", rip + 2)
+            return
         if not action.flags & SA_RESTART or task.restart_nr in NO_RESTART:
             task.sleep_deadline = None
             self.platform.set_reg(task, "rax", -EINTR)

@@ -74,6 +74,7 @@ class PipeFile(File):
 
     __slots__ = ("pipe",)
     seekable = False
+    writes_whole = True
 
     def __init__(self, pipe: Pipe, path: Any, flags: int) -> None:
         super().__init__(path, flags, pipe.inode)

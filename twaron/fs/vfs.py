@@ -974,6 +974,7 @@ class File:
     __slots__ = ("path", "inode", "flags", "pos", "refs", "readable", "writable", "__weakref__")
 
     seekable = True
+    writes_whole = False  # a blocking write() returns only when all is written (pipes)
 
     def __init__(self, path: Path | None, flags: int, inode: Inode | None = None) -> None:
         self.path = path

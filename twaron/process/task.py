@@ -124,6 +124,8 @@ class Task:
         self.restore_mask_after_signal: int | None = None
         self.restart_rip: int | None = None  # set while a blocked syscall waits to restart
         self.restart_nr = 0
+        # A pipe write() sleeping with part of its data written: ((fd, buf, count), done).
+        self.write_progress: tuple[tuple[int, int, int], int] | None = None
         self.queued = False  # on the scheduler's run queue
         self.fault_info: tuple[int, int, int] | None = None
         self.utime = 0.0  # this thread's share of group.utime

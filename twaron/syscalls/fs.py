@@ -268,7 +268,28 @@ def sys_write(task: Any, fd: int, buf: int, count: int, *_: int) -> int:
         raise KernelError(EBADF)
     if count > MAX_RW_COUNT:
         count = MAX_RW_COUNT
-    return _write(task, f, task.mm.copy_in(buf, count) if count else b"")
+    if not f.writes_whole:
+        return _write(task, f, task.mm.copy_in(buf, count) if count else b"")
+    # A blocking write to a pipe returns only when all of it is written: the part done so
+    # far is kept on the task across the restarts of this syscall.
+    key = (fd, buf, count)
+    progress = task.write_progress
+    done = progress[1] if progress is not None and progress[0] == key else 0
+    task.write_progress = None
+    try:
+        done += _write(task, f, task.mm.copy_in(buf + done, count - done) if count else b"")
+    except Block:
+        if done:
+            task.write_progress = (key, done)
+        raise
+    except KernelError:
+        if done:
+            return done
+        raise
+    if done < count and not f.flags & O_NONBLOCK:
+        task.write_progress = (key, done)
+        raise Block(f.poll_queue())
+    return done
 
 
 @syscall("pread64")
