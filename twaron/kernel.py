@@ -34,6 +34,7 @@ from twaron.arch.x86_64.constants import (
     SIGILL,
     SIGKILL,
     SIGSEGV,
+    SIGSTOP,
     SIGSYS,
     SIGTRAP,
     SIGWINCH,
@@ -389,8 +390,9 @@ class Kernel:
             self.group_exit(group, sigs.wait_status_for_signal(sig))
             return
         if sig in sigs.STOP_SIGNALS and self._stop_now(group, sig, group.tasks):
-            self.stop_group(group, sig)
-            return
+            if sig == SIGSTOP or not self.orphaned_pgrp(group.pgid):
+                self.stop_group(group, sig)
+            return  # terminal stops are discarded in an orphaned process group
         if sigs.is_ignored(group, sig):
             return
         bit = sigs.sigbit(sig)
@@ -406,6 +408,15 @@ class Kernel:
         action = group.sighand.actions[sig]
         bit = sigs.sigbit(sig)
         return action.handler == sigs.SIG_DFL and any(not t.blocked_signals & bit for t in tasks)
+
+    def orphaned_pgrp(self, pgid: int) -> bool:
+        """POSIX: no member has a parent in another process group of the same session."""
+        for g in self.tasks.values():
+            if g.pgid == pgid and not g.zombie:
+                p = g.parent
+                if p is not None and p.pgid != pgid and p.sid == g.sid:
+                    return False
+        return True
 
     def stop_group(self, group: ThreadGroup, sig: int) -> None:
         """Default action of SIGSTOP/SIGTSTP/SIGTTIN/SIGTTOU: every thread stops."""
@@ -453,7 +464,8 @@ class Kernel:
             self.group_exit(group, sigs.wait_status_for_signal(sig))
             return
         if sig in sigs.STOP_SIGNALS and self._stop_now(group, sig, [task]):
-            self.stop_group(group, sig)
+            if sig == SIGSTOP or not self.orphaned_pgrp(group.pgid):
+                self.stop_group(group, sig)
             return
         if sigs.is_ignored(group, sig):
             return
@@ -511,7 +523,9 @@ class Kernel:
             if action.handler == sigs.SIG_DFL:
                 if sigs.default_kills(sig):
                     self.group_exit(group, sigs.wait_status_for_signal(sig))
-                elif sig in sigs.STOP_SIGNALS:
+                elif sig == SIGSTOP or (
+                    sig in sigs.STOP_SIGNALS and not self.orphaned_pgrp(group.pgid)
+                ):
                     self.stop_group(group, sig)
                 continue
             self._interrupt_syscall(task, action)
