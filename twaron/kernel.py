@@ -65,6 +65,7 @@ if TYPE_CHECKING:
     from twaron.config import Config
 
 SI_USER = 0
+SIGRTMIN = 34
 CLD_EXITED, CLD_KILLED, CLD_DUMPED, CLD_STOPPED, CLD_CONTINUED = 1, 2, 3, 5, 6
 # Syscalls that fail with EINTR after a handler even with SA_RESTART (Linux's ERESTARTNOHAND
 # and restart_block cases).
@@ -396,7 +397,9 @@ class Kernel:
         if sigs.is_ignored(group, sig):
             return
         bit = sigs.sigbit(sig)
-        if not group.shared_pending & bit and info is not None:
+        if sig >= SIGRTMIN:  # real-time signals queue: each one is delivered
+            group.rt_queue.setdefault(sig, []).append(info or sigs.siginfo(sig, SI_USER))
+        elif not group.shared_pending & bit and info is not None:
             group.shared_info[sig] = info  # a standard signal is pending once: first info wins
         group.shared_pending |= bit
         for t in group.tasks:
@@ -514,6 +517,11 @@ class Kernel:
             if task.pending_signals & bit:
                 task.pending_signals &= ~bit
                 info = task.pending_info.pop(sig, None)
+            elif sig >= SIGRTMIN and group.rt_queue.get(sig):
+                queue = group.rt_queue[sig]
+                info = queue.pop(0)
+                if not queue:
+                    group.shared_pending &= ~bit
             else:
                 group.shared_pending &= ~bit
                 info = group.shared_info.pop(sig, None)

@@ -70,6 +70,7 @@ class ThreadGroup:
         self.sighand = SigHand() if parent is None else parent.sighand.copy()
         self.shared_pending = 0
         self.shared_info: dict[int, bytes] = {}  # siginfo of pending process signals
+        self.rt_queue: dict[int, list[bytes]] = {}  # queued real-time signals, in order
         self.did_exec = False  # setpgid on a child that has exec'd: EACCES
         self.exit_signal = SIGCHLD  # sent to the parent when this process ends
         self.child_exit = WaitQueue()  # the parent's wait4 sleeps here

@@ -41,6 +41,8 @@ def sys_rt_sigaction(task: Task, sig: int, act: int, oact: int, size: int, *_: i
         if sigs.is_ignored(task.group, sig):  # setting SIG_IGN discards what is pending
             bit = sigs.sigbit(sig)
             task.group.shared_pending &= ~bit
+            task.group.rt_queue.pop(sig, None)
+            task.group.shared_info.pop(sig, None)
             for t in task.group.tasks:
                 t.pending_signals &= ~bit
     return 0
