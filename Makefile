@@ -6,7 +6,7 @@ PYTHON ?= $(shell command -v python3.11 >/dev/null 2>&1 && echo python3.11 || ec
 VENV := .venv
 BUILD := .build
 STAMP := $(BUILD)/install.stamp
-DEB_PACKAGES := busybox-static musl-tools util-linux make gcc
+DEB_PACKAGES := busybox-static musl-tools util-linux make gcc dpkg-dev
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 PYTEST_ARGS ?=
 
@@ -30,6 +30,10 @@ $(STAMP): pyproject.toml Makefile
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "twaron needs Python >= 3.11, got " + sys.version'
 	@[ -x $(VENV)/bin/python ] || $(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/python -m pip install -q -e '.[test]'
+	@# BusyBox's upstream test suites (twaron test busybox): a deb-src entry if missing,
+	@# then `apt-get source busybox`, cached under .build/busybox-suite/.
+	$(VENV)/bin/python -m twaron.testsuite.sources >/dev/null \
+	  || echo 'warning: BusyBox sources not fetched; twaron test busybox will retry'
 	@mkdir -p $(BUILD) && touch $@
 
 demo: install

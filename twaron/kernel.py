@@ -236,11 +236,16 @@ class Kernel:
     def others_want_cpu(self) -> bool:
         """Read by the platform's timer thread: should the running task yield?"""
         sched = self.sched
+        now = time.monotonic()
+        cur = getattr(self.platform, "current", None)
         return bool(
             sched.runq
-            or (sched.timers and sched.timers[0][0] <= time.monotonic())
+            or (sched.timers and sched.timers[0][0] <= now)
             or self.host_signals
             or self.console.wait.waiters
+            or (self.deadline is not None and now >= self.deadline)  # --timeout is due
+            # RLIMIT_CPU is counted when run() returns: a limited task gets its slices
+            or (cur is not None and cur.group.cpu_check != float("inf"))
         )
 
     def host_signal(self, sig: int) -> None:

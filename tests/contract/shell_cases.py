@@ -365,4 +365,8 @@ CASES += [
     ShellCase("od_hexdump", "printf 'AB\\n\\001' | od -An -tx1; printf 'ABC' | od -An -c; "
                             "printf 'hello' | hexdump -C; printf 'hi' | xxd; printf 'ab' | od -x"),
     ShellCase("uuencode", "echo hello | uuencode -m name | uudecode -o /dev/stdout"),
+    # 14. /proc/PID/status signal masks (BusyBox's ash-signals/sigquit_exec reads SigIgn)
+    ShellCase("proc_status_sigmasks",
+              "trap '' INT; trap 'echo' USR1; grep -E '^(SigPnd|ShdPnd|Sig(Ign|Cgt)):' "
+              "/proc/$$/status; exec grep -E '^Sig(Ign|Cgt):' /proc/self/status"),
 ]

@@ -515,7 +515,7 @@ class ProcFs:
             f"Gid:\t{c.gid}\t{c.egid}\t{c.sgid}\t{c.fsgid}\nFDSize:\t{max(64, len(t.files))}\n"
             f"Groups:\t{groups}\nVmPeak:\t{vm_kb} kB\nVmSize:\t{vm_kb} kB\n"
             f"VmRSS:\t{getattr(mm, 'total_pages', 0) * 4} kB\nThreads:\t{len(g.tasks)}\n"
-            f"SigQ:\t0/63432\nSigPnd:\t0000000000000000\nShdPnd:\t0000000000000000\n"
+            f"SigQ:\t0/63432\n{_signal_masks(g, t)}"
             f"Cpus_allowed:\t1\nCpus_allowed_list:\t0\n"
             f"voluntary_ctxt_switches:\t0\nnonvoluntary_ctxt_switches:\t0\n"
         ).encode()
@@ -637,3 +637,24 @@ def mount_procfs(at: Path, kernel: Any) -> Path:
     p = mount(at, fs.sb, fs.root, source="proc")
     p.dentry.children = None
     return p
+
+
+SIG_DFL, SIG_IGN = 0, 1
+
+
+def _signal_masks(g: Any, t: Any) -> str:
+    """SigPnd, ShdPnd, SigBlk, SigIgn, SigCgt: bit sig-1 per signal, as 16 hex digits."""
+    ign = cgt = 0
+    actions = getattr(getattr(g, "sighand", None), "actions", ())
+    for sig, a in enumerate(actions):
+        if sig == 0:
+            continue
+        handler = getattr(a, "handler", SIG_DFL)
+        if handler == SIG_IGN:
+            ign |= 1 << (sig - 1)
+        elif handler != SIG_DFL:
+            cgt |= 1 << (sig - 1)
+    masks = (("SigPnd", getattr(t, "pending_signals", 0)),
+             ("ShdPnd", getattr(g, "shared_pending", 0)),
+             ("SigBlk", getattr(t, "blocked_signals", 0)), ("SigIgn", ign), ("SigCgt", cgt))
+    return "".join(f"{name}:\t{value & (2**64 - 1):016x}\n" for name, value in masks)

@@ -232,8 +232,12 @@ def _native_job(suite: str, root: Path) -> Job:
     from twaron.native import _libc_handle, enter_root
 
     _libc_handle()  # loaded before fork
-    return Job(suite, "native", guest_argv(suite),
-               lambda: enter_root(str(root), tmpfs_tmp=True), NATIVE_TIMEOUT)  # fmt: skip
+
+    def preexec() -> None:
+        signal.pthread_sigmask(signal.SIG_SETMASK, [])  # as twaron's init: nothing blocked
+        enter_root(str(root), tmpfs_tmp=True)
+
+    return Job(suite, "native", guest_argv(suite), preexec, NATIVE_TIMEOUT)
 
 
 def _reader(job: Job) -> None:
