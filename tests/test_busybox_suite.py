@@ -18,6 +18,10 @@ from twaron.testsuite import busybox
 from twaron.testsuite.sources import SourceError
 
 KNOWN = Path(__file__).resolve().parent / "busybox_known_differences.txt"
+# Inside twaron runtest takes about half an hour (bc's two big pipelines make ~10^6 tiny
+# writes); a guest run is stopped after SUITE_TIMEOUT so the test reports instead of
+# being killed by pytest-timeout.
+SUITE_TIMEOUT = float(os.environ.get("TWARON_BUSYBOX_TIMEOUT", "2700"))
 
 pytestmark = [pytest.mark.busybox_suite, pytest.mark.slow]
 
@@ -27,6 +31,7 @@ def test_known_differences_file_parses():
     assert all(reason for reason in known.values())
 
 
+@pytest.mark.timeout(SUITE_TIMEOUT + 900)
 def test_busybox_suites_match_native():
     ok, why = native_possible()
     if not ok:
@@ -35,7 +40,8 @@ def test_busybox_suites_match_native():
         pytest.skip("musl-gcc not installed (apt-get install musl-tools)")
     platform = os.environ.get("TWARON_BUSYBOX_PLATFORM", "unicorn")
     try:
-        report = busybox.run(busybox.SUITES, platform, progress=False, log=lambda _m: None)
+        report = busybox.run(busybox.SUITES, platform, progress=False, log=lambda _m: None,
+                             timeout=SUITE_TIMEOUT)
     except SourceError as e:
         pytest.skip(f"BusyBox sources unavailable: {e}")
     summary = report.text()

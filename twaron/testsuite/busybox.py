@@ -405,7 +405,8 @@ class Report:
 
 def run(suites: tuple[str, ...] = SUITES, platform: str = "auto", keep: Path | None = None,
         jobs: int | None = None, native: bool = True, progress: bool = True,
-        log: Callable[[str], None] | None = None) -> Report:  # fmt: skip
+        log: Callable[[str], None] | None = None,
+        timeout: float = TWARON_TIMEOUT) -> Report:  # fmt: skip
     """Obtain, lay out and run the suites; both sides when native is possible."""
     log = log or (lambda m: print(f"twaron: {m}", file=sys.stderr, flush=True))
     inst = installed()
@@ -427,7 +428,7 @@ def run(suites: tuple[str, ...] = SUITES, platform: str = "auto", keep: Path | N
         write_tree(pristine, src, helpers)
         job_list = []
         for suite in suites:
-            job_list.append(_twaron_job(suite, pristine, platform, TWARON_TIMEOUT))
+            job_list.append(_twaron_job(suite, pristine, platform, timeout))
             if native:
                 nroot = work / f"native-{suite}"
                 native_tree(pristine, nroot)
