@@ -95,6 +95,7 @@ def sys_execve(task: Task, filename: bytes, argv: list[bytes], envp: list[bytes]
     tid = task.tid
     kernel = task.kernel
     path, inode, head = kernel.vfs_exec_open(task, dirfd, filename, flags)
+    execfn = filename  # a #! script keeps its own name for comm and AT_EXECFN
     argv = list(argv)
     for _ in range(MAX_SCRIPT_DEPTH + 1):
         if head[:2] != b"#!":
@@ -144,7 +145,7 @@ def sys_execve(task: Task, filename: bytes, argv: list[bytes], envp: list[bytes]
     if prof:
         t0 = prof.phase("exec.prefault cached pages", t0, tid)
 
-    sp = _setup_stack(task, mm, loaded, filename, argv, envp, random_bytes, image.exec_stack)
+    sp = _setup_stack(task, mm, loaded, execfn, argv, envp, random_bytes, image.exec_stack)
     if prof:
         t0 = prof.phase("exec.stack alloc + init", t0, tid)
 
@@ -156,7 +157,7 @@ def sys_execve(task: Task, filename: bytes, argv: list[bytes], envp: list[bytes]
     old.users -= 1
     if old.users == 0:
         old.destroy()
-    task.comm = filename.rsplit(b"/", 1)[-1][:15]
+    task.comm = execfn.rsplit(b"/", 1)[-1][:15]
     task.group.did_exec = True
     task.group.exe = path
     regs = UserRegs(rip=loaded.entry, rsp=sp)
