@@ -397,9 +397,13 @@ class Report:
             if not d:
                 lines.append(f"{suite}: twaron's results equal native's")
                 continue
-            lines.append(f"{suite}: {len(d)} case(s) differ (native -> twaron):")
-            for name, (a, b) in d.items():
+            lines.append(f"{suite}: {len(d)} case(s) differ (native -> twaron; - = not run):")
+            shown = [(n, a, b) for n, (a, b) in d.items() if a != "-" and b != "-"]
+            missing = [(n, a, b) for n, (a, b) in d.items() if a == "-" or b == "-"]
+            for name, a, b in shown + missing[:5]:
                 lines.append(f"  {a:>8} -> {b:<8} {name}")
+            if len(missing) > 5:
+                lines.append(f"  ... and {len(missing) - 5} more not run on one side")
         return "\n".join(lines)
 
 
