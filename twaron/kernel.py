@@ -246,6 +246,8 @@ class Kernel:
             or (self.deadline is not None and now >= self.deadline)  # --timeout is due
             # RLIMIT_CPU is counted when run() returns: a limited task gets its slices
             or (cur is not None and cur.group.cpu_check != float("inf"))
+            # a signal for the running task is delivered when run() returns
+            or (cur is not None and bool(sigs.pending_deliverable(cur)))
         )
 
     def host_signal(self, sig: int) -> None:
