@@ -75,7 +75,11 @@ def run_console(config: Config) -> int:
     status (the guest's, 128+N if it was killed by signal N, 124 on --timeout)."""
     sys.stdout.flush()
     console = Console(0, 1, 2)
-    kernel = boot(config, console)
+    try:
+        kernel = boot(config, console)
+    except OSError as e:  # a host file named by --add or --rootfs
+        print(f"twaron: {e.filename or ''}: {e.strerror}", file=sys.stderr)
+        return 2
     previous = _forward_host_signals(kernel)
     try:
         status = start(kernel, config)
