@@ -18,10 +18,9 @@ from twaron.testsuite import busybox
 from twaron.testsuite.sources import SourceError
 
 KNOWN = Path(__file__).resolve().parent / "busybox_known_differences.txt"
-# Inside twaron runtest takes about half an hour (bc's two big pipelines make ~10^6 tiny
-# writes); a guest run is stopped after SUITE_TIMEOUT so the test reports instead of
-# being killed by pytest-timeout.
-SUITE_TIMEOUT = float(os.environ.get("TWARON_BUSYBOX_TIMEOUT", "2700"))
+# Inside twaron runtest is slow (bc's two big pipelines make ~10^6 tiny writes); a guest run
+# is stopped after SUITE_TIMEOUT so that the test reports, and CI's 90 minutes hold.
+SUITE_TIMEOUT = float(os.environ.get("TWARON_BUSYBOX_TIMEOUT", "1500"))
 
 pytestmark = [pytest.mark.busybox_suite, pytest.mark.slow]
 
@@ -32,8 +31,8 @@ def test_known_differences_file_parses():
 
 
 @pytest.mark.timeout(SUITE_TIMEOUT + 900)
-@pytest.mark.xfail(strict=False, reason="until a signal reaches a syscall-free guest loop "
-                   "(ash-signals/continue_and_trap1 hangs the ash run to the suite timeout)")
+@pytest.mark.xfail(strict=False, reason="parity not reached yet: runtest's bc cases take longer "
+                   "than the suite timeout inside twaron (see the known-differences file)")
 def test_busybox_suites_match_native():
     ok, why = native_possible()
     if not ok:
