@@ -20,7 +20,10 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-DEV_NODES = ("null", "zero", "urandom", "random")
+DEV_NODES = ("null", "zero", "urandom", "random", "full")
+# what udev/devtmpfs systems have besides the nodes (twaron's devfs has them too)
+DEV_LINKS = {"fd": "/proc/self/fd", "stdin": "/proc/self/fd/0", "stdout": "/proc/self/fd/1",
+             "stderr": "/proc/self/fd/2"}  # fmt: skip
 CLONE_NEWNS, CLONE_NEWUTS, CLONE_NEWPID = 0x00020000, 0x04000000, 0x20000000
 MS_BIND, MS_REC, MS_PRIVATE = 0x1000, 0x4000, 0x40000
 PR_SET_PDEATHSIG = 1
@@ -66,6 +69,12 @@ def prepare_root(root: Path, files: dict[str, str | Path] | None = None) -> None
 
     root.mkdir(parents=True, exist_ok=True)
     write_host_tree(str(root))
+    prepare_dev(root)
+    copy_files(root, files)
+
+
+def prepare_dev(root: Path) -> None:
+    """Mount points for /proc and the /dev nodes bound in at entry, /dev's links, /tmp."""
     for d in ("proc", "dev", "tmp"):
         (root / d).mkdir(exist_ok=True)
     os.chmod(root / "tmp", 0o1777)
@@ -73,6 +82,14 @@ def prepare_root(root: Path, files: dict[str, str | Path] | None = None) -> None
         p = root / "dev" / node
         if not p.exists():
             p.touch()
+    for name, target in DEV_LINKS.items():
+        p = root / "dev" / name
+        if not p.is_symlink():
+            p.symlink_to(target)
+
+
+def copy_files(root: Path, files: dict[str, str | Path] | None) -> None:
+    """Host files into the tree, by guest path."""
     for guest, host in (files or {}).items():
         dst = root / guest.lstrip("/")
         dst.parent.mkdir(parents=True, exist_ok=True)
@@ -85,7 +102,7 @@ def enter_root(root: str, *, pid_namespace: bool = True, tmpfs_tmp: bool = False
     With pid_namespace the process Popen forked stays outside as a reaper: it closes every
     descriptor (so the parent sees EOF only from the real child), waits for pid 1 and exits
     with its status (or dies of the same signal). pid 1 dies with it (PDEATHSIG), and every
-    other process of the namespace dies with pid 1.
+    other process of the namespace dies with pid 1, which leads its own session.
     """
     libc = _libc_handle()
     flags = CLONE_NEWNS | CLONE_NEWUTS | (CLONE_NEWPID if pid_namespace else 0)
@@ -107,6 +124,7 @@ def enter_root(root: str, *, pid_namespace: bool = True, tmpfs_tmp: bool = False
             finally:
                 os._exit(255)
         _check(libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0), "PR_SET_PDEATHSIG")
+        os.setsid()  # pid 1 leads its session and process group (sid = pgid = 1), as in twaron
     _check(libc.mount(b"proc", f"{root}/proc".encode(), b"proc", 0, None), "mount proc")
     for node in DEV_NODES:
         _check(libc.mount(f"/dev/{node}".encode(), f"{root}/dev/{node}".encode(), None,

@@ -13,8 +13,6 @@ recorded in ``expected/*.json`` (refresh them with ``python tests/contract/regen
 
 from __future__ import annotations
 
-import ctypes
-import ctypes.util
 import dataclasses
 import difflib
 import fcntl
@@ -24,10 +22,11 @@ import json
 import os
 import re
 import shutil
-import signal
 import subprocess
 import sys
 from pathlib import Path
+
+from twaron import native
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
@@ -41,10 +40,7 @@ GUEST_PROG = "/prog"  # where a C contract program is placed in both roots
 CONTRACT_ENV = {"PATH": "/bin:/sbin:/usr/bin:/usr/sbin", "HOME": "/root"}
 NATIVE_TIMEOUT = 30.0
 TWARON_TIMEOUT = float(os.environ.get("TWARON_CONTRACT_TIMEOUT", "120"))
-DEV_NODES = ("null", "zero", "urandom", "random", "full")
-# what udev/devtmpfs systems have besides the nodes (twaron's devfs has them too)
-DEV_LINKS = {"fd": "/proc/self/fd", "stdin": "/proc/self/fd/0", "stdout": "/proc/self/fd/1",
-             "stderr": "/proc/self/fd/2"}
+native_possible = native.native_possible
 
 
 @dataclasses.dataclass
@@ -181,86 +177,10 @@ def _fallback_tree(dest: Path) -> None:
 # --------------------------------------------------------------------------- native side
 
 
-def native_possible() -> tuple[bool, str]:
-    if os.geteuid() != 0:
-        return False, "native comparison needs root (chroot + mount namespace); not root"
-    if not Path("/bin/busybox").exists() and not shutil.which("busybox"):
-        return False, "busybox not installed (apt-get install busybox-static)"
-    return True, ""
-
-
-_libc = None
-
-
-def _libc_handle():
-    global _libc
-    if _libc is None:
-        _libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
-    return _libc
-
-
-def _check(ret: int, what: str) -> None:
-    if ret != 0:
-        e = ctypes.get_errno()
-        raise OSError(e, f"{what}: {os.strerror(e)}")
-
-
-def _enter_root(root: str) -> None:
-    """Runs in the child between fork and exec: ``unshare --mount --uts --pid --fork`` and
-    chroot, so that the program is pid 1 of its own pid namespace, as it is in twaron.
-
-    The process Popen forked stays outside as a reaper: it closes every descriptor (so the
-    parent sees EOF and exec-failure reports only from the real child), waits for pid 1 and
-    exits with its status (or dies of the same signal). pid 1 dies with it (PDEATHSIG), and
-    every other process of the namespace dies with pid 1. pid 1 is a session leader."""
-    libc = _libc_handle()
-    CLONE_NEWNS, CLONE_NEWUTS, CLONE_NEWPID = 0x00020000, 0x04000000, 0x20000000
-    MS_BIND, MS_REC, MS_PRIVATE = 0x1000, 0x4000, 0x40000
-    PR_SET_PDEATHSIG = 1
-    _check(libc.unshare(CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWPID), "unshare")
-    _check(libc.mount(None, b"/", None, MS_REC | MS_PRIVATE, None), "make / private")
-    pid = os.fork()
-    if pid:
-        os.closerange(0, 1 << 16)
-        try:
-            _, status = os.waitpid(pid, 0)
-            if os.WIFSIGNALED(status):
-                sig = os.WTERMSIG(status)
-                signal.signal(sig, signal.SIG_DFL)
-                libc.setrlimit(4, (ctypes.c_ulong * 2)(0, 0))  # RLIMIT_CORE 0: no core file
-                signal.pthread_sigmask(signal.SIG_UNBLOCK, [sig])
-                os.kill(os.getpid(), sig)
-            os._exit(os.waitstatus_to_exitcode(status) & 0xFF)
-        finally:
-            os._exit(255)
-    _check(libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0), "PR_SET_PDEATHSIG")
-    os.setsid()  # pid 1 leads its session and process group (sid = pgid = 1), as in twaron
-    _check(libc.mount(b"proc", f"{root}/proc".encode(), b"proc", 0, None), "mount proc")
-    for node in DEV_NODES:
-        _check(libc.mount(f"/dev/{node}".encode(), f"{root}/dev/{node}".encode(), None,
-                          MS_BIND, None), f"bind /dev/{node}")
-    os.setgroups([])
-    os.umask(0o022)
-    os.chroot(root)
-    os.chdir("/")
-
-
 def _prepare_native_root(root: Path, files: dict[str, str | Path]) -> None:
     write_root_tree(root)
-    (root / "proc").mkdir(exist_ok=True)
-    (root / "dev").mkdir(exist_ok=True)
-    for node in DEV_NODES:
-        p = root / "dev" / node
-        if not p.exists():
-            p.touch()
-    for name, target in DEV_LINKS.items():
-        p = root / "dev" / name
-        if not p.is_symlink():
-            p.symlink_to(target)
-    for guest, host in files.items():
-        dst = root / guest.lstrip("/")
-        dst.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(host, dst)
+    native.prepare_dev(root)
+    native.copy_files(root, files)
 
 
 def run_native(root: Path, argv: list[str], *, input: bytes = b"",
@@ -268,30 +188,12 @@ def run_native(root: Path, argv: list[str], *, input: bytes = b"",
                timeout: float = NATIVE_TIMEOUT) -> Result:
     """Run argv (a guest path or a name found in CONTRACT_ENV's PATH) chrooted at root."""
     _prepare_native_root(root, files or {})
-    exe = argv[0]
-    if "/" not in exe:
-        for d in CONTRACT_ENV["PATH"].split(":"):
-            if os.path.lexists(root / d.lstrip("/") / exe):
-                exe = f"{d}/{exe}"
-                break
-    _libc_handle()  # load before fork
-    proc = subprocess.Popen(
-        argv, executable=exe, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE, env=CONTRACT_ENV, preexec_fn=lambda: _enter_root(str(root)),
-        start_new_session=True,
-    )
     try:
-        out, err = proc.communicate(input, timeout=timeout)
+        r = native.run_chrooted(root, argv, env=CONTRACT_ENV, input=input, timeout=timeout,
+                                path=CONTRACT_ENV["PATH"])  # fmt: skip
     except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        out, err = proc.communicate()
         raise AssertionError(f"native run timed out after {timeout}s: {argv}") from None
-    finally:
-        try:
-            os.killpg(proc.pid, signal.SIGKILL)  # stray children of a shell case
-        except ProcessLookupError:
-            pass
-    return Result(proc.returncode, out, err)
+    return Result(r.returncode, r.stdout, r.stderr)
 
 
 # --------------------------------------------------------------------------- twaron side
