@@ -10,9 +10,10 @@ int main(void)
         BOOL("child: own pid differs", getpid() != me);
         exit(7);
     }
-    BOOL("parent: fork returned a pid > 0", pid > 0);
     int st;
-    CHECK("wait4 returns the child", RAW(SYS_wait4, -1, &st, 0, NULL) == pid);
+    long waited = RAW(SYS_wait4, -1, &st, 0, NULL); /* print only after the child's lines */
+    BOOL("parent: fork returned a pid > 0", pid > 0);
+    CHECK("wait4 returns the child", waited == pid);
     print_status("child", st);
     CHECK("second wait: no children", RAW(SYS_wait4, -1, &st, 0, NULL));
     return 0;
