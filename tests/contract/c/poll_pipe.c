@@ -54,6 +54,7 @@ int main(void)
     if (pid == 0) {
         msleep(50);
         write(p[1], "x", 1);
+        msleep(300); /* keep the write end open while the parent looks: IN, not IN|HUP */
         _exit(0);
     }
     close(p[1]);
