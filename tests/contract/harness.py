@@ -16,7 +16,6 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import fcntl
-import hashlib
 import inspect
 import json
 import os
@@ -27,6 +26,7 @@ import sys
 from pathlib import Path
 
 from twaron import native
+from twaron.build import build_static
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
@@ -107,38 +107,10 @@ def musl_gcc() -> str | None:
 
 
 def build_c(prog: CProgram) -> Path:
-    """Compile with musl-gcc -static, cached under .build/contract/ by content hash.
-
-    Safe under xdist: a per-program file lock, and the binary appears by atomic rename.
-    """
-    cc = musl_gcc()
-    if cc is None:
-        raise RuntimeError("musl-gcc not found (apt-get install musl-tools)")
-    h = hashlib.sha256()
-    for part in (prog.source.read_bytes(), (C_DIR / "contract.h").read_bytes(),
-                 " ".join(CFLAGS).encode(), cc.encode()):
-        h.update(part)
-        h.update(b"\0")
-    BUILD_DIR.mkdir(parents=True, exist_ok=True)
-    out = BUILD_DIR / f"{prog.name}-{h.hexdigest()[:16]}"
-    if out.exists():
-        return out
-    with open(BUILD_DIR / f"{prog.name}.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        if out.exists():
-            return out
-        tmp = out.with_suffix(f".tmp{os.getpid()}")
-        proc = subprocess.run(
-            [cc, *CFLAGS, "-I", str(C_DIR), "-o", str(tmp), str(prog.source)],
-            capture_output=True, text=True,
-        )
-        if proc.returncode != 0:
-            raise RuntimeError(f"musl-gcc failed for {prog.source.name}:\n{proc.stderr}")
-        os.replace(tmp, out)
-        for old in BUILD_DIR.glob(f"{prog.name}-*"):  # drop stale builds of this program
-            if old != out and re.fullmatch(rf"{re.escape(prog.name)}-[0-9a-f]{{16}}", old.name):
-                old.unlink(missing_ok=True)
-    return out
+    """Compile with musl-gcc -static, cached under .build/contract/ by content hash (safe
+    under xdist: twaron.build locks per program and renames atomically)."""
+    return build_static(prog.source, prog.name, "contract", cflags=CFLAGS, include=[C_DIR],
+                        inputs=[C_DIR / "contract.h"], out_dir=BUILD_DIR)  # fmt: skip
 
 
 # --------------------------------------------------------------------------- root trees

@@ -14,12 +14,6 @@ Reproducing: a child's call sequence depends only on its seed. `--child-seed X -
 
 from __future__ import annotations
 
-import fcntl
-import hashlib
-import os
-import re
-import shutil
-import subprocess
 import sys
 import time
 from collections import Counter
@@ -28,6 +22,8 @@ from pathlib import Path
 
 from twaron.arch.x86_64.errno import ERRNO_NAMES
 from twaron.arch.x86_64.unistd import SYSCALL_NAMES, SYSCALL_NUMBERS
+from twaron.build import BuildError as BuildError  # re-exported for the CLI
+from twaron.build import build_static
 from twaron.config import Config
 from twaron.kernel import Kernel
 
@@ -42,49 +38,10 @@ EXECVE = (SYSCALL_NUMBERS["execve"], SYSCALL_NUMBERS["execveat"])
 DEFAULT_LIFETIME = 2000
 
 
-class BuildError(RuntimeError):
-    """musl-gcc is missing or failed."""
-
-
-def build_dir() -> Path:
-    env = os.environ.get("TWARON_BUILD_DIR")
-    if env:
-        return Path(env) / "fuzz"
-    repo = HERE.parents[1]
-    if (repo / "pyproject.toml").exists():
-        return repo / ".build" / "fuzz"
-    return Path.home() / ".cache" / "twaron" / "fuzz"
-
-
 def build() -> Path:
     """The fuzzer binary, built now unless a build of these sources exists."""
-    cc = shutil.which("musl-gcc")
-    if cc is None:
-        raise BuildError("musl-gcc not found (apt-get install musl-tools, or make install)")
-    h = hashlib.sha256()
-    for part in (*(s.read_bytes() for s in SOURCES), " ".join(CFLAGS).encode(), cc.encode()):
-        h.update(part)
-        h.update(b"\0")
-    out_dir = build_dir()
-    out_dir.mkdir(parents=True, exist_ok=True)
-    out = out_dir / f"fuzzer-{h.hexdigest()[:16]}"
-    if out.exists():
-        return out
-    with open(out_dir / "fuzzer.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        if out.exists():
-            return out
-        tmp = out.with_suffix(f".tmp{os.getpid()}")
-        proc = subprocess.run([cc, *CFLAGS, "-I", str(HERE), "-o", str(tmp), str(SOURCES[0])],
-                              capture_output=True, text=True)  # fmt: skip
-        if proc.returncode != 0:
-            tmp.unlink(missing_ok=True)
-            raise BuildError(f"musl-gcc failed for fuzzer.c:\n{proc.stderr}")
-        os.replace(tmp, out)
-        for old in out_dir.glob("fuzzer-*"):
-            if old != out and re.fullmatch(r"fuzzer-[0-9a-f]{16}", old.name):
-                old.unlink(missing_ok=True)
-    return out
+    return build_static(SOURCES[0], "fuzzer", "fuzz", cflags=CFLAGS, include=[HERE],
+                        inputs=SOURCES[1:])  # fmt: skip
 
 
 @dataclass
