@@ -88,16 +88,7 @@ class Profiler:
 
     def add(self, name: str, start_ns: int, dur_ns: int, tid: int = 0) -> None:
         """Account one interval of `dur_ns` that began at `start_ns` to phase `name`."""
-        st = self.stats.get(name)
-        if st is None:
-            self.stats[name] = PhaseStats(1, dur_ns, dur_ns, dur_ns)
-        else:
-            st.count += 1
-            st.total_ns += dur_ns
-            if dur_ns < st.min_ns:
-                st.min_ns = dur_ns
-            if dur_ns > st.max_ns:
-                st.max_ns = dur_ns
+        self.tally(name, dur_ns)
         if self.record_events:
             if len(self.events) < self.max_events:
                 self.events.append((name, start_ns, dur_ns, tid))

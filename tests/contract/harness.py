@@ -106,6 +106,16 @@ def musl_gcc() -> str | None:
     return shutil.which("musl-gcc")
 
 
+def build_or_skip(name: str, source: Path, timeout: float) -> Path:
+    """A test's own guest program (not a contract case), built, or the test skipped."""
+    import pytest
+
+    try:
+        return build_c(CProgram(name, source, [], b"", None, timeout, True))
+    except RuntimeError as e:
+        pytest.skip(str(e))
+
+
 def build_c(prog: CProgram) -> Path:
     """Compile with musl-gcc -static, cached under .build/contract/ by content hash (safe
     under xdist: twaron.build locks per program and renames atomically)."""

@@ -26,16 +26,9 @@ HERE = Path(__file__).resolve().parent
 REC = 64
 
 
-def _prog() -> harness.CProgram:
-    return harness.CProgram("data_kill", HERE / "c" / "data_kill.c", [], b"", None, 300.0, True)
-
-
 @pytest.fixture(scope="module")
 def binary():
-    try:
-        return harness.build_c(_prog())
-    except RuntimeError as e:
-        pytest.skip(str(e))
+    return harness.build_or_skip("data_kill", HERE / "c" / "data_kill.c", 300.0)
 
 
 def _gen_size(gen: int) -> int:

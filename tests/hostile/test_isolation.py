@@ -26,16 +26,9 @@ HERE = Path(__file__).resolve().parent
 SECRET = "twaron-host-secret-4b1d"  # in the host's environment, never in the guest's
 
 
-def _prog() -> harness.CProgram:
-    return harness.CProgram("isolation", HERE / "c" / "isolation.c", [], b"", None, 120.0, True)
-
-
 @pytest.fixture(scope="module")
 def binary():
-    try:
-        return harness.build_c(_prog())
-    except RuntimeError as e:
-        pytest.skip(str(e))
+    return harness.build_or_skip("isolation", HERE / "c" / "isolation.c", 120.0)
 
 
 @pytest.fixture(scope="module")
