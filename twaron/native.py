@@ -28,6 +28,7 @@ CLONE_NEWNS, CLONE_NEWUTS, CLONE_NEWPID = 0x00020000, 0x04000000, 0x20000000
 MS_BIND, MS_REC, MS_PRIVATE = 0x1000, 0x4000, 0x40000
 PR_SET_PDEATHSIG = 1
 RLIMIT_CORE = 4
+SYS_RT_SIGACTION, SYS_RT_SIGPROCMASK, SIG_SETMASK, NSIG = 13, 14, 2, 64
 
 
 @dataclass
@@ -96,6 +97,21 @@ def copy_files(root: Path, files: dict[str, str | Path] | None) -> None:
         shutil.copy2(host, dst)
 
 
+def reset_signals(libc: ctypes.CDLL) -> None:
+    """Every signal to SIG_DFL and none blocked, as a freshly booted init has them.
+
+    Ignored signals and the blocked mask survive exec, so without this the native side
+    inherits whatever its launcher had (a CI runner ignores signal 32, which glibc's
+    sigaction refuses to touch), and /proc/PID/status would differ from twaron's.
+    Raw syscalls reach the signals glibc reserves for itself.
+    """
+    default = (ctypes.c_ulong * 4)()  # struct kernel_sigaction: handler=SIG_DFL, 0, 0, mask 0
+    for sig in range(1, NSIG + 1):
+        if sig not in (signal.SIGKILL, signal.SIGSTOP):
+            libc.syscall(SYS_RT_SIGACTION, sig, default, None, 8)
+    libc.syscall(SYS_RT_SIGPROCMASK, SIG_SETMASK, (ctypes.c_ulong * 1)(0), None, 8)
+
+
 def enter_root(root: str, *, pid_namespace: bool = True, tmpfs_tmp: bool = False) -> None:
     """Between fork and exec (a Popen preexec_fn): unshare, mount, chroot.
 
@@ -125,6 +141,7 @@ def enter_root(root: str, *, pid_namespace: bool = True, tmpfs_tmp: bool = False
                 os._exit(255)
         _check(libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0), "PR_SET_PDEATHSIG")
         os.setsid()  # pid 1 leads its session and process group (sid = pgid = 1), as in twaron
+    reset_signals(libc)
     _check(libc.mount(b"proc", f"{root}/proc".encode(), b"proc", 0, None), "mount proc")
     for node in DEV_NODES:
         _check(libc.mount(f"/dev/{node}".encode(), f"{root}/dev/{node}".encode(), None,
