@@ -21,6 +21,13 @@ int main(void)
     int n = 0, r;
     while ((r = read(p[0], buf + n, sizeof buf - 1 - n)) > 0)
         n += r;
+    /* the writers' order is the scheduler's: only which bytes arrived is checked */
+    for (int i = 1; i < n; i++)
+        for (int j = i; j > 0 && buf[j - 1] > buf[j]; j--) {
+            char t = buf[j];
+            buf[j] = buf[j - 1];
+            buf[j - 1] = t;
+        }
     printf("read until EOF: %d bytes '%s', last read %d\n", n, buf, r);
     for (int i = 0; i < 3; i++)
         reap("writer", kids[i]);

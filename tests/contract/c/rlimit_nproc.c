@@ -1,13 +1,21 @@
 /* RLIMIT_NPROC (Linux's copy_process): fork fails EAGAIN when the real user already has
  * rlim_cur tasks; zombies count until reaped; root (uid 0) is exempt (so is
- * CAP_SYS_RESOURCE/CAP_SYS_ADMIN). The user here is uid 54321, which has no other
- * process on the host. */
+ * CAP_SYS_RESOURCE/CAP_SYS_ADMIN). The limit counts the user's tasks on the whole host,
+ * namespaces or not, so the user is a random uid: parallel native runs of this program
+ * must not count each other's children. */
 #include "contract.h"
 #include <signal.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 
-#define UID 54321
+#include <sys/random.h>
+
+static uid_t random_uid(void)
+{
+    unsigned int r = 0;
+    getrandom(&r, sizeof r, 0);
+    return 100000 + r % 1000000000;
+}
 
 static pid_t spawn(void)
 {
@@ -24,7 +32,8 @@ static void as_user(void)
 {
     pid_t kids[16];
     int n = 0;
-    if (setgid(UID) != 0 || setuid(UID) != 0) {
+    uid_t uid = random_uid();
+    if (setgid(uid) != 0 || setuid(uid) != 0) {
         printf("setuid: %s\n", errname(errno));
         exit(99);
     }
