@@ -160,12 +160,6 @@ def test_fork_pipes_and_exec():
     assert (r.returncode, r.stdout) == (0, b"data\n2\nok\n")
 
 
-UNICORN_GAPS = {
-    ("unicorn", "ud2"): "Unicorn stops with UC_ERR_INSN_INVALID (reported as a halt/oops)",
-    ("unicorn", "stub_out"): "Unicorn does not check I/O permission in ring 3",
-}
-
-
 @pytest.mark.parametrize(
     "name,sig",
     [("hlt", SIGSEGV), ("cli", SIGSEGV), ("wrmsr", SIGSEGV), ("kernel_read", SIGSEGV),
@@ -173,8 +167,6 @@ UNICORN_GAPS = {
      ("int3", SIGTRAP), ("ud2", SIGILL), ("divzero", SIGFPE)],
 )  # fmt: skip
 def test_fault_gets_linux_signal(progs, twaron_platform, name, sig):
-    if (twaron_platform, name) in UNICORN_GAPS:
-        pytest.xfail(UNICORN_GAPS[twaron_platform, name])
     r = run_prog(progs, name, platform=twaron_platform)
     assert r.oopses == []
     assert b"survived" not in r.stdout

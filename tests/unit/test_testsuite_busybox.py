@@ -55,3 +55,25 @@ def test_guest_argv_has_only_debians_environment():
     assert "SKIP_KNOWN_BUGS=y" in argv and "ECHO=/bin/echo" in argv
     assert argv[-1].startswith(f"cd {busybox.GUEST_SRC}/testsuite && exec ./runtest")
     assert "SKIP_KNOWN_BUGS=y" not in guest_argv("ash")
+
+
+def test_runtest_shards_keep_order_and_isolate_heavy_applets():
+    applets = ["busybox", "awk", "bc", "cat", "cut", "dd", "echo", "zcat"]
+    shards = busybox.runtest_shards(applets, n=3, heavy=("bc",))
+    assert shards[0] == ("bc",)
+    assert [a for s in shards[1:] for a in s] == [a for a in applets if a != "bc"]
+    assert len(shards) == 4 and max(map(len, shards[1:])) - min(map(len, shards[1:])) <= 2
+    assert guest_argv("runtest", ("bc", "cat"))[-1].endswith("exec ./runtest bc cat 2>&1")
+
+
+def test_join_results_reads_like_one_run():
+    a, b = RunResult("runtest", "twaron"), RunResult("runtest", "twaron")
+    for line in ("PASS: x", "FAIL: y"):
+        a.feed(line)
+    for line in ("PASS: x", "twaron: oops in read(...)"):
+        b.feed(line)
+    a.status, b.status, a.seconds, b.seconds, b.error = 0, 1, 2.0, 3.0, "[bc] timed out"
+    joined = busybox.join_results([a, b])
+    assert joined.order == ["x", "y", "x #2"]
+    assert (joined.status, joined.seconds, joined.error, joined.oopses) == (1, 5.0,
+                                                                           "[bc] timed out", 1)

@@ -10,11 +10,19 @@ root filesystem is twaron's default layout plus
     /src/shell/ash_test/    plus the helpers printenv, recho, zecho (musl-gcc -static)
 
 Each suite runs as the guest's program, `env -i <Debian's test environment> sh -c 'cd ... &&
-exec ./runtest 2>&1'`, once inside twaron (`twaron run --rootfs`, a fresh kernel per suite)
+exec ./runtest 2>&1'`, once inside twaron (`twaron run --rootfs`, a fresh kernel per run)
 and once natively, chrooted into a copy of the same tree (twaron.native: private mount, UTS
 and pid namespaces, /proc, the /dev nodes, a tmpfs on /tmp). Only fds 0, 1, 2 are open at
-the start (inherited descriptors break ash's redir tests). The runs go in parallel, up to
---jobs at a time; results are parsed from the output lines as they come.
+the start (inherited descriptors break ash's redir tests).
+
+runtest is split into shards by applet (`./runtest APPLET...`, which runs exactly the tests
+a whole run has for those applets, in the same order): the applets in RUNTEST_HEAVY get a
+shard each, the rest are cut into RUNTEST_SHARDS runs of about equal size. Shards use both
+CPUs, and one slow applet (bc's two big pipelines under emulation) cannot hold the others
+back or take them down with it at a timeout. Both sides run the same shards, each in a tree
+of its own; the shards' outputs are joined in order into one result per suite and side.
+The runs go in parallel, up to --jobs at a time; results are parsed from the output lines
+as they come.
 """
 
 from __future__ import annotations
@@ -53,6 +61,10 @@ HELPER_CFLAGS = ["-static", "-O2", "-w"]
 TWARON_TIMEOUT = float(os.environ.get("TWARON_BUSYBOX_TIMEOUT", "3600"))
 NATIVE_TIMEOUT = 1800.0
 KNOWN_TOTALS = {"runtest": 873, "ash": 333}  # for the progress display only
+# runtest applets that take minutes inside twaron (bc: ~10^7 tiny writes and big-number
+# loops); each runs as a shard of its own, started first
+RUNTEST_HEAVY = ("bc",)
+RUNTEST_SHARDS = 4
 
 _RUNTEST_LINE = re.compile(r"^(PASS|FAIL|SKIPPED|UNTESTED): (.*)$")
 _ASH_LINE = re.compile(r"^(ash-[^:\s]+\.tests|ash-[^:\s]+/run-[^:\s]+): ?(ok|fail)$")
@@ -65,10 +77,31 @@ class SuiteError(RuntimeError):
 # --------------------------------------------------------------------------- the tree
 
 
-def guest_argv(suite: str) -> list[str]:
+def guest_argv(suite: str, applets: tuple[str, ...] = ()) -> list[str]:
     env = RUNTEST_ENV if suite == "runtest" else ASH_ENV
-    script = f"cd {GUEST_SRC}/{SUITE_DIR[suite]} && exec {SUITE_SCRIPT[suite]} 2>&1"
+    script = f"cd {GUEST_SRC}/{SUITE_DIR[suite]} && exec {SUITE_SCRIPT[suite]}"
+    script += "".join(f" {a}" for a in applets) + " 2>&1"
     return ["/usr/bin/env", "-i", *(f"{k}={v}" for k, v in env.items()), "/bin/sh", "-c", script]
+
+
+def runtest_applets(busybox: str = HOST_BUSYBOX) -> list[str]:
+    """The applets a whole runtest goes through, in its order: "busybox", then those the
+    binary lists after "Currently defined functions:" (what runtest reads)."""
+    p = subprocess.run([busybox], capture_output=True, text=True)
+    text = p.stdout + p.stderr
+    _, sep, listed = text.partition("Currently defined functions:")
+    if not sep:
+        raise SuiteError(f"{busybox} lists no applets")
+    return ["busybox", *listed.replace(",", " ").split()]
+
+
+def runtest_shards(applets: list[str], n: int = RUNTEST_SHARDS,
+                   heavy: tuple[str, ...] = RUNTEST_HEAVY) -> list[tuple[str, ...]]:  # fmt: skip
+    """Heavy applets alone (first), then the rest in n consecutive runs of about equal size."""
+    alone = [(a,) for a in applets if a in heavy]
+    rest = [a for a in applets if a not in heavy]
+    size = -(-len(rest) // n) if rest else 1
+    return alone + [tuple(rest[i : i + size]) for i in range(0, len(rest), size)]
 
 
 def build_helpers(src: Path, cache: Path | None = None) -> dict[str, Path]:
@@ -128,6 +161,7 @@ def write_tree(dest: Path, src: Path, helpers: dict[str, Path],
 def native_tree(pristine: Path, dest: Path) -> None:
     """A copy of the tree for one native run, with what devtmpfs has and a plain directory
     lacks: /dev/full and the /dev/fd, stdin, stdout, stderr links."""
+    dest.parent.mkdir(parents=True, exist_ok=True)
     subprocess.run(["cp", "-a", f"{pristine}/.", str(dest)], check=True)
     dev = dest / "dev"
     try:
@@ -201,6 +235,18 @@ def differs(native: RunResult, twaron: RunResult) -> dict[str, tuple[str, str]]:
 # --------------------------------------------------------------------------- running
 
 
+def join_results(parts: list[RunResult]) -> RunResult:
+    """One suite's shards, in order, as if one run had printed all their lines."""
+    out = RunResult(parts[0].suite, parts[0].side)
+    for r in parts:
+        for line in r.log:
+            out.feed(line)
+    out.status = max((r.status for r in parts if r.status is not None), default=None)
+    out.seconds = sum(r.seconds for r in parts)
+    out.error = "; ".join(r.error for r in parts if r.error)
+    return out
+
+
 @dataclass
 class Job:
     suite: str
@@ -208,6 +254,8 @@ class Job:
     argv: list[str]
     preexec: Callable[[], None] | None
     timeout: float
+    shard: str = ""  # which applets, for messages ("" = the whole suite)
+    heavy: bool = False
     result: RunResult = field(init=False)
     proc: subprocess.Popen | None = None
     started: float = 0.0
@@ -217,27 +265,40 @@ class Job:
 
     @property
     def weight(self) -> int:  # longest first
-        return (2 if self.side == "twaron" else 0) + (1 if self.suite == "ash" else 0)
+        return ((4 if self.heavy else 0) + (2 if self.side == "twaron" else 0)
+                + (1 if self.suite == "ash" else 0))  # fmt: skip
+
+    @property
+    def done(self) -> bool:
+        return self.proc is not None and self.proc.returncode is not None
 
 
-def _twaron_job(suite: str, root: Path, platform: str, timeout: float) -> Job:
+def _shard_name(applets: tuple[str, ...]) -> str:
+    if not applets:
+        return ""
+    return applets[0] if len(applets) == 1 else f"{applets[0]}..{applets[-1]}"
+
+
+def _twaron_job(suite: str, root: Path, platform: str, timeout: float,
+                applets: tuple[str, ...] = ()) -> Job:  # fmt: skip
     argv = [sys.executable, "-m", "twaron", "run", "--rootfs", str(root), "--timeout",
             str(timeout)]  # fmt: skip
     if platform != "auto":
         argv += ["--platform", platform]
-    return Job(suite, "twaron", [*argv, "--", *guest_argv(suite)], None, timeout + 60)
+    return Job(suite, "twaron", [*argv, "--", *guest_argv(suite, applets)], None,
+               timeout + 60, _shard_name(applets), bool(set(applets) & set(RUNTEST_HEAVY)))
 
 
-def _native_job(suite: str, root: Path) -> Job:
+def _native_job(suite: str, root: Path, applets: tuple[str, ...] = ()) -> Job:
     from twaron.native import _libc_handle, enter_root
 
     _libc_handle()  # loaded before fork
 
     def preexec() -> None:
-        signal.pthread_sigmask(signal.SIG_SETMASK, [])  # as twaron's init: nothing blocked
         enter_root(str(root), tmpfs_tmp=True)
 
-    return Job(suite, "native", guest_argv(suite), preexec, NATIVE_TIMEOUT)
+    return Job(suite, "native", guest_argv(suite, applets), preexec, NATIVE_TIMEOUT,
+               _shard_name(applets), bool(set(applets) & set(RUNTEST_HEAVY)))
 
 
 def _reader(job: Job) -> None:
@@ -274,6 +335,8 @@ def _execute(job: Job) -> None:
         job.result.seconds = time.monotonic() - job.started
     if job.side == "twaron" and job.result.status == 124 and not job.result.error:
         job.result.error = "twaron --timeout expired"
+    if job.result.error and job.shard:
+        job.result.error = f"[{job.shard}] {job.result.error}"
 
 
 def run_jobs(jobs: list[Job], max_parallel: int, progress: Callable[[list[Job]], None]) -> None:
@@ -304,14 +367,16 @@ class Progress:
         if not self.enabled:
             return
         parts = []
-        for j in jobs:
-            r = j.result
-            n, fails = len(r.cases), r.counts()["fail"]
-            state = ("done" if j.proc is not None and j.proc.returncode is not None
-                     else f"{n}/{KNOWN_TOTALS[j.suite]}" if j.proc else "waiting")  # fmt: skip
-            if j.proc is not None and j.proc.returncode is not None:
+        for (suite, side), group in _by_suite(jobs).items():
+            n = sum(len(j.result.cases) for j in group)
+            fails = sum(j.result.counts()["fail"] for j in group)
+            if all(j.done for j in group):
                 state = f"{n} done"
-            parts.append(f"{j.suite}/{j.side} {state}" + (f" ({fails} FAIL)" if fails else ""))
+            elif any(j.proc for j in group):
+                state = f"{n}/{KNOWN_TOTALS[suite]}"
+            else:
+                state = "waiting"
+            parts.append(f"{suite}/{side} {state}" + (f" ({fails} FAIL)" if fails else ""))
         line = " | ".join(parts)
         if self.tty:
             self.stream.write("\r\x1b[K" + line[: self.width - 1])
@@ -324,6 +389,13 @@ class Progress:
         if self.tty:
             self.stream.write("\r\x1b[K")
             self.stream.flush()
+
+
+def _by_suite(jobs: list[Job]) -> dict[tuple[str, str], list[Job]]:
+    out: dict[tuple[str, str], list[Job]] = {}
+    for j in jobs:
+        out.setdefault((j.suite, j.side), []).append(j)
+    return out
 
 
 @dataclass
@@ -432,11 +504,13 @@ def run(suites: tuple[str, ...] = SUITES, platform: str = "auto", keep: Path | N
         write_tree(pristine, src, helpers)
         job_list = []
         for suite in suites:
-            job_list.append(_twaron_job(suite, pristine, platform, timeout))
-            if native:
-                nroot = work / f"native-{suite}"
-                native_tree(pristine, nroot)
-                job_list.append(_native_job(suite, nroot))
+            shards = runtest_shards(runtest_applets()) if suite == "runtest" else [()]
+            for i, applets in enumerate(shards):
+                job_list.append(_twaron_job(suite, pristine, platform, timeout, applets))
+                if native:
+                    nroot = work / f"native-{suite}" / (str(i) if applets else "")
+                    native_tree(pristine, nroot)
+                    job_list.append(_native_job(suite, nroot, applets))
         p = Progress(enabled=progress)
         parallel = jobs or os.cpu_count() or 2
         try:
@@ -449,13 +523,14 @@ def run(suites: tuple[str, ...] = SUITES, platform: str = "auto", keep: Path | N
                         os.killpg(j.proc.pid, signal.SIGKILL)
                     except ProcessLookupError:
                         pass
-        report = Report(inst, platform, {(j.suite, j.side): j.result for j in job_list},
-                        suites)  # fmt: skip
+        results = {key: join_results([j.result for j in group])
+                   for key, group in _by_suite(job_list).items()}  # fmt: skip
+        report = Report(inst, platform, results, suites)
         if keep:
             logs = work / "logs"
             logs.mkdir(exist_ok=True)
-            for j in job_list:
-                (logs / f"{j.suite}-{j.side}.log").write_text("\n".join(j.result.log) + "\n")
+            for (suite, side), r in results.items():
+                (logs / f"{suite}-{side}.log").write_text("\n".join(r.log) + "\n")
             (logs / "report.json").write_text(json.dumps(report.to_json(), indent=1) + "\n")
         return report
     finally:
