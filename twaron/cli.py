@@ -160,6 +160,8 @@ def build_parser() -> argparse.ArgumentParser:
     bb.add_argument("--jobs", type=_positive_int, metavar="N",
                     help="runs at a time (default: the number of CPUs)")
     bb.add_argument("--no-native", action="store_true", help="run the twaron side only")
+    bb.add_argument("--applets", metavar="A,B,...",
+                    help="runtest: only these applets' tests (default: all, in shards)")
     bb.set_defaults(handler=_cmd_test_busybox)
 
     fuzz = sub.add_parser(

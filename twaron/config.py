@@ -14,6 +14,10 @@ from twaron.random import RNG_KINDS
 PLATFORMS = ("auto", "unicorn", "kvm")
 DEFAULT_MEMORY = 512 << 20
 DEFAULT_PATH = "/sbin:/usr/sbin:/bin:/usr/bin"
+# uname's nodename and domainname at boot (the root's /etc/hostname and /etc/hosts agree;
+# the native runner sets the same in its UTS namespace)
+DEFAULT_HOSTNAME = b"twaron"
+DEFAULT_DOMAINNAME = b"(none)"
 
 _SIZE_RE = re.compile(r"^\s*(\d+)\s*([kmgt]?)(?:i?b)?\s*$", re.IGNORECASE)
 _SHIFT = {"": 0, "k": 10, "m": 20, "g": 30, "t": 40}

@@ -50,6 +50,7 @@ from twaron.arch.x86_64.constants import (
 from twaron.arch.x86_64.errno import EINTR, ENOSYS
 from twaron.arch.x86_64.unistd import SYSCALL_NAMES, SYSCALL_NUMBERS
 from twaron.clock import Clock
+from twaron.config import DEFAULT_DOMAINNAME, DEFAULT_HOSTNAME
 from twaron.errors import Block, KernelError
 from twaron.mm.address_space import FAULT_SIGBUS, AddressSpace
 from twaron.mm.physmem import PhysMem
@@ -137,8 +138,8 @@ class Kernel:
         self.wakeup_write_fd: int | None = None
         self.deadline = time.monotonic() + config.timeout if config.timeout else None
         self.timed_out = False
-        self.hostname = b"twaron"
-        self.domainname = b"(none)"
+        self.hostname = DEFAULT_HOSTNAME
+        self.domainname = DEFAULT_DOMAINNAME
         from twaron.fs import boot as fs_boot
 
         self.fs = fs_boot.mount_root(self)

@@ -20,6 +20,8 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
+from twaron.config import DEFAULT_DOMAINNAME, DEFAULT_HOSTNAME
+
 DEV_NODES = ("null", "zero", "urandom", "random", "full")
 # what udev/devtmpfs systems have besides the nodes (twaron's devfs has them too)
 DEV_LINKS = {"fd": "/proc/self/fd", "stdin": "/proc/self/fd/0", "stdout": "/proc/self/fd/1",
@@ -124,6 +126,9 @@ def enter_root(root: str, *, pid_namespace: bool = True, tmpfs_tmp: bool = False
     flags = CLONE_NEWNS | CLONE_NEWUTS | (CLONE_NEWPID if pid_namespace else 0)
     _check(libc.unshare(flags), "unshare")
     _check(libc.mount(None, b"/", None, MS_REC | MS_PRIVATE, None), "make / private")
+    # uname as twaron's: hostname -f/-d resolve it through the root's /etc/hosts
+    _check(libc.sethostname(DEFAULT_HOSTNAME, len(DEFAULT_HOSTNAME)), "sethostname")
+    _check(libc.setdomainname(DEFAULT_DOMAINNAME, len(DEFAULT_DOMAINNAME)), "setdomainname")
     if pid_namespace:
         pid = os.fork()
         if pid:

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from twaron.arch.x86_64.constants import S_IFBLK, S_IFCHR, S_IFIFO
+from twaron.config import DEFAULT_HOSTNAME
 from twaron.errors import KernelError
 from twaron.fs import tmpfs
 from twaron.fs.devfs import mount_devfs
@@ -28,7 +29,8 @@ APPLET_DIRS = ("bin", "sbin", "usr/bin", "usr/sbin")
 
 PASSWD = b"root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n"
 GROUP = b"root:x:0:\nnogroup:x:65534:\n"
-HOSTS = b"127.0.0.1\tlocalhost\n127.0.1.1\ttwaron\n::1\tlocalhost ip6-localhost ip6-loopback\n"
+HOSTS = (b"127.0.0.1\tlocalhost\n127.0.1.1\t" + DEFAULT_HOSTNAME
+         + b"\n::1\tlocalhost ip6-localhost ip6-loopback\n")
 
 
 @dataclass(frozen=True)
@@ -70,7 +72,7 @@ def default_layout(busybox: str = HOST_BUSYBOX) -> list[Entry]:
     out += [
         Entry("file", "etc/passwd", 0o644, PASSWD),
         Entry("file", "etc/group", 0o644, GROUP),
-        Entry("file", "etc/hostname", 0o644, b"twaron\n"),
+        Entry("file", "etc/hostname", 0o644, DEFAULT_HOSTNAME + b"\n"),
         Entry("file", "etc/hosts", 0o644, HOSTS),
         Entry("file", "etc/shells", 0o644, b"/bin/sh\n/bin/ash\n"),
         Entry("symlink", "etc/mtab", 0o777, src="../proc/self/mounts"),  # df, mount read it

@@ -27,7 +27,6 @@ as they come.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import re
@@ -42,7 +41,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from twaron.testsuite.sources import HOST_BUSYBOX, Installed, build_dir, installed, source_tree
+from twaron.testsuite.sources import HOST_BUSYBOX, Installed, installed, source_tree
 
 SUITES = ("runtest", "ash")
 RESULTS = ("PASS", "FAIL", "SKIPPED", "UNTESTED")
@@ -58,6 +57,7 @@ SUITE_DIR = {"runtest": "testsuite", "ash": "shell/ash_test"}
 SUITE_SCRIPT = {"runtest": "./runtest", "ash": "./run-all"}
 ASH_HELPERS = ("printenv", "recho", "zecho")
 HELPER_CFLAGS = ["-static", "-O2", "-w"]
+HELPERS_DIR = Path(__file__).resolve().parent / "helpers"
 TWARON_TIMEOUT = float(os.environ.get("TWARON_BUSYBOX_TIMEOUT", "3600"))
 NATIVE_TIMEOUT = 1800.0
 KNOWN_TOTALS = {"runtest": 873, "ash": 333}  # for the progress display only
@@ -104,28 +104,19 @@ def runtest_shards(applets: list[str], n: int = RUNTEST_SHARDS,
     return alone + [tuple(rest[i : i + size]) for i in range(0, len(rest), size)]
 
 
-def build_helpers(src: Path, cache: Path | None = None) -> dict[str, Path]:
-    """printenv, recho, zecho from shell/ash_test/*.c, static, cached by source hash."""
-    cc = shutil.which("musl-gcc")
-    flags = list(HELPER_CFLAGS)
-    if cc is None:
-        raise SuiteError("musl-gcc not found (apt-get install musl-tools)")
-    out_dir = (cache or build_dir()) / "busybox-suite" / "helpers"
-    out_dir.mkdir(parents=True, exist_ok=True)
-    built = {}
-    for name in ASH_HELPERS:
-        c = src / "shell/ash_test" / f"{name}.c"
-        h = hashlib.sha256(c.read_bytes() + " ".join([cc, *flags]).encode()).hexdigest()[:16]
-        out = out_dir / f"{name}-{h}"
-        if not out.exists():
-            tmp = out.with_name(f".{out.name}.{os.getpid()}")
-            p = subprocess.run([cc, *flags, "-o", str(tmp), str(c)], capture_output=True,
-                               text=True)  # fmt: skip
-            if p.returncode != 0:
-                raise SuiteError(f"musl-gcc {c.name} failed:\n{p.stderr}")
-            os.replace(tmp, out)
-        built[name] = out
-    return built
+def build_helpers(src: Path) -> dict[str, Path]:
+    """Guest path -> static binary: ash_test's printenv, recho, zecho (from
+    shell/ash_test/*.c) and a /bin/false of its own (see helpers/false.c)."""
+    from twaron.build import BuildError, build_static
+
+    sources = {f"{GUEST_SRC}/shell/ash_test/{n}": src / "shell/ash_test" / f"{n}.c"
+               for n in ASH_HELPERS}  # fmt: skip
+    sources["/bin/false"] = HELPERS_DIR / "false.c"
+    try:
+        return {guest: build_static(c, c.stem, "busybox-suite/helpers", cflags=HELPER_CFLAGS)
+                for guest, c in sources.items()}  # fmt: skip
+    except BuildError as e:
+        raise SuiteError(str(e)) from None
 
 
 def debian_config(src: Path) -> bytes:
@@ -152,9 +143,11 @@ def write_tree(dest: Path, src: Path, helpers: dict[str, Path],
     (top / "shell").mkdir()
     ash = top / "shell/ash_test"
     shutil.copytree(src / "shell/ash_test", ash, symlinks=True)
-    for name, path in helpers.items():
-        shutil.copy2(path, ash / name)
-        os.chmod(ash / name, 0o755)
+    for guest, path in helpers.items():
+        dst = dest / guest.lstrip("/")
+        dst.unlink(missing_ok=True)  # /bin/false: a BusyBox link in the default layout
+        shutil.copy2(path, dst)
+        os.chmod(dst, 0o755)
     (ash / "ash").symlink_to("../../busybox")  # run-all would make it, and say so
 
 
@@ -481,9 +474,11 @@ class Report:
 
 def run(suites: tuple[str, ...] = SUITES, platform: str = "auto", keep: Path | None = None,
         jobs: int | None = None, native: bool = True, progress: bool = True,
-        log: Callable[[str], None] | None = None,
-        timeout: float = TWARON_TIMEOUT) -> Report:  # fmt: skip
-    """Obtain, lay out and run the suites; both sides when native is possible."""
+        log: Callable[[str], None] | None = None, timeout: float = TWARON_TIMEOUT,
+        applets: tuple[str, ...] = ()) -> Report:  # fmt: skip
+    """Obtain, lay out and run the suites; both sides when native is possible.
+
+    applets: run only these applets' runtest cases (one run; default all, in shards)."""
     log = log or (lambda m: print(f"twaron: {m}", file=sys.stderr, flush=True))
     inst = installed()
     src = source_tree(inst, log=log)
@@ -504,7 +499,10 @@ def run(suites: tuple[str, ...] = SUITES, platform: str = "auto", keep: Path | N
         write_tree(pristine, src, helpers)
         job_list = []
         for suite in suites:
-            shards = runtest_shards(runtest_applets()) if suite == "runtest" else [()]
+            if suite != "runtest":
+                shards: list[tuple[str, ...]] = [()]
+            else:
+                shards = [applets] if applets else runtest_shards(runtest_applets())
             for i, applets in enumerate(shards):
                 job_list.append(_twaron_job(suite, pristine, platform, timeout, applets))
                 if native:
@@ -566,7 +564,8 @@ def main(args) -> int:
     suites = SUITES if args.suite == "all" else (args.suite,)
     try:
         report = run(suites, args.platform, Path(args.keep) if args.keep else None,
-                     args.jobs, native=not args.no_native)  # fmt: skip
+                     args.jobs, native=not args.no_native,
+                     applets=tuple(a for a in (args.applets or "").split(",") if a))  # fmt: skip
     except (SourceError, SuiteError) as e:
         print(f"twaron test busybox: {e}", file=sys.stderr)
         return 2

@@ -19,6 +19,8 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from twaron.build import build_dir
+
 HOST_BUSYBOX = "/bin/busybox"
 DEB_SRC_FILE = Path("/etc/apt/sources.list.d/twaron-deb-src.sources")
 SOURCES_DIR = Path("/etc/apt/sources.list.d")
@@ -27,14 +29,6 @@ SOURCES_LIST = Path("/etc/apt/sources.list")
 
 class SourceError(RuntimeError):
     """The suites cannot be obtained (not Debian's BusyBox, no apt, no network...)."""
-
-
-def build_dir() -> Path:
-    """.build/ of the checkout (or TWARON_BUILD_DIR)."""
-    env = os.environ.get("TWARON_BUILD_DIR")
-    if env:
-        return Path(env)
-    return Path(__file__).resolve().parents[2] / ".build"
 
 
 @dataclass(frozen=True)
@@ -155,7 +149,7 @@ def ensure_deb_src(inst: Installed, log=print) -> None:
 def source_tree(inst: Installed | None = None, cache: Path | None = None, log=print) -> Path:
     """The unpacked source tree (with Debian's patches applied), fetched once and cached."""
     inst = inst or installed()
-    cache = (cache or build_dir()) / "busybox-suite"
+    cache = cache / "busybox-suite" if cache else build_dir("busybox-suite")
     dest = cache / inst.slug
     done = dest / ".complete"
     if done.exists():
