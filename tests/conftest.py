@@ -5,6 +5,7 @@
 - ``native_root``: a fresh directory with twaron's root layout for a native chroot run
   (skips when native runs are impossible, e.g. not root).
 - ``build_c``: compiles a contract C program with musl-gcc (skips if musl-gcc is missing).
+- slow tests are collected first (see pytest_collection_modifyitems).
 - autouse oops check: every ``twaron.run`` result in a test is recorded; a test fails at
   teardown if the kernel reported any oops (opt out with ``@pytest.mark.allow_oops``).
 """
@@ -63,6 +64,12 @@ def _no_oops(request):
     if oopses and request.node.get_closest_marker("allow_oops") is None:
         reports = "\n\n".join(str(o) for o in oopses)
         pytest.fail(f"twaron reported {len(oopses)} oops(es):\n{reports}", pytrace=False)
+
+
+def pytest_collection_modifyitems(config, items):
+    """Slow tests first: with pytest-xdist one worker starts the BusyBox suites (minutes)
+    at once while the others share the rest, instead of finding it at the end."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
 
 
 @functools.cache
