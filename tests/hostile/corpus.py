@@ -7,27 +7,37 @@ import struct
 BASE = 0x400000
 EHDR = struct.Struct("<16sHHIQQQIHHHHHH")
 PHDR = struct.Struct("<IIQQQQQQ")
-PT_LOAD, PF_R, PF_W, PF_X = 1, 4, 2, 1
+PT_LOAD, PT_INTERP, PF_R, PF_W, PF_X = 1, 3, 4, 2, 1
 CODE = bytes.fromhex("b83c000000bf07000000") + b"\x0f\x05"  # exit(7)
+
+
+def exit_code(n: int) -> bytes:
+    return bytes.fromhex("b83c000000bf") + n.to_bytes(4, "little") + b"\x0f\x05"
 
 
 def elf(*, ident_class: int = 2, machine: int = 62, etype: int = 2, entry: int | None = None,
         phoff: int = 64, phnum: int | None = None, phentsize: int = 56,
         phdrs: list[tuple] | None = None, truncate: int | None = None,
-        code: bytes = CODE) -> bytes:  # fmt: skip
-    """A static ELF whose code (exit(7)) follows the header and program headers."""
+        code: bytes = CODE, base: int = BASE, interp: bytes | None = None) -> bytes:  # fmt: skip
+    """A static ELF whose code (exit(7)) follows the header and program headers; with interp,
+    a PT_INTERP naming it comes first and the path follows the code."""
     phdrs = phdrs if phdrs is not None else [None]
+    if interp is not None:
+        phdrs = ["interp", *phdrs]
     code_off = 64 + 56 * len(phdrs)
     rows = []
     for ph in phdrs:
-        if ph is None:  # the default: one R+X segment mapping the whole file at BASE
+        if ph is None:  # the default: one R+X segment mapping the whole file at base
             size = code_off + len(code)
-            ph = (PT_LOAD, PF_R | PF_X, 0, BASE, BASE, size, size, 0x1000)
+            ph = (PT_LOAD, PF_R | PF_X, 0, base, base, size, size, 0x1000)
+        elif ph == "interp":
+            n = len(interp) + 1  # type: ignore[arg-type]
+            ph = (PT_INTERP, PF_R, code_off + len(code), 0, 0, n, n, 1)
         rows.append(PHDR.pack(*ph))
     ident = b"\x7fELF" + bytes([ident_class, 1, 1, 0]) + bytes(8)
-    hdr = EHDR.pack(ident, etype, machine, 1, BASE + code_off if entry is None else entry,
+    hdr = EHDR.pack(ident, etype, machine, 1, base + code_off if entry is None else entry,
                     phoff, 0, 0, 64, phentsize, len(phdrs) if phnum is None else phnum, 64, 0, 0)
-    data = hdr + b"".join(rows) + code
+    data = hdr + b"".join(rows) + code + (b"" if interp is None else interp + b"\0")
     return data if truncate is None else data[:truncate]
 
 
@@ -72,5 +82,25 @@ def corpus() -> dict[str, tuple[bytes, int]]:
         "script_not_exec": (b"#!/etc/passwd\n", x),
         "script_loop": (b"#!/corpus/script_loop\n", x),
         "text": (b"hello world\n", x),
+        "text_long": (b"not an ELF file, but long enough to hold an ELF header: " * 2, x),
+        # PT_INTERP: interpreters are ET_DYN at 0 (like ld.so) and exit with their own code
+        "ld_ok": (elf(etype=3, base=0, code=exit_code(8)), x),
+        "ld_own_interp": (elf(etype=3, base=0, code=exit_code(9), interp=b"/no/such/ld.so"), x),
+        "dyn_ok": (elf(interp=b"/corpus/ld_ok"), x),
+        "dyn_pie": (elf(etype=3, base=0, interp=b"/corpus/ld_ok"), x),
+        "dyn_interp_own_interp": (elf(interp=b"/corpus/ld_own_interp"), x),
+        "dyn_interp_missing": (elf(interp=b"/no/such/ld.so"), x),
+        "dyn_interp_relative": (elf(interp=b"ld_ok"), x),
+        "dyn_interp_dir": (elf(interp=b"/corpus"), x),
+        "dyn_interp_not_executable": (elf(interp=b"/corpus/not_executable"), x),
+        "dyn_interp_short": (elf(interp=b"/corpus/text"), x),
+        "dyn_interp_not_elf": (elf(interp=b"/corpus/text_long"), x),
+        "dyn_interp_script": (elf(interp=b"/corpus/script_missing"), x),
+        "dyn_interp_aarch64": (elf(interp=b"/corpus/machine_aarch64"), x),
+        "dyn_interp_class32": (elf(interp=b"/corpus/class32"), x),
+        "dyn_interp_type_rel": (elf(interp=b"/corpus/type_rel"), x),
+        "dyn_interp_no_phdrs": (elf(interp=b"/corpus/no_phdrs"), x),
+        "dyn_interp_bad_phentsize": (elf(interp=b"/corpus/bad_phentsize"), x),
+        "dyn_interp_unterminated": (elf(interp=b"/corpus/ld_ok")[:-1] + b"x", x),
     }
     return c

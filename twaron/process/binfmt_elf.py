@@ -31,7 +31,7 @@ from twaron.arch.x86_64.constants import (
     PT_PHDR,
     USER_TOP,
 )
-from twaron.arch.x86_64.errno import ENOEXEC, ENOMEM
+from twaron.arch.x86_64.errno import EIO, ELIBBAD, ENOEXEC, ENOMEM
 from twaron.errors import KernelError
 from twaron.mm.address_space import ELF_ET_DYN_BASE, AddressSpace
 from twaron.mm.page_cache import PageCache
@@ -68,6 +68,7 @@ class ElfImage:
     phnum: int
     phentsize: int
     phdrs: list[ProgramHeader]
+    loads: list[ProgramHeader]
     interp: bytes | None = None
     exec_stack: bool = False
 
@@ -82,11 +83,11 @@ class LoadedImage:
     brk: int
 
 
-def parse(head: bytes, read: object, size: int) -> ElfImage:
+def parse(head: bytes, read: object, size: int, interpreter: bool = False) -> ElfImage:
     """Check an ELF header and its program headers; head is the file's first bytes.
 
     read(offset, n) reads more of the file. Raises KernelError(ENOEXEC) for anything Linux
-    would refuse before committing to the exec.
+    would refuse before committing to the exec. An interpreter's own PT_INTERP is ignored.
     """
     if len(head) < EHDR.size or head[:4] != ELFMAG:
         raise KernelError(ENOEXEC)
@@ -112,12 +113,12 @@ def parse(head: bytes, read: object, size: int) -> ElfImage:
         fields = PHDR.unpack_from(raw, i * PHDR.size)
         ptype, pflags, off, vaddr, _paddr, filesz, memsz, align = fields
         phdrs.append(ProgramHeader(ptype, pflags, off, vaddr, filesz, memsz, align))
-    image = ElfImage(etype, entry, phoff, phnum, phentsize, phdrs)
     loads = [ph for ph in phdrs if ph.type == PT_LOAD]
+    image = ElfImage(etype, entry, phoff, phnum, phentsize, phdrs, loads)
     if not loads:
         raise KernelError(ENOEXEC)
     for ph in phdrs:
-        if ph.type == PT_INTERP:
+        if ph.type == PT_INTERP and not interpreter:
             if ph.filesz < 2 or ph.filesz > 4096 or ph.offset + ph.filesz > size:
                 raise KernelError(ENOEXEC)
             path = read(ph.offset, ph.filesz)  # type: ignore[operator]
@@ -137,10 +138,44 @@ def parse(head: bytes, read: object, size: int) -> ElfImage:
     return image
 
 
-def load(mm: AddressSpace, image: ElfImage, mapping: PageCache, file: object) -> LoadedImage:
-    """Map the PT_LOAD segments into a fresh address space (after the point of no return)."""
-    loads = [ph for ph in image.phdrs if ph.type == PT_LOAD]
-    bias = ELF_ET_DYN_BASE - (loads[0].vaddr & PAGE_MASK) if image.type == ET_DYN else 0
+def parse_interp(head: bytes, read: object, size: int) -> ElfImage | None:
+    """The interpreter named by PT_INTERP, checked as Linux's load_elf_binary does before the
+    point of no return: EIO for a file shorter than an ELF header, ELIBBAD for one that is not
+    ELF, not x86-64 or whose program headers cannot be read. None when the rest is unusable
+    (Linux's load_elf_interp finds that after the point of no return: the exec dies of SIGSEGV).
+    """
+    if len(head) < EHDR.size:
+        raise KernelError(EIO)
+    ident, _t, machine, _v, _e, phoff, _s, _f, _eh, phentsize, phnum = EHDR.unpack_from(head)[:11]
+    if (
+        ident[:4] != ELFMAG
+        or machine != EM_X86_64
+        or phentsize != PHDR.size
+        or not 1 <= phnum <= MAX_PHDRS_SIZE // PHDR.size
+        or phoff + phnum * PHDR.size > size
+    ):
+        raise KernelError(ELIBBAD)
+    try:
+        return parse(head, read, size, interpreter=True)
+    except KernelError:
+        return None
+
+
+def exec_bias(image: ElfImage) -> int:
+    """Where the program goes: ET_EXEC at its own addresses, ET_DYN at ELF_ET_DYN_BASE."""
+    return ELF_ET_DYN_BASE - (image.loads[0].vaddr & PAGE_MASK) if image.type == ET_DYN else 0
+
+
+def span(image: ElfImage) -> int:
+    """Bytes from the first PT_LOAD's page to the end of the last (Linux's total_mapping_size)."""
+    end = max(ph.vaddr + ph.memsz for ph in image.loads)
+    return ((end + PAGE_SIZE - 1) & PAGE_MASK) - (image.loads[0].vaddr & PAGE_MASK)
+
+
+def load(mm: AddressSpace, image: ElfImage, mapping: PageCache, file: object,
+         bias: int) -> LoadedImage:  # fmt: skip
+    """Map the PT_LOAD segments at vaddr + bias (after the point of no return)."""
+    loads = image.loads
     brk = 0
     for ph in loads:
         start = (bias + ph.vaddr) & PAGE_MASK

@@ -3,12 +3,15 @@
   close_cloexec + cmdline   copy argv/envp out of the old image, close O_CLOEXEC fds
   new address space         a fresh mm with its own PML4
   load ELF segments         map PT_LOAD from the page cache (no copying)
+  load interpreter          a dynamic program's PT_INTERP (ld.so) at a free area, top-down
   AT_RANDOM                 16 bytes from the boot-seeded generator, not the host
   prefault cached pages     map the binary's cached pages now, not one fault at a time
   stack alloc + init        argv, envp, auxv on a new stack
   de_thread + mm switch     drop the old mm; the platform loads the new CR3 on resume
 
 Everything that can fail with an errno happens before the old address space is dropped.
+What Linux finds wrong only after its point of no return (an unusable interpreter) ends the
+process with SIGSEGV, as Linux's force_fatal_sig does.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from twaron.arch.x86_64.constants import (
     AT_ENTRY,
     AT_EUID,
     AT_EXECFN,
+    AT_FDCWD,
     AT_FLAGS,
     AT_GID,
     AT_HWCAP,
@@ -38,20 +42,26 @@ from twaron.arch.x86_64.constants import (
     AT_RANDOM,
     AT_SECURE,
     AT_UID,
+    ET_DYN,
     MAP_GROWSDOWN,
     MAP_PRIVATE,
     MINSIGSTKSZ,
+    PAGE_MASK,
     PAGE_SIZE,
     PROT_EXEC,
     PROT_READ,
     PROT_WRITE,
     RLIMIT_STACK,
+    SIGSEGV,
 )
-from twaron.arch.x86_64.errno import E2BIG, EFAULT, ELOOP, ENOENT, ENOEXEC
+from twaron.arch.x86_64.errno import E2BIG, EFAULT, ELOOP, ENOEXEC
 from twaron.errors import KernelError
 from twaron.mm.address_space import MMAP_TOP, STACK_SIZE, STACK_TOP, AddressSpace
+from twaron.mm.page_cache import PageCache
 from twaron.platform.base import UserRegs
 from twaron.process import binfmt_elf
+from twaron.process.binfmt_elf import ElfImage, LoadedImage
+from twaron.process.signal import wait_status_for_signal
 
 if TYPE_CHECKING:
     from twaron.process.task import Task
@@ -102,19 +112,12 @@ def sys_execve(task: Task, filename: bytes, argv: list[bytes], envp: list[bytes]
             break
         interp, argv = _script_argv(head, filename, argv)
         filename = interp
-        path, inode, head = kernel.vfs_exec_open(task, -100, interp, 0)
+        path, inode, head = kernel.vfs_exec_open(task, AT_FDCWD, interp, 0)
     else:
         raise KernelError(ELOOP)
     mapping = inode.mapping
     image = binfmt_elf.parse(head, mapping.read, inode.size)
-    if image.interp is not None:
-        # Dynamic programs need ld.so, which comes later; without one in the rootfs this is
-        # exactly Linux's answer.
-        try:
-            kernel.vfs_exec_open(task, -100, image.interp, 0)
-        except KernelError:
-            raise KernelError(ENOENT) from None
-        raise KernelError(ENOEXEC)
+    interp = None if image.interp is None else _open_interp(task, image.interp)
     if prof:
         t0 = prof.phase("exec.open + parse", t0, tid)
 
@@ -129,13 +132,24 @@ def sys_execve(task: Task, filename: bytes, argv: list[bytes], envp: list[bytes]
     if prof:
         t0 = prof.phase("exec.new address space", t0, tid)
     try:
-        loaded = binfmt_elf.load(mm, image, mapping, path)
+        loaded = binfmt_elf.load(mm, image, mapping, path, binfmt_elf.exec_bias(image))
     except KernelError:
         mm.destroy()
         raise
     mm.brk_start = mm.brk = loaded.brk
     if prof:
         t0 = prof.phase("exec.load ELF segments", t0, tid)
+
+    entry, base = loaded.entry, 0
+    if interp is not None:
+        ld = _load_interp(mm, interp)
+        if ld is None:
+            mm.destroy()
+            kernel.group_exit(task.group, wait_status_for_signal(SIGSEGV))
+            return
+        entry, base = ld.entry, ld.bias
+        if prof:
+            t0 = prof.phase("exec.load interpreter", t0, tid)
 
     random_bytes = kernel.rng.read(16)
     if prof:
@@ -145,7 +159,8 @@ def sys_execve(task: Task, filename: bytes, argv: list[bytes], envp: list[bytes]
     if prof:
         t0 = prof.phase("exec.prefault cached pages", t0, tid)
 
-    sp = _setup_stack(task, mm, loaded, execfn, argv, envp, random_bytes, image.exec_stack)
+    sp = _setup_stack(task, mm, loaded, base, execfn, argv, envp, random_bytes,
+                      image.exec_stack)  # fmt: skip
     if prof:
         t0 = prof.phase("exec.stack alloc + init", t0, tid)
 
@@ -160,7 +175,7 @@ def sys_execve(task: Task, filename: bytes, argv: list[bytes], envp: list[bytes]
     task.comm = execfn.rsplit(b"/", 1)[-1][:15]
     task.group.did_exec = True
     task.group.exe = path
-    regs = UserRegs(rip=loaded.entry, rsp=sp)
+    regs = UserRegs(rip=entry, rsp=sp)
     kernel.platform.set_regs(task, regs)
     kernel.platform.request_stop()
     if prof:
@@ -178,6 +193,33 @@ def _script_argv(head: bytes, filename: bytes, argv: list[bytes]) -> tuple[bytes
     arg = arg.strip()
     new = [interp] + ([arg] if arg else []) + [filename] + argv[1:]
     return interp, new
+
+
+Interp = tuple[object, PageCache, "ElfImage | None"]  # path, page cache, checked headers
+
+
+def _open_interp(task: Task, name: bytes) -> Interp:
+    """Open and check PT_INTERP's file before the point of no return (errors as Linux's)."""
+    path, inode, head = task.kernel.vfs_exec_open(task, AT_FDCWD, name, 0)
+    mapping = inode.mapping
+    return path, mapping, binfmt_elf.parse_interp(head, mapping.read, inode.size)
+
+
+def _load_interp(mm: AddressSpace, interp: Interp) -> LoadedImage | None:
+    """Map the interpreter: ET_DYN as one span at a free area found top-down (Linux maps
+    its first segment with the whole size, then the rest MAP_FIXED), ET_EXEC where it says.
+    None when it cannot be loaded."""
+    path, mapping, image = interp
+    if image is None:
+        return None
+    try:
+        bias = 0
+        if image.type == ET_DYN:
+            area = mm.get_unmapped_area(binfmt_elf.span(image))
+            bias = area - (image.loads[0].vaddr & PAGE_MASK)
+        return binfmt_elf.load(mm, image, mapping, path, bias)
+    except KernelError:
+        return None
 
 
 def _prefault(mm: AddressSpace) -> None:
@@ -200,8 +242,8 @@ def stack_size(task: Task) -> int:
     return max(size, STACK_PREFAULT)
 
 
-def _setup_stack(task: Task, mm: AddressSpace, loaded: binfmt_elf.LoadedImage, filename: bytes,
-                 argv: list[bytes], envp: list[bytes], random_bytes: bytes,
+def _setup_stack(task: Task, mm: AddressSpace, loaded: LoadedImage, interp_base: int,
+                 filename: bytes, argv: list[bytes], envp: list[bytes], random_bytes: bytes,
                  exec_stack: bool) -> int:  # fmt: skip
     """Lay out Linux's initial stack; returns the new rsp."""
     prot = PROT_READ | PROT_WRITE | (PROT_EXEC if exec_stack else 0)
@@ -230,7 +272,7 @@ def _setup_stack(task: Task, mm: AddressSpace, loaded: binfmt_elf.LoadedImage, f
     auxv = [
         (AT_HWCAP, HWCAP), (AT_PAGESZ, PAGE_SIZE), (AT_CLKTCK, CLK_TCK),
         (AT_PHDR, loaded.phdr_addr), (AT_PHENT, loaded.phentsize), (AT_PHNUM, loaded.phnum),
-        (AT_BASE, 0), (AT_FLAGS, 0), (AT_ENTRY, loaded.entry),
+        (AT_BASE, interp_base), (AT_FLAGS, 0), (AT_ENTRY, loaded.entry),
         (AT_UID, cred.uid), (AT_EUID, cred.euid), (AT_GID, cred.gid), (AT_EGID, cred.egid),
         (AT_SECURE, 0), (AT_RANDOM, random_addr), (AT_HWCAP2, 0),
         (AT_EXECFN, execfn_addr), (AT_PLATFORM, platform_addr),
