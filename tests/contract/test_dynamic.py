@@ -1,0 +1,168 @@
+"""Dynamically linked programs: built with the host's gcc (glibc) or musl-gcc, run through
+the host's dynamic linker.
+
+The program (dynamic/main.c; glibc PIE and non-PIE, musl) needs a library of its own
+through $ORIGIN, dlopens a plugin and uses TLS in a shared library; ld.so and libc are the
+host's, copied to the same paths in both roots. Natively (as root) it runs chrooted like every
+contract case; without root twaron is compared with EXPECTED. The error paths of PT_INTERP
+(missing, not ELF, not executable, an interpreter with its own PT_INTERP...) are in the
+malformed-ELF corpus (tests/hostile), compared with Linux there.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from twaron.process import binfmt_elf
+
+import harness
+
+SRC = harness.HERE / "dynamic"
+GUEST_DIR = "/dyn"
+ARGV = [f"{GUEST_DIR}/main", "one", f"{GUEST_DIR}/plugin.so"]
+EXPECTED = b"""\
+hello from a dynamic program, argc=3 argv[1]=one
+AT_ENTRY is _start: 1
+AT_BASE is ld.so's load address: 1
+AT_PHDR in the program: 1
+constructor in libtwarondyn ran: 1
+lib_add(2, 3) = 5
+tls in main thread: 1 2
+plugin_value() = 42
+dlclose: 0
+dlopen of a missing library fails: 1
+big malloc sum: 245760
+floats: 6.283 1.000000e-07
+atexit handler ran
+"""
+EXPECTED_EXIT = 3
+# zip (Info-ZIP, dynamic) makes an archive of a directory and a file; BusyBox unzip lists
+# it (names and sizes only: the dates are the files' own) and extracts it.
+ZIP_SCRIPT = (
+    "cd /tmp && mkdir foo && echo hello > foo/bar && zip -q foo.zip foo foo/bar; echo zip $?; "
+    "unzip -l foo.zip | awk '{print $1, $NF}'; rm -r foo; unzip -q foo.zip && cat foo/bar"
+)
+
+ZIP_EXPECTED = ["zip 0", "Archive: foo.zip", "Length Name", "--------- ----", "0 foo/", "6 foo/bar"]
+ZIP_EXPECTED += ["-------- -------", "6 files", "hello"]
+
+
+KINDS = ["glibc-pie", "glibc-no-pie", "musl"]
+
+
+def _compiler(kind: str) -> str:
+    name = "musl-gcc" if kind == "musl" else "gcc"
+    cc = shutil.which(name)
+    if cc is None:
+        pytest.skip(f"{name} not found: the {kind} program is built with the host's {name}")
+    return cc
+
+
+def _interp(binary: Path) -> str:
+    data = binary.read_bytes()
+    image = binfmt_elf.parse(data[:256], lambda off, n: data[off : off + n], len(data))
+    assert image.interp is not None, f"{binary} has no PT_INTERP"
+    return image.interp.decode()
+
+
+def _build(kind: str) -> Path:
+    """main (glibc PIE or not, or musl), libtwarondyn.so and plugin.so in one directory,
+    cached by hash."""
+    gcc = _compiler(kind)
+    flags = ["-O1", "-Wall"] + (["-no-pie"] if kind == "glibc-no-pie" else [])
+    h = hashlib.sha256()
+    for src in sorted(SRC.glob("*.c")):
+        h.update(src.read_bytes() + b"\0")
+    h.update(" ".join([gcc, *flags]).encode())
+    out = harness.BUILD_DIR / f"dynamic-{kind}-{h.hexdigest()[:16]}"
+    if (out / "main").exists():
+        return out
+    tmp = out.with_name(f"{out.name}.tmp{os.getpid()}")
+    tmp.mkdir(parents=True, exist_ok=True)
+    rpath = "-Wl,-rpath,$ORIGIN"  # libtwarondyn.so is found next to main
+    shared = [gcc, "-O1", "-Wall", "-shared", "-fPIC", "-o"]
+    steps = [
+        [*shared, "libtwarondyn.so", str(SRC / "lib.c")],
+        [*shared, "plugin.so", str(SRC / "plugin.c")],
+        [gcc, *flags, "-o", "main", str(SRC / "main.c"), "-L.", "-ltwarondyn", rpath],
+    ]
+    for args in steps:
+        p = subprocess.run(args, cwd=tmp, capture_output=True, text=True)
+        if p.returncode != 0:
+            shutil.rmtree(tmp, ignore_errors=True)
+            pytest.skip(f"gcc could not build a dynamic program: {p.stderr.strip()[:500]}")
+    try:
+        os.replace(tmp, out)
+    except OSError:  # another worker built it first
+        shutil.rmtree(tmp, ignore_errors=True)
+    return out
+
+
+def _host_libs(binary: Path, skip_dir: Path | None = None) -> dict[str, str]:
+    """guest path -> host file for ld.so and every library it finds for binary (same paths
+    in the guest, so the guest's ld.so finds them in its default directories)."""
+    interp = _interp(binary)
+    if not os.path.exists(interp):
+        pytest.skip(f"the host has no {interp} (the program's PT_INTERP)")
+    p = subprocess.run([interp, "--list", str(binary)], capture_output=True, text=True)
+    if p.returncode != 0:
+        pytest.skip(f"{interp} --list {binary} failed: {p.stderr.strip()[:300]}")
+    files = {interp: interp}
+    for path in re.findall(r"=> (/\S+)", p.stdout):
+        if skip_dir is None or Path(path).parent != skip_dir:
+            files[path] = path
+    return files
+
+
+def _files(build: Path) -> dict[str, str | Path]:
+    files: dict[str, str | Path] = dict(_host_libs(build / "main", build))
+    for name in ("main", "libtwarondyn.so", "plugin.so"):
+        files[f"{GUEST_DIR}/{name}"] = build / name
+    return files
+
+
+def _want(root: Path, argv: list[str], files: dict, input: bytes = b"") -> harness.Result | None:
+    ok, _why = harness.native_possible()
+    return harness.run_native(root, argv, files=files, input=input) if ok else None
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_native(kind, native_root):
+    build = _build(kind)
+    got = harness.run_native(native_root, ARGV, files=_files(build))
+    assert (got.returncode, got.stdout) == (EXPECTED_EXIT, EXPECTED), got
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_twaron(kind, twaron_platform, tmp_path):
+    build = _build(kind)
+    files = _files(build)
+    want = _want(tmp_path / "native-root", ARGV, files)
+    got = harness.run_twaron(ARGV, files=files, platform=twaron_platform)
+    if want is not None:
+        harness.assert_same(want, got, what=("native", f"twaron/{twaron_platform}"))
+    assert (got.returncode, got.stdout, got.stderr) == (EXPECTED_EXIT, EXPECTED, b"")
+
+
+def test_zip(twaron_platform, tmp_path):
+    """Info-ZIP's zip (glibc, libbz2) inside twaron: what BusyBox's 'unzip (subdir only)'
+    test needs."""
+    zip_bin = shutil.which("zip", path="/usr/bin:/bin")
+    if zip_bin is None:
+        pytest.skip("zip not installed on the host (apt-get install zip)")
+    files: dict[str, str | Path] = dict(_host_libs(Path(zip_bin)))
+    files["/usr/bin/zip"] = zip_bin
+    argv = ["sh", "-c", ZIP_SCRIPT]
+    want = _want(tmp_path / "native-root", argv, files)
+    got = harness.run_twaron(argv, files=files, platform=twaron_platform)
+    if want is not None:
+        harness.assert_same(want, got, what=("native", f"twaron/{twaron_platform}"))
+    assert got.returncode == 0
+    assert got.stdout.decode().splitlines() == ZIP_EXPECTED
