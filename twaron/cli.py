@@ -134,6 +134,10 @@ def build_parser() -> argparse.ArgumentParser:
     prof.add_argument("--warmup", type=_nonnegative_int, default=3, metavar="N",
                       help="untimed execs first (default 3: the emulator translates code once)")
     prof.add_argument("--platform", choices=PLATFORMS, default="auto", help="CPU platform")
+    prof.add_argument(
+        "--add", type=_add, action="append", default=[], metavar="HOST[:GUEST]",
+        dest="add_files", help="copy a host file into the guest (repeatable), e.g. ld.so",
+    )  # fmt: skip
     prof.add_argument("--json", metavar="FILE", help="write the phases as JSON")
     prof.add_argument("--trace-out", metavar="FILE",
                       help="write a Chrome-trace/Perfetto JSON timeline of the timed execs")

@@ -38,6 +38,8 @@ EXEC_PHASES = (
     "exec.stack alloc + init",
     "exec.de_thread + mm switch",
 )
+# Phases only some execs have: a dynamic program's interpreter (ld.so).
+ALL_EXEC_PHASES = EXEC_PHASES[:4] + ("exec.load interpreter",) + EXEC_PHASES[4:]
 
 
 @dataclass
@@ -73,7 +75,7 @@ class ProfileReport:
 
     @property
     def exec_phase_sum_ns(self) -> int:
-        return sum(self.total(p) for p in EXEC_PHASES)
+        return sum(self.total(p) for p in ALL_EXEC_PHASES)
 
     @property
     def accounting_error(self) -> float:
@@ -85,7 +87,7 @@ class ProfileReport:
         """(phase, average ns per exec, % of exec.total): the seed's table."""
         n, t = self.execs, self.exec_total_ns or 1
         rows = [(p.removeprefix("exec."), self.total(p) / n, 100.0 * self.total(p) / t)
-                for p in EXEC_PHASES if p in self.stats]  # fmt: skip
+                for p in ALL_EXEC_PHASES if p in self.stats]  # fmt: skip
         phase_sum = self.exec_phase_sum_ns
         rows.append(("sum of phases", phase_sum / n, 100.0 * phase_sum / t))
         rows.append(("exec.total (measured)", self.exec_total_ns / n, 100.0))
@@ -182,9 +184,11 @@ class _Watcher:
 
 
 def run_profile(argv: Sequence[str], *, execs: int = 50, warmup: int = 3,
-                platform: str = "auto", events: bool = False,
-                timeout: float | None = None) -> tuple[ProfileReport, Profiler]:  # fmt: skip
-    """Boot a kernel with profiling on and run `bench profile execs warmup argv...` as pid 1."""
+                platform: str = "auto", events: bool = False, timeout: float | None = None,
+                add_files: Sequence[tuple[str, str]] = ()
+                ) -> tuple[ProfileReport, Profiler]:  # fmt: skip
+    """Boot a kernel with profiling on and run `bench profile execs warmup argv...` as pid 1;
+    add_files are (host, guest) pairs copied into the guest (a dynamic program's libraries)."""
     from twaron import api
     from twaron.bench.build import build
     from twaron.bench.runner import resolve_platform
@@ -194,7 +198,7 @@ def run_profile(argv: Sequence[str], *, execs: int = 50, warmup: int = 3,
     binary = build()
     config = Config(
         argv=[GUEST_BENCH, "profile", str(execs), str(warmup), *argv],
-        platform=platform, add_files=[(str(binary), GUEST_BENCH)], timeout=timeout,
+        platform=platform, add_files=[(str(binary), GUEST_BENCH), *add_files], timeout=timeout,
     )  # fmt: skip
     was = profile.PROFILER
     prof = profile.enable(events=events)
@@ -268,7 +272,8 @@ def main(argv: list[str], args: Any) -> int:
     t = time.monotonic()
     try:
         report, prof = run_profile(argv, execs=args.execs, warmup=args.warmup,
-                                   platform=args.platform, events=bool(args.trace_out))  # fmt: skip
+                                   platform=args.platform, events=bool(args.trace_out),
+                                   add_files=getattr(args, "add_files", ()))  # fmt: skip
     except (BuildError, PlatformUnavailable) as e:
         err.print(f"twaron profile: {e}")
         return 1
