@@ -13,14 +13,13 @@ from __future__ import annotations
 
 import hashlib
 import os
-import re
 import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
 
-from twaron.process import binfmt_elf
+from twaron.fs import rootfs
 
 import harness
 
@@ -65,13 +64,6 @@ def _compiler(kind: str) -> str:
     return cc
 
 
-def _interp(binary: Path) -> str:
-    data = binary.read_bytes()
-    image = binfmt_elf.parse(data[:256], lambda off, n: data[off : off + n], len(data))
-    assert image.interp is not None, f"{binary} has no PT_INTERP"
-    return image.interp.decode()
-
-
 def _build(kind: str) -> Path:
     """main (glibc PIE or not, or musl), libtwarondyn.so and plugin.so in one directory,
     cached by hash."""
@@ -106,19 +98,14 @@ def _build(kind: str) -> Path:
 
 
 def _host_libs(binary: Path, skip_dir: Path | None = None) -> dict[str, str]:
-    """guest path -> host file for ld.so and every library it finds for binary (same paths
-    in the guest, so the guest's ld.so finds them in its default directories)."""
-    interp = _interp(binary)
-    if not os.path.exists(interp):
-        pytest.skip(f"the host has no {interp} (the program's PT_INTERP)")
-    p = subprocess.run([interp, "--list", str(binary)], capture_output=True, text=True)
-    if p.returncode != 0:
-        pytest.skip(f"{interp} --list {binary} failed: {p.stderr.strip()[:300]}")
-    files = {interp: interp}
-    for path in re.findall(r"=> (/\S+)", p.stdout):
-        if skip_dir is None or Path(path).parent != skip_dir:
-            files[path] = path
-    return files
+    """ld.so and the libraries it finds for binary, at the same paths in the guest (but not
+    those of skip_dir: the build's own)."""
+    try:
+        files = rootfs.host_program_files(str(binary))
+    except OSError as e:
+        pytest.skip(f"the host cannot run {binary} dynamically: {e}")
+    assert files, f"{binary} has no PT_INTERP"
+    return {g: h for g, h in files.items() if skip_dir is None or Path(h).parent != skip_dir}
 
 
 def _files(build: Path) -> dict[str, str | Path]:

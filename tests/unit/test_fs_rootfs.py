@@ -67,3 +67,21 @@ def test_import_host_dir_and_add_file(tmp_path):
     p = rootfs.add_host_file(k, root, str(extra), "/usr/local/bin/x.sh")
     assert vfs.d_path(p, root) == b"/usr/local/bin/x.sh" and p.inode.mode & 0o777 == 0o755
     shutil.rmtree(src)
+
+
+def test_host_program_files(tmp_path):
+    """A dynamic program's interpreter and libraries at their host paths; nothing for a
+    static program or a non-ELF file."""
+    elf_interpreter, host_program_files = rootfs.elf_interpreter, rootfs.host_program_files
+    text = tmp_path / "text"
+    text.write_bytes(b"#!/bin/sh\n" * 10)
+    assert elf_interpreter(str(text)) is None and host_program_files(str(text)) == {}
+    if os.path.exists("/bin/busybox"):
+        assert host_program_files("/bin/busybox") == {}  # busybox-static
+    dynamic = os.path.realpath("/bin/sh")
+    if elf_interpreter(dynamic) is None or not os.path.exists(elf_interpreter(dynamic)):
+        pytest.skip("the host's /bin/sh is not a dynamic program")
+    files = host_program_files(dynamic)
+    assert elf_interpreter(dynamic) in files
+    assert any("libc." in g for g in files), files
+    assert all(g == h and os.path.exists(h) for g, h in files.items())

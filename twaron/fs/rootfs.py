@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import os
 import stat as pystat
+import struct
 import subprocess
 from dataclasses import dataclass
 from typing import Any
@@ -210,3 +211,42 @@ def add_host_file(
     with open(host_path, "rb") as f:
         data = f.read()
     return tmpfs.add_file(root, gp, data, (st.st_mode & 0o7777) if mode is None else mode)
+
+
+def elf_interpreter(host_path: str) -> str | None:
+    """The PT_INTERP path of a host ELF file (None for a static program or a non-ELF)."""
+    with open(host_path, "rb") as f:
+        head = f.read(64)
+        if len(head) < 64 or head[:4] != b"\x7fELF":
+            return None
+        (phoff,) = struct.unpack_from("<Q", head, 32)
+        phentsize, phnum = struct.unpack_from("<HH", head, 54)
+        f.seek(phoff)
+        phdrs = f.read(phentsize * phnum)
+        for off in range(0, len(phdrs) - 55, max(phentsize, 56)):
+            ptype, _flags, p_off, _va, _pa, filesz = struct.unpack_from("<IIQQQQ", phdrs, off)
+            if ptype == 3:  # PT_INTERP
+                f.seek(p_off)
+                return f.read(filesz).rstrip(b"\0").decode()
+    return None
+
+
+def host_program_files(host_path: str) -> dict[str, str]:
+    """guest path -> host file for a dynamic program's interpreter and the libraries the
+    host's interpreter finds for it (`ld.so --list`), at the same paths in the guest, so the
+    guest's ld.so finds them in its default directories. Empty for a static program. Raises
+    OSError when the interpreter is missing or cannot list the program."""
+    interp = elf_interpreter(host_path)
+    if interp is None:
+        return {}
+    p = subprocess.run([interp, "--list", host_path], capture_output=True, text=True,
+                       timeout=30)  # fmt: skip
+    if p.returncode != 0:
+        raise OSError(f"{interp} --list {host_path}: {p.stderr.strip()[:300]}")
+    files = {interp: interp}
+    for line in p.stdout.splitlines():
+        _name, arrow, rest = line.partition("=> ")
+        path = rest.split(" (", 1)[0].strip() if arrow else ""
+        if path.startswith("/"):
+            files[path] = path
+    return files
