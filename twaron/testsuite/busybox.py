@@ -8,6 +8,9 @@ root filesystem is twaron's default layout plus
     /src/.config            Debian's static flavour: debian/config/os/linux + pkg/static
     /src/testsuite/         minus mdev.tests, as Debian's build does
     /src/shell/ash_test/    plus the helpers printenv, recho, zecho (musl-gcc -static)
+    /bin/false              a static program of its own, as the host's coreutils false
+    /usr/bin/zip            the host's Info-ZIP zip with its ld.so and libraries (a dynamic
+                            program: unzip.tests makes its archive with it)
 
 Each suite runs as the guest's program, `env -i <Debian's test environment> sh -c 'cd ... &&
 exec ./runtest 2>&1'`, once inside twaron (`twaron run --rootfs`, a fresh kernel per run)
@@ -58,6 +61,7 @@ SUITE_SCRIPT = {"runtest": "./runtest", "ash": "./run-all"}
 ASH_HELPERS = ("printenv", "recho", "zecho")
 HELPER_CFLAGS = ["-static", "-O2", "-w"]
 HELPERS_DIR = Path(__file__).resolve().parent / "helpers"
+HOST_PROGRAMS = ("zip",)
 TWARON_TIMEOUT = float(os.environ.get("TWARON_BUSYBOX_TIMEOUT", "3600"))
 NATIVE_TIMEOUT = 1800.0
 KNOWN_TOTALS = {"runtest": 873, "ash": 333}  # for the progress display only
@@ -149,6 +153,32 @@ def write_tree(dest: Path, src: Path, helpers: dict[str, Path],
         shutil.copy2(path, dst)
         os.chmod(dst, 0o755)
     (ash / "ash").symlink_to("../../busybox")  # run-all would make it, and say so
+    for guest, host in host_programs().items():
+        dst = dest / guest.lstrip("/")
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        dst.unlink(missing_ok=True)
+        shutil.copy2(host, dst)  # a library's symlink becomes the file it names
+
+
+def host_programs() -> dict[str, str]:
+    """guest path -> host file: the host programs the suites call that BusyBox lacks (Info-ZIP
+    `zip`, which unzip.tests uses to make its archive), with their ld.so and libraries.
+    Empty when the host has none of them (the cases that need them then fail on both sides).
+    """
+    from twaron.fs.rootfs import host_program_files
+
+    out: dict[str, str] = {}
+    for name in HOST_PROGRAMS:
+        path = shutil.which(name)
+        if path is None:
+            continue
+        try:
+            libs = host_program_files(path)
+        except OSError:
+            continue
+        out[f"/usr/bin/{name}"] = path
+        out.update(libs)
+    return out
 
 
 def native_tree(pristine: Path, dest: Path) -> None:
