@@ -215,6 +215,8 @@ class RunResult:
     oopses: int = 0
     log: list[str] = field(default_factory=list)
     last: str = ""
+    shard: str = ""  # which applets this run had ("" = the whole suite)
+    shard_seconds: dict[str, float] = field(default_factory=dict)  # joined runs: each shard
 
     def counts(self) -> dict[str, int]:
         c = {r.lower(): 0 for r in RESULTS}
@@ -266,6 +268,7 @@ def join_results(parts: list[RunResult]) -> RunResult:
             out.feed(line)
     out.status = max((r.status for r in parts if r.status is not None), default=None)
     out.seconds = sum(r.seconds for r in parts)
+    out.shard_seconds = {r.shard: r.seconds for r in parts if r.shard}
     out.error = "; ".join(r.error for r in parts if r.error)
     return out
 
@@ -284,7 +287,7 @@ class Job:
     started: float = 0.0
 
     def __post_init__(self) -> None:
-        self.result = RunResult(self.suite, self.side)
+        self.result = RunResult(self.suite, self.side, shard=self.shard)
 
     @property
     def weight(self) -> int:  # longest first
@@ -455,6 +458,10 @@ class Report:
             entry["differences"] = {k: {"native": a, "twaron": b} for k, (a, b) in d.items()}
             entry["seconds"] = {s: round(r.seconds, 1) for (su, s), r in self.results.items()
                                 if su == suite}  # fmt: skip
+            shards = {s: {k: round(v, 1) for k, v in r.shard_seconds.items()}
+                      for (su, s), r in self.results.items() if su == suite and r.shard_seconds}
+            if shards:
+                entry["shard_seconds"] = shards
             errors = {s: r.error for (su, s), r in self.results.items() if su == suite and r.error}
             if errors:
                 entry["errors"] = errors
