@@ -55,6 +55,7 @@ from twaron.errors import Block, KernelError
 from twaron.mm.address_space import FAULT_SIGBUS, AddressSpace
 from twaron.mm.physmem import PhysMem
 from twaron.platform.base import Event
+from twaron.process import futex
 from twaron.process import signal as sigs
 from twaron.process.sched import Scheduler
 from twaron.process.task import Credentials, FsContext, Task, ThreadGroup
@@ -66,6 +67,7 @@ if TYPE_CHECKING:
     from twaron.config import Config
 
 SI_USER = 0
+NR_FUTEX = SYSCALL_NUMBERS["futex"]  # a futex wait with a timeout fails EINTR after a handler
 SIGRTMIN = 34
 CLD_EXITED, CLD_KILLED, CLD_DUMPED, CLD_STOPPED, CLD_CONTINUED = 1, 2, 3, 5, 6
 # Syscalls that fail with EINTR after a handler even with SA_RESTART (Linux's ERESTARTNOHAND
@@ -410,15 +412,17 @@ class Kernel:
         elif not group.shared_pending & bit and info is not None:
             group.shared_info[sig] = info  # a standard signal is pending once: first info wins
         group.shared_pending |= bit
+        # complete_signal: the first thread that does not block it takes it
         for t in group.tasks:
-            if not t.blocked_signals & bit:
+            if not t.blocked_signals & bit and not t.exited:
                 self._signal_wake(t)
                 break
 
     def _stop_now(self, group: ThreadGroup, sig: int, tasks: list[Task]) -> bool:
         action = group.sighand.actions[sig]
         bit = sigs.sigbit(sig)
-        return action.handler == sigs.SIG_DFL and any(not t.blocked_signals & bit for t in tasks)
+        return action.handler == sigs.SIG_DFL and any(
+            not t.blocked_signals & bit and not t.exited for t in tasks)
 
     def orphaned_pgrp(self, pgid: int) -> bool:
         """POSIX: no member has a parent in another process group of the same session."""
@@ -493,7 +497,7 @@ class Kernel:
         return (
             action.handler == sigs.SIG_DFL
             and sigs.default_kills(sig)
-            and any(not t.blocked_signals & bit for t in tasks)
+            and any(not t.blocked_signals & bit and not t.exited for t in tasks)
         )
 
     def _signal_wake(self, task: Task) -> None:
@@ -570,7 +574,8 @@ class Kernel:
             self.platform.set_reg(task, "rax", done)
             self.platform.set_reg(task, "rip", rip + 2)
             return
-        if not action.flags & SA_RESTART or task.restart_nr in NO_RESTART:
+        if (not action.flags & SA_RESTART or task.restart_nr in NO_RESTART
+                or task.restart_nr == NR_FUTEX and task.sleep_deadline is not None):
             task.sleep_deadline = None
             self.platform.set_reg(task, "rax", -EINTR)
             self.platform.set_reg(task, "rip", rip + 2)
@@ -585,6 +590,8 @@ class Kernel:
             self.exit_task(t)
 
     def exit_task(self, task: Task) -> None:
+        """One thread ends. A thread other than the leader leaves its group at once (Linux
+        reaps it itself); the process becomes a zombie when its last thread is gone."""
         if task.exited:
             return
         task.exited = True
@@ -592,26 +599,51 @@ class Kernel:
         for q in task.sleeping_on:
             q.waiters.discard(task)
         task.sleeping_on = ()
-        if task.clear_child_tid:
+        if getattr(self, "futex_queues", None):
+            futex.forget(self, task)
+        mm = task.mm
+        # mm_release: tell a joiner, unless nobody else can see the address space any more
+        if task.clear_child_tid and mm.users > 1:
             try:
-                task.mm.copy_out(task.clear_child_tid, b"\0\0\0\0")
+                mm.copy_out(task.clear_child_tid, b"\0\0\0\0")
+                futex.wake(self, mm, task.clear_child_tid, 1, futex.BITSET_MATCH_ANY, False)
             except KernelError:
                 pass
         if task.vfork_done is not None:
             task.vfork_done.wake_all()
             task.vfork_done = None
-        task.files.close_all()
-        mm = task.mm
+        files = task.files
+        files.users -= 1
+        if files.users == 0:
+            files.close_all()
         mm.users -= 1
         if mm.users == 0:
             mm.destroy()
         if self.platform_current_is(task):
             self.platform.request_stop()  # no guest instruction may run on a freed mm
         self.platform.free_cpu(task.cpu)
-        self.threads.pop(task.tid, None)
+        if self.threads.get(task.tid) is task:
+            del self.threads[task.tid]
         group = task.group
+        if task.tid != group.pid and task in group.tasks:
+            group.tasks.remove(task)
         if all(t.exited for t in group.tasks):
             self.become_zombie(group)
+
+    def de_thread(self, task: Task) -> None:
+        """execve in a multi-threaded process: every other thread dies, and a thread other
+        than the leader takes the leader's place and its pid (Linux's de_thread)."""
+        group = task.group
+        for t in list(group.tasks):
+            if t is not task:
+                self.exit_task(t)
+        leader_pid = group.pid
+        if task.tid != leader_pid:
+            if self.threads.get(task.tid) is task:
+                del self.threads[task.tid]
+            task.tid = leader_pid
+            self.threads[leader_pid] = task
+        group.tasks = [task]
 
     def platform_current_is(self, task: Task) -> bool:
         return getattr(self.platform, "current", None) is task

@@ -153,3 +153,35 @@ def test_zip(twaron_platform, tmp_path):
         harness.assert_same(want, got, what=("native", f"twaron/{twaron_platform}"))
     assert got.returncode == 0
     assert got.stdout.decode().splitlines() == ZIP_EXPECTED
+
+
+def _build_glibc_threads() -> Path:
+    """c/threads_basic.c built with the host's gcc against glibc's libpthread, dynamic."""
+    gcc = _compiler("glibc-pie")
+    src = harness.HERE / "c" / "threads_basic.c"
+    h = hashlib.sha256(src.read_bytes() + (harness.HERE / "c" / "contract.h").read_bytes())
+    out = harness.BUILD_DIR / f"dynamic-threads-{h.hexdigest()[:16]}"
+    if out.exists():
+        return out
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(f"{out.name}.tmp{os.getpid()}")
+    p = subprocess.run([gcc, "-O1", "-pthread", "-o", str(tmp), str(src)], capture_output=True,
+                       text=True)  # fmt: skip
+    if p.returncode != 0:
+        pytest.skip(f"gcc could not build the glibc thread program: {p.stderr.strip()[:500]}")
+    os.replace(tmp, out)
+    return out
+
+
+def test_glibc_threads(twaron_platform, tmp_path):
+    """pthreads in glibc (clone3, its futex-based mutexes, condition variables, barriers,
+    TLS in the dynamic TLS model of ld.so): the output of the musl build of the program."""
+    binary = _build_glibc_threads()
+    files: dict[str, str | Path] = dict(_host_libs(binary))
+    files["/threads"] = binary
+    want = _want(tmp_path / "native-root", ["/threads"], files)
+    got = harness.run_twaron(["/threads"], files=files, platform=twaron_platform)
+    if want is not None:
+        harness.assert_same(want, got, what=("native", f"twaron/{twaron_platform}"))
+    expected = harness.load_expected("c")["threads_basic"]
+    assert (got.returncode, got.stdout.decode()) == (expected["exit"], expected["stdout"])

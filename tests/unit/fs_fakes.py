@@ -84,6 +84,7 @@ class FakeKernel:
         self.mem = PhysMem(16 << 20)
         self.rng = FakeRng()
         self.tasks: dict[int, ThreadGroup] = {}
+        self.threads: dict[int, Task] = {}  # tid -> task, for threads other than leaders
         self.clock = FakeClock()
         self.boot_time = time.monotonic()
         self.console: Any = None

@@ -16,11 +16,12 @@ NR_OPEN_MAX = 1 << 20  # Linux's fs.nr_open: no fd is ever above this
 
 
 class FdTable:
-    __slots__ = ("files", "cloexec")
+    __slots__ = ("files", "cloexec", "users")
 
     def __init__(self) -> None:
         self.files: list[File | None] = []
         self.cloexec: list[bool] = []
+        self.users = 1  # tasks sharing this table (CLONE_FILES)
 
     def get(self, fd: int) -> File:
         """The File for fd; KernelError(EBADF) if fd is not open."""

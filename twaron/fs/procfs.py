@@ -333,6 +333,10 @@ class ProcFs:
             group = self.kernel.tasks.get(int(name))
             if group is not None:
                 node = self.pid_dir(group)
+            else:  # a thread's tid: not listed, but found (as Linux does)
+                t = self.kernel.threads.get(int(name))
+                if t is not None and not t.exited:
+                    node = self.pid_dir(t.group, t)
         return node
 
     def _node(

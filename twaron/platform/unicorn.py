@@ -376,7 +376,11 @@ class UnicornPlatform:
             self._ctx_save(self.uch, cur.cpu.context)
         self._ctx_restore(self.uch, task.cpu.context)
         self.current = task
-        self.cr3 = -1  # a restored context does not flush the TLB: reload CR3 below
+        # A restored context does not flush the TLB: reload CR3 below, unless the task is a
+        # thread of the same address space as the last one (its context holds the same CR3,
+        # and the TLB holds that address space's translations; tlb_dirty covers changes).
+        if cur is None or cur.mm is not task.mm or self.uc.reg_read(X.UC_X86_REG_CR3) != self.cr3:
+            self.cr3 = -1
 
     def _is_live(self, task: Task) -> bool:
         return task is self.current

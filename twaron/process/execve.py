@@ -122,8 +122,18 @@ def sys_execve(task: Task, filename: bytes, argv: list[bytes], envp: list[bytes]
         t0 = prof.phase("exec.open + parse", t0, tid)
 
     # ---- point of no return --------------------------------------------------------
+    group = task.group
+    if len(group.tasks) > 1 or task.tid != group.pid:
+        kernel.de_thread(task)
+    if task.files.users > 1:  # unshare_files: a table shared by CLONE_FILES stays as it is
+        files = task.files
+        task.files = files.fork_copy()
+        files.users -= 1
     task.files.close_on_exec()
-    task.group.sighand.exec_reset()
+    group.sighand = group.sighand.copy()  # a table shared by CLONE_SIGHAND stays as it is
+    group.sighand.exec_reset()
+    task.clear_child_tid = 0
+    task.robust_list = (0, 0)
     task.sigaltstack = (0, 2, 0)
     if prof:
         t0 = prof.phase("exec.close_cloexec + cmdline", t0, tid)

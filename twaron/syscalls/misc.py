@@ -1,10 +1,10 @@
 """System information and randomness: uname, sysinfo, getrandom, sethostname, getcpu;
-futex for single-threaded processes."""
+futex (its queues: process/futex.py)."""
 
 from __future__ import annotations
 
 import struct
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from twaron.arch.x86_64.constants import (
     FUTEX_CLOCK_REALTIME,
@@ -21,10 +21,9 @@ from twaron.arch.x86_64.constants import (
     GRND_RANDOM,
     PAGE_SIZE,
 )
-from twaron.arch.x86_64.errno import EAGAIN, EINTR, EINVAL, ENOSYS, EPERM, ETIMEDOUT
-from twaron.errors import Block, KernelError
-from twaron.process import signal as sigs
-from twaron.process.waitqueue import WaitQueue
+from twaron.arch.x86_64.errno import EAGAIN, EINVAL, ENOSYS, EPERM
+from twaron.errors import KernelError
+from twaron.process import futex
 from twaron.syscalls.table import s32, syscall
 from twaron.syscalls.time import NSEC, read_timespec
 
@@ -123,77 +122,16 @@ def sys_sched_setaffinity(task: Task, *_: int) -> int:
 
 
 # --------------------------------------------------------------------------- futex
-#
-# Processes are single-threaded for now (clone refuses CLONE_VM without CLONE_VFORK), so a
-# futex word is only ever shared by tasks of one address space. Wait queues are keyed by
-# (address space, address); shared futexes in MAP_SHARED memory between processes are not
-# matched across processes yet (their wakers return 0). Enough for glibc's internal locks
-# and pthread_once, which call FUTEX_WAKE and abort on ENOSYS ("The futex facility returned
-# an unexpected error code"), e.g. gethostid -> `busybox hostid`.
+# The wait queues live in process/futex.py (the kernel wakes a futex itself when a thread
+# with CLONE_CHILD_CLEARTID exits); here the operations are decoded and checked.
 
 FUTEX_CMD_MASK = ~(FUTEX_PRIVATE_FLAG | FUTEX_CLOCK_REALTIME)
-FUTEX_BITSET_MATCH_ANY = 0xFFFFFFFF
-
-
-class FutexQueue(WaitQueue):
-    """Waiters of one futex word; `woken` remembers who was woken (with which bitset) so that
-    the restarted FUTEX_WAIT returns 0 even if the word still holds the waited value."""
-
-    __slots__ = ("woken", "bitsets")
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.woken: set[Any] = set()
-        self.bitsets: dict[Any, int] = {}
-
-    def wake_some(self, n: int, bitset: int) -> int:
-        done = 0
-        for task in list(self.waiters):
-            if done >= n:
-                break
-            if not self.bitsets.get(task, FUTEX_BITSET_MATCH_ANY) & bitset:
-                continue
-            self.bitsets.pop(task, None)
-            self.woken.add(task)
-            task.wake()
-            done += 1
-        return done
-
-
-def _futex_table(task: Task) -> dict[tuple[int, int], FutexQueue]:
-    k = task.kernel
-    table = getattr(k, "futex_queues", None)
-    if table is None:
-        table = k.futex_queues = {}
-    return table
-
-
-def _futex_key(task: Task, uaddr: int) -> tuple[int, int]:
-    return (id(task.mm), uaddr)
-
-
-def _futex_word(task: Task, uaddr: int) -> int:
-    return int.from_bytes(task.mm.copy_in(uaddr, 4), "little")
-
-
-def _futex_tidy(table: dict, key: tuple[int, int]) -> None:
-    q = table.get(key)
-    if q is not None and not q.waiters and not q.woken:
-        del table[key]
+FUTEX_BITSET_MATCH_ANY = futex.BITSET_MATCH_ANY
 
 
 def _futex_wait(task: Task, uaddr: int, val: int, timeout: int, bitset: int,
-                absolute: bool, realtime: bool) -> int:  # fmt: skip
-    table = _futex_table(task)
-    key = _futex_key(task, uaddr)
-    q = table.get(key)
-    if q is not None and task in q.woken:  # restarted after a FUTEX_WAKE
-        q.woken.discard(task)
-        _futex_tidy(table, key)
-        task.sleep_deadline = None
-        return 0
-    if q is not None:
-        q.bitsets.pop(task, None)
+                absolute: bool, realtime: bool, private: bool) -> int:  # fmt: skip
+    """The deadline is computed once and kept in sleep_deadline across restarts."""
     if timeout and task.sleep_deadline is None:
         ns = read_timespec(task, timeout)
         clock = task.kernel.clock
@@ -202,32 +140,13 @@ def _futex_wait(task: Task, uaddr: int, val: int, timeout: int, bitset: int,
             ns = max(0, ns - now)
         task.sleep_deadline = clock.monotonic() + ns / NSEC
     deadline = task.sleep_deadline if timeout else None
-    if _futex_word(task, uaddr) != val & 0xFFFFFFFF:
+    try:
+        ret = futex.wait(task, uaddr, val, deadline, bitset, private)
+    except KernelError:
         task.sleep_deadline = None
-        _futex_tidy(table, key)
-        raise KernelError(EAGAIN)
-    if deadline is not None and task.kernel.clock.monotonic() >= deadline:
-        task.sleep_deadline = None
-        _futex_tidy(table, key)
-        raise KernelError(ETIMEDOUT)
-    if sigs.pending_deliverable(task):
-        task.sleep_deadline = None
-        _futex_tidy(table, key)
-        raise KernelError(EINTR)
-    if q is None:
-        q = table[key] = FutexQueue()
-    q.bitsets[task] = bitset
-    raise Block(q, deadline=deadline)
-
-
-def _futex_wake(task: Task, uaddr: int, n: int, bitset: int) -> int:
-    table = _futex_table(task)
-    key = _futex_key(task, uaddr)
-    q = table.get(key)
-    if q is None or n <= 0:
-        return 0
-    woken = q.wake_some(n, bitset)
-    return woken
+        raise
+    task.sleep_deadline = None
+    return ret
 
 
 def _wake_op(task: Task, uaddr2: int, encoded: int) -> bool:
@@ -243,7 +162,7 @@ def _wake_op(task: Task, uaddr2: int, encoded: int) -> bool:
             raise KernelError(EINVAL)
         arg = 1 << arg
         op &= 7
-    old = _futex_word(task, uaddr2)
+    old = futex.word(task.mm, uaddr2)
     ops = {0: lambda: arg, 1: lambda: old + arg, 2: lambda: old | arg, 3: lambda: old & ~arg,
            4: lambda: old ^ arg}  # SET ADD OR ANDN XOR  # fmt: skip
     if op not in ops:
@@ -262,6 +181,7 @@ def sys_futex(task: Task, uaddr: int, op: int, val: int, timeout: int, uaddr2: i
               val3: int) -> int:  # fmt: skip
     cmd = op & FUTEX_CMD_MASK & 0xFFFFFFFF
     realtime = bool(op & FUTEX_CLOCK_REALTIME)
+    private = bool(op & FUTEX_PRIVATE_FLAG)
     if realtime and cmd not in (FUTEX_WAIT, FUTEX_WAIT_BITSET):
         raise KernelError(ENOSYS)
     if uaddr & 3:
@@ -269,43 +189,33 @@ def sys_futex(task: Task, uaddr: int, op: int, val: int, timeout: int, uaddr2: i
     val &= 0xFFFFFFFF
     val3 &= 0xFFFFFFFF
     if cmd == FUTEX_WAIT:
-        return _futex_wait(task, uaddr, val, timeout, FUTEX_BITSET_MATCH_ANY, False, realtime)
+        return _futex_wait(task, uaddr, val, timeout, FUTEX_BITSET_MATCH_ANY, False, realtime,
+                           private)  # fmt: skip
     if cmd == FUTEX_WAIT_BITSET:
         if not val3:
             raise KernelError(EINVAL)
-        return _futex_wait(task, uaddr, val, timeout, val3, True, realtime)
+        return _futex_wait(task, uaddr, val, timeout, val3, True, realtime, private)
+    kernel, mm = task.kernel, task.mm
     if cmd in (FUTEX_WAKE, FUTEX_WAKE_BITSET):
         bitset = FUTEX_BITSET_MATCH_ANY if cmd == FUTEX_WAKE else val3
         if not bitset:
             raise KernelError(EINVAL)
-        return _futex_wake(task, uaddr, s32(val), bitset)
+        return futex.wake(kernel, mm, uaddr, s32(val), bitset, private)
     if cmd in (FUTEX_REQUEUE, FUTEX_CMP_REQUEUE):
         if uaddr2 & 3:
             raise KernelError(EINVAL)
-        if cmd == FUTEX_CMP_REQUEUE and _futex_word(task, uaddr) != val3:
+        if cmd == FUTEX_CMP_REQUEUE and futex.word(mm, uaddr) != val3:
             raise KernelError(EAGAIN)
-        woken = _futex_wake(task, uaddr, s32(val), FUTEX_BITSET_MATCH_ANY)
-        table = _futex_table(task)
-        src = table.get(_futex_key(task, uaddr))
-        limit = s32(timeout)  # val2: how many to requeue
-        moved = 0
-        if src is not None and limit > 0 and src.waiters:
-            dst = table.setdefault(_futex_key(task, uaddr2), FutexQueue())
-            for t in list(src.waiters)[:limit]:
-                src.waiters.discard(t)
-                bits = src.bitsets.pop(t, FUTEX_BITSET_MATCH_ANY)
-                dst.waiters.add(t)
-                dst.bitsets[t] = bits
-                t.sleeping_on = tuple(dst if x is src else x for x in t.sleeping_on)
-                moved += 1
-        _futex_tidy(table, _futex_key(task, uaddr))
-        return woken + moved
+        woken = futex.wake(kernel, mm, uaddr, s32(val), FUTEX_BITSET_MATCH_ANY, private)
+        # val2 (the timeout argument): how many to requeue
+        return woken + futex.requeue(kernel, mm, uaddr, uaddr2, s32(timeout), private)
     if cmd == FUTEX_WAKE_OP:
         if uaddr2 & 3:
             raise KernelError(EINVAL)
-        woken = _futex_wake(task, uaddr, s32(val), FUTEX_BITSET_MATCH_ANY)
+        woken = futex.wake(kernel, mm, uaddr, s32(val), FUTEX_BITSET_MATCH_ANY, private)
         if _wake_op(task, uaddr2, val3):
-            woken += _futex_wake(task, uaddr2, s32(timeout), FUTEX_BITSET_MATCH_ANY)
+            woken += futex.wake(kernel, mm, uaddr2, s32(timeout), FUTEX_BITSET_MATCH_ANY,
+                                private)  # fmt: skip
         return woken
     raise KernelError(ENOSYS)  # the PI and FD operations
 

@@ -13,6 +13,9 @@ from twaron.arch.x86_64.constants import (
     AT_EMPTY_PATH,
     AT_FDCWD,
     AT_SYMLINK_NOFOLLOW,
+    CLONE_DETACHED,
+    CLONE_PARENT,
+    CLONE_THREAD,
     CLONE_VFORK,
     CLONE_VM,
     P_ALL,
@@ -290,7 +293,11 @@ def sys_clone3(task: Task, uargs: int, size: int, *_: int) -> int:
     flags, _pidfd, ctid, ptid, exit_sig, stack, stack_size, tls = struct.unpack(
         "<8Q", task.mm.copy_in(uargs, 64)
     )
-    if flags & 0xFF or exit_sig > 64:
+    # clone3_args_valid: no CSIGNAL bits or CLONE_DETACHED in flags, a valid exit signal
+    # (none for a thread or CLONE_PARENT), a stack with its size or neither
+    if flags & (0xFF | CLONE_DETACHED) or exit_sig > 64:
+        raise KernelError(EINVAL)
+    if exit_sig and flags & (CLONE_THREAD | CLONE_PARENT) or (stack == 0) != (stack_size == 0):
         raise KernelError(EINVAL)
     sp = stack + stack_size if stack else 0
     return do_fork(task, flags | exit_sig, sp, ptid, ctid, tls)
@@ -320,8 +327,10 @@ def _execveat(task: Task, dirfd: int, path: int, argv: int, envp: int, flags: in
 
 @syscall("exit")
 def sys_exit(task: Task, code: int, *_: int) -> None:
+    """One thread ends. Unless the group was made to exit, the last thread to go sets the
+    process's status (Linux's synchronize_group_exit), leader or not."""
     group = task.group
-    if len([t for t in group.tasks if not t.exited]) == 1 and group.exit_code is None:
+    if group.exit_code is None and not any(t is not task and not t.exited for t in group.tasks):
         group.exit_code = (code & 0xFF) << 8
     task.kernel.exit_task(task)
     return None
@@ -586,7 +595,12 @@ def sys_getrusage(task: Task, who: int, addr: int, *_: int) -> int:
 
 @syscall("sched_yield")
 def sys_sched_yield(task: Task, *_: int) -> int:
-    task.kernel.platform.request_stop()
+    """Go to the back of the run queue (queued now, so the run loop does not put it first
+    again); with nothing else runnable, carry on."""
+    kernel = task.kernel
+    if kernel.sched.runq:
+        kernel.sched.enqueue(task)
+        kernel.platform.request_stop()
     return 0
 
 
