@@ -130,6 +130,9 @@ def _signal_targets(task: Task, pid: int) -> list[ThreadGroup]:
     groups = task.kernel.tasks
     if pid > 0:
         g = groups.get(pid)
+        if g is None:  # a thread's tid names its process (kill_pid_info finds any task)
+            t = task.kernel.threads.get(pid)
+            g = t.group if t is not None and not t.exited else None
         return [g] if g is not None else []
     if pid == 0:
         pgid = task.group.pgid

@@ -1,6 +1,7 @@
-/* Signals and threads: a signal sent to the process (kill) is taken by a thread that does
- * not block it; tgkill and tkill reach one chosen thread; masks are per thread; a thread
- * sleeping in a futex wait is interrupted (EINTR without SA_RESTART). */
+/* Signals and threads: a signal sent to the process (kill, also with a thread's tid) is
+ * taken by a thread that does not block it; tgkill and tkill reach one chosen thread; masks
+ * are per thread; a thread sleeping in a futex wait is interrupted (EINTR without
+ * SA_RESTART); setresuid reaches every thread (musl signals each one to change its own). */
 #include "contract.h"
 #include <pthread.h>
 
@@ -28,7 +29,7 @@ static void *worker(void *arg)
     else
         pthread_sigmask(SIG_UNBLOCK, &set, 0);
     __atomic_add_fetch(&ready, 1, __ATOMIC_SEQ_CST);
-    while (handled < 3)
+    while (handled < 4)
         pause();
     return 0;
 }
@@ -43,6 +44,15 @@ static void *futex_sleeper(void *arg)
     long r = RAW(SYS_futex, &word, 0 /* FUTEX_WAIT */, 0, 0, 0, 0);
     printf("futex wait in thread: %ld %s\n", r, r < 0 ? errname(errno) : "");
     return 0;
+}
+
+static void *uid_reader(void *arg)
+{
+    (void)arg;
+    ready = 1;
+    while (ready != 2)
+        sched_yield();
+    return (void *)(long)RAW(SYS_getuid);
 }
 
 int main(void)
@@ -76,6 +86,11 @@ int main(void)
         sched_yield();
     BOOL("tkill reached worker 1", handled_by == worker_tid[1]);
 
+    CHECK("kill(a thread's tid)", kill(worker_tid[0], SIGUSR1)); /* names the process */
+    while (handled < 4)
+        sched_yield();
+    BOOL("taken by the thread that does not block it", handled_by == worker_tid[1]);
+
     /* worker 0 blocks it: the signal waits in its own pending set */
     CHECK("tgkill(worker 0, blocked)", RAW(SYS_tgkill, getpid(), worker_tid[0], SIGUSR1));
     CHECK("tgkill with the wrong tgid", RAW(SYS_tgkill, getpid() + 100000, worker_tid[0], 0));
@@ -108,5 +123,15 @@ int main(void)
     sigaction(SIGUSR2, &sa, 0);
     RAW(SYS_tgkill, getpid(), worker_tid[0], SIGUSR2);
     pthread_join(t[0], 0);
+
+    ready = 0;
+    pthread_create(&t[0], 0, uid_reader, 0);
+    while (ready < 1)
+        sched_yield();
+    CHECK("setresuid(1000) with another thread", setresuid(1000, 1000, 1000));
+    ready = 2;
+    void *uid;
+    pthread_join(t[0], &uid);
+    printf("the other thread's uid: %ld\n", (long)uid);
     return 0;
 }
