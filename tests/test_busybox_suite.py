@@ -19,7 +19,7 @@ from twaron.testsuite.sources import SourceError
 
 KNOWN = Path(__file__).resolve().parent / "busybox_known_differences.txt"
 # Inside twaron runtest's bc shard is the slow one (two pipelines of ~10^7 tiny writes and
-# big-number loops: about 9 minutes on the development VM); a guest run is stopped after
+# big-number loops: 9-11 minutes on the development VM); a guest run is stopped after
 # SUITE_TIMEOUT (4x that) so that the test reports, and CI's 90 minutes hold.
 SUITE_TIMEOUT = float(os.environ.get("TWARON_BUSYBOX_TIMEOUT", "2400"))
 
