@@ -602,6 +602,8 @@ class Kernel:
         if getattr(self, "futex_queues", None):
             futex.forget(self, task)
         mm = task.mm
+        if task.robust_list[0]:
+            futex.exit_robust_list(self, task)
         # mm_release: tell a joiner, unless nobody else can see the address space any more
         if task.clear_child_tid and mm.users > 1:
             try:

@@ -59,7 +59,7 @@ from twaron.errors import KernelError
 from twaron.mm.address_space import MMAP_TOP, STACK_SIZE, STACK_TOP, AddressSpace
 from twaron.mm.page_cache import PageCache
 from twaron.platform.base import UserRegs
-from twaron.process import binfmt_elf
+from twaron.process import binfmt_elf, futex
 from twaron.process.binfmt_elf import ElfImage, LoadedImage
 from twaron.process.signal import wait_status_for_signal
 
@@ -133,7 +133,9 @@ def sys_execve(task: Task, filename: bytes, argv: list[bytes], envp: list[bytes]
     group.sighand = group.sighand.copy()  # a table shared by CLONE_SIGHAND stays as it is
     group.sighand.exec_reset()
     task.clear_child_tid = 0
-    task.robust_list = (0, 0)
+    if task.robust_list[0]:
+        futex.exit_robust_list(kernel, task)
+        task.robust_list = (0, 0)
     task.sigaltstack = (0, 2, 0)
     if prof:
         t0 = prof.phase("exec.close_cloexec + cmdline", t0, tid)

@@ -13,6 +13,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from twaron.arch.x86_64.constants import (
+    FUTEX_OWNER_DIED,
+    FUTEX_TID_MASK,
+    FUTEX_WAITERS,
+    ROBUST_LIST_LIMIT,
+)
 from twaron.arch.x86_64.errno import EAGAIN, ETIMEDOUT
 from twaron.errors import Block, KernelError
 from twaron.process.waitqueue import WaitQueue
@@ -147,3 +153,49 @@ def forget(kernel: Kernel, task: Task) -> None:
             q.woken.discard(task)
             q.bitsets.pop(task, None)
             tidy(t, k)
+
+
+def exit_robust_list(kernel: Kernel, task: Task) -> None:
+    """A thread ends (or execs): every robust futex it still holds (set_robust_list) gets
+    FUTEX_OWNER_DIED and one waiter is woken, as Linux's exit_robust_list does; the next
+    pthread_mutex_lock of a robust mutex then returns EOWNERDEAD."""
+    head, _len = task.robust_list
+    if not head:
+        return
+    mm = task.mm
+    try:
+        entry, offset, pending = (mm.read_u64(head), mm.read_u64(head + 8),
+                                  mm.read_u64(head + 16))  # fmt: skip
+    except KernelError:
+        return
+    if offset & (1 << 63):
+        offset -= 1 << 64
+    seen = 0
+    while entry != head and seen < ROBUST_LIST_LIMIT:
+        try:
+            nxt = mm.read_u64(entry & ~1)
+        except KernelError:
+            return
+        if entry != pending:
+            _owner_died(kernel, task, (entry & ~1) + offset)
+        entry = nxt
+        seen += 1
+    if pending:
+        _owner_died(kernel, task, (pending & ~1) + offset)
+
+
+def _owner_died(kernel: Kernel, task: Task, uaddr: int) -> None:
+    """handle_futex_death: the word names this thread as its owner: mark it, wake one."""
+    mm = task.mm
+    uaddr &= (1 << 64) - 1
+    if uaddr & 3:
+        return
+    try:
+        val = word(mm, uaddr)
+        if val & FUTEX_TID_MASK != task.tid:
+            return
+        mm.copy_out(uaddr, ((val & FUTEX_WAITERS) | FUTEX_OWNER_DIED).to_bytes(4, "little"))
+    except KernelError:
+        return
+    if val & FUTEX_WAITERS:
+        wake(kernel, mm, uaddr, 1, BITSET_MATCH_ANY, False)

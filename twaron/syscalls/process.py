@@ -487,6 +487,19 @@ def sys_set_robust_list(task: Task, head: int, length: int, *_: int) -> int:
     return 0
 
 
+@syscall("get_robust_list")
+def sys_get_robust_list(task: Task, pid: int, head_ptr: int, len_ptr: int, *_: int) -> int:
+    pid = s32(pid)
+    target = task if pid == 0 else task.kernel.threads.get(pid)
+    if target is None or target.exited or pid < 0:
+        raise KernelError(ESRCH)
+    if target.cred.uid != task.cred.euid and task.cred.euid != 0:
+        raise KernelError(EPERM)
+    task.mm.write_u64(head_ptr, target.robust_list[0])
+    task.mm.write_u64(len_ptr, 24)  # sizeof(struct robust_list_head), always
+    return 0
+
+
 @syscall("arch_prctl")
 def sys_arch_prctl(task: Task, code: int, addr: int, *_: int) -> int:
     platform = task.kernel.platform
