@@ -77,3 +77,35 @@ def test_join_results_reads_like_one_run():
     assert joined.order == ["x", "y", "x #2"]
     assert (joined.status, joined.seconds, joined.error, joined.oopses) == (1, 5.0,
                                                                            "[bc] timed out", 1)
+
+
+def _fake_job(suite, side, unit, lines):
+    script = "".join(f"echo '{line}'; " for line in lines)
+    return busybox.Job(suite, side, ["/bin/sh", "-c", script], None, 30.0, unit)
+
+
+def test_recheck_runs_differing_cases_again_and_keeps_real_differences():
+    shard = ("cat", "dd")
+    first = [_fake_job("runtest", "twaron", shard, []), _fake_job("runtest", "native", shard, [])]
+    for line in ("PASS: x", "PASS: y", "PASS: z"):
+        first[0].result.feed(line)
+    for line in ("FAIL: x", "FAIL: y", "PASS: z"):
+        first[1].result.feed(line)
+    results = {(j.suite, j.side): busybox.join_results([j.result]) for j in first}
+    inst = busybox.Installed("busybox-static", "busybox", "1:1.35.0-4", "1.35.0")
+    report = busybox.Report(inst, "unicorn", results, ("runtest",))
+    asked = []
+
+    def make_jobs(suite, units):
+        asked.append((suite, units))
+        return [_fake_job(suite, "twaron", units[0], ["PASS: x", "PASS: y", "PASS: z"]),
+                _fake_job(suite, "native", units[0], ["PASS: x", "FAIL: y", "PASS: z"])]
+
+    busybox.recheck(report, first, make_jobs, parallel=2, progress=False)
+    assert asked == [("runtest", [shard])]
+    assert report.differs("runtest") == {"y": ("FAIL", "PASS")}
+    assert report.flaky == {"runtest": {"x": {"native": ["FAIL", "PASS"],
+                                              "twaron": ["PASS", "PASS"]}}}
+    assert results[("runtest", "native")].counts()["pass"] == 2
+    assert "runtest: x differed, then agreed when run again" in report.text()
+    assert report.to_json()["runtest"]["flaky"] == report.flaky["runtest"]

@@ -217,6 +217,7 @@ class RunResult:
     last: str = ""
     shard: str = ""  # which applets this run had ("" = the whole suite)
     shard_seconds: dict[str, float] = field(default_factory=dict)  # joined runs: each shard
+    origin: dict[str, tuple[int, str]] = field(default_factory=dict)  # joined: (part, name)
 
     def counts(self) -> dict[str, int]:
         c = {r.lower(): 0 for r in RESULTS}
@@ -263,9 +264,13 @@ def differs(native: RunResult, twaron: RunResult) -> dict[str, tuple[str, str]]:
 def join_results(parts: list[RunResult]) -> RunResult:
     """One suite's shards, in order, as if one run had printed all their lines."""
     out = RunResult(parts[0].suite, parts[0].side)
-    for r in parts:
+    for i, r in enumerate(parts):
+        names = iter(r.order)
         for line in r.log:
+            before = len(out.order)
             out.feed(line)
+            if len(out.order) > before:
+                out.origin[out.last] = (i, next(names))
     out.status = max((r.status for r in parts if r.status is not None), default=None)
     out.seconds = sum(r.seconds for r in parts)
     out.shard_seconds = {r.shard: r.seconds for r in parts if r.shard}
@@ -280,7 +285,7 @@ class Job:
     argv: list[str]
     preexec: Callable[[], None] | None
     timeout: float
-    shard: str = ""  # which applets, for messages ("" = the whole suite)
+    applets: tuple[str, ...] = ()  # runtest applets / ash_test modules ("" = all)
     heavy: bool = False
     result: RunResult = field(init=False)
     proc: subprocess.Popen | None = None
@@ -288,6 +293,12 @@ class Job:
 
     def __post_init__(self) -> None:
         self.result = RunResult(self.suite, self.side, shard=self.shard)
+
+    @property
+    def shard(self) -> str:
+        """Which applets, for messages ("" = the whole suite)."""
+        a = self.applets
+        return "" if not a else a[0] if len(a) == 1 else f"{a[0]}..{a[-1]}"
 
     @property
     def weight(self) -> int:  # longest first
@@ -299,12 +310,6 @@ class Job:
         return self.proc is not None and self.proc.returncode is not None
 
 
-def _shard_name(applets: tuple[str, ...]) -> str:
-    if not applets:
-        return ""
-    return applets[0] if len(applets) == 1 else f"{applets[0]}..{applets[-1]}"
-
-
 def _twaron_job(suite: str, root: Path, platform: str, timeout: float,
                 applets: tuple[str, ...] = ()) -> Job:  # fmt: skip
     argv = [sys.executable, "-m", "twaron", "run", "--rootfs", str(root), "--timeout",
@@ -312,7 +317,7 @@ def _twaron_job(suite: str, root: Path, platform: str, timeout: float,
     if platform != "auto":
         argv += ["--platform", platform]
     return Job(suite, "twaron", [*argv, "--", *guest_argv(suite, applets)], None,
-               timeout + 60, _shard_name(applets), bool(set(applets) & set(RUNTEST_HEAVY)))
+               timeout + 60, applets, bool(set(applets) & set(RUNTEST_HEAVY)))
 
 
 def _native_job(suite: str, root: Path, applets: tuple[str, ...] = ()) -> Job:
@@ -324,7 +329,7 @@ def _native_job(suite: str, root: Path, applets: tuple[str, ...] = ()) -> Job:
         enter_root(str(root), tmpfs_tmp=True)
 
     return Job(suite, "native", guest_argv(suite, applets), preexec, NATIVE_TIMEOUT,
-               _shard_name(applets), bool(set(applets) & set(RUNTEST_HEAVY)))
+               applets, bool(set(applets) & set(RUNTEST_HEAVY)))
 
 
 def _reader(job: Job) -> None:
@@ -430,6 +435,9 @@ class Report:
     platform: str
     results: dict[tuple[str, str], RunResult]  # (suite, side) -> result
     suites: tuple[str, ...]
+    # suite -> case -> {"native": [first, second], "twaron": [first, second]}: cases that
+    # differed in the first run and agreed when run again (see recheck)
+    flaky: dict[str, dict[str, dict[str, list[str]]]] = field(default_factory=dict)
 
     def differs(self, suite: str) -> dict[str, tuple[str, str]]:
         native = self.results.get((suite, "native"))
@@ -466,6 +474,8 @@ class Report:
             if errors:
                 entry["errors"] = errors
             entry["oopses"] = tw.oopses if tw else 0
+            if self.flaky.get(suite):
+                entry["flaky"] = self.flaky[suite]
             out[suite] = entry
         out["meta"] = {
             "busybox": f"{self.installed.source_package} {self.installed.source_version}",
@@ -496,6 +506,10 @@ class Report:
                       self.results.items() if su == suite and (r.error or not r.cases)]
             if broken:
                 lines.append(f"{suite}: incomplete run ({'; '.join(broken)})")
+            for name, runs in self.flaky.get(suite, {}).items():
+                lines.append(f"{suite}: {name} differed, then agreed when run again "
+                             f"(native {' -> '.join(runs['native'])}, "
+                             f"twaron {' -> '.join(runs['twaron'])})")  # fmt: skip
             if not d:
                 lines.append(f"{suite}: twaron's results equal native's")
                 continue
@@ -534,33 +548,21 @@ def run(suites: tuple[str, ...] = SUITES, platform: str = "auto", keep: Path | N
         work.mkdir(parents=True, exist_ok=True)
         pristine = work / "root"
         write_tree(pristine, src, helpers)
-        job_list = []
+        parallel = jobs or os.cpu_count() or 2
+        job_list: list[Job] = []
         for suite in suites:
             if suite != "runtest":
-                shards: list[tuple[str, ...]] = [()]
+                units: list[tuple[str, ...]] = [()]
             else:
-                shards = [applets] if applets else runtest_shards(runtest_applets())
-            for i, applets in enumerate(shards):
-                job_list.append(_twaron_job(suite, pristine, platform, timeout, applets))
-                if native:
-                    nroot = work / f"native-{suite}" / (str(i) if applets else "")
-                    native_tree(pristine, nroot)
-                    job_list.append(_native_job(suite, nroot, applets))
-        p = Progress(enabled=progress)
-        parallel = jobs or os.cpu_count() or 2
-        try:
-            run_jobs(job_list, parallel, p)
-        finally:
-            p.done()
-            for j in job_list:
-                if j.proc is not None and j.proc.returncode is None:
-                    try:
-                        os.killpg(j.proc.pid, signal.SIGKILL)
-                    except ProcessLookupError:
-                        pass
+                units = [applets] if applets else runtest_shards(runtest_applets())
+            job_list += _jobs_for(suite, units, work, "", platform, timeout, native)
+        _execute_all(job_list, parallel, progress)
         results = {key: join_results([j.result for j in group])
                    for key, group in _by_suite(job_list).items()}  # fmt: skip
         report = Report(inst, platform, results, suites)
+        if native:
+            recheck(report, job_list, lambda suite, units: _jobs_for(
+                suite, units, work, "-rerun", platform, timeout, True), parallel, progress)
         if keep:
             logs = work / "logs"
             logs.mkdir(exist_ok=True)
@@ -571,6 +573,81 @@ def run(suites: tuple[str, ...] = SUITES, platform: str = "auto", keep: Path | N
     finally:
         if not keep:
             shutil.rmtree(work, ignore_errors=True)
+
+
+def _jobs_for(suite: str, units: list[tuple[str, ...]], work: Path, tag: str, platform: str,
+              timeout: float, native: bool) -> list[Job]:  # fmt: skip
+    """A twaron job (and a native one, in a copy of the tree of its own) per unit."""
+    pristine = work / "root"
+    out = []
+    for i, applets in enumerate(units):
+        out.append(_twaron_job(suite, pristine, platform, timeout, applets))
+        if native:
+            nroot = work / f"native{tag}-{suite}" / str(i)
+            native_tree(pristine, nroot)
+            out.append(_native_job(suite, nroot, applets))
+    return out
+
+
+def _execute_all(job_list: list[Job], parallel: int, progress: bool) -> None:
+    p = Progress(enabled=progress)
+    try:
+        run_jobs(job_list, parallel, p)
+    finally:
+        p.done()
+        for j in job_list:
+            if j.proc is not None and j.proc.returncode is None:
+                try:
+                    os.killpg(j.proc.pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+
+
+RECHECK_LIMIT = 10  # more differing cases than this is no flake: no second run
+
+
+def recheck(report: Report, job_list: list[Job],
+            make_jobs: Callable[[str, list[tuple[str, ...]]], list[Job]],
+            parallel: int, progress: bool) -> None:  # fmt: skip
+    """Run the cases that differ once more, on both sides, in the unit that holds them
+    (runtest: the case's shard; ash: its module, `./run-all ash-misc`). Some cases race
+    with the clock (`kill $$ &` against `sleep 1`) and fail on a loaded machine, on either
+    side. A case whose sides agree in the second run takes that result on both sides and
+    is listed in report.flaky; one that differs again keeps its first results."""
+    groups = _by_suite(job_list)
+    for suite in report.suites:
+        native, tw = report.results.get((suite, "native")), report.results.get((suite, "twaron"))
+        d = report.differs(suite)
+        if native is None or tw is None or not d or len(d) > RECHECK_LIMIT:
+            continue
+        where: dict[str, tuple[tuple[str, ...], str]] = {}  # name -> (unit, name in it)
+        for name in d:
+            for side, r in (("twaron", tw), ("native", native)):
+                if name not in r.origin:
+                    continue
+                part, local = r.origin[name]
+                job = groups[(suite, side)][part]
+                if not job.result.error:
+                    unit = job.applets if suite == "runtest" else (name.split("/", 1)[0],)
+                    where[name] = (unit, local if suite == "runtest" else name)
+                break
+        units = list(dict.fromkeys(unit for unit, _ in where.values()))
+        if not units:
+            continue
+        again = make_jobs(suite, units)
+        _execute_all(again, parallel, progress)
+        second = {(j.applets, j.side): j.result for j in again}
+        for name, (unit, local) in where.items():
+            a = second[(unit, "native")].cases.get(local)
+            b = second[(unit, "twaron")].cases.get(local)
+            if a is None or a != b:
+                continue
+            report.flaky.setdefault(suite, {})[name] = {
+                "native": [native.cases.get(name, "-"), a], "twaron": [tw.cases.get(name, "-"), b]}
+            native.cases[name] = tw.cases[name] = a
+            for r in (native, tw):
+                if name not in r.order:
+                    r.order.append(name)
 
 
 # --------------------------------------------------------------------------- known differences
