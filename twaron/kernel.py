@@ -678,7 +678,11 @@ class Kernel:
         if action.handler == sigs.SIG_IGN or action.flags & SA_NOCLDWAIT:  # no zombie
             self.release_group(group)
         elif 0 < group.exit_signal <= 64:  # clone() takes any CSIGNAL; Linux sends a valid one
-            self.send_signal(parent, group.exit_signal, self._child_info(group, group.exit_signal))
+            sig = group.exit_signal
+            # a guest init (SIGNAL_UNKILLABLE) drops what it has no handler for: a child made
+            # with CLONE_PARENT and some exit signal must not kill it
+            if not (parent is init and not self.kernel_init and sigs.is_unhandled(parent, sig)):
+                self.send_signal(parent, sig, self._child_info(group, sig))
         parent.child_exit.wake_all()
 
     def _child_info(self, group: ThreadGroup, sig: int, code: int = 0) -> bytes:
