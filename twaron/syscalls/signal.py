@@ -183,8 +183,15 @@ def sys_kill(task: Task, pid: int, sig: int, *_: int) -> int:
 def _thread(task: Task, tgid: int, tid: int, sig: int) -> Task:
     if tid <= 0 or not 0 <= sig <= NSIG or tgid == 0 or tgid < -1:
         raise KernelError(EINVAL)
-    target = task.kernel.threads.get(tid)
-    if target is None or target.exited or (tgid > 0 and target.group.pid != tgid):
+    kernel = task.kernel
+    target = kernel.threads.get(tid)
+    if target is None:  # a leader that exited before its threads is still there (a zombie)
+        g = kernel.tasks.get(tid)
+        if g is not None and not g.zombie and g.tasks and g.tasks[0].tid == tid:
+            target = g.tasks[0]  # the signal is accepted and dropped (send_thread_signal)
+    elif target.exited:
+        target = None
+    if target is None or (tgid > 0 and target.group.pid != tgid):
         raise KernelError(ESRCH)
     if not _may_signal(task, target.group):
         raise KernelError(EPERM)

@@ -32,6 +32,9 @@ static void *outlive_main(void *arg)
     while ((v = main_alive) != 0)
         RAW(SYS_futex, &main_alive, 0 /* FUTEX_WAIT */, v, 0, 0, 0);
     printf("thread: main thread gone, getpid still works: %s\n", getpid() > 0 ? "yes" : "no");
+    /* the main thread is a zombie until the process ends: still there for tgkill */
+    printf("thread: tgkill(pid, pid, 0) to the gone main thread: %ld\n",
+           RAW(SYS_tgkill, getpid(), getpid(), 0));
     fflush(stdout);
     RAW(SYS_exit, 5); /* the last thread: its code is the process's status */
     return 0;
