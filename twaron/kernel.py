@@ -44,6 +44,7 @@ from twaron.arch.x86_64.constants import (
     X86_TRAP_DB,
     X86_TRAP_DE,
     X86_TRAP_MF,
+    X86_TRAP_SS,
     X86_TRAP_UD,
     X86_TRAP_XF,
 )
@@ -93,6 +94,7 @@ VECTOR_SIGNALS = {
     X86_TRAP_MF: (SIGFPE, 0, True),
     X86_TRAP_XF: (SIGFPE, 0, True),
     X86_TRAP_AC: (SIGBUS, 1, True),  # BUS_ADRALN
+    X86_TRAP_SS: (SIGBUS, SI_KERNEL, False),  # a stack access at a non-canonical address
 }
 
 

@@ -55,6 +55,7 @@ from twaron.arch.x86_64.constants import (
     X86_TRAP_DF,
     X86_TRAP_GP,
     X86_TRAP_PF,
+    X86_TRAP_SS,
     X86_TRAP_UD,
 )
 from twaron.platform.base import Event, SyscallEntry, UserRegs
@@ -542,6 +543,9 @@ class UnicornPlatform:
         if vector in (X86_TRAP_PF, X86_TRAP_DF):
             self.event = (Event.PAGE_FAULT, self.uc.reg_read(X.UC_X86_REG_CR2))
         else:
+            if vector == X86_TRAP_GP and (self.uc.reg_read(X.UC_X86_REG_RSP) >> 47) not in (
+                    0, 0x1FFFF):  # fmt: skip
+                vector = X86_TRAP_SS  # QEMU says #GP where the CPU says #SS (a wild stack)
             self.event = (Event.EXCEPTION, vector)
         self._emu_stop(self.uch)
 

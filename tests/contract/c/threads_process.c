@@ -1,8 +1,24 @@
 /* Threads and the process around them: fork from a thread copies only that thread; a thread
  * waits for a child another thread forked; SIGSTOP/SIGCONT stop and continue every thread
- * (wait reports each once); SIGKILL ends them all. */
+ * (wait reports each once); SIGKILL ends them all; a thread started on a wild stack kills
+ * its process: SIGSEGV, or SIGBUS when the stack pointer is not canonical (#SS). */
 #include "contract.h"
 #include <pthread.h>
+#include <sched.h>
+
+#define THREAD_FLAGS (CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_SIGHAND | CLONE_THREAD \
+                      | CLONE_SYSVSEM)
+
+static void wild_stack(const char *label, unsigned long sp)
+{
+    pid_t pid = FORK();
+    if (pid == 0) {
+        RAW(SYS_clone, THREAD_FLAGS, sp, 0, 0, 0);
+        for (;;)
+            pause();
+    }
+    reap(label, pid);
+}
 
 static int status_threads(void)
 {
@@ -84,5 +100,9 @@ int main(void)
     print_status("after SIGCONT", st);
     kill(pid, SIGKILL);
     reap("SIGKILL", pid);
+
+    wild_stack("thread on stack 8", 8);
+    wild_stack("thread on a kernel-half stack", 0xffff800000001000UL);
+    wild_stack("thread on a non-canonical stack", 0x0000800000001000UL);
     return 0;
 }
