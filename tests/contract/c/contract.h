@@ -162,5 +162,19 @@ static int reap(const char *label, pid_t pid)
     return st;
 }
 
+/* "Threads:" of /proc/self/status (-1 if absent). */
+static int status_threads(void)
+{
+    FILE *f = fopen("/proc/self/status", "r");
+    char line[256];
+    int n = -1;
+    while (f && fgets(line, sizeof line, f))
+        if (sscanf(line, "Threads: %d", &n) == 1)
+            break;
+    if (f)
+        fclose(f);
+    return n;
+}
+
 /* Print to stdout from a child safely: flush first so buffers are not duplicated by fork. */
 #define FORK() (fflush(stdout), fork())

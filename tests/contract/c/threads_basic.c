@@ -74,19 +74,6 @@ static int count_tasks(void)
     return n;
 }
 
-static int status_threads(void)
-{
-    FILE *f = fopen("/proc/self/status", "r");
-    char line[256];
-    int n = -1;
-    while (f && fgets(line, sizeof line, f))
-        if (sscanf(line, "Threads: %d", &n) == 1)
-            break;
-    if (f)
-        fclose(f);
-    return n;
-}
-
 static pthread_barrier_t barrier;
 
 static void *park(void *arg)

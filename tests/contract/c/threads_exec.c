@@ -26,19 +26,6 @@ static void *execer(void *arg)
     return 0;
 }
 
-static int status_threads(void)
-{
-    FILE *f = fopen("/proc/self/status", "r");
-    char line[256];
-    int n = -1;
-    while (f && fgets(line, sizeof line, f))
-        if (sscanf(line, "Threads: %d", &n) == 1)
-            break;
-    if (f)
-        fclose(f);
-    return n;
-}
-
 int main(int argc, char **argv)
 {
     self = argv[0];

@@ -20,19 +20,6 @@ static void wild_stack(const char *label, unsigned long sp)
     reap(label, pid);
 }
 
-static int status_threads(void)
-{
-    FILE *f = fopen("/proc/self/status", "r");
-    char line[256];
-    int n = -1;
-    while (f && fgets(line, sizeof line, f))
-        if (sscanf(line, "Threads: %d", &n) == 1)
-            break;
-    if (f)
-        fclose(f);
-    return n;
-}
-
 static void *forker(void *arg)
 {
     (void)arg;
