@@ -78,6 +78,7 @@ if TYPE_CHECKING:
 U64 = 0xFFFF_FFFF_FFFF_FFFF
 TIME_SLICE = 0.02  # seconds a compute-bound task runs before it is preempted
 PREEMPT_SIGNAL = signal.SIGRTMAX - 3
+RAW_RUN_TRIES = 100  # the set-up probe's KVM_RUN, interrupted by stray preemption signals
 MSR_KERNEL_GS_BASE = 0xC000_0102
 
 # Kernel-half layout: PML4[511] -> PDPT[511] -> PD[511] -> one page table.
@@ -338,10 +339,17 @@ class KvmPlatform:
         return entry
 
     def _raw_run(self) -> tuple[int, int]:
-        if self._run_ioctl(self.vcpu, K.KVM_RUN, 0) < 0:
+        # A preemption signal may already be pending in this thread: an earlier platform's
+        # timer can fire just as that platform's last run ends, and the signal, blocked
+        # outside KVM_RUN, waits for the next KVM_RUN of any VM. Take it and run again.
+        for _ in range(RAW_RUN_TRIES):
+            if self._run_ioctl(self.vcpu, K.KVM_RUN, 0) >= 0:
+                return self.rq[Q_EXIT] & 0xFFFF_FFFF, (self.rq[Q_IO] >> 16) & 0xFFFF
             e = K.ctypes.get_errno()
-            raise PlatformUnavailable(f"KVM_RUN failed: {os.strerror(e)}")
-        return self.rq[Q_EXIT] & 0xFFFF_FFFF, (self.rq[Q_IO] >> 16) & 0xFFFF
+            if e not in (errno.EINTR, errno.EAGAIN):
+                break
+            signal.sigtimedwait({PREEMPT_SIGNAL}, 0)
+        raise PlatformUnavailable(f"KVM_RUN failed: {os.strerror(e)}")
 
     def _kstack_q(self, va: int) -> int:
         """Index in mem.q of the kernel-stack word at va."""
