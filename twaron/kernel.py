@@ -142,6 +142,7 @@ class Kernel:
         self.wakeup_write_fd: int | None = None
         self.deadline = time.monotonic() + config.timeout if config.timeout else None
         self.timed_out = False
+        self.futex_queues: dict = {}  # futex key -> FutexQueue (process/futex.py)
         self.hostname = DEFAULT_HOSTNAME
         self.domainname = DEFAULT_DOMAINNAME
         from twaron.fs import boot as fs_boot
@@ -601,8 +602,7 @@ class Kernel:
         for q in task.sleeping_on:
             q.waiters.discard(task)
         task.sleeping_on = ()
-        if getattr(self, "futex_queues", None):
-            futex.forget(self, task)
+        futex.forget(self, task)
         mm = task.mm
         if task.robust_list[0]:
             futex.exit_robust_list(self, task)

@@ -58,10 +58,7 @@ class FutexQueue(WaitQueue):
 
 
 def table(kernel: Kernel) -> dict[Key, FutexQueue]:
-    t = getattr(kernel, "futex_queues", None)
-    if t is None:
-        t = kernel.futex_queues = {}
-    return t
+    return kernel.futex_queues
 
 
 def key(mm: AddressSpace, uaddr: int, private: bool) -> Key:
@@ -145,9 +142,7 @@ def requeue(kernel: Kernel, mm: AddressSpace, uaddr: int, uaddr2: int, limit: in
 
 def forget(kernel: Kernel, task: Task) -> None:
     """An exiting task leaves the `woken` sets it is still in."""
-    t = getattr(kernel, "futex_queues", None)
-    if not t:
-        return
+    t = kernel.futex_queues
     for k, q in list(t.items()):
         if task in q.woken or task in q.bitsets:
             q.woken.discard(task)

@@ -286,7 +286,6 @@ class Job:
     preexec: Callable[[], None] | None
     timeout: float
     applets: tuple[str, ...] = ()  # runtest applets / ash_test modules ("" = all)
-    heavy: bool = False
     result: RunResult = field(init=False)
     proc: subprocess.Popen | None = None
     started: float = 0.0
@@ -299,6 +298,10 @@ class Job:
         """Which applets, for messages ("" = the whole suite)."""
         a = self.applets
         return "" if not a else a[0] if len(a) == 1 else f"{a[0]}..{a[-1]}"
+
+    @property
+    def heavy(self) -> bool:
+        return bool(set(self.applets) & set(RUNTEST_HEAVY))
 
     @property
     def weight(self) -> int:  # longest first
@@ -317,7 +320,7 @@ def _twaron_job(suite: str, root: Path, platform: str, timeout: float,
     if platform != "auto":
         argv += ["--platform", platform]
     return Job(suite, "twaron", [*argv, "--", *guest_argv(suite, applets)], None,
-               timeout + 60, applets, bool(set(applets) & set(RUNTEST_HEAVY)))
+               timeout + 60, applets)
 
 
 def _native_job(suite: str, root: Path, applets: tuple[str, ...] = ()) -> Job:
@@ -329,7 +332,7 @@ def _native_job(suite: str, root: Path, applets: tuple[str, ...] = ()) -> Job:
         enter_root(str(root), tmpfs_tmp=True)
 
     return Job(suite, "native", guest_argv(suite, applets), preexec, NATIVE_TIMEOUT,
-               applets, bool(set(applets) & set(RUNTEST_HEAVY)))
+               applets)
 
 
 def _reader(job: Job) -> None:
