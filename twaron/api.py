@@ -24,7 +24,8 @@ class CompletedRun:
     stdout: bytes = b""
     stderr: bytes = b""
     oopses: list[str] = field(default_factory=list)
-    unknown_syscalls: dict[int, int] = field(default_factory=dict)
+    # Calls twaron does not implement yet (ENOSYS, or a stub without effect): name -> count.
+    unimplemented: dict[str, int] = field(default_factory=dict)
     timed_out: bool = False
 
 
@@ -94,13 +95,12 @@ def run_console(config: Config) -> int:
 
 
 def _report(kernel: Kernel, config: Config) -> None:
-    """After the run: unknown syscalls (with --trace) and any oops, on stderr."""
-    from twaron.arch.x86_64.unistd import SYSCALL_NAMES
-
-    if config.trace and kernel.unknown_syscalls:
-        calls = ", ".join(f"{SYSCALL_NAMES.get(nr, nr)} x{n}"
-                          for nr, n in sorted(kernel.unknown_syscalls.items()))  # fmt: skip
-        print(f"twaron: unimplemented syscalls answered ENOSYS: {calls}", file=sys.stderr)
+    """After the run, on stderr: the calls twaron does not implement (unless --quiet), and
+    how many oopses there were."""
+    missing = kernel.unimplemented()
+    if missing and not config.quiet:
+        calls = ", ".join(f"{name} x{n}" for name, n in missing.items())
+        print(f"twaron: not implemented (ENOSYS or no effect): {calls}", file=sys.stderr)
     if kernel.oopses:
         print(f"twaron: {len(kernel.oopses)} oops(es) during the run", file=sys.stderr)
 
@@ -173,7 +173,7 @@ def run(
         status = -(wait_status & 0x7F) if wait_status & 0x7F else (wait_status >> 8) & 0xFF
     return CompletedRun(
         list(argv), status, bytes(out), bytes(err),
-        [o.report() for o in kernel.oopses], dict(kernel.unknown_syscalls), kernel.timed_out,
+        [o.report() for o in kernel.oopses], kernel.unimplemented(), kernel.timed_out,
     )  # fmt: skip
 
 

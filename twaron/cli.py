@@ -91,6 +91,10 @@ def build_parser() -> argparse.ArgumentParser:
         "--trace", action="store_true", help="print each system call to stderr, strace-style"
     )
     run.add_argument(
+        "--quiet", action="store_true",
+        help="do not list the system calls twaron does not implement at the end of the run",
+    )  # fmt: skip
+    run.add_argument(
         "--add", type=_add, action="append", default=[], metavar="HOST[:GUEST]",
         dest="add_files", help="copy a host file into the guest (repeatable)",
     )  # fmt: skip
@@ -207,6 +211,7 @@ def config_from_args(args: argparse.Namespace) -> Config:
         rng=args.rng,
         seed=args.seed,
         trace=args.trace,
+        quiet=args.quiet,
         add_files=list(args.add_files),
         init=args.init,
         timeout=args.timeout,

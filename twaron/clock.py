@@ -1,7 +1,8 @@
 """The one clock every part of the kernel reads time through.
 
 Record-and-replay and deterministic runs later swap this object for one that returns
-recorded or virtual time; nothing else in the kernel calls the host's clocks directly.
+recorded or virtual time; nothing else in the kernel calls the host's clocks directly
+(the scheduler, timers, CPU accounting, procfs and file times all come here).
 """
 
 from __future__ import annotations
@@ -28,5 +29,6 @@ class Clock:
     def uptime(self) -> float:
         return time.monotonic() - self.boot_monotonic
 
-    def cpu_time(self) -> float:
-        return time.process_time()
+    def sleep(self, seconds: float) -> None:
+        """The idle loop's wait when nothing can run and nothing on the host can wake it."""
+        time.sleep(seconds)

@@ -69,6 +69,7 @@ class Config:
     rng: str = "chacha20"  # chacha20 | splitmix64 | host (see twaron.random)
     seed: int | None = None  # reproducible randomness when set
     trace: bool = False  # strace-style syscall lines on stderr
+    quiet: bool = False  # no end-of-run line listing the calls twaron does not implement
     add_files: list[tuple[str, str]] = field(default_factory=list)  # (host, guest) pairs
     # None means the default environment (filled in by __post_init__, so readers always
     # see a dict); pass {} for an empty one.

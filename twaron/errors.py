@@ -2,16 +2,17 @@
 
 A handler deep in fs/ or mm/ raises KernelError(errno); the syscall boundary turns it
 into -errno for the guest. Anything else that escapes a handler is a kernel bug (an oops).
+A handler that must wait sleeps in place through the wait layer (twaron/wait.py); a signal
+ends the sleep with KernelError(ERESTARTSYS), which the syscall layer and signal delivery
+turn into EINTR or a restart as Linux does.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from typing import Any
 
-from twaron.arch.x86_64.errno import ERRNO_NAMES
-
-if TYPE_CHECKING:
-    from twaron.process.waitqueue import WaitQueue
+from twaron.arch.x86_64.errno import ERESTART_RESTARTBLOCK, ERRNO_NAMES
 
 
 class KernelError(Exception):
@@ -24,17 +25,13 @@ class KernelError(Exception):
         self.errno = errno
 
 
-class Block(Exception):
-    """The syscall must wait: the task sleeps on `queue` and the syscall restarts when woken.
+class RestartBlock(KernelError):
+    """ERESTART_RESTARTBLOCK (nanosleep, poll, a futex wait with a timeout): if no handler
+    runs, restart_syscall(2) calls `resume(task)` to go on where the sleep stopped (the
+    time left, not a new timeout); after a handler the call fails with EINTR."""
 
-    Raised by file operations (pipe read with nothing to read, wait4 with no zombie, ...).
-    The syscall layer parks the task; it re-executes the same syscall from the start after a
-    wake-up, so the operation must not have consumed anything before raising.
-    """
+    __slots__ = ("resume",)
 
-    __slots__ = ("queues", "deadline")
-
-    def __init__(self, *queues: WaitQueue, deadline: float | None = None) -> None:
-        super().__init__()
-        self.queues = queues
-        self.deadline = deadline
+    def __init__(self, resume: Callable[[Any], int]) -> None:
+        super().__init__(ERESTART_RESTARTBLOCK)
+        self.resume = resume

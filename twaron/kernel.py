@@ -15,7 +15,6 @@ import time
 import traceback
 from collections import Counter
 from dataclasses import dataclass
-from time import perf_counter
 from typing import TYPE_CHECKING, Any
 
 from twaron import platform as platforms
@@ -48,35 +47,37 @@ from twaron.arch.x86_64.constants import (
     X86_TRAP_UD,
     X86_TRAP_XF,
 )
-from twaron.arch.x86_64.errno import EINTR, ENOSYS
+from twaron.arch.x86_64.errno import (
+    EINTR,
+    ENOSYS,
+    ERESTART_RESTARTBLOCK,
+    ERESTARTNOINTR,
+    ERESTARTSYS,
+)
 from twaron.arch.x86_64.unistd import SYSCALL_NAMES, SYSCALL_NUMBERS
 from twaron.clock import Clock
 from twaron.config import DEFAULT_DOMAINNAME, DEFAULT_HOSTNAME
-from twaron.errors import Block, KernelError
+from twaron.errors import KernelError
 from twaron.mm.address_space import FAULT_SIGBUS, AddressSpace
 from twaron.mm.physmem import PhysMem
 from twaron.platform.base import Event
 from twaron.process import futex
 from twaron.process import signal as sigs
+from twaron.process.context import ContextPool
 from twaron.process.sched import Scheduler
 from twaron.process.task import Credentials, FsContext, Task, ThreadGroup
-from twaron.process.waitqueue import WaitQueue
 from twaron.random import make_rng
-from twaron.syscalls.table import NR_MAX, load_all
+from twaron.syscalls import registry
+from twaron.syscalls.registry import NR_MAX
+from twaron.wait import NeedContext
 
 if TYPE_CHECKING:
     from twaron.config import Config
 
 SI_USER = 0
-NR_FUTEX = SYSCALL_NUMBERS["futex"]  # a futex wait with a timeout fails EINTR after a handler
+NR_RESTART_SYSCALL = SYSCALL_NUMBERS["restart_syscall"]
 SIGRTMIN = 34
 CLD_EXITED, CLD_KILLED, CLD_DUMPED, CLD_STOPPED, CLD_CONTINUED = 1, 2, 3, 5, 6
-# Syscalls that fail with EINTR after a handler even with SA_RESTART (Linux's ERESTARTNOHAND
-# and restart_block cases).
-NO_RESTART = {SYSCALL_NUMBERS[n] for n in (
-    "nanosleep", "clock_nanosleep", "pause", "rt_sigsuspend", "poll", "ppoll", "select",
-    "pselect6", "epoll_wait", "epoll_pwait", "rt_sigtimedwait",
-)}  # fmt: skip
 # `twaron profile`: the phase a syscall's time counts towards (every other call: "syscall").
 PROFILE_SYSCALL_PHASES = {
     "clone": "fork", "clone3": "fork", "fork": "fork", "vfork": "fork",
@@ -119,18 +120,21 @@ class Kernel:
         self.boot_time = self.clock.monotonic()
         self.mem = PhysMem(config.memory)
         self.rng = make_rng(config.rng, config.seed)
-        self.table = load_all()
+        self.registry = registry.load()
+        self.table = self.registry.handlers
+        self.interrupt_errno = self.registry.interrupt_errno
+        self.contexts = ContextPool(self.run_handler)
         # With profiling on (`twaron profile`) syscalls enter through a timed wrapper; without,
         # the platform calls Kernel.syscall directly and pays nothing.
         entry = self.syscall if profile.PROFILER is None else self.profiled_syscall
         self.prof_syscall_ns = 0  # time spent in syscall handlers, counted while profiling
         self.platform = platforms.create(config.platform, self.mem, entry)
-        self.sched = Scheduler()
+        self.sched = Scheduler(self.clock)
         self.tasks: dict[int, ThreadGroup] = {}  # pid -> process
         self.threads: dict[int, Task] = {}  # tid -> task
         self._last_pid = 0
         self.oopses: list[Oops] = []
-        self.unknown_syscalls: Counter[int] = Counter()
+        self.unimplemented_calls: Counter[int] = Counter()  # ENOSYS and stubs, by number
         self.trace = config.trace
         self.trace_out = sys.stderr
         self.console = console
@@ -208,6 +212,13 @@ class Kernel:
         """pid 1 is twaron's own minimal init (--init), not a guest program."""
         return self.init_group is not self.main_group
 
+    def unimplemented(self) -> dict[str, int]:
+        """The calls made that twaron does not implement (ENOSYS, or a stub), by name, in
+        number order; calls whose answer a Linux build may give too (rseq) are not listed."""
+        reg = self.registry
+        return {reg.name(nr): n for nr, n in sorted(self.unimplemented_calls.items())
+                if nr not in reg.entries or reg[nr].unimplemented}  # fmt: skip
+
     def host_wait(self, timeout: float | None) -> bool:
         """The idle loop's wait on the host: for stdin input a guest task is waiting for, for
         host signals (through the wakeup pipe), or until timeout. False when there is nothing
@@ -215,7 +226,7 @@ class Kernel:
         console = self.console
         fds = []
         stdin = console.stdin
-        if console.wait.waiters and isinstance(stdin, int):
+        if console.wait and isinstance(stdin, int):
             fds.append(stdin)
         if self.wakeup_fd is not None:
             fds.append(self.wakeup_fd)
@@ -233,8 +244,8 @@ class Kernel:
                 os.read(self.wakeup_fd, 512)
             except OSError:
                 pass
-        if stdin in ready and console.wait.waiters:
-            console.wait.wake_all()
+        if stdin in ready and console.wait:
+            console.wait.notify()
         if self.host_signals:
             self.deliver_host_signals()
         return True
@@ -248,7 +259,7 @@ class Kernel:
             sched.runq
             or (sched.timers and sched.timers[0][0] <= now)
             or self.host_signals
-            or self.console.wait.waiters
+            or self.console.wait
             or (self.deadline is not None and now >= self.deadline)  # --timeout is due
             # RLIMIT_CPU is counted when run() returns: a limited task gets its slices
             or (cur is not None and cur.group.cpu_check != float("inf"))
@@ -292,29 +303,68 @@ class Kernel:
 
     def syscall(self, task: Task, nr: int, a0: int, a1: int, a2: int, a3: int, a4: int,
                 a5: int) -> int | None:  # fmt: skip
-        """The syscall boundary: errno for KernelError, sleep for Block, oops for bugs."""
+        """The syscall boundary: the value for rax, or None (the handler set the registers,
+        or it sleeps: then the platform stops and the run loop resumes it when woken).
+        KernelError becomes -errno; an interrupted sleep, its restart code; a bug, an oops."""
         if self.trace:
             return self.traced_syscall(task, nr, (a0, a1, a2, a3, a4, a5))
         handler = self.table[nr] if nr < NR_MAX else None
         if handler is None:
-            self.unknown_syscalls[nr] += 1
+            self.unimplemented_calls[nr] += 1
             ret: int | None = -ENOSYS
         else:
             try:
                 ret = handler(task, a0, a1, a2, a3, a4, a5)
-                task.restart_rip = None
             except KernelError as e:
-                task.restart_rip = None
-                ret = -e.errno
-            except Block as b:
-                self.block(task, b, nr)
-                ret = None
+                ret = -e.errno if e.errno < ERESTARTSYS else self.interrupted(task, nr, e)
+            except NeedContext:  # it must sleep: again from the start, where it can
+                ret = self.contexts.start(task, nr, handler, (a0, a1, a2, a3, a4, a5))
+                if ret is None:
+                    self.platform.request_stop()
             except Exception:
                 self.oops(task, SYSCALL_NAMES.get(nr, str(nr)), (a0, a1, a2, a3, a4, a5))
                 ret = None
         if task.pending_signals or task.group.shared_pending:
             self.platform.request_stop()
         return ret
+
+    def run_handler(self, task: Task, nr: int, handler: Any, args: tuple[int, ...]) -> int | None:
+        """Kernel.syscall's classification of a handler's outcome, for handlers that run in a
+        context (process/context.py)."""
+        try:
+            return handler(task, *args)
+        except KernelError as e:
+            return -e.errno if e.errno < ERESTARTSYS else self.interrupted(task, nr, e)
+        except Exception:
+            self.oops(task, SYSCALL_NAMES.get(nr, str(nr)), args)
+            return None
+
+    def interrupted(self, task: Task, nr: int, e: KernelError) -> int:
+        """A signal ended the call's sleep: its restart code per the registry's rule, kept on
+        the task until signal delivery decides between EINTR and a restart (Linux's
+        arch_do_signal_or_restart)."""
+        code = e.errno
+        if code == ERESTARTSYS:
+            code = self.interrupt_errno[nr]
+            if code == EINTR:
+                return -EINTR
+        task.restart_code = code
+        task.restart_nr = nr
+        task.restart_block = getattr(e, "resume", None)
+        self.platform.request_stop()
+        return -code
+
+    def resume_syscall(self, task: Task) -> bool:
+        """Switch into task's sleeping handler; True when it finished and the task may go on
+        to user mode (its result is in rax), False when it sleeps again or is gone."""
+        done, ret = self.contexts.resume(task)
+        if not done or task.exited:
+            return False
+        if self.trace:
+            self.trace_resumed(task, ret)
+        if ret is not None:
+            self.platform.finish_syscall(task, ret)
+        return True
 
     def profiled_syscall(self, task: Task, nr: int, a0: int, a1: int, a2: int, a3: int,
                          a4: int, a5: int) -> int | None:  # fmt: skip
@@ -335,7 +385,7 @@ class Kernel:
 
     def traced_syscall(self, task: Task, nr: int, args: tuple[int, ...]) -> int | None:
         """--trace: one strace-style line per call (arguments decoded before the call)."""
-        from twaron.syscalls.trace import format_entry, format_syscall
+        from twaron.syscalls.trace import format_entry
 
         try:
             entry = format_entry(task, nr, args)
@@ -346,38 +396,29 @@ class Kernel:
             ret = self.syscall(task, nr, *args)
         finally:
             self.trace = True
-        blocked = ret is None and task.restart_rip is not None
+        if ret is None and task.context is not None:  # asleep: finished by trace_resumed
+            task.context.trace_entry = entry
+            name = SYSCALL_NAMES.get(nr, str(nr))
+            self.trace_out.write(f"[pid {task.tid:>5}] {name}(... <unfinished ...>\n")
+            self.trace_out.flush()
+            return ret
+        self._trace_line(task, nr, args, ret, entry)
+        return ret
+
+    def trace_resumed(self, task: Task, ret: int | None) -> None:
+        ctx = self.contexts.last_done
+        self._trace_line(task, ctx.nr, ctx.args, ret, ctx.trace_entry, "<... resumed> ")
+
+    def _trace_line(self, task: Task, nr: int, args: tuple[int, ...], ret: int | None,
+                    entry: Any, prefix: str = "") -> None:  # fmt: skip
+        from twaron.syscalls.trace import format_syscall
+
         try:
             line = format_syscall(task, nr, args, ret, entry=entry)
         except Exception:
             line = f"{SYSCALL_NAMES.get(nr, nr)}(...) = {ret}"
-        if blocked:
-            line = line.rsplit(" = ", 1)[0] + " <blocked, will restart>"
-        self.trace_out.write(f"[pid {task.tid:>5}] {line}\n")
+        self.trace_out.write(f"[pid {task.tid:>5}] {prefix}{line}\n")
         self.trace_out.flush()
-        return ret
-
-    def block(self, task: Task, b: Block, nr: int) -> None:
-        """Park task on b's queues (and timer) and arrange for the syscall to restart."""
-        task.runnable = False
-        task.sleep_token += 1
-        task.timed_out = False
-        task.sleeping_on = b.queues
-        for q in b.queues:
-            q.waiters.add(task)
-        if b.deadline is not None:
-            self.sched.add_timer(b.deadline, task)
-        task.restart_rip = self.platform.restart_syscall(task)
-        task.restart_nr = nr
-        self.platform.request_stop()
-
-    def sleep_after_syscall(self, task: Task, queue: WaitQueue) -> None:
-        """The syscall completes with its result, then task sleeps on queue (vfork)."""
-        task.runnable = False
-        task.sleep_token += 1
-        task.sleeping_on = (queue,)
-        queue.waiters.add(task)
-        self.platform.request_stop()
 
     def oops(self, task: Task, where: str, args: tuple[int, ...]) -> None:
         """A kernel bug: report it, kill the offending process with SIGSYS, keep running."""
@@ -469,7 +510,7 @@ class Kernel:
             return
         if not parent.sighand.actions[SIGCHLD].flags & SA_NOCLDSTOP:
             self.send_signal(parent, SIGCHLD, self._child_info(group, SIGCHLD, code))
-        parent.child_exit.wake_all()
+        parent.child_exit.notify()
 
     def send_thread_signal(self, task: Task, sig: int, info: bytes | None = None) -> None:
         """tgkill/tkill: a signal for one thread."""
@@ -520,12 +561,13 @@ class Kernel:
         task.fault_info = (sig, code, addr)
 
     def deliver_signals(self, task: Task) -> None:
-        """Before task returns to user mode: run default actions or push handler frames,
-        lowest signal first, each against the mask the previous handler left."""
+        """On the way back to user mode: run default actions or push handler frames, lowest
+        signal first, each against the mask the previous handler left; then settle a syscall
+        that a signal interrupted (Linux's arch_do_signal_or_restart)."""
         while not task.exited:
             pending = sigs.pending_deliverable(task)
             if not pending:
-                return
+                break
             sig = (pending & -pending).bit_length()
             bit = sigs.sigbit(sig)
             group = task.group
@@ -551,7 +593,8 @@ class Kernel:
                 ):
                     self.stop_group(group, sig)
                 continue
-            self._interrupt_syscall(task, action)
+            if task.restart_code:
+                self._restart_for_handler(task, action)
             if task.fault_info is not None and task.fault_info[0] == sig:
                 _, code, addr = task.fault_info
                 task.fault_info = None
@@ -562,26 +605,30 @@ class Kernel:
                 sigs.setup_frame(task, sig, action, info or sigs.siginfo(sig, SI_USER), saved)
             except KernelError:  # no room for the frame: Linux kills with SIGSEGV
                 self.group_exit(group, sigs.wait_status_for_signal(SIGSEGV))
+        if task.exited:
+            return
+        if task.restart_code:  # no handler ran: the call starts again
+            code, task.restart_code = task.restart_code, 0
+            nr = NR_RESTART_SYSCALL if code == ERESTART_RESTARTBLOCK else task.restart_nr
+            self._restart_syscall(task, nr)
+        if task.restore_mask_after_signal is not None:  # sigsuspend & co., no handler ran
+            task.blocked_signals = task.restore_mask_after_signal
+            task.restore_mask_after_signal = None
 
-    def _interrupt_syscall(self, task: Task, action: sigs.SigAction) -> None:
-        """A handler is about to run over a sleeping syscall: restart it or fail it, EINTR."""
-        rip = task.restart_rip
-        if rip is None:
-            return
-        task.restart_rip = None
-        if not task.runnable:
-            task.wake()
-        if task.write_progress is not None:  # a partly done write returns what it wrote
-            _, done = task.write_progress
-            task.write_progress = None
-            self.platform.set_reg(task, "rax", done)
-            self.platform.set_reg(task, "rip", rip + 2)
-            return
-        if (not action.flags & SA_RESTART or task.restart_nr in NO_RESTART
-                or task.restart_nr == NR_FUTEX and task.sleep_deadline is not None):
-            task.sleep_deadline = None
+    def _restart_for_handler(self, task: Task, action: sigs.SigAction) -> None:
+        """A handler runs over an interrupted call: EINTR, or with SA_RESTART (ERESTARTSYS)
+        or always (ERESTARTNOINTR) the call runs again after the handler returns."""
+        code, task.restart_code = task.restart_code, 0
+        if code == ERESTARTNOINTR or code == ERESTARTSYS and action.flags & SA_RESTART:
+            self._restart_syscall(task, task.restart_nr)
+        else:
             self.platform.set_reg(task, "rax", -EINTR)
-            self.platform.set_reg(task, "rip", rip + 2)
+
+    def _restart_syscall(self, task: Task, nr: int) -> None:
+        """Point the task at its `syscall` instruction again, with rax = nr."""
+        platform = self.platform
+        platform.set_reg(task, "rax", nr)
+        platform.set_reg(task, "rip", platform.get_reg(task, "rip") - 2)
 
     # ---- exit ------------------------------------------------------------------------
 
@@ -599,10 +646,8 @@ class Kernel:
             return
         task.exited = True
         task.runnable = False
-        for q in task.sleeping_on:
-            q.waiters.discard(task)
-        task.sleeping_on = ()
-        futex.forget(self, task)
+        if task.context is not None:  # asleep in a syscall: unwind the handler first
+            self.contexts.unwind(task)
         mm = task.mm
         if task.robust_list[0]:
             futex.exit_robust_list(self, task)
@@ -614,8 +659,8 @@ class Kernel:
             except KernelError:
                 pass
         if task.vfork_done is not None:
-            task.vfork_done.wake_all()
-            task.vfork_done = None
+            done, task.vfork_done = task.vfork_done, None
+            done.notify()
         files = task.files
         files.users -= 1
         if files.users == 0:
@@ -665,7 +710,7 @@ class Kernel:
             child.exit_signal = SIGCHLD  # Linux's reparent_leader: "don't slay init"
             init.children.append(child)  # type: ignore[union-attr]
             if child.zombie:
-                init.child_exit.wake_all()  # type: ignore[union-attr]
+                init.child_exit.notify()  # type: ignore[union-attr]
         group.children = []
         parent = group.parent
         if parent is None:
@@ -685,7 +730,7 @@ class Kernel:
             # with CLONE_PARENT and some exit signal must not kill it
             if not (parent is init and not self.kernel_init and sigs.is_unhandled(parent, sig)):
                 self.send_signal(parent, sig, self._child_info(group, sig))
-        parent.child_exit.wake_all()
+        parent.child_exit.notify()
 
     def _child_info(self, group: ThreadGroup, sig: int, code: int = 0) -> bytes:
         """SIGCHLD's siginfo: CLD_EXITED/KILLED/DUMPED (or code), the child's pid, status."""
@@ -721,9 +766,8 @@ class Kernel:
     # ---- the run loop ------------------------------------------------------------------
 
     def run(self) -> int:
-        platform, sched = self.platform, self.sched
-        prof = profile.PROFILER
-        t0 = t1 = s0 = 0
+        """Run tasks until pid 1 is gone (or --timeout); the wait status of pid 1."""
+        sched = self.sched
         while self.exit_status is None:
             if self.host_signals:
                 self.deliver_host_signals()
@@ -739,51 +783,71 @@ class Kernel:
                 self.deadlock()
                 break
             try:
-                if prof:
-                    t0, s0 = prof.now(), self.prof_syscall_ns
-                start = perf_counter()
-                event, info = platform.run(task)
-                spent = perf_counter() - start  # the task's CPU time, syscalls included
-                task.utime += spent
-                group = task.group
-                group.utime += spent
-                if group.utime >= group.cpu_check:
-                    self.cpu_limit(group)
-                if prof:  # guest code = time in run() less the syscalls answered inside it
-                    t1 = prof.now()
-                    if t0 >= prof.origin_ns:
-                        prof.add("platform.run", t0, t1 - t0, task.tid)
-                        prof.tally("guest", t1 - t0 - (self.prof_syscall_ns - s0))
-                if event is Event.PAGE_FAULT:
-                    try:
-                        code = task.mm.fault(info)
-                    except KernelError:  # no frame for the fault: guest memory is exhausted
-                        self.oom_kill(task)
-                        code = 0  # the faulting task (if it survives) retries the access
-                    if prof:
-                        prof.phase("fault", t1, task.tid)
-                    if code & FAULT_SIGBUS:
-                        self.force_signal(task, SIGBUS, code & 0xFF, info)
-                    elif code:
-                        self.force_signal(task, SIGSEGV, code, info)
-                elif event is Event.EXCEPTION:
-                    sig, code, at_rip = VECTOR_SIGNALS.get(info, (SIGSEGV, SI_KERNEL, False))
-                    addr = platform.get_reg(task, "rip") if at_rip else 0
-                    self.force_signal(task, sig, code, addr)
-                elif event is Event.HALT:
-                    raise RuntimeError(f"platform halted (error {info})")
-                if task.pending_signals or task.group.shared_pending:
+                if task.context is not None and not self.resume_syscall(task):
+                    continue  # asleep again
+                if task.pending_signals or task.group.shared_pending or task.restart_code:
                     self.deliver_signals(task)
+                if not task.runnable or task.exited or task.group.stopped:
+                    continue
+                event, spent = self.run_user(task)
             except Exception:
                 self.oops(task, "run loop", ())
                 continue
             if task.runnable and not task.exited and not task.group.stopped:
-                if event is Event.PREEMPT:
-                    sched.enqueue(task)
-                else:
-                    sched.requeue_front(task)
+                sched.put_prev(task, spent, event is Event.PREEMPT)
         self.platform.close()
+        self.unwind_sleepers()
         return self.exit_status if self.exit_status is not None else 1 << 8
+
+    def run_user(self, task: Task) -> tuple[Event, float]:
+        """Run task's user code until the platform stops it, and answer why it stopped (a
+        fault, an exception, signals due); (the event, the CPU time it ran)."""
+        platform = self.platform
+        clock = self.clock
+        prof = profile.PROFILER
+        if prof:
+            t0, s0 = prof.now(), self.prof_syscall_ns
+        start = clock.monotonic()
+        event, info = platform.run(task)
+        spent = clock.monotonic() - start  # the task's CPU time, syscalls included
+        task.utime += spent
+        group = task.group
+        group.utime += spent
+        if group.utime >= group.cpu_check:
+            self.cpu_limit(group)
+        if prof:  # guest code = time in run() less the syscalls answered inside it
+            t1 = prof.now()
+            if t0 >= prof.origin_ns:
+                prof.add("platform.run", t0, t1 - t0, task.tid)
+                prof.tally("guest", t1 - t0 - (self.prof_syscall_ns - s0))
+        if event is Event.PAGE_FAULT:
+            try:
+                code = task.mm.fault(info)
+            except KernelError:  # no frame for the fault: guest memory is exhausted
+                self.oom_kill(task)
+                code = 0  # the faulting task (if it survives) retries the access
+            if prof:
+                prof.phase("fault", t1, task.tid)
+            if code & FAULT_SIGBUS:
+                self.force_signal(task, SIGBUS, code & 0xFF, info)
+            elif code:
+                self.force_signal(task, SIGSEGV, code, info)
+        elif event is Event.EXCEPTION:
+            sig, code, at_rip = VECTOR_SIGNALS.get(info, (SIGSEGV, SI_KERNEL, False))
+            addr = platform.get_reg(task, "rip") if at_rip else 0
+            self.force_signal(task, sig, code, addr)
+        elif event is Event.HALT:
+            raise RuntimeError(f"platform halted (error {info})")
+        if task.pending_signals or task.group.shared_pending or task.restart_code:
+            self.deliver_signals(task)
+        return event, spent
+
+    def unwind_sleepers(self) -> None:
+        """The run is over: unwind the handlers still asleep (their wait entries go)."""
+        for group in list(self.tasks.values()):
+            for t in group.tasks:
+                if t.context is not None:
+                    self.contexts.unwind(t)
 
     def cpu_limit(self, group: ThreadGroup) -> None:
         """RLIMIT_CPU (Linux's check_process_timers): SIGKILL at the hard limit; SIGXCPU at

@@ -118,10 +118,9 @@ def boot(busybox: bool = False) -> tuple[FakeKernel, Any, Task]:
 
 def sc(task: Task, name: str, *args: int) -> int:
     """Call a syscall handler like the kernel does: -errno on KernelError."""
-    import twaron.syscalls.fs  # noqa: F401  (registers the handlers)
-    from twaron.syscalls.table import SYSCALL_NUMBERS, SYSCALL_TABLE
+    from twaron.syscalls import registry
 
-    handler = SYSCALL_TABLE[SYSCALL_NUMBERS[name]]
+    handler = registry.load().by_name[name].handler
     assert handler is not None, name
     regs = [a & 0xFFFF_FFFF_FFFF_FFFF for a in args] + [0] * (6 - len(args))
     try:

@@ -14,6 +14,7 @@ from twaron.arch.x86_64.errno import EACCES, EINVAL, ELOOP, ETXTBSY
 from twaron.errors import KernelError
 from twaron.fs import rootfs, tmpfs
 from twaron.fs.console import Console
+from twaron.fs.pipe import new_pipefs
 from twaron.fs.vfs import MAY_EXEC, File, Inode, Path, lookup_at, permission
 
 BINPRM_BUF_SIZE = 256  # what execve reads first: ELF header or "#!" line
@@ -26,6 +27,7 @@ class FsState:
         self.root = root
         self.console = console
         self.dev_console = tmpfs.resolve_internal(root, b"dev/console")
+        self.pipefs = new_pipefs()
 
     def console_files(self) -> list[File]:
         """Fresh Files for fds 0, 1, 2 of init (each carries one reference to install)."""

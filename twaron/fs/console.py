@@ -46,9 +46,9 @@ from twaron.arch.x86_64.constants import (
     TIOCSWINSZ,
 )
 from twaron.arch.x86_64.errno import EAGAIN, EIO, ENOTTY, EPIPE
-from twaron.errors import Block, KernelError
+from twaron.errors import KernelError
 from twaron.fs.vfs import File, Inode, Path, SuperBlock, mkdev
-from twaron.process.waitqueue import WaitQueue
+from twaron.wait import EVENT_IN, WaitQueue, wait_event
 
 Reader = Callable[[int], bytes]
 Writer = Callable[[bytes], Any]
@@ -67,7 +67,9 @@ class Console:
         self.stdout = stdout
         self.stderr = stderr
         self.fg_pgrp = 0  # 0: not set yet (TIOCGPGRP then answers the caller's group)
-        self.wait = WaitQueue()  # readers sleep here; the kernel's idle loop selects on stdin
+        # Readers wait here for host input; while anyone does, the kernel's idle loop selects
+        # on stdin and notifies EVENT_IN.
+        self.wait = WaitQueue()
         self.saved: dict[int, bytes] = {}  # host termios to restore at shutdown
         # The inode of console files opened without a /dev/console path (embedding, tests).
         self.inode = Inode(SuperBlock("devtmpfs"), S_IFCHR | 0o600, rdev=mkdev(5, 1))
@@ -182,6 +184,7 @@ class ConsoleFile(File):
     __slots__ = ("console", "out", "ttyfd")
 
     seekable = False
+    may_block = True
 
     def __init__(self, console: Console, path: Path | None, flags: int, which: int = 1) -> None:
         super().__init__(path, flags, None if path is not None else console.inode)
@@ -195,7 +198,7 @@ class ConsoleFile(File):
         if isinstance(console.stdin, int) and n > 0 and not console.input_ready():
             if self.flags & O_NONBLOCK:
                 raise KernelError(EAGAIN)
-            raise Block(console.wait)  # other tasks run while the host has no input
+            wait_event(((console.wait, EVENT_IN),), console.input_ready)  # others run meanwhile
         return console.read(n)
 
     def poll_queue(self) -> WaitQueue:

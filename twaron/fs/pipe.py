@@ -1,7 +1,8 @@
 """Pipes: a 64 KiB buffer between a read end and a write end (Linux's pipefs).
 
-Blocking follows the kernel's rule: an operation that cannot proceed raises Block before it
-has consumed or produced anything, and the syscall restarts when the other end wakes it.
+Readers and writers sleep in place on the pipe's wait queue, each for its own events: a
+write notifies readers (EVENT_IN), a read notifies writers (EVENT_OUT), the last writer's
+close hangs readers up (EVENT_HUP) and the last reader's close fails writers (EVENT_ERR).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from twaron.arch.x86_64.constants import (
     F_GETPIPE_SZ,
     F_SETPIPE_SZ,
     FIONREAD,
+    O_ACCMODE,
     O_NONBLOCK,
     O_RDONLY,
     O_WRONLY,
@@ -26,47 +28,52 @@ from twaron.arch.x86_64.constants import (
     S_IFIFO,
 )
 from twaron.arch.x86_64.errno import EAGAIN, EBUSY, EINVAL, ENXIO, EPERM, EPIPE
-from twaron.errors import Block, KernelError
+from twaron.errors import KernelError
 from twaron.fs.vfs import FIFO_OPEN, File, Inode, SuperBlock, anon_path
-from twaron.process.waitqueue import WaitQueue
+from twaron.wait import (
+    EVENT_ERR,
+    EVENT_HUP,
+    EVENT_IN,
+    EVENT_OUT,
+    WaitQueue,
+    need_context,
+    wait_event,
+)
 
 PIPE_BUF = 4096  # writes up to this size are atomic
 PIPE_DEF_SIZE = 65536
 PIPE_MAX_SIZE = 1 << 20  # /proc/sys/fs/pipe-max-size
 
-_pipefs: SuperBlock | None = None
 
-
-def pipefs() -> SuperBlock:
-    global _pipefs
-    if _pipefs is None:
-        _pipefs = SuperBlock("pipefs", magic=PIPEFS_MAGIC, pseudo=True)
-    return _pipefs
+def new_pipefs() -> SuperBlock:
+    """A kernel's pipefs (each kernel has its own: inode numbers, device)."""
+    return SuperBlock("pipefs", magic=PIPEFS_MAGIC, pseudo=True)
 
 
 class PipeInode(Inode):
-    """An anonymous pipe's inode in pipefs; knows its Pipe, so that opening it again through
-    /proc/PID/fd/N (or /dev/fd/N, /dev/stdin) reaches the same buffer, as on Linux."""
+    """An anonymous pipe's inode in pipefs; its Pipe stays with it, so that opening it again
+    through /proc/PID/fd/N (or /dev/fd/N, /dev/stdin) reaches the same buffer, as on Linux."""
 
-    __slots__ = ("pipe",)
+    __slots__ = ()
 
 
 class Pipe:
     """The shared buffer and the two ends' counts (Linux's pipe_inode_info)."""
 
-    __slots__ = ("buf", "capacity", "readers", "writers", "wait", "inode")
+    __slots__ = ("buf", "capacity", "readers", "writers", "r_counter", "w_counter", "wait",
+                 "inode")  # fmt: skip
 
     def __init__(self, inode: Inode) -> None:
         self.buf = bytearray()
         self.capacity = PIPE_DEF_SIZE
         self.readers = 0
         self.writers = 0
-        self.wait = WaitQueue()  # both ends sleep here; any change wakes everyone
+        self.r_counter = self.w_counter = 0  # opens ever: a FIFO opener waits for a change
+        self.wait = WaitQueue()
         self.inode = inode
 
-    def changed(self) -> None:
-        if self.wait.waiters:
-            self.wait.wake_all()
+    def room(self) -> int:
+        return self.capacity - len(self.buf)
 
 
 class PipeFile(File):
@@ -74,7 +81,7 @@ class PipeFile(File):
 
     __slots__ = ("pipe",)
     seekable = False
-    writes_whole = True
+    may_block = True
 
     def __init__(self, pipe: Pipe, path: Any, flags: int) -> None:
         super().__init__(path, flags, pipe.inode)
@@ -86,43 +93,70 @@ class PipeFile(File):
 
     def release(self) -> None:
         pipe = self.pipe
+        events = 0
         if self.readable:
             pipe.readers -= 1
+            events |= EVENT_ERR if not pipe.readers else 0
         if self.writable:
             pipe.writers -= 1
-        pipe.changed()
+            events |= EVENT_HUP if not pipe.writers else 0
+        if events:
+            pipe.wait.notify(events)
         super().release()
 
     def read(self, n: int) -> bytes:
         pipe = self.pipe
+        if not pipe.buf and n:
+            if pipe.writers == 0:
+                return b""
+            if self.flags & O_NONBLOCK:
+                raise KernelError(EAGAIN)
+            wait_event(((pipe.wait, EVENT_IN | EVENT_HUP),),
+                       lambda: pipe.buf or not pipe.writers)  # fmt: skip
         buf = pipe.buf
-        if buf:
-            data = bytes(buf[:n])
-            del buf[:n]
-            pipe.changed()
-            return data
-        if pipe.writers == 0 or n == 0:
-            return b""
-        if self.flags & O_NONBLOCK:
-            raise KernelError(EAGAIN)
-        raise Block(pipe.wait)
+        data = bytes(buf[:n])
+        del buf[:n]
+        if data:
+            pipe.wait.notify(EVENT_OUT)
+        return data
 
     def write(self, data: bytes) -> int:
+        """Linux's pipe_write: all of it unless O_NONBLOCK (sleeping for room as needed);
+        a write of up to PIPE_BUF bytes lands in one piece; EPIPE once no reader is left.
+        Interrupted after a part went in, it returns that part."""
         pipe = self.pipe
-        if pipe.readers == 0:
-            raise KernelError(EPIPE)  # the write syscall adds SIGPIPE
-        room = pipe.capacity - len(pipe.buf)
         n = len(data)
         if n == 0:
             return 0
-        if room < n and (n <= PIPE_BUF or room == 0):
-            if self.flags & O_NONBLOCK:
+        nonblock = self.flags & O_NONBLOCK
+        if not nonblock and n > pipe.room():
+            need_context()  # it may sleep after writing a part
+        want = n if n <= PIPE_BUF else 1  # room to wait for: all of an atomic write
+        done = 0
+        while True:
+            if pipe.readers == 0:
+                if done:
+                    return done
+                raise KernelError(EPIPE)  # the write syscall adds SIGPIPE
+            room = pipe.room()
+            if room >= n - done or (room and n > PIPE_BUF):
+                take = min(room, n - done)
+                pipe.buf += data[done : done + take]
+                done += take
+                pipe.wait.notify(EVENT_IN)
+                if done == n:
+                    return done
+            if nonblock:
+                if done:
+                    return done
                 raise KernelError(EAGAIN)
-            raise Block(pipe.wait)
-        take = min(n, room)
-        pipe.buf += data[:take]
-        pipe.changed()
-        return take
+            try:
+                wait_event(((pipe.wait, EVENT_OUT | EVENT_ERR),),
+                           lambda: pipe.room() >= want or not pipe.readers)  # fmt: skip
+            except KernelError:
+                if done:
+                    return done
+                raise
 
     def poll(self) -> int:
         pipe = self.pipe
@@ -133,7 +167,7 @@ class PipeFile(File):
             if pipe.writers == 0:
                 mask |= POLLHUP
         if self.writable:  # Linux's pipe_poll: room -> POLLOUT, no reader -> POLLERR (both)
-            if pipe.capacity - len(pipe.buf) >= PIPE_BUF:
+            if pipe.room() >= PIPE_BUF:
                 mask |= POLLOUT | POLLWRNORM
             if pipe.readers == 0:
                 mask |= POLLERR
@@ -159,6 +193,7 @@ class PipeFile(File):
             if size < len(pipe.buf):
                 raise KernelError(EBUSY)
             pipe.capacity = size
+            pipe.wait.notify(EVENT_OUT)
             return size
         raise KernelError(EINVAL)
 
@@ -166,9 +201,8 @@ class PipeFile(File):
         return b"pipe:[%d]" % self.inode.ino
 
 
-def make_pipe(flags: int) -> tuple[PipeFile, PipeFile]:
-    """pipe2: a new anonymous pipe's read and write ends."""
-    sb = pipefs()
+def make_pipe(sb: SuperBlock, flags: int) -> tuple[PipeFile, PipeFile]:
+    """pipe2: a new anonymous pipe's read and write ends, in pipefs sb."""
     inode = PipeInode(sb, S_IFIFO | 0o600)
     pipe = inode.pipe = Pipe(inode)
     path = anon_path(sb, inode, b"pipe:[%d]" % inode.ino)
@@ -178,8 +212,6 @@ def make_pipe(flags: int) -> tuple[PipeFile, PipeFile]:
 
 # ---- FIFOs: named pipes in the file tree share one Pipe per inode ---------------------
 
-_fifos: dict[int, Pipe] = {}  # id(inode) -> Pipe, while any end is open
-
 
 class FifoFile(PipeFile):
     __slots__ = ()
@@ -188,33 +220,45 @@ class FifoFile(PipeFile):
         super().release()
         pipe = self.pipe
         if pipe.readers == 0 and pipe.writers == 0:
-            _fifos.pop(id(pipe.inode), None)
+            pipe.inode.pipe = None  # Linux frees i_pipe with the last end
 
     def link_name(self, root: Any) -> bytes:
         return File.link_name(self, root)
 
 
 def fifo_open(task: Any, path: Any, flags: int) -> File:
-    """open(2) of a FIFO: readers wait for a writer and writers for a reader (Linux's
-    fifo_open), unless O_NONBLOCK; a non-blocking writer with no reader gets ENXIO."""
+    """open(2) of a FIFO: a reader waits for a writer and a writer for a reader (Linux's
+    fifo_open: for a partner to open, even one that has closed again since), unless
+    O_NONBLOCK; a non-blocking writer with no reader gets ENXIO."""
     inode = path.dentry.inode
-    if isinstance(inode, PipeInode):  # an anonymous pipe reopened through /proc/PID/fd/N
-        pipe = inode.pipe
-        f: PipeFile = PipeFile(pipe, path, flags)
-    else:
-        pipe = _fifos.get(id(inode))
-        if pipe is None:
-            pipe = _fifos[id(inode)] = Pipe(inode)
-        f = FifoFile(pipe, path, flags)
+    reader = flags & O_ACCMODE != O_WRONLY
+    writer = flags & O_ACCMODE != O_RDONLY
     nonblock = flags & O_NONBLOCK
-    if f.writable and not f.readable and pipe.readers == 0:
-        if nonblock:
+    pipe = inode.pipe
+    if isinstance(inode, PipeInode):  # an anonymous pipe reopened through /proc/PID/fd/N
+        return PipeFile(pipe, path, flags)
+    if pipe is None:
+        pipe = inode.pipe = Pipe(inode)
+    if writer and not reader and not pipe.readers and nonblock:
+        raise KernelError(ENXIO)
+    waits = not (reader and writer) and not (reader and nonblock) and \
+        not (pipe.writers if reader else pipe.readers)
+    if waits:
+        need_context()  # the opener counts as an end while it waits
+    f = FifoFile(pipe, path, flags)
+    if reader:
+        pipe.r_counter += 1
+    if writer:
+        pipe.w_counter += 1
+    pipe.wait.notify(EVENT_IN | EVENT_OUT)
+    if waits:
+        seen = pipe.w_counter if reader else pipe.r_counter
+        try:
+            wait_event(((pipe.wait, EVENT_IN | EVENT_OUT),),
+                       lambda: (pipe.w_counter if reader else pipe.r_counter) != seen)
+        except BaseException:
             f.put()
-            raise KernelError(ENXIO)
-        task.kernel.sleep_after_syscall(task, pipe.wait)
-    elif f.readable and not f.writable and pipe.writers == 0 and not nonblock:
-        task.kernel.sleep_after_syscall(task, pipe.wait)
-    pipe.changed()
+            raise
     return f
 
 

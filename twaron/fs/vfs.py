@@ -154,7 +154,7 @@ class Inode:
 
     __slots__ = (
         "sb", "ino", "mode", "uid", "gid", "nlink", "size", "atime", "mtime", "ctime",
-        "btime", "rdev", "mapping", "target", "opens", "writers", "__weakref__",
+        "btime", "rdev", "mapping", "target", "opens", "writers", "pipe", "__weakref__",
     )  # fmt: skip
 
     def __init__(
@@ -174,6 +174,7 @@ class Inode:
         self.target = b""  # symlink body
         self.opens = 0  # open Files (and mm references taken with iget)
         self.writers = 0  # open Files with write access (execve refuses: ETXTBSY)
+        self.pipe: Any = None  # a FIFO's buffer while either end is open (Linux's i_pipe)
         if mode & S_IFMT == S_IFREG and sb.mem is not None:
             from twaron.mm.page_cache import PageCache
 
@@ -974,7 +975,7 @@ class File:
     __slots__ = ("path", "inode", "flags", "pos", "refs", "readable", "writable", "__weakref__")
 
     seekable = True
-    writes_whole = False  # a blocking write() returns only when all is written (pipes)
+    may_block = False  # reads or writes can sleep (pipes, terminals, sockets)
 
     def __init__(self, path: Path | None, flags: int, inode: Inode | None = None) -> None:
         self.path = path

@@ -91,9 +91,9 @@ class Platform(Protocol):
 
     def get_reg(self, task: Task, name: str) -> int: ...
 
-    def restart_syscall(self, task: Task) -> int:
-        """Make task re-execute the syscall it is in when it next runs (after a Block);
-        returns the address of its syscall instruction."""
+    def finish_syscall(self, task: Task, value: int) -> None:
+        """A syscall that slept has its result: rax = value (and what the SYSCALL instruction
+        leaves in rcx and r11), as if it had returned then. Called outside run()."""
 
     def request_stop(self) -> None:
         """From inside a syscall: leave run() once this syscall returns."""

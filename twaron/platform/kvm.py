@@ -198,8 +198,6 @@ class KvmPlatform:
         self.shadow_paging = True  # decided by the probe
         self.fs_loaded = self.gs_loaded = 0
         self.in_syscall = False
-        self.syscall_rip = 0
-        self.syscall_nr = 0
         self.stop_requested = False
         self.tlb_flush_pending = False
         self.exits = 0
@@ -474,10 +472,8 @@ class KvmPlatform:
             values[17] = (values[17] & RFLAGS_USER) | RFLAGS_FIXED
             task.cpu.regs = values
 
-    def restart_syscall(self, task: Task) -> int:
-        self.set_reg(task, "rip", self.syscall_rip)
-        self.set_reg(task, "rax", self.syscall_nr)
-        return self.syscall_rip
+    def finish_syscall(self, task: Task, value: int) -> None:
+        self.set_reg(task, "rax", value)  # SYSCALL itself left rcx and r11 as Linux has them
 
     def request_stop(self) -> None:
         self.stop_requested = True
@@ -645,8 +641,6 @@ class KvmPlatform:
         """Answer the syscall the vCPU stopped in; True if run() must return."""
         rq = self.rq
         nr = rq[R_RAX]
-        self.syscall_rip = ret_rip - 2
-        self.syscall_nr = nr
         self.in_syscall = True
         try:
             ret = self.syscall_entry(task, nr, rq[R_RDI], rq[R_RSI], rq[R_RDX], rq[R_R10],

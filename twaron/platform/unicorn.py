@@ -432,10 +432,10 @@ class UnicornPlatform:
         if self.in_syscall:
             self.set_reg(task, "rip", regs.rip)
 
-    def restart_syscall(self, task: Task) -> int:
-        self.set_reg(task, "rip", self.syscall_rip)
-        self.set_reg(task, "rax", self._sc_in.vals[0])
-        return self.syscall_rip
+    def finish_syscall(self, task: Task, value: int) -> None:
+        self.set_reg(task, "rax", value)
+        self.set_reg(task, "rcx", self.get_reg(task, "rip"))
+        self.set_reg(task, "r11", self.get_reg(task, "rflags"))
 
     def request_stop(self) -> None:
         self.stop_requested = True

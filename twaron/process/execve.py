@@ -179,8 +179,8 @@ def sys_execve(task: Task, filename: bytes, argv: list[bytes], envp: list[bytes]
     old = task.mm
     task.mm = mm
     if task.vfork_done is not None:  # the vfork parent may run again: its mm is its own
-        task.vfork_done.wake_all()
-        task.vfork_done = None
+        done, task.vfork_done = task.vfork_done, None
+        done.notify()
     old.users -= 1
     if old.users == 0:
         old.destroy()

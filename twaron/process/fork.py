@@ -33,7 +33,7 @@ from twaron.arch.x86_64.constants import (
 from twaron.arch.x86_64.errno import EAGAIN, EINVAL, EPERM
 from twaron.errors import KernelError
 from twaron.process.task import Task, ThreadGroup
-from twaron.process.waitqueue import WaitQueue
+from twaron.wait import ALL_EVENTS, WaitQueue, need_context, wait_event
 
 if TYPE_CHECKING:
     from twaron.kernel import Kernel
@@ -72,6 +72,8 @@ def do_fork(task: Task, flags: int, stack: int = 0, ptid: int = 0, ctid: int = 0
     check_flags(task, flags)
     if flags & CLONE_SETTLS and tls >= USER_TOP:
         raise KernelError(EPERM)
+    if flags & CLONE_VFORK:
+        need_context()  # the parent sleeps after the child exists
     kernel = task.kernel
     cur = task.group
     cred = task.cred
@@ -137,12 +139,11 @@ def do_fork(task: Task, flags: int, stack: int = 0, ptid: int = 0, ctid: int = 0
         kernel.tasks[tid] = group
     kernel.threads[tid] = child
     kernel.sched.enqueue(child)
-    if flags & CLONE_VFORK:
-        # The parent sleeps (after this call returns the pid) until the child execs or exits.
-        child.vfork_done = WaitQueue()
-        kernel.sleep_after_syscall(task, child.vfork_done)
     if prof:
         prof.phase("fork.do_fork", t0, task.tid)
+    if flags & CLONE_VFORK:  # the parent sleeps until the child execs or exits
+        done = child.vfork_done = WaitQueue()
+        wait_event(((done, ALL_EVENTS),), lambda: child.vfork_done is None, interruptible=False)
     return tid
 
 

@@ -20,8 +20,8 @@ from twaron.arch.x86_64.constants import (
     ROBUST_LIST_LIMIT,
 )
 from twaron.arch.x86_64.errno import EAGAIN, ETIMEDOUT
-from twaron.errors import Block, KernelError
-from twaron.process.waitqueue import WaitQueue
+from twaron.errors import KernelError
+from twaron.wait import WaitQueue, current
 
 if TYPE_CHECKING:
     from twaron.kernel import Kernel
@@ -33,28 +33,13 @@ Key = tuple[Any, int]
 
 
 class FutexQueue(WaitQueue):
-    """Waiters of one futex word; `woken` remembers who was woken (with which bitset) so that
-    the restarted FUTEX_WAIT returns 0 even if the word still holds the waited value."""
+    """The waiters of one futex word, in arrival order; each entry's mask is its bitset."""
 
-    __slots__ = ("woken", "bitsets")
+    __slots__ = ("key",)
 
-    def __init__(self) -> None:
+    def __init__(self, key: Key) -> None:
         super().__init__()
-        self.woken: set[Any] = set()
-        self.bitsets: dict[Any, int] = {}
-
-    def wake_some(self, n: int, bitset: int) -> int:
-        done = 0
-        for task in list(self.waiters):
-            if done >= n:
-                break
-            if not self.bitsets.get(task, BITSET_MATCH_ANY) & bitset:
-                continue
-            self.bitsets.pop(task, None)
-            self.woken.add(task)
-            task.wake()
-            done += 1
-        return done
+        self.key = key
 
 
 def table(kernel: Kernel) -> dict[Key, FutexQueue]:
@@ -73,81 +58,70 @@ def word(mm: AddressSpace, uaddr: int) -> int:
     return int.from_bytes(mm.copy_in(uaddr, 4), "little")
 
 
-def tidy(t: dict[Key, FutexQueue], k: Key) -> None:
+def _queue(t: dict[Key, FutexQueue], k: Key) -> FutexQueue:
     q = t.get(k)
-    if q is not None and not q.waiters and not q.woken:
-        del t[k]
+    if q is None:
+        q = t[k] = FutexQueue(k)
+    return q
+
+
+def _tidy(t: dict[Key, FutexQueue], q: WaitQueue) -> None:
+    if not q and t.get(q.key) is q:  # type: ignore[attr-defined]
+        del t[q.key]  # type: ignore[attr-defined]
 
 
 def wait(task: Task, uaddr: int, val: int, deadline: float | None, bitset: int,
          private: bool) -> int:  # fmt: skip
-    """FUTEX_WAIT: sleep while the word holds val (Block), 0 once woken, EAGAIN if the word
-    differs, ETIMEDOUT after deadline (monotonic seconds). A signal wakes the sleeper; the
-    restarted wait blocks again and the signal's delivery then decides EINTR or restart."""
-    t = table(task.kernel)
-    k = key(task.mm, uaddr, private)
-    q = t.get(k)
-    if q is not None and task in q.woken:  # restarted after a FUTEX_WAKE
-        q.woken.discard(task)
-        tidy(t, k)
-        return 0
-    if q is not None:
-        q.bitsets.pop(task, None)
-    restarting = task.restart_rip is not None
-    if restarting and task.timed_out and deadline is not None:
-        tidy(t, k)
-        raise KernelError(ETIMEDOUT)
+    """FUTEX_WAIT: sleep while nobody wakes this word: 0 once woken, EAGAIN if the word does
+    not hold val, ETIMEDOUT after deadline (kernel monotonic seconds); a signal ends the wait
+    with ERESTARTSYS (the caller decides between that and a restart_syscall)."""
     if word(task.mm, uaddr) != val:
-        tidy(t, k)
         raise KernelError(EAGAIN)
     if deadline is not None and task.kernel.clock.monotonic() >= deadline:
-        tidy(t, k)
         raise KernelError(ETIMEDOUT)
-    if q is None:
-        q = t[k] = FutexQueue()
-    q.bitsets[task] = bitset
-    raise Block(q, deadline=deadline)
+    ctx = current()
+    t = table(task.kernel)
+    woken: list[bool] = []
+
+    def on_wake(_mask: int) -> None:
+        woken.append(True)
+        task.wake()
+
+    entry = _queue(t, key(task.mm, uaddr, private)).add(bitset, on_wake)
+    try:
+        while not woken:
+            if not ctx.block(deadline, True) and not woken:
+                raise KernelError(ETIMEDOUT)
+    finally:
+        entry.remove()
+        _tidy(t, entry.queue)
+    return 0
 
 
 def wake(kernel: Kernel, mm: AddressSpace, uaddr: int, n: int, bitset: int,
          private: bool) -> int:  # fmt: skip
+    """FUTEX_WAKE: wake up to n waiters of the word whose bitset meets `bitset`."""
     if n <= 0:
         return 0
     t = table(kernel)
     q = t.get(key(mm, uaddr, private))
     if q is None:
         return 0
-    return q.wake_some(n, bitset)
+    done = q.wake_n(n, bitset)
+    _tidy(t, q)
+    return done
 
 
 def requeue(kernel: Kernel, mm: AddressSpace, uaddr: int, uaddr2: int, limit: int,
             private: bool) -> int:  # fmt: skip
     """Move up to limit waiters of uaddr to uaddr2's queue; how many moved."""
     t = table(kernel)
-    src_key = key(mm, uaddr, private)
-    src = t.get(src_key)
-    moved = 0
-    if src is not None and limit > 0 and src.waiters:
-        dst = t.setdefault(key(mm, uaddr2, private), FutexQueue())
-        for w in list(src.waiters)[:limit]:
-            src.waiters.discard(w)
-            bits = src.bitsets.pop(w, BITSET_MATCH_ANY)
-            dst.waiters.add(w)
-            dst.bitsets[w] = bits
-            w.sleeping_on = tuple(dst if x is src else x for x in w.sleeping_on)
-            moved += 1
-    tidy(t, src_key)
+    src = t.get(key(mm, uaddr, private))
+    if src is None or limit <= 0:
+        return 0
+    moved = src.move_to(_queue(t, key(mm, uaddr2, private)), limit)
+    _tidy(t, src)
     return moved
-
-
-def forget(kernel: Kernel, task: Task) -> None:
-    """An exiting task leaves the `woken` sets it is still in."""
-    t = kernel.futex_queues
-    for k, q in list(t.items()):
-        if task in q.woken or task in q.bitsets:
-            q.woken.discard(task)
-            q.bitsets.pop(task, None)
-            tidy(t, k)
 
 
 def exit_robust_list(kernel: Kernel, task: Task) -> None:

@@ -1,25 +1,46 @@
-"""The scheduler: runnable tasks take turns; sleepers wait on queues or deadlines."""
+"""The scheduler: runnable tasks take turns on the one guest CPU; sleepers wait on queues and
+timers. Round robin with time slices: a task that gives up the CPU for a reason other than its
+slice (a syscall that stopped the platform, a fault, a signal) keeps it, at the front of the
+queue, until it has used TIME_SLICE of CPU time; then it goes to the back. So a woken task
+runs within (runnable tasks x TIME_SLICE), however often the others make syscalls.
+"""
 
 from __future__ import annotations
 
 import heapq
 import itertools
-import time
 from collections import deque
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from twaron.clock import Clock
     from twaron.process.task import Task
 
 
+TIME_SLICE = 0.02  # seconds of CPU a task runs before the others get their turn
 HOST_CHECK_INTERVAL = 0.01  # seconds between checks for host input while tasks run
 
 
+class Timer:
+    """A function to call at a deadline (kernel monotonic seconds) unless cancelled first."""
+
+    __slots__ = ("deadline", "fn", "active")
+
+    def __init__(self, deadline: float, fn: Callable[[], None]) -> None:
+        self.deadline = deadline
+        self.fn = fn
+        self.active = True
+
+    def cancel(self) -> None:
+        self.active = False
+
+
 class Scheduler:
-    def __init__(self) -> None:
+    def __init__(self, clock: Clock) -> None:
+        self.clock = clock
         self.runq: deque[Task] = deque()
-        self.timers: list[tuple[float, int, Task, int]] = []
+        self.timers: list[tuple[float, int, Timer]] = []
         self._seq = itertools.count()
         # Waits on host file descriptors (the console): fn(timeout) -> False when nobody is
         # waiting on the host, else True after waiting up to timeout (None: forever).
@@ -38,24 +59,61 @@ class Scheduler:
             task.queued = True
             self.runq.appendleft(task)
 
-    def add_timer(self, deadline: float, task: Task) -> None:
-        heapq.heappush(self.timers, (deadline, next(self._seq), task, task.sleep_token))
+    def put_prev(self, task: Task, spent: float, preempted: bool) -> None:
+        """task ran for `spent` seconds and can run on: front of the queue while its slice
+        lasts, back of the queue once it is used (or the platform preempted it)."""
+        used = task.slice_used + spent
+        if preempted or used >= TIME_SLICE:
+            task.slice_used = 0.0
+            self.enqueue(task)
+        else:
+            task.slice_used = used
+            self.requeue_front(task)
+
+    def yield_cpu(self, task: Task) -> None:
+        """sched_yield: to the back of the queue, with a fresh slice for next time."""
+        task.slice_used = 0.0
+        self.enqueue(task)
+
+    # ---- sleeping -----------------------------------------------------------------------
+
+    def add_timer(self, deadline: float, fn: Callable[[], None]) -> Timer:
+        timer = Timer(deadline, fn)
+        heapq.heappush(self.timers, (deadline, next(self._seq), timer))
+        return timer
+
+    def sleep(self, task: Task, deadline: float | None) -> None:
+        """task stops being runnable until woken (by its wait entries, a signal, or the timer
+        at `deadline`, kernel monotonic seconds)."""
+        task.runnable = False
+        task.sleep_token += 1
+        task.timed_out = False
+        if deadline is not None:
+            token = task.sleep_token
+
+            def timeout() -> None:
+                if task.sleep_token == token and not task.runnable:  # still that sleep
+                    task.timed_out = True
+                    task.wake()
+
+            self.add_timer(deadline, timeout)
 
     def expire_timers(self, now: float) -> None:
         timers = self.timers
         while timers and timers[0][0] <= now:
-            _, _, task, token = heapq.heappop(timers)
-            if task.sleep_token == token:  # still the sleep this timer was set for
-                task.timed_out = True
-                task.wake()
+            timer = heapq.heappop(timers)[2]
+            if timer.active:
+                timer.active = False
+                timer.fn()
 
     def next_deadline(self) -> float | None:
         return self.timers[0][0] if self.timers else None
 
     def pick(self) -> Task | None:
         """The next runnable task; waits for a timer or host input if nothing can run."""
+        clock = self.clock
         while True:
-            now = time.monotonic()
+            now = clock.monotonic()
             if self.timers:
                 self.expire_timers(now)
             if now - self._last_host_check > HOST_CHECK_INTERVAL:
@@ -70,11 +128,11 @@ class Scheduler:
             if self.wall_deadline is not None:
                 deadline = self.wall_deadline if deadline is None else min(deadline,
                                                                            self.wall_deadline)
-                if time.monotonic() >= self.wall_deadline:
+                if clock.monotonic() >= self.wall_deadline:
                     return None
-            delay = None if deadline is None else max(0.0, deadline - time.monotonic())
+            delay = None if deadline is None else max(0.0, deadline - clock.monotonic())
             if self.host_wait(delay):
                 continue
             if delay is None:
                 return None
-            time.sleep(delay)
+            clock.sleep(delay)

@@ -7,7 +7,8 @@ Per task: the blocked mask and thread-directed pending signals.
 from __future__ import annotations
 
 import struct
-from typing import TYPE_CHECKING, NamedTuple
+from collections.abc import Callable
+from typing import TYPE_CHECKING, NamedTuple, TypeVar
 
 from twaron.arch.x86_64.constants import (
     NSIG,
@@ -34,6 +35,8 @@ from twaron.arch.x86_64.constants import (
     SIGXCPU,
     SIGXFSZ,
 )
+from twaron.arch.x86_64.errno import ERESTARTSYS
+from twaron.errors import KernelError
 from twaron.platform.base import UserRegs
 
 if TYPE_CHECKING:
@@ -99,6 +102,33 @@ def is_unhandled(group: ThreadGroup, sig: int) -> bool:
 
 def pending_deliverable(task: Task) -> int:
     return (task.pending_signals | task.group.shared_pending) & ~task.blocked_signals
+
+
+T = TypeVar("T")
+
+
+def with_sigmask(task: Task, mask: int | None, call: Callable[[], T]) -> T:
+    """Run call (which may sleep) under a temporary signal mask, as sigsuspend, ppoll and
+    pselect6 do. If a signal interrupts it, the handler runs under that mask too and the
+    caller's comes back at sigreturn, or at once if no handler runs (Linux's
+    set_restore_sigmask); otherwise the caller's mask is back when call returns."""
+    if mask is None:
+        return call()
+    saved = task.blocked_signals
+    task.blocked_signals = mask & ~UNBLOCKABLE
+    try:
+        result = call()
+    except KernelError as e:
+        if e.errno >= ERESTARTSYS:
+            task.restore_mask_after_signal = saved
+        else:
+            task.blocked_signals = saved
+        raise
+    except BaseException:  # NeedContext (the call runs again from the start), a killed task
+        task.blocked_signals = saved
+        raise
+    task.blocked_signals = saved
+    return result
 
 
 # ---- the x86-64 signal frame (arch/x86/kernel/signal.c's rt_sigframe) -----------------

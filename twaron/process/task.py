@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from twaron.arch.x86_64.constants import SIGCHLD
 from twaron.process.signal import SigHand
-from twaron.process.waitqueue import WaitQueue
+from twaron.wait import WaitQueue
 
 if TYPE_CHECKING:
     from twaron.fs.fdtable import FdTable
@@ -73,7 +73,7 @@ class ThreadGroup:
         self.rt_queue: dict[int, list[bytes]] = {}  # queued real-time signals, in order
         self.did_exec = False  # setpgid on a child that has exec'd: EACCES
         self.exit_signal = SIGCHLD  # sent to the parent when this process ends
-        self.child_exit = WaitQueue()  # the parent's wait4 sleeps here
+        self.child_exit = WaitQueue()  # a child changed state: the parent's wait4 wakes
         self.stopped = False  # job control: SIGSTOP & co. stopped every thread
         self.stop_signal = 0
         self.stop_report = False  # a stop not yet reported by wait(WUNTRACED)
@@ -111,23 +111,25 @@ class Task:
         self.robust_list = (0, 0)
         self.runnable = True
         self.exited = False
-        self.sleeping_on: tuple[Any, ...] = ()
-        self.sleep_token = 0  # bumped at every sleep, so a stale timer wakes nobody
+        self.queued = False  # on the scheduler's run queue
+        self.slice_used = 0.0  # seconds run since this task last went to the back
+        # Sleeping (process/context.py): the context its handler runs in while it waits,
+        # the scheduler's timer token (bumped at every sleep, so a stale timer wakes nobody).
+        self.context: Any = None
+        self.sleep_token = 0
         self.timed_out = False
-        self.sleep_deadline: float | None = None  # nanosleep's end, kept across restarts
+        self.waker = self.wake  # the wait-queue callback that wakes this task
+        # A syscall that a signal interrupted, until signal delivery has decided its fate:
+        # the ERESTART* code it returned and its number (Linux's orig_ax).
+        self.restart_code = 0
+        self.restart_nr = -1
+        self.restart_block: Any = None  # restart_syscall(2)'s continuation
         self.blocked_signals = 0  # signal mask
         self.pending_signals = 0  # bit (sig-1) per pending signal sent to this thread
         self.pending_info: dict[int, bytes] = {}
         self.sigaltstack = (0, 2, 0)  # (ss_sp, ss_flags, ss_size); SS_DISABLE
-        self.vfork_done: Any = None  # WaitQueue the vfork parent sleeps on
-        self.signal_wait = WaitQueue()  # pause/sigsuspend sleep here until a signal comes
-        self.saved_sigmask: int | None = None  # rt_sigsuspend's mask to restore
-        self.restore_mask_after_signal: int | None = None
-        self.restart_rip: int | None = None  # set while a blocked syscall waits to restart
-        self.restart_nr = 0
-        # A pipe write() sleeping with part of its data written: ((fd, buf, count), done).
-        self.write_progress: tuple[tuple[int, int, int], int] | None = None
-        self.queued = False  # on the scheduler's run queue
+        self.vfork_done: WaitQueue | None = None  # notified when a vfork child execs or exits
+        self.restore_mask_after_signal: int | None = None  # sigsuspend/ppoll's saved mask
         self.fault_info: tuple[int, int, int] | None = None
         self.utime = 0.0  # this thread's share of group.utime
 
@@ -135,11 +137,8 @@ class Task:
     def pid(self) -> int:
         return self.group.pid
 
-    def wake(self) -> None:
-        """Called by a WaitQueue: leave every queue slept on and become runnable."""
-        for q in self.sleeping_on:
-            q.waiters.discard(self)
-        self.sleeping_on = ()
+    def wake(self, _events: int = 0) -> None:
+        """Make a sleeping task runnable (a wait-queue callback, a timer, a signal)."""
         if not self.exited and not self.runnable:
             self.runnable = True
             self.kernel.sched.enqueue(self)

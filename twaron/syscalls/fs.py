@@ -93,13 +93,14 @@ from twaron.arch.x86_64.errno import (
     EROFS,
     ESPIPE,
 )
-from twaron.errors import Block, KernelError
+from twaron.errors import KernelError
 from twaron.fs import vfs
 from twaron.fs.fdtable import NR_OPEN_DEFAULT
 from twaron.fs.pipe import PipeFile
 from twaron.fs.stat import pack_stat, pack_statfs, pack_statx
 from twaron.fs.vfs import MAY_EXEC, MAY_READ, MAY_WRITE, File, Inode, Path, permission
 from twaron.syscalls.table import s32, s64, syscall
+from twaron.wait import need_context
 
 _IOVEC = struct.Struct("<QQ")
 _I32 = struct.Struct("<i")
@@ -268,28 +269,7 @@ def sys_write(task: Any, fd: int, buf: int, count: int, *_: int) -> int:
         raise KernelError(EBADF)
     if count > MAX_RW_COUNT:
         count = MAX_RW_COUNT
-    if not f.writes_whole:
-        return _write(task, f, task.mm.copy_in(buf, count) if count else b"")
-    # A blocking write to a pipe returns only when all of it is written: the part done so
-    # far is kept on the task across the restarts of this syscall.
-    key = (fd, buf, count)
-    progress = task.write_progress
-    done = progress[1] if progress is not None and progress[0] == key else 0
-    task.write_progress = None
-    try:
-        done += _write(task, f, task.mm.copy_in(buf + done, count - done) if count else b"")
-    except Block:
-        if done:
-            task.write_progress = (key, done)
-        raise
-    except KernelError:
-        if done:
-            return done
-        raise
-    if done < count and not f.flags & O_NONBLOCK:
-        task.write_progress = (key, done)
-        raise Block(f.poll_queue())
-    return done
+    return _write(task, f, task.mm.copy_in(buf, count) if count else b"")
 
 
 @syscall("pread64")
@@ -373,12 +353,14 @@ def sys_sendfile(task: Any, out_fd: int, in_fd: int, offp: int, count: int, *_: 
         # Linux: a pipe has no splice_read for sendfile (ESPIPE first if given an offset);
         # BusyBox's copy loop (tar -x out of gunzip's pipe) then falls back to read/write.
         raise KernelError(ESPIPE if offp else EINVAL)
+    if fout.may_block:
+        need_context()  # it may sleep after a chunk went out
     done = 0
     while done < count:
         want = min(SENDFILE_CHUNK, count - done)
         try:
             chunk = fin.pread(want, off + done) if off >= 0 else fin.read(want)
-        except (Block, KernelError):
+        except KernelError:
             if done:  # a pipe ran dry after some data: report what was sent (it is gone)
                 break
             raise
@@ -386,7 +368,7 @@ def sys_sendfile(task: Any, out_fd: int, in_fd: int, offp: int, count: int, *_: 
             break
         try:
             n = _write(task, fout, chunk)
-        except (Block, KernelError):
+        except KernelError:
             if off < 0 and fin.seekable:
                 fin.pos -= len(chunk)  # give back what was read but not sent
             if done:

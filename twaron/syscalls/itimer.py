@@ -2,8 +2,7 @@
 
 A process has one real-time timer (Linux's signal_struct.real_timer): alarm() and
 setitimer(ITIMER_REAL) share it, fork does not inherit it, execve keeps it. It rides on the
-scheduler's timer heap: the heap wakes "tasks", and an armed timer is an object with the
-two things the heap uses (a sleep token and wake()), whose wake() sends SIGALRM.
+scheduler's timer heap: each arming is one scheduler Timer, cancelled when re-armed.
 ITIMER_VIRTUAL and ITIMER_PROF are accepted and remembered but never fire (twaron does not
 count a process's CPU time per mode yet).
 """
@@ -11,7 +10,7 @@ count a process's CPU time per mode yet).
 from __future__ import annotations
 
 import struct
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from twaron.arch.x86_64.constants import SIGALRM
 from twaron.arch.x86_64.errno import EINVAL
@@ -27,29 +26,26 @@ USEC = 1_000_000
 
 
 class RealTimer:
-    """One arming of a process's ITIMER_REAL; disarming bumps sleep_token (the heap skips)."""
+    """A process's armed ITIMER_REAL."""
 
-    def __init__(self, group: ThreadGroup, deadline: float, interval: float) -> None:
+    def __init__(self, kernel: Any, group: ThreadGroup, deadline: float, interval: float) -> None:
+        self.kernel = kernel
         self.group = group
         self.deadline = deadline
         self.interval = interval
-        self.sleep_token = 0
-        self.timed_out = False
+        self.timer = kernel.sched.add_timer(deadline, self.fire)
 
-    def wake(self) -> None:
-        group = self.group
-        if getattr(group, "itimer_real", None) is not self or group.zombie:
+    def cancel(self) -> None:
+        self.timer.cancel()
+
+    def fire(self) -> None:
+        group, kernel = self.group, self.kernel
+        if group.zombie:
             return
-        task = group.tasks[0] if group.tasks else None
-        if task is None:
-            return
-        kernel = task.kernel
         if self.interval > 0:
-            self.deadline += self.interval
-            now = kernel.clock.monotonic()
-            if self.deadline < now:
-                self.deadline = now + self.interval
-            kernel.sched.add_timer(self.deadline, self)  # type: ignore[arg-type]
+            self.deadline = max(self.deadline + self.interval,
+                                kernel.clock.monotonic())  # fmt: skip
+            self.timer = kernel.sched.add_timer(self.deadline, self.fire)
         else:
             group.itimer_real = None  # type: ignore[attr-defined]
         kernel.send_signal(group, SIGALRM)
@@ -68,13 +64,12 @@ def _arm(task: Task, value: float, interval: float) -> None:
     group = task.group
     old: RealTimer | None = getattr(group, "itimer_real", None)
     if old is not None:
-        old.sleep_token += 1
-    if value <= 0:
-        group.itimer_real = None  # type: ignore[attr-defined]
-        return
-    timer = RealTimer(group, task.kernel.clock.monotonic() + value, interval)
-    group.itimer_real = timer  # type: ignore[attr-defined]
-    task.kernel.sched.add_timer(timer.deadline, timer)  # type: ignore[arg-type]
+        old.cancel()
+    group.itimer_real = None  # type: ignore[attr-defined]
+    if value > 0:
+        kernel = task.kernel
+        group.itimer_real = RealTimer(kernel, group, kernel.clock.monotonic() + value,
+                                      interval)  # type: ignore[attr-defined]  # fmt: skip
 
 
 @syscall("alarm")

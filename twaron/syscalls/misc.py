@@ -21,8 +21,8 @@ from twaron.arch.x86_64.constants import (
     GRND_RANDOM,
     PAGE_SIZE,
 )
-from twaron.arch.x86_64.errno import EAGAIN, EINVAL, ENOSYS, EPERM
-from twaron.errors import KernelError
+from twaron.arch.x86_64.errno import EAGAIN, EINVAL, ENOSYS, EPERM, ERESTARTSYS
+from twaron.errors import KernelError, RestartBlock
 from twaron.process import futex
 from twaron.syscalls.table import s32, syscall
 from twaron.syscalls.time import NSEC, read_timespec
@@ -131,22 +131,29 @@ FUTEX_BITSET_MATCH_ANY = futex.BITSET_MATCH_ANY
 
 def _futex_wait(task: Task, uaddr: int, val: int, timeout: int, bitset: int,
                 absolute: bool, realtime: bool, private: bool) -> int:  # fmt: skip
-    """The deadline is computed once and kept in sleep_deadline across restarts."""
-    if timeout and task.sleep_deadline is None:
+    deadline = None
+    if timeout:
         ns = read_timespec(task, timeout)
         clock = task.kernel.clock
         if absolute:
             now = clock.realtime_ns() if realtime else clock.monotonic_ns()
             ns = max(0, ns - now)
-        task.sleep_deadline = clock.monotonic() + ns / NSEC
-    deadline = task.sleep_deadline if timeout else None
+        deadline = clock.monotonic() + ns / NSEC
+    return _futex_wait_until(task, uaddr, val, deadline, bitset, private)
+
+
+def _futex_wait_until(task: Task, uaddr: int, val: int, deadline: float | None, bitset: int,
+                      private: bool) -> int:  # fmt: skip
+    """Linux's futex_wait: interrupted, a wait with a timeout is resumed by restart_syscall
+    with the same deadline (ERESTART_RESTARTBLOCK: EINTR after a handler); one without is
+    ERESTARTSYS (restarted after an SA_RESTART handler)."""
     try:
-        ret = futex.wait(task, uaddr, val, deadline, bitset, private)
-    except KernelError:
-        task.sleep_deadline = None
+        return futex.wait(task, uaddr, val, deadline, bitset, private)
+    except KernelError as e:
+        if e.errno == ERESTARTSYS and deadline is not None:
+            raise RestartBlock(lambda t: _futex_wait_until(t, uaddr, val, deadline, bitset,
+                                                           private)) from None  # fmt: skip
         raise
-    task.sleep_deadline = None
-    return ret
 
 
 def _wake_op(task: Task, uaddr2: int, encoded: int) -> bool:

@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 def sys_pipe2(task: Task, fds: int, flags: int, *_: int) -> int:
     if flags & ~(O_CLOEXEC | O_NONBLOCK | O_DIRECT):
         raise KernelError(EINVAL)
-    reader, writer = make_pipe(flags)
+    reader, writer = make_pipe(task.kernel.fs.pipefs, flags)
     files = task.files
     cloexec = bool(flags & O_CLOEXEC)
     limit = _nofile(task)

@@ -48,10 +48,11 @@ from twaron.arch.x86_64.constants import (
     WUNTRACED,
 )
 from twaron.arch.x86_64.errno import EACCES, ECHILD, EINVAL, EPERM, ESRCH
-from twaron.errors import Block, KernelError
+from twaron.errors import KernelError
 from twaron.process import execve as execve_mod
 from twaron.process.fork import do_fork
 from twaron.syscalls.table import s32, syscall
+from twaron.wait import ALL_EVENTS, wait_event
 
 if TYPE_CHECKING:
     from twaron.process.task import Task, ThreadGroup
@@ -363,21 +364,25 @@ def _wait(task: Task, idtype: int, ident: int, exited: bool, stopped: bool, cont
     when there is nothing yet; otherwise the caller sleeps until a child changes state.
     Without __WALL, only children whose exit signal is SIGCHLD (or, with __WCLONE, only
     the others) are waited for, as Linux's eligible_child decides."""
-    children = [c for c in task.group.children if _matches(task, c, idtype, ident)
-                and (options & WALL or (c.exit_signal != SIGCHLD) == bool(options & WCLONE))]
-    if not children:
-        raise KernelError(ECHILD)
-    for child in children:
-        if child.zombie:
-            if exited:
-                return child, EXITED
-        elif stopped and child.stopped and child.stop_report:
-            return child, STOPPED
-        elif continued and child.continue_report:
-            return child, CONTINUED
-    if nohang:
+
+    def find() -> tuple[ThreadGroup, int] | None:
+        children = [c for c in task.group.children if _matches(task, c, idtype, ident)
+                    and (options & WALL or (c.exit_signal != SIGCHLD) == bool(options & WCLONE))]
+        if not children:
+            raise KernelError(ECHILD)
+        for child in children:
+            if child.zombie:
+                if exited:
+                    return child, EXITED
+            elif stopped and child.stopped and child.stop_report:
+                return child, STOPPED
+            elif continued and child.continue_report:
+                return child, CONTINUED
         return None
-    raise Block(task.group.child_exit)
+
+    if nohang:
+        return find()
+    return wait_event(((task.group.child_exit, ALL_EVENTS),), find)
 
 
 def _rusage(child: ThreadGroup, utime: float | None = None, stime: float | None = None) -> bytes:
@@ -612,7 +617,7 @@ def sys_sched_yield(task: Task, *_: int) -> int:
     again); with nothing else runnable, carry on."""
     kernel = task.kernel
     if kernel.sched.runq:
-        kernel.sched.enqueue(task)
+        kernel.sched.yield_cpu(task)
         kernel.platform.request_stop()
     return 0
 

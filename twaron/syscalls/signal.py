@@ -7,9 +7,10 @@ from typing import TYPE_CHECKING
 
 from twaron.arch.x86_64.constants import NSIG, SIGKILL, SIGSTOP
 from twaron.arch.x86_64.errno import EINTR, EINVAL, ENOMEM, EPERM, ESRCH
-from twaron.errors import Block, KernelError
+from twaron.errors import KernelError
 from twaron.process import signal as sigs
 from twaron.syscalls.table import s32, syscall
+from twaron.wait import sleep_until
 
 if TYPE_CHECKING:
     from twaron.process.task import Task, ThreadGroup
@@ -81,6 +82,7 @@ def sys_rt_sigpending(task: Task, addr: int, size: int, *_: int) -> int:
 
 @syscall("rt_sigreturn")
 def sys_rt_sigreturn(task: Task, *_: int) -> None:
+    task.restart_block = None  # a restart_syscall from here on fails EINTR (Linux's too)
     try:
         sigs.restore_frame(task)
     except KernelError:
@@ -90,18 +92,25 @@ def sys_rt_sigreturn(task: Task, *_: int) -> None:
 
 @syscall("rt_sigsuspend")
 def sys_rt_sigsuspend(task: Task, mask: int, size: int, *_: int) -> int:
+    """Sleep under a temporary mask until a signal is delivered; the handler runs under that
+    mask and sigreturn brings the caller's back (ERESTARTNOHAND: without a handler, say a
+    stop and continue, the call starts again)."""
     if size != SIGSET_SIZE:
         raise KernelError(EINVAL)
-    if task.saved_sigmask is None:
-        (new,) = struct.unpack("<Q", task.mm.copy_in(mask, 8))
-        task.saved_sigmask = task.blocked_signals
-        task.blocked_signals = new & ~sigs.UNBLOCKABLE
-    if sigs.pending_deliverable(task):
-        # The handler runs with the temporary mask; sigreturn restores the saved one.
-        task.restore_mask_after_signal = task.saved_sigmask
-        task.saved_sigmask = None
+    (new,) = struct.unpack("<Q", task.mm.copy_in(mask, 8))
+    sigs.with_sigmask(task, new, lambda: sleep_until(None))
+    return 0  # not reached: only a signal ends the sleep
+
+
+@syscall("restart_syscall")
+def sys_restart_syscall(task: Task, *_: int) -> int:
+    """Go on with a call that a signal interrupted (ERESTART_RESTARTBLOCK), where it was."""
+    resume = task.restart_block
+    if resume is None:
         raise KernelError(EINTR)
-    raise Block(task.signal_wait)
+    ret = resume(task)
+    task.restart_block = None
+    return ret
 
 
 @syscall("sigaltstack")
@@ -261,6 +270,5 @@ def sys_rt_tgsigqueueinfo(task: Task, tgid: int, tid: int, sig: int, uinfo: int,
 
 @syscall("pause")
 def sys_pause(task: Task, *_: int) -> int:
-    if sigs.pending_deliverable(task):
-        raise KernelError(EINTR)
-    raise Block(task.signal_wait)
+    sleep_until(None)  # until a signal: ERESTARTNOHAND (the registry's rule)
+    return 0

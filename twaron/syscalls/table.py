@@ -1,53 +1,19 @@
-"""The system call table: number -> handler.
+"""What every handler module needs: @syscall to register a handler, and argument decoding.
 
-Each syscalls/<family>.py module registers its handlers with @syscall("name"). A handler is
-called as handler(task, a0, a1, a2, a3, a4, a5) with the six raw 64-bit argument registers
-(rdi, rsi, rdx, r10, r8, r9) and returns a non-negative int, or raises KernelError(errno).
-Handlers hold no state: they decode arguments, copy user memory through the checked helpers
-of mm, and call a subsystem.
+A handler is called as handler(task, a0, a1, a2, a3, a4, a5) with the six raw 64-bit argument
+registers (rdi, rsi, rdx, r10, r8, r9) and returns a non-negative int, or raises
+KernelError(errno). Handlers hold no state: they decode arguments, copy user memory through
+the checked helpers of mm, and call a subsystem. The registry (registry.py) joins them with
+what else is known of each call.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
-from twaron.arch.x86_64.unistd import SYSCALL_NUMBERS
+from twaron.syscalls.registry import NR_MAX, syscall
 
-Handler = Callable[..., int]
-NR_MAX = 512
-SYSCALL_TABLE: list[Handler | None] = [None] * NR_MAX
-
-
-def syscall(*names: str) -> Callable[[Handler], Handler]:
-    """Register a handler under one or more syscall names (e.g. "dup2" and "dup3" share code)."""
-
-    def register(fn: Handler) -> Handler:
-        for name in names:
-            nr = SYSCALL_NUMBERS[name]
-            if SYSCALL_TABLE[nr] is not None:
-                raise RuntimeError(f"syscall {name} registered twice")
-            SYSCALL_TABLE[nr] = fn
-        return fn
-
-    return register
-
-
-def load_all() -> list[Handler | None]:
-    """Import every family module so that its handlers are registered."""
-    from twaron.syscalls import (  # noqa: F401
-        fs,
-        itimer,
-        misc,
-        mm,
-        pipe,
-        poll,
-        process,
-        signal,
-        time,
-    )
-
-    return SYSCALL_TABLE
+__all__ = ["NR_MAX", "s32", "s64", "syscall", "unused"]
 
 
 def s32(x: int) -> int:

@@ -16,9 +16,10 @@ from twaron.arch.x86_64.constants import (
     CLOCK_THREAD_CPUTIME_ID,
     TIMER_ABSTIME,
 )
-from twaron.arch.x86_64.errno import EFAULT, EINVAL
-from twaron.errors import Block, KernelError
+from twaron.arch.x86_64.errno import EFAULT, EINVAL, ERESTARTNOHAND
+from twaron.errors import KernelError, RestartBlock
 from twaron.syscalls.table import s32, syscall
+from twaron.wait import sleep_until
 
 if TYPE_CHECKING:
     from twaron.process.task import Task
@@ -34,8 +35,10 @@ def clock_ns(task: Task, clk: int) -> int:
         return c.realtime_ns()
     if clk in (CLOCK_MONOTONIC, CLOCK_MONOTONIC_RAW, CLOCK_MONOTONIC_COARSE, CLOCK_BOOTTIME):
         return c.monotonic_ns()
-    if clk in (CLOCK_PROCESS_CPUTIME_ID, CLOCK_THREAD_CPUTIME_ID):
-        return int(c.cpu_time() * NSEC)
+    if clk == CLOCK_PROCESS_CPUTIME_ID:
+        return int((task.group.utime + task.group.stime) * NSEC)
+    if clk == CLOCK_THREAD_CPUTIME_ID:
+        return int(task.utime * NSEC)
     raise KernelError(EINVAL)
 
 
@@ -92,36 +95,24 @@ def read_timespec(task: Task, addr: int) -> int:
     return sec * NSEC + nsec
 
 
-def sleep_until(task: Task, deadline_ns: int) -> int:
-    """Sleep on a timer; the syscall restarts on wake-up and returns 0 once it has passed."""
-    clock = task.kernel.clock
-    if task.sleep_deadline is None:
-        task.sleep_deadline = deadline_ns / NSEC
-    if clock.monotonic() >= task.sleep_deadline:
-        task.sleep_deadline = None
-        return 0
-    raise Block(deadline=task.sleep_deadline)
+def nanosleep(task: Task, deadline: float, rem: int) -> int:
+    """Sleep until `deadline` (kernel monotonic seconds). A signal ends it with the time left
+    in rem and ERESTART_RESTARTBLOCK: after a handler that is EINTR; without one (a stop and
+    a SIGCONT, an ignored signal) restart_syscall(2) sleeps on to the same deadline."""
+    try:
+        sleep_until(deadline)
+    except KernelError:
+        if rem:
+            left = max(0, int((deadline - task.kernel.clock.monotonic()) * NSEC))
+            task.mm.copy_out(rem, TIMESPEC.pack(left // NSEC, left % NSEC))
+        raise RestartBlock(lambda t: nanosleep(t, deadline, rem)) from None
+    return 0
 
 
 @syscall("nanosleep")
 def sys_nanosleep(task: Task, req: int, rem: int, *_: int) -> int:
-    if task.sleep_deadline is None:
-        delay = read_timespec(task, req)
-        return _sleep_rem(task, task.kernel.clock.monotonic_ns() + delay, rem)
-    return _sleep_rem(task, 0, rem)
-
-
-def _sleep_rem(task: Task, deadline_ns: int, rem: int) -> int:
-    """sleep_until, writing the time left to rem before each wait: a signal that interrupts
-    the sleep (EINTR, set by the kernel) leaves rem holding (about) the unslept time.
-    Approximate: it is the time left when the sleep began, not when the signal came."""
-    try:
-        return sleep_until(task, deadline_ns)
-    except Block:
-        if rem:
-            left = max(0, int(task.sleep_deadline * NSEC) - task.kernel.clock.monotonic_ns())
-            task.mm.copy_out(rem, TIMESPEC.pack(left // NSEC, left % NSEC))
-        raise
+    delay = read_timespec(task, req)
+    return nanosleep(task, task.kernel.clock.monotonic() + delay / NSEC, rem)
 
 
 @syscall("clock_nanosleep")
@@ -129,10 +120,13 @@ def sys_clock_nanosleep(task: Task, clk: int, flags: int, req: int, rem: int, *_
     clk = s32(clk)
     if clk in (CLOCK_THREAD_CPUTIME_ID,):
         raise KernelError(EINVAL)
-    if task.sleep_deadline is None:
-        target = read_timespec(task, req)
-        now = clock_ns(task, clk)
-        delay = target - now if flags & TIMER_ABSTIME else target
-        rem = 0 if flags & TIMER_ABSTIME else rem
-        return _sleep_rem(task, task.kernel.clock.monotonic_ns() + max(0, delay), rem)
-    return _sleep_rem(task, 0, 0 if flags & TIMER_ABSTIME else rem)
+    target = read_timespec(task, req)
+    now = task.kernel.clock.monotonic()
+    if not flags & TIMER_ABSTIME:
+        return nanosleep(task, now + target / NSEC, rem)
+    # An absolute sleep is restarted as it was asked (ERESTARTNOHAND): the same target.
+    try:
+        sleep_until(now + max(0, target - clock_ns(task, clk)) / NSEC)
+    except KernelError:
+        raise KernelError(ERESTARTNOHAND) from None
+    return 0

@@ -136,7 +136,17 @@ ERFKILL = 132
 EHWPOISON = 133
 # fmt: on
 
+# Kernel-internal codes (include/linux/errno.h): a syscall interrupted by a signal returns one
+# of these on its way out; signal delivery turns it into EINTR or a restart, so a guest never
+# sees them.
+ERESTARTSYS = 512  # restart if the handler has SA_RESTART (or no handler runs)
+ERESTARTNOINTR = 513  # always restart
+ERESTARTNOHAND = 514  # restart only if no handler runs
+ERESTART_RESTARTBLOCK = 516  # continue through restart_syscall(2) if no handler runs
+ERESTART_CODES = frozenset({ERESTARTSYS, ERESTARTNOINTR, ERESTARTNOHAND, ERESTART_RESTARTBLOCK})
+
 ERRNO_NAMES: dict[int, str] = {}
 for _name, _value in list(globals().items()):
     if _name.startswith("E") and isinstance(_value, int):
-        ERRNO_NAMES.setdefault(_value, _name)
+        if _value < 512:
+            ERRNO_NAMES.setdefault(_value, _name)

@@ -1,0 +1,132 @@
+"""Syscall contexts: handlers that sleep where they stand.
+
+Most system calls finish without waiting, and they run directly on the platform's stack
+(inside Unicorn's syscall hook, or KVM's exit handler): nothing is spent on them here. A
+handler that must wait asks the wait layer for its context (wait.current()); on the platform's
+stack it has none, so the wait layer raises NeedContext before the handler has changed
+anything, and the syscall layer runs the handler again from the start in a TaskContext: a
+greenlet, a Python stack of its own. There the handler can sleep (TaskContext.block): the
+greenlet switches back to its caller, the platform leaves the guest, the scheduler runs other
+tasks, and when the task is woken the run loop switches into the greenlet again and the
+handler goes on with its local state, as xv6's sleep() or gVisor's Task.Block would.
+
+Why greenlets and not generators: with generators every function between the syscall and
+the sleep (read -> file op -> pipe) would have to be one, and every call a `yield from`; a
+greenlet lets ordinary functions sleep. What it costs is in README.md ("The blocking path").
+
+Contexts are pooled per kernel: making a greenlet costs a Python data stack (an mmap), a
+switch into a parked one a few hundred nanoseconds.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from greenlet import getcurrent
+
+from twaron.arch.x86_64.errno import ERESTARTSYS
+from twaron.errors import KernelError
+from twaron.process import signal as sigs
+from twaron.wait import Callback, Context
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from twaron.process.task import Task
+
+SLEEPING = "sleeping"  # what a context hands its caller when its handler went to sleep
+DONE = "done"
+
+
+class TaskExit(BaseException):  # noqa: N818 - unwinds a killed task's sleeping handler
+    """Thrown into a sleeping handler whose task is being torn down."""
+
+
+class TaskContext(Context):
+    """One handler's stack; reused for the next handler once this one has returned."""
+
+    def __init__(self, pool: ContextPool) -> None:
+        super().__init__(run=self._serve)
+        self.pool = pool
+        self.task: Task | None = None
+        self.caller: Any = None  # the greenlet to switch back to (hook or run loop)
+        self.nr = 0
+        self.args: tuple[int, ...] = ()
+        self.trace_entry: Any = None  # --trace: the arguments as formatted at entry
+
+    def _serve(self, job: tuple[Task, int, Any, tuple[int, ...]]) -> None:
+        while True:
+            task, self.nr, handler, self.args = job
+            self.task = task
+            try:
+                result = self.pool.runner(task, self.nr, handler, self.args)
+            except TaskExit:
+                result = None
+            self.task = None
+            job = self.caller.switch((DONE, result))
+
+    # ---- the two sides of a switch ------------------------------------------------------
+
+    def enter(self, job: Any = None) -> tuple[str, int | None]:
+        """Start a handler (job) or resume the sleeping one (no job); returns (SLEEPING,
+        None) if it went (back) to sleep, (DONE, result) once it returned."""
+        self.caller = getcurrent()
+        return self.switch(job) if job is not None else self.switch()
+
+    def block(self, deadline: float | None, interruptible: bool) -> bool:
+        task = self.task
+        assert task is not None
+        if interruptible and sigs.pending_deliverable(task):
+            raise KernelError(ERESTARTSYS)
+        kernel = task.kernel
+        if deadline is not None and kernel.clock.monotonic() >= deadline:
+            return False
+        kernel.sched.sleep(task, deadline)
+        self.caller.switch((SLEEPING, None))
+        return not task.timed_out
+
+    def waker(self) -> Callback:
+        return self.task.waker  # type: ignore[union-attr]
+
+
+class ContextPool:
+    """The kernel's contexts: those parked for reuse, and the runner they call handlers
+    through (the syscall layer's, which turns errors into errnos and bugs into oopses)."""
+
+    def __init__(self, runner: Callable[..., int | None]) -> None:
+        self.runner = runner
+        self.free: list[TaskContext] = []
+        self.last_done: TaskContext | None = None  # the context whose handler just returned
+
+    def start(self, task: Task, nr: int, handler: Any, args: tuple[int, ...]) -> int | None:
+        """Run handler in a context; its result, or None if it sleeps (the task then holds
+        the context until the run loop resumes it to completion)."""
+        ctx = self.free.pop() if self.free else TaskContext(self)
+        task.context = ctx
+        return self._settle(task, ctx, ctx.enter((task, nr, handler, args)))
+
+    def resume(self, task: Task) -> tuple[bool, int | None]:
+        """Switch into task's sleeping handler: (True, result) once it returned, (False, None)
+        if it went to sleep again."""
+        ctx = task.context
+        assert ctx is not None
+        state = ctx.enter()
+        done = state[0] == DONE
+        return done, self._settle(task, ctx, state)
+
+    def _settle(self, task: Task, ctx: TaskContext, state: tuple[str, int | None]) -> int | None:
+        if state[0] == DONE:
+            task.context = None
+            self.last_done = ctx
+            self.free.append(ctx)
+        return state[1]
+
+    def unwind(self, task: Task) -> None:
+        """task is being torn down while its handler sleeps: unwind the handler (its finally
+        clauses run, its wait entries go) and take the context back."""
+        ctx = task.context
+        if ctx is None or ctx is getcurrent() or ctx.dead:
+            return
+        ctx.caller = getcurrent()
+        state = ctx.throw(TaskExit)
+        self._settle(task, ctx, state)

@@ -1,0 +1,190 @@
+"""The wait layer: queues that waiters register on with an event mask (Linux's wait queues,
+gVisor's waiter package).
+
+Everything that can make a task wait reports through here: a file's readiness (readable,
+writable, hang-up, error, priority), a child's exit, a futex word, a signal. A `WaitQueue` is
+notified with a mask of the events that happened; each registered `WaitEntry` whose own mask
+intersects it runs its callback. A sleeping task's entry wakes the task; epoll (and anything
+else that must hear about readiness without sleeping) registers an entry whose callback does
+its own work.
+
+This module sits at the bottom of the kernel: fs/, mm/ and process/ import it, it imports
+nothing of theirs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import TypeVar
+
+from greenlet import getcurrent, greenlet
+
+from twaron.arch.x86_64.constants import (
+    POLLERR,
+    POLLHUP,
+    POLLIN,
+    POLLOUT,
+    POLLPRI,
+    POLLRDHUP,
+    POLLRDNORM,
+    POLLWRNORM,
+)
+
+# Event masks, with poll(2)'s bits (epoll's EPOLLIN & co. are the same values).
+EVENT_IN = POLLIN | POLLRDNORM
+EVENT_OUT = POLLOUT | POLLWRNORM
+EVENT_PRI = POLLPRI
+EVENT_ERR = POLLERR
+EVENT_HUP = POLLHUP | POLLRDHUP
+ALL_EVENTS = 0xFFFF_FFFF  # an entry that hears everything (a child's exit, a futex, ...)
+
+Callback = Callable[[int], None]
+
+
+class WaitEntry:
+    """One registration on one queue: `callback(mask)` runs when the queue is notified with
+    events this entry's `mask` selects. Remove it (or use it as a context manager) when done."""
+
+    __slots__ = ("queue", "mask", "callback")
+
+    def __init__(self, queue: WaitQueue, mask: int, callback: Callback) -> None:
+        self.queue = queue
+        self.mask = mask
+        self.callback = callback
+
+    def remove(self) -> None:
+        self.queue.entries.pop(self, None)
+
+    def __enter__(self) -> WaitEntry:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.remove()
+
+
+class WaitQueue:
+    """Entries waiting for events; `notify(mask)` runs the callbacks of those that match.
+
+    Entries are kept in registration order (a dict used as an ordered set), so that waiters
+    are woken first come, first served, as Linux's FIFO wait queues wake them.
+    """
+
+    __slots__ = ("entries",)
+
+    def __init__(self) -> None:
+        self.entries: dict[WaitEntry, None] = {}
+
+    def add(self, mask: int, callback: Callback) -> WaitEntry:
+        entry = WaitEntry(self, mask, callback)
+        self.entries[entry] = None
+        return entry
+
+    def notify(self, mask: int = ALL_EVENTS) -> None:
+        if not self.entries:
+            return
+        for entry in list(self.entries):
+            if entry.mask & mask and entry in self.entries:
+                entry.callback(mask)
+
+    def wake_n(self, n: int, mask: int = ALL_EVENTS) -> int:
+        """Run (and remove) the first n entries that select `mask`; how many ran. For queues
+        whose waiters are served one by one (futexes), FIFO."""
+        done = 0
+        for entry in list(self.entries):
+            if done >= n:
+                break
+            if entry.mask & mask:
+                del self.entries[entry]
+                entry.callback(mask)
+                done += 1
+        return done
+
+    def move_to(self, other: WaitQueue, n: int) -> int:
+        """Move the first n entries to `other` (FUTEX_REQUEUE); how many moved."""
+        moved = list(self.entries)[:n]
+        for entry in moved:
+            del self.entries[entry]
+            entry.queue = other
+            other.entries[entry] = None
+        return len(moved)
+
+    def __bool__(self) -> bool:
+        """Whether anybody waits here (cheap: callers skip work when nobody listens)."""
+        return bool(self.entries)
+
+    def __len__(self) -> int:
+        return len(self.entries)
+
+
+# ---- sleeping in place ------------------------------------------------------------------
+
+
+class NeedContext(BaseException):  # noqa: N818 - a control-flow signal, not an error
+    """A handler reached a point where it must sleep, but runs on the platform's stack (the
+    fast path, where most syscalls finish). The syscall layer runs it again from its start in
+    a Context, where it can sleep. So a handler may only reach its first sleep before it has
+    done anything that cannot be done twice; one that cannot promise that calls
+    need_context() first."""
+
+
+class Context(greenlet):
+    """A stack of its own on which one syscall handler runs and may sleep where it stands
+    (process/context.py makes them; this is what the wait layer sees of them)."""
+
+    def block(self, deadline: float | None, interruptible: bool) -> bool:
+        """Sleep until woken: False if `deadline` (kernel monotonic seconds) passed first.
+        Raises KernelError(ERESTARTSYS) when a signal is pending (any signal if
+        interruptible, a fatal one otherwise)."""
+        raise NotImplementedError
+
+    def waker(self) -> Callback:
+        """The callback that wakes this context's task (for WaitQueue.add)."""
+        raise NotImplementedError
+
+
+def current() -> Context:
+    """The context the running handler may sleep in; NeedContext if it has none."""
+    ctx = getcurrent()
+    if not isinstance(ctx, Context):
+        raise NeedContext
+    return ctx
+
+
+def need_context() -> None:
+    """A handler that may sleep after a side effect calls this before the side effect."""
+    if not isinstance(getcurrent(), Context):
+        raise NeedContext
+
+
+T = TypeVar("T")
+
+
+def wait_event(waits: Iterable[tuple[WaitQueue, int]], ready: Callable[[], T],
+               deadline: float | None = None, interruptible: bool = True) -> T | None:  # fmt: skip
+    """Sleep until ready() returns something true and return it; None if `deadline` passes
+    first. Each (queue, mask) in `waits` wakes the sleeper when notified with those events.
+    A pending signal ends the wait with KernelError(ERESTARTSYS) (Linux's
+    wait_event_interruptible); with interruptible=False only a fatal signal does."""
+    result = ready()
+    if result:
+        return result
+    ctx = current()
+    wake = ctx.waker()
+    entries = [queue.add(mask, wake) for queue, mask in waits]
+    try:
+        while True:
+            if not ctx.block(deadline, interruptible):
+                return ready() or None
+            result = ready()
+            if result:
+                return result
+    finally:
+        for entry in entries:
+            entry.remove()
+
+
+def sleep_until(deadline: float | None, interruptible: bool = True) -> None:
+    """Sleep until `deadline` (None: until a signal); ERESTARTSYS if a signal comes first."""
+    ctx = current()
+    while ctx.block(deadline, interruptible):
+        pass
