@@ -13,6 +13,7 @@ from twaron.config import Config
 from twaron.errors import KernelError
 from twaron.fs.console import Console
 from twaron.kernel import Kernel, status_to_exit_code
+from twaron.profile import Profiler
 
 
 @dataclass
@@ -29,8 +30,8 @@ class CompletedRun:
     timed_out: bool = False
 
 
-def boot(config: Config, console: Console) -> Kernel:
-    return Kernel(config, console)
+def boot(config: Config, console: Console, profiler: Profiler | None = None) -> Kernel:
+    return Kernel(config, console, profiler)
 
 
 def start(kernel: Kernel, config: Config) -> int | None:

@@ -1,4 +1,4 @@
-"""`twaron run | bench | profile | test | fuzz`: argument parsing and presentation only.
+"""`twaron run | bench | profile | test | fuzz | syscalls`: argument parsing and presentation only.
 
 Everything that boots or runs a kernel lives in twaron.api; this module turns a command
 line into a Config and an api call into an exit status. Heavy modules are imported inside
@@ -196,6 +196,19 @@ def build_parser() -> argparse.ArgumentParser:
     fuzz.add_argument("--progress", action="store_true",
                       help="a progress line on stderr every 10 seconds")
     fuzz.set_defaults(handler=_cmd_fuzz)
+
+    scs = sub.add_parser(
+        "syscalls",
+        help="list the system calls and how far twaron implements each",
+        description="Print twaron's syscall registry: every x86-64 system call of Linux 6.1 "
+        "with its support level (full, partial, stub, unsupported), what a signal does to it "
+        "while it sleeps (restart rule) and a note on what differs from Linux. --markdown "
+        "prints the compatibility page, docs/syscalls.md.",
+    )
+    scs.add_argument("--markdown", action="store_true", help="the Markdown page")
+    scs.add_argument("--level", choices=("full", "partial", "stub", "unsupported"),
+                     help="only the calls of this level")
+    scs.set_defaults(handler=_cmd_syscalls)
     return parser
 
 
@@ -271,6 +284,15 @@ def _cmd_fuzz(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     except (PlatformUnavailable, fuzz.BuildError) as e:
         print(f"twaron: {e}", file=sys.stderr)
         return 1
+
+
+def _cmd_syscalls(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
+    from twaron.syscalls import docs
+    from twaron.syscalls.registry import Level
+
+    level = Level(args.level) if args.level else None
+    sys.stdout.write(docs.markdown(level) if args.markdown else docs.text(level))
+    return 0
 
 
 def _cmd_not_implemented(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:

@@ -3,13 +3,13 @@
 The seed post found its 50 us problem by timing execve phase by phase and printing averages
 (phase, avg time, % of exec). This module gives every path the same tool.
 
-Call-site pattern (hot paths: execve, fork, the syscall loop)::
+A kernel has a profiler when it was booted with one (`twaron profile`: Kernel(...,
+profiler=Profiler(...))), else kernel.profiler is None. Call-site pattern (hot paths: execve,
+fork, the syscall loop)::
 
-    from twaron import profile
-
-    prof = profile.PROFILER           # read the module attribute each time, never
-    if prof:                          # `from twaron.profile import PROFILER` (that
-        t0 = prof.now()               # would freeze the value at import)
+    prof = task.kernel.profiler
+    if prof:
+        t0 = prof.now()
     ...
     if prof:
         t0 = prof.phase("exec.load_elf_segments", t0)   # records [t0, now), returns now
@@ -17,9 +17,8 @@ Call-site pattern (hot paths: execve, fork, the syscall loop)::
     if prof:
         prof.phase("exec.total", t_start)
 
-With profiling off PROFILER is None, and each site is a global load plus a truth test:
-no call, no clock read, no allocation. Colder code may use `with profile.span("name"):`,
-which costs a function call when off.
+With profiling off each site is an attribute load plus a truth test: no call, no clock read,
+no allocation. Colder code may use `with prof.span("name"):`.
 
 Phases accumulate total ns, count, min and max. When `events=True` every measured interval is
 also kept (up to `max_events`) for a Chrome-trace/Perfetto timeline.
@@ -31,7 +30,6 @@ import json
 import os
 import time
 from collections.abc import Callable
-from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -39,10 +37,6 @@ if TYPE_CHECKING:
     from rich.table import Table
 
 Clock = Callable[[], int]
-
-# The profiler of this process, or None (the default: off). Set with enable()/disable().
-PROFILER: Profiler | None = None
-
 
 @dataclass(slots=True)
 class PhaseStats:
@@ -245,31 +239,6 @@ class _Span:
 
     def __exit__(self, *exc: object) -> None:
         self.prof.phase(self.name, self.t0, self.tid)
-
-
-_NULL_SPAN: AbstractContextManager[None] = nullcontext()
-
-
-def span(name: str, tid: int = 0) -> AbstractContextManager[Any]:
-    """`with profile.span("fs.lookup"):` - a no-op context (shared, no allocation) when off."""
-    prof = PROFILER
-    if prof is None:
-        return _NULL_SPAN
-    return _Span(prof, name, tid)
-
-
-def enable(clock: Clock = time.perf_counter_ns, events: bool = False, **kw: Any) -> Profiler:
-    """Install a fresh global profiler and return it."""
-    global PROFILER
-    PROFILER = Profiler(clock=clock, events=events, **kw)
-    return PROFILER
-
-
-def disable() -> Profiler | None:
-    """Remove the global profiler; returns it so that its results can still be reported."""
-    global PROFILER
-    prof, PROFILER = PROFILER, None
-    return prof
 
 
 def format_ns(ns: float) -> str:

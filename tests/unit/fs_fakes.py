@@ -10,6 +10,7 @@ from twaron.arch.x86_64.errno import EFAULT, ENAMETOOLONG
 from twaron.errors import KernelError
 from twaron.fs.fdtable import FdTable
 from twaron.mm.physmem import PhysMem
+from twaron.process.pid import PidTable
 from twaron.process.task import Credentials, FsContext, Task, ThreadGroup
 
 BASE = 0x10000
@@ -83,16 +84,12 @@ class FakeKernel:
     def __init__(self) -> None:
         self.mem = PhysMem(16 << 20)
         self.rng = FakeRng()
-        self.tasks: dict[int, ThreadGroup] = {}
-        self.threads: dict[int, Task] = {}  # tid -> task, for threads other than leaders
+        self.pids = PidTable()
         self.clock = FakeClock()
         self.boot_time = time.monotonic()
         self.console: Any = None
-        self.signals_sent: list[tuple[int, int]] = []
         self.sched = None
 
-    def send_signal(self, group: ThreadGroup, sig: int) -> None:
-        self.signals_sent.append((group.pid, sig))
 
 
 def make_task(
@@ -103,7 +100,7 @@ def make_task(
     task = Task(kernel, pid, group, FakeMM(), FdTable(), FsContext(root, root), cred)  # type: ignore[arg-type]
     task.comm = b"test"
     group.tasks.append(task)
-    kernel.tasks[pid] = group
+    kernel.pids.groups[pid] = group
     return task
 
 

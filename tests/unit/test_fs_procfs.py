@@ -60,7 +60,7 @@ def test_pid_files():
     assert b"1" in names and b"42" in names and b"self" in names
     fdnames = [d[3] for d in _listdir(t, b"/proc/self/fd")]
     assert fdnames[:2] == [b".", b".."]
-    del k.tasks[42]
+    del k.pids.groups[42]
     try:
         vfs.lookup(t, b"/proc/42/comm")
         raise AssertionError("a gone process must vanish from /proc")

@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pytest
 
-from twaron import profile
 from twaron.profile import Profiler, format_ns
 
 
@@ -163,23 +162,30 @@ def test_empty_profiler_is_truthy() -> None:
     assert Profiler(clock=FakeClock())
 
 
-def test_global_enable_disable_and_span() -> None:
-    assert profile.PROFILER is None
-    with profile.span("off"):
-        pass  # no profiler: a shared null context
+def test_span() -> None:
     clock = FakeClock()
-    prof = profile.enable(clock=clock)
-    try:
-        assert profile.PROFILER is prof
-        with profile.span("on", tid=2):
-            clock.advance(42)
-        with prof.span("direct"):
-            clock.advance(8)
-    finally:
-        assert profile.disable() is prof
-    assert profile.PROFILER is None
+    prof = Profiler(clock=clock)
+    with prof.span("on", tid=2):
+        clock.advance(42)
+    with prof.span("direct"):
+        clock.advance(8)
     assert prof.stats["on"].total_ns == 42 and prof.stats["direct"].total_ns == 8
-    assert "off" not in prof.stats
+
+
+def test_profiler_belongs_to_its_kernel() -> None:
+    """A profiler is given to one kernel at boot; another kernel has none (no global)."""
+    from twaron import api
+    from twaron.config import Config
+    from twaron.fs.console import Console
+
+    prof = Profiler(clock=FakeClock())
+    config = Config(argv=["/bin/true"], platform="unicorn")
+    with_prof = api.boot(config, Console(lambda n: b"", bytearray().extend, bytearray().extend),
+                         profiler=prof)  # fmt: skip
+    without = api.boot(config, Console(lambda n: b"", bytearray().extend, bytearray().extend))
+    assert with_prof.profiler is prof and without.profiler is None
+    with_prof.platform.close()
+    without.platform.close()
 
 
 def test_reset() -> None:

@@ -21,25 +21,24 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from twaron import profile
 from twaron.profile import PhaseStats, Profiler, format_ns
 
 START_MARK = b"BENCH_PROFILE_START\n"
 GUEST_BENCH = "/bench"
 # The seed post's phases, in the order of the code path (plus open + parse, which the seed
 # counts outside its table).
-EXEC_PHASES = (
+EXEC_PHASES = (  # load (it can fail, leaving the caller as it was), then commit
     "exec.open + parse",
-    "exec.close_cloexec + cmdline",
     "exec.new address space",
     "exec.load ELF segments",
     "exec.AT_RANDOM",
     "exec.prefault cached pages",
     "exec.stack alloc + init",
+    "exec.close_cloexec + cmdline",
     "exec.de_thread + mm switch",
 )
 # Phases only some execs have: a dynamic program's interpreter (ld.so).
-ALL_EXEC_PHASES = EXEC_PHASES[:4] + ("exec.load interpreter",) + EXEC_PHASES[4:]
+ALL_EXEC_PHASES = EXEC_PHASES[:3] + ("exec.load interpreter",) + EXEC_PHASES[3:]
 
 
 @dataclass
@@ -200,19 +199,15 @@ def run_profile(argv: Sequence[str], *, execs: int = 50, warmup: int = 3,
         argv=[GUEST_BENCH, "profile", str(execs), str(warmup), *argv],
         platform=platform, add_files=[(str(binary), GUEST_BENCH), *add_files], timeout=timeout,
     )  # fmt: skip
-    was = profile.PROFILER
-    prof = profile.enable(events=events)
+    prof = Profiler(events=events)
     watcher = _Watcher(prof)
     err = bytearray()
     from twaron.kernel import status_to_exit_code
 
-    try:
-        kernel = api.boot(config, Console(lambda n: b"", watcher.write, err.extend))
-        rc = api.start(kernel, config)
-        if rc is None:
-            rc = status_to_exit_code(kernel.run())
-    finally:
-        profile.PROFILER = was
+    kernel = api.boot(config, Console(lambda n: b"", watcher.write, err.extend), profiler=prof)
+    rc = api.start(kernel, config)
+    if rc is None:
+        rc = status_to_exit_code(kernel.run())
     out = watcher.buf.decode("utf-8", "replace")
     measured = 0
     for line in out.splitlines():

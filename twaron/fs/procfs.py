@@ -320,7 +320,7 @@ class ProcFs:
 
     def root_entries(self) -> dict[bytes, Inode]:
         out = dict(self.static)
-        tasks = self.kernel.tasks
+        tasks = self.kernel.pids.groups
         for pid in [p for p in self.pid_cache if tasks.get(p) is not self.pid_cache[p][0]]:
             del self.pid_cache[pid]
         for pid in sorted(tasks):
@@ -330,11 +330,11 @@ class ProcFs:
     def root_find(self, name: bytes) -> Inode | None:
         node = self.static.get(name)
         if node is None and name.isdigit() and not name.startswith(b"0"):
-            group = self.kernel.tasks.get(int(name))
+            group = self.kernel.pids.groups.get(int(name))
             if group is not None:
                 node = self.pid_dir(group)
             else:  # a thread's tid: not listed, but found (as Linux does)
-                t = self.kernel.threads.get(int(name))
+                t = self.kernel.pids.threads.get(int(name))
                 if t is not None and not t.exited:
                     node = self.pid_dir(t.group, t)
         return node
@@ -614,9 +614,9 @@ class ProcFs:
 
     def loadavg(self, _t: Any) -> bytes:
         k = self.kernel
-        threads = sum(len(g.tasks) for g in k.tasks.values())
-        running = sum(1 for g in k.tasks.values() for t in g.tasks if t.runnable and not t.exited)
-        last = max(k.tasks) if k.tasks else 0
+        threads = sum(len(g.tasks) for g in k.pids.groups.values())
+        running = sum(1 for t in k.pids.threads.values() if t.runnable and not t.exited)
+        last = max(k.pids.groups) if k.pids.groups else 0
         return f"0.00 0.00 0.00 {max(running, 1)}/{threads} {last}\n".encode()
 
     def filesystems(self, _t: Any) -> bytes:
@@ -627,7 +627,7 @@ class ProcFs:
         up = max(0.0, time.monotonic() - k.boot_time)
         ticks = int(up * USER_HZ)
         btime = int(time.time() - up)
-        procs = len(k.tasks)
+        procs = len(k.pids.groups)
         return (
             f"cpu  0 0 0 {ticks} 0 0 0 0 0 0\ncpu0 0 0 0 {ticks} 0 0 0 0 0 0\nintr 0\n"
             f"ctxt 0\nbtime {btime}\nprocesses {procs}\nprocs_running 1\n"

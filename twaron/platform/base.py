@@ -11,11 +11,20 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import IntEnum
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
     from twaron.mm.physmem import PhysMem
-    from twaron.process.task import Task
+
+
+class Thread(Protocol):
+    """What a platform sees of a task (the kernel's process.task.Thread): its saved register
+    state (made by new_cpu/fork_cpu), its address space (cr3: the PML4's guest-physical
+    address; tlb_dirty: mappings narrowed since it last ran) and whether it is gone."""
+
+    cpu: Any
+    mm: Any
+    exited: bool
 
 
 class PlatformUnavailable(Exception):
@@ -74,24 +83,24 @@ class Platform(Protocol):
     def new_cpu(self) -> object:
         """Register state for a brand-new task in ring 3 (all zero until execve sets it)."""
 
-    def fork_cpu(self, parent: Task) -> object:
+    def fork_cpu(self, parent: Thread) -> object:
         """A copy of parent's current register state (the child's return value is set after)."""
 
     def free_cpu(self, cpu: object) -> None: ...
 
-    def run(self, task: Task) -> tuple[Event, int]:
+    def run(self, task: Thread) -> tuple[Event, int]:
         """Run task's user code until an event; returns (event, info)."""
 
-    def get_regs(self, task: Task) -> UserRegs: ...
+    def get_regs(self, task: Thread) -> UserRegs: ...
 
-    def set_regs(self, task: Task, regs: UserRegs) -> None:
+    def set_regs(self, task: Thread, regs: UserRegs) -> None:
         """Replace task's whole user register file (execve, signal delivery, sigreturn)."""
 
-    def set_reg(self, task: Task, name: str, value: int) -> None: ...
+    def set_reg(self, task: Thread, name: str, value: int) -> None: ...
 
-    def get_reg(self, task: Task, name: str) -> int: ...
+    def get_reg(self, task: Thread, name: str) -> int: ...
 
-    def finish_syscall(self, task: Task, value: int) -> None:
+    def finish_syscall(self, task: Thread, value: int) -> None:
         """A syscall that slept has its result: rax = value (and what the SYSCALL instruction
         leaves in rcx and r11), as if it had returned then. Called outside run()."""
 

@@ -69,11 +69,10 @@ from twaron.arch.x86_64.constants import (
 )
 from twaron.platform import kvm_stubs as stubs
 from twaron.platform import kvm_sys as K
-from twaron.platform.base import Event, PlatformUnavailable, SyscallEntry, UserRegs
+from twaron.platform.base import Event, PlatformUnavailable, SyscallEntry, Thread, UserRegs
 
 if TYPE_CHECKING:
     from twaron.mm.physmem import PhysMem
-    from twaron.process.task import Task
 
 U64 = 0xFFFF_FFFF_FFFF_FFFF
 TIME_SLICE = 0.02  # seconds a compute-bound task runs before it is preempted
@@ -190,7 +189,7 @@ class KvmPlatform:
         self.rmv = self.vm.run_mv
         self.vcpu = self.vm.vcpu
         self._run_ioctl = K._ioctl
-        self.current: Task | None = None
+        self.current: Thread | None = None
         self.kmode = False  # True: vCPU at the iretq stub, user rip/rflags/rsp in the frame
         self.cr3 = -1
         self.cur_mm: object = None
@@ -367,7 +366,7 @@ class KvmPlatform:
     def new_cpu(self) -> KvmCpu:
         return KvmCpu()
 
-    def fork_cpu(self, parent: Task) -> KvmCpu:
+    def fork_cpu(self, parent: Thread) -> KvmCpu:
         """The child's registers: the parent's, returning 0 from the syscall it is in."""
         if parent is self.current:
             cpu = KvmCpu()
@@ -410,7 +409,7 @@ class KvmPlatform:
             rq[R_RFLAGS] = rflags
         rq[Q_DIRTY] |= K.SYNC_REGS
 
-    def _switch_to(self, task: Task) -> None:
+    def _switch_to(self, task: Thread) -> None:
         cur = self.current
         if cur is not None and cur.cpu is not None and not cur.exited:
             cur.cpu.regs = self._live_regs()
@@ -422,7 +421,7 @@ class KvmPlatform:
         self._set_state(cpu.fpu if cpu.fpu is not None else self._default_fpu)
         self.current = task
 
-    def get_reg(self, task: Task, name: str) -> int:
+    def get_reg(self, task: Thread, name: str) -> int:
         if task is not self.current:
             cpu = task.cpu
             if name == "fs_base":
@@ -438,7 +437,7 @@ class KvmPlatform:
             return self.q[self.frame_q + FRAME_SLOT[name]]
         return self.rq[R + REG_INDEX[name]]
 
-    def set_reg(self, task: Task, name: str, value: int) -> None:
+    def set_reg(self, task: Thread, name: str, value: int) -> None:
         value &= U64
         if name == "rflags":
             value = (value & RFLAGS_USER) | RFLAGS_FIXED
@@ -457,12 +456,12 @@ class KvmPlatform:
         self.rq[R + REG_INDEX[name]] = value
         self.rq[Q_DIRTY] |= K.SYNC_REGS
 
-    def get_regs(self, task: Task) -> UserRegs:
+    def get_regs(self, task: Thread) -> UserRegs:
         regs = self._live_regs() if task is self.current else task.cpu.regs
         return UserRegs(**dict(zip(K.KREGS, regs, strict=True)),
                         fs_base=task.cpu.fs_base, gs_base=task.cpu.gs_base)  # fmt: skip
 
-    def set_regs(self, task: Task, regs: UserRegs) -> None:
+    def set_regs(self, task: Thread, regs: UserRegs) -> None:
         values = [getattr(regs, n) & U64 for n in K.KREGS]
         task.cpu.fs_base = regs.fs_base & U64
         task.cpu.gs_base = regs.gs_base & U64
@@ -472,7 +471,7 @@ class KvmPlatform:
             values[17] = (values[17] & RFLAGS_USER) | RFLAGS_FIXED
             task.cpu.regs = values
 
-    def finish_syscall(self, task: Task, value: int) -> None:
+    def finish_syscall(self, task: Thread, value: int) -> None:
         self.set_reg(task, "rax", value)  # SYSCALL itself left rcx and r11 as Linux has them
 
     def request_stop(self) -> None:
@@ -486,7 +485,7 @@ class KvmPlatform:
 
     # ---- running ------------------------------------------------------------------------
 
-    def _prepare(self, task: Task) -> None:
+    def _prepare(self, task: Thread) -> None:
         """Address space, TLB and segment bases for task, written into the sync sregs."""
         rq = self.rq
         mm = task.mm
@@ -536,7 +535,7 @@ class KvmPlatform:
             self.shadowed.clear()
         return K.SYNC_SREGS  # rewriting CR3 through sync sregs reloads it
 
-    def run(self, task: Task) -> tuple[Event, int]:
+    def run(self, task: Thread) -> tuple[Event, int]:
         if task is not self.current:
             self._switch_to(task)
         ticker = self._ticker
@@ -547,7 +546,7 @@ class KvmPlatform:
         finally:
             ticker.slice += 1
 
-    def _run(self, task: Task) -> tuple[Event, int]:
+    def _run(self, task: Thread) -> tuple[Event, int]:
         rq, vcpu, run_ioctl = self.rq, self.vcpu, self._run_ioctl
         self.stop_requested = False
         while True:
@@ -637,7 +636,7 @@ class KvmPlatform:
             text += f", suberror {sub}, data {[hex(d) for d in data]}"
         return text
 
-    def _syscall(self, task: Task, ret_rip: int) -> bool:
+    def _syscall(self, task: Thread, ret_rip: int) -> bool:
         """Answer the syscall the vCPU stopped in; True if run() must return."""
         rq = self.rq
         nr = rq[R_RAX]

@@ -58,11 +58,10 @@ from twaron.arch.x86_64.constants import (
     X86_TRAP_SS,
     X86_TRAP_UD,
 )
-from twaron.platform.base import Event, SyscallEntry, UserRegs
+from twaron.platform.base import Event, SyscallEntry, Thread, UserRegs
 
 if TYPE_CHECKING:
     from twaron.mm.physmem import PhysMem
-    from twaron.process.task import Task
 
 U64 = 0xFFFF_FFFF_FFFF_FFFF
 NEVER = 0xFFFF_FFFF_FFFF_F000  # `until` address no guest ever reaches
@@ -141,7 +140,7 @@ class UnicornPlatform:
         self._ctx_write_batch = lib.uc_context_reg_write_batch
         self._ctx_read_batch = lib.uc_context_reg_read_batch
         self._all = _RegBatch(ALL_REGS)
-        self.current: Task | None = None
+        self.current: Thread | None = None
         self.cr3 = -1
         self.event: tuple[Event, int] | None = None
         self.pending: dict[str, int] | None = None
@@ -352,7 +351,7 @@ class UnicornPlatform:
                        ctypes.cast(src.context, ptr).value, ctx.size)  # type: ignore[attr-defined]
         return ctx
 
-    def fork_cpu(self, parent: Task) -> object:
+    def fork_cpu(self, parent: Thread) -> object:
         """The child's registers: the parent's, returning 0 from the syscall it is in."""
         if parent is self.current:
             ctx = self.uc.context_save()
@@ -371,7 +370,7 @@ class UnicornPlatform:
         if self.current is not None and self.current.cpu is cpu:
             self.current = None
 
-    def _switch_to(self, task: Task) -> None:
+    def _switch_to(self, task: Thread) -> None:
         cur = self.current
         if cur is not None and cur.cpu is not None and not cur.exited:
             self._ctx_save(self.uch, cur.cpu.context)
@@ -383,17 +382,17 @@ class UnicornPlatform:
         if cur is None or cur.mm is not task.mm or self.uc.reg_read(X.UC_X86_REG_CR3) != self.cr3:
             self.cr3 = -1
 
-    def _is_live(self, task: Task) -> bool:
+    def _is_live(self, task: Thread) -> bool:
         return task is self.current
 
-    def get_reg(self, task: Task, name: str) -> int:
+    def get_reg(self, task: Thread, name: str) -> int:
         if self.pending and task is self.current and name in self.pending:
             return self.pending[name]
         if task is self.current:
             return self.uc.reg_read(REG_IDS[name])
         return task.cpu.reg_read(REG_IDS[name])
 
-    def set_reg(self, task: Task, name: str, value: int) -> None:
+    def set_reg(self, task: Thread, name: str, value: int) -> None:
         value &= U64
         if task is self.current:
             # Inside the syscall hook Unicorn adds the instruction length to a written RIP;
@@ -408,7 +407,7 @@ class UnicornPlatform:
         else:
             task.cpu.reg_write(REG_IDS[name], value)
 
-    def get_regs(self, task: Task) -> UserRegs:
+    def get_regs(self, task: Thread) -> UserRegs:
         b = self._all
         if task is self.current:
             self._read_batch(self.uch, b.ids, b.ptrs, b.n)
@@ -420,7 +419,7 @@ class UnicornPlatform:
                 values[ALL_REGS.index(name)] = v
         return UserRegs(**dict(zip(ALL_REGS, values, strict=True)))
 
-    def set_regs(self, task: Task, regs: UserRegs) -> None:
+    def set_regs(self, task: Thread, regs: UserRegs) -> None:
         """All registers in one batch; inside a syscall RIP waits until the CPU stops."""
         b = self._all
         for i, name in enumerate(ALL_REGS):
@@ -432,7 +431,7 @@ class UnicornPlatform:
         if self.in_syscall:
             self.set_reg(task, "rip", regs.rip)
 
-    def finish_syscall(self, task: Task, value: int) -> None:
+    def finish_syscall(self, task: Thread, value: int) -> None:
         self.set_reg(task, "rax", value)
         self.set_reg(task, "rcx", self.get_reg(task, "rip"))
         self.set_reg(task, "r11", self.get_reg(task, "rflags"))
@@ -451,7 +450,7 @@ class UnicornPlatform:
 
     # ---- running ------------------------------------------------------------------------
 
-    def run(self, task: Task) -> tuple[Event, int]:
+    def run(self, task: Thread) -> tuple[Event, int]:
         if task is not self.current:
             self._switch_to(task)
         mm = task.mm

@@ -1,25 +1,29 @@
-"""execve: replace a process's program, in the phases of the seed post.
+"""execve: replace a process's program, as load-then-commit, in the phases of the seed post.
 
-  close_cloexec + cmdline   copy argv/envp out of the old image, close O_CLOEXEC fds
+Loading builds the whole new image and can fail (with Linux's errno) leaving the caller as it
+was - its fds, handlers, threads and address space untouched:
+
+  open + parse              the file (a #! script's interpreter), its ELF headers, PT_INTERP
   new address space         a fresh mm with its own PML4
   load ELF segments         map PT_LOAD from the page cache (no copying)
   load interpreter          a dynamic program's PT_INTERP (ld.so) at a free area, top-down
   AT_RANDOM                 16 bytes from the boot-seeded generator, not the host
   prefault cached pages     map the binary's cached pages now, not one fault at a time
-  stack alloc + init        argv, envp, auxv on a new stack
-  de_thread + mm switch     drop the old mm; the platform loads the new CR3 on resume
+  stack alloc + init        argv, envp, auxv on the new stack
+  credentials               set-user-ID and set-group-ID files
 
-Everything that can fail with an errno happens before the old address space is dropped.
-What Linux finds wrong only after its point of no return (an unusable interpreter) ends the
-process with SIGSEGV, as Linux's force_fatal_sig does.
+The commit cannot fail: close-on-exec fds closed, caught signals reset, the other threads
+ended (de_thread), the new mm switched in, the registers set. What Linux finds wrong only
+after its own point of no return (an interpreter it cannot map) ends the process with
+SIGSEGV, as Linux's force_fatal_sig does.
 """
 
 from __future__ import annotations
 
 import struct
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
-from twaron import profile
 from twaron.arch.x86_64.constants import (
     AT_BASE,
     AT_CLKTCK,
@@ -52,16 +56,22 @@ from twaron.arch.x86_64.constants import (
     PROT_READ,
     PROT_WRITE,
     RLIMIT_STACK,
+    S_ISGID,
+    S_ISUID,
+    S_IXGRP,
     SIGSEGV,
 )
-from twaron.arch.x86_64.errno import E2BIG, EFAULT, ELOOP, ENOEXEC
+from twaron.arch.x86_64.errno import E2BIG, EFAULT, ELOOP, ENAMETOOLONG, ENOEXEC
 from twaron.errors import KernelError
+from twaron.fs.boot import exec_open
 from twaron.mm.address_space import MMAP_TOP, STACK_SIZE, STACK_TOP, AddressSpace
 from twaron.mm.page_cache import PageCache
 from twaron.platform.base import UserRegs
 from twaron.process import binfmt_elf, futex
+from twaron.process import exit as exits
 from twaron.process.binfmt_elf import ElfImage, LoadedImage
 from twaron.process.signal import wait_status_for_signal
+from twaron.process.task import Credentials
 
 if TYPE_CHECKING:
     from twaron.process.task import Task
@@ -90,21 +100,51 @@ def read_string_array(task: Task, addr: int, total: list[int]) -> list[bytes]:
         ptr = mm.read_u64(addr + 8 * len(out))
         if ptr == 0:
             return out
-        s = mm.read_cstring(ptr, MAX_ARG_STRLEN)
+        try:
+            s = mm.read_cstring(ptr, MAX_ARG_STRLEN)
+        except KernelError as e:  # Linux: a string past MAX_ARG_STRLEN is E2BIG
+            raise KernelError(E2BIG if e.errno == ENAMETOOLONG else e.errno) from None
         total[0] += len(s) + 1 + 8
         if total[0] > MAX_ARG_TOTAL or len(out) >= MAX_ARGS:
             raise KernelError(E2BIG)
         out.append(s)
 
 
+@dataclass
+class NewImage:
+    """Everything the commit puts in place; built by load() without touching the task."""
+
+    mm: AddressSpace
+    path: Any  # the executable's Path (/proc/PID/exe)
+    execfn: bytes  # what comm is named after
+    entry: int
+    sp: int
+    cred: Credentials
+
+
 def sys_execve(task: Task, filename: bytes, argv: list[bytes], envp: list[bytes],
                dirfd: int, flags: int) -> None:  # fmt: skip
-    """Replace task's program. Raises KernelError before the point of no return only."""
-    prof = profile.PROFILER
-    t0 = t_start = prof.now() if prof else 0
-    tid = task.tid
+    """Replace task's program; KernelError (and the task untouched) if it cannot be loaded."""
+    prof = task.kernel.profiler
+    t_start = prof.now() if prof else 0
+    image = load(task, filename, argv, envp, dirfd, flags)
+    if image is None:  # Linux would have failed after its point of no return
+        exits.group_exit(task.kernel, task.group, wait_status_for_signal(SIGSEGV))
+        return
+    commit(task, image)
+    if prof:
+        prof.add("exec.total", t_start, prof.now() - t_start, task.tid)
+
+
+def load(task: Task, filename: bytes, argv: list[bytes], envp: list[bytes], dirfd: int,
+         flags: int) -> NewImage | None:  # fmt: skip
+    """Build the new image. None when the interpreter cannot be mapped (the process is then
+    killed, as Linux kills it past its point of no return)."""
     kernel = task.kernel
-    path, inode, head = kernel.vfs_exec_open(task, dirfd, filename, flags)
+    prof = kernel.profiler
+    t0 = prof.now() if prof else 0
+    tid = task.tid
+    path, inode, head = exec_open(task, dirfd, filename, flags)
     execfn = filename  # a #! script keeps its own name for comm and AT_EXECFN
     argv = list(argv)
     for _ in range(MAX_SCRIPT_DEPTH + 1):
@@ -112,7 +152,7 @@ def sys_execve(task: Task, filename: bytes, argv: list[bytes], envp: list[bytes]
             break
         interp, argv = _script_argv(head, filename, argv)
         filename = interp
-        path, inode, head = kernel.vfs_exec_open(task, AT_FDCWD, interp, 0)
+        path, inode, head = exec_open(task, AT_FDCWD, interp, 0)
     else:
         raise KernelError(ELOOP)
     mapping = inode.mapping
@@ -121,10 +161,64 @@ def sys_execve(task: Task, filename: bytes, argv: list[bytes], envp: list[bytes]
     if prof:
         t0 = prof.phase("exec.open + parse", t0, tid)
 
-    # ---- point of no return --------------------------------------------------------
+    mm = AddressSpace(kernel.mem)
+    if prof:
+        t0 = prof.phase("exec.new address space", t0, tid)
+    try:
+        loaded = binfmt_elf.load(mm, image, mapping, path, binfmt_elf.exec_bias(image))
+        mm.brk_start = mm.brk = loaded.brk
+        if prof:
+            t0 = prof.phase("exec.load ELF segments", t0, tid)
+        entry, base = loaded.entry, 0
+        if interp is not None:
+            ld = _load_interp(mm, interp)
+            if ld is None:
+                mm.destroy()
+                return None
+            entry, base = ld.entry, ld.bias
+            if prof:
+                t0 = prof.phase("exec.load interpreter", t0, tid)
+        random_bytes = kernel.rng.read(16)
+        if prof:
+            t0 = prof.phase("exec.AT_RANDOM", t0, tid)
+        _prefault(mm)
+        if prof:
+            t0 = prof.phase("exec.prefault cached pages", t0, tid)
+        cred = exec_credentials(task, path)
+        sp = _setup_stack(task, mm, cred, loaded, base, execfn, argv, envp, random_bytes,
+                          image.exec_stack)  # fmt: skip
+        if prof:
+            t0 = prof.phase("exec.stack alloc + init", t0, tid)
+    except BaseException:
+        mm.destroy()
+        raise
+    return NewImage(mm, path, execfn, entry, sp, cred)
+
+
+def exec_credentials(task: Task, path: Any) -> Credentials:
+    """The credentials the program runs with (Linux's bprm_fill_uid): a set-user-ID file
+    makes its owner the effective (and saved) user, set-group-ID its group, unless the
+    mount is nosuid or the task asked for no_new_privs."""
+    cred = task.cred.copy()
+    inode = path.inode
+    if "nosuid" in path.mnt.sb.mount_opts.split(",") or getattr(task, "no_new_privs", False):
+        return cred
+    if inode.mode & S_ISUID:
+        cred.euid = cred.suid = cred.fsuid = inode.uid
+    if inode.mode & (S_ISGID | S_IXGRP) == S_ISGID | S_IXGRP:
+        cred.egid = cred.sgid = cred.fsgid = inode.gid
+    return cred
+
+
+def commit(task: Task, image: NewImage) -> None:
+    """Put the new image in place. Nothing here can fail."""
+    kernel = task.kernel
+    prof = kernel.profiler
+    t0 = prof.now() if prof else 0
+    tid = task.tid
     group = task.group
     if len(group.tasks) > 1 or task.tid != group.pid:
-        kernel.de_thread(task)
+        exits.de_thread(task)
     if task.files.users > 1:  # unshare_files: a table shared by CLONE_FILES stays as it is
         files = task.files
         task.files = files.fork_copy()
@@ -140,59 +234,22 @@ def sys_execve(task: Task, filename: bytes, argv: list[bytes], envp: list[bytes]
     if prof:
         t0 = prof.phase("exec.close_cloexec + cmdline", t0, tid)
 
-    mm = AddressSpace(kernel.mem)
-    if prof:
-        t0 = prof.phase("exec.new address space", t0, tid)
-    try:
-        loaded = binfmt_elf.load(mm, image, mapping, path, binfmt_elf.exec_bias(image))
-    except KernelError:
-        mm.destroy()
-        raise
-    mm.brk_start = mm.brk = loaded.brk
-    if prof:
-        t0 = prof.phase("exec.load ELF segments", t0, tid)
-
-    entry, base = loaded.entry, 0
-    if interp is not None:
-        ld = _load_interp(mm, interp)
-        if ld is None:
-            mm.destroy()
-            kernel.group_exit(task.group, wait_status_for_signal(SIGSEGV))
-            return
-        entry, base = ld.entry, ld.bias
-        if prof:
-            t0 = prof.phase("exec.load interpreter", t0, tid)
-
-    random_bytes = kernel.rng.read(16)
-    if prof:
-        t0 = prof.phase("exec.AT_RANDOM", t0, tid)
-
-    _prefault(mm)
-    if prof:
-        t0 = prof.phase("exec.prefault cached pages", t0, tid)
-
-    sp = _setup_stack(task, mm, loaded, base, execfn, argv, envp, random_bytes,
-                      image.exec_stack)  # fmt: skip
-    if prof:
-        t0 = prof.phase("exec.stack alloc + init", t0, tid)
-
     old = task.mm
-    task.mm = mm
+    task.mm = image.mm
     if task.vfork_done is not None:  # the vfork parent may run again: its mm is its own
         done, task.vfork_done = task.vfork_done, None
         done.notify()
     old.users -= 1
     if old.users == 0:
         old.destroy()
-    task.comm = execfn.rsplit(b"/", 1)[-1][:15]
-    task.group.did_exec = True
-    task.group.exe = path
-    regs = UserRegs(rip=entry, rsp=sp)
-    kernel.platform.set_regs(task, regs)
+    task.cred = image.cred
+    task.comm = image.execfn.rsplit(b"/", 1)[-1][:15]
+    group.did_exec = True
+    group.exe = image.path
+    kernel.platform.set_regs(task, UserRegs(rip=image.entry, rsp=image.sp))
     kernel.platform.request_stop()
     if prof:
-        t0 = prof.phase("exec.de_thread + mm switch", t0, tid)
-        prof.add("exec.total", t_start, t0 - t_start, tid)
+        prof.phase("exec.de_thread + mm switch", t0, tid)
 
 
 def _script_argv(head: bytes, filename: bytes, argv: list[bytes]) -> tuple[bytes, list[bytes]]:
@@ -212,7 +269,7 @@ Interp = tuple[object, PageCache, "ElfImage | None"]  # path, page cache, checke
 
 def _open_interp(task: Task, name: bytes) -> Interp:
     """Open and check PT_INTERP's file before the point of no return (errors as Linux's)."""
-    path, inode, head = task.kernel.vfs_exec_open(task, AT_FDCWD, name, 0)
+    path, inode, head = exec_open(task, AT_FDCWD, name, 0)
     mapping = inode.mapping
     return path, mapping, binfmt_elf.parse_interp(head, mapping.read, inode.size)
 
@@ -254,7 +311,8 @@ def stack_size(task: Task) -> int:
     return max(size, STACK_PREFAULT)
 
 
-def _setup_stack(task: Task, mm: AddressSpace, loaded: LoadedImage, interp_base: int,
+def _setup_stack(task: Task, mm: AddressSpace, cred: Credentials, loaded: LoadedImage,
+                 interp_base: int,
                  filename: bytes, argv: list[bytes], envp: list[bytes], random_bytes: bytes,
                  exec_stack: bool) -> int:  # fmt: skip
     """Lay out Linux's initial stack; returns the new rsp."""
@@ -280,13 +338,13 @@ def _setup_stack(task: Task, mm: AddressSpace, loaded: LoadedImage, interp_base:
     platform_addr = p - len(PLATFORM)
     random_addr = (platform_addr - 16) & ~0xF
 
-    cred = task.cred
+    secure = int((cred.euid, cred.egid) != (cred.uid, cred.gid))
     auxv = [
         (AT_HWCAP, HWCAP), (AT_PAGESZ, PAGE_SIZE), (AT_CLKTCK, CLK_TCK),
         (AT_PHDR, loaded.phdr_addr), (AT_PHENT, loaded.phentsize), (AT_PHNUM, loaded.phnum),
         (AT_BASE, interp_base), (AT_FLAGS, 0), (AT_ENTRY, loaded.entry),
         (AT_UID, cred.uid), (AT_EUID, cred.euid), (AT_GID, cred.gid), (AT_EGID, cred.egid),
-        (AT_SECURE, 0), (AT_RANDOM, random_addr), (AT_HWCAP2, 0),
+        (AT_SECURE, secure), (AT_RANDOM, random_addr), (AT_HWCAP2, 0),
         (AT_EXECFN, execfn_addr), (AT_PLATFORM, platform_addr),
         (AT_MINSIGSTKSZ, MINSIGSTKSZ), (AT_NULL, 0),
     ]  # fmt: skip

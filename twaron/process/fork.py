@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from twaron import profile
 from twaron.arch.x86_64.constants import (
     CLONE_CHILD_CLEARTID,
     CLONE_CHILD_SETTID,
@@ -32,10 +31,12 @@ from twaron.arch.x86_64.constants import (
 )
 from twaron.arch.x86_64.errno import EAGAIN, EINVAL, EPERM
 from twaron.errors import KernelError
-from twaron.process.task import Task, ThreadGroup
+from twaron.mm.address_space import AddressSpace
+from twaron.process.task import Credentials, FsContext, Task, ThreadGroup
 from twaron.wait import ALL_EVENTS, WaitQueue, need_context, wait_event
 
 if TYPE_CHECKING:
+    from twaron.fs.fdtable import FdTable
     from twaron.kernel import Kernel
 
 SUPPORTED = (
@@ -67,77 +68,32 @@ def check_flags(task: Task, flags: int) -> None:
 def do_fork(task: Task, flags: int, stack: int = 0, ptid: int = 0, ctid: int = 0,
             tls: int = 0) -> int:  # fmt: skip
     """Create a child process or thread; returns its pid (tid) to the caller."""
-    prof = profile.PROFILER
+    kernel = task.kernel
+    prof = kernel.profiler
     t0 = prof.now() if prof else 0
     check_flags(task, flags)
     if flags & CLONE_SETTLS and tls >= USER_TOP:
         raise KernelError(EPERM)
     if flags & CLONE_VFORK:
         need_context()  # the parent sleeps after the child exists
-    kernel = task.kernel
-    cur = task.group
     cred = task.cred
     if cred.uid != 0 and cred.euid != 0:  # root and CAP_SYS_RESOURCE/ADMIN are exempt
-        _check_nproc(kernel, cur, cred.uid)
-    tid = kernel.alloc_pid()
-    thread = bool(flags & CLONE_THREAD)
-    if thread:
-        group = cur
-    else:
-        group = ThreadGroup(tid, cur)  # inherits the caller's limits, pgrp, session
-        if flags & CLONE_PARENT:
-            group.parent = cur.parent
-        if flags & CLONE_SIGHAND:
-            group.sighand = cur.sighand  # shared, not copied
-        group.exit_signal = flags & CSIGNAL
-        group.exe = cur.exe
-        group.start_time = kernel.clock.monotonic()
-    if flags & CLONE_VM:
-        mm = task.mm
-        mm.users += 1
-    else:
-        t1 = prof.now() if prof else 0
-        platform = kernel.platform
-        sp = platform.get_reg(task, "rsp")
-        mm = task.mm.fork(hot=(sp, sp - 4096, platform.get_reg(task, "fs_base")))
-        if prof:
-            prof.phase("fork.mm.fork", t1, task.tid)
+        _check_nproc(kernel, task.group, cred.uid)
+    tid = kernel.pids.alloc()
+    group = task.group if flags & CLONE_THREAD else _child_group(task, tid, flags)
+    child = new_task(kernel, tid, group, _child_mm(task, flags),
+                     task.files if flags & CLONE_FILES else task.files.fork_copy(),
+                     task.fs if flags & CLONE_FS else task.fs.copy(), task.cred.copy(),
+                     kernel.platform.fork_cpu(task))  # fmt: skip
     if flags & CLONE_FILES:
-        files = task.files
-        files.users += 1
-    else:
-        files = task.files.fork_copy()
-    fs = task.fs if flags & CLONE_FS else task.fs.copy()
-    child = Task(kernel, tid, group, mm, files, fs, task.cred.copy())
+        task.files.users += 1
     child.comm = task.comm
     child.blocked_signals = task.blocked_signals
     # a thread on the same stack-less VM does not inherit the alternate signal stack
     child.sigaltstack = (0, SS_DISABLE, 0) if flags & (CLONE_VM | CLONE_VFORK) == CLONE_VM \
         else task.sigaltstack
-    child.cpu = kernel.platform.fork_cpu(task)
-    if stack:
-        kernel.platform.set_reg(child, "rsp", stack)
-    if flags & CLONE_SETTLS:
-        kernel.platform.set_reg(child, "fs_base", tls)
-    if flags & CLONE_CHILD_CLEARTID:
-        child.clear_child_tid = ctid
-    # Linux ignores a bad parent_tid/child_tid pointer: the child exists either way.
-    if flags & CLONE_PARENT_SETTID:
-        try:
-            task.mm.copy_out(ptid, tid.to_bytes(4, "little"))
-        except KernelError:
-            pass
-    if flags & CLONE_CHILD_SETTID:
-        try:
-            mm.copy_out(ctid, tid.to_bytes(4, "little"))
-        except KernelError:
-            pass
-    group.tasks.append(child)
-    if not thread:
-        if group.parent is not None:
-            group.parent.children.append(group)
-        kernel.tasks[tid] = group
-    kernel.threads[tid] = child
+    _child_registers(task, child, flags, stack, tls)
+    _child_tids(task, child, flags, ptid, ctid)
     kernel.sched.enqueue(child)
     if prof:
         prof.phase("fork.do_fork", t0, task.tid)
@@ -147,6 +103,88 @@ def do_fork(task: Task, flags: int, stack: int = 0, ptid: int = 0, ctid: int = 0
     return tid
 
 
+def create_process(kernel: Kernel, parent: ThreadGroup | None, files: FdTable) -> Task:
+    """A process with an empty address space, root credentials and the root directory:
+    the first process (and, with --init, the minimal init and PROGRAM), before its execve."""
+    tid = kernel.pids.alloc()
+    group = ThreadGroup(tid, parent)
+    group.start_time = kernel.clock.monotonic()
+    root = kernel.fs.root
+    return new_task(kernel, tid, group, AddressSpace(kernel.mem), files, FsContext(root, root),
+                    Credentials(), kernel.platform.new_cpu())  # fmt: skip
+
+
+def new_task(kernel: Kernel, tid: int, group: ThreadGroup, mm: AddressSpace, files: FdTable,
+             fs: FsContext, cred: Credentials, cpu: object) -> Task:  # fmt: skip
+    """Every task is made here: in its group, in the pid table, and (a new group's leader)
+    among its parent's children. It is not runnable until enqueued."""
+    task = Task(kernel, tid, group, mm, files, fs, cred)
+    task.cpu = cpu
+    group.tasks.append(task)
+    if tid == group.pid:
+        if group.parent is not None:
+            group.parent.children.append(group)
+        kernel.pids.add_group(group)
+    kernel.pids.add_thread(task)
+    return task
+
+
+def _child_group(task: Task, pid: int, flags: int) -> ThreadGroup:
+    """A new process's ThreadGroup: the caller's limits, process group and session."""
+    cur = task.group
+    group = ThreadGroup(pid, cur)
+    if flags & CLONE_PARENT:
+        group.parent = cur.parent
+    if flags & CLONE_SIGHAND:
+        group.sighand = cur.sighand  # shared, not copied
+    group.exit_signal = flags & CSIGNAL
+    group.exe = cur.exe
+    group.start_time = task.kernel.clock.monotonic()
+    return group
+
+
+def _child_mm(task: Task, flags: int) -> AddressSpace:
+    """The caller's address space (CLONE_VM), or a copy-on-write copy of it."""
+    if flags & CLONE_VM:
+        task.mm.users += 1
+        return task.mm
+    kernel = task.kernel
+    prof = kernel.profiler
+    t1 = prof.now() if prof else 0
+    platform = kernel.platform
+    sp = platform.get_reg(task, "rsp")
+    mm = task.mm.fork(hot=(sp, sp - 4096, platform.get_reg(task, "fs_base")))
+    if prof:
+        prof.phase("fork.mm.fork", t1, task.tid)
+    return mm
+
+
+def _child_registers(task: Task, child: Task, flags: int, stack: int, tls: int) -> None:
+    platform = task.kernel.platform
+    if stack:
+        platform.set_reg(child, "rsp", stack)
+    if flags & CLONE_SETTLS:
+        platform.set_reg(child, "fs_base", tls)
+
+
+def _child_tids(task: Task, child: Task, flags: int, ptid: int, ctid: int) -> None:
+    """CLONE_*_SETTID and CLONE_CHILD_CLEARTID. Linux ignores a bad parent_tid/child_tid
+    pointer: the child exists either way."""
+    tid = child.tid.to_bytes(4, "little")
+    if flags & CLONE_CHILD_CLEARTID:
+        child.clear_child_tid = ctid
+    if flags & CLONE_PARENT_SETTID:
+        try:
+            task.mm.copy_out(ptid, tid)
+        except KernelError:
+            pass
+    if flags & CLONE_CHILD_SETTID:
+        try:
+            child.mm.copy_out(ctid, tid)
+        except KernelError:
+            pass
+
+
 def _check_nproc(kernel: Kernel, parent: ThreadGroup, uid: int) -> None:
     """RLIMIT_NPROC: EAGAIN when the real user already has that many tasks (zombies count
     until reaped, as Linux's per-user count drops in release_task)."""
@@ -154,7 +192,7 @@ def _check_nproc(kernel: Kernel, parent: ThreadGroup, uid: int) -> None:
     if soft == RLIM_INFINITY:
         return
     n = 0
-    for g in kernel.tasks.values():
+    for g in kernel.pids.groups.values():
         if g.tasks and g.tasks[0].cred.uid == uid:
             n += len(g.tasks)
     if n >= soft:

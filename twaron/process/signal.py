@@ -1,7 +1,11 @@
-"""Signals: dispositions, pending and blocked sets, default actions.
+"""Signals (Linux's kernel/signal.c): dispositions, generation, and taking a pending signal.
 
 Per thread group: the handler table (Linux's sighand_struct) and shared pending signals.
-Per task: the blocked mask and thread-directed pending signals.
+Per task: the blocked mask and thread-directed pending signals. Generation (send_signal,
+send_thread_signal, force_signal) queues a signal and wakes a thread that can take it; fatal,
+stop and continue actions happen at once. get_signal(), on the way back to user mode, takes
+the next deliverable signal, runs its default action or returns it for a handler; the x86-64
+side (sigframe.py) pushes the handler's frame and settles an interrupted syscall.
 """
 
 from __future__ import annotations
@@ -12,9 +16,7 @@ from typing import TYPE_CHECKING, NamedTuple, TypeVar
 
 from twaron.arch.x86_64.constants import (
     NSIG,
-    SA_NODEFER,
-    SA_ONSTACK,
-    SA_RESETHAND,
+    SA_NOCLDSTOP,
     SIGABRT,
     SIGBUS,
     SIGCHLD,
@@ -37,9 +39,10 @@ from twaron.arch.x86_64.constants import (
 )
 from twaron.arch.x86_64.errno import ERESTARTSYS
 from twaron.errors import KernelError
-from twaron.platform.base import UserRegs
+from twaron.process import exit as exits
 
 if TYPE_CHECKING:
+    from twaron.kernel import Kernel
     from twaron.process.task import Task, ThreadGroup
 
 SIG_DFL = 0
@@ -50,6 +53,9 @@ CORE_SIGNALS = {SIGQUIT, SIGILL, SIGTRAP, SIGABRT, SIGBUS, SIGFPE, SIGSEGV, SIGX
 IGNORED_BY_DEFAULT = {SIGCHLD, SIGURG, SIGWINCH, SIGCONT}
 STOP_SIGNALS = {SIGSTOP, SIGTSTP, SIGTTIN, SIGTTOU}
 UNBLOCKABLE = (1 << (SIGKILL - 1)) | (1 << (SIGSTOP - 1))
+SIGRTMIN = 34
+SI_USER = 0
+CLD_EXITED, CLD_KILLED, CLD_DUMPED, CLD_STOPPED, CLD_CONTINUED = 1, 2, 3, 5, 6
 
 
 def sigbit(sig: int) -> int:
@@ -131,21 +137,6 @@ def with_sigmask(task: Task, mask: int | None, call: Callable[[], T]) -> T:
     return result
 
 
-# ---- the x86-64 signal frame (arch/x86/kernel/signal.c's rt_sigframe) -----------------
-
-SS_ONSTACK = 1
-SS_DISABLE = 2
-REDZONE = 128
-UC_STACK = 24
-SIGCONTEXT_REGS = ("r8", "r9", "r10", "r11", "r12", "r13", "r14", "r15", "rdi", "rsi", "rbp",
-                   "rbx", "rdx", "rax", "rcx", "rsp", "rip", "rflags")  # fmt: skip
-# pretcode, then ucontext: flags, link, stack_t, sigcontext (256), sigmask; then siginfo
-UCONTEXT_OFF = 8
-MCONTEXT_OFF = UCONTEXT_OFF + 16 + UC_STACK
-SIGMASK_OFF = MCONTEXT_OFF + 256
-SIGINFO_OFF = SIGMASK_OFF + 8
-FRAME_SIZE = SIGINFO_OFF + 128
-USER_CS = 0x33
 
 
 def siginfo(sig: int, code: int = 0, pid: int = 0, uid: int = 0, addr: int | None = None,
@@ -159,57 +150,211 @@ def siginfo(sig: int, code: int = 0, pid: int = 0, uid: int = 0, addr: int | Non
     return (head + body).ljust(128, b"\0")
 
 
-def setup_frame(task: Task, sig: int, action: SigAction, info: bytes,
-                saved_mask: int | None = None) -> None:
-    """Push an rt_sigframe and point the task at its handler."""
-    platform = task.kernel.platform
-    regs = platform.get_regs(task)
-    sp = regs.rsp
-    ss_sp, ss_flags, ss_size = task.sigaltstack
-    on_alt = ss_size and ss_sp <= sp < ss_sp + ss_size
-    if action.flags & SA_ONSTACK and not ss_flags & SS_DISABLE and not on_alt:
-        sp = ss_sp + ss_size
+def child_info(group: ThreadGroup, sig: int, code: int = 0) -> bytes:
+    """SIGCHLD's siginfo: CLD_EXITED/KILLED/DUMPED (or code), the child's pid, status."""
+    status = group.exit_code or 0
+    if not code:
+        if status & 0x7F:
+            code = CLD_DUMPED if status & 0x80 else CLD_KILLED
+            value = status & 0x7F
+        else:
+            code, value = CLD_EXITED, (status >> 8) & 0xFF
     else:
-        sp -= REDZONE
-    frame = ((sp - FRAME_SIZE) & ~0xF) - 8  # as if called: (rsp + 8) is 16-byte aligned
-    mcontext = struct.pack("<18Q", *(getattr(regs, r) for r in SIGCONTEXT_REGS))
-    mcontext += struct.pack("<HHHH", USER_CS, 0, 0, 0x2B)
-    old_mask = task.blocked_signals if saved_mask is None else saved_mask
-    mcontext += struct.pack("<4Q", 0, 0, old_mask, 0) + bytes(8 + 64)
-    stack_t = struct.pack("<QiiQ", ss_sp, SS_ONSTACK if on_alt else ss_flags, 0, ss_size)
-    data = (
-        struct.pack("<Q", action.restorer)
-        + struct.pack("<QQ", 0, 0)
-        + stack_t
-        + mcontext
-        + struct.pack("<Q", old_mask)
-        + info
+        value = group.stop_signal if code == CLD_STOPPED else SIGCONT
+    uid = group.tasks[0].cred.uid if group.tasks else 0
+    return siginfo(sig, code, pid=group.pid, uid=uid, status=value)
+
+
+# ---- generation ---------------------------------------------------------------------------
+
+
+def send_signal(kernel: Kernel, group: ThreadGroup, sig: int, info: bytes | None = None) -> None:
+    """Send sig to a process (kill(2)); fatal, stop and continue actions happen at once.
+    info is the siginfo its handler will see (SI_USER without a sender by default)."""
+    if sig == 0 or group.zombie:
+        return
+    if group is kernel.init_group and kernel.kernel_init:
+        main = kernel.main_group
+        if main is not None and not main.zombie:
+            send_signal(kernel, main, sig)  # the minimal init forwards
+        return
+    if sig == SIGCONT:
+        continue_group(kernel, group)
+    if sig == SIGKILL or _fatal_now(group, sig, group.tasks):
+        exits.group_exit(kernel, group, wait_status_for_signal(sig))
+        return
+    if sig in STOP_SIGNALS and _stop_now(group, sig, group.tasks):
+        if sig == SIGSTOP or not orphaned_pgrp(kernel, group.pgid):
+            stop_group(kernel, group, sig)
+        return  # terminal stops are discarded in an orphaned process group
+    if is_ignored(group, sig):
+        return
+    bit = sigbit(sig)
+    if sig >= SIGRTMIN:  # real-time signals queue: each one is delivered
+        group.rt_queue.setdefault(sig, []).append(info or siginfo(sig, SI_USER))
+    elif not group.shared_pending & bit and info is not None:
+        group.shared_info[sig] = info  # a standard signal is pending once: first info wins
+    group.shared_pending |= bit
+    # complete_signal: the first thread that does not block it takes it
+    for t in group.tasks:
+        if not t.blocked_signals & bit and not t.exited:
+            _signal_wake(kernel, t)
+            break
+
+
+def send_thread_signal(kernel: Kernel, task: Task, sig: int, info: bytes | None = None) -> None:
+    """tgkill/tkill: a signal for one thread."""
+    group = task.group
+    if sig == 0 or task.exited:
+        return
+    if sig == SIGCONT:
+        continue_group(kernel, group)
+    if sig == SIGKILL or _fatal_now(group, sig, [task]):
+        exits.group_exit(kernel, group, wait_status_for_signal(sig))
+        return
+    if sig in STOP_SIGNALS and _stop_now(group, sig, [task]):
+        if sig == SIGSTOP or not orphaned_pgrp(kernel, group.pgid):
+            stop_group(kernel, group, sig)
+        return
+    if is_ignored(group, sig):
+        return
+    bit = sigbit(sig)
+    if not task.pending_signals & bit and info is not None:
+        task.pending_info[sig] = info
+    task.pending_signals |= bit
+    if not task.blocked_signals & bit:
+        _signal_wake(kernel, task)
+
+
+def force_signal(task: Task, sig: int, code: int = 0, addr: int = 0) -> None:
+    """A synchronous fault of the task's own making (Linux's force_sig_fault): blocked or
+    without a handler, it kills."""
+    action = task.group.sighand.actions[sig]
+    blocked = task.blocked_signals & sigbit(sig)
+    if action.handler in (SIG_DFL, SIG_IGN) or blocked:
+        exits.group_exit(task.kernel, task.group, wait_status_for_signal(sig))
+        return
+    task.pending_signals |= sigbit(sig)
+    task.fault_info = (sig, code, addr)
+
+
+def _fatal_now(group: ThreadGroup, sig: int, tasks: list[Task]) -> bool:
+    action = group.sighand.actions[sig]
+    bit = sigbit(sig)
+    return (
+        action.handler == SIG_DFL
+        and default_kills(sig)
+        and any(not t.blocked_signals & bit and not t.exited for t in tasks)
     )
-    task.mm.copy_out(frame, data)  # a bad stack is the caller's to turn into SIGSEGV
-    new = UserRegs(rip=action.handler, rsp=frame, rflags=regs.rflags & ~0x100,
-                   rdi=sig, rsi=frame + SIGINFO_OFF, rdx=frame + UCONTEXT_OFF,
-                   fs_base=regs.fs_base, gs_base=regs.gs_base)  # fmt: skip
-    platform.set_regs(task, new)
-    task.blocked_signals |= action.mask | (0 if action.flags & SA_NODEFER else sigbit(sig))
-    task.blocked_signals &= ~UNBLOCKABLE
-    if action.flags & SA_RESETHAND:
-        task.group.sighand.actions[sig] = DEFAULT_ACTION
 
 
-def restore_frame(task: Task) -> None:
-    """rt_sigreturn: the handler returned into the restorer; rsp points past pretcode."""
-    platform = task.kernel.platform
-    frame = platform.get_reg(task, "rsp") - 8
-    raw = task.mm.copy_in(frame, SIGINFO_OFF)
-    values = struct.unpack_from("<18Q", raw, MCONTEXT_OFF)
-    regs = platform.get_regs(task)
-    for name, value in zip(SIGCONTEXT_REGS, values, strict=False):
-        setattr(regs, name, value)
-    # User code may only change the arithmetic flags and the like, never IOPL or VM.
-    regs.rflags = (regs.rflags & 0x0000_0000_0025_4DD5) | 0x202
-    platform.set_regs(task, regs)
-    (mask,) = struct.unpack_from("<Q", raw, SIGMASK_OFF)
-    task.blocked_signals = mask & ~UNBLOCKABLE
-    ss_sp, ss_flags, _pad, ss_size = struct.unpack_from("<QiiQ", raw, UCONTEXT_OFF + 16)
-    if not task.sigaltstack[1] & SS_ONSTACK:
-        task.sigaltstack = (ss_sp, ss_flags & SS_DISABLE, ss_size)
+def _stop_now(group: ThreadGroup, sig: int, tasks: list[Task]) -> bool:
+    action = group.sighand.actions[sig]
+    bit = sigbit(sig)
+    return action.handler == SIG_DFL and any(
+        not t.blocked_signals & bit and not t.exited for t in tasks)
+
+
+def _signal_wake(kernel: Kernel, task: Task) -> None:
+    """The thread that takes a signal: woken from a sleep (its syscall then sees the signal
+    and ends or restarts), or stopped at its next syscall if it is running."""
+    if not task.runnable and not task.exited:
+        task.wake()
+    elif kernel.platform_current_is(task):
+        kernel.platform.request_stop()
+
+
+# ---- job control --------------------------------------------------------------------------
+
+
+def orphaned_pgrp(kernel: Kernel, pgid: int) -> bool:
+    """POSIX: no member has a parent in another process group of the same session."""
+    for g in kernel.pids.in_pgrp(pgid):
+        if not g.zombie:
+            p = g.parent
+            if p is not None and p.pgid != pgid and p.sid == g.sid:
+                return False
+    return True
+
+
+def stop_group(kernel: Kernel, group: ThreadGroup, sig: int) -> None:
+    """Default action of SIGSTOP/SIGTSTP/SIGTTIN/SIGTTOU: every thread stops."""
+    group.shared_pending &= ~sigbit(SIGCONT)
+    if group.stopped:
+        return
+    group.stopped = True
+    group.stop_signal = sig
+    group.stop_report = True
+    group.continue_report = False
+    if any(kernel.platform_current_is(t) for t in group.tasks):
+        kernel.platform.request_stop()
+    _notify_parent_stop(kernel, group, CLD_STOPPED)
+
+
+def continue_group(kernel: Kernel, group: ThreadGroup) -> None:
+    """SIGCONT: a stopped process runs again (even if SIGCONT is ignored or blocked)."""
+    for stop in STOP_SIGNALS:
+        group.shared_pending &= ~sigbit(stop)
+    if not group.stopped:
+        return
+    group.stopped = False
+    group.stop_report = False
+    group.continue_report = True
+    for t in group.tasks:
+        if t.runnable and not t.exited:
+            kernel.sched.enqueue(t)
+    _notify_parent_stop(kernel, group, CLD_CONTINUED)
+
+
+def _notify_parent_stop(kernel: Kernel, group: ThreadGroup, code: int) -> None:
+    parent = group.parent
+    if parent is None:
+        return
+    if not parent.sighand.actions[SIGCHLD].flags & SA_NOCLDSTOP:
+        send_signal(kernel, parent, SIGCHLD, child_info(group, SIGCHLD, code))
+    parent.child_exit.notify()
+
+
+# ---- taking a signal on the way to user mode ----------------------------------------------
+
+
+def get_signal(task: Task) -> tuple[int, SigAction, bytes | None] | None:
+    """The next deliverable signal that has a handler: (sig, action, siginfo), lowest first,
+    after running the default action of those before it that have none (Linux's
+    get_signal). None when nothing is left to deliver (or the task is gone)."""
+    kernel = task.kernel
+    while not task.exited:
+        pending = pending_deliverable(task)
+        if not pending:
+            return None
+        sig = (pending & -pending).bit_length()
+        bit = sigbit(sig)
+        group = task.group
+        if task.pending_signals & bit:
+            task.pending_signals &= ~bit
+            info = task.pending_info.pop(sig, None)
+        elif sig >= SIGRTMIN and group.rt_queue.get(sig):
+            queue = group.rt_queue[sig]
+            info = queue.pop(0)
+            if not queue:
+                group.shared_pending &= ~bit
+        else:
+            group.shared_pending &= ~bit
+            info = group.shared_info.pop(sig, None)
+        action = group.sighand.actions[sig]
+        if action.handler == SIG_IGN:
+            continue
+        if action.handler == SIG_DFL:
+            if default_kills(sig):
+                exits.group_exit(kernel, group, wait_status_for_signal(sig))
+            elif sig == SIGSTOP or (
+                sig in STOP_SIGNALS and not orphaned_pgrp(kernel, group.pgid)
+            ):
+                stop_group(kernel, group, sig)
+            continue
+        if task.fault_info is not None and task.fault_info[0] == sig:
+            _, code, addr = task.fault_info
+            task.fault_info = None
+            info = siginfo(sig, code, addr=addr)
+        return sig, action, info or siginfo(sig, SI_USER)
+    return None

@@ -99,6 +99,7 @@ from twaron.fs.fdtable import NR_OPEN_DEFAULT
 from twaron.fs.pipe import PipeFile
 from twaron.fs.stat import pack_stat, pack_statfs, pack_statx
 from twaron.fs.vfs import MAY_EXEC, MAY_READ, MAY_WRITE, File, Inode, Path, permission
+from twaron.process import signal as sigs
 from twaron.syscalls.table import s32, s64, syscall
 from twaron.wait import need_context
 
@@ -162,7 +163,7 @@ def _fsize(task: Any, f: File, data: bytes, pos: int = -1) -> bytes:
     if pos < 0 or f.flags & O_APPEND:
         pos = f.inode.size if f.flags & O_APPEND else f.pos
     if pos >= lim[0]:
-        task.kernel.send_signal(task.group, SIGXFSZ)
+        sigs.send_signal(task.kernel, task.group, SIGXFSZ)
         raise KernelError(EFBIG)
     return data[: lim[0] - pos]
 
@@ -171,7 +172,7 @@ def _newsize_ok(task: Any, inode: Inode, size: int) -> None:
     """Linux's inode_newsize_ok: growing a file past RLIMIT_FSIZE is SIGXFSZ and EFBIG."""
     lim = task.group.rlimits.get(RLIMIT_FSIZE)
     if lim is not None and lim[0] != RLIM_INFINITY and size > inode.size and size > lim[0]:
-        task.kernel.send_signal(task.group, SIGXFSZ)
+        sigs.send_signal(task.kernel, task.group, SIGXFSZ)
         raise KernelError(EFBIG)
 
 
@@ -180,7 +181,7 @@ def _write(task: Any, f: File, data: bytes) -> int:
         return f.write(_fsize(task, f, data))
     except KernelError as e:
         if e.errno == EPIPE:
-            task.kernel.send_signal(task.group, SIGPIPE)
+            sigs.send_signal(task.kernel, task.group, SIGPIPE)
         raise
 
 
@@ -297,7 +298,7 @@ def sys_pwrite64(task: Any, fd: int, buf: int, count: int, offset: int, *_: int)
         return f.pwrite(_fsize(task, f, task.mm.copy_in(buf, count) if count else b"", off), off)
     except KernelError as e:
         if e.errno == EPIPE:
-            task.kernel.send_signal(task.group, SIGPIPE)
+            sigs.send_signal(task.kernel, task.group, SIGPIPE)
         raise
 
 

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from twaron.arch.x86_64.constants import SIGALRM
 from twaron.arch.x86_64.errno import EINVAL
 from twaron.errors import KernelError
+from twaron.process import signal as sigs
 from twaron.syscalls.table import s32, syscall
 
 if TYPE_CHECKING:
@@ -48,7 +49,7 @@ class RealTimer:
             self.timer = kernel.sched.add_timer(self.deadline, self.fire)
         else:
             group.itimer_real = None  # type: ignore[attr-defined]
-        kernel.send_signal(group, SIGALRM)
+        sigs.send_signal(kernel, group, SIGALRM)
 
 
 def _remaining(task: Task) -> tuple[float, float]:

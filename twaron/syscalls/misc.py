@@ -93,7 +93,7 @@ def sys_sysinfo(task: Task, buf: int, *_: int) -> int:
         int(k.clock.uptime()),
         0, 0, 0,
         mem.size, mem.frames_free * PAGE_SIZE, 0, 0, 0, 0,
-        len(k.tasks), 0, 0, 0, 1,
+        len(k.pids.groups), 0, 0, 0, 1,
     )  # fmt: skip
     task.mm.copy_out(buf, info.ljust(112, b"\0"))
     return 0

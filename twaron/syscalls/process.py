@@ -47,12 +47,12 @@ from twaron.arch.x86_64.constants import (
     WSTOPPED,
     WUNTRACED,
 )
-from twaron.arch.x86_64.errno import EACCES, ECHILD, EINVAL, EPERM, ESRCH
+from twaron.arch.x86_64.errno import EACCES, EINVAL, EPERM, ESRCH
 from twaron.errors import KernelError
 from twaron.process import execve as execve_mod
+from twaron.process import exit as exits
 from twaron.process.fork import do_fork
 from twaron.syscalls.table import s32, syscall
-from twaron.wait import ALL_EVENTS, wait_event
 
 if TYPE_CHECKING:
     from twaron.process.task import Task, ThreadGroup
@@ -60,7 +60,6 @@ if TYPE_CHECKING:
 WNOTHREAD, WALL, WCLONE = 0x2000_0000, 0x4000_0000, 0x8000_0000
 WALL_FLAGS = WALL | WCLONE | WNOTHREAD
 CLD_EXITED, CLD_KILLED, CLD_DUMPED = 1, 2, 3
-RUSAGE_SIZE = 144
 RLIMIT_DEFAULTS = {
     RLIMIT_STACK: (8 << 20, RLIM_INFINITY),
     RLIMIT_CORE: (0, RLIM_INFINITY),
@@ -218,7 +217,7 @@ def sys_setregid(task: Task, r: int, e: int, *_: int) -> int:
 def _find_group(task: Task, pid: int) -> ThreadGroup:
     if pid == 0:
         return task.group
-    group = task.kernel.tasks.get(pid)
+    group = task.kernel.pids.groups.get(pid)
     if group is None or group.zombie and not group.tasks:
         raise KernelError(ESRCH)
     return group
@@ -242,7 +241,7 @@ def sys_getsid(task: Task, pid: int, *_: int) -> int:
 @syscall("setsid")
 def sys_setsid(task: Task, *_: int) -> int:
     group = task.group
-    if any(g.pgid == group.pid for g in task.kernel.tasks.values()):
+    if any(g.pgid == group.pid for g in task.kernel.pids.groups.values()):
         raise KernelError(EPERM)  # already a process-group leader
     group.sid = group.pgid = group.pid
     return group.pid
@@ -262,7 +261,7 @@ def sys_setpgid(task: Task, pid: int, pgid: int, *_: int) -> int:
         raise KernelError(EPERM)
     pgid = pgid or target.pid
     if pgid != target.pid and not any(
-        g.pgid == pgid and g.sid == target.sid for g in task.kernel.tasks.values()
+        g.pgid == pgid and g.sid == target.sid for g in task.kernel.pids.groups.values()
     ):
         raise KernelError(EPERM)
     target.pgid = pgid
@@ -333,78 +332,20 @@ def sys_exit(task: Task, code: int, *_: int) -> None:
     group = task.group
     if group.exit_code is None and not any(t is not task and not t.exited for t in group.tasks):
         group.exit_code = (code & 0xFF) << 8
-    task.kernel.exit_task(task)
+    exits.exit_task(task)
     return None
 
 
 @syscall("exit_group")
 def sys_exit_group(task: Task, code: int, *_: int) -> None:
-    task.kernel.group_exit(task.group, (code & 0xFF) << 8)
+    exits.group_exit(task.kernel, task.group, (code & 0xFF) << 8)
     return None
 
 
 # ---- wait -----------------------------------------------------------------------------
 
-
-def _matches(task: Task, child: ThreadGroup, idtype: int, ident: int) -> bool:
-    if idtype == P_ALL:
-        return True
-    if idtype == P_PID:
-        return child.pid == ident
-    return child.pgid == (ident or task.group.pgid)
-
-
-EXITED, STOPPED, CONTINUED = 0, 1, 2
+EXITED, STOPPED = exits.EXITED, exits.STOPPED
 CLD_STOPPED, CLD_CONTINUED = 5, 6
-
-
-def _wait(task: Task, idtype: int, ident: int, exited: bool, stopped: bool, continued: bool,
-          nohang: bool, options: int = 0) -> tuple[ThreadGroup, int] | None:  # fmt: skip
-    """A child with something to report: (child, EXITED|STOPPED|CONTINUED); None for WNOHANG
-    when there is nothing yet; otherwise the caller sleeps until a child changes state.
-    Without __WALL, only children whose exit signal is SIGCHLD (or, with __WCLONE, only
-    the others) are waited for, as Linux's eligible_child decides."""
-
-    def find() -> tuple[ThreadGroup, int] | None:
-        children = [c for c in task.group.children if _matches(task, c, idtype, ident)
-                    and (options & WALL or (c.exit_signal != SIGCHLD) == bool(options & WCLONE))]
-        if not children:
-            raise KernelError(ECHILD)
-        for child in children:
-            if child.zombie:
-                if exited:
-                    return child, EXITED
-            elif stopped and child.stopped and child.stop_report:
-                return child, STOPPED
-            elif continued and child.continue_report:
-                return child, CONTINUED
-        return None
-
-    if nohang:
-        return find()
-    return wait_event(((task.group.child_exit, ALL_EVENTS),), find)
-
-
-def _rusage(child: ThreadGroup, utime: float | None = None, stime: float | None = None) -> bytes:
-    def tv(seconds: float) -> tuple[int, int]:
-        return int(seconds), int((seconds % 1) * 1_000_000)
-
-    ut = child.utime + child.cutime if utime is None else utime
-    st = child.stime + child.cstime if stime is None else stime
-    return struct.pack("<4q", *tv(ut), *tv(st)) + bytes(RUSAGE_SIZE - 32)
-
-
-def _consume(task: Task, child: ThreadGroup, kind: int) -> None:
-    """The report was read: reap a zombie, or clear a stop/continue notice."""
-    if kind == EXITED:
-        parent = task.group  # the reaper takes over the child's CPU times (times, RUSAGE_CHILDREN)
-        parent.cutime += child.utime + child.cutime
-        parent.cstime += child.stime + child.cstime
-        task.kernel.release_group(child)
-    elif kind == STOPPED:
-        child.stop_report = False
-    else:
-        child.continue_report = False
 
 
 @syscall("wait4")
@@ -418,8 +359,9 @@ def sys_wait4(task: Task, pid: int, wstatus: int, options: int, rusage: int, *_:
         idtype, ident = P_PID, pid
     else:
         idtype, ident = P_PGID, -pid
-    found = _wait(task, idtype, ident, True, bool(options & WUNTRACED),
-                  bool(options & WCONTINUED), bool(options & WNOHANG), options)  # fmt: skip
+    found = exits.wait_child(task, idtype, ident, True, bool(options & WUNTRACED),
+                             bool(options & WCONTINUED), bool(options & WNOHANG),
+                             options)  # fmt: skip
     if found is None:
         return 0
     child, kind = found
@@ -432,8 +374,8 @@ def sys_wait4(task: Task, pid: int, wstatus: int, options: int, rusage: int, *_:
     if wstatus:
         task.mm.copy_out(wstatus, status.to_bytes(4, "little"))
     if rusage:
-        task.mm.copy_out(rusage, _rusage(child))
-    _consume(task, child, kind)
+        task.mm.copy_out(rusage, exits.rusage(child))
+    exits.consume(task, child, kind)
     return child.pid
 
 
@@ -447,8 +389,9 @@ def sys_waitid(task: Task, idtype: int, ident: int, infop: int, options: int, ru
         raise KernelError(EINVAL)
     if idtype not in (P_ALL, P_PID, P_PGID) or (idtype == P_PID and ident <= 0):
         raise KernelError(EINVAL)
-    found = _wait(task, idtype, ident, bool(options & WEXITED), bool(options & WSTOPPED),
-                  bool(options & WCONTINUED), bool(options & WNOHANG), options)  # fmt: skip
+    found = exits.wait_child(task, idtype, ident, bool(options & WEXITED),
+                             bool(options & WSTOPPED), bool(options & WCONTINUED),
+                             bool(options & WNOHANG), options)  # fmt: skip
     if found is None:
         if infop:
             task.mm.copy_out(infop, bytes(128))
@@ -469,9 +412,9 @@ def sys_waitid(task: Task, idtype: int, ident: int, infop: int, options: int, ru
         info = struct.pack("<iii4xiIi", SIGCHLD, 0, code, child.pid, 0, value)
         task.mm.copy_out(infop, info + bytes(128 - len(info)))
     if rusage:
-        task.mm.copy_out(rusage, _rusage(child))
+        task.mm.copy_out(rusage, exits.rusage(child))
     if not options & WNOWAIT:
-        _consume(task, child, kind)
+        exits.consume(task, child, kind)
     return 0
 
 
@@ -495,7 +438,7 @@ def sys_set_robust_list(task: Task, head: int, length: int, *_: int) -> int:
 @syscall("get_robust_list")
 def sys_get_robust_list(task: Task, pid: int, head_ptr: int, len_ptr: int, *_: int) -> int:
     pid = s32(pid)
-    target = task if pid == 0 else task.kernel.threads.get(pid)
+    target = task if pid == 0 else task.kernel.pids.threads.get(pid)
     if target is None or target.exited or pid < 0:
         raise KernelError(ESRCH)
     if target.cred.uid != task.cred.euid and task.cred.euid != 0:
@@ -600,11 +543,11 @@ def sys_getrusage(task: Task, who: int, addr: int, *_: int) -> int:
     who = s32(who)
     g = task.group
     if who == 0:  # RUSAGE_SELF
-        data = _rusage(g, g.utime, g.stime)
+        data = exits.rusage(g, g.utime, g.stime)
     elif who == -1:  # RUSAGE_CHILDREN: the reaped ones
-        data = _rusage(g, g.cutime, g.cstime)
+        data = exits.rusage(g, g.cutime, g.cstime)
     elif who == 1:  # RUSAGE_THREAD
-        data = _rusage(g, task.utime, 0.0)
+        data = exits.rusage(g, task.utime, 0.0)
     else:
         raise KernelError(EINVAL)
     task.mm.copy_out(addr, data)

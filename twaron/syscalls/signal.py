@@ -5,9 +5,10 @@ from __future__ import annotations
 import struct
 from typing import TYPE_CHECKING
 
-from twaron.arch.x86_64.constants import NSIG, SIGKILL, SIGSTOP
+from twaron.arch.x86_64.constants import NSIG, SIGKILL, SIGSEGV, SIGSTOP
 from twaron.arch.x86_64.errno import EINTR, EINVAL, ENOMEM, EPERM, ESRCH
 from twaron.errors import KernelError
+from twaron.process import sigframe
 from twaron.process import signal as sigs
 from twaron.syscalls.table import s32, syscall
 from twaron.wait import sleep_until
@@ -84,9 +85,9 @@ def sys_rt_sigpending(task: Task, addr: int, size: int, *_: int) -> int:
 def sys_rt_sigreturn(task: Task, *_: int) -> None:
     task.restart_block = None  # a restart_syscall from here on fails EINTR (Linux's too)
     try:
-        sigs.restore_frame(task)
+        sigframe.restore_frame(task)
     except KernelError:
-        task.kernel.force_signal(task, 11)  # a corrupt frame: SIGSEGV, as Linux does
+        sigs.force_signal(task, SIGSEGV)  # a corrupt frame: SIGSEGV, as Linux does
     return None
 
 
@@ -122,25 +123,26 @@ def sys_sigaltstack(task: Task, ss: int, old: int, *_: int) -> int:
         sp, flags, _pad, size = struct.unpack("<QiiQ", task.mm.copy_in(ss, 24))
         if on_stack:
             raise KernelError(EPERM)
-        if flags & ~(sigs.SS_DISABLE | (1 << 31)):
+        if flags & ~(sigframe.SS_DISABLE | (1 << 31)):
             raise KernelError(EINVAL)
-        if not flags & sigs.SS_DISABLE and size < MINSIGSTKSZ:
+        if not flags & sigframe.SS_DISABLE and size < MINSIGSTKSZ:
             raise KernelError(ENOMEM)
     if old:
-        flags_out = sigs.SS_ONSTACK if on_stack else cur_flags
+        flags_out = sigframe.SS_ONSTACK if on_stack else cur_flags
         task.mm.copy_out(old, struct.pack("<QiiQ", cur_sp, flags_out, 0, cur_size))
     if ss:
-        task.sigaltstack = (0, sigs.SS_DISABLE, 0) if flags & sigs.SS_DISABLE else (sp, 0, size)
+        disable = flags & sigframe.SS_DISABLE
+        task.sigaltstack = (0, sigframe.SS_DISABLE, 0) if disable else (sp, 0, size)
     return 0
 
 
 def _signal_targets(task: Task, pid: int) -> list[ThreadGroup]:
     """The processes kill(pid) names; zombies count (kill succeeds, the signal is dropped)."""
-    groups = task.kernel.tasks
+    groups = task.kernel.pids.groups
     if pid > 0:
         g = groups.get(pid)
         if g is None:  # a thread's tid names its process (kill_pid_info finds any task)
-            t = task.kernel.threads.get(pid)
+            t = task.kernel.pids.threads.get(pid)
             g = t.group if t is not None and not t.exited else None
         return [g] if g is not None else []
     if pid == 0:
@@ -185,7 +187,7 @@ def sys_kill(task: Task, pid: int, sig: int, *_: int) -> int:
         raise KernelError(EPERM)
     for g in allowed:
         if sig and not g.zombie and not _init_ignores(task, g, sig):
-            task.kernel.send_signal(g, sig, _user_info(task, sig))
+            sigs.send_signal(task.kernel, g, sig, _user_info(task, sig))
     return 0
 
 
@@ -193,9 +195,9 @@ def _thread(task: Task, tgid: int, tid: int, sig: int) -> Task:
     if tid <= 0 or not 0 <= sig <= NSIG or tgid == 0 or tgid < -1:
         raise KernelError(EINVAL)
     kernel = task.kernel
-    target = kernel.threads.get(tid)
+    target = kernel.pids.threads.get(tid)
     if target is None:  # a leader that exited before its threads is still there (a zombie)
-        g = kernel.tasks.get(tid)
+        g = kernel.pids.groups.get(tid)
         if g is not None and not g.zombie and g.tasks and g.tasks[0].tid == tid:
             target = g.tasks[0]  # the signal is accepted and dropped (send_thread_signal)
     elif target.exited:
@@ -209,7 +211,7 @@ def _thread(task: Task, tgid: int, tid: int, sig: int) -> Task:
 
 def _send_to_thread(task: Task, target: Task, sig: int, info: bytes) -> None:
     if sig and not _init_ignores(task, target.group, sig):
-        task.kernel.send_thread_signal(target, sig, info)
+        sigs.send_thread_signal(task.kernel, target, sig, info)
 
 
 @syscall("tgkill")
@@ -246,14 +248,14 @@ def sys_rt_sigqueueinfo(task: Task, pid: int, sig: int, uinfo: int, *_: int) -> 
     pid, sig = s32(pid), s32(sig)
     if not 0 <= sig <= NSIG:
         raise KernelError(EINVAL)
-    group = task.kernel.tasks.get(pid)
+    group = task.kernel.pids.groups.get(pid)
     if group is None or pid <= 0:
         raise KernelError(ESRCH)
     if not _may_signal(task, group):
         raise KernelError(EPERM)
     info = _queued_info(task, pid, sig, uinfo)
     if sig and not group.zombie and not _init_ignores(task, group, sig):
-        task.kernel.send_signal(group, sig, info)
+        sigs.send_signal(task.kernel, group, sig, info)
     return 0
 
 

@@ -1,0 +1,200 @@
+"""Exit, wait and reparenting (Linux's kernel/exit.c).
+
+A thread ends with exit_task: its resources go at once (a sleeping syscall is unwound first);
+a thread other than the leader leaves its group, and the process becomes a zombie when its
+last thread is gone. The zombie's children go to init, its parent hears of it (the exit
+signal, a wake of wait4), and wait4/waitid reap it.
+"""
+
+from __future__ import annotations
+
+import struct
+from typing import TYPE_CHECKING
+
+from twaron.arch.x86_64.constants import P_ALL, P_PID, SA_NOCLDWAIT, SIGCHLD
+from twaron.arch.x86_64.errno import ECHILD
+from twaron.errors import KernelError
+from twaron.process import futex
+from twaron.process import signal as sigs
+from twaron.wait import ALL_EVENTS, wait_event
+
+if TYPE_CHECKING:
+    from twaron.kernel import Kernel
+    from twaron.process.task import Task, ThreadGroup
+
+WALL, WCLONE = 0x4000_0000, 0x8000_0000
+EXITED, STOPPED, CONTINUED = 0, 1, 2
+RUSAGE_SIZE = 144
+
+
+def group_exit(kernel: Kernel, group: ThreadGroup, status: int) -> None:
+    """End every thread of group; status is the wait(2) status."""
+    if group.exit_code is None:
+        group.exit_code = status
+    for t in list(group.tasks):
+        exit_task(t)
+
+
+def exit_task(task: Task) -> None:
+    """One thread ends (Linux's do_exit)."""
+    if task.exited:
+        return
+    kernel = task.kernel
+    task.exited = True
+    task.runnable = False
+    if task.context is not None:  # asleep in a syscall: unwind the handler first
+        kernel.contexts.unwind(task)
+    mm = task.mm
+    if task.robust_list[0]:
+        futex.exit_robust_list(kernel, task)
+    # mm_release: tell a joiner, unless nobody else can see the address space any more
+    if task.clear_child_tid and mm.users > 1:
+        try:
+            mm.copy_out(task.clear_child_tid, b"\0\0\0\0")
+            futex.wake(kernel, mm, task.clear_child_tid, 1, futex.BITSET_MATCH_ANY, False)
+        except KernelError:
+            pass
+    if task.vfork_done is not None:
+        done, task.vfork_done = task.vfork_done, None
+        done.notify()
+    files = task.files
+    files.users -= 1
+    if files.users == 0:
+        files.close_all()
+    mm.users -= 1
+    if mm.users == 0:
+        mm.destroy()
+    platform = kernel.platform
+    if kernel.platform_current_is(task):
+        platform.request_stop()  # no guest instruction may run on a freed mm
+    platform.free_cpu(task.cpu)
+    kernel.pids.remove_thread(task)
+    group = task.group
+    if task.tid != group.pid and task in group.tasks:
+        group.tasks.remove(task)
+    if all(t.exited for t in group.tasks):
+        become_zombie(kernel, group)
+
+
+def de_thread(task: Task) -> None:
+    """execve in a multi-threaded process: every other thread dies, and a thread other than
+    the leader takes the leader's place and its pid (Linux's de_thread)."""
+    group = task.group
+    for t in list(group.tasks):
+        if t is not task:
+            exit_task(t)
+    if task.tid != group.pid:
+        task.kernel.pids.retid(task, group.pid)
+    group.tasks = [task]
+
+
+def become_zombie(kernel: Kernel, group: ThreadGroup) -> None:
+    """The last thread is gone: children to init, the parent told (or the zombie reaped at
+    once when the parent asked for no zombies)."""
+    group.zombie = True
+    if group.exit_code is None:
+        group.exit_code = 0
+    init = kernel.init_group
+    if group is init:
+        kernel.shutdown(group.exit_code)
+        return
+    _reparent_children(group, init)
+    parent = group.parent
+    if parent is None:
+        kernel.pids.remove_group(group)
+        return
+    if parent is init and kernel.kernel_init:
+        release_group(kernel, group)  # the minimal init reaps at once
+        if group is kernel.main_group:
+            kernel.shutdown(group.exit_code)
+        return
+    action = parent.sighand.actions[SIGCHLD]
+    if action.handler == sigs.SIG_IGN or action.flags & SA_NOCLDWAIT:  # no zombie
+        release_group(kernel, group)
+    elif 0 < group.exit_signal <= 64:  # clone() takes any CSIGNAL; Linux sends a valid one
+        sig = group.exit_signal
+        # a guest init (SIGNAL_UNKILLABLE) drops what it has no handler for: a child made
+        # with CLONE_PARENT and some exit signal must not kill it
+        if not (parent is init and not kernel.kernel_init and sigs.is_unhandled(parent, sig)):
+            sigs.send_signal(kernel, parent, sig, sigs.child_info(group, sig))
+    parent.child_exit.notify()
+
+
+def _reparent_children(group: ThreadGroup, init: ThreadGroup | None) -> None:
+    assert init is not None
+    for child in group.children:
+        child.parent = init
+        child.exit_signal = SIGCHLD  # Linux's reparent_leader: "don't slay init"
+        init.children.append(child)
+        if child.zombie:
+            init.child_exit.notify()
+    group.children = []
+
+
+def release_group(kernel: Kernel, group: ThreadGroup) -> None:
+    """Reap: the zombie's pid becomes free."""
+    if group.parent is not None and group in group.parent.children:
+        group.parent.children.remove(group)
+    kernel.pids.remove_group(group)
+
+
+# ---- wait ---------------------------------------------------------------------------------
+
+
+def _matches(task: Task, child: ThreadGroup, idtype: int, ident: int) -> bool:
+    if idtype == P_ALL:
+        return True
+    if idtype == P_PID:
+        return child.pid == ident
+    return child.pgid == (ident or task.group.pgid)
+
+
+def wait_child(task: Task, idtype: int, ident: int, exited: bool, stopped: bool,
+               continued: bool, nohang: bool,
+               options: int = 0) -> tuple[ThreadGroup, int] | None:  # fmt: skip
+    """A child with something to report: (child, EXITED|STOPPED|CONTINUED); None for WNOHANG
+    when there is nothing yet; otherwise sleep until a child changes state (ECHILD when no
+    child qualifies). Without __WALL, only children whose exit signal is SIGCHLD (or, with
+    __WCLONE, only the others) are waited for, as Linux's eligible_child decides."""
+
+    def find() -> tuple[ThreadGroup, int] | None:
+        children = [c for c in task.group.children if _matches(task, c, idtype, ident)
+                    and (options & WALL or (c.exit_signal != SIGCHLD) == bool(options & WCLONE))]
+        if not children:
+            raise KernelError(ECHILD)
+        for child in children:
+            if child.zombie:
+                if exited:
+                    return child, EXITED
+            elif stopped and child.stopped and child.stop_report:
+                return child, STOPPED
+            elif continued and child.continue_report:
+                return child, CONTINUED
+        return None
+
+    if nohang:
+        return find()
+    return wait_event(((task.group.child_exit, ALL_EVENTS),), find)
+
+
+def rusage(child: ThreadGroup, utime: float | None = None, stime: float | None = None) -> bytes:
+    """struct rusage with the CPU times (a zombie's own plus its reaped children's)."""
+    def tv(seconds: float) -> tuple[int, int]:
+        return int(seconds), int((seconds % 1) * 1_000_000)
+
+    ut = child.utime + child.cutime if utime is None else utime
+    st = child.stime + child.cstime if stime is None else stime
+    return struct.pack("<4q", *tv(ut), *tv(st)) + bytes(RUSAGE_SIZE - 32)
+
+
+def consume(task: Task, child: ThreadGroup, kind: int) -> None:
+    """The report was read: reap a zombie, or clear a stop/continue notice."""
+    if kind == EXITED:
+        parent = task.group  # the reaper takes over the child's CPU times (times, RUSAGE_CHILDREN)
+        parent.cutime += child.utime + child.cutime
+        parent.cstime += child.stime + child.cstime
+        release_group(task.kernel, child)
+    elif kind == STOPPED:
+        child.stop_report = False
+    else:
+        child.continue_report = False

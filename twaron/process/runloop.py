@@ -1,0 +1,223 @@
+"""The run loop and the idle loop: the kernel's one thread of control.
+
+Pick a runnable task; if it sleeps in a syscall, resume its handler; deliver its signals;
+run its user code on the platform until something needs the kernel (a page fault, an
+exception, a syscall that stopped the CPU, the end of a time slice), answer that, and put
+the task back. With nothing runnable, the scheduler's idle wait sleeps until a timer or the
+host (console input, a signal to twaron) can wake someone.
+"""
+
+from __future__ import annotations
+
+import os
+import select
+import sys
+import time
+from typing import TYPE_CHECKING
+
+from twaron.arch.x86_64.constants import (
+    SIGBUS,
+    SIGFPE,
+    SIGILL,
+    SIGKILL,
+    SIGSEGV,
+    SIGTRAP,
+    SIGWINCH,
+    X86_TRAP_AC,
+    X86_TRAP_BP,
+    X86_TRAP_DB,
+    X86_TRAP_DE,
+    X86_TRAP_MF,
+    X86_TRAP_SS,
+    X86_TRAP_UD,
+    X86_TRAP_XF,
+)
+from twaron.errors import KernelError
+from twaron.mm.address_space import FAULT_SIGBUS
+from twaron.platform.base import Event
+from twaron.process import accounting
+from twaron.process import exit as exits
+from twaron.process import signal as sigs
+from twaron.process.sigframe import deliver_signals
+
+if TYPE_CHECKING:
+    from twaron.kernel import Kernel
+    from twaron.process.task import Task
+
+# vector -> (signal, si_code, whether si_addr is the faulting instruction), as Linux's traps.c;
+# everything else, #GP included, is SIGSEGV with SI_KERNEL.
+SI_KERNEL = 0x80
+VECTOR_SIGNALS = {
+    X86_TRAP_DE: (SIGFPE, 1, True),  # FPE_INTDIV
+    X86_TRAP_DB: (SIGTRAP, 2, True),  # TRAP_TRACE
+    X86_TRAP_BP: (SIGTRAP, SI_KERNEL, False),
+    X86_TRAP_UD: (SIGILL, 2, True),  # ILL_ILLOPN
+    X86_TRAP_MF: (SIGFPE, 0, True),
+    X86_TRAP_XF: (SIGFPE, 0, True),
+    X86_TRAP_AC: (SIGBUS, 1, True),  # BUS_ADRALN
+    X86_TRAP_SS: (SIGBUS, SI_KERNEL, False),  # a stack access at a non-canonical address
+}
+
+
+def run(kernel: Kernel) -> int:
+    """Run tasks until pid 1 is gone (or --timeout); the wait status of pid 1."""
+    sched = kernel.sched
+    syscalls = kernel.syscalls
+    while kernel.exit_status is None:
+        if kernel.host_signals:
+            deliver_host_signals(kernel)
+        if kernel.deadline is not None and time.monotonic() >= kernel.deadline:
+            kernel.timed_out = True
+            print(f"twaron: timed out after {kernel.config.timeout:g} s", file=sys.stderr)
+            kernel.shutdown(sigs.wait_status_for_signal(SIGKILL))
+            break
+        task = sched.pick()
+        if task is None:
+            if kernel.deadline is not None and time.monotonic() >= kernel.deadline:
+                continue  # the timeout, handled at the top of the loop
+            deadlock(kernel)
+            break
+        try:
+            if task.context is not None and not syscalls.resume(task):
+                continue  # asleep again
+            if task.pending_signals or task.group.shared_pending or task.restart_code:
+                deliver_signals(task)
+            if not task.runnable or task.exited or task.group.stopped:
+                continue
+            event, spent = run_user(kernel, task)
+        except Exception:
+            kernel.oops(task, "run loop", ())
+            continue
+        if task.runnable and not task.exited and not task.group.stopped:
+            sched.put_prev(task, spent, event is Event.PREEMPT)
+    kernel.platform.close()
+    unwind_sleepers(kernel)
+    return kernel.exit_status if kernel.exit_status is not None else 1 << 8
+
+
+def run_user(kernel: Kernel, task: Task) -> tuple[Event, float]:
+    """Run task's user code until the platform stops it, and answer why it stopped (a
+    fault, an exception, signals due); (the event, the CPU time it ran)."""
+    platform = kernel.platform
+    clock = kernel.clock
+    prof = kernel.profiler
+    if prof:
+        t0, s0 = prof.now(), kernel.syscalls.prof_syscall_ns
+    start = clock.monotonic()
+    event, info = platform.run(task)
+    spent = clock.monotonic() - start  # the task's CPU time, syscalls included
+    task.utime += spent
+    group = task.group
+    group.utime += spent
+    if group.utime >= group.cpu_check:
+        accounting.cpu_limit(kernel, group)
+    if prof:  # guest code = time in run() less the syscalls answered inside it
+        t1 = prof.now()
+        if t0 >= prof.origin_ns:
+            prof.add("platform.run", t0, t1 - t0, task.tid)
+            prof.tally("guest", t1 - t0 - (kernel.syscalls.prof_syscall_ns - s0))
+    if event is Event.PAGE_FAULT:
+        try:
+            code = task.mm.fault(info)
+        except KernelError:  # no frame for the fault: guest memory is exhausted
+            accounting.oom_kill(kernel, task)
+            code = 0  # the faulting task (if it survives) retries the access
+        if prof:
+            prof.phase("fault", t1, task.tid)
+        if code & FAULT_SIGBUS:
+            sigs.force_signal(task, SIGBUS, code & 0xFF, info)
+        elif code:
+            sigs.force_signal(task, SIGSEGV, code, info)
+    elif event is Event.EXCEPTION:
+        sig, code, at_rip = VECTOR_SIGNALS.get(info, (SIGSEGV, SI_KERNEL, False))
+        addr = platform.get_reg(task, "rip") if at_rip else 0
+        sigs.force_signal(task, sig, code, addr)
+    elif event is Event.HALT:
+        raise RuntimeError(f"platform halted (error {info})")
+    if task.pending_signals or task.group.shared_pending or task.restart_code:
+        deliver_signals(task)
+    return event, spent
+
+
+def unwind_sleepers(kernel: Kernel) -> None:
+    """The run is over: unwind the handlers still asleep (their wait entries go)."""
+    for task in list(kernel.pids.threads.values()):
+        if task.context is not None:
+            kernel.contexts.unwind(task)
+
+
+def deadlock(kernel: Kernel) -> None:
+    """Every task sleeps with nothing that could wake it: end the run like a hang would."""
+    if kernel.exit_status is None and kernel.deadline is None:
+        print("twaron: all processes are blocked; stopping", file=sys.stderr)
+        kernel.exit_status = 1 << 8
+
+
+# ---- the host: console input and signals to twaron ----------------------------------------
+
+
+def host_wait(kernel: Kernel, timeout: float | None) -> bool:
+    """The idle loop's wait on the host: for stdin input a guest task is waiting for, for host
+    signals (through the wakeup pipe), or until timeout. False when there is nothing on the
+    host that could wake a guest task (then the caller sleeps or stops)."""
+    console = kernel.console
+    fds = []
+    stdin = console.stdin
+    if console.wait and isinstance(stdin, int):
+        fds.append(stdin)
+    if kernel.wakeup_fd is not None:
+        fds.append(kernel.wakeup_fd)
+    if not fds:
+        return False
+    if kernel.deadline is not None:  # --timeout is the operator's wall clock
+        left = max(0.0, kernel.deadline - time.monotonic())
+        timeout = left if timeout is None else min(timeout, left)
+    try:
+        ready = select.select(fds, [], [], timeout)[0]
+    except (OSError, ValueError):
+        ready = fds
+    if kernel.wakeup_fd in ready:
+        try:
+            os.read(kernel.wakeup_fd, 512)
+        except OSError:
+            pass
+    if stdin in ready and console.wait:
+        console.wait.notify()
+    if kernel.host_signals:
+        deliver_host_signals(kernel)
+    return True
+
+
+def others_want_cpu(kernel: Kernel) -> bool:
+    """Read by the platform's timer thread: should the running task yield?"""
+    sched = kernel.sched
+    now = kernel.clock.monotonic()
+    cur = getattr(kernel.platform, "current", None)
+    return bool(
+        sched.runq
+        or (sched.timers and sched.timers[0][0] <= now)
+        or kernel.host_signals
+        or kernel.console.wait
+        or (kernel.deadline is not None and time.monotonic() >= kernel.deadline)
+        # RLIMIT_CPU is counted when run() returns: a limited task gets its slices
+        or (cur is not None and cur.group.cpu_check != float("inf"))
+        # a signal for the running task is delivered when run() returns
+        or (cur is not None and bool(sigs.pending_deliverable(cur)))
+    )
+
+
+def deliver_host_signals(kernel: Kernel) -> None:
+    """Signals that reached twaron (Ctrl-C in its terminal) go to the guest's foreground
+    process group."""
+    signals, kernel.host_signals = kernel.host_signals, []
+    init = kernel.init_group
+    main = kernel.main_group
+    pgrp = kernel.console.fg_pgrp or (main.pgid if main else 0)
+    for sig in signals:
+        for group in [g for g in kernel.pids.in_pgrp(pgrp) if not g.zombie]:
+            if group is init and sigs.is_unhandled(group, sig) and sig != SIGWINCH:
+                # pid 1 ignores signals it has no handler for; from the terminal that would
+                # make Ctrl-C do nothing, so the run ends as --init would make it.
+                exits.group_exit(kernel, group, sigs.wait_status_for_signal(sig))
+            else:
+                sigs.send_signal(kernel, group, sig)

@@ -1,0 +1,172 @@
+"""The syscall boundary (Linux's do_syscall_64): where every system call enters the kernel.
+
+The platform calls `syscall(task, nr, a0..a5)` while the guest is stopped at its `syscall`
+instruction (inside Unicorn's hook or KVM's exit handler) and writes the result to rax. Here:
+the registry's handler runs; KernelError becomes -errno; a handler that must sleep is run
+again in a context (process/context.py) and the platform is asked to stop; a signal that
+ends a sleep leaves its restart code for signal delivery; any other exception is an oops.
+
+`--trace` and `twaron profile` enter through wrappers (traced_syscall, profiled_syscall), so
+the plain path pays nothing for them.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import TYPE_CHECKING, Any
+
+from twaron.arch.x86_64.errno import EINTR, ENOSYS, ERESTARTSYS
+from twaron.errors import KernelError
+from twaron.process.context import ContextPool
+from twaron.syscalls import registry
+from twaron.syscalls.registry import NR_MAX
+from twaron.wait import NeedContext
+
+if TYPE_CHECKING:
+    from twaron.kernel import Kernel
+    from twaron.process.task import Task
+
+# `twaron profile`: the phase a syscall's time counts towards (every other call: "syscall").
+PROFILE_SYSCALL_PHASES = {
+    "clone": "fork", "clone3": "fork", "fork": "fork", "vfork": "fork",
+    "execve": "execve", "execveat": "execve", "wait4": "wait", "waitid": "wait",
+    "exit": "exit", "exit_group": "exit",
+}  # fmt: skip
+
+
+class SyscallEntry:
+    def __init__(self, kernel: Kernel) -> None:
+        self.kernel = kernel
+        self.registry = registry.load()
+        self.table = self.registry.handlers
+        self.interrupt_errno = self.registry.interrupt_errno
+        self.contexts = ContextPool(self.run_handler)
+        self.unimplemented_calls = kernel.unimplemented_calls
+        self.trace = kernel.config.trace
+        self.trace_out: Any = sys.stderr
+        self.prof_syscall_ns = 0  # time spent in syscall handlers, counted while profiling
+        self.platform: Any = None  # set once the platform exists (it takes our entry point)
+
+    def entry_point(self) -> Any:
+        """What the platform calls: the plain entry, or the timed one when profiling."""
+        return self.syscall if self.kernel.profiler is None else self.profiled_syscall
+
+    # ---- the boundary -------------------------------------------------------------------
+
+    def syscall(self, task: Task, nr: int, a0: int, a1: int, a2: int, a3: int, a4: int,
+                a5: int) -> int | None:  # fmt: skip
+        """The value for rax, or None (the handler set the registers itself, or it sleeps:
+        then the platform stops and the run loop resumes the handler when it is woken)."""
+        if self.trace:
+            return self.traced_syscall(task, nr, (a0, a1, a2, a3, a4, a5))
+        handler = self.table[nr] if nr < NR_MAX else None
+        if handler is None:
+            self.unimplemented_calls[nr] += 1
+            ret: int | None = -ENOSYS
+        else:
+            try:
+                ret = handler(task, a0, a1, a2, a3, a4, a5)
+            except KernelError as e:
+                ret = -e.errno if e.errno < ERESTARTSYS else self.interrupted(task, nr, e)
+            except NeedContext:  # it must sleep: again from the start, where it can
+                ret = self.contexts.start(task, nr, handler, (a0, a1, a2, a3, a4, a5))
+                if ret is None:
+                    self.platform.request_stop()
+            except Exception:
+                self.kernel.oops(task, self.registry.name(nr), (a0, a1, a2, a3, a4, a5))
+                ret = None
+        if task.pending_signals or task.group.shared_pending:
+            self.platform.request_stop()
+        return ret
+
+    def run_handler(self, task: Task, nr: int, handler: Any, args: tuple[int, ...]) -> int | None:
+        """syscall()'s classification of a handler's outcome, for handlers that run in a
+        context."""
+        try:
+            return handler(task, *args)
+        except KernelError as e:
+            return -e.errno if e.errno < ERESTARTSYS else self.interrupted(task, nr, e)
+        except Exception:
+            self.kernel.oops(task, self.registry.name(nr), args)
+            return None
+
+    def interrupted(self, task: Task, nr: int, e: KernelError) -> int:
+        """A signal ended the call's sleep: its restart code per the registry's rule, kept on
+        the task until signal delivery decides between EINTR and a restart (sigframe.py)."""
+        code = e.errno
+        if code == ERESTARTSYS:
+            code = self.interrupt_errno[nr]
+            if code == EINTR:
+                return -EINTR
+        task.restart_code = code
+        task.restart_nr = nr
+        task.restart_block = getattr(e, "resume", None)
+        self.platform.request_stop()
+        return -code
+
+    def resume(self, task: Task) -> bool:
+        """Switch into task's sleeping handler; True when it finished and the task may go on
+        to user mode (its result is in rax), False when it sleeps again or is gone."""
+        done, ret = self.contexts.resume(task)
+        if not done or task.exited:
+            return False
+        if self.trace:
+            ctx = self.contexts.last_done
+            self._trace_line(task, ctx.nr, ctx.args, ret, ctx.trace_entry, "<... resumed> ")
+        if ret is not None:
+            self.platform.finish_syscall(task, ret)
+        return True
+
+    # ---- twaron profile -----------------------------------------------------------------
+
+    def profiled_syscall(self, task: Task, nr: int, a0: int, a1: int, a2: int, a3: int,
+                         a4: int, a5: int) -> int | None:  # fmt: skip
+        """syscall(), timed: each call is a timeline event "sys.NAME" and counts towards one
+        of the phases fork, execve, wait, exit or (every other call) syscall."""
+        prof = self.kernel.profiler
+        t0 = prof.now()
+        ret = self.syscall(task, nr, a0, a1, a2, a3, a4, a5)
+        dur = prof.now() - t0
+        self.prof_syscall_ns += dur
+        if t0 >= prof.origin_ns:  # began after the last reset
+            name = self.registry.name(nr)
+            prof.add("sys." + name, t0, dur, task.tid)
+            prof.tally(PROFILE_SYSCALL_PHASES.get(name, "syscall"), dur)
+        return ret
+
+    # ---- --trace ------------------------------------------------------------------------
+
+    def traced_syscall(self, task: Task, nr: int, args: tuple[int, ...]) -> int | None:
+        """--trace: one strace-style line per call (arguments decoded before the call); a
+        call that sleeps prints `<unfinished ...>` now and its whole line when it returns."""
+        from twaron.syscalls.trace import format_entry
+
+        try:
+            entry = format_entry(task, nr, args)
+        except Exception:  # tracing must never take the kernel down
+            entry = None
+        self.trace = False
+        try:
+            ret = self.syscall(task, nr, *args)
+        finally:
+            self.trace = True
+        if ret is None and task.context is not None:  # asleep: resume() prints the rest
+            task.context.trace_entry = entry
+            self._write(task, f"{self.registry.name(nr)}(... <unfinished ...>")
+            return ret
+        self._trace_line(task, nr, args, ret, entry)
+        return ret
+
+    def _trace_line(self, task: Task, nr: int, args: tuple[int, ...], ret: int | None,
+                    entry: Any, prefix: str = "") -> None:  # fmt: skip
+        from twaron.syscalls.trace import format_syscall
+
+        try:
+            line = format_syscall(task, nr, args, ret, entry=entry)
+        except Exception:
+            line = f"{self.registry.name(nr)}(...) = {ret}"
+        self._write(task, prefix + line)
+
+    def _write(self, task: Task, line: str) -> None:
+        self.trace_out.write(f"[pid {task.tid:>5}] {line}\n")
+        self.trace_out.flush()
