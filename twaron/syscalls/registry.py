@@ -13,8 +13,8 @@ checks that they agree.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field, fields
 from enum import Enum
 from typing import Any
 
@@ -75,12 +75,26 @@ class Syscall:
     linux_may: bool = False  # its answer is one a Linux build may give (rseq's ENOSYS)
     args: Any = None  # trace formats: a tuple of trace.Arg, or a function of trace.Call
     fuzz: str | None = None  # the fuzzer's argument codes (derived from args when None)
+    nofuzz: str = ""  # why the fuzzer's table leaves the call out (it ends the child, ...)
     handler: Handler | None = field(default=None, compare=False)
 
     @property
     def unimplemented(self) -> bool:
         """Listed at the end of a run: a call twaron does not really do (yet)."""
         return self.level in (Level.STUB, Level.UNSUPPORTED) and not self.linux_may
+
+    @property
+    def fuzz_codes(self) -> str | None:
+        """The codes of the fuzzer's table (one per argument, fuzzer.c's arg()): `fuzz` when
+        given, else derived from the trace formats; None when the call is not in the table
+        (left out on purpose, or a call without formats or codes)."""
+        if self.nofuzz:
+            return None
+        if self.fuzz is not None:
+            return self.fuzz
+        if isinstance(self.args, tuple):
+            return "".join(a.fuzz for a in self.args)
+        return None
 
 
 # Handlers registered by @syscall, by name, before load() joins them with the facts.
@@ -123,7 +137,7 @@ class Registry:
     def __getitem__(self, nr: int) -> Syscall:
         return self.entries[nr]
 
-    def __iter__(self):  # noqa: ANN204
+    def __iter__(self) -> Iterator[Syscall]:
         return iter(self.entries[nr] for nr in sorted(self.entries))
 
     def name(self, nr: int) -> str:
@@ -152,14 +166,17 @@ def load() -> Registry:
     )
     from twaron.syscalls.facts import FACTS
 
+    unknown = sorted(set(FACTS) - set(_NUMBERS))
+    if unknown:  # a typo in facts.py would otherwise pass as "no facts" for the real name
+        raise RuntimeError(f"facts.py names calls that do not exist: {', '.join(unknown)}")
     entries: dict[int, Syscall] = {}
     for nr, name in SYSCALL_NAMES.items():
         handler = HANDLERS.get(name)
         fact = FACTS.get(name) or Fact(Level.FULL if handler else Level.UNSUPPORTED)
         if fact.level is Level.STUB and handler is not None:
             handler = _counted_stub(nr, handler)
-        entries[nr] = Syscall(nr, name, fact.level, fact.note, fact.restart, fact.errno,
-                              fact.linux_may, fact.args, fact.fuzz, handler)  # fmt: skip
+        known = {f.name: getattr(fact, f.name) for f in fields(Fact)}
+        entries[nr] = Syscall(nr, name, handler=handler, **known)
     _REGISTRY.append(Registry(entries))
     return _REGISTRY[0]
 
@@ -175,6 +192,7 @@ class Fact:
     linux_may: bool = False
     args: Any = None
     fuzz: str | None = None
+    nofuzz: str = ""
 
 
 def _counted_stub(nr: int, handler: Handler) -> Handler:

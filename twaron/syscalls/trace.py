@@ -13,10 +13,12 @@ The syscall path calls this only when tracing is on. Two entry points:
   successful exec replaces the address space) and for calls that do not return (exit_group:
   pass result=None and the line ends in "= ?").
 
-Arguments are decoded from a table: syscall name -> one formatter per argument. A formatter
-that reads guest memory does so through task.mm.copy_in, and prints the address in hex
-when that faults, as strace does. Tracing must never take the kernel down: any exception
-while formatting an argument falls back to the raw hex value.
+Arguments are decoded by the formats the syscall registry holds for each call (Syscall.args,
+written in syscalls/facts.py with the formatter vocabulary defined here: one formatter per
+argument, or a function for calls whose shape depends on a flag). A formatter that reads guest
+memory does so through task.mm.copy_in, and prints the address in hex when that faults, as
+strace does. Tracing must never take the kernel down: any exception while formatting an
+argument falls back to the raw hex value.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from twaron.arch.x86_64 import constants as C
 from twaron.arch.x86_64.errno import ERRNO_NAMES
 from twaron.arch.x86_64.unistd import SYSCALL_NAMES
 from twaron.errors import KernelError
+from twaron.syscalls import registry
 
 MAX_STRLEN = 32  # strace -s default: bytes of a buffer shown before "..."
 MAX_ARRAY = 32  # elements of argv / iovec arrays shown before "..."
@@ -267,6 +270,33 @@ FUTEX_OPS = _enum(
     "FUTEX_WAIT_BITSET", "FUTEX_WAKE_BITSET",
 )  # fmt: skip
 
+# Tables whose constants twaron's own code does not need: their values, as strace's xlat.
+LOCK_OPS = [(1, "LOCK_SH"), (2, "LOCK_EX"), (4, "LOCK_NB"), (8, "LOCK_UN")]
+MS_FLAGS = [(1, "MS_ASYNC"), (2, "MS_INVALIDATE"), (4, "MS_SYNC")]
+MCL_FLAGS = [(1, "MCL_CURRENT"), (2, "MCL_FUTURE"), (4, "MCL_ONFAULT")]
+MLOCK_FLAGS = [(1, "MLOCK_ONFAULT")]
+UMOUNT_FLAGS = [(1, "MNT_FORCE"), (2, "MNT_DETACH"), (4, "MNT_EXPIRE"), (8, "UMOUNT_NOFOLLOW")]
+FALLOC_FLAGS = [
+    (1, "FALLOC_FL_KEEP_SIZE"), (2, "FALLOC_FL_PUNCH_HOLE"), (4, "FALLOC_FL_NO_HIDE_STALE"),
+    (8, "FALLOC_FL_COLLAPSE_RANGE"), (0x10, "FALLOC_FL_ZERO_RANGE"),
+    (0x20, "FALLOC_FL_INSERT_RANGE"), (0x40, "FALLOC_FL_UNSHARE_RANGE"),
+]  # fmt: skip
+ITIMER_WHICH = ("ITIMER_", {0: "ITIMER_REAL", 1: "ITIMER_VIRTUAL", 2: "ITIMER_PROF"})
+PRIO_WHICH = ("PRIO_", {0: "PRIO_PROCESS", 1: "PRIO_PGRP", 2: "PRIO_USER"})
+RUSAGE_WHO = ("RUSAGE_", {0: "RUSAGE_SELF", 0xFFFF_FFFF: "RUSAGE_CHILDREN", 1: "RUSAGE_THREAD"})
+FADV_ADVICE = ("POSIX_FADV_", {
+    0: "POSIX_FADV_NORMAL", 1: "POSIX_FADV_RANDOM", 2: "POSIX_FADV_SEQUENTIAL",
+    3: "POSIX_FADV_WILLNEED", 4: "POSIX_FADV_DONTNEED", 5: "POSIX_FADV_NOREUSE",
+})  # fmt: skip
+PTRACE_REQUESTS = ("PTRACE_", {
+    0: "PTRACE_TRACEME", 1: "PTRACE_PEEKTEXT", 2: "PTRACE_PEEKDATA", 3: "PTRACE_PEEKUSER",
+    4: "PTRACE_POKETEXT", 5: "PTRACE_POKEDATA", 6: "PTRACE_POKEUSER", 7: "PTRACE_CONT",
+    8: "PTRACE_KILL", 9: "PTRACE_SINGLESTEP", 12: "PTRACE_GETREGS", 13: "PTRACE_SETREGS",
+    16: "PTRACE_ATTACH", 17: "PTRACE_DETACH", 24: "PTRACE_SYSCALL", 0x4200: "PTRACE_SETOPTIONS",
+    0x4206: "PTRACE_SEIZE", 0x4207: "PTRACE_INTERRUPT",
+})  # fmt: skip
+
+
 SIGNAL_NAMES: dict[int, str] = {
     v: n
     for n, v in vars(C).items()
@@ -331,17 +361,26 @@ Fmt = Callable[[Call, int], str]
 
 
 class Arg:
-    """One argument's formatter; `out` ones are written by the kernel, printed after the call."""
+    """One argument's formatter; `out` ones are written by the kernel, printed after the call.
 
-    __slots__ = ("fn", "out")
+    `fuzz` is the code of the argument generator twaron fuzz draws it from (the arg() switch
+    of twaron/fuzz/fuzzer.c): a syscall's codes are derived from its formats, so the
+    fuzzer's table never disagrees with what --trace shows of the same arguments."""
 
-    def __init__(self, fn: Fmt, out: bool = False) -> None:
+    __slots__ = ("fn", "out", "fuzz")
+
+    def __init__(self, fn: Fmt, out: bool = False, fuzz: str = "i") -> None:
         self.fn = fn
         self.out = out
+        self.fuzz = fuzz
+
+    def fz(self, code: str) -> Arg:
+        """The same format, drawn by the fuzzer as `code` (an offset printed in hex, ...)."""
+        return Arg(self.fn, self.out, code)
 
 
-def _in(fn: Fmt) -> Arg:
-    return Arg(fn)
+def _in(fn: Fmt, fuzz: str = "i") -> Arg:
+    return Arg(fn, fuzz=fuzz)
 
 
 def _out(fn: Fmt) -> Arg:
@@ -354,28 +393,38 @@ def _out(fn: Fmt) -> Arg:
             return _ptr(v)
         return fn(c, v)
 
-    return Arg(f, out=True)
+    return Arg(f, out=True, fuzz="p")  # the kernel writes through it: always a pointer
 
 
-D = _in(lambda c, v: str(_s32(v)))  # int, fd, pid
-LD = _in(lambda c, v: str(_s64(v)))  # off_t, long
-U = _in(lambda c, v: str(v & _MASK64))  # size_t
-X = _in(lambda c, v: _hex0(v & _MASK64))
-PTR = _in(lambda c, v: _ptr(v))
-OCT = _in(lambda c, v: _oct_mode(v & 0xFFFF_FFFF))
-DIRFD = _in(lambda c, v: "AT_FDCWD" if _s32(v) == C.AT_FDCWD else str(_s32(v)))
-SIG = _in(lambda c, v: "0" if _s32(v) == 0 else signal_name(_s32(v)))
-OFLAGS = _in(lambda c, v: open_flags(v))
-PROT = _in(lambda c, v: flags_str(PROT_FLAGS, v & 0xFFFF_FFFF, "PROT_NONE"))
-MAPF = _in(lambda c, v: map_flags(v & 0xFFFF_FFFF))
+# Fuzz codes (fuzzer.c's arg()): f fd, d dirfd, p pointer, s path, l length, v small count,
+# x flags, i int, o offset, m mode, c small selector, a mm address, n pid, k pid that cannot
+# reach another fuzzing process, g signal, u uid, w short timeout, z timespec pointer,
+# L sigset size, F fcntl command.
+D = _in(lambda c, v: str(_s32(v)))  # int
+FD = D.fz("f")
+PID = D.fz("n")
+UID = D.fz("u")
+COUNT = D.fz("v")  # iovec and fd-set counts
+LD = _in(lambda c, v: str(_s64(v)), "o")  # off_t, long
+U = _in(lambda c, v: str(v & _MASK64), "l")  # size_t
+SIGSETSIZE = U.fz("L")  # the sigsetsize argument of the rt_sig* calls
+X = _in(lambda c, v: _hex0(v & _MASK64), "x")
+PTR = _in(lambda c, v: _ptr(v), "p")
+ADDR = PTR.fz("a")  # a mapping's address (mmap, munmap, ...), not a pointer to data
+OCT = _in(lambda c, v: _oct_mode(v & 0xFFFF_FFFF), "m")
+DIRFD = _in(lambda c, v: "AT_FDCWD" if _s32(v) == C.AT_FDCWD else str(_s32(v)), "d")
+SIG = _in(lambda c, v: "0" if _s32(v) == 0 else signal_name(_s32(v)), "g")
+OFLAGS = _in(lambda c, v: open_flags(v), "x")
+PROT = _in(lambda c, v: flags_str(PROT_FLAGS, v & 0xFFFF_FFFF, "PROT_NONE"), "x")
+MAPF = _in(lambda c, v: map_flags(v & 0xFFFF_FFFF), "x")
 
 
 def flags(table: Table, zero: str = "0") -> Arg:
-    return _in(lambda c, v: flags_str(table, v & 0xFFFF_FFFF, zero))
+    return _in(lambda c, v: flags_str(table, v & 0xFFFF_FFFF, zero), "x")
 
 
 def enum(e: tuple[str, dict[int, str]]) -> Arg:
-    return _in(lambda c, v: enum_str(e, v & 0xFFFF_FFFF))
+    return _in(lambda c, v: enum_str(e, v & 0xFFFF_FFFF), "c")
 
 
 def _path(c: Call, v: int) -> str:
@@ -385,7 +434,7 @@ def _path(c: Call, v: int) -> str:
     return quote(s, limit=C.PATH_MAX, more=more)
 
 
-PATH = _in(_path)  # paths are shown whole, like strace
+PATH = _in(_path, "s")  # paths are shown whole, like strace
 
 
 def _cstr(c: Call, v: int) -> str:
@@ -395,7 +444,7 @@ def _cstr(c: Call, v: int) -> str:
     return quote(s, more=more)
 
 
-STR = _in(_cstr)  # other C strings: cut at 32 like strace -s
+STR = _in(_cstr, "s")  # other C strings: cut at 32 like strace -s
 
 
 def buf_in(len_index: int) -> Arg:
@@ -405,7 +454,7 @@ def buf_in(len_index: int) -> Arg:
         n = c.args[len_index] & _MASK64
         return quote(_read(c.task, v, min(n, MAX_STRLEN)), more=n > MAX_STRLEN)
 
-    return _in(f)
+    return _in(f, "p")
 
 
 def _buf_result(c: Call, v: int, force_hex: bool = False) -> str:
@@ -442,12 +491,22 @@ _MODE_BITS = _names("S_ISUID", "S_ISGID", "S_ISVTX")
 STAT_OUT = _out(_stat)
 
 
+def _file_mode(v: int) -> str:
+    """mknod's mode: S_IFIFO|0644, as strace; the bare octal when there is no known type."""
+    v &= 0xFFFF_FFFF
+    kind = _S_IFMT_NAMES.get(v & C.S_IFMT)
+    return f"{kind}|{_oct_mode(v & 0o7777)}" if kind else _oct_mode(v)
+
+
+FMODE = _in(lambda c, v: _file_mode(v), "m")
+
+
 def _timespec_at(c: Call, v: int, usec: bool = False) -> str:
     sec, frac = struct.unpack("<qq", _read(c.task, v, 16))
     return f"{{tv_sec={sec}, {'tv_usec' if usec else 'tv_nsec'}={frac}}}"
 
 
-TIMESPEC_IN = _in(lambda c, v: "NULL" if v == 0 else _timespec_at(c, v))
+TIMESPEC_IN = _in(lambda c, v: "NULL" if v == 0 else _timespec_at(c, v), "z")
 TIMESPEC_OUT = _out(_timespec_at)
 TIMEVAL_OUT = _out(lambda c, v: _timespec_at(c, v, usec=True))
 
@@ -496,7 +555,7 @@ def _wstatus(c: Call, v: int) -> str:
 WSTATUS_OUT = _out(_wstatus)
 PIPEFD_OUT = _out(lambda c, v: "[{}, {}]".format(*struct.unpack("<ii", _read(c.task, v, 8))))
 INT_OUT = _out(lambda c, v: f"[{struct.unpack('<i', _read(c.task, v, 4))[0]}]")
-INT_IN = _in(lambda c, v: "NULL" if v == 0 else f"[{struct.unpack('<i', _read(c.task, v, 4))[0]}]")
+INT_IN = _in(lambda c, v: "NULL" if v == 0 else INT_OUT.fn(c, v), "p")
 
 
 def _rlim(x: int) -> str:
@@ -512,10 +571,11 @@ def _rlimit(c: Call, v: int) -> str:
     return f"{{rlim_cur={_rlim(cur)}, rlim_max={_rlim(mx)}}}"
 
 
-RLIMIT_IN = _in(lambda c, v: "NULL" if v == 0 else _rlimit(c, v))
+RLIMIT_IN = _in(lambda c, v: "NULL" if v == 0 else _rlimit(c, v), "p")
 RLIMIT_OUT = _out(_rlimit)
 SIGSET_IN = _in(
-    lambda c, v: "NULL" if v == 0 else sigset_str(int.from_bytes(_read(c.task, v, 8), "little"))
+    lambda c, v: "NULL" if v == 0 else sigset_str(int.from_bytes(_read(c.task, v, 8), "little")),
+    "p",
 )
 SIGSET_OUT = _out(lambda c, v: sigset_str(int.from_bytes(_read(c.task, v, 8), "little")))
 
@@ -529,7 +589,7 @@ def _sigaction(c: Call, v: int) -> str:
     return s + "}"
 
 
-SIGACTION_IN = _in(lambda c, v: "NULL" if v == 0 else _sigaction(c, v))
+SIGACTION_IN = _in(lambda c, v: "NULL" if v == 0 else _sigaction(c, v), "p")
 SIGACTION_OUT = _out(_sigaction)
 
 
@@ -551,7 +611,7 @@ def _iovec(c: Call, v: int, count: int, out: bool) -> str:
 
 
 def iovec_in(count_index: int) -> Arg:
-    return _in(lambda c, v: _iovec(c, v, _s32(c.args[count_index]), out=False))
+    return _in(lambda c, v: _iovec(c, v, _s32(c.args[count_index]), out=False), "p")
 
 
 def iovec_out(count_index: int) -> Arg:
@@ -582,8 +642,8 @@ def _envp(c: Call, v: int) -> str:
     return f"{_ptr(v)} /* {n} var{'' if n == 1 else 's'} */"
 
 
-ARGV = _in(_argv)
-ENVP = _in(_envp)
+ARGV = _in(_argv, "p")
+ENVP = _in(_envp, "p")
 
 
 def _dirents(c: Call, v: int) -> str:
@@ -609,6 +669,7 @@ def _winsize(c: Call, v: int) -> str:
 # ---------------------------------------------------------------- syscalls with custom shapes
 
 
+Spec = tuple[Arg, ...]
 Custom = Callable[[Call], list[str]]
 
 
@@ -622,7 +683,7 @@ def _open_like(c: Call, first: int) -> list[str]:
     return out
 
 
-def _fcntl(c: Call) -> list[str]:
+def fcntl_args(c: Call) -> list[str]:
     fd, cmd, arg = _s32(c.args[0]), _s32(c.args[1]), c.args[2]
     out = [str(fd), enum_str(FCNTL_CMDS, cmd & 0xFFFF_FFFF)]
     if cmd in (C.F_SETFD,):
@@ -644,7 +705,7 @@ def _fcntl(c: Call) -> list[str]:
     return out
 
 
-def _ioctl(c: Call) -> list[str]:
+def ioctl_args(c: Call) -> list[str]:
     fd, cmd, arg = _s32(c.args[0]), c.args[1] & 0xFFFF_FFFF, c.args[2]
     out = [str(fd), enum_str(IOCTL_CMDS, cmd) if cmd in IOCTL_CMDS[1] else hex(cmd)]
     if cmd in (C.FIOCLEX, C.FIONCLEX, C.TIOCNOTTY):
@@ -664,7 +725,7 @@ def _ioctl(c: Call) -> list[str]:
     return out
 
 
-def _prctl(c: Call) -> list[str]:
+def prctl_args(c: Call) -> list[str]:
     opt = c.args[0] & 0xFFFF_FFFF
     out = [enum_str(PRCTL_OPTIONS, opt)]
     if opt == C.PR_SET_NAME:
@@ -684,7 +745,7 @@ def _prctl(c: Call) -> list[str]:
     return out
 
 
-def _clone(c: Call) -> list[str]:
+def clone_args(c: Call) -> list[str]:
     """strace's x86-64 shape: named arguments, only those the flags make meaningful."""
     fl, sp, ptid, ctid, tls = c.args[:5]
     sig = fl & C.CSIGNAL
@@ -701,7 +762,7 @@ def _clone(c: Call) -> list[str]:
     return out
 
 
-def _mremap(c: Call) -> list[str]:
+def mremap_args(c: Call) -> list[str]:
     a = c.args
     out = [_ptr(a[0]), str(a[1]), str(a[2]), flags_str(MREMAP_FLAGS, a[3] & 0xFFFF_FFFF)]
     if a[3] & C.MREMAP_FIXED:
@@ -709,7 +770,7 @@ def _mremap(c: Call) -> list[str]:
     return out
 
 
-def _futex(c: Call) -> list[str]:
+def futex_args(c: Call) -> list[str]:
     a = c.args
     op = a[1] & 0xFFFF_FFFF
     base = op & ~(C.FUTEX_PRIVATE_FLAG | C.FUTEX_CLOCK_REALTIME)
@@ -728,7 +789,7 @@ def _futex(c: Call) -> list[str]:
     return out + [str(_s32(a[3])), _ptr(a[4]), str(_s32(a[5]))]
 
 
-def _arch_prctl(c: Call) -> list[str]:
+def arch_prctl_args(c: Call) -> list[str]:
     code = c.args[0] & 0xFFFF_FFFF
     if code in (C.ARCH_GET_FS, C.ARCH_GET_GS) and c.exiting and not c.failed:
         try:
@@ -739,146 +800,23 @@ def _arch_prctl(c: Call) -> list[str]:
     return [enum_str(ARCH_PRCTL_CODES, code), _hex0(c.args[1])]
 
 
-# ---------------------------------------------------------------- the table
+def open_args(c: Call) -> list[str]:
+    return _open_like(c, 0)
 
 
-Spec = tuple[Arg, ...]
-SPECS: dict[str, Spec | Custom] = {
-    "read": (D, BUF_OUT, U),
-    "write": (D, buf_in(2), U),
-    "pread64": (D, BUF_OUT, U, LD),
-    "pwrite64": (D, buf_in(2), U, LD),
-    "readv": (D, iovec_out(2), D),
-    "writev": (D, iovec_in(2), D),
-    "open": lambda c: _open_like(c, 0),
-    "openat": lambda c: _open_like(c, 1),
-    "creat": (PATH, OCT),
-    "close": (D,),
-    "close_range": (D, D, X),
-    "stat": (PATH, STAT_OUT),
-    "lstat": (PATH, STAT_OUT),
-    "fstat": (D, STAT_OUT),
-    "newfstatat": (DIRFD, PATH, STAT_OUT, flags(AT_FLAGS)),
-    "statx": (DIRFD, PATH, flags(AT_FLAGS), X, PTR),
-    "lseek": (D, LD, enum(SEEK_WHENCE)),
-    "getdents64": (D, DIRENTS_OUT, U),
-    "getdents": (D, DIRENTS_OUT, U),
-    "ioctl": _ioctl,
-    "fcntl": _fcntl,
-    "dup": (D,),
-    "dup2": (D, D),
-    "dup3": (D, D, flags(OPEN_FLAGS)),
-    "mmap": (PTR, U, PROT, MAPF, D, X),
-    "munmap": (PTR, U),
-    "mprotect": (PTR, U, PROT),
-    "mremap": _mremap,
-    "madvise": (PTR, U, enum(MADV_ADVICE)),
-    "brk": (PTR,),
-    "getcwd": (PATH_OUT, U),
-    "chdir": (PATH,),
-    "fchdir": (D,),
-    "chroot": (PATH,),
-    "mkdir": (PATH, OCT),
-    "mkdirat": (DIRFD, PATH, OCT),
-    "rmdir": (PATH,),
-    "unlink": (PATH,),
-    "unlinkat": (DIRFD, PATH, flags(AT_FLAGS)),
-    "rename": (PATH, PATH),
-    "renameat": (DIRFD, PATH, DIRFD, PATH),
-    "renameat2": (DIRFD, PATH, DIRFD, PATH, flags(RENAME_FLAGS)),
-    "link": (PATH, PATH),
-    "linkat": (DIRFD, PATH, DIRFD, PATH, flags(AT_FLAGS)),
-    "symlink": (PATH, PATH),
-    "symlinkat": (PATH, DIRFD, PATH),
-    "readlink": (PATH, BUF_OUT, U),
-    "readlinkat": (DIRFD, PATH, BUF_OUT, U),
-    "access": (PATH, flags(ACCESS_FLAGS, "F_OK")),
-    "faccessat": (DIRFD, PATH, flags(ACCESS_FLAGS, "F_OK")),
-    "faccessat2": (DIRFD, PATH, flags(ACCESS_FLAGS, "F_OK"), flags(AT_FLAGS)),
-    "chmod": (PATH, OCT),
-    "fchmod": (D, OCT),
-    "fchmodat": (DIRFD, PATH, OCT),
-    "chown": (PATH, D, D),
-    "lchown": (PATH, D, D),
-    "fchown": (D, D, D),
-    "fchownat": (DIRFD, PATH, D, D, flags(AT_FLAGS)),
-    "umask": (OCT,),
-    "truncate": (PATH, LD),
-    "ftruncate": (D, LD),
-    "utimensat": (DIRFD, PATH, PTR, flags(AT_FLAGS)),
-    "fsync": (D,),
-    "fdatasync": (D,),
-    "sync": (),
-    "sendfile": (D, D, PTR, U),
-    "pipe": (PIPEFD_OUT,),
-    "pipe2": (PIPEFD_OUT, flags(OPEN_FLAGS)),
-    "poll": (PTR, U, D),
-    "ppoll": (PTR, U, TIMESPEC_IN, SIGSET_IN, U),
-    "select": (D, PTR, PTR, PTR, PTR),
-    "pselect6": (D, PTR, PTR, PTR, TIMESPEC_IN, PTR),
-    "memfd_create": (STR, flags(MFD_FLAGS)),
-    "execve": (PATH, ARGV, ENVP),
-    "execveat": (DIRFD, PATH, ARGV, ENVP, flags(AT_FLAGS)),
-    "exit": (D,),
-    "exit_group": (D,),
-    "clone": _clone,
-    "clone3": (PTR, U),
-    "fork": (),
-    "vfork": (),
-    "wait4": (D, WSTATUS_OUT, flags(WAIT_FLAGS), PTR),
-    "waitid": (enum(IDTYPES), D, PTR, flags(WAIT_FLAGS), PTR),
-    "kill": (D, SIG),
-    "tkill": (D, SIG),
-    "tgkill": (D, D, SIG),
-    "rt_sigaction": (SIG, SIGACTION_IN, SIGACTION_OUT, U),
-    "rt_sigprocmask": (enum(SIGPROCMASK_HOW), SIGSET_IN, SIGSET_OUT, U),
-    "rt_sigpending": (SIGSET_OUT, U),
-    "rt_sigsuspend": (SIGSET_IN, U),
-    "rt_sigreturn": (),
-    "sigaltstack": (PTR, PTR),
-    "pause": (),
-    "alarm": (U,),
-    "getpid": (),
-    "getppid": (),
-    "gettid": (),
-    "getuid": (),
-    "geteuid": (),
-    "getgid": (),
-    "getegid": (),
-    "setuid": (D,),
-    "setgid": (D,),
-    "getresuid": (PTR, PTR, PTR),
-    "getresgid": (PTR, PTR, PTR),
-    "getgroups": (D, PTR),
-    "setgroups": (D, PTR),
-    "getpgrp": (),
-    "setpgid": (D, D),
-    "getpgid": (D,),
-    "setsid": (),
-    "getsid": (D,),
-    "sched_yield": (),
-    "uname": (UTSNAME_OUT,),
-    "sysinfo": (SYSINFO_OUT,),
-    "times": (PTR,),
-    "getrusage": (D, PTR),
-    "clock_gettime": (enum(CLOCK_IDS), TIMESPEC_OUT),
-    "clock_getres": (enum(CLOCK_IDS), TIMESPEC_OUT),
-    "clock_nanosleep": (enum(CLOCK_IDS), flags(TIMER_FLAGS), TIMESPEC_IN, PTR),
-    "gettimeofday": (TIMEVAL_OUT, PTR),
-    "time": (PTR,),
-    "nanosleep": (TIMESPEC_IN, PTR),
-    "arch_prctl": _arch_prctl,
-    "set_tid_address": (PTR,),
-    "set_robust_list": (PTR, U),
-    "get_robust_list": (D, PTR, PTR),
-    "rseq": (PTR, X, D, X),
-    "prlimit64": (D, enum(RLIMIT_RESOURCES), RLIMIT_IN, RLIMIT_OUT),
-    "getrlimit": (enum(RLIMIT_RESOURCES), RLIMIT_OUT),
-    "setrlimit": (enum(RLIMIT_RESOURCES), RLIMIT_IN),
-    "getrandom": (HEXBUF_OUT, U, flags(GRND_FLAGS)),
-    "prctl": _prctl,
-    "futex": _futex,
-}
+def openat_args(c: Call) -> list[str]:
+    return _open_like(c, 1)
+
+
+# ---------------------------------------------------------------- the formats of each call
+# They are part of the syscall registry: Syscall.args, written in syscalls/facts.py with the
+# vocabulary above. A call without formats is printed with its six raw arguments in hex.
+
+
+def _formats(nr: int) -> Spec | Custom | None:
+    e = registry.load().entries.get(nr)
+    return e.args if e is not None else None
+
 
 # Return values printed in hex (addresses), as strace does.
 HEX_RESULT = frozenset({"mmap", "mremap", "brk", "shmat"})
@@ -895,8 +833,8 @@ def _arg(spec: Arg, c: Call, v: int) -> str:
         return _hex0(v & _MASK64)
 
 
-def _format_args(name: str, c: Call, entry: list[str | None] | None) -> list[str]:
-    spec = SPECS.get(name)
+def _format_args(nr: int, c: Call, entry: list[str | None] | None) -> list[str]:
+    spec = _formats(nr)
     if spec is None:
         return [_hex0(v & _MASK64) for v in c.args[:6]]
     if callable(spec):
@@ -926,9 +864,8 @@ def format_entry(task: Any, nr: int, args: Sequence[int]) -> list[str | None]:
 
     Pass the result to format_syscall(entry=...) after the call.
     """
-    name = syscall_name(nr)
     c = Call(task, args, None, exiting=False)
-    spec = SPECS.get(name)
+    spec = _formats(nr)
     if spec is None:
         return [None] * 6
     if callable(spec):
@@ -970,7 +907,7 @@ def format_syscall(
     name = syscall_name(nr)
     res = None if result is None else _s64(result)
     c = Call(task, args, res, exiting=True)
-    argstr = ", ".join(_format_args(name, c, entry))
+    argstr = ", ".join(_format_args(nr, c, entry))
     if (
         name == "fcntl"
         and res is not None
