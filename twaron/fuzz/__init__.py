@@ -23,12 +23,13 @@ from pathlib import Path
 from twaron.arch.x86_64.errno import ERRNO_NAMES
 from twaron.arch.x86_64.unistd import SYSCALL_NAMES, SYSCALL_NUMBERS
 from twaron.build import BuildError as BuildError  # re-exported for the CLI
-from twaron.build import build_static
+from twaron.build import build_dir, build_static
 from twaron.config import Config
+from twaron.fuzz import table
 from twaron.kernel import Kernel
 
 HERE = Path(__file__).resolve().parent
-SOURCES = (HERE / "fuzzer.c", HERE / "fuzz_table.inc")
+SOURCE = HERE / "fuzzer.c"  # its table of calls: table.py, from the registry
 CFLAGS = ["-static", "-O2", "-fno-stack-protector", "-Wall", "-Wextra",
           "-Wno-unused-parameter"]  # fmt: skip
 ANNOUNCE_NR = 0x7F5A  # the fuzzer child's "my seed is" call, answered here
@@ -39,9 +40,12 @@ DEFAULT_LIFETIME = 2000
 
 
 def build() -> Path:
-    """The fuzzer binary, built now unless a build of these sources exists."""
-    return build_static(SOURCES[0], "fuzzer", "fuzz", cflags=CFLAGS, include=[HERE],
-                        inputs=SOURCES[1:])  # fmt: skip
+    """The fuzzer binary, built now unless a build of these sources exists. Its table of
+    calls is generated from the syscall registry into the build directory, where fuzzer.c's
+    #include finds it; as an input, its text is part of the build's cache key."""
+    inc = table.write(build_dir("fuzz") / "include")
+    return build_static(SOURCE, "fuzzer", "fuzz", cflags=CFLAGS, include=[inc.parent],
+                        inputs=[inc])  # fmt: skip
 
 
 @dataclass

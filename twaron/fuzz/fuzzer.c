@@ -41,6 +41,8 @@
 
 struct entry { int nr; const char *types; };
 static const struct entry table[] = {
+/* Generated from the syscall registry by twaron/fuzz/table.py: the argument codes follow
+ * each call's trace formats (an fd is 'f', a path 's', ...; arg() below). */
 #include "fuzz_table.inc"
 };
 #define NTABLE (sizeof table / sizeof table[0])
