@@ -70,6 +70,12 @@ class FakeRng:
 
 
 class FakeClock:
+    def __init__(self) -> None:
+        self.boot = time.monotonic()
+
+    def uptime(self) -> float:
+        return time.monotonic() - self.boot
+
     def realtime(self) -> float:
         return time.time()
 

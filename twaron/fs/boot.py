@@ -23,11 +23,12 @@ BINPRM_BUF_SIZE = 256  # what execve reads first: ELF header or "#!" line
 class FsState:
     """What boot made: the root of the mount tree and the console."""
 
-    def __init__(self, root: Path, console: Console) -> None:
+    def __init__(self, root: Path, console: Console, clock: Any) -> None:
         self.root = root
         self.console = console
         self.dev_console = tmpfs.resolve_internal(root, b"dev/console")
-        self.pipefs = new_pipefs()
+        self.pipefs = new_pipefs(clock.realtime_ns)
+        root.mnt.ns.assign_dev(self.pipefs)  # never mounted, but a device of this kernel
 
     def console_files(self) -> list[File]:
         """Fresh Files for fds 0, 1, 2 of init (each carries one reference to install)."""
@@ -47,7 +48,7 @@ def mount_root(kernel: Any) -> FsState:
     if not isinstance(console, Console):
         console = Console()
         kernel.console = console
-    return FsState(root, console)
+    return FsState(root, console, kernel.clock)
 
 
 def exec_open(task: Any, dirfd: int, filename: bytes, flags: int = 0) -> tuple[Path, Inode, bytes]:

@@ -72,7 +72,9 @@ class Console:
         self.wait = WaitQueue()
         self.saved: dict[int, bytes] = {}  # host termios to restore at shutdown
         # The inode of console files opened without a /dev/console path (embedding, tests).
-        self.inode = Inode(SuperBlock("devtmpfs"), S_IFCHR | 0o600, rdev=mkdev(5, 1))
+        # (Its times are 0: no kernel clock exists yet when a console is made.)
+        self.inode = Inode(SuperBlock("devtmpfs", clock=lambda: 0), S_IFCHR | 0o600,
+                           rdev=mkdev(5, 1))  # fmt: skip
         for ep in (stdin, stdout, stderr):
             if isinstance(ep, int) and ep not in self.saved and _isatty(ep):
                 self.saved[ep] = fcntl.ioctl(ep, TCGETS, bytes(SIZEOF_TERMIOS))

@@ -7,6 +7,7 @@ close hangs readers up (EVENT_HUP) and the last reader's close fails writers (EV
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from twaron.arch.x86_64.constants import (
@@ -45,9 +46,9 @@ PIPE_DEF_SIZE = 65536
 PIPE_MAX_SIZE = 1 << 20  # /proc/sys/fs/pipe-max-size
 
 
-def new_pipefs() -> SuperBlock:
-    """A kernel's pipefs (each kernel has its own: inode numbers, device)."""
-    return SuperBlock("pipefs", magic=PIPEFS_MAGIC, pseudo=True)
+def new_pipefs(clock: Callable[[], int]) -> SuperBlock:
+    """A kernel's pipefs (each kernel has its own: inode numbers, device, clock)."""
+    return SuperBlock("pipefs", magic=PIPEFS_MAGIC, clock=clock, pseudo=True)
 
 
 class PipeInode(Inode):

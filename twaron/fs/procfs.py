@@ -9,7 +9,6 @@ are magic: walking them yields the target Path itself, not a string to re-walk.
 from __future__ import annotations
 
 import platform as host_platform
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -275,7 +274,7 @@ class ProcFs:
             "proc",
             PROC_SUPER_MAGIC,
             None,
-            lambda: int(clock.realtime() * 1e9),
+            clock=clock.realtime_ns,
             mount_opts="rw,nosuid,nodev,noexec,relatime",
         )
         self.cache: dict[tuple[Any, ...], Inode] = {}
@@ -586,7 +585,7 @@ class ProcFs:
         return "".join(f"{k + ':':<16}{v:>8} kB\n" for k, v in rows).encode()
 
     def uptime(self, _t: Any) -> bytes:
-        up = max(0.0, time.monotonic() - self.kernel.boot_time)
+        up = self.kernel.clock.uptime()
         return f"{up:.2f} {up:.2f}\n".encode()
 
     def version(self, _t: Any) -> bytes:
@@ -624,9 +623,9 @@ class ProcFs:
 
     def stat(self, _t: Any) -> bytes:
         k = self.kernel
-        up = max(0.0, time.monotonic() - k.boot_time)
+        up = k.clock.uptime()
         ticks = int(up * USER_HZ)
-        btime = int(time.time() - up)
+        btime = int(k.clock.realtime() - up)
         procs = len(k.pids.groups)
         return (
             f"cpu  0 0 0 {ticks} 0 0 0 0 0 0\ncpu0 0 0 0 {ticks} 0 0 0 0 0 0\nintr 0\n"

@@ -22,7 +22,7 @@ def new_tmpfs(
     mem: PhysMem, clock: Callable[[], int], fstype: str = "tmpfs", mode: int = 0o755
 ) -> tuple[SuperBlock, Inode]:
     """A fresh tmpfs superblock and its root directory inode."""
-    sb = SuperBlock(fstype, TMPFS_MAGIC, mem, clock)
+    sb = SuperBlock(fstype, TMPFS_MAGIC, mem, clock=clock)
     return sb, Inode(sb, S_IFDIR | mode)
 
 

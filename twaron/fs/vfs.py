@@ -16,7 +16,6 @@ parent directory and final name, for create/unlink/rename), `open_at` (open(2)).
 from __future__ import annotations
 
 import struct
-import time
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
@@ -109,13 +108,19 @@ def dev_minor(dev: int) -> int:
     return (dev & 0xFF) | ((dev >> 12) & ~0xFF)
 
 
-_next_anon_minor = [16]
+class MountNamespace:
+    """What the mounts of one tree (one kernel) share: the device numbers of its memory file
+    systems (Linux's get_anon_bdev: major 0), given out in mount order."""
 
+    __slots__ = ("next_minor",)
 
-def anon_dev() -> int:
-    """A fresh device number for a memory file system (Linux's get_anon_bdev: major 0)."""
-    _next_anon_minor[0] += 1
-    return mkdev(0, _next_anon_minor[0])
+    def __init__(self) -> None:
+        self.next_minor = 16
+
+    def assign_dev(self, sb: SuperBlock) -> None:
+        if not sb.dev:
+            self.next_minor += 1
+            sb.dev = mkdev(0, self.next_minor)
 
 
 class SuperBlock:
@@ -126,7 +131,8 @@ class SuperBlock:
         fstype: str,
         magic: int = TMPFS_MAGIC,
         mem: PhysMem | None = None,
-        clock: Callable[[], int] = time.time_ns,
+        *,
+        clock: Callable[[], int],  # the kernel's clock: nanoseconds since the epoch
         readonly: bool = False,
         pseudo: bool = False,
         mount_opts: str = "rw,relatime",
@@ -134,7 +140,7 @@ class SuperBlock:
         self.fstype = fstype
         self.magic = magic
         self.mem = mem
-        self.dev = anon_dev()
+        self.dev = 0  # given by the mount namespace when first mounted (MountNamespace)
         self.next_ino = 1
         self.clock = clock  # nanoseconds since the epoch, for timestamps
         self.readonly = readonly  # no create/unlink/rename through the generic tree ops
@@ -301,7 +307,7 @@ class Dentry:
 class Mount:
     """A file system attached at `mountpoint` (a dentry of `parent`); roots have no parent."""
 
-    __slots__ = ("sb", "root", "parent", "mountpoint", "children", "source")
+    __slots__ = ("sb", "root", "parent", "mountpoint", "children", "source", "ns")
 
     def __init__(
         self,
@@ -317,6 +323,8 @@ class Mount:
         self.mountpoint = mountpoint
         self.children: dict[Dentry, Mount] = {}
         self.source = source or sb.fstype
+        self.ns = parent.ns if parent is not None else MountNamespace()
+        self.ns.assign_dev(sb)
 
 
 class Path:

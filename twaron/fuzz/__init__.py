@@ -27,6 +27,7 @@ from twaron.build import build_dir, build_static
 from twaron.config import Config
 from twaron.fuzz import table
 from twaron.kernel import Kernel
+from twaron.syscalls.entry import SyscallEntry
 
 HERE = Path(__file__).resolve().parent
 SOURCE = HERE / "fuzzer.c"  # its table of calls: table.py, from the registry
@@ -67,7 +68,7 @@ class FuzzResult:
     children: int = 0
     results: Counter[str] = field(default_factory=Counter)  # "OK" or the errno name
     syscalls: Counter[int] = field(default_factory=Counter)
-    blocked: Counter[int] = field(default_factory=Counter)  # calls that had to sleep
+    blocked: Counter[int] = field(default_factory=Counter)  # calls that slept (or no rax)
     oopses: list[FuzzOops] = field(default_factory=list)
     other_oopses: list[str] = field(default_factory=list)  # outside a fuzzing child
 
@@ -76,15 +77,16 @@ class FuzzResult:
         return self.calls / self.seconds if self.seconds else 0.0
 
 
-class FuzzKernel(Kernel):
-    """A kernel that counts the fuzzing children's calls and stops after `limit` of them."""
+class FuzzEntry(SyscallEntry):
+    """The syscall entry of a fuzzing kernel: counts the fuzzing children's calls and stops
+    the run after `limit` of them."""
 
-    def __init__(self, config: Config, console: object, limit: int, result: FuzzResult):
-        self.fuzz_limit = limit
-        self.fuzz = result
+    def __init__(self, kernel: FuzzKernel) -> None:
+        super().__init__(kernel)
+        self.fuzz = kernel.fuzz
+        self.fuzz_limit = kernel.fuzz_limit
         self.fuzz_children: dict[int, list[int]] = {}  # pid -> [seed, slot, calls]
         self.fuzz_oops_ids: set[int] = set()
-        super().__init__(config, console)
 
     def syscall(self, task, nr, a0, a1, a2, a3, a4, a5):  # type: ignore[override]
         pid = task.group.pid
@@ -95,23 +97,23 @@ class FuzzKernel(Kernel):
                 self.fuzz.children += 1
                 return 0
             return super().syscall(task, nr, a0, a1, a2, a3, a4, a5)
-        before = len(self.oopses)
+        oopses = self.kernel.oopses
+        before = len(oopses)
         ret = super().syscall(task, nr, a0, a1, a2, a3, a4, a5)
-        oopsed = len(self.oopses) != before
-        if ret is None and not oopsed:
-            self.fuzz.blocked[nr] += 1
-            return ret  # blocked: counted when the restarted call completes
+        oopsed = len(oopses) != before
         fz = self.fuzz
         child[2] += 1
         fz.calls += 1
         fz.syscalls[nr] += 1
         if oopsed:
             fz.results["oops"] += 1
-            self.fuzz_oops_ids.add(id(self.oopses[-1]))
+            self.fuzz_oops_ids.add(id(oopses[-1]))
             args = ", ".join(f"{a:#x}" for a in (a0, a1, a2, a3, a4, a5))
             name = SYSCALL_NAMES.get(nr, str(nr))
             fz.oopses.append(FuzzOops(child[0], child[1], child[2], f"{name}({args})",
-                                      self.oopses[-1].report()))  # fmt: skip
+                                      oopses[-1].report()))  # fmt: skip
+        elif ret is None:
+            fz.blocked[nr] += 1  # it sleeps (or set its registers itself: exit, sigreturn)
         elif -4096 < ret < 0:
             fz.results[ERRNO_NAMES.get(-ret, str(-ret))] += 1
         else:
@@ -119,9 +121,20 @@ class FuzzKernel(Kernel):
             if nr in EXECVE:  # the child is some other program now
                 self.fuzz_children.pop(pid, None)
         if fz.calls >= self.fuzz_limit:
-            self.shutdown(0)
+            self.kernel.shutdown(0)
             self.platform.request_stop()
         return ret
+
+
+class FuzzKernel(Kernel):
+    """A kernel whose syscall entry counts the fuzzing children's calls."""
+
+    syscall_entry_class = FuzzEntry
+
+    def __init__(self, config: Config, console: object, limit: int, result: FuzzResult):
+        self.fuzz_limit = limit
+        self.fuzz = result
+        super().__init__(config, console)
 
 
 def run(*, seed: int = 0, calls: int = 5000, procs: int = 4, platform: str = "auto",
@@ -153,7 +166,7 @@ def run(*, seed: int = 0, calls: int = 5000, procs: int = 4, platform: str = "au
             kernel.run()
     result.seconds = time.monotonic() - t0
     result.other_oopses = [o.report() for o in kernel.oopses
-                           if id(o) not in kernel.fuzz_oops_ids]  # fmt: skip
+                           if id(o) not in kernel.syscalls.fuzz_oops_ids]  # fmt: skip
     return result
 
 
