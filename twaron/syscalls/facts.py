@@ -483,7 +483,7 @@ FACTS: dict[str, Fact] = {
     "settimeofday": unsupported(SETCLOCK),
     "gettimeofday": full(TIMEVAL_OUT, PTR),
     "time": full(PTR),
-    "alarm": full(U.fz("c")),  # small: a long alarm would fire in a later child's lifetime
+    "alarm": full(U.fz("c")),  # the fuzzer draws a small number of seconds
     "getitimer": partial("ITIMER_VIRTUAL and ITIMER_PROF are kept but never fire",
                          enum(ITIMER_WHICH), PTR),  # fmt: skip
     "setitimer": partial("ITIMER_VIRTUAL and ITIMER_PROF are kept but never fire",
