@@ -111,22 +111,24 @@ KILLABLE = Restart.KILLABLE
 
 
 def full(*args: Arg, note: str = "", restart: Restart = NEVER, shape: Custom | None = None,
-         fuzz: str | None = None, nofuzz: str = "") -> Fact:  # fmt: skip
-    return Fact(Level.FULL, note, restart, args=shape or args, fuzz=fuzz, nofuzz=nofuzz)
+         fuzz: str | None = None, nofuzz: str = "", result: str = "dec") -> Fact:  # fmt: skip
+    return Fact(Level.FULL, note, restart, args=shape or args, fuzz=fuzz, nofuzz=nofuzz,
+                result=result)  # fmt: skip
 
 
 def partial(note: str, *args: Arg, restart: Restart = NEVER, shape: Custom | None = None,
-            fuzz: str | None = None) -> Fact:  # fmt: skip
-    return Fact(Level.PARTIAL, note, restart, args=shape or args, fuzz=fuzz)
+            fuzz: str | None = None, result: str = "dec") -> Fact:  # fmt: skip
+    return Fact(Level.PARTIAL, note, restart, args=shape or args, fuzz=fuzz, result=result)
 
 
 def stub(note: str, *args: Arg) -> Fact:
     return Fact(Level.STUB, note, args=args)
 
 
-def unsupported(note: str, fuzz: str | None = None, args: tuple[Arg, ...] | None = None) -> Fact:
+def unsupported(note: str, fuzz: str | None = None, args: tuple[Arg, ...] | None = None,
+                result: str = "dec") -> Fact:  # fmt: skip
     """No handler: ENOSYS (the kernel's answer for a number without one)."""
-    return Fact(Level.UNSUPPORTED, note, args=args, fuzz=fuzz)
+    return Fact(Level.UNSUPPORTED, note, args=args, fuzz=fuzz, result=result)
 
 
 def linux_may(note: str, fuzz: str | None = None) -> Fact:
@@ -323,14 +325,14 @@ FACTS: dict[str, Fact] = {
     "fanotify_init": unsupported(FANOTIFY),
     "fanotify_mark": unsupported(FANOTIFY),
     # ---- memory
-    "brk": full(ADDR),
+    "brk": full(ADDR, result="hex"),
     "mmap": partial("a file outside the page cache (/dev/zero, /proc, the console) is ENODEV; "
                     "Linux maps /dev/zero as anonymous memory",
-                    ADDR, U, PROT, MAPF, FD, X.fz("o")),  # fmt: skip
+                    ADDR, U, PROT, MAPF, FD, X.fz("o"), result="hex"),  # fmt: skip
     "munmap": full(ADDR, U),
     "mprotect": full(ADDR, U, PROT),
     "mremap": partial("MREMAP_DONTUNMAP is accepted but the old range is unmapped",
-                      shape=mremap_args, fuzz="allxa"),  # fmt: skip
+                      shape=mremap_args, fuzz="allxa", result="hex"),  # fmt: skip
     "madvise": partial("MADV_DONTNEED and MADV_FREE discard; other advice (DONTFORK, "
                        "WIPEONFORK, REMOVE, ...) is accepted without effect",
                        ADDR, U, enum(MADV_ADVICE)),  # fmt: skip
@@ -371,8 +373,8 @@ FACTS: dict[str, Fact] = {
                       "EINVAL; set_tid is ignored", PTR, U, restart=KILLABLE),  # fmt: skip
     "execve": full(PATH, ARGV, ENVP),
     "execveat": full(DIRFD, PATH, ARGV, ENVP, flags(AT_FLAGS)),
-    "exit": full(D, nofuzz=ENDS_CHILD),
-    "exit_group": full(D, nofuzz=ENDS_CHILD),
+    "exit": full(D, nofuzz=ENDS_CHILD, result="none"),
+    "exit_group": full(D, nofuzz=ENDS_CHILD, result="none"),
     "wait4": partial(RUSAGE, PID, WSTATUS_OUT, flags(WAIT_FLAGS), PTR, restart=SYS),
     "waitid": partial("P_PIDFD is EINVAL; " + RUSAGE, enum(IDTYPES), PID, PTR,
                       flags(WAIT_FLAGS), PTR, restart=SYS),  # fmt: skip
@@ -537,7 +539,7 @@ FACTS: dict[str, Fact] = {
     "getsockopt": unsupported(SOCKETS),
     # ---- System V IPC and POSIX message queues
     "shmget": unsupported(SYSV_IPC),
-    "shmat": unsupported(SYSV_IPC),
+    "shmat": unsupported(SYSV_IPC, result="hex"),
     "shmctl": unsupported(SYSV_IPC),
     "shmdt": unsupported(SYSV_IPC),
     "semget": unsupported(SYSV_IPC),

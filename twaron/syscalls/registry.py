@@ -76,6 +76,8 @@ class Syscall:
     args: Any = None  # trace formats: a tuple of trace.Arg, or a function of trace.Call
     fuzz: str | None = None  # the fuzzer's argument codes (derived from args when None)
     nofuzz: str = ""  # why the fuzzer's table leaves the call out (it ends the child, ...)
+    result: str = "dec"  # how --trace prints what it returns: "dec", "hex" (an address),
+    # "none" (it does not return: `= ?`)
     handler: Handler | None = field(default=None, compare=False)
 
     @property
@@ -193,6 +195,7 @@ class Fact:
     args: Any = None
     fuzz: str | None = None
     nofuzz: str = ""
+    result: str = "dec"
 
 
 def _counted_stub(nr: int, handler: Handler) -> Handler:

@@ -121,12 +121,14 @@ def sys_clock_nanosleep(task: Task, clk: int, flags: int, req: int, rem: int, *_
     if clk in (CLOCK_THREAD_CPUTIME_ID,):
         raise KernelError(EINVAL)
     target = read_timespec(task, req)
+    clock_now = clock_ns(task, clk)  # EINVAL for a clock that does not exist
     now = task.kernel.clock.monotonic()
     if not flags & TIMER_ABSTIME:
         return nanosleep(task, now + target / NSEC, rem)
     # An absolute sleep is restarted as it was asked (ERESTARTNOHAND): the same target.
+    deadline = now + max(0, target - clock_now) / NSEC
     try:
-        sleep_until(now + max(0, target - clock_ns(task, clk)) / NSEC)
+        sleep_until(deadline)
     except KernelError:
         raise KernelError(ERESTARTNOHAND) from None
     return 0

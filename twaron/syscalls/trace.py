@@ -818,10 +818,6 @@ def _formats(nr: int) -> Spec | Custom | None:
     return e.args if e is not None else None
 
 
-# Return values printed in hex (addresses), as strace does.
-HEX_RESULT = frozenset({"mmap", "mremap", "brk", "shmat"})
-# Calls that do not return to the caller on success.
-NO_RETURN = frozenset({"exit", "exit_group"})
 
 
 def _arg(spec: Arg, c: Call, v: int) -> str:
@@ -874,13 +870,16 @@ def format_entry(task: Any, nr: int, args: Sequence[int]) -> list[str | None]:
 
 
 def format_result(name: str, result: int | None) -> str:
-    """`3`, `0x4c3000`, `?`, `-1 ENOENT (No such file or directory)`."""
-    if result is None or name in NO_RETURN:
+    """`3`, `0x4c3000`, `?`, `-1 ENOENT (No such file or directory)`: as the registry says the
+    call's result is shown (an address in hex, a call that does not return as `?`)."""
+    entry = registry.load().by_name.get(name)
+    shape = entry.result if entry is not None else "dec"
+    if result is None or shape == "none":
         return "?"
     r = _s64(result)
     if -4095 <= r < 0:
         return f"-1 {errno_str(-r)}"
-    if name in HEX_RESULT:
+    if shape == "hex":
         return hex(r & _MASK64)
     return str(r)
 
