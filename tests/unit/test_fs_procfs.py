@@ -134,3 +134,153 @@ def test_console_on_a_pty():
     finally:
         os.close(master)
         os.close(slave)
+
+
+# --- readdir positions that hold while a directory changes ---
+
+
+def _entries(raw: bytes):
+    """(d_off, name) of each linux_dirent64 record in raw."""
+    import struct
+
+    out, off = [], 0
+    while off < len(raw):
+        _ino, d_off, reclen, _dtype = struct.unpack_from("<QqHB", raw, off)
+        out.append((d_off, raw[off + 19 : off + reclen].split(b"\0")[0]))
+        off += reclen
+    return out
+
+
+def _listing_while(f, change, size: int = 72):
+    """Read f a few entries per call (72 bytes: three short names), calling change(names read
+    so far) between calls; return every name read, in order."""
+    names: list[bytes] = []
+    while raw := f.getdents64(size):
+        names += [name for _, name in _entries(raw)]
+        change(names)
+    return names
+
+
+def test_proc_fd_offsets_survive_close():
+    _, _, t = boot()
+    f = vfs.open_at(t, -100, b"/proc/self/fd", O_RDONLY)
+    dirfd = t.files.install(f)
+    fds = [t.files.install(vfs.open_at(t, -100, b"/etc/passwd", O_RDONLY)) for _ in range(40)]
+    kept = {dirfd} | set(fds[::4])
+
+    def close_some(names):  # the listed ones not kept (later fds move down by index), and
+        listed = {int(n) for n in names if n.isdigit()}  # the highest one not listed yet
+        for fd in [fd for fd in fds if fd not in kept and fd in t.files.open_fds()]:
+            if fd in listed:
+                t.files.close(fd)
+        rest = [fd for fd in fds if fd not in kept and fd not in listed]
+        if rest and rest[-1] in t.files.open_fds():
+            t.files.close(rest[-1])
+
+    names = _listing_while(f, close_some)
+    assert names[:2] == [b".", b".."]
+    for fd in kept:
+        assert names.count(b"%d" % fd) == 1, fd
+    assert len(names) == len(set(names))
+
+    # the position of fd N is N + 2 (Linux's): the d_off of an entry is where the next begins
+    f.lseek(0, 0)
+    ents = _entries(f.getdents64(65536))
+    assert [(off, name) for off, name in ents if name.isdigit()] == [
+        (fd + 3, b"%d" % fd) for fd in t.files.open_fds()
+    ]
+    # resuming at a saved d_off after every lower fd was closed and a new one opened
+    mid = sorted(kept)[4]
+    saved = dict((name, off) for off, name in ents)[b"%d" % mid]
+    for fd in t.files.open_fds():
+        if fd < mid and fd != dirfd:
+            t.files.close(fd)
+    t.files.install(vfs.open_at(t, -100, b"/etc/passwd", O_RDONLY))  # a low, free fd
+    f.lseek(saved, 0)
+    after = min(fd for fd in t.files.open_fds() if fd > mid)
+    assert _entries(f.getdents64(65536))[0][1] == b"%d" % after
+
+
+def test_proc_root_offsets_survive_exit():
+    k, root, t = boot()
+    for pid in range(40, 80):
+        make_task(k, root, pid=pid, parent=t.group)
+    kept = {1} | set(range(40, 80, 3))
+    f = vfs.open_at(t, -100, b"/proc", O_RDONLY)
+
+    def reap_some(names):
+        listed = {int(n) for n in names if n.isdigit()}
+        for pid in [p for p in k.pids.groups if p not in kept]:
+            if pid in listed:
+                del k.pids.groups[pid]
+        rest = [p for p in sorted(k.pids.groups) if p not in kept and p not in listed]
+        if rest:
+            del k.pids.groups[rest[-1]]
+
+    names = _listing_while(f, reap_some)
+    for pid in kept:
+        assert names.count(b"%d" % pid) == 1, pid
+    assert len(names) == len(set(names))
+    assert names[:2] == [b".", b".."]
+    # positions: the static entries first, then each pid at TGID_OFFSET + pid
+    from twaron.fs.procfs import TGID_OFFSET
+
+    f.lseek(0, 0)
+    ents = _entries(f.getdents64(65536))
+    assert [(off, n) for off, n in ents if n.isdigit()] == [
+        (TGID_OFFSET + p + 1, b"%d" % p) for p in sorted(k.pids.groups)
+    ]
+
+
+def test_proc_listing_order_unchanged():
+    """Static entries first in their order, then the pids ascending; /proc/PID in its fixed
+    order; the task directory by tid (what `ls -f` showed before positions were stable)."""
+    k, root, t = boot()
+    for pid in (7, 300, 12):
+        make_task(k, root, pid=pid, parent=t.group)
+    names = [d[3] for d in _listdir(t, b"/proc")]
+    static = [n for n in names[2:] if not n.isdigit()]
+    assert names == [b".", b"..", *static, b"1", b"7", b"12", b"300"]
+    assert static[:2] == [b"self", b"thread-self"] and b"sys" in static
+    pid_dir = [d[3] for d in _listdir(t, b"/proc/self")]
+    assert pid_dir[:5] == [b".", b"..", b"cmdline", b"environ", b"comm"]
+    assert pid_dir[-2:] == [b"fd", b"task"]
+    assert [d[3] for d in _listdir(t, b"/proc/self/task")] == [b".", b"..", b"1"]
+
+
+def test_tmpfs_listing_under_unlink_and_create():
+    """tmpfs positions are Dentry.seq: unlinking entries already read or not yet read moves
+    no other one; entries made after the listing began are not returned, so a listing that
+    creates one entry per call still ends."""
+    from twaron.arch.x86_64.constants import O_CREAT, O_WRONLY
+
+    _, _, t = boot()
+    d = vfs.lookup(t, b"/tmp")
+    for i in range(60):
+        vfs.open_at(t, -100, b"/tmp/f%02d" % i, O_WRONLY | O_CREAT, 0o644).put()
+    kept = {b"f%02d" % i for i in range(0, 60, 3)}
+    f = vfs.open_at(t, -100, b"/tmp", O_RDONLY)
+    made = []
+
+    def change(names):
+        live = set(d.dentry.children)
+        for n in names:
+            if n.startswith(b"f") and n not in kept and n in live:
+                vfs.vfs_unlink(t, d, n)
+        rest = sorted(
+            n for n in d.dentry.children if n.startswith(b"f") and n not in kept and n not in names
+        )
+        if rest:
+            vfs.vfs_unlink(t, d, rest[-1])
+        made.append(b"n%02d" % len(made))
+        vfs.open_at(t, -100, b"/tmp/" + made[-1], O_WRONLY | O_CREAT, 0o644).put()
+        assert len(made) < 100, "the listing does not end"
+
+    names = _listing_while(f, change)
+    assert names[:2] == [b".", b".."]
+    for n in kept:
+        assert names.count(n) == 1, n
+    assert not any(n.startswith(b"n") for n in names)
+    f.lseek(0, 0)  # a new listing sees what is there now
+    again = [n for _, n in _entries(f.getdents64(65536))]
+    assert sorted(again[2:]) == sorted(d.dentry.children)

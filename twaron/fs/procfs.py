@@ -9,7 +9,7 @@ are magic: walking them yields the target Path itself, not a string to re-walk.
 from __future__ import annotations
 
 import platform as host_platform
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from twaron.arch.x86_64.constants import (
@@ -43,6 +43,9 @@ from twaron.fs.vfs import (
 KERNEL_RELEASE = "6.1.0-twaron"
 KERNEL_VERSION = "#1 SMP PREEMPT_DYNAMIC twaron"
 USER_HZ = 100
+# readdir positions in /proc: the static entries first, processes at pid + TGID_OFFSET (Linux's
+# FIRST_PROCESS_ENTRY + 2)
+TGID_OFFSET = 256 + 2
 PID_MAX = 4194304
 
 Gen = Callable[[Any], bytes]
@@ -196,10 +199,20 @@ class ProcLink(Inode):
         return super().readlink(task)
 
 
-class ProcDir(Inode):
-    """A directory whose entries come from entries() -> {name: Inode}, in listing order."""
+Listing = Callable[[int], Iterator[tuple[int, bytes, Inode]]]
 
-    __slots__ = ("entries", "find")
+
+class ProcDir(Inode):
+    """A directory whose entries come from entries() -> {name: Inode}, in listing order.
+
+    Every entry has a readdir position that stays its own while the directory changes, so a
+    listing read a few entries at a time neither skips nor repeats one that stays (what
+    Linux guarantees): listing(pos) yields (position, name, inode) for the entries at or
+    after pos, in increasing position. Without it the position is the entry's index in
+    entries() (3, 4, ...: after "." and ".."), for directories whose entries never change.
+    """
+
+    __slots__ = ("entries", "find", "listing")
 
     def __init__(
         self,
@@ -208,10 +221,17 @@ class ProcDir(Inode):
         mode: int = 0o555,
         uid: int = 0,
         find: Callable[[bytes], Inode | None] | None = None,
+        listing: Listing | None = None,
     ) -> None:
         super().__init__(sb, S_IFDIR | mode, uid, uid)
         self.entries = entries
         self.find = find  # one name without listing them all (/proc's pids: every exec)
+        self.listing = listing if listing is not None else self._by_index
+
+    def _by_index(self, pos: int) -> Iterator[tuple[int, bytes, Inode]]:
+        for i, (name, inode) in enumerate(self.entries().items()):
+            if i + 3 >= pos:
+                yield i + 3, name, inode
 
     def lookup(self, dentry: Dentry, name: bytes) -> Dentry | None:
         inode = self.find(name) if self.find is not None else self.entries().get(name)
@@ -226,9 +246,8 @@ class ProcDir(Inode):
             yield 1, self.ino, 4, b"."
         if pos < 2:
             yield 2, dentry.parent.inode.ino, 4, b".."
-        for i, (name, inode) in enumerate(self.entries().items()):
-            if i + 3 >= pos:
-                yield i + 4, inode.ino, inode.dtype, name
+        for at, name, inode in self.listing(pos):
+            yield at + 1, inode.ino, inode.dtype, name
 
 
 def _leader(g: Any) -> Any:
@@ -294,7 +313,8 @@ class ProcFs:
             b"cmdline": ProcFile(sb, lambda t: b"twaron\n"),
             b"sys": self._sys_dir(),
         }
-        self.root = ProcDir(sb, self.root_entries, find=self.root_find)
+        assert len(self.static) + 3 <= TGID_OFFSET
+        self.root = ProcDir(sb, self.root_entries, find=self.root_find, listing=self.root_listing)
 
     # --- tree ---
     def _sys_dir(self) -> Inode:
@@ -318,13 +338,21 @@ class ProcFs:
         return ProcDir(sb, lambda: sysd)
 
     def root_entries(self) -> dict[bytes, Inode]:
-        out = dict(self.static)
+        return {name: inode for _, name, inode in self.root_listing(0)}
+
+    def root_listing(self, pos: int) -> Iterator[tuple[int, bytes, Inode]]:
+        """The static entries at 3, 4, ..., then each process at TGID_OFFSET + pid (as
+        Linux's proc_root_readdir/proc_pid_readdir): a process that goes away or comes moves
+        no other entry."""
+        for i, (name, inode) in enumerate(self.static.items()):
+            if i + 3 >= pos:
+                yield i + 3, name, inode
         tasks = self.kernel.pids.groups
         for pid in [p for p in self.pid_cache if tasks.get(p) is not self.pid_cache[p][0]]:
             del self.pid_cache[pid]
         for pid in sorted(tasks):
-            out[b"%d" % pid] = self.pid_dir(tasks[pid])
-        return out
+            if pid + TGID_OFFSET >= pos:
+                yield pid + TGID_OFFSET, b"%d" % pid, self.pid_dir(tasks[pid])
 
     def root_find(self, name: bytes) -> Inode | None:
         node = self.static.get(name)
@@ -369,19 +397,26 @@ class ProcFs:
             t = task()
             return t.cred.euid if t is not None else 0
 
-        def fd_entries() -> dict[bytes, Inode]:
+        def fd_listing(pos: int) -> Iterator[tuple[int, bytes, Inode]]:
             t = task()
             if t is None:
-                return {}
-            out: dict[bytes, Inode] = {}
-            for fd in t.files.open_fds():
-                out[b"%d" % fd] = self._node(
-                    cache, ("fd", tid, fd), lambda fd=fd: self._fd_link(task, fd)
-                )
-            return out
+                return
+            for fd in t.files.open_fds():  # at fd + 2, as Linux's proc_readfd_common
+                if fd + 2 >= pos:
+                    node = self._node(cache, ("fd", tid, fd), lambda fd=fd: self._fd_link(task, fd))
+                    yield fd + 2, b"%d" % fd, node
+
+        def fd_entries() -> dict[bytes, Inode]:
+            return {name: inode for _, name, inode in fd_listing(0)}
+
+        def task_listing(pos: int) -> Iterator[tuple[int, bytes, Inode]]:
+            live = sorted((t for t in g.tasks if not t.exited), key=lambda t: t.tid)
+            for t in live:  # at tid + 2
+                if t.tid + 2 >= pos:
+                    yield t.tid + 2, b"%d" % t.tid, self.pid_dir(g, t)
 
         def task_entries() -> dict[bytes, Inode]:
-            return {b"%d" % t.tid: self.pid_dir(g, t) for t in g.tasks if not t.exited}
+            return {name: inode for _, name, inode in task_listing(0)}
 
         u = uid()
         # Inodes are made on first lookup: every new process gets a /proc/PID, and most are
@@ -403,10 +438,10 @@ class ProcFs:
             b"exe": lambda: ProcLink(sb, lambda _t: _need(g.exe), uid=u),
             b"cwd": lambda: ProcLink(sb, lambda _t: _need(task()).fs.cwd, uid=u),
             b"root": lambda: ProcLink(sb, lambda _t: _need(task()).fs.root, uid=u),
-            b"fd": lambda: ProcDir(sb, fd_entries, 0o500, uid=u),
+            b"fd": lambda: ProcDir(sb, fd_entries, 0o500, uid=u, listing=fd_listing),
         }
         if t0 is None:
-            factories[b"task"] = lambda: ProcDir(sb, task_entries, uid=u)
+            factories[b"task"] = lambda: ProcDir(sb, task_entries, uid=u, listing=task_listing)
         made: dict[bytes, Inode] = {}
 
         def find(name: bytes) -> Inode | None:

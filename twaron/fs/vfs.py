@@ -1146,9 +1146,21 @@ class RegularFile(File):
 
 
 class DirFile(File):
-    """An open directory: getdents64 walks inode.iterate from the saved position."""
+    """An open directory: getdents64 walks inode.iterate from the saved position.
 
-    __slots__ = ()
+    Positions are stable (a tmpfs entry's Dentry.seq, a procfs entry's own number), so a
+    listing read in several calls returns every entry that stays exactly once, whatever is
+    removed or added meanwhile. In a dentry tree (tmpfs) a listing ends at the entries that
+    existed when it began (`end`: the parent's next_seq then): one made later is not
+    returned, else creating an entry per call would keep a listing going for ever (Linux 6.1
+    puts new dentries before the readdir cursor; later kernels bound the offsets the same way).
+    """
+
+    __slots__ = ("end",)
+
+    def __init__(self, path: Path | None, flags: int, inode: Inode | None = None) -> None:
+        super().__init__(path, flags, inode)
+        self.end = -1
 
     def read(self, n: int) -> bytes:
         raise KernelError(EISDIR)
@@ -1181,8 +1193,15 @@ class DirFile(File):
         out = bytearray()
         used = 0
         pos = self.pos
+        end = 1 << 63
+        if d.children is not None:
+            if pos < 3 or self.end < 0:  # the listing begins: no entry of it read yet
+                self.end = d.next_seq
+            end = self.end
         pack = _DIRENT_HDR.pack_into
         for nxt, ino, dtype, name in self.inode.iterate(d, pos):
+            if nxt > end:
+                break
             reclen = (19 + len(name) + 1 + 7) & ~7
             if used + reclen > size:
                 if not used:
