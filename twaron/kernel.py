@@ -81,6 +81,9 @@ class Kernel:
         self.platform = platforms.create(config.platform, self.mem, self.syscalls.entry_point())
         self.syscalls.platform = self.platform
         self.exit_status: int | None = None
+        # The task the run loop is running (Linux's `current`): whose syscall a file's read
+        # or write serves, for the few that need to know (a socket's sender credentials).
+        self.current: Task | None = None
         self.init_group: ThreadGroup | None = None
         self.main_group: ThreadGroup | None = None  # PROGRAM's process
         # Signals to twaron itself (Ctrl-C), for the guest's foreground process group; the

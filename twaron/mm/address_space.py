@@ -366,6 +366,9 @@ class AddressSpace:
         "prefault cached pages"); anonymous pages are allocated zeroed."""
         q = self.q
         start &= PAGE_MASK
+        if vma.file is not None:  # never past the end of the file: those pages are SIGBUS
+            pages = (vma.file.inode.size + PAGE_SIZE - 1) >> PAGE_SHIFT
+            end = min(end, max(start, vma.start + ((pages - vma.pgoff) << PAGE_SHIFT)))
         if vma.mapping is not None and not (vma.prot & PROT_WRITE and not vma.shared):
             self._populate_cached(vma, start, end)
             return

@@ -127,15 +127,26 @@ def parse(head: bytes, read: object, size: int, interpreter: bool = False) -> El
             image.interp = path[:-1]
         elif ph.type == PT_GNU_STACK:
             image.exec_stack = bool(ph.flags & PF_X)
-    for ph in loads:
+    return image
+
+
+def loads_fit(image: ElfImage, mem_size: int) -> bool:
+    """Whether the PT_LOAD segments can be mapped: Linux finds out only while mapping them,
+    past its point of no return, and the exec dies of SIGSEGV. A segment past the end of the
+    file maps (touching it is SIGBUS); a bss bigger than memory is refused as Linux's
+    overcommit accounting refuses it."""
+    end = 0
+    for ph in sorted(image.loads, key=lambda p: p.vaddr):
         if (
             ph.filesz > ph.memsz
             or (ph.vaddr - ph.offset) % PAGE_SIZE
-            or ph.offset + ph.filesz > size
             or ph.vaddr + ph.memsz >= USER_TOP
+            or ph.memsz - ph.filesz > mem_size
+            or (ph.vaddr & PAGE_MASK) < end  # overlaps the segment before
         ):
-            raise KernelError(ENOEXEC)
-    return image
+            return False
+        end = (ph.vaddr + ph.memsz + PAGE_SIZE - 1) & PAGE_MASK
+    return True
 
 
 def parse_interp(head: bytes, read: object, size: int) -> ElfImage | None:

@@ -36,6 +36,7 @@ if TYPE_CHECKING:
 
 SLEEPING = "sleeping"  # what a context hands its caller when its handler went to sleep
 DONE = "done"
+INTERRUPT = "interrupt"  # what a sleeping handler is resumed with to end its sleep now
 
 
 class TaskExit(BaseException):  # noqa: N818 - unwinds a killed task's sleeping handler
@@ -68,8 +69,9 @@ class TaskContext(Context):
     # ---- the two sides of a switch ------------------------------------------------------
 
     def enter(self, job: Any = None) -> tuple[str, int | None]:
-        """Start a handler (job) or resume the sleeping one (no job); returns (SLEEPING,
-        None) if it went (back) to sleep, (DONE, result) once it returned."""
+        """Start a handler (job), resume the sleeping one (no job), or end its sleep with a
+        signal (INTERRUPT); returns (SLEEPING, None) if it went (back) to sleep, (DONE,
+        result) once it returned."""
         self.caller = getcurrent()
         return self.switch(job) if job is not None else self.switch()
 
@@ -82,7 +84,9 @@ class TaskContext(Context):
         if deadline is not None and kernel.clock.monotonic() >= deadline:
             return False
         kernel.sched.sleep(task, deadline)
-        self.caller.switch((SLEEPING, None))
+        task.sleep_interruptible = interruptible
+        if self.caller.switch((SLEEPING, None)) == INTERRUPT:
+            raise KernelError(ERESTARTSYS)
         return not task.timed_out
 
     def waker(self) -> Callback:
@@ -105,12 +109,12 @@ class ContextPool:
         task.context = ctx
         return self._settle(task, ctx, ctx.enter((task, nr, handler, args)))
 
-    def resume(self, task: Task) -> tuple[bool, int | None]:
-        """Switch into task's sleeping handler: (True, result) once it returned, (False, None)
-        if it went to sleep again."""
+    def resume(self, task: Task, how: Any = None) -> tuple[bool, int | None]:
+        """Switch into task's sleeping handler (how=INTERRUPT: its sleep ends as if a signal
+        came): (True, result) once it returned, (False, None) if it went to sleep again."""
         ctx = task.context
         assert ctx is not None
-        state = ctx.enter()
+        state = ctx.enter(how)
         done = state[0] == DONE
         return done, self._settle(task, ctx, state)
 

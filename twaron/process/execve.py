@@ -61,7 +61,7 @@ from twaron.arch.x86_64.constants import (
     S_IXGRP,
     SIGSEGV,
 )
-from twaron.arch.x86_64.errno import E2BIG, EFAULT, ELOOP, ENAMETOOLONG, ENOEXEC
+from twaron.arch.x86_64.errno import E2BIG, EACCES, EFAULT, ELOOP, ENAMETOOLONG, ENOEXEC
 from twaron.errors import KernelError
 from twaron.fs.boot import exec_open
 from twaron.mm.address_space import MMAP_TOP, STACK_SIZE, STACK_TOP, AddressSpace
@@ -160,6 +160,8 @@ def load(task: Task, filename: bytes, argv: list[bytes], envp: list[bytes], dirf
     interp = None if image.interp is None else _open_interp(task, image.interp)
     if prof:
         t0 = prof.phase("exec.open + parse", t0, tid)
+    if not binfmt_elf.loads_fit(image, kernel.mem.size):
+        return None
 
     mm = AddressSpace(kernel.mem)
     if prof:
@@ -257,7 +259,9 @@ def _script_argv(head: bytes, filename: bytes, argv: list[bytes]) -> tuple[bytes
     line = head[2:].split(b"\n", 1)[0] if b"\n" in head[2:] else head[2:]
     line = line.replace(b"\t", b" ").strip()
     if not line:
-        raise KernelError(ENOEXEC)
+        # "#!" and nothing at all: Linux takes the empty name that follows in its zeroed
+        # buffer as the interpreter and fails to exec it (EACCES); "#!\n" is ENOEXEC.
+        raise KernelError(ENOEXEC if b"\n" in head else EACCES)
     interp, _, arg = line.partition(b" ")
     arg = arg.strip()
     new = [interp] + ([arg] if arg else []) + [filename] + argv[1:]

@@ -77,6 +77,7 @@ def run(kernel: Kernel) -> int:
                 continue  # the timeout, handled at the top of the loop
             deadlock(kernel)
             break
+        kernel.current = task
         try:
             if task.context is not None and not syscalls.resume(task):
                 continue  # asleep again

@@ -57,7 +57,7 @@ def deliver_signals(task: Task) -> None:
             setup_frame(task, sig, action, info, saved)
         except KernelError:  # no room for the frame: Linux kills with SIGSEGV
             exits.group_exit(task.kernel, task.group, wait_status_for_signal(SIGSEGV))
-    if task.exited:
+    if task.exited or task.group.stopped:  # stopped: settled when it runs again
         return
     if task.restart_code:  # no handler ran: the call starts again
         code, task.restart_code = task.restart_code, 0

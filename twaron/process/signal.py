@@ -288,6 +288,9 @@ def stop_group(kernel: Kernel, group: ThreadGroup, sig: int) -> None:
     group.continue_report = False
     if any(kernel.platform_current_is(t) for t in group.tasks):
         kernel.platform.request_stop()
+    for t in list(group.tasks):  # a sleeping syscall ends (ERESTARTSYS) before the stop
+        if t.context is not None and not t.runnable:
+            kernel.syscalls.interrupt(t)
     _notify_parent_stop(kernel, group, CLD_STOPPED)
 
 
@@ -321,7 +324,9 @@ def _notify_parent_stop(kernel: Kernel, group: ThreadGroup, code: int) -> None:
 def get_signal(task: Task) -> tuple[int, SigAction, bytes | None] | None:
     """The next deliverable signal that has a handler: (sig, action, siginfo), lowest first,
     after running the default action of those before it that have none (Linux's
-    get_signal). None when nothing is left to deliver (or the task is gone)."""
+    get_signal). None when nothing is left to deliver, when the task is gone, or when a stop
+    signal stopped it (Linux stops inside get_signal and goes on looking after SIGCONT: a
+    SIGCONT handler then still finds the interrupted syscall unsettled)."""
     kernel = task.kernel
     while not task.exited:
         pending = pending_deliverable(task)
@@ -351,6 +356,7 @@ def get_signal(task: Task) -> tuple[int, SigAction, bytes | None] | None:
                 sig in STOP_SIGNALS and not orphaned_pgrp(kernel, group.pgid)
             ):
                 stop_group(kernel, group, sig)
+                return None  # the task stops here; the rest is taken after SIGCONT
             continue
         if task.fault_info is not None and task.fault_info[0] == sig:
             _, code, addr = task.fault_info

@@ -15,9 +15,11 @@ from __future__ import annotations
 import sys
 from typing import TYPE_CHECKING, Any
 
+from greenlet import getcurrent
+
 from twaron.arch.x86_64.errno import EINTR, ENOSYS, ERESTARTSYS
 from twaron.errors import KernelError
-from twaron.process.context import ContextPool
+from twaron.process.context import INTERRUPT, ContextPool
 from twaron.syscalls import registry
 from twaron.syscalls.registry import NR_MAX
 from twaron.wait import NeedContext
@@ -104,10 +106,10 @@ class SyscallEntry:
         self.platform.request_stop()
         return -code
 
-    def resume(self, task: Task) -> bool:
+    def resume(self, task: Task, how: Any = None) -> bool:
         """Switch into task's sleeping handler; True when it finished and the task may go on
         to user mode (its result is in rax), False when it sleeps again or is gone."""
-        done, ret = self.contexts.resume(task)
+        done, ret = self.contexts.resume(task, how)
         if not done or task.exited:
             return False
         if self.trace:
@@ -116,6 +118,16 @@ class SyscallEntry:
         if ret is not None:
             self.platform.finish_syscall(task, ret)
         return True
+
+    def interrupt(self, task: Task) -> None:
+        """End task's interruptible sleep now, as a signal would, and let its handler return
+        (ERESTARTSYS, or the part it did): a group stop does this to every sleeping thread,
+        as Linux's signal_wake_up makes them leave their syscalls before they stop."""
+        ctx = task.context
+        if ctx is None or ctx is getcurrent() or ctx.dead or not task.sleep_interruptible:
+            return
+        task.wake()  # it stays out of the CPU while its group is stopped
+        self.resume(task, INTERRUPT)
 
     # ---- twaron profile -----------------------------------------------------------------
 
