@@ -142,6 +142,26 @@ static void msleep(long ms)
         ;
 }
 
+/* Wait (up to 10 s) until the task whose stat file is at `statpath` (/proc/PID/stat, or
+ * /proc/self/task/TID/stat) sleeps in the kernel: state S. */
+static void wait_sleeping_at(const char *statpath)
+{
+    char buf[512];
+    for (int i = 0; i < 10000; i++) {
+        int fd = open(statpath, O_RDONLY);
+        long n = fd >= 0 ? read(fd, buf, sizeof buf - 1) : -1;
+        if (fd >= 0)
+            close(fd);
+        if (n > 0) {
+            buf[n] = 0;
+            char *p = strrchr(buf, ')');
+            if (p && p[1] == ' ' && p[2] == 'S')
+                return;
+        }
+        msleep(1);
+    }
+}
+
 static long now_ms(void)
 {
     struct timespec ts;
