@@ -293,10 +293,10 @@ def sys_shutdown(task: Any, fd: int, how: int, *_: int) -> int:
 @syscall("setsockopt")
 def sys_setsockopt(task: Any, fd: int, level: int, name: int, optval: int, optlen: int,
                    *_: int) -> int:  # fmt: skip
+    sock = sockfd(task, fd)
     n = s32(optlen)
     if n < 0:
         raise KernelError(EINVAL)
-    sock = sockfd(task, fd)
     value = task.mm.copy_in(optval, min(n, OPT_READ_MAX))
     level, name = s32(level), s32(name)
     if level == SOL_SOCKET:

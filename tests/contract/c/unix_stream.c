@@ -79,6 +79,7 @@ int main(void)
     printf("readv: %zd %s %s\n", n, a, b);
 
     /* MSG_WAITALL across a child's three writes */
+    fflush(stdout);
     pid_t pid = fork();
     if (pid == 0) {
         for (int i = 0; i < 3; i++) {
@@ -92,6 +93,7 @@ int main(void)
     waitpid(pid, NULL, 0);
 
     /* a big transfer: the writer blocks on the send buffer until the reader drains it */
+    fflush(stdout);
     pid = fork();
     if (pid == 0) {
         static char big[1 << 20];
