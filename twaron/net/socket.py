@@ -26,6 +26,8 @@ from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 
 from twaron.arch.x86_64.constants import (
+    AF_INET,
+    AF_INET6,
     FIONREAD,
     MSG_DONTWAIT,
     O_NONBLOCK,
@@ -662,6 +664,13 @@ def _keep(name: int) -> Callable[[Sock, Any, int], None]:
     return keep
 
 
+def _set_reuseport(sk: Sock, task: Any, val: int) -> None:
+    """Only internet sockets share ports (Linux 6.18: EOPNOTSUPP for the others)."""
+    if val and sk.family not in (AF_INET, AF_INET6):
+        raise KernelError(EOPNOTSUPP)
+    sk.opts[SO_REUSEPORT] = 1 if val else 0
+
+
 def _set_buf_lock(sk: Sock, task: Any, val: int) -> None:
     if val & ~3:
         raise KernelError(EINVAL)
@@ -671,7 +680,7 @@ def _set_buf_lock(sk: Sock, task: Any, val: int) -> None:
 _SET_INT: dict[int, Callable[[Sock, Any, int], None]] = {
     SO_DEBUG: _set_debug,
     SO_REUSEADDR: _flag(SO_REUSEADDR),
-    SO_REUSEPORT: _flag(SO_REUSEPORT),
+    SO_REUSEPORT: _set_reuseport,
     SO_TYPE: _read_only,
     SO_PROTOCOL: _read_only,
     SO_DOMAIN: _read_only,
