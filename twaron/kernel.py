@@ -29,6 +29,7 @@ from twaron.arch.x86_64.constants import AT_FDCWD, SIGSYS
 from twaron.clock import Clock
 from twaron.config import DEFAULT_DOMAINNAME, DEFAULT_HOSTNAME
 from twaron.mm.physmem import PhysMem
+from twaron.net.socket import NetNamespace
 from twaron.process import exit as exits
 from twaron.process import runloop
 from twaron.process import signal as sigs
@@ -97,6 +98,7 @@ class Kernel:
         from twaron.fs import boot as fs_boot
 
         self.fs = fs_boot.mount_root(self)
+        self.net = NetNamespace(self)  # sockets: sockfs and each family's tables
         self.sched.host_wait = partial(runloop.host_wait, self)
         self.sched.wall_deadline = self.deadline
         self.platform.others_want_cpu = partial(runloop.others_want_cpu, self)

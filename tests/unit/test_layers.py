@@ -18,6 +18,7 @@ LAYERS = [
     ("platform", "mm"),
     ("fs",),
     ("process",),
+    ("net",),
     ("syscalls",),
     ("kernel",),
     ("api", "cli", "bench", "fuzz", "testsuite", "native", "__main__", "__init__"),

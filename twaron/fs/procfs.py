@@ -309,6 +309,7 @@ class ProcFs:
             b"loadavg": ProcFile(sb, self.loadavg),
             b"filesystems": ProcFile(sb, self.filesystems),
             b"mounts": ProcLink(sb, lambda t: b"self/mounts"),
+            b"net": ProcLink(sb, lambda t: b"self/net"),
             b"stat": ProcFile(sb, self.stat),
             b"cmdline": ProcFile(sb, lambda t: b"twaron\n"),
             b"sys": self._sys_dir(),
@@ -439,6 +440,7 @@ class ProcFs:
             b"cwd": lambda: ProcLink(sb, lambda _t: _need(task()).fs.cwd, uid=u),
             b"root": lambda: ProcLink(sb, lambda _t: _need(task()).fs.root, uid=u),
             b"fd": lambda: ProcDir(sb, fd_entries, 0o500, uid=u, listing=fd_listing),
+            b"net": lambda: self._net_dir(),
         }
         if t0 is None:
             factories[b"task"] = lambda: ProcDir(sb, task_entries, uid=u, listing=task_listing)
@@ -457,6 +459,21 @@ class ProcFs:
             return {name: find(name) for name in factories}  # type: ignore[misc]
 
         return ProcDir(sb, entries, uid=u, find=find)
+
+    def _net_dir(self) -> Inode:
+        """/proc/PID/net (and /proc/net, its link): the files the kernel's socket families
+        publish (kernel.net.proc_net(): name -> contents), e.g. unix."""
+        made: dict[bytes, Inode] = {}
+
+        def entries() -> dict[bytes, Inode]:
+            net = getattr(self.kernel, "net", None)
+            files = net.proc_net() if net is not None else {}
+            for name, gen in files.items():
+                if name not in made:
+                    made[name] = ProcFile(self.sb, lambda _t, gen=gen: gen())
+            return {name: made[name] for name in files}
+
+        return ProcDir(self.sb, entries)
 
     def _fd_link(self, task: Callable[[], Any], fd: int) -> Inode:
         def target(_rt: Any) -> bytes | Path:

@@ -48,7 +48,12 @@ from twaron.syscalls.trace import (
     MCL_FLAGS,
     MFD_FLAGS,
     MLOCK_FLAGS,
+    MMSG_IN,
+    MMSG_OUT,
     MS_FLAGS,
+    MSGF,
+    MSGHDR_IN,
+    MSGHDR_OUT,
     OCT,
     OPEN_FLAGS,
     PATH,
@@ -65,6 +70,7 @@ from twaron.syscalls.trace import (
     RLIMIT_RESOURCES,
     RUSAGE_WHO,
     SEEK_WHENCE,
+    SHUT_HOW,
     SIG,
     SIGACTION_IN,
     SIGACTION_OUT,
@@ -72,6 +78,14 @@ from twaron.syscalls.trace import (
     SIGSET_IN,
     SIGSET_OUT,
     SIGSETSIZE,
+    SOCK_FAMILY,
+    SOCK_TYPE,
+    SOCKADDR_IN_1,
+    SOCKADDR_IN_4,
+    SOCKADDR_OUT_1,
+    SOCKADDR_OUT_4,
+    SOCKF,
+    SOCKLEN_INOUT,
     STAT_OUT,
     STR,
     SYSINFO_OUT,
@@ -96,6 +110,7 @@ from twaron.syscalls.trace import (
     fcntl_args,
     flags,
     futex_args,
+    getsockopt_args,
     ioctl_args,
     iovec_in,
     iovec_out,
@@ -103,6 +118,7 @@ from twaron.syscalls.trace import (
     open_args,
     openat_args,
     prctl_args,
+    setsockopt_args,
 )
 
 NEVER, SYS, NOHAND, BLOCK = (Restart.NEVER_SLEEPS, Restart.SYS, Restart.NOHAND,
@@ -153,7 +169,15 @@ RUSAGE = "the rusage holds the CPU times only (maxrss, faults, ... are 0)"
 CLOCKS = "CLOCK_TAI, the alarm clocks and other processes' CPU clocks are EINVAL"
 RLIMITS = ("enforced: NOFILE, FSIZE, AS, STACK (at exec), NPROC, CPU; the others are only "
            "stored")  # fmt: skip
-SOCKETS = "sockets: not yet (issue #11)"
+SOCKETS = ("AF_UNIX only for now: AF_INET, AF_INET6, AF_NETLINK and the other families are "
+           "EAFNOSUPPORT (issue #11)")  # fmt: skip
+SEND_OOB = "MSG_OOB is EOPNOTSUPP (Linux with CONFIG_AF_UNIX_OOB sends a stream's urgent byte)"
+RECV_NOTES = ("MSG_OOB is EOPNOTSUPP; descriptors in flight on sockets no process can reach "
+              "(a socket sent over itself) are never collected")  # fmt: skip
+SOCKOPTS = ("SO_BINDTODEVICE knows no device (ENODEV); filters (SO_ATTACH_FILTER, BPF), "
+            "SO_TIMESTAMPING, SO_ZEROCOPY, SO_PEERSEC, SO_PEERGROUPS, SO_MEMINFO and other "
+            "rare options are ENOPROTOOPT; the levels of the other families do not exist yet")
+ADDRLEN = D.fz("l")  # a sockaddr's length
 EPOLL = "epoll: not yet (issue #12)"
 SYSV_IPC = "System V IPC: not yet"
 MQUEUE = "POSIX message queues: not yet"
@@ -518,25 +542,26 @@ FACTS: dict[str, Fact] = {
     "rseq": Fact(Level.UNSUPPORTED, "ENOSYS, as a Linux build without CONFIG_RSEQ (glibc "
                  "copes)", linux_may=True, args=(PTR, X, D, X), fuzz="plxi"),  # fmt: skip
     "modify_ldt": linux_may("ENOSYS, as a Linux build without CONFIG_MODIFY_LDT_SYSCALL"),
-    # ---- sockets
-    "socket": unsupported(SOCKETS, fuzz="iii"),
-    "socketpair": unsupported(SOCKETS),
-    "connect": unsupported(SOCKETS),
-    "accept": unsupported(SOCKETS),
-    "accept4": unsupported(SOCKETS),
-    "bind": unsupported(SOCKETS),
-    "listen": unsupported(SOCKETS),
-    "shutdown": unsupported(SOCKETS),
-    "sendto": unsupported(SOCKETS),
-    "recvfrom": unsupported(SOCKETS),
-    "sendmsg": unsupported(SOCKETS),
-    "recvmsg": unsupported(SOCKETS),
-    "sendmmsg": unsupported(SOCKETS),
-    "recvmmsg": unsupported(SOCKETS),
-    "getsockname": unsupported(SOCKETS),
-    "getpeername": unsupported(SOCKETS),
-    "setsockopt": unsupported(SOCKETS),
-    "getsockopt": unsupported(SOCKETS),
+    # ---- sockets (twaron/net/, syscalls/net.py)
+    "socket": partial(SOCKETS, SOCK_FAMILY, SOCK_TYPE, D.fz("c")),
+    "socketpair": partial(SOCKETS, SOCK_FAMILY, SOCK_TYPE, D.fz("c"), PIPEFD_OUT),
+    "connect": full(FD, SOCKADDR_IN_1, ADDRLEN, restart=SYS),
+    "accept": full(FD, SOCKADDR_OUT_1, SOCKLEN_INOUT, restart=SYS),
+    "accept4": full(FD, SOCKADDR_OUT_1, SOCKLEN_INOUT, SOCKF, restart=SYS),
+    "bind": full(FD, SOCKADDR_IN_1, ADDRLEN),
+    "listen": full(FD, D),
+    "shutdown": full(FD, enum(SHUT_HOW)),
+    "sendto": partial(SEND_OOB, FD, buf_in(2), U, MSGF, SOCKADDR_IN_4, ADDRLEN, restart=SYS),
+    "recvfrom": partial(RECV_NOTES, FD, BUF_OUT, U, MSGF, SOCKADDR_OUT_4, SOCKLEN_INOUT,
+                        restart=SYS),  # fmt: skip
+    "sendmsg": partial(SEND_OOB, FD, MSGHDR_IN, MSGF, restart=SYS),
+    "recvmsg": partial(RECV_NOTES, FD, MSGHDR_OUT, MSGF, restart=SYS),
+    "sendmmsg": partial(SEND_OOB, FD, MMSG_IN, U.fz("v"), MSGF, restart=SYS),
+    "recvmmsg": partial(RECV_NOTES, FD, MMSG_OUT, U.fz("v"), MSGF, TIMESPEC_IN, restart=SYS),
+    "getsockname": full(FD, SOCKADDR_OUT_1, SOCKLEN_INOUT),
+    "getpeername": full(FD, SOCKADDR_OUT_1, SOCKLEN_INOUT),
+    "setsockopt": partial(SOCKOPTS, restart=NEVER, shape=setsockopt_args, fuzz="fcipl"),
+    "getsockopt": partial(SOCKOPTS, restart=NEVER, shape=getsockopt_args, fuzz="fcipp"),
     # ---- System V IPC and POSIX message queues
     "shmget": unsupported(SYSV_IPC),
     "shmat": unsupported(SYSV_IPC, result="hex"),

@@ -180,7 +180,7 @@ def _write(task: Any, f: File, data: bytes) -> int:
     try:
         return f.write(_fsize(task, f, data))
     except KernelError as e:
-        if e.errno == EPIPE:
+        if e.errno == EPIPE and f.inode.mode & S_IFMT != S_IFSOCK:  # sockets send their own
             sigs.send_signal(task.kernel, task.group, SIGPIPE)
         raise
 

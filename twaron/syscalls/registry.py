@@ -160,6 +160,7 @@ def load() -> Registry:
         itimer,
         misc,
         mm,
+        net,
         pipe,
         poll,
         process,
