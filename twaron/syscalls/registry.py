@@ -158,8 +158,11 @@ def load() -> Registry:
     from twaron.syscalls import (  # noqa: F401 - imported for their @syscall handlers
         fs,
         itimer,
+        memfd,
         misc,
         mm,
+        notify,
+        pidfd,
         pipe,
         poll,
         process,
