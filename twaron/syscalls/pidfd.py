@@ -78,12 +78,13 @@ def sys_pidfd_getfd(task: Task, fd: int, targetfd: int, flags: int, *_: int) -> 
     if flags & 0xFFFF_FFFF:
         raise KernelError(EINVAL)
     _, group = pidfd.pidfd_group(task, s32(fd))
-    if not _alive(task, group) or not group.tasks:
+    # an exited process has no files: ESRCH (Linux 6.9 on; 6.1 said EBADF for a zombie)
+    if not _alive(task, group) or not group.tasks or group.tasks[0].exited:
         raise KernelError(ESRCH)
     leader = group.tasks[0]
     if not _ptrace_may_access(task, leader):
         raise KernelError(EPERM)
-    f = None if leader.exited else leader.files.lookup(s32(targetfd))
+    f = leader.files.lookup(s32(targetfd))
     if f is None:
         raise KernelError(EBADF)
     return pidfd.install(task, f.get())
