@@ -674,6 +674,8 @@ def do_open(task: Any, target: Path, flags: int, created: bool = False) -> File:
         if wants_write and inode.is_reg:
             may_write_fs(target)
     f = inode.open(task, target, flags)
+    if inode.sb.watched:  # IN_OPEN, then O_TRUNC's IN_MODIFY: current Linux (6.1: reversed)
+        fsnotify.file_event(f, IN_OPEN)
     if flags & O_TRUNC and inode.is_reg and not created:
         try:
             inode.set_size(0)
@@ -682,8 +684,6 @@ def do_open(task: Any, target: Path, flags: int, created: bool = False) -> File:
             raise
         if inode.sb.watched:
             fsnotify.change(target, inode, IN_MODIFY)
-    if inode.sb.watched:
-        fsnotify.file_event(f, IN_OPEN)
     return f
 
 
