@@ -38,7 +38,7 @@ from twaron.arch.x86_64.constants import (
     S_IFMT,
 )
 
-FS_RENAME = 0x1000_0000  # a rename, told to the old directory (dnotify's DN_RENAME hears it)
+FS_RENAME = 0x1000_0000  # a rename inside one directory (what dnotify's DN_RENAME hears)
 ALL_EVENTS = IN_ALL_EVENTS | FS_RENAME
 EVENTS_ON_CHILD = IN_ACCESS | IN_MODIFY | IN_ATTRIB | IN_CLOSE_WRITE | IN_CLOSE_NOWRITE | IN_OPEN
 
@@ -165,7 +165,8 @@ def delete(dir_inode: Any, child: Any, name: bytes) -> None:
 def move(old_dir: Any, new_dir: Any, old_name: bytes, new_name: bytes, inode: Any) -> None:
     """rename: a pair of events sharing one cookie, then the inode's own IN_MOVE_SELF."""
     cookie = next_cookie(inode.sb)
-    notify_name(old_dir, inode, FS_RENAME, old_name)
+    if old_dir is new_dir:  # FS_RENAME reaches dnotify only for a rename inside a directory
+        notify_name(old_dir, inode, FS_RENAME, old_name)
     notify_name(old_dir, inode, IN_MOVED_FROM, old_name, cookie)
     notify_name(new_dir, inode, IN_MOVED_TO, new_name, cookie)
 
