@@ -377,8 +377,10 @@ FACTS: dict[str, Fact] = {
     "clone": partial("namespaces (CLONE_NEW*) are EINVAL; CLONE_PTRACE, "
                      "CLONE_SYSVSEM, CLONE_IO have no effect", restart=KILLABLE,
                      shape=clone_args, fuzz="xpppx"),  # fmt: skip
-    "clone3": partial("namespaces, CLONE_INTO_CGROUP and CLONE_CLEAR_SIGHAND are "
-                      "EINVAL; set_tid is ignored", PTR, U, restart=KILLABLE),  # fmt: skip
+    "clone3": partial("namespaces, CLONE_INTO_CGROUP and CLONE_CLEAR_SIGHAND are EINVAL; "
+                      "CLONE_PIDFD with CLONE_THREAD is EINVAL as in Linux 6.1 (6.9 on: a "
+                      "thread's pidfd); set_tid is ignored", PTR, U,
+                      restart=KILLABLE),  # fmt: skip
     "execve": full(PATH, ARGV, ENVP),
     "execveat": full(DIRFD, PATH, ARGV, ENVP, flags(AT_FLAGS)),
     "exit": full(D, nofuzz=ENDS_CHILD, result="none"),

@@ -165,9 +165,10 @@ def fcntl_getown(task: Task, fd: int, f: File, arg: int) -> int:
 
 
 def fcntl_setsig(task: Task, fd: int, f: File, arg: int) -> int:
-    if not 0 <= arg <= NSIG:
+    sig = s32(arg)
+    if not 0 <= sig <= NSIG:
         raise KernelError(EINVAL)
-    owner_of(f).signum = arg
+    owner_of(f).signum = sig
     return 0
 
 
