@@ -13,6 +13,8 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from twaron.arch.x86_64.constants import (
+    INOTIFY_MAX_USER_INSTANCES,
+    INOTIFY_MAX_USER_WATCHES,
     MAP_SHARED,
     O_ACCMODE,
     PAGE_SIZE,
@@ -335,8 +337,29 @@ class ProcFs:
             b"ngroups_max": ProcFile(sb, lambda t: b"65536\n"),
         }
         kernel_dir = ProcDir(sb, lambda: kern)
-        sysd = {b"kernel": kernel_dir}
+        sysd = {b"kernel": kernel_dir, b"fs": self._sys_fs_dir()}
         return ProcDir(sb, lambda: sysd)
+
+    def _sys_fs_dir(self) -> Inode:
+        """/proc/sys/fs: inotify's limits (max_queued_events is read by each new instance)."""
+        sb, k = self.sb, self.kernel
+
+        def set_max_queued(_t: Any, data: bytes) -> None:
+            text = data.strip()
+            if not text.isdigit() or int(text) > 0x7FFF_FFFF:
+                raise KernelError(EINVAL)
+            k.fs.inotify_max_queued_events = int(text)
+
+        inotify = {
+            b"max_queued_events": ProcFile(
+                sb, lambda t: b"%d\n" % k.fs.inotify_max_queued_events, 0o644, set_max_queued
+            ),
+            b"max_user_instances": ProcFile(sb, lambda t: b"%d\n" % INOTIFY_MAX_USER_INSTANCES),
+            b"max_user_watches": ProcFile(sb, lambda t: b"%d\n" % INOTIFY_MAX_USER_WATCHES),
+        }
+        inotify_dir = ProcDir(sb, lambda: inotify)
+        fsd = {b"inotify": inotify_dir}
+        return ProcDir(sb, lambda: fsd)
 
     def root_entries(self) -> dict[bytes, Inode]:
         return {name: inode for _, name, inode in self.root_listing(0)}

@@ -94,6 +94,7 @@ def become_zombie(kernel: Kernel, group: ThreadGroup) -> None:
     group.zombie = True
     if group.exit_code is None:
         group.exit_code = 0
+    group.pidfd_wait.notify()  # do_notify_pidfd
     init = kernel.init_group
     if group is init:
         kernel.shutdown(group.exit_code)

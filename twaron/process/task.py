@@ -74,6 +74,7 @@ class ThreadGroup:
         self.did_exec = False  # setpgid on a child that has exec'd: EACCES
         self.exit_signal = SIGCHLD  # sent to the parent when this process ends
         self.child_exit = WaitQueue()  # a child changed state: the parent's wait4 wakes
+        self.pidfd_wait = WaitQueue()  # the process became a zombie: pidfds turn readable
         self.stopped = False  # job control: SIGSTOP & co. stopped every thread
         self.stop_signal = 0
         self.stop_report = False  # a stop not yet reported by wait(WUNTRACED)

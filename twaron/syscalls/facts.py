@@ -40,6 +40,8 @@ from twaron.syscalls.trace import (
     GRND_FLAGS,
     HEXBUF_OUT,
     IDTYPES,
+    IN_INIT_FLAGS,
+    IN_MASK,
     ITIMER_WHICH,
     LD,
     LOCK_OPS,
@@ -59,6 +61,7 @@ from twaron.syscalls.trace import (
     PATH,
     PATH_OUT,
     PID,
+    PIDFD_FLAGS,
     PIPEFD_OUT,
     PRIO_WHICH,
     PROT,
@@ -183,7 +186,8 @@ SYSV_IPC = "System V IPC: not yet"
 MQUEUE = "POSIX message queues: not yet"
 AIO = "Linux AIO: not yet"
 XATTR = "extended attributes: not yet"
-INOTIFY = "inotify: not yet"
+INOTIFY = ("no IN_UNMOUNT (the mount tree is fixed), no IN_OPEN/IN_ACCESS from execve; "
+           "max_user_instances and max_user_watches are not enforced")  # fmt: skip
 FANOTIFY = "fanotify: not yet"
 POSIX_TIMERS = "POSIX timers: not yet (setitimer and alarm work)"
 TIMERFD = "timerfd: not yet"
@@ -192,7 +196,6 @@ EVENTFD = "eventfd: not yet"
 SETCLOCK = "setting the clock: not yet (the guest's clock follows the host's)"
 SCHED_POLICY = "scheduling policies: not yet (one round-robin policy)"
 NEW_MOUNT_API = "the new mount API: not yet (the mount tree is fixed at boot)"
-PIDFD = "pidfds: not yet"
 NS = "namespaces: not yet"
 NI = "not in Linux 6.1's x86-64 table either (sys_ni_syscall: ENOSYS)"
 NUMA = "ENOSYS, as a Linux build without CONFIG_NUMA (one node)"
@@ -241,8 +244,10 @@ FACTS: dict[str, Fact] = {
     "dup2": full(FD, FD),
     "dup3": full(FD, FD, flags(OPEN_FLAGS)),
     "fcntl": partial("record locks (F_SETLK, F_SETLKW, F_GETLK, OFD) are granted and never "
-                     "conflict; F_SETOWN/F_SETSIG have no effect (no SIGIO); leases, F_NOTIFY "
-                     "and seals are EINVAL", shape=fcntl_args, fuzz="fFi"),  # fmt: skip
+                     "conflict; F_SETOWN/F_SETSIG are kept for F_NOTIFY's signal only (no "
+                     "O_ASYNC SIGIO), F_SETOWN_EX and leases are EINVAL; an F_NOTIFY watch "
+                     "ends when its open file is closed, not at the close of one of its fds",
+                     shape=fcntl_args, fuzz="fFi"),  # fmt: skip
     "ioctl": partial("FIONBIO, FIOCLEX/FIONCLEX, FIONREAD; terminal ioctls on the console "
                      "only (passed to the host's terminal); others ENOTTY",
                      shape=ioctl_args, fuzz="fxp"),  # fmt: skip
@@ -342,10 +347,10 @@ FACTS: dict[str, Fact] = {
     "swapoff": linux_may(SWAP),
     "sysfs": linux_may("ENOSYS, as a Linux build without CONFIG_SYSFS_SYSCALL (obsolete)"),
     # ---- file change notification
-    "inotify_init": unsupported(INOTIFY, fuzz=""),
-    "inotify_init1": unsupported(INOTIFY),
-    "inotify_add_watch": unsupported(INOTIFY),
-    "inotify_rm_watch": unsupported(INOTIFY),
+    "inotify_init": partial(INOTIFY),
+    "inotify_init1": partial(INOTIFY, flags(IN_INIT_FLAGS)),
+    "inotify_add_watch": partial(INOTIFY, FD, PATH, flags(IN_MASK)),
+    "inotify_rm_watch": full(FD, D),
     "fanotify_init": unsupported(FANOTIFY),
     "fanotify_mark": unsupported(FANOTIFY),
     # ---- memory
@@ -370,7 +375,10 @@ FACTS: dict[str, Fact] = {
     "munlockall": stub("nothing is locked (twaron never swaps)"),
     "mlock2": stub("nothing is locked (twaron never swaps)", ADDR, U, flags(MLOCK_FLAGS)),
     "remap_file_pages": unsupported("not yet (deprecated)"),
-    "memfd_create": unsupported("not yet", args=(STR, flags(MFD_FLAGS))),
+    "memfd_create": partial("MFD_HUGETLB is EINVAL (no hugetlbfs); after a write seal, a "
+                            "read-only MAP_SHARED mapping is allowed (Linux 6.7 on; 6.1 says "
+                            "EPERM) and mprotect may make it writable",
+                            STR, flags(MFD_FLAGS)),  # fmt: skip
     "memfd_secret": linux_may("ENOSYS, as Linux 6.1 without secretmem.enable=1 (the default)"),
     "pkey_mprotect": linux_may(PKEYS),
     "pkey_alloc": linux_may(PKEYS),
@@ -390,17 +398,19 @@ FACTS: dict[str, Fact] = {
     # ---- processes and threads
     "fork": full(),
     "vfork": full(restart=KILLABLE),
-    "clone": partial("namespaces (CLONE_NEW*) and CLONE_PIDFD are EINVAL; CLONE_PTRACE, "
+    "clone": partial("namespaces (CLONE_NEW*) are EINVAL; CLONE_PTRACE, "
                      "CLONE_SYSVSEM, CLONE_IO have no effect", restart=KILLABLE,
                      shape=clone_args, fuzz="xpppx"),  # fmt: skip
-    "clone3": partial("namespaces, CLONE_PIDFD, CLONE_INTO_CGROUP and CLONE_CLEAR_SIGHAND are "
-                      "EINVAL; set_tid is ignored", PTR, U, restart=KILLABLE),  # fmt: skip
+    "clone3": partial("namespaces, CLONE_INTO_CGROUP and CLONE_CLEAR_SIGHAND are EINVAL; "
+                      "CLONE_PIDFD with CLONE_THREAD is EINVAL as in Linux 6.1 (6.9 on: a "
+                      "thread's pidfd); set_tid is ignored", PTR, U,
+                      restart=KILLABLE),  # fmt: skip
     "execve": full(PATH, ARGV, ENVP),
     "execveat": full(DIRFD, PATH, ARGV, ENVP, flags(AT_FLAGS)),
     "exit": full(D, nofuzz=ENDS_CHILD, result="none"),
     "exit_group": full(D, nofuzz=ENDS_CHILD, result="none"),
     "wait4": partial(RUSAGE, PID, WSTATUS_OUT, flags(WAIT_FLAGS), PTR, restart=SYS),
-    "waitid": partial("P_PIDFD is EINVAL; " + RUSAGE, enum(IDTYPES), PID, PTR,
+    "waitid": partial(RUSAGE, enum(IDTYPES), PID, PTR,
                       flags(WAIT_FLAGS), PTR, restart=SYS),  # fmt: skip
     "getpid": full(),
     "gettid": full(),
@@ -421,9 +431,10 @@ FACTS: dict[str, Fact] = {
                       "seccomp profile)", enum(PTRACE_REQUESTS), PID, PTR, PTR,
                       fuzz="ckpp"),  # fmt: skip
     "seccomp": unsupported("seccomp: not yet"),
-    "pidfd_open": unsupported(PIDFD, fuzz="kx"),
-    "pidfd_send_signal": unsupported(PIDFD),
-    "pidfd_getfd": unsupported(PIDFD),
+    "pidfd_open": full(PID, flags(PIDFD_FLAGS), fuzz="kx"),
+    "pidfd_send_signal": partial("a /proc/PID directory fd is EBADF (Linux takes it as a "
+                                 "pidfd)", FD, SIG, PTR, X, fuzz="fgpx"),  # fmt: skip
+    "pidfd_getfd": full(FD, FD, X),
     # ---- credentials
     "getuid": full(),
     "geteuid": full(),

@@ -158,9 +158,12 @@ def load() -> Registry:
     from twaron.syscalls import (  # noqa: F401 - imported for their @syscall handlers
         fs,
         itimer,
+        memfd,
         misc,
         mm,
         net,
+        notify,
+        pidfd,
         pipe,
         poll,
         process,

@@ -208,7 +208,21 @@ GRND_FLAGS = _names("GRND_NONBLOCK", "GRND_RANDOM", "GRND_INSECURE")
 MREMAP_FLAGS = _names("MREMAP_MAYMOVE", "MREMAP_FIXED", "MREMAP_DONTUNMAP")
 ACCESS_FLAGS = _names("R_OK", "W_OK", "X_OK")
 RENAME_FLAGS = _names("RENAME_NOREPLACE", "RENAME_EXCHANGE", "RENAME_WHITEOUT")
-MFD_FLAGS = _names("MFD_CLOEXEC", "MFD_ALLOW_SEALING")
+MFD_FLAGS = _names("MFD_CLOEXEC", "MFD_ALLOW_SEALING", "MFD_HUGETLB")
+IN_INIT_FLAGS = _names("IN_NONBLOCK", "IN_CLOEXEC")
+IN_MASK = _names(
+    "IN_ACCESS", "IN_MODIFY", "IN_ATTRIB", "IN_CLOSE_WRITE", "IN_CLOSE_NOWRITE", "IN_OPEN",
+    "IN_MOVED_FROM", "IN_MOVED_TO", "IN_CREATE", "IN_DELETE", "IN_DELETE_SELF", "IN_MOVE_SELF",
+    "IN_UNMOUNT", "IN_Q_OVERFLOW", "IN_IGNORED", "IN_ONLYDIR", "IN_DONT_FOLLOW",
+    "IN_EXCL_UNLINK", "IN_MASK_CREATE", "IN_MASK_ADD", "IN_ISDIR", "IN_ONESHOT",
+)  # fmt: skip
+SEAL_FLAGS = _names(
+    "F_SEAL_SEAL", "F_SEAL_SHRINK", "F_SEAL_GROW", "F_SEAL_WRITE", "F_SEAL_FUTURE_WRITE"
+)  # fmt: skip
+DN_FLAGS = _names(
+    "DN_ACCESS", "DN_MODIFY", "DN_CREATE", "DN_DELETE", "DN_RENAME", "DN_ATTRIB", "DN_MULTISHOT"
+)  # fmt: skip
+PIDFD_FLAGS = _names("PIDFD_NONBLOCK")
 FD_FLAGS = _names("FD_CLOEXEC")
 TIMER_FLAGS = _names("TIMER_ABSTIME")
 
@@ -695,6 +709,10 @@ def fcntl_args(c: Call) -> list[str]:
         out.append(open_flags(arg))
     elif cmd in (C.F_GETLK, C.F_SETLK, C.F_SETLKW, C.F_OFD_GETLK, C.F_OFD_SETLK, C.F_OFD_SETLKW):
         out.append(_ptr(arg))
+    elif cmd == C.F_ADD_SEALS:
+        out.append(flags_str(SEAL_FLAGS, arg & 0xFFFF_FFFF))
+    elif cmd == C.F_NOTIFY:
+        out.append(flags_str(DN_FLAGS, arg & 0xFFFF_FFFF))
     elif cmd not in (
         C.F_GETFD,
         C.F_GETFL,
