@@ -37,6 +37,7 @@ from twaron.process.pid import PidTable
 from twaron.process.sched import Scheduler
 from twaron.random import make_rng
 from twaron.syscalls.entry import SyscallEntry
+from twaron.syscalls.hooks import HookError, Hooks
 
 if TYPE_CHECKING:
     from twaron.config import Config
@@ -63,7 +64,16 @@ class Kernel:
 
     def __init__(self, config: Config, console: Any, profiler: Profiler | None = None) -> None:
         self.config = config
+        if profiler is None and config.timeline:
+            from twaron.timeline import Timeline
+
+            profiler = Timeline()
         self.profiler = profiler
+        # Python hooks (kernel.hooks.before("connect")(fn), ...): registering one puts the
+        # watch (syscalls/watch.py) in place; kernel.watch is None while nothing watches.
+        self.hooks: Hooks = config.hooks if config.hooks is not None else Hooks()
+        self.hook_errors: list[HookError] = []
+        self.watch: Any = None
         self.clock = Clock()
         self.boot_time = self.clock.monotonic()
         self.mem = PhysMem(config.memory)
@@ -78,6 +88,7 @@ class Kernel:
         self.futex_queues: dict = {}  # futex key -> FutexQueue (process/futex.py)
         self.syscalls = self.syscall_entry_class(self)
         self.contexts = self.syscalls.contexts
+        self.platform: Any = None
         self.platform = platforms.create(config.platform, self.mem, self.syscalls.entry_point())
         self.syscalls.platform = self.platform
         self.exit_status: int | None = None
@@ -170,6 +181,14 @@ class Kernel:
         print(oops.report(), file=sys.stderr, flush=True)
         if not task.exited:
             exits.group_exit(self, task.group, sigs.wait_status_for_signal(SIGSYS))
+
+    def report(self, err: Any) -> None:
+        """At the end of the run: -c's table, and the timeline file (--timeline)."""
+        if self.watch is not None:
+            self.watch.report(err)
+        path = self.config.timeline
+        if path and self.profiler is not None and hasattr(self.profiler, "chrome_trace"):
+            self.profiler.dump_chrome_trace(path)
 
     def shutdown(self, status: int) -> None:
         """pid 1 is gone: every other process is killed, as when a container's init exits."""
