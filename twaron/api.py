@@ -88,6 +88,9 @@ def run_console(config: Config) -> int:
     except OSError as e:  # a host file named by --add, --rootfs or --trace-file
         print(f"twaron: {e.filename or ''}: {e.strerror}", file=sys.stderr)
         return 2
+    except KernelError as e:  # the root does not fit in --tmpfs-size
+        print(f"twaron: {e} (--tmpfs-size)", file=sys.stderr)
+        return 2
     if trace_file is not None:
         kernel.trace_out = trace_file
     previous = _forward_host_signals(kernel)

@@ -79,7 +79,7 @@ from twaron.arch.x86_64.errno import (
 from twaron.errors import KernelError
 
 if TYPE_CHECKING:
-    from twaron.mm.page_cache import PageCache
+    from twaron.mm.page_cache import PageCache, PageQuota
     from twaron.mm.physmem import PhysMem
 
 MAY_EXEC = 1
@@ -146,6 +146,7 @@ class SuperBlock:
         self.readonly = readonly  # no create/unlink/rename through the generic tree ops
         self.pseudo = pseudo  # pipefs & co: d_path is just the dentry's name
         self.mount_opts = mount_opts
+        self.quota: PageQuota | None = None  # tmpfs's size limit, charged by its files' pages
 
     def new_ino(self) -> int:
         self.next_ino += 1
@@ -184,7 +185,7 @@ class Inode:
         if mode & S_IFMT == S_IFREG and sb.mem is not None:
             from twaron.mm.page_cache import PageCache
 
-            self.mapping = PageCache(sb.mem)
+            self.mapping = PageCache(sb.mem, sb.quota)
 
     # --- type tests ---
     @property
@@ -1132,7 +1133,7 @@ class RegularFile(File):
         if pos + n > MAX_LFS_FILESIZE:
             raise KernelError(EFBIG)
         inode = self.inode
-        inode.mapping.write(pos, data)  # type: ignore[union-attr]
+        n = inode.mapping.write(pos, data)  # type: ignore[union-attr]  # short when full
         if pos + n > inode.size:
             inode.size = pos + n
         inode.mtime = inode.ctime = inode.sb.clock()
