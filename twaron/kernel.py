@@ -145,7 +145,10 @@ class Kernel:
         if parent is None:
             self.init_group = task.group
         self.main_group = task.group
+        t0 = time.perf_counter_ns()
         sys_execve(task, path, argv, envp, AT_FDCWD, 0)
+        if self.watch is not None:  # strace's first line and first count: PROGRAM's execve
+            self.watch.first_exec(task, path, argv, envp, time.perf_counter_ns() - t0)
         self.sched.enqueue(task)
         return task
 

@@ -54,7 +54,8 @@ if TYPE_CHECKING:
     from twaron.syscalls.entry import SyscallEntry
 
 MEMORY_CALLS = ("mmap", "mremap", "brk")  # what --fail-mem fails
-NO_RESULT = frozenset({"exit", "exit_group"})
+NO_RESULT = frozenset({"exit", "exit_group"})  # calls that never return
+EXEC_CALLS = frozenset({"execve", "execveat"})
 
 
 class Pending:
@@ -207,21 +208,25 @@ class Watch:
         nr = p.nr
         name = self.names[nr]
         returned = not task.exited and name not in NO_RESULT
+        # what the caller sees: a successful execve set the registers itself, and is 0
+        shown = 0 if ret is None and returned and name in EXEC_CALLS else ret
         after = self.after[nr]
         if after is not None and returned:
             call = p.call or SyscallCall(task, nr, name, p.args)
-            call.phase, call.result = "after", ret
+            call.phase, call.result = "after", shown
             for fn in after:
                 if not self.run_hook(fn, call, f"after('{name}') hook {hook_name(fn)}"):
                     return ret
             if ret is not None and call.result is not None:
-                ret = call.result
+                ret = shown = call.result
+        if not returned:
+            shown = None
         if nr in self.trace_set:
-            self._write(task, prefix + self._line(task, p, ret if returned else None))
+            self._write(task, prefix + self._line(task, p, shown))
         if self.summary is not None and returned:
-            self.summary.count(nr, ret or 0, t1 - p.t0 - p.slept)
+            self.summary.count(nr, shown or 0, t1 - p.t0 - p.slept)
         if self.timeline is not None:
-            self._slice(task, p, ret if returned else None, t1)
+            self._slice(task, p, shown, t1)
         return ret
 
     # ---- sleeping calls (SyscallEntry.resume) ---------------------------------------------
@@ -277,6 +282,19 @@ class Watch:
             for fn in list(self.hooks.exec_hooks):
                 if not self.run_hook(fn, event, f"on_exec hook {hook_name(fn)}"):
                     return
+
+    def first_exec(self, task: Task, path: bytes, argv: list[bytes], envp: list[bytes],
+                   ns: int) -> None:  # fmt: skip
+        """The kernel exec'd PROGRAM (no syscall of the guest's): traced and counted as the
+        execve strace sees its child make first."""
+        nr = self.registry.by_name["execve"].nr
+        if nr in self.trace_set:
+            from twaron.syscalls.trace import quote
+
+            args = ", ".join(quote(a) for a in argv)
+            self._write(task, f"execve({quote(path)}, [{args}], [/* {len(envp)} vars */]) = 0")
+        if self.summary is not None:
+            self.summary.count(nr, 0, ns)
 
     def process_exit(self, group: ThreadGroup) -> None:
         status = group.exit_code or 0
