@@ -53,7 +53,7 @@ class SyscallEntry:
         from twaron.syscalls.watch import wants_watch
 
         kernel.hooks.listeners.append(self.hooks_changed)
-        if wants_watch(kernel.config) or kernel.hooks:
+        if wants_watch(kernel.config, kernel.profiler) or kernel.hooks:
             self.enable_watch()
 
     def entry_point(self) -> Any:

@@ -155,7 +155,7 @@ def parse_signal(text: str) -> int:
     else:
         name = text.upper()
         name = name if name.startswith("SIG") else "SIG" + name
-        value = getattr(C, name, 0) if name[3:].isalpha() else 0
+        value = getattr(C, name, 0) if name[3:].isalnum() else 0
     if not 1 <= value <= C.NSIG:
         raise InjectError(f"invalid signal {text!r}")
     return value

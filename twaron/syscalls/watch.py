@@ -74,11 +74,12 @@ class Pending:
         self.sleep_t0 = 0
 
 
-def wants_watch(config: Any) -> bool:
-    """Does this configuration need the watched entry from boot?"""
+def wants_watch(config: Any, profiler: Any = None) -> bool:
+    """Does this configuration need the watched entry from boot? (A Timeline as profiler:
+    `twaron profile --trace-out`.)"""
     return bool(config.trace or config.trace_filter or config.summary or config.inject
-                or config.fault or config.fail_mem or config.timeline
-                or config.hooks)  # fmt: skip
+                or config.fault or config.fail_mem or config.timeline or config.hooks
+                or hasattr(profiler, "flow"))  # fmt: skip
 
 
 class Watch:
