@@ -60,7 +60,7 @@ class Timeline(Profiler):
 
     def slice(self, name: str, cat: str, start_ns: int, dur_ns: int, tid: int,
               args: dict[str, Any] | None = None) -> None:  # fmt: skip
-        if self._room():
+        if start_ns >= self.origin_ns and self._room():  # not begun before a reset
             self.slices.append((name, cat, start_ns, dur_ns, tid, args))
 
     def instant(self, name: str, cat: str, tid: int, args: dict[str, Any] | None = None) -> None:
@@ -68,7 +68,7 @@ class Timeline(Profiler):
             self.instants.append((name, cat, self.clock(), tid, args))
 
     def flow(self, ts_from: int, tid_from: int, ts_to: int, tid_to: int) -> None:
-        if self._room():
+        if ts_from >= self.origin_ns and self._room():
             self.flows.append((self.next_flow, ts_from, tid_from, ts_to, tid_to))
             self.next_flow += 1
 
