@@ -93,6 +93,8 @@ def parse_set(spec: str, numbers: dict[str, int], nr_max: int) -> frozenset[int]
     for item in (i.strip() for i in text.split(",")):
         if not item:
             raise SetError(f"empty element in syscall set {spec!r}")
+        if item == "none":
+            continue
         optional = item.startswith("?")
         if optional:
             item = item[1:]
@@ -108,8 +110,6 @@ def parse_set(spec: str, numbers: dict[str, int], nr_max: int) -> frozenset[int]
 def _element(item: str, numbers: dict[str, int], nr_max: int) -> set[int]:
     if item == "all":
         return set(numbers.values())
-    if item == "none":
-        return set()
     if item.isdigit():
         nr = int(item)
         if nr >= nr_max:
