@@ -36,7 +36,8 @@ class Timeline(Profiler):
         # (name, cat, start_ns, dur_ns, tid, args): slices with arguments
         self.slices: list[tuple[str, str, int, int, int, dict[str, Any] | None]] = []
         self.instants: list[tuple[str, str, int, int, dict[str, Any] | None]] = []
-        self.flows: list[tuple[int, int, int, int, int]] = []  # (id, ts_from, tid_from, ts_to, tid_to)
+        # (id, ts_from, tid_from, ts_to, tid_to): wake-up arrows
+        self.flows: list[tuple[int, int, int, int, int]] = []
         self.threads: dict[int, tuple[int, str]] = {}  # tid -> (pid, comm)
         self.run_slices: list[tuple[int, int, int]] = []  # (start, dur, tid) on the CPU track
         self.next_flow = 1

@@ -15,6 +15,7 @@ allows it to match nothing; a `!` before the whole list negates it.
 from __future__ import annotations
 
 import re
+
 _CLASS_CALLS = {
     "desc": """read write open close fstat poll lseek mmap ioctl pread64 pwrite64 readv writev
         pipe select dup dup2 sendfile fcntl flock fsync fdatasync ftruncate getdents fchdir
