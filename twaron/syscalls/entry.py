@@ -50,6 +50,7 @@ class SyscallEntry:
         self.prof_syscall_ns = 0  # time spent in syscall handlers, counted while profiling
         self.platform: Any = None  # set once the platform exists (it takes our entry point)
         self.watch: Any = None  # syscalls/watch.py's Watch, when anything watches calls
+        self.unwatched: Any = None  # what the watched entry calls for calls it does not watch
         from twaron.syscalls.watch import wants_watch
 
         kernel.hooks.listeners.append(self.hooks_changed)
@@ -68,6 +69,8 @@ class SyscallEntry:
         from twaron.syscalls.watch import Watch
 
         if self.watch is None:
+            self.unwatched = self.syscall if self.kernel.profiler is None else \
+                self.profiled_syscall  # fmt: skip
             self.watch = self.kernel.watch = Watch(self)
             if self.platform is not None:
                 self.platform.syscall_entry = self.entry_point()
@@ -203,9 +206,7 @@ class SyscallEntry:
                         a4: int, a5: int) -> int | None:  # fmt: skip
         """syscall() for a kernel with a watch: calls nothing watches take the plain path."""
         if nr >= NR_MAX or not self.watch.wanted[nr]:
-            if self.kernel.profiler is not None:
-                return self.profiled_syscall(task, nr, a0, a1, a2, a3, a4, a5)
-            return self.syscall(task, nr, a0, a1, a2, a3, a4, a5)
+            return self.unwatched(task, nr, a0, a1, a2, a3, a4, a5)
         prof = self.kernel.profiler
         if prof is None:
             return self.watch.call(task, nr, [a0, a1, a2, a3, a4, a5])
