@@ -88,8 +88,10 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--rng", choices=RNG_KINDS, default="chacha20", help="kernel RNG")
     run.add_argument("--seed", type=_seed, metavar="N", help="seed the RNG: reproducible runs")
     run.add_argument(
-        "--trace", action="store_true", help="print each system call to stderr, strace-style"
-    )
+        "--trace", action="store_true",
+        help="print each system call to stderr, strace-style; --trace=SET only the calls of "
+        "a strace set (%%file, openat,close, !read, ...)",
+    )  # fmt: skip
     run.add_argument(
         "--quiet", action="store_true",
         help="do not list the system calls twaron does not implement at the end of the run",
