@@ -21,6 +21,7 @@ INJECTIONS = [
     "%file:error=EPERM:when=6",  # a class: openat counts with unlink, per call
     "!write,wait4:error=ENOSYS:when=5",  # negation
     "openat:signal=SIGUSR1:when=4",  # the call runs, the signal kills
+    "openat:signal=SIGKILL:when=2",  # killed on entering: the call never runs
     "openat:delay_enter=1000:delay_exit=500:when=1",  # only slower
     "openat:error=ENOENT:signal=SIGUSR1:when=5",  # both
 ]

@@ -160,6 +160,8 @@ class Watch:
         if inj is not None and inj.due(self._count(task, nr)):
             if inj.signal:
                 sigs.send_thread_signal(self.kernel, task, inj.signal)
+                if task.exited:  # a signal that kills at once: the call never runs
+                    return self.finish(task, p, None)
             if inj.replaces:
                 override = inj.result
                 p.injected = True
