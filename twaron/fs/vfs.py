@@ -83,7 +83,7 @@ from twaron.errors import KernelError
 from twaron.fs import fsnotify
 
 if TYPE_CHECKING:
-    from twaron.mm.page_cache import PageCache
+    from twaron.mm.page_cache import PageCache, PageQuota
     from twaron.mm.physmem import PhysMem
 
 MAY_EXEC = 1
@@ -152,6 +152,7 @@ class SuperBlock:
         self.mount_opts = mount_opts
         self.watched = 0  # inodes with fsnotify marks: hooks do nothing while it is 0
         self.move_cookie = 0  # the last IN_MOVED_FROM/TO cookie given out
+        self.quota: PageQuota | None = None  # tmpfs's size limit, charged by its files' pages
 
     def new_ino(self) -> int:
         self.next_ino += 1
@@ -191,7 +192,7 @@ class Inode:
         if mode & S_IFMT == S_IFREG and sb.mem is not None:
             from twaron.mm.page_cache import PageCache
 
-            self.mapping = PageCache(sb.mem)
+            self.mapping = PageCache(sb.mem, sb.quota)
 
     # --- type tests ---
     @property
@@ -1188,7 +1189,7 @@ class RegularFile(File):
         if pos + n > MAX_LFS_FILESIZE:
             raise KernelError(EFBIG)
         inode = self.inode
-        inode.mapping.write(pos, data)  # type: ignore[union-attr]
+        n = inode.mapping.write(pos, data)  # type: ignore[union-attr]  # short when full
         if pos + n > inode.size:
             inode.size = pos + n
         inode.mtime = inode.ctime = inode.sb.clock()

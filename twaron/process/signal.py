@@ -347,6 +347,8 @@ def get_signal(task: Task) -> tuple[int, SigAction, bytes | None] | None:
             group.shared_pending &= ~bit
             info = group.shared_info.pop(sig, None)
         action = group.sighand.actions[sig]
+        if kernel.watch is not None:  # signal hooks, the timeline
+            kernel.watch.signal_taken(task, sig, action.handler)
         if action.handler == SIG_IGN:
             continue
         if action.handler == SIG_DFL:

@@ -144,6 +144,9 @@ class Task:
         if not self.exited and not self.runnable:
             self.runnable = True
             self.kernel.sched.enqueue(self)
+            watch = self.kernel.watch
+            if watch is not None:  # the timeline's wake-up arrows
+                watch.woken(self)
 
     def __repr__(self) -> str:
         return f"<Task {self.tid} {self.comm.decode(errors='replace')}>"

@@ -1123,6 +1123,9 @@ def sys_fallocate(task: Any, fd: int, mode: int, offset: int, length: int, *_: i
         raise KernelError(ENODEV if f.inode.is_dir else ESPIPE)
     if off + ln > f.inode.size:
         _newsize_ok(task, f.inode, off + ln)
+    if f.inode.mapping is not None:  # tmpfs allocates the pages: ENOSPC when it is full
+        f.inode.mapping.reserve(off, ln)
+    if off + ln > f.inode.size:
         f.inode.set_size(off + ln)
     _modified(f, 1)
     return 0
