@@ -12,6 +12,7 @@ from twaron.arch.x86_64.errno import EACCES, ENOENT, ENOEXEC, ENOTDIR
 from twaron.config import Config
 from twaron.errors import KernelError
 from twaron.fs.console import Console
+from twaron.fs.vconsole import VirtualConsole
 from twaron.kernel import Kernel, status_to_exit_code
 from twaron.profile import Profiler
 from twaron.syscalls.hooks import Hooks
@@ -167,6 +168,10 @@ def run(
     timeline: str | None = None,
     trace_file: str | None = None,
     tmpfs_size: int | str | None = None,
+    deterministic: bool = False,
+    epoch: int | None = None,
+    trace_timestamps: bool = False,
+    init: bool = False,
 ) -> CompletedRun:
     """Run argv in a fresh twaron kernel and collect its output.
 
@@ -177,6 +182,10 @@ def run(
     fail_mem fails that percentage of mmap/mremap/brk calls (seeded by seed); summary
     appends strace -c's table to stderr and fills syscall_counts; timeline writes a
     Perfetto/Chrome JSON of the run to that path.
+
+    deterministic=True runs on virtual time with a seeded schedule (seed, default 0): the
+    same argv, input and seed give the same output, trace and status every time; epoch is
+    CLOCK_REALTIME at boot (seconds since 1970). trace_timestamps: strace -tt's times.
     """
     from twaron.config import parse_size
 
@@ -189,6 +198,8 @@ def run(
         env=env, timeout=timeout, hooks=hooks, inject=list(inject), fault=list(fault),
         fail_mem=fail_mem, summary=summary, timeline=timeline, trace_file=trace_file,
         tmpfs_size=parse_size(tmpfs_size) if isinstance(tmpfs_size, str) else tmpfs_size,
+        deterministic=deterministic, epoch=epoch, trace_timestamps=trace_timestamps,
+        init=init,
     )  # fmt: skip
     out, err = bytearray(), bytearray()
     data = memoryview(input or b"")
@@ -199,7 +210,7 @@ def run(
         pos[0] += len(chunk)
         return bytes(chunk)
 
-    console = Console(read, out.extend, err.extend)
+    console = (VirtualConsole if deterministic else Console)(read, out.extend, err.extend)
     trace_out = open(trace_file, "w") if trace_file else None  # noqa: SIM115
     try:
         kernel = boot(config, console)

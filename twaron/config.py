@@ -12,6 +12,12 @@ from typing import Any
 
 from twaron.random import RNG_KINDS
 
+DETERMINISTIC_NEEDS_UNICORN = (
+    "--deterministic runs on the Unicorn platform only: under KVM the guest's instructions, "
+    "RDTSC and RDRAND run on the real CPU, whose time and preemption points twaron does not "
+    "own (use --platform unicorn, or auto)"
+)
+
 PLATFORMS = ("auto", "unicorn", "kvm")
 DEFAULT_MEMORY = 512 << 20
 DEFAULT_PATH = "/sbin:/usr/sbin:/bin:/usr/bin"
@@ -88,6 +94,13 @@ class Config:
     trace_file: str | None = None  # --trace-file FILE: trace and -c table there, not stderr
     tmpfs_size: int | None = None  # every tmpfs's size limit (default: half of memory)
     hooks: Any = None  # a twaron.Hooks (Python callbacks on syscalls, exec, exit, signals)
+    trace_timestamps: bool = False  # -tt: each trace line starts with the time of day
+    # --deterministic: virtual time, a seeded schedule, inputs only at input points (the seed
+    # defaults to 0); epoch: CLOCK_REALTIME at boot, seconds since 1970 (--epoch).
+    deterministic: bool = False
+    epoch: int | None = None
+    record: str | None = None  # --record FILE: every outside input (implies deterministic)
+    check_every: int = 1000  # events between two hash checks in a record
 
     def __post_init__(self) -> None:
         if self.env is None:
@@ -104,6 +117,17 @@ class Config:
             raise ValueError("tmpfs size must be positive")
         if self.fail_mem is not None and not 0 <= self.fail_mem <= 100:
             raise ValueError("--fail-mem is a percentage, 0..100")
+        if self.record:
+            self.deterministic = True
+        if self.epoch is not None and not self.deterministic:
+            raise ValueError("--epoch needs --deterministic")
+        if self.deterministic:
+            if self.platform == "kvm":
+                raise ValueError(DETERMINISTIC_NEEDS_UNICORN)
+            if self.seed is None:
+                self.seed = 0
+        if self.check_every <= 0:
+            raise ValueError("the check interval must be positive")
 
     def envp(self) -> list[bytes]:
         """The environment as execve's envp strings."""

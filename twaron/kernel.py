@@ -16,7 +16,9 @@ by the subsystems (each a module of its own, as Linux's kernel/ is split):
 
 from __future__ import annotations
 
+import os
 import sys
+import threading
 import time
 import traceback
 from collections import Counter
@@ -26,15 +28,18 @@ from typing import TYPE_CHECKING, Any
 
 from twaron import platform as platforms
 from twaron.arch.x86_64.constants import AT_FDCWD, SIGSYS
-from twaron.clock import Clock
+from twaron.clock import DEFAULT_EPOCH, Clock, VirtualClock
 from twaron.config import DEFAULT_DOMAINNAME, DEFAULT_HOSTNAME
 from twaron.mm.physmem import PhysMem
 from twaron.net.socket import NetNamespace
+from twaron.process import determinism
 from twaron.process import exit as exits
 from twaron.process import runloop
 from twaron.process import signal as sigs
 from twaron.process.fork import create_process
 from twaron.process.pid import PidTable
+from twaron.process.detsched import DeterministicScheduler
+from twaron.process.record import EventStream
 from twaron.process.sched import Scheduler
 from twaron.random import make_rng
 from twaron.syscalls.entry import SyscallEntry
@@ -65,17 +70,25 @@ class Kernel:
 
     def __init__(self, config: Config, console: Any, profiler: Profiler | None = None) -> None:
         self.config = config
+        # --deterministic: virtual time, a seeded scheduler and inputs only at input points
+        # (process/detsched.py, process/determinism.py); None of the host's clock or entropy.
+        det = config.deterministic
+        self.clock: Any = VirtualClock(config.epoch if config.epoch is not None
+                                       else DEFAULT_EPOCH) if det else Clock()  # fmt: skip
         if profiler is None and config.timeline:
             from twaron.timeline import Timeline
 
-            profiler = Timeline()
+            profiler = Timeline(self.clock.monotonic_ns) if det else Timeline()
         self.profiler = profiler
+        # what -c and the timeline time calls with: the host's counter, or virtual time
+        self.perf_ns: Any = self.clock.monotonic_ns if det else time.perf_counter_ns
         # Python hooks (kernel.hooks.before("connect")(fn), ...): registering one puts the
         # watch (syscalls/watch.py) in place; kernel.watch is None while nothing watches.
         self.hooks: Hooks = config.hooks if config.hooks is not None else Hooks()
         self.hook_errors: list[HookError] = []
         self.watch: Any = None
-        self.clock = Clock()
+        # record/replay: the running hash of what the kernel does (process/record.py)
+        self.events: EventStream | None = None
         self.boot_time = self.clock.monotonic()
         self.mem = PhysMem(config.memory)
         self.rng = make_rng(config.rng, config.seed)
@@ -85,12 +98,14 @@ class Kernel:
         self.oopses: list[Oops] = []
         self.unimplemented_calls: Counter[int] = Counter()  # ENOSYS and stubs, by number
         self.pids = PidTable()
-        self.sched = Scheduler(self.clock)
+        self.sched = DeterministicScheduler(self.clock, config.seed or 0) if det \
+            else Scheduler(self.clock)  # fmt: skip
         self.futex_queues: dict = {}  # futex key -> FutexQueue (process/futex.py)
         self.syscalls = self.syscall_entry_class(self)
         self.contexts = self.syscalls.contexts
         self.platform: Any = None
-        self.platform = platforms.create(config.platform, self.mem, self.syscalls.entry_point())
+        self.platform = platforms.create(config.platform, self.mem, self.syscalls.entry_point(),
+                                         deterministic=det)  # fmt: skip
         self.syscalls.platform = self.platform
         self.exit_status: int | None = None
         # The task the run loop is running (Linux's `current`): whose syscall a file's read
@@ -103,9 +118,16 @@ class Kernel:
         self.host_signals: list[int] = []
         self.wakeup_fd: int | None = None
         self.wakeup_write_fd: int | None = None
-        # --timeout is the operator's wall clock, not the guest's: host time on purpose.
-        self.deadline = time.monotonic() + config.timeout if config.timeout else None
+        # --timeout is the operator's wall clock, not the guest's: host time on purpose. A
+        # deterministic kernel never reads it: a timer thread raises timeout_fired, which the
+        # next input point turns into timeout_due (and a record keeps where that happened).
+        self.deadline = time.monotonic() + config.timeout if config.timeout and not det \
+            else None  # fmt: skip
         self.timed_out = False
+        self.timeout_fired = False
+        self.timeout_due = False
+        self.replay_divergence: str | None = None
+        self.rdrand_rng: Any = None
         from twaron.fs import boot as fs_boot
 
         self.fs = fs_boot.mount_root(self)
@@ -113,6 +135,46 @@ class Kernel:
         self.sched.host_wait = partial(runloop.host_wait, self)
         self.sched.wall_deadline = self.deadline
         self.platform.others_want_cpu = partial(runloop.others_want_cpu, self)
+        if det:
+            self._deterministic_boot()
+
+    def _deterministic_boot(self) -> None:
+        """Tie the virtual clock to the code the platform executes, the scheduler to the
+        platform's budgets, RDTSC to the clock, RDRAND to the seed; host input to input
+        points; --timeout to a timer thread that never touches the kernel's clock."""
+        self.clock.executed = self.platform.executed
+        self.platform.det.tsc = self.clock.tsc
+        self.sched.platform = self.platform
+        self.rdrand_rng = determinism.random_insn_rng(self.config.seed or 0)
+        self.sched.host_wait = determinism.LiveInputs(self)
+        if self.config.timeout:
+            watchdog = threading.Timer(self.config.timeout, self.fire_timeout)
+            watchdog.daemon = True
+            watchdog.start()
+            self.watchdog: threading.Timer | None = watchdog
+
+    def fire_timeout(self) -> None:
+        """--timeout in a deterministic run (the watchdog thread): the next input point
+        takes it; the wakeup pipe ends an idle wait on the host."""
+        self.timeout_fired = True
+        if self.wakeup_write_fd is not None:
+            try:
+                os.write(self.wakeup_write_fd, b"t")
+            except OSError:
+                pass
+
+    def out_of_time(self) -> bool:
+        """--timeout has expired (host time; a deterministic run: at an input point)."""
+        if self.timeout_due:
+            return True
+        return self.deadline is not None and time.monotonic() >= self.deadline
+
+    def watch_events(self, stream: EventStream | None) -> None:
+        """Hash every syscall, turn and console write into stream (record and replay)."""
+        self.events = stream
+        self.platform.syscall_entry = self.syscalls.entry_point()
+        if stream is not None and hasattr(self.console, "on_output"):
+            self.console.on_output = stream.output
 
     @property
     def trace_out(self) -> Any:
@@ -147,10 +209,10 @@ class Kernel:
         if parent is None:
             self.init_group = task.group
         self.main_group = task.group
-        t0 = time.perf_counter_ns()
+        t0 = self.perf_ns()
         sys_execve(task, path, argv, envp, AT_FDCWD, 0)
         if self.watch is not None:  # strace's first line and first count: PROGRAM's execve
-            self.watch.first_exec(task, path, argv, envp, time.perf_counter_ns() - t0)
+            self.watch.first_exec(task, path, argv, envp, self.perf_ns() - t0)
         self.sched.enqueue(task)
         return task
 
@@ -177,7 +239,8 @@ class Kernel:
         """A signal arrived at the twaron process (Ctrl-C in its terminal): queue it for the
         guest's foreground process group. Called from a Python signal handler."""
         self.host_signals.append(sig)
-        self.platform.request_stop()
+        if not self.clock.deterministic:  # deterministic: taken at the next input point
+            self.platform.request_stop()
 
     def oops(self, task: Task, where: str, args: tuple[int, ...]) -> None:
         """A kernel bug: report it, kill the offending process with SIGSYS, keep running."""

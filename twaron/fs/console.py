@@ -83,6 +83,12 @@ class Console:
         """The host fd behind an endpoint if it is a terminal, else None."""
         return ep if isinstance(ep, int) and ep in self.saved else None
 
+    def tty_of(self, which: int) -> int | None:
+        """The terminal behind stream `which` (0, 1, 2; any other: the first terminal)."""
+        if which in (0, 1, 2):
+            return self.tty_fd((self.stdin, self.stdout, self.stderr)[which])
+        return self.any_tty_fd()
+
     def any_tty_fd(self) -> int | None:
         for fd in self.saved:
             return fd
@@ -125,6 +131,10 @@ class Console:
         ep(bytes(data))
         return len(data)
 
+    def must_wait(self) -> bool:
+        """A read of stdin would block now (a host fd with nothing to read)."""
+        return isinstance(self.stdin, int) and not self.input_ready()
+
     def input_ready(self) -> bool:
         ep = self.stdin
         if isinstance(ep, int):
@@ -133,6 +143,23 @@ class Console:
             except (OSError, ValueError):
                 return True
         return True
+
+    # --- the terminal (ConsoleFile.ioctl): the host's, through its fd ---
+    def tty_get(self, fd: int) -> bytes:
+        return fcntl.ioctl(fd, TCGETS, bytes(SIZEOF_TERMIOS))
+
+    def tty_set(self, fd: int, cmd: int, termios: bytes) -> None:
+        fcntl.ioctl(fd, cmd, termios)
+
+    def winsize(self, fd: int) -> bytes:
+        return fcntl.ioctl(fd, TIOCGWINSZ, bytes(SIZEOF_WINSIZE))
+
+    def set_winsize(self, fd: int, winsize: bytes) -> None:
+        pass  # the host terminal's size is the host's
+
+    def unread(self, fd: int) -> bytes:
+        """FIONREAD's answer: bytes waiting to be read (an int32)."""
+        return fcntl.ioctl(fd, FIONREAD, bytes(4))
 
     def restore(self) -> None:
         """Put the host terminal back as it was at boot (the guest may have set raw mode)."""
@@ -191,13 +218,12 @@ class ConsoleFile(File):
     def __init__(self, console: Console, path: Path | None, flags: int, which: int = 1) -> None:
         super().__init__(path, flags, None if path is not None else console.inode)
         self.console = console
-        ep = (console.stdin, console.stdout, console.stderr)[which] if which in (0, 1, 2) else None
         self.out = console.stderr if which == 2 else console.stdout
-        self.ttyfd = console.tty_fd(ep) if which in (0, 1, 2) else console.any_tty_fd()
+        self.ttyfd = console.tty_of(which)
 
     def read(self, n: int) -> bytes:
         console = self.console
-        if isinstance(console.stdin, int) and n > 0 and not console.input_ready():
+        if n > 0 and console.must_wait():
             if self.flags & O_NONBLOCK:
                 raise KernelError(EAGAIN)
             wait_event(((console.wait, EVENT_IN),), console.input_ready)  # others run meanwhile
@@ -207,7 +233,7 @@ class ConsoleFile(File):
         return self.console.wait
 
     def write(self, data: bytes) -> int:
-        return Console.write_to(self.out, data)
+        return self.console.write_to(self.out, data)
 
     def poll(self) -> int:
         mask = POLLOUT | POLLWRNORM
@@ -220,15 +246,16 @@ class ConsoleFile(File):
         if fd is None:
             raise KernelError(ENOTTY)
         mm = task.mm
+        console = self.console
         try:
             if cmd == TCGETS:
-                mm.copy_out(arg, fcntl.ioctl(fd, TCGETS, bytes(SIZEOF_TERMIOS)))
+                mm.copy_out(arg, console.tty_get(fd))
             elif cmd in (TCSETS, TCSETSW, TCSETSF):
-                fcntl.ioctl(fd, cmd, mm.copy_in(arg, SIZEOF_TERMIOS))
+                console.tty_set(fd, cmd, mm.copy_in(arg, SIZEOF_TERMIOS))
             elif cmd == TIOCGWINSZ:
-                mm.copy_out(arg, fcntl.ioctl(fd, TIOCGWINSZ, bytes(SIZEOF_WINSIZE)))
+                mm.copy_out(arg, console.winsize(fd))
             elif cmd == TIOCSWINSZ:
-                mm.copy_in(arg, SIZEOF_WINSIZE)
+                console.set_winsize(fd, mm.copy_in(arg, SIZEOF_WINSIZE))
             elif cmd == TIOCGPGRP:
                 pgrp = self.console.fg_pgrp or task.group.pgid
                 mm.copy_out(arg, _I32.pack(pgrp))
@@ -237,8 +264,7 @@ class ConsoleFile(File):
             elif cmd == TIOCGSID:
                 mm.copy_out(arg, _I32.pack(task.group.sid))
             elif cmd == FIONREAD:
-                n = fcntl.ioctl(fd, FIONREAD, bytes(4))
-                mm.copy_out(arg, n)
+                mm.copy_out(arg, console.unread(fd))
             elif cmd in (TIOCSCTTY, TIOCNOTTY, TCFLSH, TCXONC, TCSBRK):
                 return 0
             else:

@@ -664,7 +664,8 @@ class ProcFs:
         return f"{up:.2f} {up:.2f}\n".encode()
 
     def version(self, _t: Any) -> bytes:
-        py = host_platform.python_version()
+        # a deterministic kernel shows nothing of the host, not even Python's version
+        py = "3" if self.kernel.clock.deterministic else host_platform.python_version()
         return (
             f"Linux version {KERNEL_RELEASE} (twaron@python) (Python {py}) {KERNEL_VERSION}\n"
         ).encode()

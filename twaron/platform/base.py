@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from enum import IntEnum
 from typing import TYPE_CHECKING, Any, Protocol
 
+from twaron.config import DETERMINISTIC_NEEDS_UNICORN
+
 if TYPE_CHECKING:
     from twaron.mm.physmem import PhysMem
 
@@ -116,8 +118,14 @@ class Platform(Protocol):
     def close(self) -> None: ...
 
 
-def create(name: str, mem: PhysMem, syscall_entry: SyscallEntry) -> Platform:
+
+
+def create(name: str, mem: PhysMem, syscall_entry: SyscallEntry,
+           deterministic: bool = False) -> Platform:  # fmt: skip
     """The platform named `name` ("auto", "unicorn" or "kvm").
+
+    deterministic: the Unicorn platform's deterministic mode (a code budget instead of the
+    timer thread, virtual RDTSC, a fixed CPUID); "auto" is Unicorn then, and KVM refuses.
 
     "auto" follows the rule documented in README.md (Platforms): KVM when the host's
     SYSCALL enters guest ring 0 (hardware VMX/SVM: exits cost a few microseconds), Unicorn
@@ -126,6 +134,12 @@ def create(name: str, mem: PhysMem, syscall_entry: SyscallEntry) -> Platform:
     """
     if name not in ("auto", "unicorn", "kvm"):
         raise PlatformUnavailable(f"unknown platform {name!r} (auto, unicorn or kvm)")
+    if deterministic:
+        if name == "kvm":
+            raise PlatformUnavailable(DETERMINISTIC_NEEDS_UNICORN)
+        from twaron.platform.unicorn import UnicornPlatform
+
+        return UnicornPlatform(mem, syscall_entry, deterministic=True)
     if name == "auto":
         name = auto_choice()
     if name == "kvm":

@@ -21,7 +21,15 @@ import time
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING
 
-from unicorn import UC_ARCH_X86, UC_HOOK_INSN, UC_HOOK_INTR, UC_MODE_64, UC_PROT_ALL, Uc
+from unicorn import (
+    UC_ARCH_X86,
+    UC_HOOK_INSN,
+    UC_HOOK_INTR,
+    UC_MODE_64,
+    UC_PROT_ALL,
+    UC_PROT_EXEC,
+    Uc,
+)
 from unicorn import x86_const as X
 from unicorn.unicorn_const import (
     UC_CTL_IO_WRITE,
@@ -52,6 +60,7 @@ from twaron.arch.x86_64.constants import (
     PTE_P,
     PTE_U,
     PTE_W,
+    X86_TRAP_DB,
     X86_TRAP_DF,
     X86_TRAP_GP,
     X86_TRAP_PF,
@@ -59,6 +68,7 @@ from twaron.arch.x86_64.constants import (
     X86_TRAP_UD,
 )
 from twaron.platform.base import Event, SyscallEntry, Thread, UserRegs
+from twaron.platform.uc_determinism import DeterministicCpu
 
 if TYPE_CHECKING:
     from twaron.mm.physmem import PhysMem
@@ -115,18 +125,25 @@ class _RegBatch:
 class UnicornPlatform:
     name = "unicorn"
 
-    def __init__(self, mem: PhysMem, syscall_entry: SyscallEntry) -> None:
+    def __init__(self, mem: PhysMem, syscall_entry: SyscallEntry,
+                 deterministic: bool = False) -> None:  # fmt: skip
         self.mem = mem
         self.syscall_entry = syscall_entry
         self.uc = uc = Uc(UC_ARCH_X86, UC_MODE_64)
         uc.mem_map_ptr(0, mem.size, UC_PROT_ALL, mem.host_addr)
         self.uch = uc._uch
+        self.uclib_name = uclib._name
         lib = ctypes.CDLL(uclib._name)
+        self._emu_stop_addr = ctypes.cast(lib.uc_emu_stop, ctypes.c_void_p).value
         self._emu_start = lib.uc_emu_start
         self._emu_start.argtypes = [
             ctypes.c_void_p, ctypes.c_uint64, ctypes.c_uint64, ctypes.c_uint64, ctypes.c_size_t
         ]
         self._emu_stop = lib.uc_emu_stop
+        self._vmem_read = lib.uc_vmem_read
+        self._vmem_read.argtypes = [ctypes.c_void_p, ctypes.c_uint64, ctypes.c_int,
+                                    ctypes.c_void_p, ctypes.c_size_t]  # fmt: skip
+        self._code_buf = ctypes.create_string_buffer(16)
         self._read_batch = lib.uc_reg_read_batch
         self._write_batch = lib.uc_reg_write_batch
         self._ctx_save = lib.uc_context_save
@@ -155,14 +172,26 @@ class UnicornPlatform:
         self._template = self._enter_ring3()
         self._exc_offset = self._probe_exception_field(pristine)
         self._set_exception_field(self._template)
-        self._exc_live = self._find_live_field()
+        env = self._find_live_env()
+        self._exc_live = ctypes.c_int32.from_address(env + self._exc_offset) if env else None
         self._slice = 0
         self.need_resched = False
         # Set by the kernel: whether another task, a timer or the host is waiting for the CPU.
         self.others_want_cpu: Callable[[], bool] = lambda: True
-        self._ticker = threading.Thread(target=self._tick, daemon=True, name="twaron-timer")
         self._closed = False
-        self._ticker.start()
+        # --deterministic: a code budget instead of the timer thread, virtual RDTSC, a fixed
+        # CPUID (platform/uc_determinism.py). The budgets of the next run (set_budget) and
+        # whether the last run ended because one ran out.
+        self.det: DeterministicCpu | None = None
+        self.syscall_budget = 0  # syscalls the next run may make (0: any number)
+        self._code_budget = 0
+        self.step_insns = 0
+        self.budget_hit = False
+        if deterministic:
+            self.det = DeterministicCpu(self, env)
+        else:
+            self._ticker = threading.Thread(target=self._tick, daemon=True, name="twaron-timer")
+            self._ticker.start()
         mem.flush_code = self.flush_code
 
     # ---- set-up -------------------------------------------------------------------------
@@ -229,6 +258,7 @@ class UnicornPlatform:
         map_page(TEMPLATE_RIP, user, PTE_P | PTE_U)
         frame_of_kstack = kstack
         self._kstack_frame = frame_of_kstack
+        self._user_frame = user  # the one user page: boot-time probes run code there
         return pml4, frames
 
     def _enter_ring3(self) -> ctypes.c_void_p:
@@ -271,7 +301,7 @@ class UnicornPlatform:
             self.uc.reg_write(X.UC_X86_REG_CR3, self._boot_pml4 << PAGE_SHIFT)
             self.uc.reg_write(X.UC_X86_REG_RAX, 0x3000_0000)  # unmapped
             # mov (%rax), %rax at TEMPLATE_RIP+0x10
-            self.mem.write(self._boot_frames[-1], 0x10, bytes.fromhex("488b00"))
+            self.mem.write(self._user_frame, 0x10, bytes.fromhex("488b00"))
             self.event = None
             self._emu_start(self.uch, TEMPLATE_RIP + 0x10, NEVER, 0, 0)
             self._ctx_save(self.uch, self._scratch.context)
@@ -297,8 +327,9 @@ class UnicornPlatform:
         inner = ctypes.c_size_t.from_address(p).value
         return ctypes.string_at(self._ctx_data(ctx), inner)
 
-    def _find_live_field(self) -> ctypes.c_int32 | None:
-        """The exception-in-flight field inside the live CPU state, for a cheap reset.
+    def _find_live_env(self) -> int | None:
+        """The address of the live CPU state (QEMU's CPUX86State), where the exception-in-
+        flight field is reset cheaply (and --deterministic switches RDRAND off).
 
         Unicorn exports no pointer to it: mark eight registers with a pattern, find that
         pattern in our own memory (outside guest RAM and saved contexts), and confirm by
@@ -321,7 +352,7 @@ class UnicornPlatform:
                 ok = ctypes.c_uint64.from_address(addr).value == marks[0] ^ 0xFF
                 uc.reg_write(X.UC_X86_REG_R8, marks[0])
                 if ok:
-                    found = ctypes.c_int32.from_address(env + self._exc_offset)
+                    found = env
                     break
         for i, v in enumerate(saved):
             uc.reg_write(REG_IDS[f"r{i + 8}"], v)
@@ -439,6 +470,92 @@ class UnicornPlatform:
     def request_stop(self) -> None:
         self.stop_requested = True
 
+    # ---- --deterministic ------------------------------------------------------------------
+
+    def set_budget(self, code_bytes: int, syscalls: int = 0, steps: int = 0) -> None:
+        """The next run() ends (Event.PREEMPT, budget_hit) once the task has executed
+        code_bytes bytes of code or made `syscalls` calls (0: no limit on calls). The code
+        budget runs out at the start of a translated block; `steps` more instructions are
+        then run one at a time, so that a preemption can fall inside a block."""
+        self._code_budget = code_bytes
+        self.syscall_budget = syscalls
+        self.step_insns = steps
+
+    def _step_into_block(self, steps: int) -> tuple[Event, int] | None:
+        """Run up to `steps` instructions one by one with the trap flag (QEMU translates
+        blocks of one instruction then, cached apart from the others), stopping before an
+        instruction that would see or change the flag or leave user mode. None: stepped;
+        else the event that ended it (a fault, an exception)."""
+        det = self.det
+        assert det is not None
+        det.budget.limit = 1 << 63  # the block hook must not stop the steps
+        event = None
+        for _ in range(steps):
+            rip = self.uc.reg_read(X.UC_X86_REG_RIP)
+            if not _steppable(self._code_at(rip)):
+                break
+            flags = self.uc.reg_read(X.UC_X86_REG_RFLAGS)
+            self.uc.reg_write(X.UC_X86_REG_RFLAGS, flags | RFLAGS_TF)
+            self._clear_exception_in_flight()
+            self.event = None
+            err = self._emu_start(self.uch, rip, NEVER, 0, 0)
+            self.uc.reg_write(X.UC_X86_REG_RFLAGS, self.uc.reg_read(X.UC_X86_REG_RFLAGS)
+                              & ~RFLAGS_TF)  # fmt: skip
+            self._clear_exception_in_flight()
+            if self.oops is not None:
+                exc, self.oops = self.oops, None
+                raise exc
+            if err:
+                event = self._emulation_error(err)
+                break
+            if self.event != (Event.EXCEPTION, X86_TRAP_DB):
+                event = self.event
+                break
+        self.event = None
+        det.budget.limit = det.budget.executed  # still exhausted: the turn is over
+        return event
+
+    def _code_at(self, addr: int) -> bytes:
+        """Up to 16 bytes of code at a virtual address (b"" if it is not mapped)."""
+        buf = self._code_buf
+        for n in (16, 1):
+            if not self._vmem_read(self.uch, addr, UC_PROT_EXEC, buf, n):
+                return buf.raw[:n]
+        return b""
+
+    def executed(self) -> int:
+        """Bytes of guest code executed since boot (the virtual clock's source)."""
+        return self.det.executed() if self.det is not None else 0
+
+    def boot_cpuid(self, leaf: int, subleaf: int) -> tuple[int, int, int, int]:
+        """CPUID as Unicorn's CPU model answers it, run from the boot page tables."""
+        uc = self.uc
+        self._ctx_restore(self.uch, self._template.context)
+        uc.reg_write(X.UC_X86_REG_CR3, self._boot_pml4 << PAGE_SHIFT)
+        self.mem.write(self._user_frame, 0x20, bytes.fromhex("0fa2"))  # cpuid
+        uc.reg_write(X.UC_X86_REG_RAX, leaf)
+        uc.reg_write(X.UC_X86_REG_RCX, subleaf)
+        self._emu_start(self.uch, TEMPLATE_RIP + 0x20, TEMPLATE_RIP + 0x22, 0, 0)
+        self.event = None
+        self.cr3 = -1
+        return tuple(uc.reg_read(r) for r in (X.UC_X86_REG_RAX, X.UC_X86_REG_RBX,
+                                              X.UC_X86_REG_RCX, X.UC_X86_REG_RDX))  # type: ignore[return-value]
+
+    def read_reg(self, name: str) -> int:
+        """A register of the running guest, from inside a hook."""
+        return self.uc.reg_read(REG_IDS[name])
+
+    def write_regs(self, values: dict[str, int]) -> None:
+        """Registers of the running guest, from inside an instruction hook."""
+        for name, value in values.items():
+            self.uc.reg_write(REG_IDS[name], value & U64)
+
+    def fail(self, exc: BaseException) -> None:
+        """A hook failed (a kernel bug): stop, and raise exc from run()."""
+        self.oops = exc
+        self.stop_requested = True
+        self._emu_stop(self.uch)
+
     def flush_tlb(self) -> None:
         self._flush_tlb()
 
@@ -468,6 +585,10 @@ class UnicornPlatform:
         self._read_batch(self.uch, b.ids, b.ptrs, 1)
         self.event = None
         self.stop_requested = False
+        det = self.det
+        if det is not None:
+            det.arm(self._code_budget)
+            self.budget_hit = False
         self._slice += 1
         err = self._emu_start(self.uch, b.vals[0], NEVER, 0, 0)
         self._slice += 1
@@ -477,6 +598,10 @@ class UnicornPlatform:
         if self.pending:
             self._apply_pending()
         event = self.event
+        if det is not None and det.exhausted():
+            self.budget_hit = True
+            if event is None and not err and not self.stop_requested and self.step_insns:
+                event = self._step_into_block(self.step_insns)
         if event is None:
             if err:
                 return self._emulation_error(err)
@@ -533,6 +658,10 @@ class UnicornPlatform:
             self.stop_requested = True
         finally:
             self.in_syscall = False
+        if self.syscall_budget:  # --deterministic: the scheduler's preemption after k calls
+            self.syscall_budget -= 1
+            if not self.syscall_budget:
+                self.need_resched = self.budget_hit = True
         if self.need_resched:  # the slice is over: yield at this safe point
             self.stop_requested = True
         if self.stop_requested:
@@ -573,6 +702,30 @@ class UnicornPlatform:
     def close(self) -> None:
         self._closed = True
 
+
+
+RFLAGS_TF = 0x100
+_PREFIXES = frozenset((0x26, 0x2E, 0x36, 0x3E, 0x64, 0x65, 0x66, 0x67, 0xF0, 0xF2, 0xF3))
+# pushf popf int3 int n into iret icebp hlt: they see or change the trap flag, or trap
+_NO_STEP = frozenset((0x9C, 0x9D, 0xCC, 0xCD, 0xCE, 0xCF, 0xF1, 0xF4))
+# after 0F: syscall, sysenter, sysexit, sysret, the 0F 01 group (and ud2)
+_NO_STEP_0F = frozenset((0x05, 0x34, 0x35, 0x07, 0x01, 0x0B))
+
+
+def _steppable(code: bytes) -> bool:
+    """May the instruction at the start of code run under the trap flag without the guest
+    noticing? (Not if it pushes or pops the flags, traps, or enters the kernel.)"""
+    i = 0
+    while i < len(code) and code[i] in _PREFIXES:
+        i += 1
+    if i < len(code) and 0x40 <= code[i] <= 0x4F:
+        i += 1  # REX
+    if i >= len(code):
+        return False
+    op = code[i]
+    if op == 0x0F:
+        return i + 1 < len(code) and code[i + 1] not in _NO_STEP_0F
+    return op not in _NO_STEP
 
 
 def _scan_from(root: int, pattern: bytes, span: int = 1 << 16) -> Iterator[int]:

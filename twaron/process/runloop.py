@@ -64,17 +64,18 @@ def run(kernel: Kernel) -> int:
     """Run tasks until pid 1 is gone (or --timeout); the wait status of pid 1."""
     sched = kernel.sched
     syscalls = kernel.syscalls
+    deterministic = kernel.clock.deterministic  # then host signals come at input points
     while kernel.exit_status is None:
-        if kernel.host_signals:
+        if kernel.host_signals and not deterministic:
             deliver_host_signals(kernel)
-        if kernel.deadline is not None and time.monotonic() >= kernel.deadline:
+        if kernel.out_of_time():
             kernel.timed_out = True
             print(f"twaron: timed out after {kernel.config.timeout:g} s", file=sys.stderr)
             kernel.shutdown(sigs.wait_status_for_signal(SIGKILL))
             break
         task = sched.pick()
         if task is None:
-            if kernel.deadline is not None and time.monotonic() >= kernel.deadline:
+            if kernel.out_of_time():
                 continue  # the timeout, handled at the top of the loop
             deadlock(kernel)
             break
@@ -108,6 +109,8 @@ def run_user(kernel: Kernel, task: Task) -> tuple[Event, float]:
     start = clock.monotonic()
     event, info = platform.run(task)
     spent = clock.monotonic() - start  # the task's CPU time, syscalls included
+    if kernel.events is not None:  # record/replay: every turn on the CPU is an event
+        kernel.events.turn(task.tid, event, info, clock.monotonic_ns())
     task.utime += spent
     group = task.group
     group.utime += spent
@@ -133,7 +136,8 @@ def run_user(kernel: Kernel, task: Task) -> tuple[Event, float]:
             sigs.force_signal(task, SIGBUS, code & 0xFF, info)
         elif code:
             sigs.force_signal(task, SIGSEGV, code, info)
-    elif event is Event.EXCEPTION:
+    elif event is Event.EXCEPTION and not (info == X86_TRAP_UD and kernel.rdrand_rng is not None
+                                           and _emulated(kernel, task)):  # fmt: skip
         sig, code, at_rip = VECTOR_SIGNALS.get(info, (SIGSEGV, SI_KERNEL, False))
         addr = platform.get_reg(task, "rip") if at_rip else 0
         sigs.force_signal(task, sig, code, addr)
@@ -142,6 +146,13 @@ def run_user(kernel: Kernel, task: Task) -> tuple[Event, float]:
     if task.pending_signals or task.group.shared_pending or task.restart_code:
         deliver_signals(task)
     return event, spent
+
+
+def _emulated(kernel: Kernel, task: Task) -> bool:
+    """A deterministic kernel's #UD: RDRAND or RDSEED, emulated with seeded values?"""
+    from twaron.process.determinism import emulate_random_insn
+
+    return emulate_random_insn(kernel, task)
 
 
 def unwind_sleepers(kernel: Kernel) -> None:

@@ -114,6 +114,7 @@ class Task:
         self.exited = False
         self.queued = False  # on the scheduler's run queue
         self.slice_used = 0.0  # seconds run since this task last went to the back
+        self.sched_prio: float | None = None  # the deterministic scheduler's (detsched.py)
         # Sleeping (process/context.py): the context its handler runs in while it waits,
         # the scheduler's timer token (bumped at every sleep, so a stale timer wakes nobody).
         self.context: Any = None

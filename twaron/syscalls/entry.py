@@ -59,10 +59,14 @@ class SyscallEntry:
 
     def entry_point(self) -> Any:
         """What the platform calls: the plain entry, the timed one when profiling, the
-        watched one when hooks, injection, tracing, -c or the timeline are on."""
+        watched one when hooks, injection, tracing, -c or the timeline are on; inside the
+        event hash of a recorded or replayed run (process/record.py)."""
         if self.watch is not None:
-            return self.watched_syscall
-        return self.syscall if self.kernel.profiler is None else self.profiled_syscall
+            inner = self.watched_syscall
+        else:
+            inner = self.syscall if self.kernel.profiler is None else self.profiled_syscall
+        events = getattr(self.kernel, "events", None)
+        return inner if events is None else events.wrap(inner)
 
     def enable_watch(self) -> None:
         """Put the watch in place (from boot, or when the first hook is registered)."""

@@ -27,7 +27,7 @@ import sys
 import traceback
 import weakref
 from collections.abc import Callable
-from time import perf_counter_ns
+import time
 from typing import TYPE_CHECKING, Any
 
 from twaron.arch.x86_64.constants import SIGKILL
@@ -90,6 +90,8 @@ class Watch:
         self.entry = entry
         self.kernel: Kernel = kernel
         self.registry = reg
+        self.now = kernel.perf_ns  # virtual time in a deterministic kernel
+        self.timestamps = config.trace_timestamps  # -tt: the time of day before each line
         self.names = [reg.name(nr) for nr in range(NR_MAX)]
         self.trace_set: frozenset[int] = frozenset()
         if config.trace or config.trace_filter:
@@ -150,7 +152,7 @@ class Watch:
 
     def call(self, task: Task, nr: int, args: list[int]) -> int | None:
         entry = self.entry
-        p = Pending(nr, args, perf_counter_ns())
+        p = Pending(nr, args, self.now())
         if nr in self.trace_set or self.timeline is not None:
             p.entry = self._format_entry(task, nr, args)
         handler = entry.table[nr]
@@ -190,7 +192,7 @@ class Watch:
             self.active = None
         if ret is None and task.context is not None and not task.exited:  # asleep
             task.context.watch_state = p
-            p.sleep_t0 = perf_counter_ns()
+            p.sleep_t0 = self.now()
             if nr in self.trace_set:
                 self._write(task, f"{self.names[nr]}(... <unfinished ...>")
             return None
@@ -207,7 +209,7 @@ class Watch:
     def finish(self, task: Task, p: Pending, ret: int | None, prefix: str = "") -> int | None:
         """The call returns ret (None: it set the registers itself, or did not return);
         prefix: what --trace prints before the line of a call that slept."""
-        t1 = perf_counter_ns()
+        t1 = self.now()
         nr = p.nr
         name = self.names[nr]
         returned = not task.exited and name not in NO_RESULT
@@ -241,7 +243,7 @@ class Watch:
         self.active = task
         if p is None:
             return
-        now = perf_counter_ns()
+        now = self.now()
         p.slept += now - p.sleep_t0
         tl = self.timeline
         if tl is not None:
@@ -257,7 +259,7 @@ class Watch:
         if p is None:
             return ret
         if not done:
-            p.sleep_t0 = perf_counter_ns()
+            p.sleep_t0 = self.now()
             return ret
         ctx.watch_state = None
         if task.exited:
@@ -271,7 +273,7 @@ class Watch:
         waker = self.active
         if self.timeline is not None and waker is not None and waker is not task \
                 and task.context is not None:  # fmt: skip
-            self.wakes[task] = (perf_counter_ns(), waker.tid)
+            self.wakes[task] = (self.now(), waker.tid)
 
     def exec_done(self, task: Task, path: bytes, argv: list[bytes], envp: list[bytes]) -> None:
         tl = self.timeline
@@ -370,8 +372,18 @@ class Watch:
 
     def _write(self, task: Task, line: str) -> None:
         out = self.entry.trace_out
+        if self.timestamps:
+            line = f"{self._time_of_day()} {line}"
         out.write(f"[pid {task.tid:>5}] {line}\n")
         out.flush()
+
+    def _time_of_day(self) -> str:
+        """strace -tt's HH:MM:SS.uuuuuu: local time, or UTC in a deterministic kernel (its
+        clock is virtual: the same run prints the same times on any host)."""
+        clock = self.kernel.clock
+        sec, ns = divmod(clock.realtime_ns(), 1_000_000_000)
+        tm = time.gmtime(sec) if clock.deterministic else time.localtime(sec)
+        return f"{tm.tm_hour:02}:{tm.tm_min:02}:{tm.tm_sec:02}.{ns // 1000:06}"
 
     def _slice(self, task: Task, p: Pending, ret: int | None, t1: int) -> None:
         tl = self.timeline
