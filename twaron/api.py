@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from twaron.arch.x86_64.errno import EACCES, ENOENT, ENOEXEC, ENOTDIR
@@ -75,31 +75,49 @@ def _complain(kernel: Kernel, name: bytes, errno: int) -> None:
 
 
 FORWARDED_SIGNALS = (signal.SIGINT, signal.SIGQUIT, signal.SIGTERM, signal.SIGHUP,
-                     signal.SIGWINCH)  # fmt: skip
+                     signal.SIGWINCH, signal.SIGTSTP)  # fmt: skip
 
 
-def run_console(config: Config) -> int:
+def run_console(config: Config, on_kernel: Callable[[Kernel], None] | None = None) -> int:
     """Boot with the host's stdin/stdout/stderr as the guest's console; a shell-style exit
-    status (the guest's, 128+N if it was killed by signal N, 124 on --timeout)."""
+    status (the guest's, 128+N if it was killed by signal N, 124 on --timeout).
+
+    --deterministic: the console takes host input at input points only (fs/vconsole.py);
+    --record FILE writes every outside input to FILE (twaron/recording.py). on_kernel is
+    called with the kernel once it has booted (twaron explore counts its oopses)."""
     sys.stdout.flush()
-    console = Console(0, 1, 2)
+    console = VirtualConsole(0, 1, 2) if config.deterministic else Console(0, 1, 2)
+    recording = None
     try:
         trace_file = open(config.trace_file, "w") if config.trace_file else None  # noqa: SIM115
         kernel = boot(config, console)
-    except OSError as e:  # a host file named by --add, --rootfs or --trace-file
+        if config.record:
+            from twaron.recording import start_recording
+
+            recording = start_recording(kernel, config)
+    except OSError as e:  # a host file named by --add, --rootfs, --trace-file or --record
         print(f"twaron: {e.filename or ''}: {e.strerror}", file=sys.stderr)
         return 2
     except KernelError as e:  # the root does not fit in --tmpfs-size
         print(f"twaron: {e} (--tmpfs-size)", file=sys.stderr)
         return 2
+    except ValueError as e:  # --record of what it cannot record
+        print(f"twaron: {e}", file=sys.stderr)
+        return 2
+    if on_kernel is not None:
+        on_kernel(kernel)
     if trace_file is not None:
         kernel.trace_out = trace_file
     previous = _forward_host_signals(kernel)
     try:
         status = start(kernel, config)
         if status is not None:
+            if recording is not None:
+                recording.finish(status << 8)
             return status
         wait_status = kernel.run()
+        if recording is not None:
+            recording.finish(wait_status)
         kernel.report(kernel.trace_out)
         _report(kernel, config)
         if kernel.hook_errors:
@@ -110,6 +128,8 @@ def run_console(config: Config) -> int:
         console.restore()
         if trace_file is not None:
             trace_file.close()
+        if recording is not None:
+            recording.close()
 
 
 def _report(kernel: Kernel, config: Config) -> None:
@@ -136,7 +156,14 @@ def _forward_host_signals(kernel: Kernel) -> dict[int, object]:
     previous = {sig: signal.signal(sig, lambda signum, _f: kernel.host_signal(signum))
                 for sig in FORWARDED_SIGNALS}  # fmt: skip
     previous[-1] = signal.set_wakeup_fd(w)
+    kernel.host_suspend = _suspend_twaron
     return previous
+
+
+def _suspend_twaron() -> None:
+    """Ctrl-Z reached a guest pid 1 that does not handle it: stop twaron itself, as the
+    terminal would have without the forwarding (the run goes on at SIGCONT)."""
+    os.kill(os.getpid(), signal.SIGSTOP)
 
 
 def _restore_host_signals(kernel: Kernel, previous: dict[int, object]) -> None:

@@ -1,4 +1,5 @@
-"""`twaron run | bench | profile | test | fuzz | syscalls`: argument parsing and presentation only.
+"""`twaron run | replay | explore | bench | profile | test | fuzz | syscalls`: argument parsing
+and presentation only.
 
 Everything that boots or runs a kernel lives in twaron.api; this module turns a command
 line into a Config and an api call into an exit status. Heavy modules are imported inside
@@ -125,11 +126,87 @@ def build_parser() -> argparse.ArgumentParser:
                        help="write a Perfetto/Chrome-trace JSON timeline of the run")
     watch.add_argument("--hooks", metavar="FILE.py",
                        help="Python hooks: a file defining `hooks = twaron.Hooks()`")
+    watch.add_argument("-tt", dest="trace_timestamps", action="store_true",
+                       help="strace -tt: the time of day (microseconds) before each trace line")
     run.add_argument("--tmpfs-size", type=_size, metavar="SIZE",
                      help="size limit of each tmpfs (default: half of --memory, as Linux)")
+    det = run.add_argument_group(
+        "deterministic runs", "the same program, inputs and seed give the same output, trace "
+        "and times (README: Deterministic runs, record and replay, explore)")
+    det.add_argument("--deterministic", action="store_true",
+                     help="virtual time, a schedule from --seed (default 0), no host clock or "
+                     "entropy (Unicorn platform)")
+    det.add_argument("--epoch", type=_epoch, metavar="SECONDS|DATE",
+                     help="CLOCK_REALTIME at boot of a deterministic run: seconds since 1970 "
+                     "or an ISO date (default 2000-01-01T00:00:00Z)")
+    det.add_argument("--record", metavar="FILE",
+                     help="write every input from outside the kernel to FILE, for twaron "
+                     "replay (implies --deterministic)")
+    det.add_argument("--check-every", type=_positive_int, default=Config.check_every,
+                     metavar="N", help="events between two hash checks in the record "
+                     "(default 1000)")
     # REMAINDER: everything from PROGRAM on belongs to the guest, options included.
     run.add_argument("argv", nargs=argparse.REMAINDER, metavar="PROGRAM [ARGS...]")
     run.set_defaults(handler=_cmd_run)
+
+    replay = sub.add_parser(
+        "replay",
+        help="replay a run recorded with `twaron run --record FILE`",
+        usage="%(prog)s [options] FILE",
+        description="Replay a recorded deterministic run without the outside world: the "
+        "guest's output and exit status are the recorded run's. The record's running hash "
+        "is checked as the replay goes; the first divergence is reported and ends the "
+        "replay with exit status 125.",
+    )
+    replay.add_argument("--trace", action="store_true", help="trace the replayed calls")
+    replay.add_argument("--trace-file", metavar="FILE", help="write the trace to FILE")
+    replay.add_argument("-tt", dest="trace_timestamps", action="store_true",
+                        help="the time of day before each trace line")
+    replay.add_argument("record", metavar="FILE", help="the record")
+    replay.set_defaults(handler=_cmd_replay)
+
+    explore = sub.add_parser(
+        "explore",
+        help="run PROGRAM under many seeded schedules and group the outcomes",
+        usage="%(prog)s --runs N [--seed S] [--jobs J] [--json FILE] [run options] "
+        "-- PROGRAM [ARGS...]",
+        description="Run PROGRAM N times with `twaron run --deterministic` under seeds S, "
+        "S+1, ..., each a different schedule with random preemption points, and print the "
+        "distinct outcomes (exit status, SHA-256 of stdout then stderr, oopses) with the "
+        "seed that reproduces each: `twaron run --deterministic --seed X -- PROGRAM`.",
+    )
+    explore.add_argument("--runs", type=_positive_int, default=100, metavar="N",
+                         help="runs (default 100)")
+    explore.add_argument("--seed", type=_seed, metavar="S",
+                         help="the first seed (default: a random one, printed)")
+    explore.add_argument("--jobs", type=_positive_int, metavar="J",
+                         help="runs at a time (default: the number of CPUs)")
+    explore.add_argument("--json", metavar="FILE", help="write the outcomes as JSON")
+    explore.add_argument("--platform", choices=("auto", "unicorn"), default="auto",
+                         help="CPU platform (deterministic runs are Unicorn's)")
+    explore.add_argument("--rootfs", metavar="DIR", help="host directory imported as /")
+    explore.add_argument("--memory", type=_size, default=Config.memory, metavar="SIZE",
+                         help="guest memory (default 512M)")
+    explore.add_argument("--rng", choices=RNG_KINDS, default="chacha20", help="kernel RNG")
+    explore.add_argument("--add", type=_add, action="append", default=[],
+                         metavar="HOST[:GUEST]", dest="add_files",
+                         help="copy a host file into the guest (repeatable)")
+    explore.add_argument("--timeout", type=_timeout, metavar="S",
+                         help="stop each run after S seconds (exit status 124)")
+    explore.add_argument("--init", action="store_true", help="run PROGRAM under a minimal init")
+    explore.add_argument("--tmpfs-size", type=_size, metavar="SIZE", help="tmpfs size limit")
+    explore.add_argument("--epoch", type=_epoch, metavar="SECONDS|DATE",
+                         help="CLOCK_REALTIME at boot")
+    explore.add_argument("--inject", action="append", default=[], metavar="SET:OPTIONS",
+                         help="strace's -e inject= (repeatable)")
+    explore.add_argument("--fault", action="append", default=[], metavar="SET[:OPTIONS]",
+                         help="strace's -e fault=")
+    explore.add_argument("--fail-mem", type=_percent, metavar="PERCENT",
+                         help="fail PERCENT %% of mmap/mremap/brk")
+    explore.add_argument("--quiet", action="store_true",
+                         help="no end-of-run line about unimplemented calls in the outputs")
+    explore.add_argument("argv", nargs=argparse.REMAINDER, metavar="PROGRAM [ARGS...]")
+    explore.set_defaults(handler=_cmd_explore)
 
     bench = sub.add_parser(
         "bench",
@@ -239,6 +316,25 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _epoch(text: str) -> int:
+    """--epoch: seconds since 1970 (an integer) or an ISO 8601 date, UTC unless it says."""
+    try:
+        return int(text, 0)
+    except ValueError:
+        pass
+    import datetime
+
+    try:
+        when = datetime.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"invalid epoch {text!r} (seconds since 1970, or a date: 2024-02-29T12:00:00Z)"
+        ) from None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=datetime.UTC)
+    return int(when.timestamp())
+
+
 def _percent(text: str) -> float:
     try:
         value = float(text.rstrip("%"))
@@ -253,7 +349,8 @@ def _percent(text: str) -> float:
 # from `--trace PROGRAM`, see split_trace_set).
 _RUN_VALUE_OPTIONS = {"--platform", "--rootfs", "--memory", "--rng", "--seed", "--add",
                       "--timeout", "--trace-file", "--inject", "--fault", "--fail-mem",
-                      "--timeline", "--hooks", "--tmpfs-size", "--trace-filter"}  # fmt: skip
+                      "--timeline", "--hooks", "--tmpfs-size", "--trace-filter", "--epoch",
+                      "--record", "--check-every"}  # fmt: skip
 
 
 def split_trace_set(argv: list[str]) -> list[str]:
@@ -305,6 +402,11 @@ def config_from_args(args: argparse.Namespace) -> Config:
         timeline=getattr(args, "timeline", None),
         trace_file=getattr(args, "trace_file", None),
         tmpfs_size=getattr(args, "tmpfs_size", None),
+        trace_timestamps=getattr(args, "trace_timestamps", False),
+        deterministic=bool(getattr(args, "deterministic", False) or getattr(args, "record", None)),
+        epoch=getattr(args, "epoch", None),
+        record=getattr(args, "record", None),
+        check_every=getattr(args, "check_every", Config.check_every),
     )
 
 
@@ -341,7 +443,10 @@ def load_hooks(path: str) -> object:
 
 
 def _cmd_run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
-    config = config_from_args(args)
+    try:
+        config = config_from_args(args)
+    except ValueError as e:  # --epoch without --deterministic, --deterministic on KVM, ...
+        parser.error(f"run: {e}")
     if not config.argv:
         parser.error("run: PROGRAM is required")  # exits 2, like every argument error
     problem = check_watch_options(config)
@@ -365,6 +470,114 @@ def _cmd_run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
         return 1
     except KeyboardInterrupt:
         return 128 + 2  # as a shell reports a run ended by SIGINT
+
+
+def _cmd_replay(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
+    from twaron.recording import replay_console
+
+    try:
+        return replay_console(args.record, trace=args.trace, trace_file=args.trace_file,
+                              trace_timestamps=args.trace_timestamps)  # fmt: skip
+    except KeyboardInterrupt:
+        print("twaron replay: interrupted", file=sys.stderr)
+        return 128 + 2
+
+
+# explore's own options (with a value, or not): the rest are run's, for the reproduce line
+_EXPLORE_OWN = {"--runs": True, "--seed": True, "--jobs": True, "--json": True}
+
+
+def run_options_words(words: Sequence[str]) -> list[str]:
+    """The words of `twaron explore ...` before PROGRAM that are also `twaron run` options."""
+    out: list[str] = []
+    i = 0
+    while i < len(words):
+        word = words[i]
+        if word == "--" or not word.startswith("-"):
+            break
+        name = word.split("=", 1)[0]
+        takes_value = name in _EXPLORE_OWN or name in _RUN_VALUE_OPTIONS
+        keep = name not in _EXPLORE_OWN
+        if keep:
+            out.append(word)
+        if takes_value and "=" not in word and i + 1 < len(words):
+            if keep:
+                out.append(words[i + 1])
+            i += 1
+        i += 1
+    return out
+
+
+def _cmd_explore(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
+    import json
+    import shlex
+
+    from twaron import explore as explorer
+
+    argv = list(args.argv)
+    if argv and argv[0] == "--":
+        argv = argv[1:]
+    if not argv:
+        parser.error("explore: PROGRAM is required")
+    try:
+        config = Config(argv=argv, platform=args.platform, rootfs=args.rootfs,
+                        memory=args.memory, rng=args.rng, add_files=list(args.add_files),
+                        timeout=args.timeout, init=args.init, tmpfs_size=args.tmpfs_size,
+                        epoch=args.epoch, inject=list(args.inject), fault=list(args.fault),
+                        fail_mem=args.fail_mem, quiet=args.quiet, deterministic=True)  # fmt: skip
+    except ValueError as e:
+        parser.error(f"explore: {e}")
+    problem = check_watch_options(config)
+    if problem:
+        parser.error(f"explore: {problem}")
+    bar = _ProgressBar(sys.stderr) if sys.stderr.isatty() else None
+    result = explorer.explore(runs=args.runs, seed=args.seed, jobs=args.jobs, config=config,
+                              progress=bar.update if bar else None)  # fmt: skip
+    if bar is not None:
+        bar.close()
+    words = run_options_words(getattr(args, "raw_words", [])[1:])
+    rerun = shlex.join(["twaron", "run", "--deterministic", "--seed", "SEED", *words, "--",
+                        *argv])  # fmt: skip
+    last = result.first_seed + result.runs - 1
+    print(f"twaron explore: {result.runs} runs (seeds {result.first_seed}..{last}), "
+          f"{len(result.outcomes)} outcome{'s' if len(result.outcomes) != 1 else ''}")
+    print(f"{'count':>7}  {'exit':>4}  {'oopses':>6}  {'output sha256':<16}  {'seed':>10}  output")
+    for o in result.outcomes:
+        text = (o.stdout + o.stderr).decode(errors="replace").strip().splitlines()
+        head = text[0] if text else ""
+        more = f" (+{len(text) - 1} lines)" if len(text) > 1 else ""
+        print(f"{o.count:>7}  {o.exit_status:>4}  {o.oopses:>6}  {o.output_sha256[:16]}  "
+              f"{o.seed:>10}  {head[:60]}{more}")
+    print(f"reproduce an outcome: {rerun.replace('SEED', '<seed>')}")
+    if args.json:
+        try:
+            with open(args.json, "w") as f:
+                json.dump(result.to_json(), f, indent=2)
+                f.write("\n")
+        except OSError as e:
+            print(f"twaron explore: {args.json}: {e.strerror}", file=sys.stderr)
+            return 1
+    return 0
+
+
+class _ProgressBar:
+    """`[#####.....] 57/200 runs, 2 outcomes` on a terminal, redrawn in place."""
+
+    WIDTH = 30
+
+    def __init__(self, out: object) -> None:
+        self.out = out
+
+    def update(self, done: int, total: int, outcomes: int) -> None:
+        filled = self.WIDTH * done // max(total, 1)
+        bar = "#" * filled + "." * (self.WIDTH - filled)
+        self.out.write(f"\rexplore [{bar}] {done}/{total} runs, {outcomes} outcome"  # type: ignore[attr-defined]
+                       f"{'s' if outcomes != 1 else ''}")
+        self.out.flush()  # type: ignore[attr-defined]
+
+    def close(self) -> None:
+        self.out.write("\n")  # type: ignore[attr-defined]
+        self.out.flush()  # type: ignore[attr-defined]
 
 
 def _cmd_bench(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
@@ -419,5 +632,7 @@ def _cmd_not_implemented(parser: argparse.ArgumentParser, args: argparse.Namespa
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(split_trace_set(list(sys.argv[1:] if argv is None else argv)))
+    words = list(sys.argv[1:] if argv is None else argv)
+    args = parser.parse_args(split_trace_set(words))
+    args.raw_words = words
     return int(args.handler(parser, args))

@@ -32,13 +32,12 @@ from twaron.clock import DEFAULT_EPOCH, Clock, VirtualClock
 from twaron.config import DEFAULT_DOMAINNAME, DEFAULT_HOSTNAME
 from twaron.mm.physmem import PhysMem
 from twaron.net.socket import NetNamespace
-from twaron.process import determinism
+from twaron.process import determinism, runloop
 from twaron.process import exit as exits
-from twaron.process import runloop
 from twaron.process import signal as sigs
+from twaron.process.detsched import DeterministicScheduler
 from twaron.process.fork import create_process
 from twaron.process.pid import PidTable
-from twaron.process.detsched import DeterministicScheduler
 from twaron.process.record import EventStream
 from twaron.process.sched import Scheduler
 from twaron.random import make_rng
@@ -116,6 +115,8 @@ class Kernel:
         # Signals to twaron itself (Ctrl-C), for the guest's foreground process group; the
         # wakeup pipe makes the idle loop's select() notice them (api.py sets it up).
         self.host_signals: list[int] = []
+        # Ctrl-Z for a pid 1 that does not handle SIGTSTP suspends twaron (api.py sets it)
+        self.host_suspend: Any = None
         self.wakeup_fd: int | None = None
         self.wakeup_write_fd: int | None = None
         # --timeout is the operator's wall clock, not the guest's: host time on purpose. A

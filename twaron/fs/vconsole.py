@@ -22,7 +22,7 @@ from collections.abc import Callable
 from typing import Any
 
 from twaron.arch.x86_64.constants import SIZEOF_TERMIOS, SIZEOF_WINSIZE, TIOCGWINSZ
-from twaron.fs.console import Console, Reader, Writer, _I32
+from twaron.fs.console import _I32, Console, Reader, Writer
 from twaron.wait import EVENT_IN
 
 DEFAULT_WINSIZE = bytes.fromhex("18005000") + bytes(4)  # 24 rows, 80 columns

@@ -126,7 +126,7 @@ class DeterministicCpu:
         table: dict[tuple[int, int], tuple[int, int, int, int]] = {}
         top = self.run_cpuid(0, 0)[0]
         ext = self.run_cpuid(0x8000_0000, 0)[0]
-        leaves = list(range(0, min(top, 0x20) + 1)) + list(range(0x8000_0000, min(ext, 0x8000_0020) + 1))
+        leaves = [*range(0, min(top, 0x20) + 1), *range(0x8000_0000, min(ext, 0x8000_0020) + 1)]
         for leaf in leaves:
             for sub in range(SUBLEAF_LEAVES.get(leaf, 1)):
                 table[(leaf, sub)] = self.run_cpuid(leaf, sub)
@@ -158,14 +158,16 @@ class DeterministicCpu:
         add = ctypes.CDLL(p.uclib_name).uc_hook_add
         hook = ctypes.c_size_t()
         add.argtypes = [ctypes.c_void_p, ctypes.POINTER(ctypes.c_size_t), ctypes.c_int,
-                        ctypes.c_void_p, ctypes.c_void_p, ctypes.c_uint64, ctypes.c_uint64]  # fmt: skip
+                        ctypes.c_void_p, ctypes.c_void_p, ctypes.c_uint64,
+                        ctypes.c_uint64]  # fmt: skip
         if add(p.uch, ctypes.byref(hook), UC_HOOK_BLOCK, self._hook_addr,
                ctypes.addressof(self.budget), 1, 0):  # fmt: skip
             raise RuntimeError("uc_hook_add(block budget) failed")
         cb_type = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p, ctypes.c_void_p)
         add.argtypes = add.argtypes + [ctypes.c_int]
-        for insn, fn in ((X.UC_X86_INS_RDTSC, self._on_rdtsc), (X.UC_X86_INS_RDTSCP, self._on_rdtscp),
-                         (X.UC_X86_INS_CPUID, self._on_cpuid)):  # fmt: skip
+        hooks = ((X.UC_X86_INS_RDTSC, self._on_rdtsc), (X.UC_X86_INS_RDTSCP, self._on_rdtscp),
+                 (X.UC_X86_INS_CPUID, self._on_cpuid))  # fmt: skip
+        for insn, fn in hooks:
             cb = cb_type(fn)
             self._hooks.append(cb)
             if add(p.uch, ctypes.byref(hook), UC_HOOK_INSN, ctypes.cast(cb, ctypes.c_void_p),

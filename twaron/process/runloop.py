@@ -22,6 +22,7 @@ from twaron.arch.x86_64.constants import (
     SIGKILL,
     SIGSEGV,
     SIGTRAP,
+    SIGTSTP,
     SIGWINCH,
     X86_TRAP_AC,
     X86_TRAP_BP,
@@ -231,7 +232,11 @@ def deliver_host_signals(kernel: Kernel) -> None:
     pgrp = kernel.console.fg_pgrp or (main.pgid if main else 0)
     for sig in signals:
         for group in [g for g in kernel.pids.in_pgrp(pgrp) if not g.zombie]:
-            if group is init and sigs.is_unhandled(group, sig) and sig != SIGWINCH:
+            if group is init and sig == SIGTSTP and sigs.is_default(group, sig):
+                # pid 1 cannot be stopped: twaron itself is, as without the forwarding
+                if kernel.host_suspend is not None:
+                    kernel.host_suspend()
+            elif group is init and sigs.is_unhandled(group, sig) and sig != SIGWINCH:
                 # pid 1 ignores signals it has no handler for; from the terminal that would
                 # make Ctrl-C do nothing, so the run ends as --init would make it.
                 exits.group_exit(kernel, group, sigs.wait_status_for_signal(sig))

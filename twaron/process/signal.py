@@ -106,6 +106,10 @@ def is_unhandled(group: ThreadGroup, sig: int) -> bool:
     return group.sighand.actions[sig].handler in (SIG_DFL, SIG_IGN)
 
 
+def is_default(group: ThreadGroup, sig: int) -> bool:
+    return group.sighand.actions[sig].handler == SIG_DFL
+
+
 def pending_deliverable(task: Task) -> int:
     return (task.pending_signals | task.group.shared_pending) & ~task.blocked_signals
 

@@ -402,6 +402,8 @@ def sys_sendfile(task: Any, out_fd: int, in_fd: int, offp: int, count: int, *_: 
             if off < 0 and fin.seekable:
                 fin.pos -= len(chunk) - n
             break
+        if len(chunk) < want:  # a short read ends it, as Linux's splice_direct_to_actor:
+            break  # a terminal's line is sent at once, and its Ctrl-D is left for the next
     if offp:
         task.mm.copy_out(offp, _U64.pack(off + done))
     _accessed(fin, done)

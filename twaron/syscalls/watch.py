@@ -24,10 +24,10 @@ from __future__ import annotations
 
 import random
 import sys
+import time
 import traceback
 import weakref
 from collections.abc import Callable
-import time
 from typing import TYPE_CHECKING, Any
 
 from twaron.arch.x86_64.constants import SIGKILL
