@@ -53,8 +53,9 @@ class Recording:
 
     def finish(self, wait_status: int) -> None:
         stream = self.stream
+        now = self.kernel.clock.monotonic_ns()
         self.writer.line({"end": True, "events": stream.count, "hash": stream.digest(),
-                          "status": wait_status, "t": self.kernel.clock.monotonic_ns()})  # fmt: skip
+                          "status": wait_status, "t": now})  # fmt: skip
 
     def close(self) -> None:
         self.writer.close()
@@ -155,7 +156,8 @@ def _replay_ttys(rec: Record) -> dict[int, tuple[bytes, bytes]]:
 
 
 def replay_console(path: str, *, trace: bool = False, trace_filter: str | None = None,
-                   trace_file: str | None = None, trace_timestamps: bool = False) -> int:  # fmt: skip
+                   trace_file: str | None = None,
+                   trace_timestamps: bool = False) -> int:  # fmt: skip
     """Replay the record at path: the guest's output on stdout and stderr as in the recorded
     run, its exit status; a divergence is reported on stderr (status REPLAY_DIVERGED)."""
     try:
