@@ -7,7 +7,9 @@
 """
 
 from twaron.api import CompletedRun, run
+from twaron.explore import Exploration, Outcome, explore
 from twaron.kernel import Kernel
 from twaron.syscalls.hooks import GuestMemoryError, Hooks
 
-__all__ = ["CompletedRun", "GuestMemoryError", "Hooks", "Kernel", "run"]
+__all__ = ["CompletedRun", "Exploration", "GuestMemoryError", "Hooks", "Kernel", "Outcome",
+           "explore", "run"]

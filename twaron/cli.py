@@ -512,7 +512,7 @@ def _cmd_explore(parser: argparse.ArgumentParser, args: argparse.Namespace) -> i
     import json
     import shlex
 
-    from twaron import explore as explorer
+    from twaron.explore import explore
 
     argv = list(args.argv)
     if argv and argv[0] == "--":
@@ -531,7 +531,7 @@ def _cmd_explore(parser: argparse.ArgumentParser, args: argparse.Namespace) -> i
     if problem:
         parser.error(f"explore: {problem}")
     bar = _ProgressBar(sys.stderr) if sys.stderr.isatty() else None
-    result = explorer.explore(runs=args.runs, seed=args.seed, jobs=args.jobs, config=config,
+    result = explore(runs=args.runs, seed=args.seed, jobs=args.jobs, config=config,
                               progress=bar.update if bar else None)  # fmt: skip
     if bar is not None:
         bar.close()
