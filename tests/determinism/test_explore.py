@@ -12,8 +12,8 @@ import json
 import pytest
 
 import twaron
-from twaron.explore import run_one
 from twaron.config import Config
+from twaron.explore import run_one
 
 
 def _explore_finds_and_reproduces(cli, program, tmp_path):

@@ -190,11 +190,11 @@ class ReplayCheck:
         if expected == digest:
             self.last_ok = count
             return
-        start = f"events {self.last_ok + 1}..{count}"
         if expected is not None:
             recorded_t = rec.check_times.get(count, 0)
-            diverge(self.kernel, f"diverged within {start} (virtual time {_seconds(self.kernel)}; "
-                    f"the record's check there, at {recorded_t / 1e9:.9f} s, has another hash)")
+            diverge(self.kernel, f"between events {self.last_ok + 1} and {count} (by virtual "
+                    f"time {_seconds(self.kernel)}, the record's {recorded_t / 1e9:.9f} s): "
+                    "the event hash is not the record's")
         elif rec.end is not None and count > rec.end["events"]:
             diverge(self.kernel, f"the replay goes on past the recorded run's end "
                     f"({rec.end['events']} events)")
