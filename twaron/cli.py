@@ -226,6 +226,9 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--plot", metavar="FILE.png", help="draw the ratios as a bar chart")
     bench.add_argument("--markdown", action="store_true", help="also print a Markdown table")
     bench.add_argument("--no-native", action="store_true", help="run the twaron side only")
+    bench.add_argument("--deterministic-cost", action="store_true",
+                       help="instead: time normal and --deterministic Unicorn runs of the "
+                       "workloads from the host and print the slowdown")
     bench.add_argument("workloads", nargs="*", metavar="WORKLOAD",
                        help="workloads to run (default: all)")
     bench.set_defaults(handler=_cmd_bench)
@@ -581,6 +584,13 @@ class _ProgressBar:
 
 
 def _cmd_bench(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
+    if args.deterministic_cost:
+        from twaron.bench import detcost
+
+        try:
+            return detcost.main(args.workloads, args.quick, args.rounds)
+        except ValueError as e:
+            parser.error(f"bench: {e}")
     from twaron.bench import runner
 
     return runner.main(args=args)

@@ -148,6 +148,7 @@ class Kernel:
         self.sched.platform = self.platform
         self.rdrand_rng = determinism.random_insn_rng(self.config.seed or 0)
         self.sched.host_wait = determinism.LiveInputs(self)
+        self.sched.give_up = self.out_of_time
         if self.config.timeout:
             watchdog = threading.Timer(self.config.timeout, self.fire_timeout)
             watchdog.daemon = True

@@ -127,3 +127,14 @@ def test_kvm_refuses_with_a_clear_message(cli):
     assert b"--deterministic runs on the Unicorn platform only" in r.stderr
     with pytest.raises(ValueError, match="Unicorn platform only"):
         twaron.run(["true"], deterministic=True, platform="kvm")
+
+
+def test_timeout_is_taken_at_an_input_point(cli):
+    """--timeout is the operator's host clock: a deterministic run takes it at an input
+    point, whether the guest spins through virtual sleeps or blocks for good."""
+    r = twaron.run(["sh", "-c", "while :; do sleep 1; done"], deterministic=True, timeout=1,
+                   platform="unicorn")  # fmt: skip
+    assert r.timed_out and r.returncode == -9
+    blocked = cli("run", "--deterministic", "--timeout", "1", "--", "sh", "-c",
+                  "mkfifo /tmp/p; cat /tmp/p")  # fmt: skip
+    assert blocked.returncode == 124 and b"timed out after 1 s" in blocked.stderr

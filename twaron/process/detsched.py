@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import math
 import random
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from twaron.clock import CODE_BYTES_PER_NS, NSEC
@@ -58,6 +59,9 @@ class DeterministicScheduler(Scheduler):
         self.calls = 0  # the turn's syscall budget (0: none)
         self.bottom = 0.0  # the priority of the next task sent below all others
         self.switches = 0  # turns given to a task other than the previous one
+        # Whether the run is over though tasks remain (--timeout taken at an input point):
+        # the idle loop gives up then. Set by the kernel.
+        self.give_up: Callable[[], bool] = lambda: False
 
     # ---- the run queue --------------------------------------------------------------------
 
@@ -127,6 +131,8 @@ class DeterministicScheduler(Scheduler):
             if now - self._last_host_check >= HOST_CHECK_INTERVAL:
                 self._last_host_check = now
                 self.host_wait(0)
+            if self.give_up():
+                return None
             task = self._best()
             if task is not None:
                 self._start_turn(task)
@@ -139,7 +145,7 @@ class DeterministicScheduler(Scheduler):
                     continue
                 clock.advance_to(deadline)  # type: ignore[attr-defined]
                 continue
-            if not self.host_wait(None):
+            if not self.host_wait(None) or self.give_up():
                 return None
 
     def _start_turn(self, task: Task) -> None:
