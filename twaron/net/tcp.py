@@ -281,10 +281,14 @@ class TcpSock(InetSock, Endpoint):
             return False  # an orphan (closed file): the sender is reset
         if self.shutdown & RCV_SHUTDOWN and self.fin_rcvd:
             return False
+        if self.state == TCP_FIN_WAIT1:
+            self.state = TCP_FIN_WAIT2  # the data carries the ACK of our FIN
         self.rx.push(data)
         self.bytes_received += len(data)
         self.segs_in += 1
         if urgent and data:
+            if self.urg and self.urg_seq == self.rx.copied and not self.opts.get(SO_OOBINLINE):
+                self.rx.take(1)  # tcp_check_urg: the old urgent byte at the mark is dropped
             self.urg = URG_VALID
             self.urg_seq = self.rx.rcv_nxt - 1
             self.urg_byte = data[-1]
@@ -344,7 +348,7 @@ class TcpSock(InetSock, Endpoint):
             return
         self.fin_sent = True
         if self.state == TCP_ESTABLISHED:
-            self.state = TCP_FIN_WAIT2
+            self.state = TCP_FIN_WAIT1  # the peer's ACK of the FIN is delayed
         elif self.state == TCP_CLOSE_WAIT:
             self.state = TCP_LAST_ACK
         peer = self.peer
@@ -429,8 +433,12 @@ class TcpSock(InetSock, Endpoint):
             self.start_connect(addr)
             self.sock_state = SS_CONNECTING
             err = EINPROGRESS
+        deadline = self.snd_deadline(nonblock)
+        if err == EINPROGRESS and deadline == 0.0:
+            # Linux holds the socket's lock through connect: the SYN-ACK (or RST) that lo
+            # answers with is processed after the call returns, however fast it is.
+            raise KernelError(EINPROGRESS)
         if self.state == TCP_SYN_SENT:
-            deadline = self.snd_deadline(nonblock)
             if deadline == 0.0:
                 raise KernelError(err)
             ok = self.sleep(((self.wait, ALL_EVENTS),), lambda: self.state != TCP_SYN_SENT,
