@@ -19,3 +19,4 @@ imported; a kernel's network state (its sockfs, each family's tables) is one Net
 
 from twaron.net import unix  # noqa: E402, F401 - each family registers itself on import
 from twaron.net import inet  # noqa: E402, F401
+from twaron.net import netlink  # noqa: E402, F401

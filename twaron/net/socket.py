@@ -104,6 +104,7 @@ from twaron.arch.x86_64.errno import (
 )
 from twaron.errors import KernelError
 from twaron.fs.vfs import File, Inode, SuperBlock, anon_path
+from twaron.net.netdev import DEV_IOCTLS, dev_ioctl
 from twaron.wait import WaitQueue, wait_event
 
 if TYPE_CHECKING:
@@ -355,6 +356,8 @@ class Socket(File):
         if cmd == FIONREAD:  # SIOCINQ
             task.mm.copy_out(arg, _INT.pack(self.sk.inq_len()))
             return 0
+        if cmd in DEV_IOCTLS:  # the interface ioctls answer on a socket of any family
+            return dev_ioctl(task, self.sk.family, cmd, arg)
         return self.sk.ioctl(task, cmd, arg)
 
     def release(self) -> None:
