@@ -141,10 +141,15 @@ def run(
     seed: int | None = None,
     trace: bool = False,
     timeout: float | None = None,
+    net: str = "none",
+    publish: dict[int, int] | Sequence[str] | None = None,
 ) -> CompletedRun:
     """Run argv in a fresh twaron kernel and collect its output.
 
     files maps guest paths to host paths copied into the guest's root before boot.
+    net is "none" (the guest has lo only) or "host" (its sockets are host sockets);
+    publish joins host ports to guest ports with net "none": {HOST_PORT: GUEST_PORT}
+    (tcp on 127.0.0.1) or docker's strings ("8080:80", "127.0.0.1:5353:53/udp").
     """
     from twaron.config import parse_size
 
@@ -153,7 +158,7 @@ def run(
         memory=parse_size(memory) if isinstance(memory, str) else memory,
         rng=rng, seed=seed, trace=trace,
         add_files=[(host, guest) for guest, host in (files or {}).items()],
-        env=env, timeout=timeout,
+        env=env, timeout=timeout, net=net, publish=_publish_specs(publish),
     )  # fmt: skip
     out, err = bytearray(), bytearray()
     data = memoryview(input or b"")
@@ -176,6 +181,14 @@ def run(
         list(argv), status, bytes(out), bytes(err),
         [o.report() for o in kernel.oopses], kernel.unimplemented(), kernel.timed_out,
     )  # fmt: skip
+
+
+def _publish_specs(publish: dict[int, int] | Sequence[str] | None) -> list[str]:
+    if not publish:
+        return []
+    if isinstance(publish, dict):
+        return [f"{host}:{guest}" for host, guest in publish.items()]
+    return list(publish)
 
 
 class _Collector:

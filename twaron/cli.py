@@ -11,7 +11,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from twaron.config import PLATFORMS, Config, parse_add, parse_size
+from twaron.config import NET_MODES, PLATFORMS, Config, Publish, parse_add, parse_size
 from twaron.random import RNG_KINDS
 
 
@@ -54,6 +54,13 @@ def _nonnegative_int(text: str) -> int:
     if value < 0:
         raise argparse.ArgumentTypeError("must not be negative")
     return value
+
+
+def _publish(text: str) -> Publish:
+    try:
+        return Publish.parse(text)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
 
 
 def _timeout(text: str) -> float:
@@ -100,6 +107,13 @@ def build_parser() -> argparse.ArgumentParser:
     )  # fmt: skip
     run.add_argument("--timeout", type=_timeout, metavar="S", help="stop after S seconds")
     run.add_argument("--init", action="store_true", help="run PROGRAM under a minimal init")
+    run.add_argument("--net", choices=NET_MODES, default="none",
+                     help="none: only lo, inside the guest (default); host: host sockets")
+    run.add_argument(
+        "-p", "--publish", type=_publish, action="append", default=[],
+        metavar="[HOST_ADDR:]HOST_PORT:GUEST_PORT[/udp]",
+        help="listen on the host and join connections to the guest's port (repeatable)",
+    )  # fmt: skip
     # REMAINDER: everything from PROGRAM on belongs to the guest, options included.
     run.add_argument("argv", nargs=argparse.REMAINDER, metavar="PROGRAM [ARGS...]")
     run.set_defaults(handler=_cmd_run)
@@ -228,6 +242,8 @@ def config_from_args(args: argparse.Namespace) -> Config:
         add_files=list(args.add_files),
         init=args.init,
         timeout=args.timeout,
+        net=args.net,
+        publish=list(args.publish),
     )
 
 

@@ -198,6 +198,13 @@ class NetNamespace:
         kernel.fs.root.mnt.ns.assign_dev(self.sockfs)  # never mounted, but this kernel's
         self.tables: dict[int, Any] = {}
         self.inflight: Counter[int] = Counter()  # uid -> descriptors it has in flight
+        self.closers: list[Callable[[], None]] = []  # host resources to let go at the end
+
+    def close(self) -> None:
+        """The kernel is done: host resources (host sockets, --publish listeners) go."""
+        closers, self.closers = self.closers, []
+        for fn in closers:
+            fn()
 
     def table(self, family: int) -> Any:
         t = self.tables.get(family)
