@@ -27,8 +27,8 @@ from typing import TYPE_CHECKING, Any
 from twaron import platform as platforms
 from twaron.arch.x86_64.constants import AT_FDCWD, SIGSYS
 from twaron.clock import Clock
-from twaron.hostpoll import HostPoller
 from twaron.config import DEFAULT_DOMAINNAME, DEFAULT_HOSTNAME
+from twaron.hostpoll import HostPoller
 from twaron.mm.physmem import PhysMem
 from twaron.net import publish
 from twaron.net.socket import NetNamespace

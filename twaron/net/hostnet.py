@@ -30,7 +30,6 @@ from twaron.arch.x86_64.constants import (
     FIONREAD,
     MSG_DONTWAIT,
     MSG_NOSIGNAL,
-    MSG_PEEK,
     MSG_TRUNC,
     MSG_WAITALL,
     POLLERR,

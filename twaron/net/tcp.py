@@ -32,6 +32,11 @@ from typing import Any
 from twaron.arch.x86_64.constants import (
     AF_INET6,
     AF_UNSPEC,
+    MAX_TCP_KEEPCNT,
+    MAX_TCP_KEEPIDLE,
+    MAX_TCP_KEEPINTVL,
+    MAX_TCP_SYNCNT,
+    MAX_TCP_WINDOW,
     MSG_DONTWAIT,
     MSG_ERRQUEUE,
     MSG_NOSIGNAL,
@@ -55,6 +60,7 @@ from twaron.arch.x86_64.constants import (
     SIOCOUTQ,
     SO_KEEPALIVE,
     SO_OOBINLINE,
+    SOCK_MIN_RCVBUF,
     SOCK_STREAM,
     SOL_TCP,
     SS_CONNECTED,
@@ -102,12 +108,6 @@ from twaron.arch.x86_64.constants import (
     TCP_USER_TIMEOUT,
     TCP_WINDOW_CLAMP,
     TCP_WMEM_DEFAULT,
-    MAX_TCP_KEEPCNT,
-    MAX_TCP_KEEPIDLE,
-    MAX_TCP_KEEPINTVL,
-    MAX_TCP_SYNCNT,
-    MAX_TCP_WINDOW,
-    SOCK_MIN_RCVBUF,
 )
 from twaron.arch.x86_64.errno import (
     EADDRINUSE,
@@ -128,7 +128,15 @@ from twaron.errors import KernelError
 from twaron.net.inet import ANY4, ANY6, InetSock, PortTable, sa_family
 from twaron.net.socket import NetNamespace, RecvResult, SendMsg, Sink
 from twaron.process.signal import send_thread_signal
-from twaron.wait import ALL_EVENTS, EVENT_ERR, EVENT_HUP, EVENT_IN, EVENT_OUT, EVENT_PRI, need_context
+from twaron.wait import (
+    ALL_EVENTS,
+    EVENT_ERR,
+    EVENT_HUP,
+    EVENT_IN,
+    EVENT_OUT,
+    EVENT_PRI,
+    need_context,
+)
 
 _INT = struct.Struct("<i")
 AUTOTUNED_WINDOW = 1 << 20  # what a receive window grows to when SO_RCVBUF is not set
@@ -734,7 +742,7 @@ class TcpSock(InetSock, Endpoint):
             have = self.rx.size
             try:
                 ok = self.sleep(((self.wait, EVENT_IN | EVENT_HUP | EVENT_ERR),),
-                                lambda: self.rx.size != have or self.err or
+                                lambda h=have: self.rx.size != h or self.err or  # type: ignore[misc]
                                 self.shutdown & RCV_SHUTDOWN, deadline)  # fmt: skip
             except KernelError:
                 if copied:
@@ -916,7 +924,7 @@ class TcpSock(InetSock, Endpoint):
             0, 65483 if connected else 0,  # rcv_rtt, rcv_space
             0,  # total_retrans
         ]
-        body = struct.pack("<%dI" % len(u32), *u32)
+        body = struct.pack(f"<{len(u32)}I", *u32)
         body += struct.pack("<QQQQ", 0, 0xFFFF_FFFF_FFFF_FFFF, self.bytes_sent,
                             self.bytes_received)  # fmt: skip
         body += struct.pack("<IIIIII", self.segs_out, self.segs_in, 0, rtt, self.segs_in,
