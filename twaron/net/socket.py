@@ -97,6 +97,7 @@ from twaron.arch.x86_64.errno import (
     EINVAL,
     ENOPROTOOPT,
     ENOTCONN,
+    ENOTTY,
     EOPNOTSUPP,
     EPERM,
     ERESTARTSYS,
@@ -105,7 +106,7 @@ from twaron.arch.x86_64.errno import (
 from twaron.errors import KernelError
 from twaron.fs.vfs import File, Inode, SuperBlock, anon_path
 from twaron.net.netdev import DEV_IOCTLS, dev_ioctl
-from twaron.wait import WaitQueue, wait_event
+from twaron.wait import ALL_EVENTS, WaitQueue, wait_event
 
 if TYPE_CHECKING:
     from twaron.kernel import Kernel
@@ -446,7 +447,8 @@ class Sock:
         raise KernelError(EINVAL)
 
     def ioctl(self, task: Any, cmd: int, arg: int) -> int:
-        raise KernelError(EOPNOTSUPP if cmd & 0xFF00 == 0x8900 else EINVAL)
+        """The family's ioctls (FIONREAD is Socket's); sock_do_ioctl's ENOTTY otherwise."""
+        raise KernelError(ENOTTY)
 
     def setsockopt(self, task: Any, level: int, name: int, value: bytes) -> None:
         """A level of the family's own (SOL_SOCKET is set_sol_socket)."""
@@ -612,7 +614,7 @@ def _set_sndbuf(sk: Sock, task: Any, val: int, force: bool = False) -> None:
     else:
         val = min(val & 0xFFFF_FFFF, WMEM_MAX)
     sk.sndbuf = max(min(val, INT_MAX // 2) * 2, SOCK_MIN_SNDBUF)
-    sk.notify(0xFFFF_FFFF)  # writers may fit now
+    sk.notify(ALL_EVENTS)  # writers may fit now
 
 
 def _set_rcvbuf(sk: Sock, task: Any, val: int, force: bool = False) -> None:

@@ -22,6 +22,7 @@ connected back (/dev/log) waits while the receiver holds more than max_dgram_qle
 
 from __future__ import annotations
 
+import struct
 from collections import deque
 from collections.abc import Callable
 from functools import partial
@@ -52,6 +53,7 @@ from twaron.arch.x86_64.constants import (
     SEND_SHUTDOWN,
     SHUTDOWN_MASK,
     SIGPIPE,
+    SIOCOUTQ,
     SO_ACCEPTCON_FLAG,
     SOCK_DGRAM,
     SOCK_RAW,
@@ -281,6 +283,13 @@ class UnixSock(Sock):
         if self.type == SOCK_DGRAM:
             return len(self.queue[0]) if self.queue else 0
         return sum(len(skb) for skb in self.queue)
+
+    def ioctl(self, task: Any, cmd: int, arg: int) -> int:
+        """SIOCOUTQ: the bytes this socket has in flight (unix_outq_len)."""
+        if cmd == SIOCOUTQ:
+            task.mm.copy_out(arg, struct.pack("<i", self.wmem))
+            return 0
+        return super().ioctl(task, cmd, arg)
 
     # --- names ---
     def getname(self, peer: bool) -> bytes:
