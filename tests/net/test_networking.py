@@ -11,8 +11,6 @@ import threading
 import urllib.request
 from pathlib import Path
 
-import pytest
-
 import twaron
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "contract"))
@@ -167,7 +165,6 @@ def test_net_host_reaches_host_server(tmp_path: Path) -> None:
     assert r.oopses == []
 
 
-@pytest.mark.slow
 def test_load_guest_echo_200_clients() -> None:
     """A guest echo server and 200 concurrent guest clients moving 64 MiB in all."""
     prog = harness.build_or_skip("echo_load", HERE / "c" / "echo_load.c", 60)
@@ -180,7 +177,6 @@ def test_load_guest_echo_200_clients() -> None:
     assert r.oopses == []
 
 
-@pytest.mark.slow
 def test_load_published_echo_50_host_threads() -> None:
     """The guest echo server published on the host, 50 host threads, 64 MiB in all, every
     byte checked."""
