@@ -394,4 +394,8 @@ CASES += [
               "6 7 8 9 10; do grep -q ':1DB5 ' /proc/net/tcp6 && grep -q ':1DB4 ' /proc/net/tcp "
               "&& break; sleep 0.2; done; awk '$4 == \"0A\" {print $2, $3, $4, $5}' "
               "/proc/net/tcp /proc/net/tcp6 | sort"),
+    ShellCase("proc_sys_net",
+              "cd /proc/sys/net && cat ipv4/ip_local_port_range ipv4/ip_unprivileged_port_start "
+              "core/somaxconn ipv4/ping_group_range ipv4/tcp_fin_timeout core/rmem_default "
+              "core/wmem_default"),
 ]
