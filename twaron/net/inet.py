@@ -220,19 +220,19 @@ class PortTable:
         return False
 
     def ephemeral(self, sk: InetSock, ip: bytes, parity: int) -> int:
-        """A free port from ip_local_port_range, from a random start (Linux: odd ports for
-        bind(0), even ones for connect's autobind); EADDRINUSE when none is left."""
+        """A port from ip_local_port_range, from a random start: an unused one of the
+        preferred parity (Linux: odd for bind(0), even for connect's autobind), else an
+        unused one of the other, else one whose users do not conflict; EADDRINUSE when none
+        is left."""
         low, high = IP_LOCAL_PORT_RANGE_LOW, IP_LOCAL_PORT_RANGE_HIGH
         span = high - low + 1
         start = self.net.kernel.rng.u64() % span
-        for step in (0, 1):
+        ports = self.ports
+        for want in (parity, parity ^ 1):
             for i in range(span):
                 port = low + (start + i) % span
-                if (port & 1) != (parity ^ step):
-                    continue
-                if port not in self.ports or not self.conflict(sk, ip, port):
-                    if port not in self.ports:
-                        return port
+                if port & 1 == want and port not in ports:
+                    return port
         for i in range(span):
             port = low + (start + i) % span
             if not self.conflict(sk, ip, port):

@@ -269,8 +269,7 @@ class TcpSock(InetSock, Endpoint):
         return AUTOTUNED_WINDOW if self.rcvbuf == TCP_RMEM_DEFAULT else self.rcvbuf
 
     def rcv_room(self) -> int:
-        if self.socket is None and self.state != TCP_ESTABLISHED and self.state != \
-                TCP_CLOSE_WAIT:  # fmt: skip
+        if self.socket is None and self.state not in _CONNECTED_STATES:
             return 1 << 30  # an orphan takes anything (and resets the sender)
         return max(self.window() - self.rx.size, 0)
 
