@@ -227,3 +227,43 @@ def test_load_published_echo_50_host_threads() -> None:
     guest.join(720)
     assert out["run"].returncode == 0
     assert out["run"].oopses == []
+
+
+def test_net_host_guest_servers_listen_on_the_host() -> None:
+    """--net host: a guest TCP echo server and a guest UDP echo server, reached from the
+    host; the guest sleeps in accept, poll and recvfrom on host sockets."""
+    prog = harness.build_or_skip("echo_load", HERE / "c" / "echo_load.c", 60)
+    udp = harness.build_or_skip("udp_echo", HERE / "c" / "udp_echo.c", 60)
+    tport, uport = free_port(), free_port()
+
+    def client() -> tuple[bytes, bytes]:
+        s = connect_retrying(tport)
+        s.sendall(b"x" * 100000)
+        got = b""
+        while len(got) < 100000:
+            got += s.recv(65536)
+        s.close()
+        u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        u.settimeout(0.5)
+        reply = b""
+        for _ in range(200):
+            u.sendto(b"ping", ("127.0.0.1", uport))
+            try:
+                reply = u.recv(100)
+                break
+            except TimeoutError:
+                continue
+        u.sendto(b"quit", ("127.0.0.1", uport))
+        return got, reply
+
+    t, out = run_in_thread(client)
+    r = twaron.run(["sh", "-c", f"/udp_echo {uport} & /echo_load serve {tport} 1; wait"],
+                   files={"/echo_load": str(prog), "/udp_echo": str(udp)}, net="host",
+                   timeout=120)  # fmt: skip
+    t.join(60)
+    assert "error" not in out, out.get("error")
+    got, reply = out["result"]
+    assert got == b"x" * 100000
+    assert reply == b"echo:ping"
+    assert r.returncode == 0, r.stderr
+    assert r.oopses == []
