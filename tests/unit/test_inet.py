@@ -84,3 +84,21 @@ def test_option_names() -> None:
     assert trace.TCP_OPT_NAMES[1][11] == "TCP_INFO"
     assert trace.IP_OPT_NAMES[1][2] == "IP_TTL"
     assert trace.IPV6_OPT_NAMES[1][26] == "IPV6_V6ONLY"
+
+
+def test_trace_shows_inet_calls() -> None:
+    """--trace prints internet addresses and option levels as strace does."""
+    import re
+
+    import twaron
+
+    r = twaron.run(["sh", "-c", "nc 127.0.0.1 9 </dev/null; nc ::1 9 </dev/null; true"],
+                   trace=True, timeout=60)  # fmt: skip
+    err = r.stderr.decode()
+    assert re.search(r'socket\(AF_INET, SOCK_STREAM, 0\) = \d+', err), err[-2000:]
+    assert re.search(r'connect\(\d+, \{sa_family=AF_INET, sin_port=htons\(9\), '
+                     r'sin_addr=inet_addr\("127\.0\.0\.1"\)\}, 16\) = -1 ECONNREFUSED', err)
+    assert re.search(r'connect\(\d+, \{sa_family=AF_INET6, sin6_port=htons\(9\), '
+                     r'sin6_flowinfo=htonl\(0\), inet_pton\(AF_INET6, "::1", &sin6_addr\), '
+                     r'sin6_scope_id=0\}, 28\) = -1 ECONNREFUSED', err)
+    assert r.oopses == []
