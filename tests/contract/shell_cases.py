@@ -398,4 +398,7 @@ CASES += [
               "cd /proc/sys/net && cat ipv4/ip_local_port_range ipv4/ip_unprivileged_port_start "
               "core/somaxconn ipv4/ping_group_range ipv4/tcp_fin_timeout core/rmem_default "
               "core/wmem_default"),
+    ShellCase("ip_ifconfig_lo",
+              "ip link; ip addr; ip -4 route show table local; ip route; ifconfig lo | "
+              "head -3; ifconfig -a | cut -c1-10 | sort -u; cat /proc/net/if_inet6"),
 ]

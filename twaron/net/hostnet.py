@@ -116,7 +116,7 @@ class HostSock(Sock):
         self.hs = hs
         self.fd = hs.fileno()
         self.connecting = False
-        net.closers.append(self.close_host)
+        net.closers[self] = self.close_host
 
     @property
     def poller(self) -> Any:
@@ -124,6 +124,7 @@ class HostSock(Sock):
 
     def close_host(self) -> None:
         if self.fd >= 0:
+            self.net.closers.pop(self, None)
             self.poller.forget(self.fd)
             self.hs.close()
             self.fd = -1

@@ -30,6 +30,8 @@ def files(net: NetNamespace) -> dict[bytes, Callable[[], bytes]]:
         b"udp": lambda: udp(net, AF_INET),
         b"udp6": lambda: udp(net, AF_INET6),
         b"dev": lambda: dev(net),
+        b"if_inet6": lambda: b"%s %02x %02x %02x %02x %8s\n" % (
+            b"0" * 31 + b"1", 1, 128, 0x10, 0x80, b"lo"),  # fmt: skip
     }
 
 

@@ -50,7 +50,7 @@ def start(net: NetNamespace, publishes: list[Publish]) -> None:
             hs.close()
             raise
         port = (TcpListener if kind == socket.SOCK_STREAM else UdpPort)(net, hs, pub.guest_port)
-        net.closers.append(port.close)
+        net.closers[port] = port.close
 
 
 class TcpListener:
@@ -105,7 +105,7 @@ class Bridge(TcpSock):
         self.host_eof = False
         self.closed = False
         self.poller = net.kernel.hostpoll
-        net.closers.append(self.close_conn)
+        net.closers[self] = self.close_conn
 
     # --- the guest end's view of this end ---
     def window(self) -> int:
@@ -203,6 +203,7 @@ class Bridge(TcpSock):
     def close_conn(self) -> None:
         if not self.closed:
             self.closed = True
+            self.net.closers.pop(self, None)
             self.poller.forget(self.fd)
             self.conn.close()
             self.forget()

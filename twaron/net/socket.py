@@ -199,12 +199,13 @@ class NetNamespace:
         kernel.fs.root.mnt.ns.assign_dev(self.sockfs)  # never mounted, but this kernel's
         self.tables: dict[int, Any] = {}
         self.inflight: Counter[int] = Counter()  # uid -> descriptors it has in flight
-        self.closers: list[Callable[[], None]] = []  # host resources to let go at the end
+        # host resources (host sockets, --publish listeners) by owner, let go at the end
+        self.closers: dict[object, Callable[[], None]] = {}
 
     def close(self) -> None:
-        """The kernel is done: host resources (host sockets, --publish listeners) go."""
-        closers, self.closers = self.closers, []
-        for fn in closers:
+        """The kernel is done: host resources go."""
+        closers, self.closers = self.closers, {}
+        for fn in closers.values():
             fn()
 
     def table(self, family: int) -> Any:

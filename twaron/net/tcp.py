@@ -840,7 +840,9 @@ class TcpSock(InetSock, Endpoint):
         if level != SOL_TCP:
             raise KernelError(ENOPROTOOPT)
         if name == TCP_CONGESTION:
-            algo = value[:TCP_CA_NAME_MAX].split(b"\0", 1)[0]
+            if not value:
+                raise KernelError(EINVAL)
+            algo = value[: TCP_CA_NAME_MAX - 1].split(b"\0", 1)[0]
             if algo not in (b"cubic", b"reno"):
                 raise KernelError(ENOENT)
             self.tcp[TCP_CONGESTION] = 1 if algo == b"reno" else 0
