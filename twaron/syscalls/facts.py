@@ -253,7 +253,10 @@ FACTS: dict[str, Fact] = {
                      "conflict; F_SETOWN/F_SETSIG have no effect (no SIGIO); leases, F_NOTIFY "
                      "and seals are EINVAL", shape=fcntl_args, fuzz="fFi"),  # fmt: skip
     "ioctl": partial("FIONBIO, FIOCLEX/FIONCLEX, FIONREAD; terminal ioctls on the console "
-                     "only (passed to the host's terminal); others ENOTTY",
+                     "only (passed to the host's terminal); on sockets SIOCINQ, SIOCOUTQ, "
+                     "SIOCATMARK and the interface ioctls of lo (SIOCGIFCONF, SIOCGIFFLAGS, "
+                     "SIOCGIFINDEX, SIOCGIFNAME, SIOCGIFADDR, SIOCGIFNETMASK, SIOCGIFMTU, ...; "
+                     "SIOCSIFFLAGS changes nothing); others ENOTTY",
                      shape=ioctl_args, fuzz="fxp"),  # fmt: skip
     "flock": stub("checks the fd and operation, takes no lock: LOCK_EX excludes nobody",
                   FD, flags(LOCK_OPS)),  # fmt: skip
