@@ -694,15 +694,20 @@ class TcpSock(InetSock, Endpoint):
         if target > 1 and deadline != 0.0 and self.rx.size < target:
             need_context()  # it may sleep after taking a part
         copied = 0
+        at = 0  # where a peek reads from (the queue's head for a read)
         while copied < size:
-            n, skip = self.readable_run(copied if peek else 0, size - copied)
-            if skip and not peek:
-                self.rx.take(skip)  # the urgent byte, read out of band or lost
-                self.urg_passed()
+            n, skip = self.readable_run(at, size - copied)
+            if skip:  # the urgent byte, read out of band (or lost): not in the stream
+                if peek:
+                    at += skip
+                else:
+                    self.rx.take(skip)
+                    self.urg_passed()
                 continue
             if n:
                 if peek:
-                    data = self.rx.peek(copied + skip, n)
+                    data = self.rx.peek(at, n)
+                    at += n
                 else:
                     data = self.rx.take(n)
                     self.urg_passed()
@@ -718,7 +723,7 @@ class TcpSock(InetSock, Endpoint):
                 copied += n
                 if not peek and self.peer is not None:
                     self.peer.peer_consumed()
-                if self.urg and self.urg_seq == self.rx.copied and not peek:
+                if self.urg and self.urg_seq == self.rx.copied + at:
                     break  # a read stops at the urgent mark
                 continue
             if copied >= target:

@@ -219,6 +219,22 @@ int main(void)
     printf("inline rest: %zd %.*s\n", n, n > 0 ? (int)n : 0, buf);
     close(c);
     close(s);
+
+    /* MSG_PEEK around the urgent byte */
+    pair(l, 7101, &c, &s);
+    send(c, "ab", 2, MSG_OOB);
+    send(c, "cd", 2, 0);
+    n = recv(s, buf, sizeof buf, MSG_PEEK);
+    printf("peek before OOB read: %zd %.*s\n", n, n > 0 ? (int)n : 0, buf);
+    CHECK("recv OOB", recv(s, buf, 1, MSG_OOB));
+    n = recv(s, buf, 1, 0);
+    printf("read to the mark: %zd %.*s\n", n, n > 0 ? (int)n : 0, buf);
+    n = recv(s, buf, sizeof buf, MSG_PEEK);
+    printf("peek after the mark: %zd %.*s\n", n, n > 0 ? (int)n : 0, buf);
+    n = recv(s, buf, sizeof buf, 0);
+    printf("read after the mark: %zd %.*s\n", n, n > 0 ? (int)n : 0, buf);
+    close(c);
+    close(s);
     close(l);
     return 0;
 }
