@@ -79,8 +79,9 @@ def run_console(config: Config) -> int:
     console = Console(0, 1, 2)
     try:
         kernel = boot(config, console)
-    except OSError as e:  # a host file named by --add or --rootfs
-        print(f"twaron: {e.filename or ''}: {e.strerror}", file=sys.stderr)
+    except OSError as e:  # a host file named by --add or --rootfs, a --publish port taken
+        where = e.filename or "--publish"
+        print(f"twaron: {where}: {e.strerror}", file=sys.stderr)
         return 2
     previous = _forward_host_signals(kernel)
     try:
@@ -91,6 +92,7 @@ def run_console(config: Config) -> int:
         _report(kernel, config)
         return 124 if kernel.timed_out else status_to_exit_code(wait_status)
     finally:
+        kernel.net.close()
         _restore_host_signals(kernel, previous)
         console.restore()
 
@@ -172,11 +174,14 @@ def run(
     console = Console(read, out.extend, err.extend)
     kernel = boot(config, console)
     kernel.trace_out = _Collector(err)
-    status = start(kernel, config)
-    if status is None:
-        wait_status = kernel.run()
-        # As subprocess reports it: the exit code, or -N for death by signal N.
-        status = -(wait_status & 0x7F) if wait_status & 0x7F else (wait_status >> 8) & 0xFF
+    try:
+        status = start(kernel, config)
+        if status is None:
+            wait_status = kernel.run()
+            # As subprocess reports it: the exit code, or -N for death by signal N.
+            status = -(wait_status & 0x7F) if wait_status & 0x7F else (wait_status >> 8) & 0xFF
+    finally:
+        kernel.net.close()  # host sockets and published ports, even if PROGRAM never ran
     return CompletedRun(
         list(argv), status, bytes(out), bytes(err),
         [o.report() for o in kernel.oopses], kernel.unimplemented(), kernel.timed_out,

@@ -36,21 +36,30 @@ CHUNK = 64 << 10
 
 
 def start(net: NetNamespace, publishes: list[Publish]) -> None:
-    """Listen on the host for each published port (OSError if a host port is taken)."""
-    for pub in publishes:
-        fam = socket.AF_INET6 if ":" in pub.host_addr else socket.AF_INET
-        kind = socket.SOCK_DGRAM if pub.proto == "udp" else socket.SOCK_STREAM
-        hs = socket.socket(fam, kind | socket.SOCK_NONBLOCK | socket.SOCK_CLOEXEC)
-        try:
-            hs.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            hs.bind((pub.host_addr, pub.host_port))
-            if kind == socket.SOCK_STREAM:
-                hs.listen(128)
-        except OSError:
-            hs.close()
-            raise
-        port = (TcpListener if kind == socket.SOCK_STREAM else UdpPort)(net, hs, pub.guest_port)
-        net.closers[port] = port.close
+    """Listen on the host for each published port (OSError if a host port is taken: the
+    ports opened before it are closed again)."""
+    try:
+        for pub in publishes:
+            _listen(net, pub)
+    except OSError:
+        net.close()
+        raise
+
+
+def _listen(net: NetNamespace, pub: Publish) -> None:
+    fam = socket.AF_INET6 if ":" in pub.host_addr else socket.AF_INET
+    kind = socket.SOCK_DGRAM if pub.proto == "udp" else socket.SOCK_STREAM
+    hs = socket.socket(fam, kind | socket.SOCK_NONBLOCK | socket.SOCK_CLOEXEC)
+    try:
+        hs.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        hs.bind((pub.host_addr, pub.host_port))
+        if kind == socket.SOCK_STREAM:
+            hs.listen(128)
+    except OSError:
+        hs.close()
+        raise
+    port = (TcpListener if kind == socket.SOCK_STREAM else UdpPort)(net, hs, pub.guest_port)
+    net.closers[port] = port.close
 
 
 class TcpListener:
