@@ -102,3 +102,27 @@ def test_trace_shows_inet_calls() -> None:
                      r'sin6_flowinfo=htonl\(0\), inet_pton\(AF_INET6, "::1", &sin6_addr\), '
                      r'sin6_scope_id=0\}, 28\) = -1 ECONNREFUSED', err)
     assert r.oopses == []
+
+
+def test_publish_port_taken() -> None:
+    """A host port that cannot be bound fails the boot (OSError), and the ports published
+    before it are closed again."""
+    import socket
+
+    import twaron
+
+    taken = socket.socket()
+    taken.bind(("127.0.0.1", 0))
+    taken.listen()
+    free = socket.socket()
+    free.bind(("127.0.0.1", 0))
+    free_port = free.getsockname()[1]
+    free.close()
+    try:
+        with pytest.raises(OSError):
+            twaron.run(["true"], publish=[f"{free_port}:80", f"{taken.getsockname()[1]}:81"])
+        again = socket.socket()
+        again.bind(("127.0.0.1", free_port))  # the first one was let go
+        again.close()
+    finally:
+        taken.close()
