@@ -13,6 +13,7 @@ from twaron.arch.x86_64.constants import AT_EMPTY_PATH, AT_SYMLINK_NOFOLLOW
 from twaron.arch.x86_64.errno import EACCES, EINVAL, ELOOP, ETXTBSY
 from twaron.errors import KernelError
 from twaron.fs import rootfs, tmpfs
+from twaron.fs.anon_inodes import AnonInodes
 from twaron.fs.console import Console
 from twaron.fs.pipe import new_pipefs
 from twaron.fs.vfs import MAY_EXEC, File, Inode, Path, lookup_at, permission
@@ -21,7 +22,7 @@ BINPRM_BUF_SIZE = 256  # what execve reads first: ELF header or "#!" line
 
 
 class FsState:
-    """What boot made: the root of the mount tree and the console."""
+    """What boot made: the root of the mount tree, the console, the pseudo file systems."""
 
     def __init__(self, root: Path, console: Console, clock: Any) -> None:
         self.root = root
@@ -29,6 +30,8 @@ class FsState:
         self.dev_console = tmpfs.resolve_internal(root, b"dev/console")
         self.pipefs = new_pipefs(clock.realtime_ns)
         root.mnt.ns.assign_dev(self.pipefs)  # never mounted, but a device of this kernel
+        self.anon_inodes = AnonInodes(clock.realtime_ns)  # eventfd, epoll, timerfd, signalfd
+        root.mnt.ns.assign_dev(self.anon_inodes.sb)
 
     def console_files(self) -> list[File]:
         """Fresh Files for fds 0, 1, 2 of init (each carries one reference to install)."""

@@ -40,6 +40,7 @@ from twaron.arch.x86_64.constants import (
 from twaron.arch.x86_64.errno import ERESTARTSYS
 from twaron.errors import KernelError
 from twaron.process import exit as exits
+from twaron.wait import EVENT_IN, WaitQueue
 
 if TYPE_CHECKING:
     from twaron.kernel import Kernel
@@ -53,6 +54,8 @@ CORE_SIGNALS = {SIGQUIT, SIGILL, SIGTRAP, SIGABRT, SIGBUS, SIGFPE, SIGSEGV, SIGX
 IGNORED_BY_DEFAULT = {SIGCHLD, SIGURG, SIGWINCH, SIGCONT}
 STOP_SIGNALS = {SIGSTOP, SIGTSTP, SIGTTIN, SIGTTOU}
 UNBLOCKABLE = (1 << (SIGKILL - 1)) | (1 << (SIGSTOP - 1))
+# Faults a thread made itself: taken before any other pending signal (Linux's next_signal).
+SYNCHRONOUS_MASK = sum(1 << (s - 1) for s in (SIGSEGV, SIGBUS, SIGILL, SIGTRAP, SIGFPE, SIGSYS))
 SIGRTMIN = 34
 SI_USER = 0
 CLD_EXITED, CLD_KILLED, CLD_DUMPED, CLD_STOPPED, CLD_CONTINUED = 1, 2, 3, 5, 6
@@ -75,10 +78,13 @@ DEFAULT_ACTION = SigAction()
 
 
 class SigHand:
-    """The handler table, shared by the threads of a group."""
+    """The handler table, shared by the threads of a group; and the queue that signal
+    generation notifies (Linux's sighand->signalfd_wqh), where signalfd readers and pollers
+    wait for a signal to become pending."""
 
     def __init__(self, actions: list[SigAction] | None = None) -> None:
         self.actions = actions if actions is not None else [DEFAULT_ACTION] * (NSIG + 1)
+        self.signalfd_wait = WaitQueue()
 
     def copy(self) -> SigHand:
         return SigHand(list(self.actions))
@@ -108,6 +114,44 @@ def is_unhandled(group: ThreadGroup, sig: int) -> bool:
 
 def pending_deliverable(task: Task) -> int:
     return (task.pending_signals | task.group.shared_pending) & ~task.blocked_signals
+
+
+def next_signal(pending: int) -> int:
+    """The signal to take first of a set of pending signal bits (0 if none): the lowest
+    synchronous fault, else the lowest (Linux's next_signal)."""
+    if not pending:
+        return 0
+    if pending & SYNCHRONOUS_MASK:
+        pending &= SYNCHRONOUS_MASK
+    return (pending & -pending).bit_length()
+
+
+def dequeue_signal(task: Task, mask: int) -> tuple[int, bytes | None] | None:
+    """Take one pending signal of `mask` (signal bits) for task: the thread's own first,
+    then the process's (Linux's dequeue_signal); (sig, the siginfo it was queued with, or
+    None if it has none of its own). None when no signal of mask is pending."""
+    sig = next_signal(task.pending_signals & mask)
+    if sig:
+        task.pending_signals &= ~sigbit(sig)
+        info = task.pending_info.pop(sig, None)
+        if task.fault_info is not None and task.fault_info[0] == sig:
+            _, code, addr = task.fault_info
+            task.fault_info = None
+            info = siginfo(sig, code, addr=addr)
+        return sig, info
+    group = task.group
+    sig = next_signal(group.shared_pending & mask)
+    if not sig:
+        return None
+    queue = group.rt_queue.get(sig) if sig >= SIGRTMIN else None
+    if queue:  # a real-time signal stays pending while more of it are queued
+        info = queue.pop(0)
+        if not queue:
+            group.shared_pending &= ~sigbit(sig)
+    else:
+        group.shared_pending &= ~sigbit(sig)
+        info = group.shared_info.pop(sig, None)
+    return sig, info
 
 
 T = TypeVar("T")
@@ -187,14 +231,18 @@ def send_signal(kernel: Kernel, group: ThreadGroup, sig: int, info: bytes | None
         if sig == SIGSTOP or not orphaned_pgrp(kernel, group.pgid):
             stop_group(kernel, group, sig)
         return  # terminal stops are discarded in an orphaned process group
-    if is_ignored(group, sig):
-        return
     bit = sigbit(sig)
+    # Blocked signals are never ignored: the handler may change before they are unblocked,
+    # and a signalfd may read them (Linux's sig_ignored looks at the leader's mask).
+    leader_blocks = bool(group.tasks) and group.tasks[0].blocked_signals & bit
+    if not leader_blocks and is_ignored(group, sig):
+        return
     if sig >= SIGRTMIN:  # real-time signals queue: each one is delivered
         group.rt_queue.setdefault(sig, []).append(info or siginfo(sig, SI_USER))
     elif not group.shared_pending & bit and info is not None:
         group.shared_info[sig] = info  # a standard signal is pending once: first info wins
     group.shared_pending |= bit
+    group.sighand.signalfd_wait.notify(EVENT_IN)  # Linux's signalfd_notify
     # complete_signal: the first thread that does not block it takes it
     for t in group.tasks:
         if not t.blocked_signals & bit and not t.exited:
@@ -216,12 +264,13 @@ def send_thread_signal(kernel: Kernel, task: Task, sig: int, info: bytes | None 
         if sig == SIGSTOP or not orphaned_pgrp(kernel, group.pgid):
             stop_group(kernel, group, sig)
         return
-    if is_ignored(group, sig):
-        return
     bit = sigbit(sig)
+    if not task.blocked_signals & bit and is_ignored(group, sig):
+        return
     if not task.pending_signals & bit and info is not None:
         task.pending_info[sig] = info
     task.pending_signals |= bit
+    group.sighand.signalfd_wait.notify(EVENT_IN)
     if not task.blocked_signals & bit:
         _signal_wake(kernel, task)
 
@@ -329,23 +378,11 @@ def get_signal(task: Task) -> tuple[int, SigAction, bytes | None] | None:
     SIGCONT handler then still finds the interrupted syscall unsettled)."""
     kernel = task.kernel
     while not task.exited:
-        pending = pending_deliverable(task)
-        if not pending:
+        taken = dequeue_signal(task, ~task.blocked_signals)
+        if taken is None:
             return None
-        sig = (pending & -pending).bit_length()
-        bit = sigbit(sig)
+        sig, info = taken
         group = task.group
-        if task.pending_signals & bit:
-            task.pending_signals &= ~bit
-            info = task.pending_info.pop(sig, None)
-        elif sig >= SIGRTMIN and group.rt_queue.get(sig):
-            queue = group.rt_queue[sig]
-            info = queue.pop(0)
-            if not queue:
-                group.shared_pending &= ~bit
-        else:
-            group.shared_pending &= ~bit
-            info = group.shared_info.pop(sig, None)
         action = group.sighand.actions[sig]
         if action.handler == SIG_IGN:
             continue
@@ -358,9 +395,5 @@ def get_signal(task: Task) -> tuple[int, SigAction, bytes | None] | None:
                 stop_group(kernel, group, sig)
                 return None  # the task stops here; the rest is taken after SIGCONT
             continue
-        if task.fault_info is not None and task.fault_info[0] == sig:
-            _, code, addr = task.fault_info
-            task.fault_info = None
-            info = siginfo(sig, code, addr=addr)
         return sig, action, info or siginfo(sig, SI_USER)
     return None

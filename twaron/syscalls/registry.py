@@ -156,6 +156,8 @@ def load() -> Registry:
     if _REGISTRY:
         return _REGISTRY[0]
     from twaron.syscalls import (  # noqa: F401 - imported for their @syscall handlers
+        epoll,
+        eventfd,
         fs,
         itimer,
         misc,
@@ -164,7 +166,9 @@ def load() -> Registry:
         poll,
         process,
         signal,
+        signalfd,
         time,
+        timerfd,
     )
     from twaron.syscalls.facts import FACTS
 

@@ -1,0 +1,74 @@
+"""eventfd: a 64-bit counter as a file (Linux's fs/eventfd.c).
+
+A write of 8 bytes adds to the counter, a read of 8 bytes takes it (all of it, or 1 in
+EFD_SEMAPHORE mode); a read of 0 sleeps until something is written, a write that would
+reach 2^64 - 1 sleeps until a read makes room (EAGAIN for O_NONBLOCK). Readable while the
+counter is not 0, writable while one more can be added. Readers are notified with EVENT_OUT
+after a read (room for writers), writers with EVENT_IN after a write, as Linux wakes its one
+queue with those keys.
+"""
+
+from __future__ import annotations
+
+import struct
+
+from twaron.arch.x86_64.constants import EFD_SEMAPHORE, O_NONBLOCK, POLLERR, POLLIN, POLLOUT
+from twaron.arch.x86_64.errno import EAGAIN, EINVAL
+from twaron.errors import KernelError
+from twaron.fs.anon_inodes import AnonFile, AnonInodes
+from twaron.wait import EVENT_IN, EVENT_OUT, WaitQueue, wait_event
+
+ULLONG_MAX = (1 << 64) - 1
+U64 = struct.Struct("<Q")
+
+
+class EventFdFile(AnonFile):
+    __slots__ = ("count", "semaphore", "wait")
+    name = b"[eventfd]"
+    may_block = True
+
+    def __init__(self, anon: AnonInodes, count: int, flags: int) -> None:
+        super().__init__(anon, flags)
+        self.count = count
+        self.semaphore = bool(flags & EFD_SEMAPHORE)
+        self.wait = WaitQueue()
+
+    def read(self, n: int) -> bytes:
+        if n < U64.size:
+            raise KernelError(EINVAL)
+        if not self.count:
+            if self.flags & O_NONBLOCK:
+                raise KernelError(EAGAIN)
+            wait_event(((self.wait, EVENT_IN),), lambda: self.count)
+        taken = 1 if self.semaphore else self.count
+        self.count -= taken
+        self.wait.notify(EVENT_OUT)
+        return U64.pack(taken)  # consumed even if the copy to the caller then faults
+
+    def write(self, data: bytes) -> int:
+        if len(data) < U64.size:
+            raise KernelError(EINVAL)
+        value = U64.unpack_from(data)[0]
+        if value == ULLONG_MAX:
+            raise KernelError(EINVAL)
+        if ULLONG_MAX - self.count <= value:
+            if self.flags & O_NONBLOCK:
+                raise KernelError(EAGAIN)
+            wait_event(((self.wait, EVENT_OUT),), lambda: ULLONG_MAX - self.count > value)
+        self.count += value
+        self.wait.notify(EVENT_IN)
+        return U64.size
+
+    def poll(self) -> int:
+        """Linux's eventfd_poll: plain POLLIN/POLLOUT (no RDNORM/WRNORM); POLLERR only at
+        2^64 - 1, which a write can never reach (only the kernel's own eventfd_signal)."""
+        count = self.count
+        mask = POLLIN if count else 0
+        if count == ULLONG_MAX:
+            mask |= POLLERR
+        if count < ULLONG_MAX - 1:
+            mask |= POLLOUT
+        return mask
+
+    def poll_queue(self) -> WaitQueue:
+        return self.wait
