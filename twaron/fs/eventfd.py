@@ -1,6 +1,6 @@
 """eventfd: a 64-bit counter as a file (Linux's fs/eventfd.c).
 
-A write of 8 bytes adds to the counter, a read of 8 bytes takes it (all of it, or 1 in
+A write of 8 bytes adds to the counter, a read of 8 bytes or more takes it (all of it, or 1 in
 EFD_SEMAPHORE mode); a read of 0 sleeps until something is written, a write that would
 reach 2^64 - 1 sleeps until a read makes room (EAGAIN for O_NONBLOCK). Readable while the
 counter is not 0, writable while one more can be added. Readers are notified with EVENT_OUT
@@ -46,9 +46,9 @@ class EventFdFile(AnonFile):
         return U64.pack(taken)  # consumed even if the copy to the caller then faults
 
     def write(self, data: bytes) -> int:
-        if len(data) < U64.size:
+        if len(data) != U64.size:  # exactly 8 bytes (Linux 6.10 on; before: at least 8)
             raise KernelError(EINVAL)
-        value = U64.unpack_from(data)[0]
+        value = U64.unpack(data)[0]
         if value == ULLONG_MAX:
             raise KernelError(EINVAL)
         if ULLONG_MAX - self.count <= value:

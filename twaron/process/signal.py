@@ -112,6 +112,22 @@ def is_unhandled(group: ThreadGroup, sig: int) -> bool:
     return group.sighand.actions[sig].handler in (SIG_DFL, SIG_IGN)
 
 
+def unkillable(kernel: Kernel, group: ThreadGroup) -> bool:
+    """A guest pid 1 (Linux's SIGNAL_UNKILLABLE init of a namespace)."""
+    return group is kernel.init_group and not kernel.kernel_init
+
+
+def init_ignores(kernel: Kernel, group: ThreadGroup, sig: int, thread: Task | None = None) -> bool:
+    """A guest pid 1 gets only the signals it has handlers for, even from itself and even
+    SIGKILL - unless the receiving thread (the leader for a process signal) blocks it:
+    Linux never ignores a blocked signal (the handler may change, a signalfd may read it),
+    and drops it at delivery if it still has no handler then."""
+    if not unkillable(kernel, group) or not is_unhandled(group, sig):
+        return False
+    t = thread if thread is not None else (group.tasks[0] if group.tasks else None)
+    return t is None or not t.blocked_signals & sigbit(sig)
+
+
 def pending_deliverable(task: Task) -> int:
     return (task.pending_signals | task.group.shared_pending) & ~task.blocked_signals
 
@@ -384,8 +400,8 @@ def get_signal(task: Task) -> tuple[int, SigAction, bytes | None] | None:
         sig, info = taken
         group = task.group
         action = group.sighand.actions[sig]
-        if action.handler == SIG_IGN:
-            continue
+        if action.handler == SIG_IGN or (action.handler == SIG_DFL and unkillable(kernel, group)):
+            continue  # a guest init takes no default action (queued while it was blocked)
         if action.handler == SIG_DFL:
             if default_kills(sig):
                 exits.group_exit(kernel, group, wait_status_for_signal(sig))
