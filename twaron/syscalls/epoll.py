@@ -78,7 +78,11 @@ def do_epoll_wait(task: Task, epfd: int, events: int, maxevents: int,
     if timeout_ns == 0:
         return scan()
     deadline = None if timeout_ns is None else task.kernel.clock.monotonic() + timeout_ns / NSEC
-    return wait_event(((f.wq, ALL_EVENTS),), scan, deadline) or 0
+    f.get()  # held while asleep, as Linux's fdget: another thread's close leaves it whole
+    try:
+        return wait_event(((f.wq, ALL_EVENTS),), scan, deadline) or 0
+    finally:
+        f.put()
 
 
 def _ms(timeout: int) -> int | None:
