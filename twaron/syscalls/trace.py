@@ -311,7 +311,7 @@ PTRACE_REQUESTS = ("PTRACE_", {
 SIGNAL_NAMES: dict[int, str] = {
     v: n
     for n, v in vars(C).items()
-    if n.startswith("SIG") and n[3:].isalpha() and n.isupper() and isinstance(v, int)
+    if n.startswith("SIG") and n[3:].isalnum() and n.isupper() and isinstance(v, int)
     and 1 <= v <= 31 and n not in ("SIGSTKSZ", "SIGRTMIN")
 }  # fmt: skip
 
