@@ -179,6 +179,9 @@ TIMERFD = ("the alarm clocks (root only, as Linux) run as their plain clocks: th
            "CONFIG_CHECKPOINT_RESTORE")  # fmt: skip
 TIMERFD_CANCEL = ("TFD_TIMER_CANCEL_ON_SET is accepted and never cancels: the guest cannot "
                   "set the clock")  # fmt: skip
+EVENTFD = ("writev to an eventfd makes one 8-byte write of its vectors (Linux writes each "
+           "vector: EINVAL for pieces under 8 bytes); a write of the wrong size from a bad "
+           "pointer is EFAULT (Linux: EINVAL)")  # fmt: skip
 SIGNALFD = ("as Linux, the signals read and polled are those of the calling thread and "
             "process, whoever created the signalfd")  # fmt: skip
 SETCLOCK = "setting the clock: not yet (the guest's clock follows the host's)"
@@ -529,8 +532,8 @@ FACTS: dict[str, Fact] = {
                         restart=EINTR),  # fmt: skip
     "epoll_pwait2": full(FD, EPOLL_EVENTS_OUT, COUNT, TIMESPEC_IN, SIGSET_IN, SIGSETSIZE,
                          restart=EINTR),  # fmt: skip
-    "eventfd": full(U.fz("i")),
-    "eventfd2": full(U.fz("i"), flags(EFD_FLAGS)),
+    "eventfd": partial(EVENTFD, U.fz("i")),
+    "eventfd2": partial(EVENTFD, U.fz("i"), flags(EFD_FLAGS)),
     # ---- futexes and thread-local bits
     "futex": partial("no priority-inheritance operations (FUTEX_LOCK_PI, ...: ENOSYS)",
                      restart=SYS, shape=futex_args, fuzz="pcizpi"),  # fmt: skip
