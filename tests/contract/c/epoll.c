@@ -347,6 +347,47 @@ static void wakeups(void)
     close(ep);
 }
 
+/* Wait (up to 10 s) until pid sleeps in the kernel: state S in /proc/PID/stat. */
+static void wait_sleeping(pid_t pid)
+{
+    char path[64], buf[512];
+    snprintf(path, sizeof path, "/proc/%d/stat", pid);
+    for (int i = 0; i < 10000; i++) {
+        int fd = open(path, O_RDONLY);
+        long n = fd >= 0 ? read(fd, buf, sizeof buf - 1) : -1;
+        if (fd >= 0)
+            close(fd);
+        if (n > 0) {
+            buf[n] = 0;
+            char *p = strrchr(buf, ')');
+            if (p && p[1] == ' ' && p[2] == 'S')
+                return;
+        }
+        msleep(1);
+    }
+}
+
+/* A stop and a continue end an epoll_wait with EINTR, even without a handler (signal(7)). */
+static void stop_cont(void)
+{
+    int ep = epoll_create1(0);
+    pid_t pid = FORK();
+    if (pid == 0) {
+        struct epoll_event ev;
+        CHECK("child: epoll_wait across SIGSTOP/SIGCONT", epoll_wait(ep, &ev, 1, -1));
+        fflush(stdout);
+        _exit(0);
+    }
+    wait_sleeping(pid);
+    kill(pid, SIGSTOP);
+    int st;
+    waitpid(pid, &st, WUNTRACED);
+    print_status("stopped", st);
+    kill(pid, SIGCONT);
+    reap("child", pid);
+    close(ep);
+}
+
 static void sigmask_waits(void)
 {
     struct sigaction sa = {0};
@@ -418,6 +459,7 @@ int main(void)
     ordering();
     nested();
     wakeups();
+    stop_cont();
     sigmask_waits();
     return 0;
 }
