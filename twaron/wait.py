@@ -72,7 +72,8 @@ class WaitQueue:
     """Entries waiting for events; `notify(mask)` runs the callbacks of those that match.
 
     Entries are kept in registration order (a dict used as an ordered set), so that waiters
-    are woken first come, first served, as Linux's FIFO wait queues wake them.
+    are woken first come, first served, as Linux's FIFO wait queues wake them; an entry
+    added at the head (epoll's) runs before those already there.
     """
 
     __slots__ = ("entries",)
@@ -80,9 +81,15 @@ class WaitQueue:
     def __init__(self) -> None:
         self.entries: dict[WaitEntry, None] = {}
 
-    def add(self, mask: int, callback: Callback, exclusive: bool = False) -> WaitEntry:
+    def add(self, mask: int, callback: Callback, exclusive: bool = False,
+            head: bool = False) -> WaitEntry:  # fmt: skip
+        """A new entry, last in line; or first with head=True (Linux's add_wait_queue puts
+        a non-exclusive entry at the head: epoll's callbacks run newest first)."""
         entry = WaitEntry(self, mask, callback, exclusive)
-        self.entries[entry] = None
+        if head and self.entries:
+            self.entries = {entry: None} | self.entries
+        else:
+            self.entries[entry] = None
         return entry
 
     def notify(self, mask: int = ALL_EVENTS) -> None:

@@ -53,6 +53,16 @@ def test_exclusive_entries_take_turns() -> None:
     assert seen == ["plain", "busy", "first", "plain after"]
 
 
+def test_head_entries_run_first() -> None:
+    q = WaitQueue()
+    seen: list[str] = []
+    q.add(EVENT_IN, lambda m: seen.append("task"))
+    q.add(EVENT_IN, lambda m: seen.append("epoll 1"), head=True)
+    q.add(EVENT_IN, lambda m: seen.append("epoll 2"), head=True)
+    q.notify(EVENT_IN)
+    assert seen == ["epoll 2", "epoll 1", "task"]
+
+
 def test_item_belongs_to_the_description(anon: AnonInodes) -> None:
     ep = EventPollFile(anon, 0)
     r, w = make_pipe(new_pipefs(clock), 0)

@@ -148,9 +148,10 @@ class EventPollFile(AnonFile):
                 self.remove(item)
                 raise KernelError(EINVAL)
         queue = target.poll_queue()
-        if queue is not None:
+        if queue is not None:  # as Linux: plain entries at the head, exclusive at the tail
+            exclusive = bool(events & EPOLLEXCLUSIVE)
             item.entry = queue.add(events & ~EP_PRIVATE_BITS, item.callback,
-                                   exclusive=bool(events & EPOLLEXCLUSIVE))  # fmt: skip
+                                   exclusive=exclusive, head=not exclusive)  # fmt: skip
         if item.poll():
             self.make_ready(item)
 

@@ -115,10 +115,11 @@ class PipeFile(File):
             wait_event(((pipe.wait, EVENT_IN | EVENT_HUP),),
                        lambda: pipe.buf or not pipe.writers)  # fmt: skip
         buf = pipe.buf
+        was_full = pipe.room() < PIPE_BUF  # no POLLOUT: a writer may wait for this read
         data = bytes(buf[:n])
         del buf[:n]
-        if data:
-            pipe.wait.notify(EVENT_OUT)
+        if data and was_full:  # Linux's pipe_read wakes writers only when it was full
+            pipe.wait.notify(EVENT_OUT)  # (an edge-triggered epoll item sees no more)
         return data
 
     def write(self, data: bytes) -> int:

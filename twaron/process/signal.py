@@ -253,12 +253,14 @@ def send_signal(kernel: Kernel, group: ThreadGroup, sig: int, info: bytes | None
     leader_blocks = bool(group.tasks) and group.tasks[0].blocked_signals & bit
     if not leader_blocks and is_ignored(group, sig):
         return
+    fresh = sig >= SIGRTMIN or not group.shared_pending & bit
     if sig >= SIGRTMIN:  # real-time signals queue: each one is delivered
         group.rt_queue.setdefault(sig, []).append(info or siginfo(sig, SI_USER))
-    elif not group.shared_pending & bit and info is not None:
+    elif fresh and info is not None:
         group.shared_info[sig] = info  # a standard signal is pending once: first info wins
     group.shared_pending |= bit
-    group.sighand.signalfd_wait.notify(EVENT_IN)  # Linux's signalfd_notify
+    if fresh:  # Linux's signalfd_notify (not for a standard signal already pending)
+        group.sighand.signalfd_wait.notify(EVENT_IN)
     # complete_signal: the first thread that does not block it takes it
     for t in group.tasks:
         if not t.blocked_signals & bit and not t.exited:
@@ -283,10 +285,12 @@ def send_thread_signal(kernel: Kernel, task: Task, sig: int, info: bytes | None 
     bit = sigbit(sig)
     if not task.blocked_signals & bit and is_ignored(group, sig):
         return
-    if not task.pending_signals & bit and info is not None:
+    fresh = not task.pending_signals & bit
+    if fresh and info is not None:
         task.pending_info[sig] = info
     task.pending_signals |= bit
-    group.sighand.signalfd_wait.notify(EVENT_IN)
+    if fresh:
+        group.sighand.signalfd_wait.notify(EVENT_IN)
     if not task.blocked_signals & bit:
         _signal_wake(kernel, task)
 

@@ -267,6 +267,18 @@ static void ordering(void)
     wait_show("all", ep, 8, 0);
     close(a[0]); close(a[1]); close(b[0]); close(b[1]); close(c[0]); close(c[1]);
     close(ep);
+    /* items on one file's queue are told newest first (add_wait_queue puts them at the head) */
+    ep = epoll_create1(0);
+    pipe(a);
+    int d1 = dup(a[0]), d2 = dup(a[0]);
+    add(ep, a[0], EPOLLIN | EPOLLET, 10);
+    add(ep, d1, EPOLLIN | EPOLLET, 11);
+    add(ep, d2, EPOLLIN, 12);
+    write(a[1], "x", 1);
+    wait_show("one pipe, three fds, then a write", ep, 8, 0);
+    wait_show("again: the level-triggered one", ep, 8, 0);
+    close(d1); close(d2); close(a[0]); close(a[1]);
+    close(ep);
 }
 
 static void nested(void)
