@@ -3,9 +3,9 @@
 A write of 8 bytes adds to the counter, a read of 8 bytes or more takes it (all of it, or 1 in
 EFD_SEMAPHORE mode); a read of 0 sleeps until something is written, a write that would
 reach 2^64 - 1 sleeps until a read makes room (EAGAIN for O_NONBLOCK). Readable while the
-counter is not 0, writable while one more can be added. Readers are notified with EVENT_OUT
-after a read (room for writers), writers with EVENT_IN after a write, as Linux wakes its one
-queue with those keys.
+counter is not 0, writable while one more can be added. A read notifies POLLOUT (room for
+writers), a write POLLIN, as Linux wakes its one queue with exactly those keys (an epoll item
+that asks only for EPOLLWRNORM hears neither).
 """
 
 from __future__ import annotations
@@ -42,7 +42,7 @@ class EventFdFile(AnonFile):
             wait_event(((self.wait, EVENT_IN),), lambda: self.count)
         taken = 1 if self.semaphore else self.count
         self.count -= taken
-        self.wait.notify(EVENT_OUT)
+        self.wait.notify(POLLOUT)  # Linux's key: EPOLLOUT alone (no WRNORM)
         return U64.pack(taken)  # consumed even if the copy to the caller then faults
 
     def write(self, data: bytes) -> int:
@@ -56,7 +56,7 @@ class EventFdFile(AnonFile):
                 raise KernelError(EAGAIN)
             wait_event(((self.wait, EVENT_OUT),), lambda: ULLONG_MAX - self.count > value)
         self.count += value
-        self.wait.notify(EVENT_IN)
+        self.wait.notify(POLLIN)
         return U64.size
 
     def poll(self) -> int:

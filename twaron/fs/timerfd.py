@@ -81,7 +81,7 @@ class TimerFdFile(AnonFile):
         self.timer = None
         self.expired = True
         self.ticks += 1
-        self.wait.notify(EVENT_IN)
+        self.wait.notify(POLLIN)  # Linux's key: EPOLLIN alone
 
     def _forward(self) -> int:
         """hrtimer_forward_now: move the expiry past now by whole intervals; how many."""

@@ -40,7 +40,7 @@ from twaron.arch.x86_64.constants import (
 from twaron.arch.x86_64.errno import ERESTARTSYS
 from twaron.errors import KernelError
 from twaron.process import exit as exits
-from twaron.wait import EVENT_IN, WaitQueue
+from twaron.wait import WaitQueue
 
 if TYPE_CHECKING:
     from twaron.kernel import Kernel
@@ -259,8 +259,8 @@ def send_signal(kernel: Kernel, group: ThreadGroup, sig: int, info: bytes | None
     elif fresh and info is not None:
         group.shared_info[sig] = info  # a standard signal is pending once: first info wins
     group.shared_pending |= bit
-    if fresh:  # Linux's signalfd_notify (not for a standard signal already pending)
-        group.sighand.signalfd_wait.notify(EVENT_IN)
+    if fresh:  # Linux's signalfd_notify, a wake-up without a key (not for a standard
+        group.sighand.signalfd_wait.notify()  # signal already pending: legacy_queue)
     # complete_signal: the first thread that does not block it takes it
     for t in group.tasks:
         if not t.blocked_signals & bit and not t.exited:
@@ -290,7 +290,7 @@ def send_thread_signal(kernel: Kernel, task: Task, sig: int, info: bytes | None 
         task.pending_info[sig] = info
     task.pending_signals |= bit
     if fresh:
-        group.sighand.signalfd_wait.notify(EVENT_IN)
+        group.sighand.signalfd_wait.notify()
     if not task.blocked_signals & bit:
         _signal_wake(kernel, task)
 

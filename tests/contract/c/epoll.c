@@ -203,6 +203,34 @@ static void triggers(void)
     close(p[1]);
     wait_show("no events asked: HUP still comes", ep, 8, 0);
     close(p[0]);
+    /* each end hears its own queue: a write tells the read end, not the write end */
+    pipe(p);
+    add(ep, p[0], EPOLLIN | EPOLLOUT | EPOLLET, 14);
+    add(ep, p[1], EPOLLIN | EPOLLOUT | EPOLLET, 15);
+    wait_show("both ends, edge-triggered", ep, 8, 0);
+    write(p[1], "x", 1);
+    wait_show("a write: only the read end", ep, 8, 0);
+    char c2;
+    read(p[0], &c2, 1);
+    wait_show("a read of a pipe that was not full: nobody", ep, 8, 0);
+    fcntl(p[1], F_SETFL, O_NONBLOCK);
+    static char big[65536];
+    long filled = write(p[1], big, sizeof big);
+    printf("filled: %ld\n", filled);
+    wait_show("full", ep, 8, 0);
+    read(p[0], big, 8192);
+    wait_show("a read of a full pipe: the write end", ep, 8, 0);
+    close(p[0]);
+    close(p[1]);
+    /* a FIFO open for reading and writing hears both */
+    mkfifo("fifo", 0600);
+    int f = open("fifo", O_RDWR | O_NONBLOCK);
+    add(ep, f, EPOLLIN | EPOLLOUT | EPOLLET, 16);
+    wait_show("FIFO O_RDWR", ep, 8, 0);
+    write(f, "y", 1);
+    wait_show("FIFO O_RDWR after a write", ep, 8, 0);
+    close(f);
+    unlink("fifo");
     close(ep);
 }
 
