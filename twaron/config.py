@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import dataclass, field
+from typing import Any
 
 from twaron.random import RNG_KINDS
 
@@ -76,6 +77,17 @@ class Config:
     env: dict[str, str] | None = None
     init: bool = False  # run PROGRAM under a minimal init (later: --init)
     timeout: float | None = None  # seconds of wall time before the run is stopped
+    # Watching and steering (syscalls/watch.py): strace-style tracing of a set of calls,
+    # -c's summary, fault injection, --fail-mem, the timeline, Python hooks.
+    trace_filter: str | None = None  # --trace=SET: trace only these calls (implies trace)
+    summary: bool = False  # -c / -C: strace -c's table on stderr at the end
+    inject: list[str] = field(default_factory=list)  # --inject SET:error=...:when=...
+    fault: list[str] = field(default_factory=list)  # --fault SET[:error=E] (ENOSYS default)
+    fail_mem: float | None = None  # --fail-mem PERCENT: mmap/mremap/brk fail at seeded points
+    timeline: str | None = None  # --timeline FILE: Chrome-trace/Perfetto JSON of the run
+    trace_file: str | None = None  # --trace-file FILE: trace and -c table there, not stderr
+    tmpfs_size: int | None = None  # every tmpfs's size limit (default: half of memory)
+    hooks: Any = None  # a twaron.Hooks (Python callbacks on syscalls, exec, exit, signals)
 
     def __post_init__(self) -> None:
         if self.env is None:
@@ -88,6 +100,10 @@ class Config:
             raise ValueError("memory must be positive")
         if self.timeout is not None and self.timeout <= 0:
             raise ValueError("timeout must be positive")
+        if self.tmpfs_size is not None and self.tmpfs_size <= 0:
+            raise ValueError("tmpfs size must be positive")
+        if self.fail_mem is not None and not 0 <= self.fail_mem <= 100:
+            raise ValueError("--fail-mem is a percentage, 0..100")
 
     def envp(self) -> list[bytes]:
         """The environment as execve's envp strings."""

@@ -29,6 +29,7 @@ from twaron.arch.x86_64.constants import AT_FDCWD, SIGSYS
 from twaron.clock import Clock
 from twaron.config import DEFAULT_DOMAINNAME, DEFAULT_HOSTNAME
 from twaron.mm.physmem import PhysMem
+from twaron.net.socket import NetNamespace
 from twaron.process import exit as exits
 from twaron.process import runloop
 from twaron.process import signal as sigs
@@ -37,6 +38,7 @@ from twaron.process.pid import PidTable
 from twaron.process.sched import Scheduler
 from twaron.random import make_rng
 from twaron.syscalls.entry import SyscallEntry
+from twaron.syscalls.hooks import HookError, Hooks
 
 if TYPE_CHECKING:
     from twaron.config import Config
@@ -63,7 +65,16 @@ class Kernel:
 
     def __init__(self, config: Config, console: Any, profiler: Profiler | None = None) -> None:
         self.config = config
+        if profiler is None and config.timeline:
+            from twaron.timeline import Timeline
+
+            profiler = Timeline()
         self.profiler = profiler
+        # Python hooks (kernel.hooks.before("connect")(fn), ...): registering one puts the
+        # watch (syscalls/watch.py) in place; kernel.watch is None while nothing watches.
+        self.hooks: Hooks = config.hooks if config.hooks is not None else Hooks()
+        self.hook_errors: list[HookError] = []
+        self.watch: Any = None
         self.clock = Clock()
         self.boot_time = self.clock.monotonic()
         self.mem = PhysMem(config.memory)
@@ -78,6 +89,7 @@ class Kernel:
         self.futex_queues: dict = {}  # futex key -> FutexQueue (process/futex.py)
         self.syscalls = self.syscall_entry_class(self)
         self.contexts = self.syscalls.contexts
+        self.platform: Any = None
         self.platform = platforms.create(config.platform, self.mem, self.syscalls.entry_point())
         self.syscalls.platform = self.platform
         self.exit_status: int | None = None
@@ -97,6 +109,7 @@ class Kernel:
         from twaron.fs import boot as fs_boot
 
         self.fs = fs_boot.mount_root(self)
+        self.net = NetNamespace(self)  # sockets: sockfs and each family's tables
         self.sched.host_wait = partial(runloop.host_wait, self)
         self.sched.wall_deadline = self.deadline
         self.platform.others_want_cpu = partial(runloop.others_want_cpu, self)
@@ -134,7 +147,10 @@ class Kernel:
         if parent is None:
             self.init_group = task.group
         self.main_group = task.group
+        t0 = time.perf_counter_ns()
         sys_execve(task, path, argv, envp, AT_FDCWD, 0)
+        if self.watch is not None:  # strace's first line and first count: PROGRAM's execve
+            self.watch.first_exec(task, path, argv, envp, time.perf_counter_ns() - t0)
         self.sched.enqueue(task)
         return task
 
@@ -170,6 +186,14 @@ class Kernel:
         print(oops.report(), file=sys.stderr, flush=True)
         if not task.exited:
             exits.group_exit(self, task.group, sigs.wait_status_for_signal(SIGSYS))
+
+    def report(self, err: Any) -> None:
+        """At the end of the run: -c's table, and the timeline file (--timeline)."""
+        if self.watch is not None:
+            self.watch.report(err)
+        path = self.config.timeline
+        if path and self.profiler is not None and hasattr(self.profiler, "chrome_trace"):
+            self.profiler.dump_chrome_trace(path)
 
     def shutdown(self, status: int) -> None:
         """pid 1 is gone: every other process is killed, as when a container's init exits."""

@@ -83,6 +83,7 @@ CASES = [
     ShellCase("xargs", "printf 'a\\nb\\nc\\n' | xargs echo got"),
     ShellCase("glob", "mkdir -p /tmp/gl && cd /tmp/gl && touch b.c a.c x.h && echo *.c"),
     ShellCase("proc_self_exe", "readlink /proc/self/exe"),
+    ShellCase("proc_net_unix_header", "head -1 /proc/net/unix; readlink /proc/net"),
     ShellCase("busybox_applet", "busybox echo via busybox; /bin/busybox true && echo ok"),
 ]
 

@@ -17,7 +17,7 @@ from twaron.arch.x86_64.constants import (
 )
 from twaron.arch.x86_64.errno import EAGAIN, ENOENT
 from twaron.errors import KernelError
-from twaron.fs.anon_inodes import AnonInodes
+from twaron.fs.anon_inodes import AnonInodeFs
 from twaron.fs.eventfd import EventFdFile
 from twaron.fs.eventpoll import EPOLL_EVENT, EventPollFile, do_epoll_ctl
 from twaron.fs.pipe import make_pipe, new_pipefs
@@ -31,8 +31,8 @@ def clock() -> int:
 
 
 @pytest.fixture
-def anon() -> AnonInodes:
-    return AnonInodes(clock)
+def anon() -> AnonInodeFs:
+    return AnonInodeFs(clock)
 
 
 def events(ep: EventPollFile, maxevents: int = 8) -> list[tuple[int, int]]:
@@ -63,7 +63,7 @@ def test_head_entries_run_first() -> None:
     assert seen == ["epoll 2", "epoll 1", "task"]
 
 
-def test_item_belongs_to_the_description(anon: AnonInodes) -> None:
+def test_item_belongs_to_the_description(anon: AnonInodeFs) -> None:
     ep = EventPollFile(anon, 0)
     r, w = make_pipe(new_pipefs(clock), 0)
     do_epoll_ctl(ep, EPOLL_CTL_ADD, r, 3, EPOLLIN, 42, True)
@@ -81,7 +81,7 @@ def test_item_belongs_to_the_description(anon: AnonInodes) -> None:
     w.put()
 
 
-def test_release_of_the_epoll_unregisters(anon: AnonInodes) -> None:
+def test_release_of_the_epoll_unregisters(anon: AnonInodeFs) -> None:
     ep = EventPollFile(anon, 0)
     r, w = make_pipe(new_pipefs(clock), 0)
     do_epoll_ctl(ep, EPOLL_CTL_ADD, r, 3, EPOLLIN, 1, True)
@@ -91,7 +91,7 @@ def test_release_of_the_epoll_unregisters(anon: AnonInodes) -> None:
     w.put()
 
 
-def test_epollexclusive_wakes_one_epoll_with_a_waiter(anon: AnonInodes) -> None:
+def test_epollexclusive_wakes_one_epoll_with_a_waiter(anon: AnonInodeFs) -> None:
     r, w = make_pipe(new_pipefs(clock), 0)
     eps = [EventPollFile(anon, 0) for _ in range(3)]
     woken: list[int] = []
@@ -105,7 +105,7 @@ def test_epollexclusive_wakes_one_epoll_with_a_waiter(anon: AnonInodes) -> None:
     assert [bool(ep.ready) for ep in eps] == [True, True, False]
 
 
-def test_ready_list_order_with_small_maxevents(anon: AnonInodes) -> None:
+def test_ready_list_order_with_small_maxevents(anon: AnonInodeFs) -> None:
     ep = EventPollFile(anon, 0)
     pipes = [make_pipe(new_pipefs(clock), 0) for _ in range(3)]
     for i, (r, _) in enumerate(pipes):
@@ -116,7 +116,7 @@ def test_ready_list_order_with_small_maxevents(anon: AnonInodes) -> None:
     assert data == [[1], [0], [2, 1], [0, 2, 1]]
 
 
-def test_edge_triggered_item_waits_for_its_next_callback(anon: AnonInodes) -> None:
+def test_edge_triggered_item_waits_for_its_next_callback(anon: AnonInodeFs) -> None:
     ep = EventPollFile(anon, 0)
     r, w = make_pipe(new_pipefs(clock), 0)
     do_epoll_ctl(ep, EPOLL_CTL_ADD, r, 3, EPOLLIN | EPOLLET, 5, True)
@@ -127,7 +127,7 @@ def test_edge_triggered_item_waits_for_its_next_callback(anon: AnonInodes) -> No
     assert events(ep) == [(EPOLLIN, 5)]
 
 
-def test_eventfd_counter(anon: AnonInodes) -> None:
+def test_eventfd_counter(anon: AnonInodeFs) -> None:
     f = EventFdFile(anon, 0, O_NONBLOCK)
     with pytest.raises(KernelError) as e:
         f.read(8)
@@ -152,7 +152,7 @@ class FakeClock:
         return int(self.t * NSEC)
 
 
-def test_timerfd_counts_missed_intervals(anon: AnonInodes) -> None:
+def test_timerfd_counts_missed_intervals(anon: AnonInodeFs) -> None:
     c = FakeClock()
     sched = Scheduler(c)  # type: ignore[arg-type]
     f = TimerFdFile(anon, CLOCK_MONOTONIC, O_NONBLOCK, sched, c)

@@ -33,6 +33,7 @@
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -358,6 +359,69 @@ static void w_pipe(long iters)
     close(fds[1]);
 }
 
+/* unix_stream: throughput between two processes over socketpair(AF_UNIX, SOCK_STREAM). One
+ * iteration is one 64 KiB chunk written by the child and read by the parent (the runner
+ * reports MB/s); the child's exit status is checked and every byte counted. */
+#define UNIX_CHUNK 65536
+
+static void unix_stream_writer(int fd, long chunks)
+{
+    static char buf[UNIX_CHUNK];
+    memset(buf, 'U', sizeof buf);
+    for (long i = 0; i < chunks; i++) {
+        size_t off = 0;
+        while (off < sizeof buf) {
+            ssize_t n = write(fd, buf + off, sizeof buf - off);
+            if (n <= 0)
+                _exit(1);
+            off += (size_t)n;
+        }
+    }
+    _exit(0);
+}
+
+static void unix_stream_reader(int fd, long chunks, long i)
+{
+    static char buf[UNIX_CHUNK];
+    long long want = (long long)chunks * UNIX_CHUNK, got = 0;
+    while (got < want) {
+        ssize_t n = read(fd, buf, sizeof buf);
+        if (n <= 0)
+            fail("iteration %ld: read from socket after %lld of %lld bytes: %s", i, got, want,
+                 n ? strerror(errno) : "EOF");
+        got += n;
+    }
+}
+
+static void unix_stream_run(long chunks, long i)
+{
+    int sv[2];
+    if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) < 0)
+        fail("socketpair: %s", strerror(errno));
+    pid_t pid = fork();
+    if (pid < 0)
+        fail("fork: %s", strerror(errno));
+    if (pid == 0) {
+        close(sv[0]);
+        unix_stream_writer(sv[1], chunks);
+    }
+    close(sv[1]);
+    unix_stream_reader(sv[0], chunks, i);
+    close(sv[0]);
+    int status;
+    if (waitpid(pid, &status, 0) < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0)
+        fail("iteration %ld: the writer failed (status %#x)", i, status);
+}
+
+static void w_unix_stream(long iters)
+{
+    long w = warmup >= 0 ? warmup : (iters / 16 > 0 ? iters / 16 : 1);
+    unix_stream_run(w, -1);
+    long long t0 = now_ns();
+    unix_stream_run(iters, 0);
+    report("unix_stream", iters, now_ns() - t0);
+}
+
 /* Two processes bounce a token over two eventfds, each waiting for it in epoll_wait: one
  * iteration is a round trip (two wake-ups through epoll, two reads, two writes). The child
  * stops when it reads anything but a single token. */
@@ -515,6 +579,7 @@ static const struct workload workloads[] = {
     {"write_null", w_write_null, 500000, 50000},
     {"pipe", w_pipe, 256, 64},
     {"epoll_pingpong", w_epoll_pingpong, 10000, 1000},
+    {"unix_stream", w_unix_stream, 1024, 128},
     {"open_close", w_open_close, 100000, 10000},
     {"stat", w_stat, 200000, 20000},
     {"mmap_fault", w_mmap_fault, 4096, 1024},

@@ -15,7 +15,7 @@ import struct
 from twaron.arch.x86_64.constants import EFD_SEMAPHORE, O_NONBLOCK, POLLERR, POLLIN, POLLOUT
 from twaron.arch.x86_64.errno import EAGAIN, EINVAL
 from twaron.errors import KernelError
-from twaron.fs.anon_inodes import AnonFile, AnonInodes
+from twaron.fs.anon_inodes import AnonFile, AnonInodeFs
 from twaron.wait import EVENT_IN, EVENT_OUT, WaitQueue, wait_event
 
 ULLONG_MAX = (1 << 64) - 1
@@ -27,7 +27,7 @@ class EventFdFile(AnonFile):
     name = b"[eventfd]"
     may_block = True
 
-    def __init__(self, anon: AnonInodes, count: int, flags: int) -> None:
+    def __init__(self, anon: AnonInodeFs, count: int, flags: int) -> None:
         super().__init__(anon, flags)
         self.count = count
         self.semaphore = bool(flags & EFD_SEMAPHORE)

@@ -41,7 +41,7 @@ from twaron.arch.x86_64.constants import (
 )
 from twaron.arch.x86_64.errno import EEXIST, EINVAL, ELOOP, ENOENT, EPERM
 from twaron.errors import KernelError
-from twaron.fs.anon_inodes import AnonFile, AnonInodes
+from twaron.fs.anon_inodes import AnonFile, AnonInodeFs
 from twaron.fs.vfs import File
 from twaron.wait import ALL_EVENTS, EVENT_IN, WaitEntry, WaitQueue
 
@@ -124,7 +124,7 @@ class EventPollFile(AnonFile):
     __slots__ = ("items", "ready", "wq", "poll_wait")
     name = b"[eventpoll]"
 
-    def __init__(self, anon: AnonInodes, flags: int) -> None:
+    def __init__(self, anon: AnonInodeFs, flags: int) -> None:
         super().__init__(anon, flags)
         self.items: dict[tuple[File, int], EpItem] = {}
         self.ready: dict[EpItem, None] = {}  # the ready list, in order (an ordered set)

@@ -92,6 +92,11 @@ def default_layout(busybox: str = HOST_BUSYBOX) -> list[Entry]:
     return out
 
 
+def _tmpfs_size(kernel: Any) -> int | None:
+    """--tmpfs-size (None: Linux's default, half of guest memory)."""
+    return getattr(getattr(kernel, "config", None), "tmpfs_size", None)
+
+
 def _clock(kernel: Any) -> Any:
     return kernel.clock.realtime_ns
 
@@ -118,7 +123,7 @@ def mount_pseudo(kernel: Any, root: Path) -> None:
 
 def build_default_rootfs(kernel: Any, busybox: str = HOST_BUSYBOX) -> Path:
     """A tmpfs root with the default layout, /dev and /proc mounted. Returns its root Path."""
-    root = tmpfs.tmpfs_root(kernel.mem, _clock(kernel))
+    root = tmpfs.tmpfs_root(kernel.mem, _clock(kernel), size=_tmpfs_size(kernel))
     _write_layout(root, default_layout(busybox))
     mount_pseudo(kernel, root)
     return root
@@ -147,7 +152,8 @@ def write_host_tree(dest_dir: str, busybox: str = HOST_BUSYBOX) -> None:
 def import_host_dir(kernel: Any, host_dir: str) -> Path:
     """Copy a host directory into a fresh tmpfs root (modes, symlinks, hard links, device
     nodes kept; owners become root); then mount /dev and /proc on it."""
-    root = tmpfs.tmpfs_root(kernel.mem, _clock(kernel), mode=os.stat(host_dir).st_mode & 0o7777)
+    root = tmpfs.tmpfs_root(kernel.mem, _clock(kernel), mode=os.stat(host_dir).st_mode & 0o7777,
+                            size=_tmpfs_size(kernel))
     copy_host_tree(root, host_dir)
     mount_pseudo(kernel, root)
     tmpfs.mkdir_p(root, b"tmp", 0o1777)

@@ -23,7 +23,7 @@ from twaron.arch.x86_64.constants import (
 )
 from twaron.arch.x86_64.errno import EAGAIN, EINVAL
 from twaron.errors import KernelError
-from twaron.fs.anon_inodes import AnonFile, AnonInodes
+from twaron.fs.anon_inodes import AnonFile, AnonInodeFs
 from twaron.wait import EVENT_IN, WaitQueue, wait_event
 
 NSEC = 1_000_000_000
@@ -44,7 +44,7 @@ class TimerFdFile(AnonFile):
     name = b"[timerfd]"
     may_block = True
 
-    def __init__(self, anon: AnonInodes, clockid: int, flags: int, sched: Any,
+    def __init__(self, anon: AnonInodeFs, clockid: int, flags: int, sched: Any,
                  clock: Any) -> None:  # fmt: skip
         super().__init__(anon, flags)
         self.clockid = clockid

@@ -32,8 +32,9 @@ from twaron.arch.x86_64.constants import (
     X86_TRAP_UD,
     X86_TRAP_XF,
 )
+from twaron.arch.x86_64.errno import ENOSPC
 from twaron.errors import KernelError
-from twaron.mm.address_space import FAULT_SIGBUS
+from twaron.mm.address_space import BUS_ADRERR, FAULT_SIGBUS
 from twaron.platform.base import Event
 from twaron.process import accounting
 from twaron.process import exit as exits
@@ -120,9 +121,12 @@ def run_user(kernel: Kernel, task: Task) -> tuple[Event, float]:
     if event is Event.PAGE_FAULT:
         try:
             code = task.mm.fault(info)
-        except KernelError:  # no frame for the fault: guest memory is exhausted
-            accounting.oom_kill(kernel, task)
-            code = 0  # the faulting task (if it survives) retries the access
+        except KernelError as e:
+            if e.errno == ENOSPC:  # a shared mapping of a full tmpfs: SIGBUS, as Linux
+                code = FAULT_SIGBUS | BUS_ADRERR
+            else:  # no frame for the fault: guest memory is exhausted
+                accounting.oom_kill(kernel, task)
+                code = 0  # the faulting task (if it survives) retries the access
         if prof:
             prof.phase("fault", t1, task.tid)
         if code & FAULT_SIGBUS:

@@ -404,6 +404,8 @@ def get_signal(task: Task) -> tuple[int, SigAction, bytes | None] | None:
         sig, info = taken
         group = task.group
         action = group.sighand.actions[sig]
+        if kernel.watch is not None:  # signal hooks, the timeline
+            kernel.watch.signal_taken(task, sig, action.handler)
         if action.handler == SIG_IGN or (action.handler == SIG_DFL and unkillable(kernel, group)):
             continue  # a guest init takes no default action (queued while it was blocked)
         if action.handler == SIG_DFL:

@@ -29,7 +29,7 @@ from twaron.arch.x86_64.constants import (
 )
 from twaron.arch.x86_64.errno import EAGAIN, EINVAL
 from twaron.errors import KernelError
-from twaron.fs.anon_inodes import AnonFile, AnonInodes
+from twaron.fs.anon_inodes import AnonFile, AnonInodeFs
 from twaron.process.signal import UNBLOCKABLE, dequeue_signal, siginfo
 from twaron.wait import EVENT_IN, WaitQueue, wait_event
 
@@ -105,7 +105,7 @@ class SignalFdFile(AnonFile):
     name = b"[signalfd]"
     may_block = True
 
-    def __init__(self, anon: AnonInodes, mask: int, flags: int, kernel: Kernel) -> None:
+    def __init__(self, anon: AnonInodeFs, mask: int, flags: int, kernel: Kernel) -> None:
         super().__init__(anon, flags)
         self.kernel = kernel  # for `current`: the thread whose signals a read takes
         self.set_mask(mask)
