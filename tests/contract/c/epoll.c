@@ -3,10 +3,13 @@
  * the open file description (it survives close of a dup'd fd, goes with the last one),
  * ready-list order with a small maxevents, nested epolls with their loop and depth checks,
  * EPOLLEXCLUSIVE's rules, epoll_wait woken by another process, and epoll_pwait /
- * epoll_pwait2 with a temporary signal mask (EINTR, even with SA_RESTART). */
+ * epoll_pwait2 with a temporary signal mask (EINTR, even with SA_RESTART), and the other
+ * pollable files: a socketpair (EPOLLRDHUP), a pidfd, an inotify instance. */
 #include "contract.h"
 #include <poll.h>
 #include <sys/epoll.h>
+#include <sys/inotify.h>
+#include <sys/socket.h>
 
 static volatile int got;
 static void on_usr1(int s) { got = s; }
@@ -231,6 +234,41 @@ static void triggers(void)
     wait_show("FIFO O_RDWR after a write", ep, 8, 0);
     close(f);
     unlink("fifo");
+    close(ep);
+}
+
+static void other_files(void)
+{
+    int ep = epoll_create1(0), sv[2];
+    socketpair(AF_UNIX, SOCK_STREAM, 0, sv);
+    add(ep, sv[0], EPOLLIN | EPOLLOUT | EPOLLRDHUP, 20);
+    wait_show("socketpair, nothing to read", ep, 8, 0);
+    write(sv[1], "x", 1);
+    wait_show("socketpair, data", ep, 8, 0);
+    shutdown(sv[1], SHUT_WR);
+    wait_show("peer shut down writing", ep, 8, 0);
+    close(sv[1]);
+    wait_show("peer closed", ep, 8, 0);
+    close(sv[0]);
+    pid_t pid = FORK();
+    if (pid == 0) {
+        msleep(50);
+        _exit(0);
+    }
+    int pfd = RAW(434 /* pidfd_open */, pid, 0);
+    add(ep, pfd, EPOLLIN, 21);
+    wait_show("pidfd, child running", ep, 8, 0);
+    wait_show("pidfd, child exits", ep, 8, -1);
+    reap("child", pid);
+    close(pfd);
+    int in = inotify_init1(IN_NONBLOCK);
+    inotify_add_watch(in, ".", IN_CREATE);
+    add(ep, in, EPOLLIN, 22);
+    wait_show("inotify, nothing", ep, 8, 0);
+    close(open("newfile", O_CREAT | O_WRONLY, 0600));
+    wait_show("inotify, a file created", ep, 8, 0);
+    close(in);
+    unlink("newfile");
     close(ep);
 }
 
@@ -495,6 +533,7 @@ int main(void)
     creation();
     ctl_errors();
     triggers();
+    other_files();
     description();
     ordering();
     nested();
