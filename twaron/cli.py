@@ -11,7 +11,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from twaron.config import PLATFORMS, Config, parse_add, parse_size
+from twaron.config import NET_MODES, PLATFORMS, Config, Publish, parse_add, parse_size
 from twaron.random import RNG_KINDS
 
 
@@ -54,6 +54,13 @@ def _nonnegative_int(text: str) -> int:
     if value < 0:
         raise argparse.ArgumentTypeError("must not be negative")
     return value
+
+
+def _publish(text: str) -> Publish:
+    try:
+        return Publish.parse(text)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
 
 
 def _timeout(text: str) -> float:
@@ -127,6 +134,13 @@ def build_parser() -> argparse.ArgumentParser:
                        help="Python hooks: a file defining `hooks = twaron.Hooks()`")
     run.add_argument("--tmpfs-size", type=_size, metavar="SIZE",
                      help="size limit of each tmpfs (default: half of --memory, as Linux)")
+    run.add_argument("--net", choices=NET_MODES, default="none",
+                     help="none: only lo, inside the guest (default); host: host sockets")
+    run.add_argument(
+        "-p", "--publish", type=_publish, action="append", default=[],
+        metavar="[HOST_ADDR:]HOST_PORT:GUEST_PORT[/udp]",
+        help="listen on the host and join connections to the guest's port (repeatable)",
+    )  # fmt: skip
     # REMAINDER: everything from PROGRAM on belongs to the guest, options included.
     run.add_argument("argv", nargs=argparse.REMAINDER, metavar="PROGRAM [ARGS...]")
     run.set_defaults(handler=_cmd_run)
@@ -305,6 +319,8 @@ def config_from_args(args: argparse.Namespace) -> Config:
         timeline=getattr(args, "timeline", None),
         trace_file=getattr(args, "trace_file", None),
         tmpfs_size=getattr(args, "tmpfs_size", None),
+        net=args.net,
+        publish=list(args.publish),
     )
 
 

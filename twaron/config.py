@@ -13,6 +13,7 @@ from typing import Any
 from twaron.random import RNG_KINDS
 
 PLATFORMS = ("auto", "unicorn", "kvm")
+NET_MODES = ("none", "host")
 DEFAULT_MEMORY = 512 << 20
 DEFAULT_PATH = "/sbin:/usr/sbin:/bin:/usr/bin"
 # uname's nodename and domainname at boot (the root's /etc/hostname and /etc/hosts agree;
@@ -55,6 +56,45 @@ def parse_add(spec: str) -> tuple[str, str]:
     return host, guest
 
 
+@dataclass(frozen=True)
+class Publish:
+    """One --publish: a host address and port joined to a guest port (tcp or udp)."""
+
+    host_addr: str
+    host_port: int
+    guest_port: int
+    proto: str = "tcp"
+
+    @classmethod
+    def parse(cls, spec: str) -> Publish:
+        """docker's syntax: [HOST_ADDR:]HOST_PORT:GUEST_PORT[/udp|/tcp]; an IPv6 HOST_ADDR
+        in brackets."""
+        text, _, proto = spec.partition("/")
+        proto = proto or "tcp"
+        if proto not in ("tcp", "udp"):
+            raise ValueError(f"--publish {spec!r}: protocol must be tcp or udp")
+        addr = "127.0.0.1"
+        if text.startswith("["):
+            end = text.find("]:")
+            if end < 0:
+                raise ValueError(f"--publish {spec!r}: bad [address]")
+            addr, text = text[1:end], text[end + 2 :]
+        parts = text.split(":")
+        if len(parts) == 3:
+            addr, parts = parts[0] or addr, parts[1:]
+        if len(parts) != 2:
+            raise ValueError(f"--publish {spec!r}: expected [HOST_ADDR:]HOST_PORT:GUEST_PORT")
+        try:
+            host_port, guest_port = int(parts[0]), int(parts[1])
+        except ValueError:
+            raise ValueError(f"--publish {spec!r}: ports must be numbers") from None
+        for p in (host_port, guest_port):
+            if not 0 < p < 65536:
+                raise ValueError(f"--publish {spec!r}: port {p} out of range")
+        return cls(addr, host_port, guest_port, proto)
+
+
+
 def default_env() -> dict[str, str]:
     """The guest's environment: a clean login-like one, not the host's (which would leak
     host paths and settings into every run and make runs differ between machines)."""
@@ -88,6 +128,8 @@ class Config:
     trace_file: str | None = None  # --trace-file FILE: trace and -c table there, not stderr
     tmpfs_size: int | None = None  # every tmpfs's size limit (default: half of memory)
     hooks: Any = None  # a twaron.Hooks (Python callbacks on syscalls, exec, exit, signals)
+    net: str = "none"  # none: lo inside the guest; host: the guest's sockets are host sockets
+    publish: list[Publish] = field(default_factory=list)  # --publish (with net none)
 
     def __post_init__(self) -> None:
         if self.env is None:
@@ -104,6 +146,11 @@ class Config:
             raise ValueError("tmpfs size must be positive")
         if self.fail_mem is not None and not 0 <= self.fail_mem <= 100:
             raise ValueError("--fail-mem is a percentage, 0..100")
+        if self.net not in NET_MODES:
+            raise ValueError(f"unknown net mode {self.net!r} ({', '.join(NET_MODES)})")
+        self.publish = [Publish.parse(p) if isinstance(p, str) else p for p in self.publish]
+        if self.publish and self.net != "none":
+            raise ValueError("--publish needs --net none (with --net host, listen on the host)")
 
     def envp(self) -> list[bytes]:
         """The environment as execve's envp strings."""

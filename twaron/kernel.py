@@ -28,7 +28,9 @@ from twaron import platform as platforms
 from twaron.arch.x86_64.constants import AT_FDCWD, SIGSYS
 from twaron.clock import Clock
 from twaron.config import DEFAULT_DOMAINNAME, DEFAULT_HOSTNAME
+from twaron.hostpoll import HostPoller
 from twaron.mm.physmem import PhysMem
+from twaron.net import publish
 from twaron.net.socket import NetNamespace
 from twaron.process import exit as exits
 from twaron.process import runloop
@@ -86,6 +88,7 @@ class Kernel:
         self.unimplemented_calls: Counter[int] = Counter()  # ENOSYS and stubs, by number
         self.pids = PidTable()
         self.sched = Scheduler(self.clock)
+        self.hostpoll = HostPoller()  # host fds guest tasks wait for (console, sockets)
         self.futex_queues: dict = {}  # futex key -> FutexQueue (process/futex.py)
         self.syscalls = self.syscall_entry_class(self)
         self.contexts = self.syscalls.contexts
@@ -110,6 +113,10 @@ class Kernel:
 
         self.fs = fs_boot.mount_root(self)
         self.net = NetNamespace(self)  # sockets: sockfs and each family's tables
+        if config.net == "host":
+            copy_host_net_files(self)
+        if config.publish:
+            publish.start(self.net, config.publish)  # OSError if a host port is taken
         self.sched.host_wait = partial(runloop.host_wait, self)
         self.sched.wall_deadline = self.deadline
         self.platform.others_want_cpu = partial(runloop.others_want_cpu, self)
@@ -210,6 +217,18 @@ class Kernel:
         reg = self.syscalls.registry
         return {reg.name(nr): n for nr, n in sorted(self.unimplemented_calls.items())
                 if nr not in reg.entries or reg[nr].unimplemented}  # fmt: skip
+
+
+def copy_host_net_files(kernel: Kernel) -> None:
+    """--net host: the guest resolves names as the host does (its /etc/resolv.conf and
+    /etc/hosts, copied at boot: nothing of the host is reachable later)."""
+    import os
+
+    from twaron.fs.rootfs import add_host_file
+
+    for path in ("/etc/resolv.conf", "/etc/hosts"):
+        if os.path.isfile(path):
+            add_host_file(kernel, kernel.fs.root, path, path)
 
 
 def status_to_exit_code(status: int) -> int:

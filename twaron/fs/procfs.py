@@ -15,16 +15,27 @@ from typing import Any
 from twaron.arch.x86_64.constants import (
     INOTIFY_MAX_USER_INSTANCES,
     INOTIFY_MAX_USER_WATCHES,
+    IP_LOCAL_PORT_RANGE_HIGH,
+    IP_LOCAL_PORT_RANGE_LOW,
     MAP_SHARED,
     O_ACCMODE,
     PAGE_SIZE,
     PROC_SUPER_MAGIC,
     PROT_EXEC,
     PROT_READ,
+    PROT_SOCK,
     PROT_WRITE,
+    RMEM_DEFAULT,
+    RMEM_MAX,
     S_IFDIR,
     S_IFLNK,
     S_IFREG,
+    SOMAXCONN,
+    TCP_FIN_TIMEOUT,
+    TCP_RMEM_DEFAULT,
+    TCP_WMEM_DEFAULT,
+    WMEM_DEFAULT,
+    WMEM_MAX,
 )
 from twaron.arch.x86_64.errno import EACCES, EINVAL, EIO, ENOENT
 from twaron.errors import KernelError
@@ -337,7 +348,7 @@ class ProcFs:
             b"ngroups_max": ProcFile(sb, lambda t: b"65536\n"),
         }
         kernel_dir = ProcDir(sb, lambda: kern)
-        sysd = {b"kernel": kernel_dir, b"fs": self._sys_fs_dir()}
+        sysd = {b"kernel": kernel_dir, b"fs": self._sys_fs_dir(), b"net": self._sys_net_dir()}
         return ProcDir(sb, lambda: sysd)
 
     def _sys_fs_dir(self) -> Inode:
@@ -360,6 +371,32 @@ class ProcFs:
         inotify_dir = ProcDir(sb, lambda: inotify)
         fsd = {b"inotify": inotify_dir}
         return ProcDir(sb, lambda: fsd)
+
+    def _sys_net_dir(self) -> Inode:
+        """/proc/sys/net: the settings the socket layer follows (read-only)."""
+        sb = self.sb
+
+        def fixed(text: bytes) -> Inode:
+            return ProcFile(sb, lambda t: text)
+
+        ipv4 = {
+            b"ip_local_port_range": fixed(b"%d\t%d\n" % (IP_LOCAL_PORT_RANGE_LOW,
+                                                          IP_LOCAL_PORT_RANGE_HIGH)),
+            b"ip_unprivileged_port_start": fixed(b"%d\n" % PROT_SOCK),
+            b"ping_group_range": fixed(b"1\t0\n"),
+            b"tcp_fin_timeout": fixed(b"%d\n" % TCP_FIN_TIMEOUT),
+            b"tcp_rmem": fixed(b"4096\t%d\t6291456\n" % TCP_RMEM_DEFAULT),
+            b"tcp_wmem": fixed(b"4096\t%d\t4194304\n" % TCP_WMEM_DEFAULT),
+        }  # fmt: skip
+        core = {
+            b"somaxconn": fixed(b"%d\n" % SOMAXCONN),
+            b"rmem_default": fixed(b"%d\n" % RMEM_DEFAULT),
+            b"wmem_default": fixed(b"%d\n" % WMEM_DEFAULT),
+            b"rmem_max": fixed(b"%d\n" % RMEM_MAX),
+            b"wmem_max": fixed(b"%d\n" % WMEM_MAX),
+        }
+        net = {b"ipv4": ProcDir(sb, lambda: ipv4), b"core": ProcDir(sb, lambda: core)}
+        return ProcDir(sb, lambda: net)
 
     def root_entries(self) -> dict[bytes, Inode]:
         return {name: inode for _, name, inode in self.root_listing(0)}

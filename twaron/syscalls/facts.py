@@ -183,14 +183,23 @@ RUSAGE = "the rusage holds the CPU times only (maxrss, faults, ... are 0)"
 CLOCKS = "CLOCK_TAI, the alarm clocks and other processes' CPU clocks are EINVAL"
 RLIMITS = ("enforced: NOFILE, FSIZE, AS, STACK (at exec), NPROC, CPU; the others are only "
            "stored")  # fmt: skip
-SOCKETS = ("AF_UNIX only for now: AF_INET, AF_INET6, AF_NETLINK and the other families are "
-           "EAFNOSUPPORT (issue #11)")  # fmt: skip
-SEND_OOB = "MSG_OOB is EOPNOTSUPP (Linux with CONFIG_AF_UNIX_OOB sends a stream's urgent byte)"
-RECV_NOTES = ("MSG_OOB is EOPNOTSUPP; descriptors in flight on sockets no process can reach "
-              "(a socket sent over itself) are never collected")  # fmt: skip
+SOCKETS = ("AF_UNIX; AF_INET and AF_INET6 TCP and UDP on lo inside the guest (--net none: "
+           "byte queues, no packets; TIME_WAIT, retransmission and keepalive probes are not "
+           "modelled) or as host sockets (--net host); AF_NETLINK NETLINK_ROUTE (link, address "
+           "and route dumps of lo); raw, ICMP, packet sockets and the other families are "
+           "ESOCKTNOSUPPORT/EPROTONOSUPPORT/EAFNOSUPPORT")  # fmt: skip
+SEND_OOB = ("MSG_OOB sends TCP's urgent byte; on AF_UNIX it is EOPNOTSUPP (Linux with "
+            "CONFIG_AF_UNIX_OOB sends a stream's urgent byte); a UDP message is copied in "
+            "before its size is checked (EFAULT before EMSGSIZE)")  # fmt: skip
+RECV_NOTES = ("MSG_OOB reads TCP's urgent byte (EOPNOTSUPP on AF_UNIX); MSG_ERRQUEUE has no "
+              "queue to read (EAGAIN: IP_RECVERR only reports errors through SO_ERROR); "
+              "descriptors in flight on sockets no process can reach (a socket sent over "
+              "itself) are never collected")  # fmt: skip
 SOCKOPTS = ("SO_BINDTODEVICE knows no device (ENODEV); filters (SO_ATTACH_FILTER, BPF), "
             "SO_TIMESTAMPING, SO_ZEROCOPY, SO_PEERSEC, SO_PEERGROUPS, SO_MEMINFO and other "
-            "rare options are ENOPROTOOPT; the levels of the other families do not exist yet")
+            "rare options are ENOPROTOOPT; the IP, IPv6, TCP and UDP options are checked, kept "
+            "and reported back (with --net none nothing acts on TTLs, keepalive or timeouts); "
+            "TCP_CONGESTION knows cubic and reno; TCP_INFO reports an idle loopback connection")
 ADDRLEN = D.fz("l")  # a sockaddr's length
 EPOLL = ("EPOLLWAKEUP is accepted (and dropped without CAP_BLOCK_SUSPEND, as Linux): the "
          "guest never suspends")  # fmt: skip
@@ -268,7 +277,10 @@ FACTS: dict[str, Fact] = {
                      "ends when its open file is closed, not at the close of one of its fds",
                      shape=fcntl_args, fuzz="fFi"),  # fmt: skip
     "ioctl": partial("FIONBIO, FIOCLEX/FIONCLEX, FIONREAD; terminal ioctls on the console "
-                     "only (passed to the host's terminal); others ENOTTY",
+                     "only (passed to the host's terminal); on sockets SIOCINQ, SIOCOUTQ, "
+                     "SIOCATMARK and the interface ioctls of lo (SIOCGIFCONF, SIOCGIFFLAGS, "
+                     "SIOCGIFINDEX, SIOCGIFNAME, SIOCGIFADDR, SIOCGIFNETMASK, SIOCGIFMTU, ...; "
+                     "SIOCSIFFLAGS changes nothing); others ENOTTY",
                      shape=ioctl_args, fuzz="fxp"),  # fmt: skip
     "flock": stub("checks the fd and operation, takes no lock: LOCK_EX excludes nobody",
                   FD, flags(LOCK_OPS)),  # fmt: skip

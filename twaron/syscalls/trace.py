@@ -1192,9 +1192,37 @@ def _optval(c: Call, v: int, length: int) -> str:
     return quote(data)
 
 
+def _level_names(prefix: str, skip: tuple[str, ...] = ()) -> tuple[str, dict[int, str]]:
+    names: dict[int, str] = {}
+    for n, v in vars(C).items():
+        if n.startswith(prefix) and isinstance(v, int) and not n.endswith(skip) \
+                and v not in names:  # fmt: skip
+            names[v] = n
+    return prefix, names
+
+
+TCP_OPT_NAMES = _level_names("TCP_", ("_DEFAULT", "_LO", "_MSS", "MAX_", "_MAX", "_STATE"))
+TCP_OPT_NAMES[1].update({C.TCP_NODELAY: "TCP_NODELAY", C.TCP_MAXSEG: "TCP_MAXSEG",
+                         C.TCP_CORK: "TCP_CORK", C.TCP_KEEPIDLE: "TCP_KEEPIDLE",
+                         C.TCP_KEEPINTVL: "TCP_KEEPINTVL", C.TCP_KEEPCNT: "TCP_KEEPCNT",
+                         C.TCP_SYNCNT: "TCP_SYNCNT", C.TCP_LINGER2: "TCP_LINGER2",
+                         C.TCP_DEFER_ACCEPT: "TCP_DEFER_ACCEPT", C.TCP_INFO: "TCP_INFO",
+                         C.TCP_WINDOW_CLAMP: "TCP_WINDOW_CLAMP"})  # fmt: skip
+IP_OPT_NAMES = ("IP_", {v: n for n, v in vars(C).items() if n.startswith("IP_")
+                        and isinstance(v, int) and n not in ("IP_PMTUDISC_OMIT", "IP_MTU_LO",
+                        "IP_LOCAL_PORT_RANGE_LOW", "IP_LOCAL_PORT_RANGE_HIGH")})  # fmt: skip
+IPV6_OPT_NAMES = ("IPV6_", {v: n for n, v in vars(C).items()
+                            if n.startswith("IPV6_") and isinstance(v, int)})  # fmt: skip
+UDP_OPT_NAMES = ("UDP_", {v: n for n, v in vars(C).items()
+                          if n.startswith("UDP_") and isinstance(v, int)})  # fmt: skip
+_LEVEL_OPT_NAMES = {C.SOL_SOCKET: SO_NAMES, C.SOL_TCP: TCP_OPT_NAMES, C.SOL_IP: IP_OPT_NAMES,
+                    C.SOL_IPV6: IPV6_OPT_NAMES, C.SOL_UDP: UDP_OPT_NAMES}  # fmt: skip
+
+
 def _sockopt_name(c: Call) -> str:
     level, name = _s32(c.args[1]), c.args[2] & 0xFFFF_FFFF
-    return enum_str(SO_NAMES, name) if level == C.SOL_SOCKET else str(_s32(name))
+    names = _LEVEL_OPT_NAMES.get(level)
+    return enum_str(names, name) if names is not None else str(_s32(name))
 
 
 def setsockopt_args(c: Call) -> list[str]:
