@@ -26,9 +26,12 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <netinet/in.h>
@@ -503,6 +506,87 @@ static void w_tcp_connect(long iters)
     close(l);
 }
 
+/* Two processes bounce a token over two eventfds, each waiting for it in epoll_wait: one
+ * iteration is a round trip (two wake-ups through epoll, two reads, two writes). The child
+ * stops when it reads anything but a single token. */
+#define PONG_STOP 1000
+
+static void pong_wait(int ep, int fd, uint64_t *value, long i)
+{
+    struct epoll_event ev;
+    int n;
+    do
+        n = epoll_wait(ep, &ev, 1, -1);
+    while (n < 0 && errno == EINTR);
+    if (n != 1 || ev.data.fd != fd || !(ev.events & EPOLLIN))
+        fail("iteration %ld: epoll_wait returned %d: %s", i, n, n < 0 ? strerror(errno) : "");
+    if (read(fd, value, sizeof *value) != sizeof *value)
+        fail("iteration %ld: read from eventfd: %s", i, strerror(errno));
+}
+
+static int pong_epoll(int fd)
+{
+    int ep = epoll_create1(EPOLL_CLOEXEC);
+    struct epoll_event ev = {.events = EPOLLIN, .data.fd = fd};
+    if (ep < 0 || epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev) < 0)
+        fail("epoll setup: %s", strerror(errno));
+    return ep;
+}
+
+static void pong_send(int fd, uint64_t value, long i)
+{
+    if (write(fd, &value, sizeof value) != sizeof value)
+        fail("iteration %ld: write to eventfd: %s", i, strerror(errno));
+}
+
+static void ping_once(int ep, int to, int from, long i)
+{
+    uint64_t v;
+    pong_send(to, 1, i);
+    pong_wait(ep, from, &v, i);
+    if (v != 1)
+        fail("iteration %ld: the token came back as %llu", i, (unsigned long long)v);
+}
+
+static void w_epoll_pingpong(long iters)
+{
+    int to_child = eventfd(0, EFD_NONBLOCK), to_parent = eventfd(0, EFD_NONBLOCK);
+    if (to_child < 0 || to_parent < 0)
+        fail("eventfd: %s", strerror(errno));
+    fflush(stdout);
+    pid_t pid = fork();
+    if (pid < 0)
+        fail("fork: %s", strerror(errno));
+    if (pid == 0) {
+        int ep = pong_epoll(to_child);
+        for (long i = 0;; i++) {
+            uint64_t v;
+            pong_wait(ep, to_child, &v, i);
+            if (v != 1)
+                _exit(v == PONG_STOP ? 0 : 1);
+            pong_send(to_parent, 1, i);
+        }
+    }
+    int ep = pong_epoll(to_parent);
+    for (long i = 0, w = micro_warmup(iters); i < w; i++)
+        ping_once(ep, to_child, to_parent, -1 - i);
+    long long t0 = now_ns();
+    for (long i = 0; i < iters; i++)
+        ping_once(ep, to_child, to_parent, i);
+    long long total = now_ns() - t0;
+    pong_send(to_child, PONG_STOP, iters);
+    int status;
+    if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+        char what[64];
+        describe_status(status, what, sizeof what);
+        fail("the other process: %s", what);
+    }
+    report("epoll_pingpong", iters, total);
+    close(ep);
+    close(to_child);
+    close(to_parent);
+}
+
 static void open_close_once(long i)
 {
     int fd = open("/tmp/benchfile", O_RDONLY);
@@ -578,6 +662,7 @@ static const struct workload workloads[] = {
     {"read_null", w_read_null, 500000, 50000},
     {"write_null", w_write_null, 500000, 50000},
     {"pipe", w_pipe, 256, 64},
+    {"epoll_pingpong", w_epoll_pingpong, 10000, 1000},
     {"unix_stream", w_unix_stream, 1024, 128},
     {"tcp_loopback", w_tcp_loopback, 1024, 128},
     {"tcp_connect", w_tcp_connect, 2000, 200},

@@ -1029,10 +1029,12 @@ class File:
 
     Reference counted: created with one reference (the opener's); FdTable.install takes it
     over, dup/fork take more with get(), close drops one with put(); release() runs once.
+    `f_ep` holds the epoll items watching this description (Linux's file->f_ep: see
+    fs/eventpoll.py); they go when the last reference does, before release().
     """
 
     __slots__ = ("path", "inode", "flags", "pos", "refs", "readable", "writable", "owner",
-                 "__weakref__")  # fmt: skip
+                 "f_ep", "__weakref__")  # fmt: skip
 
     seekable = True
     may_block = False  # reads or writes can sleep (pipes, terminals, sockets)
@@ -1043,6 +1045,7 @@ class File:
         self.flags = flags
         self.pos = 0
         self.refs = 1
+        self.f_ep: dict[Any, None] | None = None
         acc = flags & O_ACCMODE
         opath = bool(flags & O_PATH)
         self.readable = (acc == 0 or acc == O_RDWR) and not opath
@@ -1059,6 +1062,9 @@ class File:
     def put(self) -> None:
         self.refs -= 1
         if self.refs == 0:
+            if self.f_ep:  # Linux's eventpoll_release: no epoll watches a file that is gone
+                for item in list(self.f_ep):
+                    item.file_released()
             self.release()
 
     def release(self) -> None:

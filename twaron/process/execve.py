@@ -229,7 +229,11 @@ def commit(task: Task, image: NewImage) -> None:
         task.files = files.fork_copy()
         files.users -= 1
     task.files.close_on_exec()
-    group.sighand = group.sighand.copy()  # a table shared by CLONE_SIGHAND stays as it is
+    old_sighand = group.sighand
+    group.sighand = old_sighand.copy()  # a table shared by CLONE_SIGHAND stays as it is
+    # ... but the process keeps its signalfd queue: a signalfd that survives the exec (in an
+    # epoll set, say) still hears of its signals (Linux unshares only a shared sighand).
+    group.sighand.signalfd_wait = old_sighand.signalfd_wait
     group.sighand.exec_reset()
     task.clear_child_tid = 0
     if task.robust_list[0]:

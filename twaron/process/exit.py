@@ -118,7 +118,7 @@ def become_zombie(kernel: Kernel, group: ThreadGroup) -> None:
         sig = group.exit_signal
         # a guest init (SIGNAL_UNKILLABLE) drops what it has no handler for: a child made
         # with CLONE_PARENT and some exit signal must not kill it
-        if not (parent is init and not kernel.kernel_init and sigs.is_unhandled(parent, sig)):
+        if not sigs.init_ignores(kernel, parent, sig):
             sigs.send_signal(kernel, parent, sig, sigs.child_info(group, sig))
     parent.child_exit.notify()
 

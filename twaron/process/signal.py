@@ -40,6 +40,7 @@ from twaron.arch.x86_64.constants import (
 from twaron.arch.x86_64.errno import ERESTARTSYS
 from twaron.errors import KernelError
 from twaron.process import exit as exits
+from twaron.wait import WaitQueue
 
 if TYPE_CHECKING:
     from twaron.kernel import Kernel
@@ -53,6 +54,8 @@ CORE_SIGNALS = {SIGQUIT, SIGILL, SIGTRAP, SIGABRT, SIGBUS, SIGFPE, SIGSEGV, SIGX
 IGNORED_BY_DEFAULT = {SIGCHLD, SIGURG, SIGWINCH, SIGCONT}
 STOP_SIGNALS = {SIGSTOP, SIGTSTP, SIGTTIN, SIGTTOU}
 UNBLOCKABLE = (1 << (SIGKILL - 1)) | (1 << (SIGSTOP - 1))
+# Faults a thread made itself: taken before any other pending signal (Linux's next_signal).
+SYNCHRONOUS_MASK = sum(1 << (s - 1) for s in (SIGSEGV, SIGBUS, SIGILL, SIGTRAP, SIGFPE, SIGSYS))
 SIGRTMIN = 34
 SI_USER = 0
 CLD_EXITED, CLD_KILLED, CLD_DUMPED, CLD_STOPPED, CLD_CONTINUED = 1, 2, 3, 5, 6
@@ -75,10 +78,13 @@ DEFAULT_ACTION = SigAction()
 
 
 class SigHand:
-    """The handler table, shared by the threads of a group."""
+    """The handler table, shared by the threads of a group; and the queue that signal
+    generation notifies (Linux's sighand->signalfd_wqh), where signalfd readers and pollers
+    wait for a signal to become pending."""
 
     def __init__(self, actions: list[SigAction] | None = None) -> None:
         self.actions = actions if actions is not None else [DEFAULT_ACTION] * (NSIG + 1)
+        self.signalfd_wait = WaitQueue()
 
     def copy(self) -> SigHand:
         return SigHand(list(self.actions))
@@ -106,8 +112,62 @@ def is_unhandled(group: ThreadGroup, sig: int) -> bool:
     return group.sighand.actions[sig].handler in (SIG_DFL, SIG_IGN)
 
 
+def unkillable(kernel: Kernel, group: ThreadGroup) -> bool:
+    """A guest pid 1 (Linux's SIGNAL_UNKILLABLE init of a namespace)."""
+    return group is kernel.init_group and not kernel.kernel_init
+
+
+def init_ignores(kernel: Kernel, group: ThreadGroup, sig: int, thread: Task | None = None) -> bool:
+    """A guest pid 1 gets only the signals it has handlers for, even from itself and even
+    SIGKILL - unless the receiving thread (the leader for a process signal) blocks it:
+    Linux never ignores a blocked signal (the handler may change, a signalfd may read it),
+    and drops it at delivery if it still has no handler then."""
+    if not unkillable(kernel, group) or not is_unhandled(group, sig):
+        return False
+    t = thread if thread is not None else (group.tasks[0] if group.tasks else None)
+    return t is None or not t.blocked_signals & sigbit(sig)
+
+
 def pending_deliverable(task: Task) -> int:
     return (task.pending_signals | task.group.shared_pending) & ~task.blocked_signals
+
+
+def next_signal(pending: int) -> int:
+    """The signal to take first of a set of pending signal bits (0 if none): the lowest
+    synchronous fault, else the lowest (Linux's next_signal)."""
+    if not pending:
+        return 0
+    if pending & SYNCHRONOUS_MASK:
+        pending &= SYNCHRONOUS_MASK
+    return (pending & -pending).bit_length()
+
+
+def dequeue_signal(task: Task, mask: int) -> tuple[int, bytes | None] | None:
+    """Take one pending signal of `mask` (signal bits) for task: the thread's own first,
+    then the process's (Linux's dequeue_signal); (sig, the siginfo it was queued with, or
+    None if it has none of its own). None when no signal of mask is pending."""
+    sig = next_signal(task.pending_signals & mask)
+    if sig:
+        task.pending_signals &= ~sigbit(sig)
+        info = task.pending_info.pop(sig, None)
+        if task.fault_info is not None and task.fault_info[0] == sig:
+            _, code, addr = task.fault_info
+            task.fault_info = None
+            info = siginfo(sig, code, addr=addr)
+        return sig, info
+    group = task.group
+    sig = next_signal(group.shared_pending & mask)
+    if not sig:
+        return None
+    queue = group.rt_queue.get(sig) if sig >= SIGRTMIN else None
+    if queue:  # a real-time signal stays pending while more of it are queued
+        info = queue.pop(0)
+        if not queue:
+            group.shared_pending &= ~sigbit(sig)
+    else:
+        group.shared_pending &= ~sigbit(sig)
+        info = group.shared_info.pop(sig, None)
+    return sig, info
 
 
 T = TypeVar("T")
@@ -187,14 +247,20 @@ def send_signal(kernel: Kernel, group: ThreadGroup, sig: int, info: bytes | None
         if sig == SIGSTOP or not orphaned_pgrp(kernel, group.pgid):
             stop_group(kernel, group, sig)
         return  # terminal stops are discarded in an orphaned process group
-    if is_ignored(group, sig):
-        return
     bit = sigbit(sig)
+    # Blocked signals are never ignored: the handler may change before they are unblocked,
+    # and a signalfd may read them (Linux's sig_ignored looks at the leader's mask).
+    leader_blocks = bool(group.tasks) and group.tasks[0].blocked_signals & bit
+    if not leader_blocks and is_ignored(group, sig):
+        return
+    fresh = sig >= SIGRTMIN or not group.shared_pending & bit
     if sig >= SIGRTMIN:  # real-time signals queue: each one is delivered
         group.rt_queue.setdefault(sig, []).append(info or siginfo(sig, SI_USER))
-    elif not group.shared_pending & bit and info is not None:
+    elif fresh and info is not None:
         group.shared_info[sig] = info  # a standard signal is pending once: first info wins
     group.shared_pending |= bit
+    if fresh:  # Linux's signalfd_notify, a wake-up without a key (not for a standard
+        group.sighand.signalfd_wait.notify()  # signal already pending: legacy_queue)
     # complete_signal: the first thread that does not block it takes it
     for t in group.tasks:
         if not t.blocked_signals & bit and not t.exited:
@@ -216,12 +282,15 @@ def send_thread_signal(kernel: Kernel, task: Task, sig: int, info: bytes | None 
         if sig == SIGSTOP or not orphaned_pgrp(kernel, group.pgid):
             stop_group(kernel, group, sig)
         return
-    if is_ignored(group, sig):
-        return
     bit = sigbit(sig)
-    if not task.pending_signals & bit and info is not None:
+    if not task.blocked_signals & bit and is_ignored(group, sig):
+        return
+    fresh = not task.pending_signals & bit
+    if fresh and info is not None:
         task.pending_info[sig] = info
     task.pending_signals |= bit
+    if fresh:
+        group.sighand.signalfd_wait.notify()
     if not task.blocked_signals & bit:
         _signal_wake(kernel, task)
 
@@ -329,28 +398,16 @@ def get_signal(task: Task) -> tuple[int, SigAction, bytes | None] | None:
     SIGCONT handler then still finds the interrupted syscall unsettled)."""
     kernel = task.kernel
     while not task.exited:
-        pending = pending_deliverable(task)
-        if not pending:
+        taken = dequeue_signal(task, ~task.blocked_signals)
+        if taken is None:
             return None
-        sig = (pending & -pending).bit_length()
-        bit = sigbit(sig)
+        sig, info = taken
         group = task.group
-        if task.pending_signals & bit:
-            task.pending_signals &= ~bit
-            info = task.pending_info.pop(sig, None)
-        elif sig >= SIGRTMIN and group.rt_queue.get(sig):
-            queue = group.rt_queue[sig]
-            info = queue.pop(0)
-            if not queue:
-                group.shared_pending &= ~bit
-        else:
-            group.shared_pending &= ~bit
-            info = group.shared_info.pop(sig, None)
         action = group.sighand.actions[sig]
         if kernel.watch is not None:  # signal hooks, the timeline
             kernel.watch.signal_taken(task, sig, action.handler)
-        if action.handler == SIG_IGN:
-            continue
+        if action.handler == SIG_IGN or (action.handler == SIG_DFL and unkillable(kernel, group)):
+            continue  # a guest init takes no default action (queued while it was blocked)
         if action.handler == SIG_DFL:
             if default_kills(sig):
                 exits.group_exit(kernel, group, wait_status_for_signal(sig))
@@ -360,9 +417,5 @@ def get_signal(task: Task) -> tuple[int, SigAction, bytes | None] | None:
                 stop_group(kernel, group, sig)
                 return None  # the task stops here; the rest is taken after SIGCONT
             continue
-        if task.fault_info is not None and task.fault_info[0] == sig:
-            _, code, addr = task.fault_info
-            task.fault_info = None
-            info = siginfo(sig, code, addr=addr)
         return sig, action, info or siginfo(sig, SI_USER)
     return None

@@ -32,7 +32,12 @@ from twaron.syscalls.trace import (
     COUNT,
     DIRENTS_OUT,
     DIRFD,
+    EFD_FLAGS,
     ENVP,
+    EPOLL_CREATE_FLAGS,
+    EPOLL_CTL_OPS,
+    EPOLL_EVENT_IN,
+    EPOLL_EVENTS_OUT,
     FADV_ADVICE,
     FALLOC_FLAGS,
     FD,
@@ -43,6 +48,8 @@ from twaron.syscalls.trace import (
     IN_INIT_FLAGS,
     IN_MASK,
     ITIMER_WHICH,
+    ITIMERSPEC_IN,
+    ITIMERSPEC_OUT,
     LD,
     LOCK_OPS,
     MADV_ADVICE,
@@ -73,6 +80,7 @@ from twaron.syscalls.trace import (
     RLIMIT_RESOURCES,
     RUSAGE_WHO,
     SEEK_WHENCE,
+    SFD_FLAGS,
     SHUT_HOW,
     SIG,
     SIGACTION_IN,
@@ -92,6 +100,8 @@ from twaron.syscalls.trace import (
     STAT_OUT,
     STR,
     SYSINFO_OUT,
+    TFD_FLAGS,
+    TFD_SETTIME_FLAGS,
     TIMER_FLAGS,
     TIMESPEC_IN,
     TIMESPEC_OUT,
@@ -126,6 +136,7 @@ from twaron.syscalls.trace import (
 
 NEVER, SYS, NOHAND, BLOCK = (Restart.NEVER_SLEEPS, Restart.SYS, Restart.NOHAND,
                              Restart.BLOCK)  # fmt: skip
+EINTR = Restart.EINTR
 KILLABLE = Restart.KILLABLE
 
 
@@ -190,7 +201,8 @@ SOCKOPTS = ("SO_BINDTODEVICE knows no device (ENODEV); filters (SO_ATTACH_FILTER
             "and reported back (with --net none nothing acts on TTLs, keepalive or timeouts); "
             "TCP_CONGESTION knows cubic and reno; TCP_INFO reports an idle loopback connection")
 ADDRLEN = D.fz("l")  # a sockaddr's length
-EPOLL = "epoll: not yet (issue #12)"
+EPOLL = ("EPOLLWAKEUP is accepted (and dropped without CAP_BLOCK_SUSPEND, as Linux): the "
+         "guest never suspends")  # fmt: skip
 SYSV_IPC = "System V IPC: not yet"
 MQUEUE = "POSIX message queues: not yet"
 AIO = "Linux AIO: not yet"
@@ -199,9 +211,16 @@ INOTIFY = ("no IN_UNMOUNT (the mount tree is fixed), no IN_OPEN/IN_ACCESS from e
            "max_user_instances and max_user_watches are not enforced")  # fmt: skip
 FANOTIFY = "fanotify: not yet"
 POSIX_TIMERS = "POSIX timers: not yet (setitimer and alarm work)"
-TIMERFD = "timerfd: not yet"
-SIGNALFD = "signalfd: not yet"
-EVENTFD = "eventfd: not yet"
+TIMERFD = ("the alarm clocks (root only, as Linux) run as their plain clocks: the guest "
+           "never suspends; no TFD_IOC_SET_TICKS, as a Linux build without "
+           "CONFIG_CHECKPOINT_RESTORE")  # fmt: skip
+TIMERFD_CANCEL = ("TFD_TIMER_CANCEL_ON_SET is accepted and never cancels: the guest cannot "
+                  "set the clock")  # fmt: skip
+EVENTFD = ("writev to an eventfd makes one 8-byte write of its vectors (Linux writes each "
+           "vector: EINVAL for pieces under 8 bytes); a write of the wrong size from a bad "
+           "pointer is EFAULT (Linux: EINVAL)")  # fmt: skip
+SIGNALFD = ("as Linux, the signals read and polled are those of the calling thread and "
+            "process, whoever created the signalfd")  # fmt: skip
 SETCLOCK = "setting the clock: not yet (the guest's clock follows the host's)"
 SCHED_POLICY = "scheduling policies: not yet (one round-robin policy)"
 NEW_MOUNT_API = "the new mount API: not yet (the mount tree is fixed at boot)"
@@ -516,8 +535,8 @@ FACTS: dict[str, Fact] = {
     "sigaltstack": full(PTR, PTR),
     "pause": full(restart=NOHAND, nofuzz=SLEEPS),
     "restart_syscall": full(restart=BLOCK),
-    "signalfd": unsupported(SIGNALFD),
-    "signalfd4": unsupported(SIGNALFD),
+    "signalfd": full(FD, SIGSET_IN, SIGSETSIZE, note=SIGNALFD),
+    "signalfd4": full(FD, SIGSET_IN, SIGSETSIZE, flags(SFD_FLAGS), note=SIGNALFD),
     # ---- time
     "nanosleep": full(TIMESPEC_IN, PTR, restart=BLOCK),
     "clock_nanosleep": partial("a sleep on CLOCK_PROCESS_CPUTIME_ID counts wall time",
@@ -542,22 +561,26 @@ FACTS: dict[str, Fact] = {
     "timer_gettime": unsupported(POSIX_TIMERS),
     "timer_getoverrun": unsupported(POSIX_TIMERS),
     "timer_delete": unsupported(POSIX_TIMERS),
-    "timerfd_create": unsupported(TIMERFD),
-    "timerfd_settime": unsupported(TIMERFD),
-    "timerfd_gettime": unsupported(TIMERFD),
+    "timerfd_create": full(enum(CLOCK_IDS), flags(TFD_FLAGS), note=TIMERFD),
+    "timerfd_settime": full(FD, flags(TFD_SETTIME_FLAGS), ITIMERSPEC_IN, ITIMERSPEC_OUT,
+                            note=TIMERFD_CANCEL),  # fmt: skip
+    "timerfd_gettime": full(FD, ITIMERSPEC_OUT),
     # ---- waiting for files
     "poll": full(PTR, NFDS, D.fz("w"), restart=BLOCK),  # w: a short timeout in the fuzzer
     "ppoll": full(PTR, NFDS, TIMESPEC_IN, SIGSET_IN, SIGSETSIZE, restart=NOHAND),
     "select": full(COUNT, PTR, PTR, PTR, PTR.fz("z"), restart=NOHAND),
     "pselect6": full(COUNT, PTR, PTR, PTR, TIMESPEC_IN, PTR, restart=NOHAND),
-    "epoll_create": unsupported(EPOLL),
-    "epoll_create1": unsupported(EPOLL, fuzz="x"),
-    "epoll_ctl": unsupported(EPOLL),
-    "epoll_wait": unsupported(EPOLL),
-    "epoll_pwait": unsupported(EPOLL),
-    "epoll_pwait2": unsupported(EPOLL),
-    "eventfd": unsupported(EVENTFD),
-    "eventfd2": unsupported(EVENTFD, fuzz="ix"),
+    "epoll_create": full(D),
+    "epoll_create1": full(flags(EPOLL_CREATE_FLAGS)),
+    "epoll_ctl": full(FD, enum(EPOLL_CTL_OPS), FD, EPOLL_EVENT_IN, note=EPOLL),
+    # w: a short timeout in the fuzzer (an epoll with nothing ready would sleep for ever)
+    "epoll_wait": full(FD, EPOLL_EVENTS_OUT, COUNT, D.fz("w"), restart=EINTR),
+    "epoll_pwait": full(FD, EPOLL_EVENTS_OUT, COUNT, D.fz("w"), SIGSET_IN, SIGSETSIZE,
+                        restart=EINTR),  # fmt: skip
+    "epoll_pwait2": full(FD, EPOLL_EVENTS_OUT, COUNT, TIMESPEC_IN, SIGSET_IN, SIGSETSIZE,
+                         restart=EINTR),  # fmt: skip
+    "eventfd": partial(EVENTFD, U.fz("i")),
+    "eventfd2": partial(EVENTFD, U.fz("i"), flags(EFD_FLAGS)),
     # ---- futexes and thread-local bits
     "futex": partial("no priority-inheritance operations (FUTEX_LOCK_PI, ...: ENOSYS)",
                      restart=SYS, shape=futex_args, fuzz="pcizpi"),  # fmt: skip

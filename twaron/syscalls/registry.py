@@ -165,6 +165,8 @@ def load() -> Registry:
     if _REGISTRY:
         return _REGISTRY[0]
     from twaron.syscalls import (  # noqa: F401 - imported for their @syscall handlers
+        epoll,
+        eventfd,
         fs,
         itimer,
         memfd,
@@ -177,7 +179,9 @@ def load() -> Registry:
         poll,
         process,
         signal,
+        signalfd,
         time,
+        timerfd,
     )
     from twaron.syscalls.classes import classes_of
     from twaron.syscalls.facts import FACTS

@@ -225,6 +225,16 @@ DN_FLAGS = _names(
 PIDFD_FLAGS = _names("PIDFD_NONBLOCK")
 FD_FLAGS = _names("FD_CLOEXEC")
 TIMER_FLAGS = _names("TIMER_ABSTIME")
+EPOLL_CREATE_FLAGS = _names("EPOLL_CLOEXEC")
+EPOLL_EVENT_FLAGS = _names(
+    "EPOLLIN", "EPOLLPRI", "EPOLLOUT", "EPOLLERR", "EPOLLHUP", "EPOLLRDNORM", "EPOLLRDBAND",
+    "EPOLLWRNORM", "EPOLLWRBAND", "EPOLLMSG", "EPOLLRDHUP", "EPOLLEXCLUSIVE", "EPOLLWAKEUP",
+    "EPOLLONESHOT", "EPOLLET",
+)  # fmt: skip
+EFD_FLAGS = _names("EFD_SEMAPHORE", "EFD_NONBLOCK", "EFD_CLOEXEC")
+TFD_FLAGS = _names("TFD_NONBLOCK", "TFD_CLOEXEC")
+TFD_SETTIME_FLAGS = _names("TFD_TIMER_ABSTIME", "TFD_TIMER_CANCEL_ON_SET")
+SFD_FLAGS = _names("SFD_NONBLOCK", "SFD_CLOEXEC")
 
 
 def _enum(prefix: str, *names: str) -> tuple[str, dict[int, str]]:
@@ -256,7 +266,7 @@ PRCTL_OPTIONS = _enum(
 CLOCK_IDS = _enum(
     "CLOCK_", "CLOCK_REALTIME", "CLOCK_MONOTONIC", "CLOCK_PROCESS_CPUTIME_ID",
     "CLOCK_THREAD_CPUTIME_ID", "CLOCK_MONOTONIC_RAW", "CLOCK_REALTIME_COARSE",
-    "CLOCK_MONOTONIC_COARSE", "CLOCK_BOOTTIME",
+    "CLOCK_MONOTONIC_COARSE", "CLOCK_BOOTTIME", "CLOCK_REALTIME_ALARM", "CLOCK_BOOTTIME_ALARM",
 )  # fmt: skip
 RLIMIT_RESOURCES = _enum(
     "RLIMIT_", "RLIMIT_CPU", "RLIMIT_FSIZE", "RLIMIT_DATA", "RLIMIT_STACK", "RLIMIT_CORE",
@@ -265,6 +275,7 @@ RLIMIT_RESOURCES = _enum(
     "RLIMIT_RTTIME",
 )  # fmt: skip
 SIGPROCMASK_HOW = _enum("SIG_", "SIG_BLOCK", "SIG_UNBLOCK", "SIG_SETMASK")
+EPOLL_CTL_OPS = _enum("EPOLL_CTL_", "EPOLL_CTL_ADD", "EPOLL_CTL_DEL", "EPOLL_CTL_MOD")
 MADV_ADVICE = _enum(
     "MADV_", "MADV_NORMAL", "MADV_RANDOM", "MADV_SEQUENTIAL", "MADV_WILLNEED", "MADV_DONTNEED",
     "MADV_FREE", "MADV_REMOVE", "MADV_DONTFORK", "MADV_DOFORK", "MADV_MERGEABLE",
@@ -314,7 +325,7 @@ PTRACE_REQUESTS = ("PTRACE_", {
 SIGNAL_NAMES: dict[int, str] = {
     v: n
     for n, v in vars(C).items()
-    if n.startswith("SIG") and n[3:].isalpha() and n.isupper() and isinstance(v, int)
+    if n.startswith("SIG") and n[3:].isalnum() and n.isupper() and isinstance(v, int)
     and 1 <= v <= 31 and n not in ("SIGSTKSZ", "SIGRTMIN")
 }  # fmt: skip
 
@@ -526,6 +537,32 @@ def _timespec_at(c: Call, v: int, usec: bool = False) -> str:
 TIMESPEC_IN = _in(lambda c, v: "NULL" if v == 0 else _timespec_at(c, v), "z")
 TIMESPEC_OUT = _out(_timespec_at)
 TIMEVAL_OUT = _out(lambda c, v: _timespec_at(c, v, usec=True))
+
+
+def _itimerspec(c: Call, v: int) -> str:
+    isec, insec, vsec, vnsec = struct.unpack("<qqqq", _read(c.task, v, 32))
+    return (f"{{it_interval={{tv_sec={isec}, tv_nsec={insec}}}, "
+            f"it_value={{tv_sec={vsec}, tv_nsec={vnsec}}}}}")  # fmt: skip
+
+
+ITIMERSPEC_IN = _in(lambda c, v: "NULL" if v == 0 else _itimerspec(c, v), "p")
+ITIMERSPEC_OUT = _out(_itimerspec)
+
+
+def _epoll_event(data: bytes) -> str:
+    events, d = struct.unpack("<IQ", data)
+    names = flags_str(EPOLL_EVENT_FLAGS, events)
+    return f"{{events={names}, data={{u32={d & 0xFFFF_FFFF}, u64={d}}}}}"
+
+
+def _epoll_events(c: Call, v: int) -> str:
+    n = c.result or 0
+    items = [_epoll_event(_read(c.task, v + 12 * i, 12)) for i in range(min(n, MAX_ARRAY))]
+    return "[" + ", ".join(items + (["..."] if n > MAX_ARRAY else [])) + "]"
+
+
+EPOLL_EVENT_IN = _in(lambda c, v: "NULL" if v == 0 else _epoll_event(_read(c.task, v, 12)), "p")
+EPOLL_EVENTS_OUT = _out(_epoll_events)
 
 
 def _utsname(c: Call, v: int) -> str:
