@@ -29,6 +29,7 @@ from twaron.arch.x86_64.constants import AT_FDCWD, SIGSYS
 from twaron.clock import Clock
 from twaron.config import DEFAULT_DOMAINNAME, DEFAULT_HOSTNAME
 from twaron.mm.physmem import PhysMem
+from twaron.mm.vdso import Vdso
 from twaron.process import exit as exits
 from twaron.process import runloop
 from twaron.process import signal as sigs
@@ -80,6 +81,7 @@ class Kernel:
         self.contexts = self.syscalls.contexts
         self.platform = platforms.create(config.platform, self.mem, self.syscalls.entry_point())
         self.syscalls.platform = self.platform
+        self.vdso = Vdso(self.mem, self.clock, self.platform.guest_tsc_offset())
         self.exit_status: int | None = None
         # The task the run loop is running (Linux's `current`): whose syscall a file's read
         # or write serves, for the few that need to know (a socket's sender credentials).

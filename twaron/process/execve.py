@@ -45,6 +45,7 @@ from twaron.arch.x86_64.constants import (
     AT_PLATFORM,
     AT_RANDOM,
     AT_SECURE,
+    AT_SYSINFO_EHDR,
     AT_UID,
     ET_DYN,
     MAP_GROWSDOWN,
@@ -180,6 +181,7 @@ def load(task: Task, filename: bytes, argv: list[bytes], envp: list[bytes], dirf
             entry, base = ld.entry, ld.bias
             if prof:
                 t0 = prof.phase("exec.load interpreter", t0, tid)
+        vdso = kernel.vdso.map(mm)
         random_bytes = kernel.rng.read(16)
         if prof:
             t0 = prof.phase("exec.AT_RANDOM", t0, tid)
@@ -188,7 +190,7 @@ def load(task: Task, filename: bytes, argv: list[bytes], envp: list[bytes], dirf
             t0 = prof.phase("exec.prefault cached pages", t0, tid)
         cred = exec_credentials(task, path)
         sp = _setup_stack(task, mm, cred, loaded, base, execfn, argv, envp, random_bytes,
-                          image.exec_stack)  # fmt: skip
+                          image.exec_stack, vdso)  # fmt: skip
         if prof:
             t0 = prof.phase("exec.stack alloc + init", t0, tid)
     except BaseException:
@@ -318,7 +320,7 @@ def stack_size(task: Task) -> int:
 def _setup_stack(task: Task, mm: AddressSpace, cred: Credentials, loaded: LoadedImage,
                  interp_base: int,
                  filename: bytes, argv: list[bytes], envp: list[bytes], random_bytes: bytes,
-                 exec_stack: bool) -> int:  # fmt: skip
+                 exec_stack: bool, vdso: int) -> int:  # fmt: skip
     """Lay out Linux's initial stack; returns the new rsp."""
     prot = PROT_READ | PROT_WRITE | (PROT_EXEC if exec_stack else 0)
     # Linux always lets the arguments in (up to ARG_MAX), whatever RLIMIT_STACK says
@@ -344,6 +346,7 @@ def _setup_stack(task: Task, mm: AddressSpace, cred: Credentials, loaded: Loaded
 
     secure = int((cred.euid, cred.egid) != (cred.uid, cred.gid))
     auxv = [
+        (AT_SYSINFO_EHDR, vdso),
         (AT_HWCAP, HWCAP), (AT_PAGESZ, PAGE_SIZE), (AT_CLKTCK, CLK_TCK),
         (AT_PHDR, loaded.phdr_addr), (AT_PHENT, loaded.phentsize), (AT_PHNUM, loaded.phnum),
         (AT_BASE, interp_base), (AT_FLAGS, 0), (AT_ENTRY, loaded.entry),

@@ -63,7 +63,9 @@ def run(kernel: Kernel) -> int:
     """Run tasks until pid 1 is gone (or --timeout); the wait status of pid 1."""
     sched = kernel.sched
     syscalls = kernel.syscalls
+    clock = kernel.clock
     while kernel.exit_status is None:
+        clock.maintain()  # the guest is stopped: the vDSO's data may change now
         if kernel.host_signals:
             deliver_host_signals(kernel)
         if kernel.deadline is not None and time.monotonic() >= kernel.deadline:
