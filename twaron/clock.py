@@ -41,6 +41,8 @@ REBASE_NS = NSEC  # a new segment at most this often
 STEER_NS = 10 * NSEC  # a difference from the host's clock fades over this much time
 MAX_STEER = 500e-6  # at most 500 ppm of steering, as NTP slews
 MASK64 = (1 << 64) - 1
+STA_UNSYNC = 0x40  # adjtimex status: not synchronised
+NTP_PHASE_LIMIT = 16_000_000  # us: adjtimex's maxerror and esterror when unsynchronised
 # rdtsc; shl $32, %rdx; or %rdx, %rax; ret
 _RDTSC_CODE = bytes.fromhex("0f3148c1e2204809d0c3")
 
@@ -119,6 +121,8 @@ class Clock:
         self.segment = (0, 0, 0)
         self.next_rebase = 0  # host monotonic ns of the next new segment
         self.listeners: list[Callable[[], None]] = []  # told of every change (the vDSO)
+        # told when the wall clock is set (timers on CLOCK_REALTIME re-arm)
+        self.realtime_listeners: set[Callable[[], None]] = set()
         if self.tsc is not None:
             t, h = self.tsc.sample()
             self.segment = (t, h, round(self.tsc.initial_rate * (1 << 32)))
@@ -128,6 +132,9 @@ class Clock:
         self.realtime_offset = time.time_ns() - mono  # guest CLOCK_REALTIME - MONOTONIC
         self.tai_offset = 0  # seconds: CLOCK_TAI - CLOCK_REALTIME (adjtimex ADJ_TAI)
         self.tz = (0, 0)  # settimeofday's struct timezone: minuteswest, dsttime
+        self.tz_was_set = False  # the first settimeofday with a timezone warps the clock
+        self.ntp: dict[str, int] = {}  # adjtimex's state, reported, never applied
+        self.ntp_clear()
 
     # ---- reading ----------------------------------------------------------------------
 
@@ -170,7 +177,29 @@ class Clock:
     def set_realtime(self, ns: int) -> None:
         """clock_settime(CLOCK_REALTIME): the guest's wall clock only, never the host's."""
         self.realtime_offset = ns - self.monotonic_ns()
+        self.ntp_clear()
         self._changed()
+        for listener in list(self.realtime_listeners):
+            listener()
+
+    def set_tai_offset(self, seconds: int) -> None:
+        self.tai_offset = seconds
+        self._changed()
+        for listener in list(self.realtime_listeners):
+            listener()
+
+    def set_timezone(self, minuteswest: int, dsttime: int) -> None:
+        self.tz = (minuteswest, dsttime)
+        self._changed()
+
+    def ntp_clear(self) -> None:
+        """adjtimex's state when the clock is set (Linux's ntp_clear): unsynchronised."""
+        ntp = self.ntp
+        ntp.update(status=ntp.get("status", 0) | STA_UNSYNC, offset=0, adjtime=0,
+                   maxerror=NTP_PHASE_LIMIT, esterror=NTP_PHASE_LIMIT)
+        ntp.setdefault("freq", 0)
+        ntp.setdefault("constant", 2)
+        ntp.setdefault("tick", 10_000)
 
     def maintain(self) -> None:
         """At a safe point (no guest code running): a new segment, once a second."""

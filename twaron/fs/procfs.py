@@ -24,7 +24,7 @@ from twaron.arch.x86_64.constants import (
     S_IFLNK,
     S_IFREG,
 )
-from twaron.arch.x86_64.errno import EACCES, EINVAL, EIO, ENOENT
+from twaron.arch.x86_64.errno import EACCES, EINVAL, EIO, ENOENT, ESRCH
 from twaron.errors import KernelError
 from twaron.fs.vfs import (
     Dentry,
@@ -428,7 +428,8 @@ class ProcFs:
             b"environ": lambda: ProcFile(
                 sb, lambda _t: _mm_range(task(), "env_start", "env_end"), 0o400, uid=u
             ),
-            b"comm": lambda: ProcFile(sb, lambda _t: self.comm(task()), 0o644, uid=u),
+            b"comm": lambda: ProcFile(sb, lambda _t: self.comm(task()), 0o644,
+                                      lambda _t, data: self.set_comm(task(), data), uid=u),
             b"stat": lambda: ProcFile(sb, lambda _t: self.pid_stat(g, task()), uid=u),
             b"statm": lambda: ProcFile(sb, lambda _t: self.statm(task()), uid=u),
             b"status": lambda: ProcFile(sb, lambda _t: self.status(g, task()), uid=u),
@@ -476,6 +477,16 @@ class ProcFs:
     # --- contents ---
     def comm(self, t: Any) -> bytes:
         return (t.comm if t is not None else b"") + b"\n"
+
+    def set_comm(self, t: Any, data: bytes) -> None:
+        """A write to /proc/PID/comm (Linux's comm_write): the first 15 bytes, newline and
+        all, up to a NUL; only within the writer's own thread group (else EINVAL, root too)."""
+        if t is None or t.exited:
+            raise KernelError(ESRCH)
+        writer = self.kernel.current
+        if writer is None or writer.group is not t.group:
+            raise KernelError(EINVAL)
+        t.comm = data[:15].split(b"\0", 1)[0]
 
     def pid_stat(self, g: Any, t: Any) -> bytes:
         state = "Z" if g.zombie or t is None else ("R" if t.runnable else "S")

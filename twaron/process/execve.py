@@ -60,6 +60,7 @@ from twaron.arch.x86_64.constants import (
     S_ISGID,
     S_ISUID,
     S_IXGRP,
+    SECBIT_KEEP_CAPS,
     SIGSEGV,
 )
 from twaron.arch.x86_64.errno import E2BIG, EACCES, EFAULT, ELOOP, ENAMETOOLONG, ENOEXEC
@@ -68,11 +69,11 @@ from twaron.fs.boot import exec_open
 from twaron.mm.address_space import MMAP_TOP, STACK_SIZE, STACK_TOP, AddressSpace
 from twaron.mm.page_cache import PageCache
 from twaron.platform.base import UserRegs
-from twaron.process import binfmt_elf, futex
+from twaron.process import binfmt_elf, futex, timers
 from twaron.process import exit as exits
 from twaron.process.binfmt_elf import ElfImage, LoadedImage
 from twaron.process.signal import wait_status_for_signal
-from twaron.process.task import Credentials
+from twaron.process.task import Credentials, creds_changed
 
 if TYPE_CHECKING:
     from twaron.process.task import Task
@@ -204,8 +205,9 @@ def exec_credentials(task: Task, path: Any) -> Credentials:
     makes its owner the effective (and saved) user, set-group-ID its group, unless the
     mount is nosuid or the task asked for no_new_privs."""
     cred = task.cred.copy()
+    cred.securebits &= ~SECBIT_KEEP_CAPS
     inode = path.inode
-    if "nosuid" in path.mnt.sb.mount_opts.split(",") or getattr(task, "no_new_privs", False):
+    if "nosuid" in path.mnt.sb.mount_opts.split(",") or task.no_new_privs:
         return cred
     if inode.mode & S_ISUID:
         cred.euid = cred.suid = cred.fsuid = inode.uid
@@ -230,6 +232,7 @@ def commit(task: Task, image: NewImage) -> None:
     task.files.close_on_exec()
     group.sighand = group.sighand.copy()  # a table shared by CLONE_SIGHAND stays as it is
     group.sighand.exec_reset()
+    timers.exit_itimers(group)  # POSIX timers go; interval timers stay
     task.clear_child_tid = 0
     if task.robust_list[0]:
         futex.exit_robust_list(kernel, task)
@@ -246,7 +249,13 @@ def commit(task: Task, image: NewImage) -> None:
     old.users -= 1
     if old.users == 0:
         old.destroy()
+    cred = task.cred  # dumpable unless running set-id, then as the new ids decide
+    task.mm.dumpable = int(cred.euid == cred.uid and cred.egid == cred.gid)
     task.cred = image.cred
+    creds_changed(task, cred)
+    new = image.cred
+    if (new.euid, new.egid) != (new.uid, new.gid):  # secureexec: AT_SECURE
+        task.pdeathsig = 0
     task.comm = image.execfn.rsplit(b"/", 1)[-1][:15]
     group.did_exec = True
     group.exe = image.path

@@ -35,7 +35,7 @@ from twaron.arch.x86_64.constants import (
 from twaron.errors import KernelError
 from twaron.mm.address_space import FAULT_SIGBUS
 from twaron.platform.base import Event
-from twaron.process import accounting
+from twaron.process import accounting, timers
 from twaron.process import exit as exits
 from twaron.process import signal as sigs
 from twaron.process.sigframe import deliver_signals
@@ -114,6 +114,8 @@ def run_user(kernel: Kernel, task: Task) -> tuple[Event, float]:
     group.utime += spent
     if group.utime >= group.cpu_check:
         accounting.cpu_limit(kernel, group)
+    if group.utime >= group.cpu_timer_next:
+        timers.run_cpu_timers(kernel, group)
     if prof:  # guest code = time in run() less the syscalls answered inside it
         t1 = prof.now()
         if t0 >= prof.origin_ns:
@@ -202,8 +204,10 @@ def others_want_cpu(kernel: Kernel) -> bool:
         or kernel.host_signals
         or kernel.console.wait
         or (kernel.deadline is not None and time.monotonic() >= kernel.deadline)
-        # RLIMIT_CPU is counted when run() returns: a limited task gets its slices
+        # RLIMIT_CPU and CPU-time timers are counted when run() returns: a limited task,
+        # or one with such a timer armed, gets its slices
         or (cur is not None and cur.group.cpu_check != float("inf"))
+        or (cur is not None and cur.group.cpu_timer_next != float("inf"))
         # a signal for the running task is delivered when run() returns
         or (cur is not None and bool(sigs.pending_deliverable(cur)))
     )

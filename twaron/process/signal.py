@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Callable
-from typing import TYPE_CHECKING, NamedTuple, TypeVar
+from typing import TYPE_CHECKING, NamedTuple, Protocol, TypeVar
 
 from twaron.arch.x86_64.constants import (
     NSIG,
@@ -93,6 +93,48 @@ def is_ignored(group: ThreadGroup, sig: int) -> bool:
     return handler == SIG_IGN or (handler == SIG_DFL and sig in IGNORED_BY_DEFAULT)
 
 
+def sig_ignored(task: Task | None, group: ThreadGroup, sig: int) -> bool:
+    """Whether a signal for task (a process's: its leader) is dropped at once (Linux's
+    sig_ignored): ignored, and not blocked - a blocked signal stays pending, for its handler
+    may change before it is unblocked, and sigwaitinfo may take it."""
+    if task is not None and (task.blocked_signals | task.real_blocked) & sigbit(sig):
+        return False
+    return is_ignored(group, sig)
+
+
+class QueuedInfo(Protocol):
+    """A siginfo kept pending by a kernel object rather than as bytes (a POSIX timer's
+    entry): take() when the signal is dequeued gives its bytes (and lets the timer rearm);
+    discard() when the pending signal is thrown away."""
+
+    def take(self) -> bytes: ...
+
+    def discard(self) -> None: ...
+
+
+def _info_bytes(info: bytes | QueuedInfo | None) -> bytes | None:
+    if info is None or isinstance(info, bytes):
+        return info
+    return info.take()
+
+
+def _discard(info: object) -> None:
+    if info is not None and not isinstance(info, bytes):
+        info.discard()  # type: ignore[attr-defined]
+
+
+def flush_signal(group: ThreadGroup, sig: int) -> None:
+    """Throw away a pending sig, everywhere in the process (a disposition set to ignore)."""
+    bit = sigbit(sig)
+    group.shared_pending &= ~bit
+    for info in group.rt_queue.pop(sig, ()):
+        _discard(info)
+    _discard(group.shared_info.pop(sig, None))
+    for t in group.tasks:
+        t.pending_signals &= ~bit
+        _discard(t.pending_info.pop(sig, None))
+
+
 def default_kills(sig: int) -> bool:
     return sig not in IGNORED_BY_DEFAULT and sig not in STOP_SIGNALS
 
@@ -168,7 +210,8 @@ def child_info(group: ThreadGroup, sig: int, code: int = 0) -> bytes:
 # ---- generation ---------------------------------------------------------------------------
 
 
-def send_signal(kernel: Kernel, group: ThreadGroup, sig: int, info: bytes | None = None) -> None:
+def send_signal(kernel: Kernel, group: ThreadGroup, sig: int,
+                info: bytes | QueuedInfo | None = None) -> None:  # fmt: skip
     """Send sig to a process (kill(2)); fatal, stop and continue actions happen at once.
     info is the siginfo its handler will see (SI_USER without a sender by default)."""
     if sig == 0 or group.zombie:
@@ -187,7 +230,7 @@ def send_signal(kernel: Kernel, group: ThreadGroup, sig: int, info: bytes | None
         if sig == SIGSTOP or not orphaned_pgrp(kernel, group.pgid):
             stop_group(kernel, group, sig)
         return  # terminal stops are discarded in an orphaned process group
-    if is_ignored(group, sig):
+    if sig_ignored(group.tasks[0] if group.tasks else None, group, sig):
         return
     bit = sigbit(sig)
     if sig >= SIGRTMIN:  # real-time signals queue: each one is delivered
@@ -202,7 +245,8 @@ def send_signal(kernel: Kernel, group: ThreadGroup, sig: int, info: bytes | None
             break
 
 
-def send_thread_signal(kernel: Kernel, task: Task, sig: int, info: bytes | None = None) -> None:
+def send_thread_signal(kernel: Kernel, task: Task, sig: int,
+                       info: bytes | QueuedInfo | None = None) -> None:  # fmt: skip
     """tgkill/tkill: a signal for one thread."""
     group = task.group
     if sig == 0 or task.exited:
@@ -216,7 +260,7 @@ def send_thread_signal(kernel: Kernel, task: Task, sig: int, info: bytes | None 
         if sig == SIGSTOP or not orphaned_pgrp(kernel, group.pgid):
             stop_group(kernel, group, sig)
         return
-    if is_ignored(group, sig):
+    if sig_ignored(task, group, sig):
         return
     bit = sigbit(sig)
     if not task.pending_signals & bit and info is not None:
@@ -239,12 +283,14 @@ def force_signal(task: Task, sig: int, code: int = 0, addr: int = 0) -> None:
 
 
 def _fatal_now(group: ThreadGroup, sig: int, tasks: list[Task]) -> bool:
+    """Linux's complete_signal: fatal at once for a thread that does not block it - in its
+    real mask: sigtimedwait unblocks what it waits for, and that does not make it fatal."""
     action = group.sighand.actions[sig]
     bit = sigbit(sig)
     return (
         action.handler == SIG_DFL
         and default_kills(sig)
-        and any(not t.blocked_signals & bit and not t.exited for t in tasks)
+        and any(not (t.blocked_signals | t.real_blocked) & bit and not t.exited for t in tasks)
     )
 
 
@@ -252,7 +298,8 @@ def _stop_now(group: ThreadGroup, sig: int, tasks: list[Task]) -> bool:
     action = group.sighand.actions[sig]
     bit = sigbit(sig)
     return action.handler == SIG_DFL and any(
-        not t.blocked_signals & bit and not t.exited for t in tasks)
+        not (t.blocked_signals | t.real_blocked | t.sigwait_set) & bit and not t.exited
+        for t in tasks)
 
 
 def _signal_wake(kernel: Kernel, task: Task) -> None:
@@ -321,6 +368,31 @@ def _notify_parent_stop(kernel: Kernel, group: ThreadGroup, code: int) -> None:
 # ---- taking a signal on the way to user mode ----------------------------------------------
 
 
+def dequeue_signal(task: Task, allowed: int) -> tuple[int, bytes | None] | None:
+    """Take the lowest pending signal in `allowed`, the thread's own before the process's
+    (Linux's dequeue_signal): (sig, its siginfo or None), or None."""
+    group = task.group
+    for private in (True, False):
+        pending = (task.pending_signals if private else group.shared_pending) & allowed
+        if not pending:
+            continue
+        sig = (pending & -pending).bit_length()
+        bit = sigbit(sig)
+        if private:
+            task.pending_signals &= ~bit
+            info = task.pending_info.pop(sig, None)
+        elif sig >= SIGRTMIN and group.rt_queue.get(sig):
+            queue = group.rt_queue[sig]
+            info = queue.pop(0)
+            if not queue:
+                group.shared_pending &= ~bit
+        else:
+            group.shared_pending &= ~bit
+            info = group.shared_info.pop(sig, None)
+        return sig, _info_bytes(info)
+    return None
+
+
 def get_signal(task: Task) -> tuple[int, SigAction, bytes | None] | None:
     """The next deliverable signal that has a handler: (sig, action, siginfo), lowest first,
     after running the default action of those before it that have none (Linux's
@@ -333,19 +405,10 @@ def get_signal(task: Task) -> tuple[int, SigAction, bytes | None] | None:
         if not pending:
             return None
         sig = (pending & -pending).bit_length()
-        bit = sigbit(sig)
+        taken = dequeue_signal(task, sigbit(sig))
+        assert taken is not None
+        info = taken[1]
         group = task.group
-        if task.pending_signals & bit:
-            task.pending_signals &= ~bit
-            info = task.pending_info.pop(sig, None)
-        elif sig >= SIGRTMIN and group.rt_queue.get(sig):
-            queue = group.rt_queue[sig]
-            info = queue.pop(0)
-            if not queue:
-                group.shared_pending &= ~bit
-        else:
-            group.shared_pending &= ~bit
-            info = group.shared_info.pop(sig, None)
         action = group.sighand.actions[sig]
         if action.handler == SIG_IGN:
             continue

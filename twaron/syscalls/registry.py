@@ -162,7 +162,10 @@ def load() -> Registry:
         mm,
         pipe,
         poll,
+        posix_timers,
+        prctl,
         process,
+        sched,
         signal,
         time,
     )
