@@ -118,7 +118,6 @@ def notify_parent(kernel: Kernel, group: ThreadGroup) -> None:
     of wait4, or the zombie is reaped at once if the parent wants no zombies."""
     parent = group.parent
     assert parent is not None
-    init = kernel.init_group
     action = parent.sighand.actions[SIGCHLD]
     if action.handler == sigs.SIG_IGN or action.flags & SA_NOCLDWAIT:  # no zombie
         release_group(kernel, group)
@@ -126,7 +125,7 @@ def notify_parent(kernel: Kernel, group: ThreadGroup) -> None:
         sig = group.exit_signal
         # a guest init (SIGNAL_UNKILLABLE) drops what it has no handler for: a child made
         # with CLONE_PARENT and some exit signal must not kill it
-        if not (parent is init and not kernel.kernel_init and sigs.is_unhandled(parent, sig)):
+        if not sigs.init_drops(kernel, parent, sig):
             sigs.send_signal(kernel, parent, sig, sigs.child_info(group, sig))
     parent.child_exit.notify()
 

@@ -139,7 +139,10 @@ def run_user(kernel: Kernel, task: Task) -> tuple[Event, float]:
         sigs.force_signal(task, sig, code, addr)
     elif event is Event.HALT:
         raise RuntimeError(f"platform halted (error {info})")
-    if task.pending_signals or task.group.shared_pending or task.restart_code:
+    # A task asleep in a syscall is not on its way to user mode: a signal raised meanwhile
+    # (a CPU-time timer, RLIMIT_CPU) wakes its handler, which settles first (run()).
+    if task.context is None and (task.pending_signals or task.group.shared_pending
+                                 or task.restart_code):  # fmt: skip
         deliver_signals(task)
     return event, spent
 

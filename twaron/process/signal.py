@@ -102,6 +102,18 @@ def sig_ignored(task: Task | None, group: ThreadGroup, sig: int) -> bool:
     return is_ignored(group, sig)
 
 
+def init_drops(kernel: Kernel, group: ThreadGroup, sig: int, task: Task | None = None) -> bool:
+    """A guest pid 1 (Linux's SIGNAL_UNKILLABLE namespace init) drops the signals it has no
+    handler for, even from itself and even SIGKILL - unless it blocks them (task: the
+    thread a signal is for; the leader for a process's): those are queued, for sigwaitinfo
+    or a handler set before they are unblocked."""
+    if group is not kernel.init_group or kernel.kernel_init or not is_unhandled(group, sig):
+        return False
+    if task is None:
+        task = group.tasks[0] if group.tasks else None
+    return task is None or not (task.blocked_signals | task.real_blocked) & sigbit(sig)
+
+
 class QueuedInfo(Protocol):
     """A siginfo kept pending by a kernel object rather than as bytes (a POSIX timer's
     entry): take() when the signal is dequeued gives its bytes (and lets the timer rearm);
@@ -413,6 +425,8 @@ def get_signal(task: Task) -> tuple[int, SigAction, bytes | None] | None:
         if action.handler == SIG_IGN:
             continue
         if action.handler == SIG_DFL:
+            if group is kernel.init_group and not kernel.kernel_init:
+                continue  # SIGNAL_UNKILLABLE: no default action for pid 1 (it was blocked)
             if default_kills(sig):
                 exits.group_exit(kernel, group, wait_status_for_signal(sig))
             elif sig == SIGSTOP or (

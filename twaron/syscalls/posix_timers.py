@@ -94,13 +94,11 @@ def sys_timer_create(task: Task, clk: int, sevp: int, idp: int, *_: int) -> int:
     timer_id = group.next_timer_id
     while timer_id in group.posix_timers:
         timer_id = (timer_id + 1) & INT_MAX
-    notify, signo, value, thread = _event(task, sevp, timer_id)
-    try:
-        task.mm.copy_out(idp, timer_id.to_bytes(4, "little"))
-    except KernelError:
-        group.next_timer_id = (timer_id + 1) & INT_MAX  # Linux's id was taken, then freed
-        raise
+    # From here a failure still uses the id up (Linux takes it, then frees the timer): the
+    # next timer gets the one after, as on Linux. exec keeps counting.
     group.next_timer_id = (timer_id + 1) & INT_MAX
+    notify, signo, value, thread = _event(task, sevp, timer_id)
+    task.mm.copy_out(idp, timer_id.to_bytes(4, "little"))
     cpu = None
     if clk in ALARM_CLOCKS:
         raise KernelError(EOPNOTSUPP)  # no RTC to wake the machine, as on Linux without one

@@ -157,11 +157,10 @@ def _may_signal(task: Task, target: ThreadGroup) -> bool:
     return t is not None and (c.uid in (t.uid, t.suid) or c.euid in (t.uid, t.suid))
 
 
-def _init_ignores(task: Task, group: ThreadGroup, sig: int) -> bool:
-    """A guest pid 1 gets only the signals it has handlers for, even from itself and even
-    SIGKILL (Linux's SIGNAL_UNKILLABLE for a namespace's init)."""
-    kernel = task.kernel
-    return group is kernel.init_group and not kernel.kernel_init and sigs.is_unhandled(group, sig)
+def _init_ignores(task: Task, group: ThreadGroup, sig: int, target: Task | None = None) -> bool:
+    """A guest pid 1 gets only the signals it has handlers for or blocks, even from itself
+    and even SIGKILL (Linux's SIGNAL_UNKILLABLE for a namespace's init)."""
+    return sigs.init_drops(task.kernel, group, sig, target)
 
 
 def _user_info(task: Task, sig: int, code: int = SI_USER) -> bytes:
@@ -206,7 +205,7 @@ def _thread(task: Task, tgid: int, tid: int, sig: int) -> Task:
 
 
 def _send_to_thread(task: Task, target: Task, sig: int, info: bytes) -> None:
-    if sig and not _init_ignores(task, target.group, sig):
+    if sig and not _init_ignores(task, target.group, sig, target):
         sigs.send_thread_signal(task.kernel, target, sig, info)
 
 
