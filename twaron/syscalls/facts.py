@@ -488,7 +488,9 @@ FACTS: dict[str, Fact] = {
     "signalfd4": unsupported(SIGNALFD),
     # ---- time
     "nanosleep": full(TIMESPEC_IN, PTR, restart=BLOCK),
-    "clock_nanosleep": partial("a sleep on CLOCK_PROCESS_CPUTIME_ID counts wall time",
+    "clock_nanosleep": partial("a sleep on a process's CPU-time clock counts wall time; an "
+                               "absolute CLOCK_REALTIME sleep does not notice the clock being "
+                               "set (POSIX timers do)",
                                enum(CLOCK_IDS), flags(TIMER_FLAGS), TIMESPEC_IN, PTR,
                                restart=BLOCK),  # fmt: skip
     "clock_gettime": full(enum(CLOCK_IDS), TIMESPEC_OUT, note=CLOCKS),

@@ -19,7 +19,7 @@ from twaron.arch.x86_64.constants import (
     CLOCK_REALTIME_COARSE,
     CLOCK_THREAD_CPUTIME_ID,
     CLOCKFD,
-    CPUCLOCK_CLOCK_MASK,
+    CLOCKFD_MASK,
     NSIG,
     RLIMIT_SIGPENDING,
     SIGALRM,
@@ -52,7 +52,7 @@ ALARM_CLOCKS = (CLOCK_REALTIME_ALARM, CLOCK_BOOTTIME_ALARM)
 
 def _is_cpu_clock(clk: int) -> bool:
     return clk in (CLOCK_PROCESS_CPUTIME_ID, CLOCK_THREAD_CPUTIME_ID) or (
-        clk < 0 and clk & CPUCLOCK_CLOCK_MASK != CLOCKFD)
+        clk < 0 and clk & CLOCKFD_MASK != CLOCKFD)
 
 
 def _check_clock(clk: int) -> None:

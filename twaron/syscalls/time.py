@@ -26,15 +26,17 @@ from twaron.arch.x86_64.constants import (
     ADJ_TICK,
     ADJ_TIMECONST,
     CLOCK_BOOTTIME,
+    CLOCK_BOOTTIME_ALARM,
     CLOCK_MONOTONIC,
     CLOCK_MONOTONIC_COARSE,
     CLOCK_MONOTONIC_RAW,
     CLOCK_REALTIME,
+    CLOCK_REALTIME_ALARM,
     CLOCK_REALTIME_COARSE,
     CLOCK_TAI,
     CLOCK_THREAD_CPUTIME_ID,
     CLOCKFD,
-    CPUCLOCK_CLOCK_MASK,
+    CLOCKFD_MASK,
     SIZEOF_TIMEX,
     STA_NANO,
     STA_RONLY,
@@ -60,6 +62,7 @@ CLK_TCK = 100
 
 HRES_CLOCKS = (CLOCK_REALTIME, CLOCK_MONOTONIC, CLOCK_MONOTONIC_RAW, CLOCK_BOOTTIME, CLOCK_TAI)
 COARSE_CLOCKS = (CLOCK_REALTIME_COARSE, CLOCK_MONOTONIC_COARSE)
+ALARM_CLOCKS = (CLOCK_REALTIME_ALARM, CLOCK_BOOTTIME_ALARM)
 TIME_SETTOD_SEC_MAX = (2**63 - 1) // NSEC - 30 * 365 * 86400  # KTIME_SEC_MAX - 30 years
 TIMEZONE = struct.Struct("<ii")
 MAX_TAI_OFFSET = 100000
@@ -158,7 +161,7 @@ def sys_clock_settime(task: Task, clk: int, tp: int, *_: int) -> int:
         raise KernelError(EINVAL)
     sec, nsec = TIMESPEC.unpack(task.mm.copy_in(tp, TIMESPEC.size))
     if clk != CLOCK_REALTIME:
-        if clk & CPUCLOCK_CLOCK_MASK == CLOCKFD:
+        if clk & CLOCKFD_MASK == CLOCKFD:
             raise KernelError(EINVAL)  # no dynamic (device) clocks here
         timers.cpu_clock(task, clk, gettime=False)
         raise KernelError(EPERM)  # "you can never reset a CPU clock"
@@ -282,10 +285,10 @@ def sys_clock_adjtime(task: Task, clk: int, buf: int, *_: int) -> int:
     task.mm.copy_in(buf, SIZEOF_TIMEX)  # EFAULT first, as Linux copies before it looks
     if clk == CLOCK_REALTIME:
         return _adjtimex(task, buf)
-    if clk in HRES_CLOCKS or clk in COARSE_CLOCKS:
-        raise KernelError(EOPNOTSUPP)
-    timers.cpu_clock(task, clk)
-    raise KernelError(EOPNOTSUPP)
+    if clk in HRES_CLOCKS or clk in COARSE_CLOCKS or clk in (2, CLOCK_THREAD_CPUTIME_ID) \
+            or clk < 0 and clk & CLOCKFD_MASK != CLOCKFD:  # fmt: skip
+        raise KernelError(EOPNOTSUPP)  # clocks without clock_adj, CPU-time ones included
+    raise KernelError(EINVAL)  # no such clock (or no dynamic clock behind the fd)
 
 
 @syscall("time")
@@ -338,10 +341,20 @@ def sys_nanosleep(task: Task, req: int, rem: int, *_: int) -> int:
 
 @syscall("clock_nanosleep")
 def sys_clock_nanosleep(task: Task, clk: int, flags: int, req: int, rem: int, *_: int) -> int:
+    """Linux's order: a clock that does not exist (EINVAL) or cannot sleep (EOPNOTSUPP:
+    the raw, coarse and thread CPU-time clocks, device clocks) before the timespec is read;
+    then the alarm clocks (no RTC: EOPNOTSUPP) and the caller's own thread clock (EINVAL)."""
     clk = s32(clk)
-    if clk in (CLOCK_THREAD_CPUTIME_ID,):
+    if clk in (CLOCK_MONOTONIC_RAW, CLOCK_THREAD_CPUTIME_ID) + COARSE_CLOCKS or (
+            clk < 0 and clk & CLOCKFD_MASK == CLOCKFD):  # fmt: skip
+        raise KernelError(EOPNOTSUPP)
+    if clk not in HRES_CLOCKS + ALARM_CLOCKS + (2,) and clk >= 0:
         raise KernelError(EINVAL)
     target = read_timespec(task, req)
+    if clk in ALARM_CLOCKS:
+        raise KernelError(EOPNOTSUPP)
+    if clk < 0 and timers.cpu_clock(task, clk).task is task:
+        raise KernelError(EINVAL)  # sleeping on one's own thread's CPU time
     clock_now = clock_ns(task, clk)  # EINVAL for a clock that does not exist
     now = task.kernel.clock.monotonic()
     if not flags & TIMER_ABSTIME:

@@ -178,9 +178,30 @@ static void setting_unprivileged(void)
     reap("nobody child", child);
 }
 
+/* clock_nanosleep's clock checks, in Linux's order (before or after reading the time) */
+static void nanosleep_clocks(void)
+{
+    struct timespec t = {0, 1000};
+    int ids[] = {CLOCK_THREAD_CPUTIME_ID, CLOCK_MONOTONIC_RAW, CLOCK_REALTIME_COARSE,
+                 CLOCK_MONOTONIC_COARSE, 8, 9, 10, CLOCK_TAI, 12, -1};
+    for (int i = 0; i < 10; i++) {
+        char label[64];
+        snprintf(label, sizeof label, "clock_nanosleep clock %d", ids[i]);
+        CHECK(label, RAW(SYS_clock_nanosleep, ids[i], 0, &t, NULL));
+        snprintf(label, sizeof label, "clock_nanosleep clock %d bad pointer", ids[i]);
+        CHECK(label, RAW(SYS_clock_nanosleep, ids[i], 0, BAD_PTR, NULL));
+    }
+    CHECK("clock_nanosleep own thread's CPU clock", RAW(SYS_clock_nanosleep, cpuclock(0, 1, 2), 0, &t, NULL));
+    CHECK("clock_nanosleep own thread's CPU clock by tid", RAW(SYS_clock_nanosleep, cpuclock(gettid(), 1, 2), 0, &t, NULL));
+    CHECK("clock_nanosleep fd clock", RAW(SYS_clock_nanosleep, cpuclock(3, 0, 3), 0, &t, NULL));
+    CHECK("clock_adjtime no such pid's CPU clock", RAW(SYS_clock_adjtime, cpuclock(99999, 0, 2), &t));
+    CHECK("clock_adjtime CPU clock which 3", RAW(SYS_clock_adjtime, -1, &t));
+}
+
 int main(void)
 {
     each_clock();
+    nanosleep_clocks();
     coarse_and_tai();
     cpu_clocks();
     setting_as_root();

@@ -386,7 +386,8 @@ CPUCLOCK_PROF = 0
 CPUCLOCK_VIRT = 1
 CPUCLOCK_SCHED = 2
 CPUCLOCK_MAX = 3
-CLOCKFD = 3  # (~fd << 3) | 3: a dynamic (device) clock
+CLOCKFD = 3  # (~fd << 3) | 3: a dynamic (device) clock, when (id & CLOCKFD_MASK) == CLOCKFD
+CLOCKFD_MASK = 7
 CPUCLOCK_PERTHREAD_MASK = 4
 CPUCLOCK_CLOCK_MASK = 3
 # adjtimex: modes, status bits, results
