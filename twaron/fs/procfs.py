@@ -516,8 +516,8 @@ class ProcFs:
                 int(g.stime * USER_HZ),
                 int(g.cutime * USER_HZ),
                 int(g.cstime * USER_HZ),
-                20,
-                0,
+                _prio(t),
+                getattr(t, "nice", 0),
                 len(g.tasks),
                 0,
                 start,
@@ -527,7 +527,8 @@ class ProcFs:
             ]
             + [0] * 12  # startcode .. cnswap
             + [17]  # exit_signal: SIGCHLD
-            + [0] * 9  # processor .. start_brk
+            + [0, getattr(t, "rt_priority", 0), getattr(t, "policy", 0)]  # processor ..
+            + [0] * 6  # delayacct_blkio_ticks .. start_brk
             + [
                 getattr(mm, "arg_start", 0),
                 getattr(mm, "arg_end", 0),
@@ -689,6 +690,13 @@ def mount_procfs(at: Path, kernel: Any) -> Path:
 
 
 SIG_DFL, SIG_IGN = 0, 1
+
+
+def _prio(t: Any) -> int:
+    """/proc/PID/stat's priority: 20 + nice, or -1 - the real-time priority (FIFO, RR)."""
+    if getattr(t, "policy", 0) in (1, 2):
+        return -1 - t.rt_priority
+    return 20 + getattr(t, "nice", 0)
 
 
 def _signal_masks(g: Any, t: Any) -> str:
