@@ -39,11 +39,11 @@ static void coarse_and_tai(void)
     clock_gettime(CLOCK_MONOTONIC_COARSE, &coarse);
     clock_gettime(CLOCK_MONOTONIC, &fine);
     BOOL("monotonic coarse <= fine", ns(coarse) <= ns(fine));
-    BOOL("monotonic coarse within 20 ms", ns(fine) - ns(coarse) < 20000000LL);
+    BOOL("monotonic coarse within a second", ns(fine) - ns(coarse) < 1000000000LL);
     clock_gettime(CLOCK_REALTIME_COARSE, &coarse);
     clock_gettime(CLOCK_REALTIME, &fine);
     BOOL("realtime coarse <= fine", ns(coarse) <= ns(fine));
-    BOOL("realtime coarse within 20 ms", ns(fine) - ns(coarse) < 20000000LL);
+    BOOL("realtime coarse within a second", ns(fine) - ns(coarse) < 1000000000LL);
     clock_gettime(CLOCK_REALTIME, &rt);
     clock_gettime(CLOCK_TAI, &tai);
     BOOL("TAI - REALTIME is the TAI offset (0: nobody set it)",

@@ -11,7 +11,10 @@
 
 static long rawget(int which, int who) { return RAW(SYS_getpriority, which, who); }
 
-/* A child that waits for a byte on `go`, reports its raw priority on `out`, exits. */
+static int ready[2];
+
+/* A child that, once in its process group and with its uid, says so on `ready`, waits for a
+ * byte on `go`, reports its raw priority on `out`, exits. */
 static pid_t sleeper(int go[2], int out[2], int uid, int pgrp_of)
 {
     fflush(stdout);
@@ -21,6 +24,7 @@ static pid_t sleeper(int go[2], int out[2], int uid, int pgrp_of)
             setpgid(0, pgrp_of);
         if (uid >= 0)
             setresuid(uid, uid, uid);
+        write(ready[1], "r", 1);
         char b;
         read(go[0], &b, 1);
         long v = rawget(PRIO_PROCESS, 0);
@@ -29,6 +33,8 @@ static pid_t sleeper(int go[2], int out[2], int uid, int pgrp_of)
     }
     if (pgrp_of >= 0)
         setpgid(c, pgrp_of ? pgrp_of : c);
+    char r;
+    read(ready[0], &r, 1);
     return c;
 }
 
@@ -56,6 +62,7 @@ int main(void)
     int go[2], out[2];
     pipe(go);
     pipe(out);
+    pipe(ready);
     CHECK("getpriority raw", rawget(PRIO_PROCESS, 0));
     errno = 0;
     CHECK("getpriority libc", getpriority(PRIO_PROCESS, 0));
@@ -98,7 +105,6 @@ int main(void)
     /* a user: uid 4242's two processes */
     a = sleeper(go, out, UID, -1);
     b = sleeper(go, out, UID, -1);
-    msleep(50); /* let both change uid */
     RAW(SYS_setpriority, PRIO_PROCESS, a, 12);
     RAW(SYS_setpriority, PRIO_PROCESS, b, 6);
     CHECK("getpriority USER (best of 12 and 6)", rawget(PRIO_USER, UID));
