@@ -460,8 +460,9 @@ FACTS: dict[str, Fact] = {
     "sched_rr_get_interval": partial("SCHED_OTHER, BATCH and IDLE report twaron's 20 ms time "
                                      "slice", PID, TIMESPEC_OUT),  # fmt: skip
     "sched_setattr": partial(SCHED_POLICY + "; SCHED_DEADLINE's admission counts the deadline "
-                             "tasks' bandwidth against 95% of the one CPU", PID, PTR, X,
-                             fuzz="npx"),  # fmt: skip
+                             "tasks' bandwidth against 95% of the one CPU; utilization clamps "
+                             "are EOPNOTSUPP, as in a build without CONFIG_UCLAMP_TASK", PID, PTR,
+                             X, fuzz="npx"),  # fmt: skip
     "sched_getattr": full(PID, PTR, U, X, fuzz="npcx"),
     "sched_setaffinity": full(PID, U, PTR, note="one CPU: a mask without CPU 0 is EINVAL"),
     "sched_getaffinity": full(PID, U, PTR, note="one CPU: always CPU 0"),
@@ -509,7 +510,8 @@ FACTS: dict[str, Fact] = {
     "timer_settime": full(D, flags(TIMER_FLAGS), ITIMERSPEC_IN, ITIMERSPEC_OUT, fuzz="cxpp"),
     "timer_gettime": full(D, ITIMERSPEC_OUT, fuzz="cp"),
     "timer_getoverrun": full(D, fuzz="c"),
-    "timer_delete": full(D, fuzz="c"),
+    "timer_delete": full(D, fuzz="c", note="its pending signal stays pending, as in Linux "
+                         "6.1 (newer kernels drop it)"),
     "timerfd_create": unsupported(TIMERFD),
     "timerfd_settime": unsupported(TIMERFD),
     "timerfd_gettime": unsupported(TIMERFD),
