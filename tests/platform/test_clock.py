@@ -31,3 +31,13 @@ def test_root_sets_only_the_guests_clock(twaron_platform):
     assert "adjtimex: tai 37, unsynchronised yes" in out
     assert "adjtimex: freq 12345" in out
     assert 0 <= after - before < 300  # the host's clock did not jump by the guest's 1000 s
+
+
+def test_syscalls_and_vdso_stay_ordered_across_segments(twaron_platform):
+    """2.5 s of interleaved syscall and vDSO readings: the clock starts new segments (once a
+    second) while the guest runs, and no reading is ever before the one it follows."""
+    binary = harness.build_or_skip("vdso_long", HERE / "c" / "vdso_long.c", 120.0)
+    r = twaron.run(["/prog"], files={"/prog": str(binary)}, platform=twaron_platform,
+                   timeout=120)  # fmt: skip
+    out = r.stdout.decode()
+    assert r.returncode == 0 and out.startswith("readings out of order: 0 "), out
