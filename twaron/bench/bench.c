@@ -30,6 +30,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <arpa/inet.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -373,6 +377,150 @@ static void w_pipe(long iters)
     close(fds[1]);
 }
 
+/* unix_stream: throughput between two processes over socketpair(AF_UNIX, SOCK_STREAM). One
+ * iteration is one 64 KiB chunk written by the child and read by the parent (the runner
+ * reports MB/s); the child's exit status is checked and every byte counted. */
+#define UNIX_CHUNK 65536
+
+static void unix_stream_writer(int fd, long chunks)
+{
+    static char buf[UNIX_CHUNK];
+    memset(buf, 'U', sizeof buf);
+    for (long i = 0; i < chunks; i++) {
+        size_t off = 0;
+        while (off < sizeof buf) {
+            ssize_t n = write(fd, buf + off, sizeof buf - off);
+            if (n <= 0)
+                _exit(1);
+            off += (size_t)n;
+        }
+    }
+    _exit(0);
+}
+
+static void unix_stream_reader(int fd, long chunks, long i)
+{
+    static char buf[UNIX_CHUNK];
+    long long want = (long long)chunks * UNIX_CHUNK, got = 0;
+    while (got < want) {
+        ssize_t n = read(fd, buf, sizeof buf);
+        if (n <= 0)
+            fail("iteration %ld: read from socket after %lld of %lld bytes: %s", i, got, want,
+                 n ? strerror(errno) : "EOF");
+        got += n;
+    }
+}
+
+static void unix_stream_run(long chunks, long i)
+{
+    int sv[2];
+    if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) < 0)
+        fail("socketpair: %s", strerror(errno));
+    pid_t pid = fork();
+    if (pid < 0)
+        fail("fork: %s", strerror(errno));
+    if (pid == 0) {
+        close(sv[0]);
+        unix_stream_writer(sv[1], chunks);
+    }
+    close(sv[1]);
+    unix_stream_reader(sv[0], chunks, i);
+    close(sv[0]);
+    int status;
+    if (waitpid(pid, &status, 0) < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0)
+        fail("iteration %ld: the writer failed (status %#x)", i, status);
+}
+
+static void w_unix_stream(long iters)
+{
+    long w = warmup >= 0 ? warmup : (iters / 16 > 0 ? iters / 16 : 1);
+    unix_stream_run(w, -1);
+    long long t0 = now_ns();
+    unix_stream_run(iters, 0);
+    report("unix_stream", iters, now_ns() - t0);
+}
+
+/* tcp_loopback: the same over a TCP connection on 127.0.0.1 (a listener on an ephemeral
+ * port, the child connects and writes). */
+static int tcp_listener(struct sockaddr_in *a)
+{
+    int l = socket(AF_INET, SOCK_STREAM, 0);
+    socklen_t len = sizeof *a;
+    memset(a, 0, sizeof *a);
+    a->sin_family = AF_INET;
+    a->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (l < 0 || bind(l, (struct sockaddr *)a, sizeof *a) < 0 || listen(l, 128) < 0 ||
+        getsockname(l, (struct sockaddr *)a, &len) < 0)
+        fail("tcp listener: %s", strerror(errno));
+    return l;
+}
+
+static void tcp_loopback_run(long chunks, long i)
+{
+    struct sockaddr_in a;
+    int l = tcp_listener(&a);
+    pid_t pid = fork();
+    if (pid < 0)
+        fail("fork: %s", strerror(errno));
+    if (pid == 0) {
+        close(l);
+        int c = socket(AF_INET, SOCK_STREAM, 0);
+        if (c < 0 || connect(c, (struct sockaddr *)&a, sizeof a) < 0)
+            _exit(2);
+        unix_stream_writer(c, chunks);
+    }
+    int s = accept(l, NULL, NULL);
+    if (s < 0)
+        fail("accept: %s", strerror(errno));
+    close(l);
+    unix_stream_reader(s, chunks, i);
+    close(s);
+    int status;
+    if (waitpid(pid, &status, 0) < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0)
+        fail("iteration %ld: the writer failed (status %#x)", i, status);
+}
+
+static void w_tcp_loopback(long iters)
+{
+    long w = warmup >= 0 ? warmup : (iters / 16 > 0 ? iters / 16 : 1);
+    tcp_loopback_run(w, -1);
+    long long t0 = now_ns();
+    tcp_loopback_run(iters, 0);
+    report("tcp_loopback", iters, now_ns() - t0);
+}
+
+/* tcp_connect: one iteration is a connection made and taken on 127.0.0.1 (connect, accept,
+ * one byte each way, close both): the connect/accept rate. */
+static void tcp_connect_once(int l, struct sockaddr_in *a, long i)
+{
+    char b = 'x';
+    int c = socket(AF_INET, SOCK_STREAM, 0);
+    if (c < 0 || connect(c, (struct sockaddr *)a, sizeof *a) < 0)
+        fail("iteration %ld: connect: %s", i, strerror(errno));
+    int s = accept(l, NULL, NULL);
+    if (s < 0)
+        fail("iteration %ld: accept: %s", i, strerror(errno));
+    if (write(c, &b, 1) != 1 || read(s, &b, 1) != 1 || write(s, &b, 1) != 1 ||
+        read(c, &b, 1) != 1)
+        fail("iteration %ld: the byte did not go round: %s", i, strerror(errno));
+    close(s);
+    close(c);
+}
+
+static void w_tcp_connect(long iters)
+{
+    struct sockaddr_in a;
+    int l = tcp_listener(&a);
+    long w = warmup >= 0 ? warmup : (iters / 16 > 0 ? iters / 16 : 1);
+    for (long i = 0; i < w; i++)
+        tcp_connect_once(l, &a, -1);
+    long long t0 = now_ns();
+    for (long i = 0; i < iters; i++)
+        tcp_connect_once(l, &a, i);
+    report("tcp_connect", iters, now_ns() - t0);
+    close(l);
+}
+
 static void open_close_once(long i)
 {
     int fd = open("/tmp/benchfile", O_RDONLY);
@@ -449,6 +597,9 @@ static const struct workload workloads[] = {
     {"read_null", w_read_null, 500000, 50000},
     {"write_null", w_write_null, 500000, 50000},
     {"pipe", w_pipe, 256, 64},
+    {"unix_stream", w_unix_stream, 1024, 128},
+    {"tcp_loopback", w_tcp_loopback, 1024, 128},
+    {"tcp_connect", w_tcp_connect, 2000, 200},
     {"open_close", w_open_close, 100000, 10000},
     {"stat", w_stat, 200000, 20000},
     {"mmap_fault", w_mmap_fault, 4096, 1024},

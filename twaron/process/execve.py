@@ -136,6 +136,9 @@ def sys_execve(task: Task, filename: bytes, argv: list[bytes], envp: list[bytes]
     commit(task, image)
     if prof:
         prof.add("exec.total", t_start, prof.now() - t_start, task.tid)
+    watch = task.kernel.watch
+    if watch is not None:  # exec hooks, the timeline
+        watch.exec_done(task, filename, argv, envp)
 
 
 def load(task: Task, filename: bytes, argv: list[bytes], envp: list[bytes], dirfd: int,

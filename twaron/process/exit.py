@@ -96,6 +96,9 @@ def become_zombie(kernel: Kernel, group: ThreadGroup) -> None:
     if group.exit_code is None:
         group.exit_code = 0
     timers.exit_itimers(group)
+    group.pidfd_wait.notify()  # do_notify_pidfd
+    if kernel.watch is not None:  # exit hooks, the timeline
+        kernel.watch.process_exit(group)
     init = kernel.init_group
     if group is init:
         kernel.shutdown(group.exit_code)

@@ -422,6 +422,8 @@ def get_signal(task: Task) -> tuple[int, SigAction, bytes | None] | None:
         info = taken[1]
         group = task.group
         action = group.sighand.actions[sig]
+        if kernel.watch is not None:  # signal hooks, the timeline
+            kernel.watch.signal_taken(task, sig, action.handler)
         if action.handler == SIG_IGN:
             continue
         if action.handler == SIG_DFL:

@@ -76,6 +76,7 @@ class ThreadGroup:
         self.did_exec = False  # setpgid on a child that has exec'd: EACCES
         self.exit_signal = SIGCHLD  # sent to the parent when this process ends
         self.child_exit = WaitQueue()  # a child changed state: the parent's wait4 wakes
+        self.pidfd_wait = WaitQueue()  # the process became a zombie: pidfds turn readable
         self.stopped = False  # job control: SIGSTOP & co. stopped every thread
         self.stop_signal = 0
         self.stop_report = False  # a stop not yet reported by wait(WUNTRACED)
@@ -179,6 +180,9 @@ class Task:
         if not self.exited and not self.runnable:
             self.runnable = True
             self.kernel.sched.enqueue(self)
+            watch = self.kernel.watch
+            if watch is not None:  # the timeline's wake-up arrows
+                watch.woken(self)
 
     def __repr__(self) -> str:
         return f"<Task {self.tid} {self.comm.decode(errors='replace')}>"

@@ -40,6 +40,8 @@ from twaron.syscalls.trace import (
     GRND_FLAGS,
     HEXBUF_OUT,
     IDTYPES,
+    IN_INIT_FLAGS,
+    IN_MASK,
     INT_IN,
     INT_OUT,
     ITIMER_WHICH,
@@ -52,12 +54,18 @@ from twaron.syscalls.trace import (
     MCL_FLAGS,
     MFD_FLAGS,
     MLOCK_FLAGS,
+    MMSG_IN,
+    MMSG_OUT,
     MS_FLAGS,
+    MSGF,
+    MSGHDR_IN,
+    MSGHDR_OUT,
     OCT,
     OPEN_FLAGS,
     PATH,
     PATH_OUT,
     PID,
+    PIDFD_FLAGS,
     PIPEFD_OUT,
     PRIO_WHICH,
     PROT,
@@ -70,6 +78,7 @@ from twaron.syscalls.trace import (
     RUSAGE_WHO,
     SCHED_POLICIES,
     SEEK_WHENCE,
+    SHUT_HOW,
     SIG,
     SIGACTION_IN,
     SIGACTION_OUT,
@@ -78,6 +87,14 @@ from twaron.syscalls.trace import (
     SIGSET_IN,
     SIGSET_OUT,
     SIGSETSIZE,
+    SOCK_FAMILY,
+    SOCK_TYPE,
+    SOCKADDR_IN_1,
+    SOCKADDR_IN_4,
+    SOCKADDR_OUT_1,
+    SOCKADDR_OUT_4,
+    SOCKF,
+    SOCKLEN_INOUT,
     STAT_OUT,
     STR,
     SYSINFO_OUT,
@@ -103,6 +120,7 @@ from twaron.syscalls.trace import (
     fcntl_args,
     flags,
     futex_args,
+    getsockopt_args,
     ioctl_args,
     iovec_in,
     iovec_out,
@@ -110,6 +128,7 @@ from twaron.syscalls.trace import (
     open_args,
     openat_args,
     prctl_args,
+    setsockopt_args,
 )
 
 NEVER, SYS, NOHAND, BLOCK = (Restart.NEVER_SLEEPS, Restart.SYS, Restart.NOHAND,
@@ -161,13 +180,31 @@ CLOCKS = ("the alarm clocks are EINVAL, as on a machine without an RTC; CLOCK_TA
           "CLOCK_REALTIME until adjtimex sets the TAI offset; the vDSO answers the same")
 RLIMITS = ("enforced: NOFILE, FSIZE, AS, STACK (at exec), NPROC, CPU; the others are only "
            "stored")  # fmt: skip
-SOCKETS = "sockets: not yet (issue #11)"
+SOCKETS = ("AF_UNIX; AF_INET and AF_INET6 TCP and UDP on lo inside the guest (--net none: "
+           "byte queues, no packets; TIME_WAIT, retransmission and keepalive probes are not "
+           "modelled) or as host sockets (--net host); AF_NETLINK NETLINK_ROUTE (link, address "
+           "and route dumps of lo); raw, ICMP, packet sockets and the other families are "
+           "ESOCKTNOSUPPORT/EPROTONOSUPPORT/EAFNOSUPPORT")  # fmt: skip
+SEND_OOB = ("MSG_OOB sends TCP's urgent byte; on AF_UNIX it is EOPNOTSUPP (Linux with "
+            "CONFIG_AF_UNIX_OOB sends a stream's urgent byte); a UDP message is copied in "
+            "before its size is checked (EFAULT before EMSGSIZE)")  # fmt: skip
+RECV_NOTES = ("MSG_OOB reads TCP's urgent byte (EOPNOTSUPP on AF_UNIX); MSG_ERRQUEUE has no "
+              "queue to read (EAGAIN: IP_RECVERR only reports errors through SO_ERROR); "
+              "descriptors in flight on sockets no process can reach (a socket sent over "
+              "itself) are never collected")  # fmt: skip
+SOCKOPTS = ("SO_BINDTODEVICE knows no device (ENODEV); filters (SO_ATTACH_FILTER, BPF), "
+            "SO_TIMESTAMPING, SO_ZEROCOPY, SO_PEERSEC, SO_PEERGROUPS, SO_MEMINFO and other "
+            "rare options are ENOPROTOOPT; the IP, IPv6, TCP and UDP options are checked, kept "
+            "and reported back (with --net none nothing acts on TTLs, keepalive or timeouts); "
+            "TCP_CONGESTION knows cubic and reno; TCP_INFO reports an idle loopback connection")
+ADDRLEN = D.fz("l")  # a sockaddr's length
 EPOLL = "epoll: not yet (issue #12)"
 SYSV_IPC = "System V IPC: not yet"
 MQUEUE = "POSIX message queues: not yet"
 AIO = "Linux AIO: not yet"
 XATTR = "extended attributes: not yet"
-INOTIFY = "inotify: not yet"
+INOTIFY = ("no IN_UNMOUNT (the mount tree is fixed), no IN_OPEN/IN_ACCESS from execve; "
+           "max_user_instances and max_user_watches are not enforced")  # fmt: skip
 FANOTIFY = "fanotify: not yet"
 POSIX_TIMERS = ("on the alarm clocks EOPNOTSUPP (no RTC); CPU-time timers fire within a time "
                 "slice of their expiry")
@@ -182,7 +219,6 @@ SETCLOCK = "root (CAP_SYS_TIME) moves the guest's own wall clock, never the host
 SCHED_POLICY = ("policies, priorities and nice values are kept and reported with Linux's "
                 "checks; the one round-robin scheduler does not use them")
 NEW_MOUNT_API = "the new mount API: not yet (the mount tree is fixed at boot)"
-PIDFD = "pidfds: not yet"
 NS = "namespaces: not yet"
 NI = "not in Linux 6.1's x86-64 table either (sys_ni_syscall: ENOSYS)"
 NUMA = "ENOSYS, as a Linux build without CONFIG_NUMA (one node)"
@@ -231,10 +267,15 @@ FACTS: dict[str, Fact] = {
     "dup2": full(FD, FD),
     "dup3": full(FD, FD, flags(OPEN_FLAGS)),
     "fcntl": partial("record locks (F_SETLK, F_SETLKW, F_GETLK, OFD) are granted and never "
-                     "conflict; F_SETOWN/F_SETSIG have no effect (no SIGIO); leases, F_NOTIFY "
-                     "and seals are EINVAL", shape=fcntl_args, fuzz="fFi"),  # fmt: skip
+                     "conflict; F_SETOWN/F_SETSIG are kept for F_NOTIFY's signal only (no "
+                     "O_ASYNC SIGIO), F_SETOWN_EX and leases are EINVAL; an F_NOTIFY watch "
+                     "ends when its open file is closed, not at the close of one of its fds",
+                     shape=fcntl_args, fuzz="fFi"),  # fmt: skip
     "ioctl": partial("FIONBIO, FIOCLEX/FIONCLEX, FIONREAD; terminal ioctls on the console "
-                     "only (passed to the host's terminal); others ENOTTY",
+                     "only (passed to the host's terminal); on sockets SIOCINQ, SIOCOUTQ, "
+                     "SIOCATMARK and the interface ioctls of lo (SIOCGIFCONF, SIOCGIFFLAGS, "
+                     "SIOCGIFINDEX, SIOCGIFNAME, SIOCGIFADDR, SIOCGIFNETMASK, SIOCGIFMTU, ...; "
+                     "SIOCSIFFLAGS changes nothing); others ENOTTY",
                      shape=ioctl_args, fuzz="fxp"),  # fmt: skip
     "flock": stub("checks the fd and operation, takes no lock: LOCK_EX excludes nobody",
                   FD, flags(LOCK_OPS)),  # fmt: skip
@@ -332,10 +373,10 @@ FACTS: dict[str, Fact] = {
     "swapoff": linux_may(SWAP),
     "sysfs": linux_may("ENOSYS, as a Linux build without CONFIG_SYSFS_SYSCALL (obsolete)"),
     # ---- file change notification
-    "inotify_init": unsupported(INOTIFY, fuzz=""),
-    "inotify_init1": unsupported(INOTIFY),
-    "inotify_add_watch": unsupported(INOTIFY),
-    "inotify_rm_watch": unsupported(INOTIFY),
+    "inotify_init": partial(INOTIFY),
+    "inotify_init1": partial(INOTIFY, flags(IN_INIT_FLAGS)),
+    "inotify_add_watch": partial(INOTIFY, FD, PATH, flags(IN_MASK)),
+    "inotify_rm_watch": full(FD, D),
     "fanotify_init": unsupported(FANOTIFY),
     "fanotify_mark": unsupported(FANOTIFY),
     # ---- memory
@@ -360,7 +401,10 @@ FACTS: dict[str, Fact] = {
     "munlockall": stub("nothing is locked (twaron never swaps)"),
     "mlock2": stub("nothing is locked (twaron never swaps)", ADDR, U, flags(MLOCK_FLAGS)),
     "remap_file_pages": unsupported("not yet (deprecated)"),
-    "memfd_create": unsupported("not yet", args=(STR, flags(MFD_FLAGS))),
+    "memfd_create": partial("MFD_HUGETLB is EINVAL (no hugetlbfs); after a write seal, a "
+                            "read-only MAP_SHARED mapping is allowed (Linux 6.7 on; 6.1 says "
+                            "EPERM) and mprotect may make it writable",
+                            STR, flags(MFD_FLAGS)),  # fmt: skip
     "memfd_secret": linux_may("ENOSYS, as Linux 6.1 without secretmem.enable=1 (the default)"),
     "pkey_mprotect": linux_may(PKEYS),
     "pkey_alloc": linux_may(PKEYS),
@@ -380,17 +424,19 @@ FACTS: dict[str, Fact] = {
     # ---- processes and threads
     "fork": full(),
     "vfork": full(restart=KILLABLE),
-    "clone": partial("namespaces (CLONE_NEW*) and CLONE_PIDFD are EINVAL; CLONE_PTRACE, "
+    "clone": partial("namespaces (CLONE_NEW*) are EINVAL; CLONE_PTRACE, "
                      "CLONE_SYSVSEM, CLONE_IO have no effect", restart=KILLABLE,
                      shape=clone_args, fuzz="xpppx"),  # fmt: skip
-    "clone3": partial("namespaces, CLONE_PIDFD, CLONE_INTO_CGROUP and CLONE_CLEAR_SIGHAND are "
-                      "EINVAL; set_tid is ignored", PTR, U, restart=KILLABLE),  # fmt: skip
+    "clone3": partial("namespaces, CLONE_INTO_CGROUP and CLONE_CLEAR_SIGHAND are EINVAL; "
+                      "CLONE_PIDFD with CLONE_THREAD is EINVAL as in Linux 6.1 (6.9 on: a "
+                      "thread's pidfd); set_tid is ignored", PTR, U,
+                      restart=KILLABLE),  # fmt: skip
     "execve": full(PATH, ARGV, ENVP),
     "execveat": full(DIRFD, PATH, ARGV, ENVP, flags(AT_FLAGS)),
     "exit": full(D, nofuzz=ENDS_CHILD, result="none"),
     "exit_group": full(D, nofuzz=ENDS_CHILD, result="none"),
     "wait4": partial(RUSAGE, PID, WSTATUS_OUT, flags(WAIT_FLAGS), PTR, restart=SYS),
-    "waitid": partial("P_PIDFD is EINVAL; " + RUSAGE, enum(IDTYPES), PID, PTR,
+    "waitid": partial(RUSAGE, enum(IDTYPES), PID, PTR,
                       flags(WAIT_FLAGS), PTR, restart=SYS),  # fmt: skip
     "getpid": full(),
     "gettid": full(),
@@ -411,9 +457,10 @@ FACTS: dict[str, Fact] = {
                       "seccomp profile)", enum(PTRACE_REQUESTS), PID, PTR, PTR,
                       fuzz="ckpp"),  # fmt: skip
     "seccomp": unsupported("seccomp: not yet"),
-    "pidfd_open": unsupported(PIDFD, fuzz="kx"),
-    "pidfd_send_signal": unsupported(PIDFD),
-    "pidfd_getfd": unsupported(PIDFD),
+    "pidfd_open": full(PID, flags(PIDFD_FLAGS), fuzz="kx"),
+    "pidfd_send_signal": partial("a /proc/PID directory fd is EBADF (Linux takes it as a "
+                                 "pidfd)", FD, SIG, PTR, X, fuzz="fgpx"),  # fmt: skip
+    "pidfd_getfd": full(FD, FD, X),
     # ---- credentials
     "getuid": full(),
     "geteuid": full(),
@@ -535,25 +582,26 @@ FACTS: dict[str, Fact] = {
     "rseq": Fact(Level.UNSUPPORTED, "ENOSYS, as a Linux build without CONFIG_RSEQ (glibc "
                  "copes)", linux_may=True, args=(PTR, X, D, X), fuzz="plxi"),  # fmt: skip
     "modify_ldt": linux_may("ENOSYS, as a Linux build without CONFIG_MODIFY_LDT_SYSCALL"),
-    # ---- sockets
-    "socket": unsupported(SOCKETS, fuzz="iii"),
-    "socketpair": unsupported(SOCKETS),
-    "connect": unsupported(SOCKETS),
-    "accept": unsupported(SOCKETS),
-    "accept4": unsupported(SOCKETS),
-    "bind": unsupported(SOCKETS),
-    "listen": unsupported(SOCKETS),
-    "shutdown": unsupported(SOCKETS),
-    "sendto": unsupported(SOCKETS),
-    "recvfrom": unsupported(SOCKETS),
-    "sendmsg": unsupported(SOCKETS),
-    "recvmsg": unsupported(SOCKETS),
-    "sendmmsg": unsupported(SOCKETS),
-    "recvmmsg": unsupported(SOCKETS),
-    "getsockname": unsupported(SOCKETS),
-    "getpeername": unsupported(SOCKETS),
-    "setsockopt": unsupported(SOCKETS),
-    "getsockopt": unsupported(SOCKETS),
+    # ---- sockets (twaron/net/, syscalls/net.py)
+    "socket": partial(SOCKETS, SOCK_FAMILY, SOCK_TYPE, D.fz("c")),
+    "socketpair": partial(SOCKETS, SOCK_FAMILY, SOCK_TYPE, D.fz("c"), PIPEFD_OUT),
+    "connect": full(FD, SOCKADDR_IN_1, ADDRLEN, restart=SYS),
+    "accept": full(FD, SOCKADDR_OUT_1, SOCKLEN_INOUT, restart=SYS),
+    "accept4": full(FD, SOCKADDR_OUT_1, SOCKLEN_INOUT, SOCKF, restart=SYS),
+    "bind": full(FD, SOCKADDR_IN_1, ADDRLEN),
+    "listen": full(FD, D),
+    "shutdown": full(FD, enum(SHUT_HOW)),
+    "sendto": partial(SEND_OOB, FD, buf_in(2), U, MSGF, SOCKADDR_IN_4, ADDRLEN, restart=SYS),
+    "recvfrom": partial(RECV_NOTES, FD, BUF_OUT, U, MSGF, SOCKADDR_OUT_4, SOCKLEN_INOUT,
+                        restart=SYS),  # fmt: skip
+    "sendmsg": partial(SEND_OOB, FD, MSGHDR_IN, MSGF, restart=SYS),
+    "recvmsg": partial(RECV_NOTES, FD, MSGHDR_OUT, MSGF, restart=SYS),
+    "sendmmsg": partial(SEND_OOB, FD, MMSG_IN, U.fz("v"), MSGF, restart=SYS),
+    "recvmmsg": partial(RECV_NOTES, FD, MMSG_OUT, U.fz("v"), MSGF, TIMESPEC_IN, restart=SYS),
+    "getsockname": full(FD, SOCKADDR_OUT_1, SOCKLEN_INOUT),
+    "getpeername": full(FD, SOCKADDR_OUT_1, SOCKLEN_INOUT),
+    "setsockopt": partial(SOCKOPTS, restart=NEVER, shape=setsockopt_args, fuzz="fcipl"),
+    "getsockopt": partial(SOCKOPTS, restart=NEVER, shape=getsockopt_args, fuzz="fcipp"),
     # ---- System V IPC and POSIX message queues
     "shmget": unsupported(SYSV_IPC),
     "shmat": unsupported(SYSV_IPC, result="hex"),

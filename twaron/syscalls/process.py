@@ -18,9 +18,11 @@ from twaron.arch.x86_64.constants import (
     CLONE_THREAD,
     CLONE_VFORK,
     CLONE_VM,
+    O_NONBLOCK,
     P_ALL,
     P_PGID,
     P_PID,
+    P_PIDFD,
     RLIM_INFINITY,
     RLIM_NLIMITS,
     RLIMIT_CORE,
@@ -38,10 +40,11 @@ from twaron.arch.x86_64.constants import (
     WSTOPPED,
     WUNTRACED,
 )
-from twaron.arch.x86_64.errno import EACCES, EINVAL, EPERM, ESRCH
+from twaron.arch.x86_64.errno import EACCES, EAGAIN, EINVAL, EPERM, ESRCH
 from twaron.errors import KernelError
 from twaron.process import execve as execve_mod
 from twaron.process import exit as exits
+from twaron.process import pidfd
 from twaron.process.fork import do_fork
 from twaron.process.task import creds_changed
 from twaron.syscalls.table import s32, syscall
@@ -277,14 +280,14 @@ def sys_vfork(task: Task, *_: int) -> int:
 
 @syscall("clone")
 def sys_clone(task: Task, flags: int, stack: int, ptid: int, ctid: int, tls: int, *_: int) -> int:
-    return do_fork(task, flags & 0xFFFF_FFFF, stack, ptid, ctid, tls)
+    return do_fork(task, flags & 0xFFFF_FFFF, stack, ptid, ctid, tls, pidfd_addr=ptid)
 
 
 @syscall("clone3")
 def sys_clone3(task: Task, uargs: int, size: int, *_: int) -> int:
     if size < 64 or size > 4096:
         raise KernelError(EINVAL)
-    flags, _pidfd, ctid, ptid, exit_sig, stack, stack_size, tls = struct.unpack(
+    flags, pidfd_addr, ctid, ptid, exit_sig, stack, stack_size, tls = struct.unpack(
         "<8Q", task.mm.copy_in(uargs, 64)
     )
     # clone3_args_valid: no CSIGNAL bits or CLONE_DETACHED in flags, a valid exit signal
@@ -294,7 +297,7 @@ def sys_clone3(task: Task, uargs: int, size: int, *_: int) -> int:
     if exit_sig and flags & (CLONE_THREAD | CLONE_PARENT) or (stack == 0) != (stack_size == 0):
         raise KernelError(EINVAL)
     sp = stack + stack_size if stack else 0
-    return do_fork(task, flags | exit_sig, sp, ptid, ctid, tls)
+    return do_fork(task, flags | exit_sig, sp, ptid, ctid, tls, pidfd_addr)
 
 
 @syscall("execve")
@@ -381,12 +384,20 @@ def sys_waitid(task: Task, idtype: int, ident: int, infop: int, options: int, ru
         options & (WEXITED | WSTOPPED | WCONTINUED)
     ):
         raise KernelError(EINVAL)
-    if idtype not in (P_ALL, P_PID, P_PGID) or (idtype == P_PID and ident <= 0):
+    nonblock = False
+    if idtype == P_PIDFD:  # the process the pidfd names, by its pid (never reused here)
+        if ident < 0:
+            raise KernelError(EINVAL)
+        f, group = pidfd.pidfd_group(task, ident)
+        idtype, ident, nonblock = P_PID, group.pid, bool(f.flags & O_NONBLOCK)
+    elif idtype not in (P_ALL, P_PID, P_PGID) or (idtype == P_PID and ident <= 0):
         raise KernelError(EINVAL)
     found = exits.wait_child(task, idtype, ident, bool(options & WEXITED),
                              bool(options & WSTOPPED), bool(options & WCONTINUED),
-                             bool(options & WNOHANG), options)  # fmt: skip
+                             bool(options & WNOHANG) or nonblock, options)  # fmt: skip
     if found is None:
+        if nonblock and not options & WNOHANG:
+            raise KernelError(EAGAIN)  # a O_NONBLOCK pidfd of a running child
         if infop:
             task.mm.copy_out(infop, bytes(128))
         return 0
