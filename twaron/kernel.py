@@ -30,6 +30,7 @@ from twaron.clock import Clock
 from twaron.config import DEFAULT_DOMAINNAME, DEFAULT_HOSTNAME
 from twaron.hostpoll import HostPoller
 from twaron.mm.physmem import PhysMem
+from twaron.mm.vdso import Vdso
 from twaron.net import publish
 from twaron.net.socket import NetNamespace
 from twaron.process import exit as exits
@@ -95,6 +96,7 @@ class Kernel:
         self.platform: Any = None
         self.platform = platforms.create(config.platform, self.mem, self.syscalls.entry_point())
         self.syscalls.platform = self.platform
+        self.vdso = Vdso(self.mem, self.clock, self.platform.guest_tsc_offset())
         self.exit_status: int | None = None
         # The task the run loop is running (Linux's `current`): whose syscall a file's read
         # or write serves, for the few that need to know (a socket's sender credentials).

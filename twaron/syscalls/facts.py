@@ -47,6 +47,8 @@ from twaron.syscalls.trace import (
     IDTYPES,
     IN_INIT_FLAGS,
     IN_MASK,
+    INT_IN,
+    INT_OUT,
     ITIMER_WHICH,
     ITIMERSPEC_IN,
     ITIMERSPEC_OUT,
@@ -79,12 +81,14 @@ from twaron.syscalls.trace import (
     RLIMIT_OUT,
     RLIMIT_RESOURCES,
     RUSAGE_WHO,
+    SCHED_POLICIES,
     SEEK_WHENCE,
     SFD_FLAGS,
     SHUT_HOW,
     SIG,
     SIGACTION_IN,
     SIGACTION_OUT,
+    SIGEVENT_IN,
     SIGPROCMASK_HOW,
     SIGSET_IN,
     SIGSET_OUT,
@@ -105,6 +109,7 @@ from twaron.syscalls.trace import (
     TIMER_FLAGS,
     TIMESPEC_IN,
     TIMESPEC_OUT,
+    TIMEVAL_IN,
     TIMEVAL_OUT,
     UID,
     UMOUNT_FLAGS,
@@ -180,7 +185,8 @@ FSYNC = TMPFS_SYNC + "; a pipe or terminal is not EINVAL"
 CONTAINER = ("EPERM, as for root in a container without CAP_SYS_ADMIN: the mount tree is "
              "fixed at boot")  # fmt: skip
 RUSAGE = "the rusage holds the CPU times only (maxrss, faults, ... are 0)"
-CLOCKS = "CLOCK_TAI, the alarm clocks and other processes' CPU clocks are EINVAL"
+CLOCKS = ("the alarm clocks are EINVAL, as on a machine without an RTC; CLOCK_TAI is "
+          "CLOCK_REALTIME until adjtimex sets the TAI offset; the vDSO answers the same")
 RLIMITS = ("enforced: NOFILE, FSIZE, AS, STACK (at exec), NPROC, CPU; the others are only "
            "stored")  # fmt: skip
 SOCKETS = ("AF_UNIX; AF_INET and AF_INET6 TCP and UDP on lo inside the guest (--net none: "
@@ -210,19 +216,25 @@ XATTR = "extended attributes: not yet"
 INOTIFY = ("no IN_UNMOUNT (the mount tree is fixed), no IN_OPEN/IN_ACCESS from execve; "
            "max_user_instances and max_user_watches are not enforced")  # fmt: skip
 FANOTIFY = "fanotify: not yet"
-POSIX_TIMERS = "POSIX timers: not yet (setitimer and alarm work)"
+POSIX_TIMERS = ("on the alarm clocks EOPNOTSUPP (no RTC); CPU-time timers fire within a time "
+                "slice of their expiry")
+CPUTIME = ("ITIMER_VIRTUAL and ITIMER_PROF both count all the process's CPU time (twaron's "
+           "is all user time) and fire within a time slice of their expiry")
+ADJTIMEX = ("the NTP state is kept and reported but does not steer the guest's clock; "
+            "ADJ_SETOFFSET and ADJ_TAI take effect")
 TIMERFD = ("the alarm clocks (root only, as Linux) run as their plain clocks: the guest "
            "never suspends; no TFD_IOC_SET_TICKS, as a Linux build without "
            "CONFIG_CHECKPOINT_RESTORE")  # fmt: skip
-TIMERFD_CANCEL = ("TFD_TIMER_CANCEL_ON_SET is accepted and never cancels: the guest cannot "
-                  "set the clock")  # fmt: skip
+TIMERFD_CANCEL = ("TFD_TIMER_CANCEL_ON_SET is accepted but setting the clock does not cancel "
+                  "the timer")  # fmt: skip
 EVENTFD = ("writev to an eventfd makes one 8-byte write of its vectors (Linux writes each "
            "vector: EINVAL for pieces under 8 bytes); a write of the wrong size from a bad "
            "pointer is EFAULT (Linux: EINVAL)")  # fmt: skip
 SIGNALFD = ("as Linux, the signals read and polled are those of the calling thread and "
             "process, whoever created the signalfd")  # fmt: skip
-SETCLOCK = "setting the clock: not yet (the guest's clock follows the host's)"
-SCHED_POLICY = "scheduling policies: not yet (one round-robin policy)"
+SETCLOCK = "root (CAP_SYS_TIME) moves the guest's own wall clock, never the host's"
+SCHED_POLICY = ("policies, priorities and nice values are kept and reported with Linux's "
+                "checks; the one round-robin scheduler does not use them")
 NEW_MOUNT_API = "the new mount API: not yet (the mount tree is fixed at boot)"
 NS = "namespaces: not yet"
 NI = "not in Linux 6.1's x86-64 table either (sys_ni_syscall: ENOSYS)"
@@ -451,9 +463,9 @@ FACTS: dict[str, Fact] = {
     "get_robust_list": full(PID, PTR, PTR),
     "arch_prctl": partial("the FS and GS bases only; the CPUID, XCOMP and VDSO codes are EINVAL",
                           shape=arch_prctl_args, fuzz="ca"),  # fmt: skip
-    "prctl": partial("PR_SET/GET_NAME, PDEATHSIG, DUMPABLE, NO_NEW_PRIVS; the rest is EINVAL; "
-                     "the parent-death signal is never sent", shape=prctl_args,
-                     fuzz="cxxxx"),  # fmt: skip
+    "prctl": partial("PR_SET/GET_NAME, PDEATHSIG, DUMPABLE, KEEPCAPS, CHILD_SUBREAPER, "
+                     "NO_NEW_PRIVS, PR_CAPBSET_READ/DROP; the other options are EINVAL",
+                     shape=prctl_args, fuzz="cxxxx"),  # fmt: skip
     "personality": unsupported("not yet", fuzz="x"),
     "unshare": unsupported(NS, fuzz="x"),
     "setns": unsupported(NS),
@@ -499,24 +511,25 @@ FACTS: dict[str, Fact] = {
     "getrusage": partial("the CPU times only (maxrss, faults, switches, ... are 0)",
                          enum(RUSAGE_WHO), PTR),  # fmt: skip
     "times": full(PTR),
-    "getpriority": partial("which and who are ignored: the caller's nice value",
-                           enum(PRIO_WHICH), PID),  # fmt: skip
-    "setpriority": partial("which and who are ignored: sets the caller's nice value, which the "
-                           "scheduler does not use", enum(PRIO_WHICH), PID, D),  # fmt: skip
+    "getpriority": full(enum(PRIO_WHICH), PID, note="20 - nice, as Linux returns it"),
+    "setpriority": partial(SCHED_POLICY, enum(PRIO_WHICH), PID, D),
     "sched_yield": full(),
-    "sched_setparam": unsupported(SCHED_POLICY),
-    "sched_getparam": unsupported(SCHED_POLICY, fuzz="np"),
-    "sched_setscheduler": unsupported(SCHED_POLICY),
-    "sched_getscheduler": unsupported(SCHED_POLICY, fuzz="n"),
-    "sched_get_priority_max": unsupported(SCHED_POLICY),
-    "sched_get_priority_min": unsupported(SCHED_POLICY),
-    "sched_rr_get_interval": unsupported(SCHED_POLICY),
-    "sched_setattr": unsupported(SCHED_POLICY),
-    "sched_getattr": unsupported(SCHED_POLICY),
-    "sched_setaffinity": stub("one CPU: the mask is not applied, nor are the pid and mask "
-                              "checked", PID, U, PTR),  # fmt: skip
-    "sched_getaffinity": partial("one CPU: always CPU 0; the pid is not looked up (no ESRCH)",
-                                 PID, U, PTR),  # fmt: skip
+    "sched_setparam": partial(SCHED_POLICY, PID, INT_IN, fuzz="np"),
+    "sched_getparam": full(PID, INT_OUT, fuzz="np"),
+    "sched_setscheduler": partial(SCHED_POLICY, PID, enum(SCHED_POLICIES), INT_IN,
+                                  fuzz="ncp"),  # fmt: skip
+    "sched_getscheduler": full(PID, fuzz="n"),
+    "sched_get_priority_max": full(enum(SCHED_POLICIES)),
+    "sched_get_priority_min": full(enum(SCHED_POLICIES)),
+    "sched_rr_get_interval": partial("SCHED_OTHER, BATCH and IDLE report twaron's 20 ms time "
+                                     "slice", PID, TIMESPEC_OUT),  # fmt: skip
+    "sched_setattr": partial(SCHED_POLICY + "; SCHED_DEADLINE's admission counts the deadline "
+                             "tasks' bandwidth against 95% of the one CPU; utilization clamps "
+                             "are EOPNOTSUPP, as in a build without CONFIG_UCLAMP_TASK", PID, PTR,
+                             X, fuzz="npx"),  # fmt: skip
+    "sched_getattr": full(PID, PTR, U, X, fuzz="npcx"),
+    "sched_setaffinity": full(PID, U, PTR, note="one CPU: a mask without CPU 0 is EINVAL"),
+    "sched_getaffinity": full(PID, U, PTR, note="one CPU: always CPU 0"),
     "getcpu": full(PTR, PTR, PTR, note="one CPU: always CPU 0 of node 0"),
     "ioprio_set": unsupported("I/O priorities: not yet"),
     "ioprio_get": unsupported("I/O priorities: not yet"),
@@ -526,7 +539,8 @@ FACTS: dict[str, Fact] = {
     "rt_sigpending": full(SIGSET_OUT, SIGSETSIZE),
     "rt_sigreturn": full(nofuzz="a wild frame kills the child: fuzzer.c draws it rarely"),
     "rt_sigsuspend": full(SIGSET_IN, SIGSETSIZE, restart=NOHAND, nofuzz=SLEEPS),
-    "rt_sigtimedwait": unsupported("not yet (sigwaitinfo, sigtimedwait)", fuzz="ppzL"),
+    "rt_sigtimedwait": full(SIGSET_IN, PTR, TIMESPEC_IN, SIGSETSIZE, restart=Restart.EINTR,
+                            fuzz="ppzL"),  # fmt: skip
     "rt_sigqueueinfo": full(PID, SIG, PTR, fuzz="kgp"),
     "rt_tgsigqueueinfo": full(PID, PID, SIG, PTR, fuzz="kkgp"),
     "kill": full(PID, SIG, fuzz="kg"),
@@ -539,28 +553,29 @@ FACTS: dict[str, Fact] = {
     "signalfd4": full(FD, SIGSET_IN, SIGSETSIZE, flags(SFD_FLAGS), note=SIGNALFD),
     # ---- time
     "nanosleep": full(TIMESPEC_IN, PTR, restart=BLOCK),
-    "clock_nanosleep": partial("a sleep on CLOCK_PROCESS_CPUTIME_ID counts wall time",
+    "clock_nanosleep": partial("a sleep on a process's CPU-time clock counts wall time; an "
+                               "absolute CLOCK_REALTIME sleep does not notice the clock being "
+                               "set (POSIX timers do)",
                                enum(CLOCK_IDS), flags(TIMER_FLAGS), TIMESPEC_IN, PTR,
                                restart=BLOCK),  # fmt: skip
-    "clock_gettime": partial(CLOCKS, enum(CLOCK_IDS), TIMESPEC_OUT),
-    "clock_getres": partial(CLOCKS + "; 1 ns for every clock (the _COARSE ones: a jiffy)",
-                            enum(CLOCK_IDS), TIMESPEC_OUT),  # fmt: skip
-    "clock_settime": unsupported(SETCLOCK, fuzz="cp"),
-    "clock_adjtime": unsupported(SETCLOCK),
-    "adjtimex": unsupported(SETCLOCK),
-    "settimeofday": unsupported(SETCLOCK),
+    "clock_gettime": full(enum(CLOCK_IDS), TIMESPEC_OUT, note=CLOCKS),
+    "clock_getres": full(enum(CLOCK_IDS), TIMESPEC_OUT, note=CLOCKS),
+    "clock_settime": full(enum(CLOCK_IDS), TIMESPEC_IN, note=SETCLOCK, fuzz="cp"),
+    "clock_adjtime": partial(ADJTIMEX, enum(CLOCK_IDS), PTR, fuzz="cp"),
+    "adjtimex": partial(ADJTIMEX, PTR),
+    "settimeofday": full(TIMEVAL_IN, PTR, note=SETCLOCK),
     "gettimeofday": full(TIMEVAL_OUT, PTR),
     "time": full(PTR),
     "alarm": full(U.fz("c")),  # the fuzzer draws a small number of seconds
-    "getitimer": partial("ITIMER_VIRTUAL and ITIMER_PROF are kept but never fire",
-                         enum(ITIMER_WHICH), PTR),  # fmt: skip
-    "setitimer": partial("ITIMER_VIRTUAL and ITIMER_PROF are kept but never fire",
-                         enum(ITIMER_WHICH), PTR, PTR),  # fmt: skip
-    "timer_create": unsupported(POSIX_TIMERS, fuzz="cpp"),
-    "timer_settime": unsupported(POSIX_TIMERS),
-    "timer_gettime": unsupported(POSIX_TIMERS),
-    "timer_getoverrun": unsupported(POSIX_TIMERS),
-    "timer_delete": unsupported(POSIX_TIMERS),
+    "getitimer": full(enum(ITIMER_WHICH), PTR, note=CPUTIME),
+    "setitimer": full(enum(ITIMER_WHICH), PTR, PTR, note=CPUTIME),
+    "timer_create": full(enum(CLOCK_IDS), SIGEVENT_IN, INT_OUT, note=POSIX_TIMERS,
+                         fuzz="cpp"),  # fmt: skip
+    "timer_settime": full(D, flags(TIMER_FLAGS), ITIMERSPEC_IN, ITIMERSPEC_OUT, fuzz="cxpp"),
+    "timer_gettime": full(D, ITIMERSPEC_OUT, fuzz="cp"),
+    "timer_getoverrun": full(D, fuzz="c"),
+    "timer_delete": full(D, fuzz="c", note="its pending signal stays pending, as in Linux "
+                         "6.1 (newer kernels drop it)"),
     "timerfd_create": full(enum(CLOCK_IDS), flags(TFD_FLAGS), note=TIMERFD),
     "timerfd_settime": full(FD, flags(TFD_SETTIME_FLAGS), ITIMERSPEC_IN, ITIMERSPEC_OUT,
                             note=TIMERFD_CANCEL),  # fmt: skip

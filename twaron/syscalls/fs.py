@@ -1121,6 +1121,8 @@ def sys_fallocate(task: Any, fd: int, mode: int, offset: int, length: int, *_: i
         raise KernelError(EOPNOTSUPP)  # only plain allocation (mode 0)
     if not f.inode.is_reg:
         raise KernelError(ENODEV if f.inode.is_dir else ESPIPE)
+    if off + ln > vfs.MAX_LFS_FILESIZE:  # tmpfs's s_maxbytes (an oops once: fstat's size)
+        raise KernelError(EFBIG)
     if off + ln > f.inode.size:
         _newsize_ok(task, f.inode, off + ln)
     if f.inode.mapping is not None:  # tmpfs allocates the pages: ENOSPC when it is full
