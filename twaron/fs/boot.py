@@ -14,6 +14,7 @@ from twaron.arch.x86_64.errno import EACCES, EINVAL, ELOOP, ETXTBSY
 from twaron.errors import KernelError
 from twaron.fs import rootfs, tmpfs
 from twaron.fs.console import Console
+from twaron.fs.locks import LockManager
 from twaron.fs.pipe import new_pipefs
 from twaron.fs.vfs import MAY_EXEC, File, Inode, Path, lookup_at, permission
 
@@ -29,6 +30,7 @@ class FsState:
         self.dev_console = tmpfs.resolve_internal(root, b"dev/console")
         self.pipefs = new_pipefs(clock.realtime_ns)
         root.mnt.ns.assign_dev(self.pipefs)  # never mounted, but a device of this kernel
+        self.locks = LockManager()  # every file lock of this kernel (fs/locks.py)
 
     def console_files(self) -> list[File]:
         """Fresh Files for fds 0, 1, 2 of init (each carries one reference to install)."""

@@ -26,6 +26,7 @@ from twaron.arch.x86_64.constants import (
 )
 from twaron.arch.x86_64.errno import EACCES, EINVAL, EIO, ENOENT
 from twaron.errors import KernelError
+from twaron.fs.locks import proc_locks
 from twaron.fs.vfs import (
     Dentry,
     File,
@@ -311,6 +312,7 @@ class ProcFs:
             b"mounts": ProcLink(sb, lambda t: b"self/mounts"),
             b"stat": ProcFile(sb, self.stat),
             b"cmdline": ProcFile(sb, lambda t: b"twaron\n"),
+            b"locks": ProcFile(sb, lambda t: proc_locks(kernel.fs.locks)),
             b"sys": self._sys_dir(),
         }
         assert len(self.static) + 3 <= TGID_OFFSET

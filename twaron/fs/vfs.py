@@ -77,8 +77,10 @@ from twaron.arch.x86_64.errno import (
     EXDEV,
 )
 from twaron.errors import KernelError
+from twaron.fs import locks
 
 if TYPE_CHECKING:
+    from twaron.fs.locks import LockContext
     from twaron.mm.page_cache import PageCache
     from twaron.mm.physmem import PhysMem
 
@@ -160,7 +162,8 @@ class Inode:
 
     __slots__ = (
         "sb", "ino", "mode", "uid", "gid", "nlink", "size", "atime", "mtime", "ctime",
-        "btime", "rdev", "mapping", "target", "opens", "writers", "pipe", "__weakref__",
+        "btime", "rdev", "mapping", "target", "opens", "writers", "pipe", "flctx", "xattrs",
+        "__weakref__",
     )  # fmt: skip
 
     def __init__(
@@ -181,6 +184,8 @@ class Inode:
         self.opens = 0  # open Files (and mm references taken with iget)
         self.writers = 0  # open Files with write access (execve refuses: ETXTBSY)
         self.pipe: Any = None  # a FIFO's buffer while either end is open (Linux's i_pipe)
+        self.flctx: LockContext | None = None  # its file locks, once it had some (fs/locks.py)
+        self.xattrs: dict[bytes, bytes] | None = None  # extended attributes (fs/xattr.py)
         if mode & S_IFMT == S_IFREG and sb.mem is not None:
             from twaron.mm.page_cache import PageCache
 
@@ -1011,6 +1016,8 @@ class File:
     def release(self) -> None:
         """The last reference went away (Linux's ->release)."""
         inode = self.inode
+        if inode.flctx is not None:
+            locks.remove_file(self)  # its OFD and flock locks go with it
         if self.writable:
             inode.writers -= 1
         inode.iput()

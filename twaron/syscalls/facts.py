@@ -216,14 +216,13 @@ FACTS: dict[str, Fact] = {
     "dup": full(FD),
     "dup2": full(FD, FD),
     "dup3": full(FD, FD, flags(OPEN_FLAGS)),
-    "fcntl": partial("record locks (F_SETLK, F_SETLKW, F_GETLK, OFD) are granted and never "
-                     "conflict; F_SETOWN/F_SETSIG have no effect (no SIGIO); leases, F_NOTIFY "
-                     "and seals are EINVAL", shape=fcntl_args, fuzz="fFi"),  # fmt: skip
+    "fcntl": partial("F_SETOWN/F_SETSIG have no effect (no SIGIO); leases, F_NOTIFY and seals "
+                     "are EINVAL (record and OFD locks are Linux's, F_SETLKW with deadlock "
+                     "detection)", restart=SYS, shape=fcntl_args, fuzz="fFi"),  # fmt: skip
     "ioctl": partial("FIONBIO, FIOCLEX/FIONCLEX, FIONREAD; terminal ioctls on the console "
                      "only (passed to the host's terminal); others ENOTTY",
                      shape=ioctl_args, fuzz="fxp"),  # fmt: skip
-    "flock": stub("checks the fd and operation, takes no lock: LOCK_EX excludes nobody",
-                  FD, flags(LOCK_OPS)),  # fmt: skip
+    "flock": full(FD, flags(LOCK_OPS), restart=SYS),
     "pipe": full(PIPEFD_OUT),
     "pipe2": partial("O_DIRECT (packet mode) is accepted; the pipe stays a byte stream",
                      PIPEFD_OUT, flags(OPEN_FLAGS)),  # fmt: skip

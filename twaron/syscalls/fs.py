@@ -100,13 +100,13 @@ from twaron.fs.pipe import PipeFile
 from twaron.fs.stat import pack_stat, pack_statfs, pack_statx
 from twaron.fs.vfs import MAY_EXEC, MAY_READ, MAY_WRITE, File, Inode, Path, permission
 from twaron.process import signal as sigs
+from twaron.syscalls.locks import fcntl_lock
 from twaron.syscalls.table import s32, s64, syscall
 from twaron.wait import need_context
 
 _IOVEC = struct.Struct("<QQ")
 _I32 = struct.Struct("<i")
 _U64 = struct.Struct("<Q")
-_FLOCK = struct.Struct("<hhxxxxqqi4x")
 _TIMESPEC2 = struct.Struct("<qqqq")
 SETFL_MASK = O_APPEND | O_ASYNC | O_DIRECT | O_NOATIME | O_NONBLOCK
 CLOSE_RANGE_UNSHARE = 2
@@ -559,37 +559,12 @@ def sys_fcntl(task: Any, fd: int, cmd: int, arg: int, *_: int) -> int:
         f.flags = (f.flags & ~SETFL_MASK) | (arg & SETFL_MASK)
         return 0
     if cmd in (F_GETLK, F_SETLK, F_SETLKW, F_OFD_GETLK, F_OFD_SETLK, F_OFD_SETLKW):
-        return _fcntl_lock(task, f, cmd, arg)
+        return fcntl_lock(task, f, cmd, arg)
     if cmd in (F_GETOWN, F_SETOWN, F_GETSIG, F_SETSIG):
         return 0
     if cmd == F_GETLEASE:
         return F_UNLCK
     return f.fcntl(cmd, arg)
-
-
-def _fcntl_lock(task: Any, f: File, cmd: int, arg: int) -> int:
-    """POSIX and OFD record locks: a single-user system never conflicts, so every lock is
-    granted and F_GETLK always reports F_UNLCK; the argument is still validated."""
-    raw = task.mm.copy_in(arg, _FLOCK.size)
-    l_type, whence, start, length, pid = _FLOCK.unpack(raw)
-    if l_type not in (0, 1, F_UNLCK) or whence not in (0, 1, 2):
-        raise KernelError(EINVAL)
-    if cmd in (F_GETLK, F_OFD_GETLK):
-        if l_type == F_UNLCK:
-            raise KernelError(EINVAL)
-        task.mm.copy_out(arg, _FLOCK.pack(F_UNLCK, whence, start, length, pid))
-        return 0
-    if l_type == 0 and not f.readable or l_type == 1 and not f.writable:
-        raise KernelError(EBADF)
-    return 0
-
-
-@syscall("flock")
-def sys_flock(task: Any, fd: int, op: int, *_: int) -> int:
-    task.files.get(s32(fd))
-    if op & ~(1 | 2 | 4 | 8) or not op & (1 | 2 | 8):
-        raise KernelError(EINVAL)
-    return 0
 
 
 @syscall("dup")

@@ -158,6 +158,7 @@ def load() -> Registry:
     from twaron.syscalls import (  # noqa: F401 - imported for their @syscall handlers
         fs,
         itimer,
+        locks,
         misc,
         mm,
         pipe,
