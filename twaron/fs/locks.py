@@ -104,6 +104,18 @@ class LockContext:
                 return held
         return None
 
+    def first_flock_conflict(self, request: FileLock) -> FileLock | None:
+        for held in self.flock:
+            if flock_conflict(request, held):
+                return held
+        return None
+
+    def blocker(self, request: FileLock) -> FileLock | None:
+        """The lock a sleeping request waits for now."""
+        if request.flags & FL_FLOCK:
+            return self.first_flock_conflict(request)
+        return self.first_posix_conflict(request)
+
     def changed(self) -> None:
         """A lock went away or shrank: sleepers try again; an empty context leaves the
         kernel's list."""
@@ -118,8 +130,8 @@ class LockContext:
 
 
 class LockManager:
-    """The kernel's view of all locks: the contexts holding some (/proc/locks), the blocked
-    POSIX requests by owner (deadlock detection) and the order locks were made in."""
+    """The kernel's view of all locks: the contexts holding some (/proc/locks), the sleeping
+    requests by owner (deadlock detection, /proc/locks) and the order locks were made in."""
 
     def __init__(self) -> None:
         self.contexts: dict[LockContext, None] = {}
@@ -137,8 +149,8 @@ class LockManager:
         """The POSIX lock that blocks a request of `owner`, if it sleeps on one (Linux's
         what_owner_is_waiting_for: only waiters blocked by a classic POSIX lock count)."""
         for ctx, request in self.blocked.get(owner, ()):
-            held = ctx.first_posix_conflict(request)
-            if held is not None and not held.ofd:
+            held = ctx.blocker(request)
+            if held is not None and held.flags & FL_POSIX and not held.ofd:
                 return held
         return None
 
@@ -172,9 +184,18 @@ class LockManager:
 
 
 def posix_test(inode: Any, request: FileLock) -> FileLock | None:
-    """F_GETLK: the first lock that would block request, or None."""
+    """F_GETLK: the first lock that would block request, or None. An F_UNLCK request (only
+    F_OFD_GETLK takes one, since Linux 6.6) finds the first lock of its own owner in the
+    range instead."""
     ctx = inode.flctx
-    return ctx.first_posix_conflict(request) if ctx is not None else None
+    if ctx is None:
+        return None
+    if request.type == F_UNLCK:
+        for held in ctx.posix:
+            if held.owner is request.owner and held.overlaps(request):
+                return held
+        return None
+    return ctx.first_posix_conflict(request)
 
 
 def posix_lock(manager: LockManager, inode: Any, request: FileLock, wait: bool) -> None:
@@ -346,13 +367,15 @@ def flock_lock(manager: LockManager, file: Any, type_: int, pid: int, wait: bool
         return
     request = FileLock(type_, 0, OFFSET_MAX, file, pid, file, FL_FLOCK)
 
-    def free() -> bool:
-        return not any(flock_conflict(request, fl) for fl in ctx.flock)
-
-    if not free():
+    if ctx.first_flock_conflict(request) is not None:
         if not wait:
             raise KernelError(EAGAIN)
-        wait_event(((ctx.wait, ALL_EVENTS),), free)
+        manager.block(ctx, request)
+        try:
+            wait_event(((ctx.wait, ALL_EVENTS),),
+                       lambda: ctx.first_flock_conflict(request) is None)  # fmt: skip
+        finally:
+            manager.unblock(ctx, request)
     ctx._insert(len(ctx.flock), request, ctx.flock)
 
 
@@ -366,7 +389,7 @@ def proc_locks(manager: LockManager) -> bytes:
                   key=lambda x: -x[0].seq)  # fmt: skip
     blocked: dict[int, list[FileLock]] = {}
     for ctx, request in manager.waiters():
-        fl = ctx.first_posix_conflict(request)
+        fl = ctx.blocker(request)
         if fl is not None:
             blocked.setdefault(id(fl), []).append(request)
     out = []

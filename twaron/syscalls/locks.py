@@ -69,7 +69,8 @@ def fcntl_lock(task: Any, f: File, cmd: int, arg: int) -> int:
     start, length, pid = _FLOCK_BODY.unpack_from(raw, 8)
     ofd = cmd in (F_OFD_GETLK, F_OFD_SETLK, F_OFD_SETLKW)
     if cmd in (F_GETLK, F_OFD_GETLK):
-        if l_type not in (F_RDLCK, F_WRLCK):
+        # F_OFD_GETLK takes F_UNLCK too: "which lock of this description is here" (Linux 6.6)
+        if l_type not in (F_RDLCK, F_WRLCK) and not (ofd and l_type == F_UNLCK):
             raise KernelError(EINVAL)
         request = _request(task, f, l_type, whence, start, length)
         if ofd:
