@@ -218,7 +218,8 @@ FACTS: dict[str, Fact] = {
     "dup3": full(FD, FD, flags(OPEN_FLAGS)),
     "fcntl": partial("F_SETOWN/F_SETSIG have no effect (no SIGIO); leases, F_NOTIFY and seals "
                      "are EINVAL (record and OFD locks are Linux's, F_SETLKW with deadlock "
-                     "detection; F_OFD_GETLK takes F_UNLCK as since Linux 6.6)", restart=SYS, shape=fcntl_args, fuzz="fFi"),  # fmt: skip
+                     "detection; F_OFD_GETLK takes F_UNLCK as since Linux 6.6)", restart=SYS,
+                     shape=fcntl_args, fuzz="fFi"),  # fmt: skip
     "ioctl": partial("FIONBIO, FIOCLEX/FIONCLEX, FIONREAD; terminal ioctls on the console "
                      "only (passed to the host's terminal); others ENOTTY",
                      shape=ioctl_args, fuzz="fxp"),  # fmt: skip
