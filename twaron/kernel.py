@@ -28,6 +28,7 @@ from twaron import platform as platforms
 from twaron.arch.x86_64.constants import AT_FDCWD, SIGSYS
 from twaron.clock import Clock
 from twaron.config import DEFAULT_DOMAINNAME, DEFAULT_HOSTNAME
+from twaron.ipc import IpcNamespace
 from twaron.mm.physmem import PhysMem
 from twaron.process import exit as exits
 from twaron.process import runloop
@@ -97,6 +98,7 @@ class Kernel:
         from twaron.fs import boot as fs_boot
 
         self.fs = fs_boot.mount_root(self)
+        self.ipc = IpcNamespace(self)  # System V IPC: one namespace per kernel
         self.sched.host_wait = partial(runloop.host_wait, self)
         self.sched.wall_deadline = self.deadline
         self.platform.others_want_cpu = partial(runloop.others_want_cpu, self)

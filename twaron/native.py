@@ -3,7 +3,7 @@
 The native side of the contract tests and of `twaron bench`: both sides must exec the same
 /bin/busybox (the host's own /bin/sh is dash and its /bin/true is coreutils), so the native
 program runs as root, chrooted into a directory written by ``twaron.fs.rootfs.write_host_tree``,
-as pid 1 of a new pid namespace (as it is in twaron), in a private mount + UTS namespace with
+as pid 1 of a new pid namespace (as it is in twaron), in a private mount + UTS + IPC namespace with
 /proc mounted, /dev/null, /dev/zero, /dev/urandom, /dev/random bound in and, on request, a
 tmpfs on /tmp (twaron's /tmp is a tmpfs: file workloads must not hit the host's disk). The
 namespaces die with the process, so nothing needs unmounting.
@@ -27,6 +27,7 @@ DEV_NODES = ("null", "zero", "urandom", "random", "full")
 DEV_LINKS = {"fd": "/proc/self/fd", "stdin": "/proc/self/fd/0", "stdout": "/proc/self/fd/1",
              "stderr": "/proc/self/fd/2"}  # fmt: skip
 CLONE_NEWNS, CLONE_NEWUTS, CLONE_NEWPID = 0x00020000, 0x04000000, 0x20000000
+CLONE_NEWIPC = 0x08000000
 MS_BIND, MS_REC, MS_PRIVATE = 0x1000, 0x4000, 0x40000
 PR_SET_PDEATHSIG = 1
 RLIMIT_CORE = 4
@@ -123,7 +124,8 @@ def enter_root(root: str, *, pid_namespace: bool = True, tmpfs_tmp: bool = False
     other process of the namespace dies with pid 1, which leads its own session.
     """
     libc = _libc_handle()
-    flags = CLONE_NEWNS | CLONE_NEWUTS | (CLONE_NEWPID if pid_namespace else 0)
+    # a fresh IPC namespace, as a twaron kernel has: System V ids start over, nothing leaks
+    flags = CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | (CLONE_NEWPID if pid_namespace else 0)
     _check(libc.unshare(flags), "unshare")
     _check(libc.mount(None, b"/", None, MS_REC | MS_PRIVATE, None), "make / private")
     # uname as twaron's: hostname -f/-d resolve it through the root's /etc/hosts

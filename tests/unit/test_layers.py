@@ -16,7 +16,7 @@ LAYERS = [
     ("arch",),
     ("errors", "clock", "wait", "random", "config", "profile", "build"),
     ("platform", "mm"),
-    ("fs",),
+    ("fs", "ipc"),
     ("process",),
     ("syscalls",),
     ("kernel",),

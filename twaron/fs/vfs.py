@@ -166,6 +166,8 @@ class Inode:
         "__weakref__",
     )  # fmt: skip
 
+    unmergeable = False  # mm never merges VMAs of it (System V shm counts its VMAs)
+
     def __init__(
         self, sb: SuperBlock, mode: int, uid: int = 0, gid: int = 0, rdev: int = 0
     ) -> None:
@@ -703,8 +705,8 @@ def d_path(path: Path, root: Path) -> bytes:
 def d_path_ex(path: Path, root: Path) -> tuple[bytes, bool]:
     """(name, reachable): reachable is False when path lies outside root (getcwd says so)."""
     mnt, d = path.mnt, path.dentry
-    if mnt.sb.pseudo:
-        return d.name, True
+    if mnt.sb.pseudo:  # pipes, System V shm segments: their name (and whether it is gone)
+        return d.name + (b" (deleted)" if d.deleted else b""), True
     parts: list[bytes] = []
     reachable = True
     while True:

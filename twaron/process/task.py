@@ -133,6 +133,7 @@ class Task:
         self.restore_mask_after_signal: int | None = None  # sigsuspend/ppoll's saved mask
         self.fault_info: tuple[int, int, int] | None = None
         self.utime = 0.0  # this thread's share of group.utime
+        self.sysvsem: Any = None  # SEM_UNDO records (ipc/sem.py UndoList), CLONE_SYSVSEM shares
 
     @property
     def pid(self) -> int:

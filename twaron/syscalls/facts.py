@@ -40,6 +40,9 @@ from twaron.syscalls.trace import (
     GRND_FLAGS,
     HEXBUF_OUT,
     IDTYPES,
+    IPC_GET_FLAGS,
+    IPC_ID,
+    IPC_KEY,
     ITIMER_WHICH,
     LD,
     LOCK_OPS,
@@ -49,6 +52,8 @@ from twaron.syscalls.trace import (
     MFD_FLAGS,
     MLOCK_FLAGS,
     MS_FLAGS,
+    MSG_FLAGS,
+    MSGCTL_CMDS,
     OCT,
     OPEN_FLAGS,
     PATH,
@@ -65,6 +70,9 @@ from twaron.syscalls.trace import (
     RLIMIT_RESOURCES,
     RUSAGE_WHO,
     SEEK_WHENCE,
+    SEMCTL_CMDS,
+    SHMAT_FLAGS,
+    SHMCTL_CMDS,
     SIG,
     SIGACTION_IN,
     SIGACTION_OUT,
@@ -107,6 +115,7 @@ from twaron.syscalls.trace import (
 
 NEVER, SYS, NOHAND, BLOCK = (Restart.NEVER_SLEEPS, Restart.SYS, Restart.NOHAND,
                              Restart.BLOCK)  # fmt: skip
+EINTR = Restart.EINTR  # never restarted (signal(7): semop, semtimedop)
 KILLABLE = Restart.KILLABLE
 
 
@@ -155,7 +164,7 @@ RLIMITS = ("enforced: NOFILE, FSIZE, AS, STACK (at exec), NPROC, CPU; the others
            "stored")  # fmt: skip
 SOCKETS = "sockets: not yet (issue #11)"
 EPOLL = "epoll: not yet (issue #12)"
-SYSV_IPC = "System V IPC: not yet"
+SHM_HUGETLB_NOTE = "SHM_HUGETLB is ENOSYS, as a Linux build without CONFIG_HUGETLBFS"
 MQUEUE = "POSIX message queues: not yet"
 AIO = "Linux AIO: not yet"
 XATTR = "extended attributes: not yet"
@@ -538,18 +547,19 @@ FACTS: dict[str, Fact] = {
     "setsockopt": unsupported(SOCKETS),
     "getsockopt": unsupported(SOCKETS),
     # ---- System V IPC and POSIX message queues
-    "shmget": unsupported(SYSV_IPC),
-    "shmat": unsupported(SYSV_IPC, result="hex"),
-    "shmctl": unsupported(SYSV_IPC),
-    "shmdt": unsupported(SYSV_IPC),
-    "semget": unsupported(SYSV_IPC),
-    "semop": unsupported(SYSV_IPC),
-    "semctl": unsupported(SYSV_IPC),
-    "semtimedop": unsupported(SYSV_IPC),
-    "msgget": unsupported(SYSV_IPC),
-    "msgsnd": unsupported(SYSV_IPC),
-    "msgrcv": unsupported(SYSV_IPC),
-    "msgctl": unsupported(SYSV_IPC),
+    "shmget": partial(SHM_HUGETLB_NOTE, IPC_KEY, U, IPC_GET_FLAGS),
+    "shmat": full(IPC_ID, ADDR, flags(SHMAT_FLAGS), result="hex"),
+    "shmctl": full(IPC_ID, enum(SHMCTL_CMDS), PTR,
+                   note="SHM_LOCK only sets SHM_LOCKED: twaron never swaps"),  # fmt: skip
+    "shmdt": full(ADDR),
+    "semget": full(IPC_KEY, D, IPC_GET_FLAGS),
+    "semop": full(IPC_ID, PTR, COUNT, restart=EINTR),
+    "semctl": full(IPC_ID, D, enum(SEMCTL_CMDS), X),
+    "semtimedop": full(IPC_ID, PTR, COUNT, TIMESPEC_IN, restart=EINTR),
+    "msgget": full(IPC_KEY, IPC_GET_FLAGS),
+    "msgsnd": full(IPC_ID, PTR, U, flags(MSG_FLAGS), restart=NOHAND),
+    "msgrcv": full(IPC_ID, PTR, U, LD, flags(MSG_FLAGS), restart=NOHAND),
+    "msgctl": full(IPC_ID, enum(MSGCTL_CMDS), PTR),
     "mq_open": unsupported(MQUEUE),
     "mq_unlink": unsupported(MQUEUE),
     "mq_timedsend": unsupported(MQUEUE),

@@ -157,6 +157,7 @@ def load() -> Registry:
         return _REGISTRY[0]
     from twaron.syscalls import (  # noqa: F401 - imported for their @syscall handlers
         fs,
+        ipc,
         itimer,
         locks,
         misc,

@@ -602,3 +602,4 @@ MSGSSZ = 16
 MSGSEG = 0xFFFF
 IPCMNI = 32768  # ids: index + sequence * IPCMNI
 IPC_MIN_CYCLE = 64  # RADIX_TREE_MAP_SIZE: indexes are given out cyclically below this at least
+SEMUSZ = 20  # sizeof(struct sem_undo) that IPC_INFO reports
