@@ -11,8 +11,18 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from twaron.arch.x86_64.constants import S_IFDIR, S_IFLNK, S_IFMT, S_IFREG, TMPFS_MAGIC
-from twaron.arch.x86_64.errno import EEXIST, ENOENT, ENOTDIR
+from twaron.arch.x86_64.constants import (
+    FALLOC_FL_KEEP_SIZE,
+    FALLOC_FL_PUNCH_HOLE,
+    PAGE_SHIFT,
+    PAGE_SIZE,
+    S_IFDIR,
+    S_IFLNK,
+    S_IFMT,
+    S_IFREG,
+    TMPFS_MAGIC,
+)
+from twaron.arch.x86_64.errno import EEXIST, ENOENT, ENOSPC, ENOTDIR, EOPNOTSUPP
 from twaron.errors import KernelError
 from twaron.fs.vfs import Dentry, Inode, Path, SuperBlock, mount, new_root_mount
 from twaron.mm.physmem import PhysMem
@@ -37,6 +47,29 @@ def mount_tmpfs(
 ) -> Path:
     sb, root = new_tmpfs(mem, clock, fstype, mode)
     return mount(at, sb, root, source=fstype)
+
+
+def shmem_fallocate(inode: Inode, mode: int, offset: int, length: int) -> None:
+    """fallocate on a tmpfs file (Linux's shmem_fallocate): KEEP_SIZE and PUNCH_HOLE only.
+    Allocation gives the range real pages (st_blocks counts them) and, without KEEP_SIZE,
+    the size; a hole gives its whole pages back and zeroes the partial ones."""
+    if mode & ~(FALLOC_FL_KEEP_SIZE | FALLOC_FL_PUNCH_HOLE):
+        raise KernelError(EOPNOTSUPP)
+    mapping = inode.mapping
+    assert mapping is not None
+    end = offset + length
+    if mode & FALLOC_FL_PUNCH_HOLE:
+        mapping.punch(offset, end)
+    else:
+        first, last = offset >> PAGE_SHIFT, (end + PAGE_SIZE - 1) >> PAGE_SHIFT
+        missing = sum(1 for i in range(first, last) if i not in mapping.pages) \
+            if last - first <= mapping.mem.nframes else last - first
+        if missing > mapping.mem.frames_free:  # tmpfs is at most the memory there is
+            raise KernelError(ENOSPC)
+        mapping.allocate(first, last)
+        if not mode & FALLOC_FL_KEEP_SIZE and end > inode.size:
+            inode.size = end
+    inode.ctime = inode.sb.now()
 
 
 # --- kernel-internal tree builders (no task, no permission checks) ---

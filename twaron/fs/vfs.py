@@ -192,6 +192,8 @@ class Inode:
             from twaron.mm.page_cache import PageCache
 
             self.mapping = PageCache(sb.mem)
+        elif mode & S_IFMT == S_IFDIR and sb.mem is not None:
+            self.size = 2 * BOGO_DIRENT_SIZE  # a tmpfs directory counts "." and ".." too
 
     # --- type tests ---
     @property

@@ -288,8 +288,11 @@ FACTS: dict[str, Fact] = {
     "faccessat2": full(DIRFD, PATH, AMODE, flags(AT_FLAGS)),
     "truncate": full(PATH, LD),
     "ftruncate": full(FD, LD),
-    "fallocate": partial("mode 0 only (KEEP_SIZE, PUNCH_HOLE, ... are EOPNOTSUPP; Linux's "
-                         "tmpfs has them)", FD, flags(FALLOC_FLAGS), LD, LD),  # fmt: skip
+    "fallocate": partial("tmpfs's modes (allocation, KEEP_SIZE, PUNCH_HOLE) as Linux 6.12+ checks "
+                         "them; a process that has the file mapped keeps the punched pages "
+                         "(zeroed) until it unmaps them: its writes there no longer reach the "
+                         "file (Linux refaults a new page)", FD, flags(FALLOC_FLAGS), LD, LD),
+    # fmt: skip
     "fadvise64": partial("the advice is checked, then ignored (as Linux does on tmpfs); a pipe "
                          "is not ESPIPE", FD, LD, U, enum(FADV_ADVICE)),  # fmt: skip
     "sync_file_range": unsupported("not yet"),

@@ -36,6 +36,13 @@ from twaron.arch.x86_64.constants import (
     F_SETOWN,
     F_SETSIG,
     F_UNLCK,
+    FALLOC_FL_COLLAPSE_RANGE,
+    FALLOC_FL_INSERT_RANGE,
+    FALLOC_FL_KEEP_SIZE,
+    FALLOC_FL_PUNCH_HOLE,
+    FALLOC_FL_UNSHARE_RANGE,
+    FALLOC_FL_WRITE_ZEROES,
+    FALLOC_FL_ZERO_RANGE,
     FD_CLOEXEC,
     FIOCLEX,
     FIONBIO,
@@ -98,6 +105,7 @@ from twaron.fs import vfs
 from twaron.fs.fdtable import NR_OPEN_DEFAULT
 from twaron.fs.pipe import PipeFile
 from twaron.fs.stat import pack_stat, pack_statfs, pack_statx
+from twaron.fs.tmpfs import shmem_fallocate
 from twaron.fs.vfs import MAY_EXEC, MAY_READ, MAY_WRITE, File, Inode, Path, permission
 from twaron.process import signal as sigs
 from twaron.syscalls.locks import fcntl_lock
@@ -112,6 +120,9 @@ SETFL_MASK = O_APPEND | O_ASYNC | O_DIRECT | O_NOATIME | O_NONBLOCK
 CLOSE_RANGE_UNSHARE = 2
 CLOSE_RANGE_CLOEXEC = 4
 SENDFILE_CHUNK = 1 << 16
+FALLOC_FL_MODE_MASK = (FALLOC_FL_PUNCH_HOLE | FALLOC_FL_COLLAPSE_RANGE | FALLOC_FL_ZERO_RANGE
+                       | FALLOC_FL_INSERT_RANGE | FALLOC_FL_UNSHARE_RANGE
+                       | FALLOC_FL_WRITE_ZEROES)  # fmt: skip
 
 
 # --- helpers ------------------------------------------------------------------------------
@@ -1041,21 +1052,48 @@ def sys_truncate(task: Any, path: int, length: int, *_: int) -> int:
     return 0
 
 
+def _falloc_mode_ok(mode: int) -> None:
+    """The mode: one operation, with or without KEEP_SIZE where it may have it; every other
+    combination is EOPNOTSUPP (as Linux checks it since 6.12; 6.1 said EINVAL for some)."""
+    op = mode & FALLOC_FL_MODE_MASK
+    if mode & ~(FALLOC_FL_MODE_MASK | FALLOC_FL_KEEP_SIZE):
+        raise KernelError(EOPNOTSUPP)
+    if op in (0, FALLOC_FL_UNSHARE_RANGE, FALLOC_FL_ZERO_RANGE):
+        return
+    keep = mode & FALLOC_FL_KEEP_SIZE
+    if op == FALLOC_FL_PUNCH_HOLE and keep:
+        return
+    exclusive = (FALLOC_FL_COLLAPSE_RANGE, FALLOC_FL_INSERT_RANGE, FALLOC_FL_WRITE_ZEROES)
+    if op in exclusive and not keep:
+        return
+    raise KernelError(EOPNOTSUPP)
+
+
 @syscall("fallocate")
 def sys_fallocate(task: Any, fd: int, mode: int, offset: int, length: int, *_: int) -> int:
+    """vfs_fallocate's checks in Linux's order, then the file system's (tmpfs: shmem's)."""
     f = task.files.get(s32(fd))
-    off, ln = s64(offset), s64(length)
+    off, ln, mode = s64(offset), s64(length), s32(mode)
     if off < 0 or ln <= 0:
         raise KernelError(EINVAL)
+    _falloc_mode_ok(mode)
     if not f.writable:
         raise KernelError(EBADF)
-    if mode & 0xFFFF_FFFF:
-        raise KernelError(EOPNOTSUPP)  # only plain allocation (mode 0)
-    if not f.inode.is_reg:
-        raise KernelError(ENODEV if f.inode.is_dir else ESPIPE)
-    if off + ln > f.inode.size:
-        _newsize_ok(task, f.inode, off + ln)
-        f.inode.set_size(off + ln)
+    inode = f.inode
+    kind = inode.mode & S_IFMT
+    if kind == S_IFIFO:
+        raise KernelError(ESPIPE)
+    if kind == S_IFDIR:
+        raise KernelError(EISDIR)
+    if kind != S_IFREG:
+        raise KernelError(ENODEV)
+    if off + ln > vfs.MAX_LFS_FILESIZE:
+        raise KernelError(EFBIG)
+    if inode.mapping is None or inode.sb.fstype not in ("tmpfs", "devtmpfs"):
+        raise KernelError(EOPNOTSUPP)  # procfs & co have no ->fallocate
+    if not mode & FALLOC_FL_PUNCH_HOLE:
+        _newsize_ok(task, inode, off + ln)  # even with KEEP_SIZE (shmem_fallocate)
+    shmem_fallocate(inode, mode, off, ln)
     return 0
 
 
