@@ -80,6 +80,7 @@ from twaron.syscalls.trace import (
     SIGSET_IN,
     SIGSET_OUT,
     SIGSETSIZE,
+    SPLICE_FLAGS,
     STAT_OUT,
     STR,
     SYSINFO_OUT,
@@ -164,6 +165,8 @@ RLIMITS = ("enforced: NOFILE, FSIZE, AS, STACK (at exec), NPROC, CPU; the others
            "stored")  # fmt: skip
 SOCKETS = "sockets: not yet (issue #11)"
 EPOLL = "epoll: not yet (issue #12)"
+PIPE_BYTES = ("a pipe's room is counted in bytes, not in page-sized buffers (Linux fits fewer "
+              "bytes when spliced pages are partial)")  # fmt: skip
 SHM_HUGETLB_NOTE = "SHM_HUGETLB is ENOSYS, as a Linux build without CONFIG_HUGETLBFS"
 MQUEUE = "POSIX message queues: not yet"
 AIO = "Linux AIO: not yet"
@@ -205,11 +208,12 @@ FACTS: dict[str, Fact] = {
     "preadv2": unsupported("not yet (preadv works)", fuzz="fpvox"),
     "pwritev2": unsupported("not yet (pwritev works)", fuzz="fpvox"),
     "sendfile": full(FD, FD, PTR, U, restart=SYS),
-    "splice": unsupported("splice: not yet", fuzz="fpfplx"),
-    "tee": unsupported("splice: not yet", fuzz="ffli"),
-    "vmsplice": unsupported("splice: not yet"),
-    "copy_file_range": unsupported("not yet (programs fall back to read/write)",
-                                   fuzz="fpfplx"),  # fmt: skip
+    "splice": partial(PIPE_BYTES, FD, PTR, FD, PTR, U, flags(SPLICE_FLAGS), restart=SYS),
+    "tee": partial(PIPE_BYTES, FD, FD, U, flags(SPLICE_FLAGS), restart=SYS),
+    "vmsplice": partial(PIPE_BYTES + "; the pages are copied, never gifted",
+                        FD, iovec_in(2), COUNT, flags(SPLICE_FLAGS), restart=SYS),  # fmt: skip
+    "copy_file_range": full(FD, PTR, FD, PTR, U, X,
+                            note="a copy through the page cache (tmpfs has no reflink)"),
     "lseek": full(FD, LD, enum(SEEK_WHENCE)),
     "readahead": unsupported("not yet", fuzz="fol"),
     # ---- opening, closing, file descriptors

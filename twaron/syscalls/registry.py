@@ -166,6 +166,7 @@ def load() -> Registry:
         poll,
         process,
         signal,
+        splice,
         time,
     )
     from twaron.syscalls.facts import FACTS
