@@ -93,6 +93,7 @@ from twaron.syscalls.trace import (
     UTSNAME_OUT,
     WAIT_FLAGS,
     WSTATUS_OUT,
+    XATTR_FLAGS,
     Arg,
     Custom,
     D,
@@ -170,7 +171,8 @@ PIPE_BYTES = ("a pipe's room is counted in bytes, not in page-sized buffers (Lin
 SHM_HUGETLB_NOTE = "SHM_HUGETLB is ENOSYS, as a Linux build without CONFIG_HUGETLBFS"
 MQUEUE = "POSIX message queues: not yet"
 AIO = "Linux AIO: not yet"
-XATTR = "extended attributes: not yet"
+XATTR = ("tmpfs's user.*, trusted.* and security.* (as without an LSM); no POSIX ACLs "
+         "(system.* is EOPNOTSUPP)")  # fmt: skip
 INOTIFY = "inotify: not yet"
 FANOTIFY = "fanotify: not yet"
 POSIX_TIMERS = "POSIX timers: not yet (setitimer and alarm work)"
@@ -305,18 +307,18 @@ FACTS: dict[str, Fact] = {
     "syncfs": full(FD, note=TMPFS_SYNC),
     "sync": full(note=TMPFS_SYNC),
     # ---- extended attributes
-    "setxattr": unsupported(XATTR, fuzz="sspli"),
-    "lsetxattr": unsupported(XATTR),
-    "fsetxattr": unsupported(XATTR),
-    "getxattr": unsupported(XATTR, fuzz="sspl"),
-    "lgetxattr": unsupported(XATTR),
-    "fgetxattr": unsupported(XATTR),
-    "listxattr": unsupported(XATTR, fuzz="spl"),
-    "llistxattr": unsupported(XATTR),
-    "flistxattr": unsupported(XATTR),
-    "removexattr": unsupported(XATTR),
-    "lremovexattr": unsupported(XATTR),
-    "fremovexattr": unsupported(XATTR),
+    "setxattr": partial(XATTR, PATH, STR, buf_in(3), U, flags(XATTR_FLAGS)),
+    "lsetxattr": partial(XATTR, PATH, STR, buf_in(3), U, flags(XATTR_FLAGS)),
+    "fsetxattr": partial(XATTR, FD, STR, buf_in(3), U, flags(XATTR_FLAGS)),
+    "getxattr": partial(XATTR, PATH, STR, BUF_OUT, U),
+    "lgetxattr": partial(XATTR, PATH, STR, BUF_OUT, U),
+    "fgetxattr": partial(XATTR, FD, STR, BUF_OUT, U),
+    "listxattr": partial(XATTR, PATH, BUF_OUT, U),
+    "llistxattr": partial(XATTR, PATH, BUF_OUT, U),
+    "flistxattr": partial(XATTR, FD, BUF_OUT, U),
+    "removexattr": partial(XATTR, PATH, STR),
+    "lremovexattr": partial(XATTR, PATH, STR),
+    "fremovexattr": partial(XATTR, FD, STR),
     # ---- mounts and file systems
     "mount": partial(CONTAINER, STR, PATH, STR, X, PTR),
     "umount2": partial(CONTAINER + " (bad flags: EINVAL)", PATH, flags(UMOUNT_FLAGS)),

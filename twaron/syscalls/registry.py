@@ -168,6 +168,7 @@ def load() -> Registry:
         signal,
         splice,
         time,
+        xattr,
     )
     from twaron.syscalls.facts import FACTS
 
