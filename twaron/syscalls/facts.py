@@ -219,11 +219,11 @@ FACTS: dict[str, Fact] = {
     "lseek": full(FD, LD, enum(SEEK_WHENCE)),
     "readahead": unsupported("not yet", fuzz="fol"),
     # ---- opening, closing, file descriptors
-    "open": partial("O_TMPFILE is EOPNOTSUPP (Linux's tmpfs has it)", restart=SYS,
-                    shape=open_args, fuzz="sxm"),  # fmt: skip
-    "openat": partial("O_TMPFILE is EOPNOTSUPP (Linux's tmpfs has it)", restart=SYS,
-                      shape=openat_args, fuzz="dsxm"),  # fmt: skip
-    "openat2": unsupported("not yet (openat works)", fuzz="dspl"),
+    "open": full(restart=SYS, shape=open_args, fuzz="sxm"),
+    "openat": full(restart=SYS, shape=openat_args, fuzz="dsxm"),
+    "openat2": partial("RESOLVE_CACHED is EAGAIN for any step into procfs and any missing name "
+                       "(Linux: whatever its RCU walk cannot finish)", DIRFD, PATH, PTR, U,
+                       restart=SYS, fuzz="dspl"),  # fmt: skip
     "creat": full(PATH, OCT, restart=SYS),
     "close": full(FD),
     "close_range": partial("CLOSE_RANGE_UNSHARE does not unshare a shared fd table",
@@ -270,8 +270,7 @@ FACTS: dict[str, Fact] = {
     "unlinkat": full(DIRFD, PATH, flags(AT_FLAGS)),
     "rename": full(PATH, PATH),
     "renameat": full(DIRFD, PATH, DIRFD, PATH),
-    "renameat2": partial("RENAME_WHITEOUT is EINVAL (Linux's tmpfs makes the whiteout)",
-                         DIRFD, PATH, DIRFD, PATH, flags(RENAME_FLAGS)),  # fmt: skip
+    "renameat2": full(DIRFD, PATH, DIRFD, PATH, flags(RENAME_FLAGS)),
     "link": full(PATH, PATH),
     "linkat": full(DIRFD, PATH, DIRFD, PATH, flags(AT_FLAGS)),
     "symlink": full(PATH, PATH),

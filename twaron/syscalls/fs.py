@@ -49,20 +49,35 @@ from twaron.arch.x86_64.constants import (
     FIONCLEX,
     FIONREAD,
     MAX_RW_COUNT,
+    O_ACCMODE,
     O_APPEND,
     O_ASYNC,
     O_CLOEXEC,
     O_CREAT,
     O_DIRECT,
+    O_DIRECTORY,
+    O_DSYNC,
     O_EXCL,
     O_LARGEFILE,
     O_NOATIME,
     O_NOCTTY,
+    O_NOFOLLOW,
     O_NONBLOCK,
+    O_PATH,
+    O_RDONLY,
+    O_SYNC,
     O_TMPFILE,
     O_TRUNC,
     O_WRONLY,
+    OPEN_HOW_SIZE_VER0,
+    PAGE_SIZE,
     PATH_MAX,
+    RESOLVE_BENEATH,
+    RESOLVE_CACHED,
+    RESOLVE_IN_ROOT,
+    RESOLVE_NO_MAGICLINKS,
+    RESOLVE_NO_SYMLINKS,
+    RESOLVE_NO_XDEV,
     RLIM_INFINITY,
     RLIMIT_FSIZE,
     RLIMIT_NOFILE,
@@ -84,6 +99,8 @@ from twaron.arch.x86_64.constants import (
     UTIME_OMIT,
 )
 from twaron.arch.x86_64.errno import (
+    E2BIG,
+    EAGAIN,
     EBADF,
     EEXIST,
     EFAULT,
@@ -120,6 +137,14 @@ SETFL_MASK = O_APPEND | O_ASYNC | O_DIRECT | O_NOATIME | O_NONBLOCK
 CLOSE_RANGE_UNSHARE = 2
 CLOSE_RANGE_CLOEXEC = 4
 SENDFILE_CHUNK = 1 << 16
+__O_TMPFILE = O_TMPFILE & ~O_DIRECTORY  # the bit of its own O_TMPFILE adds to O_DIRECTORY
+VALID_OPEN_FLAGS = (O_ACCMODE | O_CREAT | O_EXCL | O_NOCTTY | O_TRUNC | O_APPEND | O_NONBLOCK
+                    | O_SYNC | O_DSYNC | O_ASYNC | O_DIRECT | O_LARGEFILE | O_DIRECTORY
+                    | O_NOFOLLOW | O_NOATIME | O_CLOEXEC | O_PATH | __O_TMPFILE)  # fmt: skip
+O_PATH_FLAGS = O_DIRECTORY | O_NOFOLLOW | O_PATH | O_CLOEXEC
+VALID_RESOLVE_FLAGS = (RESOLVE_NO_XDEV | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_SYMLINKS
+                       | RESOLVE_BENEATH | RESOLVE_IN_ROOT | RESOLVE_CACHED)  # fmt: skip
+_OPEN_HOW = struct.Struct("<QQQ")
 FALLOC_FL_MODE_MASK = (FALLOC_FL_PUNCH_HOLE | FALLOC_FL_COLLAPSE_RANGE | FALLOC_FL_ZERO_RANGE
                        | FALLOC_FL_INSERT_RANGE | FALLOC_FL_UNSHARE_RANGE
                        | FALLOC_FL_WRITE_ZEROES)  # fmt: skip
@@ -399,14 +424,67 @@ def sys_sendfile(task: Any, out_fd: int, in_fd: int, offp: int, count: int, *_: 
 # --- open / close ---------------------------------------------------------------------------
 
 
-def _do_open(task: Any, dirfd: int, pathaddr: int, flags: int, mode: int) -> int:
-    flags = s32(flags) & 0xFFFF_FFFF
+def _open_flags(flags: int) -> None:
+    """build_open_flags' checks: O_DIRECTORY|O_CREAT is refused (Linux 6.4+), O_TMPFILE needs
+    O_DIRECTORY and write access, O_PATH takes only O_PATH_FLAGS (openat2 sees it)."""
+    if flags & (O_DIRECTORY | O_CREAT) == O_DIRECTORY | O_CREAT:
+        raise KernelError(EINVAL)
+    if flags & __O_TMPFILE:
+        if not flags & O_DIRECTORY or flags & O_ACCMODE == O_RDONLY:
+            raise KernelError(EINVAL)
+    if flags & O_PATH and flags & ~O_PATH_FLAGS:
+        raise KernelError(EINVAL)
+
+
+def _open_file(task: Any, dirfd: int, pathaddr: int, flags: int, mode: int,
+               resolve: int = 0) -> int:  # fmt: skip
+    """do_sys_openat2 after the flags were checked: the name, then the open."""
     path = _pathname(task, pathaddr)
-    if flags & O_TMPFILE == O_TMPFILE:
-        raise KernelError(EOPNOTSUPP)  # glibc and BusyBox fall back to a named file
-    f = vfs.open_at(task, s32(dirfd), path, flags | O_LARGEFILE, mode & 0o7777)
+    if not flags & O_PATH:
+        flags |= O_LARGEFILE
+    if flags & __O_TMPFILE:
+        f = vfs.open_tmpfile(task, s32(dirfd), path, flags, mode, resolve)
+    else:
+        f = vfs.open_at(task, s32(dirfd), path, flags, mode, resolve)
     f.flags &= ~(O_CREAT | O_EXCL | O_NOCTTY | O_TRUNC | O_CLOEXEC)
     return _install(task, f, bool(flags & O_CLOEXEC))
+
+
+def _do_open(task: Any, dirfd: int, pathaddr: int, flags: int, mode: int) -> int:
+    """open/openat (build_open_how): unknown flags are dropped, O_PATH keeps only its own,
+    the mode counts only when creating."""
+    flags = s32(flags) & VALID_OPEN_FLAGS
+    if flags & O_PATH:
+        flags &= O_PATH_FLAGS
+    mode = mode & 0o7777 if flags & (O_CREAT | __O_TMPFILE) else 0
+    _open_flags(flags)
+    return _open_file(task, dirfd, pathaddr, flags, mode)
+
+
+@syscall("openat2")
+def sys_openat2(task: Any, dirfd: int, path: int, how: int, size: int, *_: int) -> int:
+    """openat2: struct open_how (flags, mode, resolve), every field checked."""
+    if size < OPEN_HOW_SIZE_VER0:
+        raise KernelError(EINVAL)
+    if size > PAGE_SIZE:
+        raise KernelError(E2BIG)
+    raw = task.mm.copy_in(how, size)
+    if any(raw[OPEN_HOW_SIZE_VER0:]):
+        raise KernelError(E2BIG)  # copy_struct_from_user: unknown fields must be zero
+    flags, mode, resolve = _OPEN_HOW.unpack_from(raw)
+    if flags & ~O_CLOEXEC & ~VALID_OPEN_FLAGS or resolve & ~VALID_RESOLVE_FLAGS:
+        raise KernelError(EINVAL)
+    if resolve & RESOLVE_BENEATH and resolve & RESOLVE_IN_ROOT:
+        raise KernelError(EINVAL)
+    if flags & (O_CREAT | __O_TMPFILE):
+        if mode & ~0o7777:
+            raise KernelError(EINVAL)
+    elif mode:
+        raise KernelError(EINVAL)
+    _open_flags(flags & ~O_CLOEXEC)
+    if resolve & RESOLVE_CACHED and flags & (O_TRUNC | O_CREAT | __O_TMPFILE):
+        raise KernelError(EAGAIN)  # not even tried: it would have to create or truncate
+    return _open_file(task, dirfd, path, flags, mode, resolve)
 
 
 @syscall("openat")
