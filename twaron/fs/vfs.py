@@ -452,7 +452,7 @@ class NameiData:
     openat2's RESOLVE_* restrictions (`resolve`; with RESOLVE_BENEATH or RESOLVE_IN_ROOT the
     root is the starting directory, `scope`)."""
 
-    __slots__ = ("task", "root", "cred", "links", "resolve")
+    __slots__ = ("task", "root", "cred", "links", "resolve", "root_set")
 
     def __init__(self, task: Any, resolve: int = 0, scope: Path | None = None) -> None:
         self.task = task
@@ -460,6 +460,9 @@ class NameiData:
         self.cred = task.cred
         self.links = 0
         self.resolve = resolve
+        # Linux takes the root only when a walk first needs it (an absolute path, a scope):
+        # RESOLVE_NO_XDEV refuses an absolute symlink before that (nd_jump_root)
+        self.root_set = scope is not None
 
 
 def _follow_mounts(mnt: Mount, d: Dentry) -> Path:
@@ -526,6 +529,7 @@ def _follow_link(nd: NameiData, link: Path, base: Path) -> Path:
     nd.links += 1
     if nd.links > MAXSYMLINKS:
         raise KernelError(ELOOP)
+    _touch_link_atime(nd, link.inode)
     body = link.inode.get_link(nd.task)
     if isinstance(body, Path):  # /proc magic link: the object itself, no string re-walk
         if resolve:
@@ -534,6 +538,24 @@ def _follow_link(nd: NameiData, link: Path, base: Path) -> Path:
     if not body:
         raise KernelError(ENOENT)
     return _walk(nd, base, body, True, jump=True)
+
+
+RELATIME_DAY_NS = 24 * 3600 * 1_000_000_000
+
+
+def _touch_link_atime(nd: NameiData, inode: Inode) -> None:
+    """Following a symlink reads it: its atime moves under relatime's rule (when it is not
+    newer than mtime or ctime, or a day old). Linux's RCU walk must stop to write it, which
+    RESOLVE_CACHED forbids: EAGAIN."""
+    if inode.sb.mem is None:
+        return  # procfs & co keep no atime of their own
+    now = inode.sb.now()
+    atime = inode.atime
+    if atime > inode.mtime and atime > inode.ctime and now - atime < RELATIME_DAY_NS:
+        return
+    if nd.resolve & RESOLVE_CACHED:
+        raise KernelError(EAGAIN)
+    inode.atime = now
 
 
 def _magic_link_allowed(resolve: int, link: Path, target: Path) -> None:
@@ -553,8 +575,10 @@ def _walk(nd: NameiData, base: Path, path: bytes, follow_last: bool, jump: bool 
         resolve = nd.resolve
         if resolve & RESOLVE_BENEATH:
             raise KernelError(EXDEV)  # nd_jump_root
-        if resolve & RESOLVE_NO_XDEV and jump and base.mnt is not nd.root.mnt:
+        if resolve & RESOLVE_NO_XDEV and jump and (not nd.root_set
+                                                   or base.mnt is not nd.root.mnt):
             raise KernelError(EXDEV)  # an absolute symlink out of another mount
+        nd.root_set = True
         cur = nd.root
     else:
         cur = base
@@ -660,7 +684,9 @@ def _start(task: Any, dirfd: int, path: bytes, resolve: int) -> tuple[NameiData,
     if absolute and not resolve & RESOLVE_IN_ROOT:
         if resolve & RESOLVE_BENEATH:
             raise KernelError(EXDEV)
-        return NameiData(task, resolve), task.fs.root
+        nd = NameiData(task, resolve)
+        nd.root_set = True
+        return nd, task.fs.root
     base = _base(task, dirfd, path.lstrip(b"/") or b".") if absolute else _base(task, dirfd, path)
     scoped = resolve & (RESOLVE_BENEATH | RESOLVE_IN_ROOT)
     return NameiData(task, resolve, base if scoped else None), base
@@ -702,6 +728,7 @@ def open_at(task: Any, dirfd: int, path: bytes, flags: int, mode: int = 0,
                 nd.links += 1
                 if nd.links > MAXSYMLINKS:
                     raise KernelError(ELOOP)
+                _touch_link_atime(nd, found.inode)
                 body = found.inode.get_link(task)
                 if isinstance(body, Path):
                     if nd.resolve:
@@ -714,7 +741,7 @@ def open_at(task: Any, dirfd: int, path: bytes, flags: int, mode: int = 0,
                 if body[:1] == b"/" and nd.resolve & RESOLVE_BENEATH:
                     raise KernelError(EXDEV)
                 if body[:1] == b"/" and nd.resolve & RESOLVE_NO_XDEV \
-                        and parent.mnt is not nd.root.mnt:  # fmt: skip
+                        and (not nd.root_set or parent.mnt is not nd.root.mnt):  # fmt: skip
                     raise KernelError(EXDEV)
                 parent, last, t2 = _walk_parent(nd, parent, body)
                 trailing = trailing or t2
