@@ -119,6 +119,18 @@ static void show_proc_locks(const char *label)
 
 static void on_usr1(int sig) { (void)sig; }
 
+/* Reap a child that reports its call's result by its exit status (0 or the errno): a woken
+ * child and its parent would otherwise print in any order. */
+static void finish(const char *label, pid_t pid)
+{
+    int st = 0;
+    waitpid(pid, &st, 0);
+    if (WIFEXITED(st))
+        printf("%s: %s\n", label, WEXITSTATUS(st) ? errname(WEXITSTATUS(st)) : "0");
+    else
+        print_status(label, st);
+}
+
 static void checks(void)
 {
     struct flock fl;
@@ -264,25 +276,27 @@ static void contention(void)
 
 static void sleeping(void)
 {
-    int p[2];
+    int p[2], got[2];
     pipe(p);
+    pipe(got);
     CHECK("W 0-9", setlk(fd, F_SETLK, F_WRLCK, SEEK_SET, 0, 10));
     pid_t pid = FORK();
     if (pid == 0) {
         int f = open(path, O_RDWR);
         CHECK("child F_SETLK", setlk(f, F_SETLK, F_WRLCK, SEEK_SET, 5, 10));
-        CHECK("child F_SETLKW (sleeps)", setlk(f, F_SETLKW, F_WRLCK, SEEK_SET, 5, 10));
-        struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = 0, .l_len = 0};
-        char c;
-        read(p[0], &c, 1); /* the parent has looked */
-        (void)fl;
-        fflush(stdout);
+        int r = setlk(f, F_SETLKW, F_WRLCK, SEEK_SET, 5, 10);
+        char c = r == 0 ? 0 : errno;
+        write(got[1], &c, 1); /* it holds the lock now */
+        read(p[0], &c, 1);    /* the parent has looked */
         _exit(0);
     }
     wait_sleeping(pid);
     show_proc_locks("proc locks with a waiter");
-    CHECK("unlock 0-9", setlk(fd, F_SETLK, F_UNLCK, SEEK_SET, 0, 10));
-    msleep(50);
+    long r = setlk(fd, F_SETLK, F_UNLCK, SEEK_SET, 0, 10);
+    char c;
+    read(got[0], &c, 1);
+    CHECK("unlock 0-9", r);
+    printf("child F_SETLKW (slept): %s\n", c ? errname(c) : "0");
     probe("probe while the child holds it", F_RDLCK, 0, 0);
     write(p[1], "x", 1);
     reap("sleeping child", pid);
@@ -295,10 +309,7 @@ static void sleeping(void)
         pid = FORK();
         if (pid == 0) {
             int f = open(path, O_RDWR);
-            CHECK(restart ? "child F_SETLKW SA_RESTART" : "child F_SETLKW no SA_RESTART",
-                  setlk(f, F_SETLKW, F_RDLCK, SEEK_SET, 0, 1));
-            fflush(stdout);
-            _exit(0);
+            _exit(setlk(f, F_SETLKW, F_RDLCK, SEEK_SET, 0, 1) == 0 ? 0 : errno);
         }
         wait_sleeping(pid);
         kill(pid, SIGUSR1);
@@ -307,7 +318,7 @@ static void sleeping(void)
             wait_sleeping(pid);
             CHECK("unlock", setlk(fd, F_SETLK, F_UNLCK, SEEK_SET, 0, 0));
         }
-        reap("signalled child", pid);
+        finish(restart ? "child F_SETLKW SA_RESTART" : "child F_SETLKW no SA_RESTART", pid);
         setlk(fd, F_SETLK, F_UNLCK, SEEK_SET, 0, 0);
     }
 
@@ -319,19 +330,17 @@ static void sleeping(void)
     if (pid == 0) {
         int f = open(path, O_RDWR);
         CHECK("child W B (1)", setlk(f, F_SETLK, F_WRLCK, SEEK_SET, 1, 1));
-        write(q[1], "b", 1);
-        CHECK("child F_SETLKW A", setlk(f, F_SETLKW, F_WRLCK, SEEK_SET, 0, 1));
         fflush(stdout);
-        _exit(0);
+        write(q[1], "b", 1);
+        _exit(setlk(f, F_SETLKW, F_WRLCK, SEEK_SET, 0, 1) == 0 ? 0 : errno);
     }
-    char c;
     read(q[0], &c, 1);
     wait_sleeping(pid);
     CHECK("parent F_SETLK B", setlk(fd, F_SETLK, F_WRLCK, SEEK_SET, 1, 1));
     CHECK("parent F_SETLKW B", setlk(fd, F_SETLKW, F_WRLCK, SEEK_SET, 1, 1));
     CHECK("parent F_SETLKW B read", setlk(fd, F_SETLKW, F_RDLCK, SEEK_SET, 0, 2));
     CHECK("parent unlock A", setlk(fd, F_SETLK, F_UNLCK, SEEK_SET, 0, 1));
-    reap("deadlock child", pid);
+    finish("child F_SETLKW A", pid);
     CHECK("parent F_SETLKW B after", setlk(fd, F_SETLKW, F_WRLCK, SEEK_SET, 1, 1));
     CHECK("unlock all", setlk(fd, F_SETLK, F_UNLCK, SEEK_SET, 0, 0));
 
