@@ -36,6 +36,9 @@ class Timer:
         self.active = False
 
 
+MAX_IDLE_WAIT = 86400.0  # seconds the idle loop waits on the host before looking again
+
+
 class Scheduler:
     def __init__(self, clock: Clock) -> None:
         self.clock = clock
@@ -130,7 +133,10 @@ class Scheduler:
                                                                            self.wall_deadline)
                 if clock.monotonic() >= self.wall_deadline:
                     return None
-            delay = None if deadline is None else max(0.0, deadline - clock.monotonic())
+            # at most a day at a time: a sleep of centuries (nanosleep, semtimedop) is more
+            # than the host's select and sleep take
+            delay = None if deadline is None else min(max(0.0, deadline - clock.monotonic()),
+                                                       MAX_IDLE_WAIT)
             if self.host_wait(delay):
                 continue
             if delay is None:
