@@ -137,6 +137,7 @@ SETFL_MASK = O_APPEND | O_ASYNC | O_DIRECT | O_NOATIME | O_NONBLOCK
 CLOSE_RANGE_UNSHARE = 2
 CLOSE_RANGE_CLOEXEC = 4
 SENDFILE_CHUNK = 1 << 16
+READ_CHUNK = 1 << 20  # reads bigger than this go to the caller a chunk at a time
 __O_TMPFILE = O_TMPFILE & ~O_DIRECTORY  # the bit of its own O_TMPFILE adds to O_DIRECTORY
 VALID_OPEN_FLAGS = (O_ACCMODE | O_CREAT | O_EXCL | O_NOCTTY | O_TRUNC | O_APPEND | O_NONBLOCK
                     | O_SYNC | O_DSYNC | O_ASYNC | O_DIRECT | O_LARGEFILE | O_DIRECTORY
@@ -288,6 +289,8 @@ def sys_read(task: Any, fd: int, buf: int, count: int, *_: int) -> int:
     if count > MAX_RW_COUNT:
         count = MAX_RW_COUNT
     _user_range(buf, count)
+    if count > READ_CHUNK and f.inode.is_reg and f.seekable:
+        return _read_chunks(task, f, buf, count, -1)
     data = f.read(count)
     if data:
         try:
@@ -317,10 +320,37 @@ def sys_pread64(task: Any, fd: int, buf: int, count: int, offset: int, *_: int) 
         raise KernelError(EINVAL)
     count = min(count, MAX_RW_COUNT)
     _user_range(buf, count)
+    if count > READ_CHUNK and f.inode.is_reg:
+        return _read_chunks(task, f, buf, count, off)
     data = f.pread(count, off)
     if data:
         task.mm.copy_out(buf, data)
     return len(data)
+
+
+def _read_chunks(task: Any, f: File, buf: int, count: int, offset: int) -> int:
+    """A big read of a file (a sparse one may be huge): chunk by chunk into the caller's
+    buffer, never more in the host's memory than a chunk; it ends at the file's end or the
+    first chunk the buffer cannot take (a short read, as Linux's, EFAULT if it is the first).
+    offset -1: at the file position, which moves."""
+    done = 0
+    while done < count:
+        want = min(READ_CHUNK, count - done)
+        data = f.read(want) if offset < 0 else f.pread(want, offset + done)
+        if not data:
+            break
+        try:
+            task.mm.copy_out(buf + done, data)
+        except KernelError:
+            if offset < 0:
+                f.pos -= len(data)
+            if done:
+                break
+            raise
+        done += len(data)
+        if len(data) < want:
+            break
+    return done
 
 
 @syscall("pwrite64")
