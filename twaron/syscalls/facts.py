@@ -172,7 +172,8 @@ SHM_HUGETLB_NOTE = "SHM_HUGETLB is ENOSYS, as a Linux build without CONFIG_HUGET
 MQUEUE = "POSIX message queues: not yet"
 AIO = "Linux AIO: not yet"
 XATTR = ("tmpfs's user.*, trusted.* and security.* (as without an LSM); no POSIX ACLs "
-         "(system.* is EOPNOTSUPP)")  # fmt: skip
+         "(system.* is EOPNOTSUPP); the name is read before the path, as since Linux 6.13")
+OPEN_NOTE = "O_DIRECTORY|O_CREAT is EINVAL, as since Linux 6.4"  # fmt: skip
 INOTIFY = "inotify: not yet"
 FANOTIFY = "fanotify: not yet"
 POSIX_TIMERS = "POSIX timers: not yet (setitimer and alarm work)"
@@ -219,8 +220,8 @@ FACTS: dict[str, Fact] = {
     "lseek": full(FD, LD, enum(SEEK_WHENCE)),
     "readahead": unsupported("not yet", fuzz="fol"),
     # ---- opening, closing, file descriptors
-    "open": full(restart=SYS, shape=open_args, fuzz="sxm"),
-    "openat": full(restart=SYS, shape=openat_args, fuzz="dsxm"),
+    "open": full(restart=SYS, shape=open_args, fuzz="sxm", note=OPEN_NOTE),
+    "openat": full(restart=SYS, shape=openat_args, fuzz="dsxm", note=OPEN_NOTE),
     "openat2": partial("RESOLVE_CACHED is EAGAIN for any step into procfs and any missing name "
                        "(Linux: whatever its RCU walk cannot finish)", DIRFD, PATH, PTR, U,
                        restart=SYS, fuzz="dspl"),  # fmt: skip
