@@ -445,6 +445,30 @@ static void info(void)
     printf("SEM_INFO at the end %ld: usz %d aem %d\n", r, si.semusz, si.semaem);
 }
 
+/* Linux's ids: index + 32768 * sequence, indexes given out cyclically (below 64, or 3/2 of
+ * those in use), the sequence moving on when the index wraps. */
+static void ids(void)
+{
+    int made[80], n = 0;
+    for (int i = 0; i < 70; i++)
+        made[n++] = semget(IPC_PRIVATE, 1, 0600);
+    printf("70 sets: %d .. %d\n", made[0], made[69]);
+    ctl(made[3], 0, IPC_RMID, 0);
+    ctl(made[10], 0, IPC_RMID, 0);
+    int x = semget(IPC_PRIVATE, 1, 0600), y = semget(IPC_PRIVATE, 1, 0600);
+    printf("after two removals: %d %d\n", x, y);
+    for (int i = 0; i < n; i++)
+        ctl(made[i], 0, IPC_RMID, 0);
+    ctl(x, 0, IPC_RMID, 0);
+    ctl(y, 0, IPC_RMID, 0);
+    for (int i = 0; i < 100; i++) {
+        int z = semget(IPC_PRIVATE, 1, 0600);
+        if (i % 20 == 0 || i > 96)
+            printf("made and removed: %d\n", z);
+        ctl(z, 0, IPC_RMID, 0);
+    }
+}
+
 int main(void)
 {
     setvbuf(stdout, NULL, _IOLBF, 0);
@@ -453,5 +477,6 @@ int main(void)
     sleeping();
     undo();
     info();
+    ids();
     return 0;
 }
