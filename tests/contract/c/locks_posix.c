@@ -298,6 +298,10 @@ static void sleeping(void)
     CHECK("unlock 0-9", r);
     printf("child F_SETLKW (slept): %s\n", c ? errname(c) : "0");
     probe("probe while the child holds it", F_RDLCK, 0, 0);
+    struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = 0, .l_len = 0};
+    CHECK("parent F_GETLK", fcntl(fd, F_GETLK, &fl));
+    printf("parent sees: %s start %lld len %lld, l_pid is the child's: %s\n", tname(fl.l_type),
+           (long long)fl.l_start, (long long)fl.l_len, fl.l_pid == pid ? "yes" : "no");
     write(p[1], "x", 1);
     reap("sleeping child", pid);
 
