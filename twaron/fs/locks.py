@@ -31,7 +31,7 @@ from twaron.arch.x86_64.constants import (
     MAX_DEADLK_ITERATIONS,
     OFFSET_MAX,
 )
-from twaron.arch.x86_64.errno import EAGAIN, EDEADLK
+from twaron.arch.x86_64.errno import EAGAIN, EDEADLK, EINVAL, EOVERFLOW
 from twaron.errors import KernelError
 from twaron.wait import ALL_EVENTS, WaitQueue, wait_event
 
@@ -327,8 +327,6 @@ def remove_file(file: Any) -> None:
 def flock_to_range(whence_base: int, l_start: int, l_len: int) -> tuple[int, int]:
     """flock64_to_posix_lock's arithmetic: (start, end) of struct flock's range whose
     l_whence has already given `whence_base`; EINVAL/EOVERFLOW as Linux."""
-    from twaron.arch.x86_64.errno import EINVAL, EOVERFLOW
-
     if l_start > OFFSET_MAX - whence_base:
         raise KernelError(EOVERFLOW)
     start = whence_base + l_start
