@@ -220,7 +220,12 @@ def sys_vmsplice(task: Any, fd: int, iov: int, nr_segs: int, flags: int, *_: int
         chunk = data[done : done + n]
         if not chunk:
             break
-        mm.copy_out(base, chunk)
+        try:
+            mm.copy_out(base, chunk)
+        except KernelError:
+            if not done:
+                raise
+            break  # what reached the caller left the pipe; the rest stays
         done += len(chunk)
     splice.pull(pipe, done)
     return done
