@@ -29,6 +29,7 @@ from twaron.arch.x86_64.constants import AT_FDCWD, SIGSYS
 from twaron.clock import Clock
 from twaron.config import DEFAULT_DOMAINNAME, DEFAULT_HOSTNAME
 from twaron.hostpoll import HostPoller
+from twaron.ipc import IpcNamespace
 from twaron.mm.physmem import PhysMem
 from twaron.mm.vdso import Vdso
 from twaron.net import publish
@@ -119,6 +120,7 @@ class Kernel:
             copy_host_net_files(self)
         if config.publish:
             publish.start(self.net, config.publish)  # OSError if a host port is taken
+        self.ipc = IpcNamespace(self)  # System V IPC: one namespace per kernel
         self.sched.host_wait = partial(runloop.host_wait, self)
         self.sched.wall_deadline = self.deadline
         self.platform.others_want_cpu = partial(runloop.others_want_cpu, self)
