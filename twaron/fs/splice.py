@@ -31,7 +31,7 @@ def wait_data(pipe: Pipe, nonblock: bool) -> bool:
             return False
         if nonblock:
             raise KernelError(EAGAIN)
-        wait_event(((pipe.wait, EVENT_IN | EVENT_HUP),), lambda: pipe.buf or not pipe.writers)
+        wait_event(((pipe.rd_wait, EVENT_IN | EVENT_HUP),), lambda: pipe.buf or not pipe.writers)
     return True
 
 
@@ -44,21 +44,21 @@ def wait_room(pipe: Pipe, nonblock: bool) -> None:
             return
         if nonblock:
             raise KernelError(EAGAIN)
-        wait_event(((pipe.wait, EVENT_OUT | EVENT_ERR),),
+        wait_event(((pipe.wr_wait, EVENT_OUT | EVENT_ERR),),
                    lambda: pipe.room() > 0 or not pipe.readers)  # fmt: skip
 
 
 def push(pipe: Pipe, data: bytes) -> None:
     if data:
         pipe.buf += data
-        pipe.wait.notify(EVENT_IN)
+        pipe.wake_readers(EVENT_IN)
 
 
 def pull(pipe: Pipe, n: int, consume: bool = True) -> bytes:
     data = bytes(pipe.buf[:n])
     if consume and data:
         del pipe.buf[:n]
-        pipe.wait.notify(EVENT_OUT)
+        pipe.wake_writers(EVENT_OUT)
     return data
 
 

@@ -14,6 +14,9 @@ from collections.abc import Callable
 from twaron.arch.x86_64.constants import (
     FALLOC_FL_KEEP_SIZE,
     FALLOC_FL_PUNCH_HOLE,
+    F_SEAL_FUTURE_WRITE,
+    F_SEAL_GROW,
+    F_SEAL_WRITE,
     PAGE_SHIFT,
     PAGE_SIZE,
     S_IFDIR,
@@ -22,7 +25,7 @@ from twaron.arch.x86_64.constants import (
     S_IFREG,
     TMPFS_MAGIC,
 )
-from twaron.arch.x86_64.errno import EEXIST, ENOENT, ENOSPC, ENOTDIR, EOPNOTSUPP
+from twaron.arch.x86_64.errno import EEXIST, ENOENT, ENOSPC, ENOTDIR, EOPNOTSUPP, EPERM
 from twaron.errors import KernelError
 from twaron.fs.vfs import Dentry, Inode, Path, SuperBlock, mount, new_root_mount
 from twaron.mm.page_cache import PageQuota
@@ -66,6 +69,11 @@ def shmem_fallocate(inode: Inode, mode: int, offset: int, length: int) -> None:
     mapping = inode.mapping
     assert mapping is not None
     end = offset + length
+    seals = getattr(inode, "seals", 0)  # a memfd's (fs/memfd.py)
+    if mode & FALLOC_FL_PUNCH_HOLE and seals & (F_SEAL_WRITE | F_SEAL_FUTURE_WRITE):
+        raise KernelError(EPERM)
+    if not mode & FALLOC_FL_PUNCH_HOLE and seals & F_SEAL_GROW and end > inode.size:
+        raise KernelError(EPERM)  # even with KEEP_SIZE, as shmem_fallocate
     if mode & FALLOC_FL_PUNCH_HOLE:
         mapping.punch(offset, end)
     else:
