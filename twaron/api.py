@@ -95,8 +95,10 @@ def run_console(config: Config, on_kernel: Callable[[Kernel], None] | None = Non
             from twaron.recording import start_recording
 
             recording = start_recording(kernel, config)
-    except OSError as e:  # a host file named by --add, --rootfs, --trace-file or --record
-        print(f"twaron: {e.filename or ''}: {e.strerror}", file=sys.stderr)
+    # a host file (--add, --rootfs, --trace-file, --record) or a taken --publish port
+    except OSError as e:
+        where = e.filename or "--publish"
+        print(f"twaron: {where}: {e.strerror}", file=sys.stderr)
         return 2
     except KernelError as e:  # the root does not fit in --tmpfs-size
         print(f"twaron: {e} (--tmpfs-size)", file=sys.stderr)
@@ -124,6 +126,7 @@ def run_console(config: Config, on_kernel: Callable[[Kernel], None] | None = Non
             return 1  # as Python's own uncaught exception
         return 124 if kernel.timed_out else status_to_exit_code(wait_status)
     finally:
+        kernel.net.close()
         _restore_host_signals(kernel, previous)
         console.restore()
         if trace_file is not None:
@@ -199,6 +202,8 @@ def run(
     epoch: int | None = None,
     trace_timestamps: bool = False,
     init: bool = False,
+    net: str = "none",
+    publish: dict[int, int] | Sequence[str] | None = None,
 ) -> CompletedRun:
     """Run argv in a fresh twaron kernel and collect its output.
 
@@ -209,6 +214,9 @@ def run(
     fail_mem fails that percentage of mmap/mremap/brk calls (seeded by seed); summary
     appends strace -c's table to stderr and fills syscall_counts; timeline writes a
     Perfetto/Chrome JSON of the run to that path.
+    net is "none" (the guest has lo only) or "host" (its sockets are host sockets);
+    publish joins host ports to guest ports with net "none": {HOST_PORT: GUEST_PORT}
+    (tcp on 127.0.0.1) or docker's strings ("8080:80", "127.0.0.1:5353:53/udp").
 
     deterministic=True runs on virtual time with a seeded schedule (seed, default 0): the
     same argv, input and seed give the same output, trace and status every time; epoch is
@@ -227,6 +235,7 @@ def run(
         tmpfs_size=parse_size(tmpfs_size) if isinstance(tmpfs_size, str) else tmpfs_size,
         deterministic=deterministic, epoch=epoch, trace_timestamps=trace_timestamps,
         init=init,
+        net=net, publish=_publish_specs(publish),
     )  # fmt: skip
     out, err = bytearray(), bytearray()
     data = memoryview(input or b"")
@@ -239,6 +248,7 @@ def run(
 
     console = (VirtualConsole if deterministic else Console)(read, out.extend, err.extend)
     trace_out = open(trace_file, "w") if trace_file else None  # noqa: SIM115
+    kernel = None
     try:
         kernel = boot(config, console)
         kernel.trace_out = trace_out if trace_out is not None else _Collector(err)
@@ -249,6 +259,8 @@ def run(
             status = -(wait_status & 0x7F) if wait_status & 0x7F else (wait_status >> 8) & 0xFF
         kernel.report(kernel.trace_out)
     finally:
+        if kernel is not None:
+            kernel.net.close()  # host sockets and published ports, even if PROGRAM never ran
         if trace_out is not None:
             trace_out.close()
     watch = kernel.watch
@@ -261,6 +273,14 @@ def run(
         [o.report() for o in kernel.oopses], kernel.unimplemented(), kernel.timed_out,
         [e.report() for e in kernel.hook_errors], counts,
     )  # fmt: skip
+
+
+def _publish_specs(publish: dict[int, int] | Sequence[str] | None) -> list[str]:
+    if not publish:
+        return []
+    if isinstance(publish, dict):
+        return [f"{host}:{guest}" for host, guest in publish.items()]
+    return list(publish)
 
 
 class _Collector:

@@ -12,7 +12,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from twaron.config import PLATFORMS, Config, parse_add, parse_size
+from twaron.config import NET_MODES, PLATFORMS, Config, Publish, parse_add, parse_size
 from twaron.random import RNG_KINDS
 
 
@@ -55,6 +55,13 @@ def _nonnegative_int(text: str) -> int:
     if value < 0:
         raise argparse.ArgumentTypeError("must not be negative")
     return value
+
+
+def _publish(text: str) -> Publish:
+    try:
+        return Publish.parse(text)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
 
 
 def _timeout(text: str) -> float:
@@ -130,6 +137,13 @@ def build_parser() -> argparse.ArgumentParser:
                        help="strace -tt: the time of day (microseconds) before each trace line")
     run.add_argument("--tmpfs-size", type=_size, metavar="SIZE",
                      help="size limit of each tmpfs (default: half of --memory, as Linux)")
+    run.add_argument("--net", choices=NET_MODES, default="none",
+                     help="none: only lo, inside the guest (default); host: host sockets")
+    run.add_argument(
+        "-p", "--publish", type=_publish, action="append", default=[],
+        metavar="[HOST_ADDR:]HOST_PORT:GUEST_PORT[/udp]",
+        help="listen on the host and join connections to the guest's port (repeatable)",
+    )  # fmt: skip
     det = run.add_argument_group(
         "deterministic runs", "the same program, inputs and seed give the same output, trace "
         "and times (README: Deterministic runs, record and replay, explore)")
@@ -410,6 +424,8 @@ def config_from_args(args: argparse.Namespace) -> Config:
         epoch=getattr(args, "epoch", None),
         record=getattr(args, "record", None),
         check_every=getattr(args, "check_every", Config.check_every),
+        net=getattr(args, "net", "none"),
+        publish=list(getattr(args, "publish", [])),
     )
 
 

@@ -18,7 +18,15 @@ DETERMINISTIC_NEEDS_UNICORN = (
     "own (use --platform unicorn, or auto)"
 )
 
+# Host sockets deliver bytes when the host's network does: a deterministic kernel would have to
+# take them at input points (and a record keep them); not done yet.
+DETERMINISTIC_NO_HOST_NET = (
+    "--deterministic cannot take --net host or --publish yet: host sockets are not read at "
+    "the kernel's input points"
+)
+
 PLATFORMS = ("auto", "unicorn", "kvm")
+NET_MODES = ("none", "host")
 DEFAULT_MEMORY = 512 << 20
 DEFAULT_PATH = "/sbin:/usr/sbin:/bin:/usr/bin"
 # uname's nodename and domainname at boot (the root's /etc/hostname and /etc/hosts agree;
@@ -61,6 +69,45 @@ def parse_add(spec: str) -> tuple[str, str]:
     return host, guest
 
 
+@dataclass(frozen=True)
+class Publish:
+    """One --publish: a host address and port joined to a guest port (tcp or udp)."""
+
+    host_addr: str
+    host_port: int
+    guest_port: int
+    proto: str = "tcp"
+
+    @classmethod
+    def parse(cls, spec: str) -> Publish:
+        """docker's syntax: [HOST_ADDR:]HOST_PORT:GUEST_PORT[/udp|/tcp]; an IPv6 HOST_ADDR
+        in brackets."""
+        text, _, proto = spec.partition("/")
+        proto = proto or "tcp"
+        if proto not in ("tcp", "udp"):
+            raise ValueError(f"--publish {spec!r}: protocol must be tcp or udp")
+        addr = "127.0.0.1"
+        if text.startswith("["):
+            end = text.find("]:")
+            if end < 0:
+                raise ValueError(f"--publish {spec!r}: bad [address]")
+            addr, text = text[1:end], text[end + 2 :]
+        parts = text.split(":")
+        if len(parts) == 3:
+            addr, parts = parts[0] or addr, parts[1:]
+        if len(parts) != 2:
+            raise ValueError(f"--publish {spec!r}: expected [HOST_ADDR:]HOST_PORT:GUEST_PORT")
+        try:
+            host_port, guest_port = int(parts[0]), int(parts[1])
+        except ValueError:
+            raise ValueError(f"--publish {spec!r}: ports must be numbers") from None
+        for p in (host_port, guest_port):
+            if not 0 < p < 65536:
+                raise ValueError(f"--publish {spec!r}: port {p} out of range")
+        return cls(addr, host_port, guest_port, proto)
+
+
+
 def default_env() -> dict[str, str]:
     """The guest's environment: a clean login-like one, not the host's (which would leak
     host paths and settings into every run and make runs differ between machines)."""
@@ -101,6 +148,8 @@ class Config:
     epoch: int | None = None
     record: str | None = None  # --record FILE: every outside input (implies deterministic)
     check_every: int = 1000  # events between two hash checks in a record
+    net: str = "none"  # none: lo inside the guest; host: the guest's sockets are host sockets
+    publish: list[Publish] = field(default_factory=list)  # --publish (with net none)
 
     def __post_init__(self) -> None:
         if self.env is None:
@@ -117,6 +166,11 @@ class Config:
             raise ValueError("tmpfs size must be positive")
         if self.fail_mem is not None and not 0 <= self.fail_mem <= 100:
             raise ValueError("--fail-mem is a percentage, 0..100")
+        if self.net not in NET_MODES:
+            raise ValueError(f"unknown net mode {self.net!r} ({', '.join(NET_MODES)})")
+        self.publish = [Publish.parse(p) if isinstance(p, str) else p for p in self.publish]
+        if self.publish and self.net != "none":
+            raise ValueError("--publish needs --net none (with --net host, listen on the host)")
         if self.record:
             self.deterministic = True
         if self.epoch is not None and not self.deterministic:
@@ -126,6 +180,8 @@ class Config:
                 raise ValueError(DETERMINISTIC_NEEDS_UNICORN)
             if self.seed is None:
                 self.seed = 0
+            if self.net != "none" or self.publish:
+                raise ValueError(DETERMINISTIC_NO_HOST_NET)
         if self.check_every <= 0:
             raise ValueError("the check interval must be positive")
 

@@ -30,7 +30,11 @@ from twaron import platform as platforms
 from twaron.arch.x86_64.constants import AT_FDCWD, SIGSYS
 from twaron.clock import DEFAULT_EPOCH, Clock, VirtualClock
 from twaron.config import DEFAULT_DOMAINNAME, DEFAULT_HOSTNAME
+from twaron.hostpoll import HostPoller
+from twaron.ipc import IpcNamespace
 from twaron.mm.physmem import PhysMem
+from twaron.mm.vdso import Vdso
+from twaron.net import publish
 from twaron.net.socket import NetNamespace
 from twaron.process import determinism, runloop
 from twaron.process import exit as exits
@@ -99,6 +103,7 @@ class Kernel:
         self.pids = PidTable()
         self.sched = DeterministicScheduler(self.clock, config.seed or 0) if det \
             else Scheduler(self.clock)  # fmt: skip
+        self.hostpoll = HostPoller()  # host fds guest tasks wait for (console, sockets)
         self.futex_queues: dict = {}  # futex key -> FutexQueue (process/futex.py)
         self.syscalls = self.syscall_entry_class(self)
         self.contexts = self.syscalls.contexts
@@ -106,6 +111,7 @@ class Kernel:
         self.platform = platforms.create(config.platform, self.mem, self.syscalls.entry_point(),
                                          deterministic=det)  # fmt: skip
         self.syscalls.platform = self.platform
+        self.vdso = Vdso(self.mem, self.clock, self.platform.guest_tsc_offset())
         self.exit_status: int | None = None
         # The task the run loop is running (Linux's `current`): whose syscall a file's read
         # or write serves, for the few that need to know (a socket's sender credentials).
@@ -133,6 +139,11 @@ class Kernel:
 
         self.fs = fs_boot.mount_root(self)
         self.net = NetNamespace(self)  # sockets: sockfs and each family's tables
+        if config.net == "host":
+            copy_host_net_files(self)
+        if config.publish:
+            publish.start(self.net, config.publish)  # OSError if a host port is taken
+        self.ipc = IpcNamespace(self)  # System V IPC: one namespace per kernel
         self.sched.host_wait = partial(runloop.host_wait, self)
         self.sched.wall_deadline = self.deadline
         self.platform.others_want_cpu = partial(runloop.others_want_cpu, self)
@@ -144,7 +155,7 @@ class Kernel:
         platform's budgets, RDTSC to the clock, RDRAND to the seed; host input to input
         points; --timeout to a timer thread that never touches the kernel's clock."""
         self.clock.executed = self.platform.executed
-        self.platform.det.tsc = self.clock.tsc
+        self.platform.det.tsc = self.clock.rdtsc
         self.sched.platform = self.platform
         self.rdrand_rng = determinism.random_insn_rng(self.config.seed or 0)
         self.sched.host_wait = determinism.LiveInputs(self)
@@ -275,6 +286,18 @@ class Kernel:
         reg = self.syscalls.registry
         return {reg.name(nr): n for nr, n in sorted(self.unimplemented_calls.items())
                 if nr not in reg.entries or reg[nr].unimplemented}  # fmt: skip
+
+
+def copy_host_net_files(kernel: Kernel) -> None:
+    """--net host: the guest resolves names as the host does (its /etc/resolv.conf and
+    /etc/hosts, copied at boot: nothing of the host is reachable later)."""
+    import os
+
+    from twaron.fs.rootfs import add_host_file
+
+    for path in ("/etc/resolv.conf", "/etc/hosts"):
+        if os.path.isfile(path):
+            add_host_file(kernel, kernel.fs.root, path, path)
 
 
 def status_to_exit_code(status: int) -> int:

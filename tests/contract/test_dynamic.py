@@ -228,3 +228,37 @@ def test_glibc_unix_sockets(twaron_platform, tmp_path):
     if want is not None:
         harness.assert_same(want, got, what=("native", f"twaron/{twaron_platform}"))
     assert (got.returncode, got.stdout.decode()) == (0, UNIX_EXPECTED)
+
+
+def _build_glibc(name: str) -> Path:
+    """dynamic/NAME.c built with the host's gcc against glibc, dynamic."""
+    gcc = _compiler("glibc-pie")
+    src = SRC / f"{name}.c"
+    h = hashlib.sha256(src.read_bytes())
+    out = harness.BUILD_DIR / f"dynamic-{name}-{h.hexdigest()[:16]}"
+    if out.exists():
+        return out
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(f"{out.name}.tmp{os.getpid()}")
+    p = subprocess.run([gcc, "-O1", "-Wall", "-o", str(tmp), str(src)], capture_output=True,
+                       text=True)  # fmt: skip
+    if p.returncode != 0:
+        pytest.skip(f"gcc could not build {name}: {p.stderr.strip()[:500]}")
+    os.replace(tmp, out)
+    return out
+
+
+def test_glibc_tcp_sockets(twaron_platform, tmp_path):
+    """A glibc client and server over TCP on lo: getifaddrs and getaddrinfo's AI_ADDRCONFIG
+    (netlink dumps), /etc/hosts through nsswitch, an IPv6 wildcard server taking an IPv4
+    and an IPv6 client. Natively the program runs in a network namespace with lo only."""
+    binary = _build_glibc("tcp_client_server")
+    files: dict[str, str | Path] = dict(_host_libs(binary))
+    files["/tcp_client_server"] = binary
+    want = _want(tmp_path / "native-root", ["/tcp_client_server"], files)
+    got = harness.run_twaron(["/tcp_client_server"], files=files, platform=twaron_platform)
+    if want is not None:
+        harness.assert_same(want, got, what=("native", f"twaron/{twaron_platform}"))
+    assert got.returncode == 0
+    assert b"server: from ::ffff:127.0.0.1: hello from 127.0.0.1" in got.stdout
+    assert b"client ::1 got: echo: hello from ::1" in got.stdout

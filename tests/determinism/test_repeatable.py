@@ -75,6 +75,9 @@ def test_clocks_tsc_and_random_sources(clocks):
     slept = int(out["slept"].split()[0])
     assert 1_500_000_000 <= slept < 1_500_100_000  # virtual: the sleep, almost exactly
     assert out["cpuid"] == "rdrand 1 rdseed 1"
+    assert out["vdso"] == "yes" and out["mixed"] == "ordered 1"
+    # the vDSO answered in user mode: the only clock_gettime is the program's own syscall
+    assert r.stderr.count(b"clock_gettime(") == 1
     assert out["rdrand"].endswith("ok 111") and out["rdseed"].endswith("ok 1")
 
 

@@ -70,6 +70,8 @@ class FakeRng:
 
 
 class FakeClock:
+    deterministic = False  # as twaron.clock.Clock
+
     def __init__(self) -> None:
         self.boot = time.monotonic()
 

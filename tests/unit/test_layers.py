@@ -14,9 +14,9 @@ ROOT = Path(twaron.__file__).resolve().parent
 # Lowest first. A module may import from its own layer and the ones before it.
 LAYERS = [
     ("arch",),
-    ("errors", "clock", "wait", "random", "config", "profile", "timeline", "build"),
+    ("errors", "clock", "wait", "hostpoll", "random", "config", "profile", "timeline", "build"),
     ("platform", "mm"),
-    ("fs",),
+    ("fs", "ipc"),
     ("process",),
     ("net",),
     ("syscalls",),

@@ -35,7 +35,7 @@ PROCESS_WORKLOADS = ("fork_exit", "exec_true", "shell_noop", "pipe_grep", "sed_p
 
 
 # Throughput workloads: bytes moved per iteration (the table and the JSON add MB/s).
-BYTES_PER_ITERATION = {"unix_stream": 65536}
+BYTES_PER_ITERATION = {"unix_stream": 65536, "tcp_loopback": 65536}
 
 
 def mb_per_s(name: str, us: float | None) -> float | None:

@@ -34,6 +34,10 @@ HOSTS = (b"127.0.0.1\tlocalhost\n127.0.1.1\t" + DEFAULT_HOSTNAME
          + b"\n::1\tlocalhost ip6-localhost ip6-loopback\n")
 
 
+NSSWITCH = b"passwd: files\ngroup: files\nshadow: files\nhosts: files dns\nnetworks: files\n" \
+    b"protocols: files\nservices: files\n"
+
+
 @dataclass(frozen=True)
 class Entry:
     """One node of a layout. kind: dir | file (data) | host (copy of host file `src`) | symlink."""
@@ -75,6 +79,10 @@ def default_layout(busybox: str = HOST_BUSYBOX) -> list[Entry]:
         Entry("file", "etc/group", 0o644, GROUP),
         Entry("file", "etc/hostname", 0o644, DEFAULT_HOSTNAME + b"\n"),
         Entry("file", "etc/hosts", 0o644, HOSTS),
+        # no name server (--net none has no network beyond lo; --net host copies the
+        # host's); glibc looks at /etc/hosts first
+        Entry("file", "etc/resolv.conf", 0o644, b""),
+        Entry("file", "etc/nsswitch.conf", 0o644, NSSWITCH),
         Entry("file", "etc/shells", 0o644, b"/bin/sh\n/bin/ash\n"),
         Entry("symlink", "etc/mtab", 0o777, src="../proc/self/mounts"),  # df, mount read it
     ]

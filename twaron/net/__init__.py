@@ -17,4 +17,8 @@ imported; a kernel's network state (its sockfs, each family's tables) is one Net
 `kernel.net`.
 """
 
-from twaron.net import unix  # noqa: E402, F401 - each family registers itself on import
+from twaron.net import (
+    inet,  # noqa: E402, F401
+    netlink,  # noqa: E402, F401
+    unix,  # noqa: E402, F401 - each family registers itself on import
+)

@@ -105,6 +105,7 @@ from twaron.arch.x86_64.errno import (
 )
 from twaron.errors import KernelError
 from twaron.fs.vfs import File, Inode, SuperBlock, anon_path
+from twaron.net.netdev import DEV_IOCTLS, dev_ioctl
 from twaron.wait import ALL_EVENTS, WaitQueue, wait_event
 
 if TYPE_CHECKING:
@@ -198,6 +199,14 @@ class NetNamespace:
         kernel.fs.root.mnt.ns.assign_dev(self.sockfs)  # never mounted, but this kernel's
         self.tables: dict[int, Any] = {}
         self.inflight: Counter[int] = Counter()  # uid -> descriptors it has in flight
+        # host resources (host sockets, --publish listeners) by owner, let go at the end
+        self.closers: dict[object, Callable[[], None]] = {}
+
+    def close(self) -> None:
+        """The kernel is done: host resources go."""
+        closers, self.closers = self.closers, {}
+        for fn in closers.values():
+            fn()
 
     def table(self, family: int) -> Any:
         t = self.tables.get(family)
@@ -356,6 +365,8 @@ class Socket(File):
         if cmd == FIONREAD:  # SIOCINQ
             task.mm.copy_out(arg, _INT.pack(self.sk.inq_len()))
             return 0
+        if cmd in DEV_IOCTLS:  # the interface ioctls answer on a socket of any family
+            return dev_ioctl(task, self.sk.family, cmd, arg)
         return self.sk.ioctl(task, cmd, arg)
 
     def release(self) -> None:

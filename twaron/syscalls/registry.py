@@ -165,8 +165,12 @@ def load() -> Registry:
     if _REGISTRY:
         return _REGISTRY[0]
     from twaron.syscalls import (  # noqa: F401 - imported for their @syscall handlers
+        epoll,
+        eventfd,
         fs,
+        ipc,
         itimer,
+        locks,
         memfd,
         misc,
         mm,
@@ -175,9 +179,16 @@ def load() -> Registry:
         pidfd,
         pipe,
         poll,
+        posix_timers,
+        prctl,
         process,
+        sched,
         signal,
+        signalfd,
+        splice,
         time,
+        timerfd,
+        xattr,
     )
     from twaron.syscalls.classes import classes_of
     from twaron.syscalls.facts import FACTS

@@ -225,6 +225,16 @@ DN_FLAGS = _names(
 PIDFD_FLAGS = _names("PIDFD_NONBLOCK")
 FD_FLAGS = _names("FD_CLOEXEC")
 TIMER_FLAGS = _names("TIMER_ABSTIME")
+EPOLL_CREATE_FLAGS = _names("EPOLL_CLOEXEC")
+EPOLL_EVENT_FLAGS = _names(
+    "EPOLLIN", "EPOLLPRI", "EPOLLOUT", "EPOLLERR", "EPOLLHUP", "EPOLLRDNORM", "EPOLLRDBAND",
+    "EPOLLWRNORM", "EPOLLWRBAND", "EPOLLMSG", "EPOLLRDHUP", "EPOLLEXCLUSIVE", "EPOLLWAKEUP",
+    "EPOLLONESHOT", "EPOLLET",
+)  # fmt: skip
+EFD_FLAGS = _names("EFD_SEMAPHORE", "EFD_NONBLOCK", "EFD_CLOEXEC")
+TFD_FLAGS = _names("TFD_NONBLOCK", "TFD_CLOEXEC")
+TFD_SETTIME_FLAGS = _names("TFD_TIMER_ABSTIME", "TFD_TIMER_CANCEL_ON_SET")
+SFD_FLAGS = _names("SFD_NONBLOCK", "SFD_CLOEXEC")
 
 
 def _enum(prefix: str, *names: str) -> tuple[str, dict[int, str]]:
@@ -251,12 +261,19 @@ ARCH_PRCTL_CODES = _enum(
 )  # fmt: skip
 PRCTL_OPTIONS = _enum(
     "PR_", "PR_SET_PDEATHSIG", "PR_GET_PDEATHSIG", "PR_GET_DUMPABLE", "PR_SET_DUMPABLE",
-    "PR_SET_NAME", "PR_GET_NAME", "PR_SET_NO_NEW_PRIVS", "PR_GET_NO_NEW_PRIVS",
+    "PR_GET_KEEPCAPS", "PR_SET_KEEPCAPS", "PR_SET_NAME", "PR_GET_NAME", "PR_CAPBSET_READ",
+    "PR_CAPBSET_DROP", "PR_SET_CHILD_SUBREAPER", "PR_GET_CHILD_SUBREAPER",
+    "PR_SET_NO_NEW_PRIVS", "PR_GET_NO_NEW_PRIVS",
 )  # fmt: skip
 CLOCK_IDS = _enum(
     "CLOCK_", "CLOCK_REALTIME", "CLOCK_MONOTONIC", "CLOCK_PROCESS_CPUTIME_ID",
     "CLOCK_THREAD_CPUTIME_ID", "CLOCK_MONOTONIC_RAW", "CLOCK_REALTIME_COARSE",
-    "CLOCK_MONOTONIC_COARSE", "CLOCK_BOOTTIME",
+    "CLOCK_MONOTONIC_COARSE", "CLOCK_BOOTTIME", "CLOCK_REALTIME_ALARM",
+    "CLOCK_BOOTTIME_ALARM", "CLOCK_TAI",
+)  # fmt: skip
+SCHED_POLICIES = _enum(
+    "SCHED_", "SCHED_NORMAL", "SCHED_FIFO", "SCHED_RR", "SCHED_BATCH", "SCHED_IDLE",
+    "SCHED_DEADLINE",
 )  # fmt: skip
 RLIMIT_RESOURCES = _enum(
     "RLIMIT_", "RLIMIT_CPU", "RLIMIT_FSIZE", "RLIMIT_DATA", "RLIMIT_STACK", "RLIMIT_CORE",
@@ -265,6 +282,7 @@ RLIMIT_RESOURCES = _enum(
     "RLIMIT_RTTIME",
 )  # fmt: skip
 SIGPROCMASK_HOW = _enum("SIG_", "SIG_BLOCK", "SIG_UNBLOCK", "SIG_SETMASK")
+EPOLL_CTL_OPS = _enum("EPOLL_CTL_", "EPOLL_CTL_ADD", "EPOLL_CTL_DEL", "EPOLL_CTL_MOD")
 MADV_ADVICE = _enum(
     "MADV_", "MADV_NORMAL", "MADV_RANDOM", "MADV_SEQUENTIAL", "MADV_WILLNEED", "MADV_DONTNEED",
     "MADV_FREE", "MADV_REMOVE", "MADV_DONTFORK", "MADV_DOFORK", "MADV_MERGEABLE",
@@ -296,6 +314,19 @@ FALLOC_FLAGS = [
     (0x20, "FALLOC_FL_INSERT_RANGE"), (0x40, "FALLOC_FL_UNSHARE_RANGE"),
 ]  # fmt: skip
 ITIMER_WHICH = ("ITIMER_", {0: "ITIMER_REAL", 1: "ITIMER_VIRTUAL", 2: "ITIMER_PROF"})
+XATTR_FLAGS = _names("XATTR_CREATE", "XATTR_REPLACE")
+SPLICE_FLAGS = _names("SPLICE_F_MOVE", "SPLICE_F_NONBLOCK", "SPLICE_F_MORE", "SPLICE_F_GIFT")
+# System V IPC, as strace prints it
+SHMAT_FLAGS = _names("SHM_RDONLY", "SHM_RND", "SHM_REMAP", "SHM_EXEC")
+MSG_FLAGS = _names("IPC_NOWAIT", "MSG_NOERROR", "MSG_EXCEPT", "MSG_COPY")
+_IPC_GET_FLAGS = _names("IPC_CREAT", "IPC_EXCL", "SHM_HUGETLB", "SHM_NORESERVE")
+SHMCTL_CMDS = _enum("SHM_", "IPC_RMID", "IPC_SET", "IPC_STAT", "IPC_INFO", "SHM_LOCK",
+                    "SHM_UNLOCK", "SHM_STAT", "SHM_INFO", "SHM_STAT_ANY")  # fmt: skip
+SEMCTL_CMDS = _enum("SEM_", "IPC_RMID", "IPC_SET", "IPC_STAT", "IPC_INFO", "GETPID", "GETVAL",
+                    "GETALL", "GETNCNT", "GETZCNT", "SETVAL", "SETALL", "SEM_STAT", "SEM_INFO",
+                    "SEM_STAT_ANY")  # fmt: skip
+MSGCTL_CMDS = _enum("MSG_", "IPC_RMID", "IPC_SET", "IPC_STAT", "IPC_INFO", "MSG_STAT",
+                    "MSG_INFO", "MSG_STAT_ANY")  # fmt: skip
 PRIO_WHICH = ("PRIO_", {0: "PRIO_PROCESS", 1: "PRIO_PGRP", 2: "PRIO_USER"})
 RUSAGE_WHO = ("RUSAGE_", {0: "RUSAGE_SELF", 0xFFFF_FFFF: "RUSAGE_CHILDREN", 1: "RUSAGE_THREAD"})
 FADV_ADVICE = ("POSIX_FADV_", {
@@ -314,7 +345,7 @@ PTRACE_REQUESTS = ("PTRACE_", {
 SIGNAL_NAMES: dict[int, str] = {
     v: n
     for n, v in vars(C).items()
-    if n.startswith("SIG") and n[3:].isalpha() and n.isupper() and isinstance(v, int)
+    if n.startswith("SIG") and n[3:].isalnum() and n.isupper() and isinstance(v, int)
     and 1 <= v <= 31 and n not in ("SIGSTKSZ", "SIGRTMIN")
 }  # fmt: skip
 
@@ -444,6 +475,18 @@ def enum(e: tuple[str, dict[int, str]]) -> Arg:
     return _in(lambda c, v: enum_str(e, v & 0xFFFF_FFFF), "c")
 
 
+def _ipc_get_flags(v: int) -> str:
+    """shmget/semget/msgget's flags: IPC_CREAT|IPC_EXCL|0600."""
+    v &= 0xFFFF_FFFF
+    named = flags_str(_IPC_GET_FLAGS, v & ~0o777, zero="")
+    return (named + "|" if named else "") + _oct_mode(v & 0o777)
+
+
+IPC_KEY = _in(lambda c, v: "IPC_PRIVATE" if not v & 0xFFFF_FFFF else _hex0(v & 0xFFFF_FFFF))
+IPC_GET_FLAGS = _in(lambda c, v: _ipc_get_flags(v), "x")
+IPC_ID = D.fz("c")  # ids of the objects a fuzzing child made are small
+
+
 def _path(c: Call, v: int) -> str:
     if v == 0:
         return "NULL"
@@ -526,6 +569,33 @@ def _timespec_at(c: Call, v: int, usec: bool = False) -> str:
 TIMESPEC_IN = _in(lambda c, v: "NULL" if v == 0 else _timespec_at(c, v), "z")
 TIMESPEC_OUT = _out(_timespec_at)
 TIMEVAL_OUT = _out(lambda c, v: _timespec_at(c, v, usec=True))
+TIMEVAL_IN = _in(lambda c, v: "NULL" if v == 0 else _timespec_at(c, v, usec=True), "p")
+
+
+def _itimerspec(c: Call, v: int) -> str:
+    isec, insec, vsec, vnsec = struct.unpack("<qqqq", _read(c.task, v, 32))
+    return (f"{{it_interval={{tv_sec={isec}, tv_nsec={insec}}}, "
+            f"it_value={{tv_sec={vsec}, tv_nsec={vnsec}}}}}")  # fmt: skip
+
+
+ITIMERSPEC_IN = _in(lambda c, v: "NULL" if v == 0 else _itimerspec(c, v), "p")
+ITIMERSPEC_OUT = _out(_itimerspec)
+
+
+def _epoll_event(data: bytes) -> str:
+    events, d = struct.unpack("<IQ", data)
+    names = flags_str(EPOLL_EVENT_FLAGS, events)
+    return f"{{events={names}, data={{u32={d & 0xFFFF_FFFF}, u64={d}}}}}"
+
+
+def _epoll_events(c: Call, v: int) -> str:
+    n = c.result or 0
+    items = [_epoll_event(_read(c.task, v + 12 * i, 12)) for i in range(min(n, MAX_ARRAY))]
+    return "[" + ", ".join(items + (["..."] if n > MAX_ARRAY else [])) + "]"
+
+
+EPOLL_EVENT_IN = _in(lambda c, v: "NULL" if v == 0 else _epoll_event(_read(c.task, v, 12)), "p")
+EPOLL_EVENTS_OUT = _out(_epoll_events)
 
 
 def _utsname(c: Call, v: int) -> str:
@@ -755,15 +825,31 @@ def prctl_args(c: Call) -> list[str]:
         out.append(_arg(CSTR_OUT, c, c.args[1]))
     elif opt == C.PR_SET_PDEATHSIG:
         out.append(SIG.fn(c, c.args[1]))
-    elif opt == C.PR_GET_PDEATHSIG:
+    elif opt in (C.PR_GET_PDEATHSIG, C.PR_GET_CHILD_SUBREAPER):
         out.append(_ptr(c.args[1]))
-    elif opt in (C.PR_SET_DUMPABLE,):
+    elif opt in (C.PR_SET_DUMPABLE, C.PR_SET_KEEPCAPS, C.PR_SET_CHILD_SUBREAPER,
+                 C.PR_CAPBSET_READ, C.PR_CAPBSET_DROP):  # fmt: skip
         out.append(str(c.args[1] & _MASK64))
     elif opt == C.PR_SET_NO_NEW_PRIVS:
         out += [str(x & _MASK64) for x in c.args[1:5]]
     elif opt not in PRCTL_OPTIONS[1]:
         out += [_hex0(x) for x in c.args[1:5]]
     return out
+
+
+def _sigevent(c: Call, v: int) -> str:
+    value, signo, notify, tid = struct.unpack("<Qiii", _read(c.task, v, 24))
+    kinds = {0: "SIGEV_SIGNAL", 1: "SIGEV_NONE", 2: "SIGEV_THREAD", 4: "SIGEV_THREAD_ID"}
+    out = f"{{sigev_value={{sival_int={_s32(value)}, sival_ptr={_ptr(value)}}}, "
+    out += f"sigev_signo={signal_name(signo)}, sigev_notify={kinds.get(notify, str(notify))}"
+    if notify == 4:
+        out += f", sigev_notify_thread_id={tid}"
+    return out + "}"
+
+
+SIGEVENT_IN = _in(lambda c, v: "NULL" if v == 0 else _sigevent(c, v), "p")
+
+
 
 
 def clone_args(c: Call) -> list[str]:
@@ -1155,9 +1241,37 @@ def _optval(c: Call, v: int, length: int) -> str:
     return quote(data)
 
 
+def _level_names(prefix: str, skip: tuple[str, ...] = ()) -> tuple[str, dict[int, str]]:
+    names: dict[int, str] = {}
+    for n, v in vars(C).items():
+        if n.startswith(prefix) and isinstance(v, int) and not n.endswith(skip) \
+                and v not in names:  # fmt: skip
+            names[v] = n
+    return prefix, names
+
+
+TCP_OPT_NAMES = _level_names("TCP_", ("_DEFAULT", "_LO", "_MSS", "MAX_", "_MAX", "_STATE"))
+TCP_OPT_NAMES[1].update({C.TCP_NODELAY: "TCP_NODELAY", C.TCP_MAXSEG: "TCP_MAXSEG",
+                         C.TCP_CORK: "TCP_CORK", C.TCP_KEEPIDLE: "TCP_KEEPIDLE",
+                         C.TCP_KEEPINTVL: "TCP_KEEPINTVL", C.TCP_KEEPCNT: "TCP_KEEPCNT",
+                         C.TCP_SYNCNT: "TCP_SYNCNT", C.TCP_LINGER2: "TCP_LINGER2",
+                         C.TCP_DEFER_ACCEPT: "TCP_DEFER_ACCEPT", C.TCP_INFO: "TCP_INFO",
+                         C.TCP_WINDOW_CLAMP: "TCP_WINDOW_CLAMP"})  # fmt: skip
+IP_OPT_NAMES = ("IP_", {v: n for n, v in vars(C).items() if n.startswith("IP_")
+                        and isinstance(v, int) and n not in ("IP_PMTUDISC_OMIT", "IP_MTU_LO",
+                        "IP_LOCAL_PORT_RANGE_LOW", "IP_LOCAL_PORT_RANGE_HIGH")})  # fmt: skip
+IPV6_OPT_NAMES = ("IPV6_", {v: n for n, v in vars(C).items()
+                            if n.startswith("IPV6_") and isinstance(v, int)})  # fmt: skip
+UDP_OPT_NAMES = ("UDP_", {v: n for n, v in vars(C).items()
+                          if n.startswith("UDP_") and isinstance(v, int)})  # fmt: skip
+_LEVEL_OPT_NAMES = {C.SOL_SOCKET: SO_NAMES, C.SOL_TCP: TCP_OPT_NAMES, C.SOL_IP: IP_OPT_NAMES,
+                    C.SOL_IPV6: IPV6_OPT_NAMES, C.SOL_UDP: UDP_OPT_NAMES}  # fmt: skip
+
+
 def _sockopt_name(c: Call) -> str:
     level, name = _s32(c.args[1]), c.args[2] & 0xFFFF_FFFF
-    return enum_str(SO_NAMES, name) if level == C.SOL_SOCKET else str(_s32(name))
+    names = _LEVEL_OPT_NAMES.get(level)
+    return enum_str(names, name) if names is not None else str(_s32(name))
 
 
 def setsockopt_args(c: Call) -> list[str]:

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <sys/auxv.h>
 #include <sys/random.h>
+#include <sys/syscall.h>
 #include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
@@ -47,7 +48,15 @@ int main(void) {
     gettimeofday(&tv, NULL);
     printf("realtime %lld gettimeofday %lld.%06ld time %lld\n", ns(CLOCK_REALTIME),
            (long long)tv.tv_sec, (long)tv.tv_usec, (long long)time(NULL));
-    printf("monotonic %lld boottime %lld\n", ns(CLOCK_MONOTONIC), ns(CLOCK_BOOTTIME));
+    long long mono = ns(CLOCK_MONOTONIC);
+    printf("monotonic %lld boottime %lld\n", mono, ns(CLOCK_BOOTTIME));
+    /* the vDSO's time and the syscall's are one clock: never backwards from one to the other */
+    struct timespec sys_ts;
+    long long v0 = ns(CLOCK_MONOTONIC);
+    syscall(SYS_clock_gettime, CLOCK_MONOTONIC, &sys_ts);
+    long long s1 = sys_ts.tv_sec * 1000000000LL + sys_ts.tv_nsec;
+    long long v2 = ns(CLOCK_MONOTONIC);
+    printf("mixed ordered %d\n", v0 <= s1 && s1 <= v2);
     long long m0 = ns(CLOCK_MONOTONIC);
     uint64_t s0 = rdtsc();
     struct timespec nap = {1, 500000000};
