@@ -18,9 +18,6 @@ from pathlib import Path
 
 from twaron.bench.runner import GUEST_BENCH, bench_args, parse_output, workload_table
 
-DEFAULT_WORKLOADS = ("fork_exit", "exec_true", "shell_noop", "pipe_grep", "sed_pipeline",
-                     "sha256_64m")  # fmt: skip
-
 
 @dataclass
 class CostRow:
@@ -57,12 +54,12 @@ def _timed(binary: Path, name: str, quick: bool, iterations: int, det: bool) -> 
     return seconds
 
 
-def measure(binary: Path, workloads: Sequence[str] = DEFAULT_WORKLOADS, *, quick: bool = True,
+def measure(binary: Path, workloads: Sequence[str] = (), *, quick: bool = True,
             rounds: int = 3,
             progress: Callable[[str], None] | None = None) -> list[CostRow]:  # fmt: skip
     table = {name: (full, q) for name, full, q in workload_table(binary)}
     rows = []
-    for name in workloads:
+    for name in workloads or table:  # default: every workload
         if name not in table:
             raise ValueError(f"unknown workload {name!r} (known: {', '.join(table)})")
         n = table[name][1] if quick else table[name][0]
@@ -102,7 +99,7 @@ def main(workloads: Sequence[str], quick: bool, rounds: int | None) -> int:
     from twaron.bench.build import build
 
     binary = build()
-    rows = measure(binary, workloads or DEFAULT_WORKLOADS, quick=quick, rounds=rounds or 3,
+    rows = measure(binary, workloads, quick=quick, rounds=rounds or 3,
                    progress=lambda text: print(f"  {text}", flush=True))  # fmt: skip
     print(markdown(rows), end="")
     return 1 if any(r.error for r in rows) else 0

@@ -199,6 +199,7 @@ class NetNamespace:
         kernel.fs.root.mnt.ns.assign_dev(self.sockfs)  # never mounted, but this kernel's
         self.tables: dict[int, Any] = {}
         self.inflight: Counter[int] = Counter()  # uid -> descriptors it has in flight
+        self.last_cookie = 0  # SO_COOKIE's counter
         # host resources (host sockets, --publish listeners) by owner, let go at the end
         self.closers: dict[object, Callable[[], None]] = {}
 
@@ -392,6 +393,7 @@ class Sock:
         self.net = net
         self.type = type_
         self.protocol = protocol
+        self.cookie = 0  # SO_COOKIE, given when first asked for (Linux's sock_gen_cookie)
         self.socket: Socket | None = None  # the file, once there is one (accept makes it)
         self.wait = WaitQueue()  # readiness: what poll, select, epoll and sleepers hear
         self.state = TCP_CLOSE
@@ -551,7 +553,10 @@ class Sock:
         if name == SO_COOKIE:
             if size < 8:
                 raise KernelError(EINVAL)
-            return struct.pack("<Q", id(self) & 0xFFFF_FFFF_FFFF)
+            if not self.cookie:  # a counter, as Linux's: never the host's address of self
+                self.net.last_cookie += 1
+                self.cookie = self.net.last_cookie
+            return struct.pack("<Q", self.cookie)
         getter = _GET_INT.get(name)
         if getter is None:
             raise KernelError(ENOPROTOOPT)
