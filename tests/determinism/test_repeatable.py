@@ -141,3 +141,10 @@ def test_timeout_is_taken_at_an_input_point(cli):
     blocked = cli("run", "--deterministic", "--timeout", "1", "--", "sh", "-c",
                   "mkfifo /tmp/p; cat /tmp/p")  # fmt: skip
     assert blocked.returncode == 124 and b"timed out after 1 s" in blocked.stderr
+
+
+def test_host_network_is_refused():
+    """Host sockets are not read at input points: refused, not silently nondeterministic."""
+    for kw in ({"net": "host"}, {"publish": {18080: 80}}):
+        with pytest.raises(ValueError, match="cannot take --net host or --publish"):
+            twaron.run(["true"], deterministic=True, **kw)
