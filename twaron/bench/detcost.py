@@ -2,9 +2,9 @@
 the Unicorn platform, workload by workload.
 
 Inside a deterministic run the benchmark program's own clock is virtual, so its figures say
-nothing about the host: here each side is timed from the host, the wall time of a whole
-`twaron.run`. Boot and warm-up are taken out by timing each workload twice, with N and with
-1 iteration: the cost of an iteration is (T(N) - T(1)) / (N - 1). Rounds alternate which
+nothing about the host: here each side is timed from the host, the CPU time of a whole
+in-process `twaron.run`. Boot and warm-up are taken out by timing each workload twice, with
+N and with 1 iteration: the cost of an iteration is (T(N) - T(1)) / (N - 1). Rounds alternate which
 side goes first; the figure is the median over rounds.
 """
 
@@ -41,13 +41,15 @@ class CostRow:
 
 
 def _timed(binary: Path, name: str, quick: bool, iterations: int, det: bool) -> float:
-    """Host seconds of one whole run (RuntimeError if the workload failed)."""
+    """CPU seconds of this process for one whole run (RuntimeError if the workload failed):
+    the kernel runs in this process, and CPU time is what a host shared with other work
+    does not inflate, where wall time would."""
     import twaron
 
-    t0 = time.perf_counter()
+    t0 = time.process_time()
     r = twaron.run(bench_args(name, quick, iterations), files={GUEST_BENCH: str(binary)},
                    platform="unicorn", deterministic=det)  # fmt: skip
-    seconds = time.perf_counter() - t0
+    seconds = time.process_time() - t0
     sample = parse_output(name, r.returncode, r.stdout, r.stderr)
     if not sample.ok or r.oopses:
         raise RuntimeError(sample.error or "kernel oops")
