@@ -33,6 +33,7 @@ from twaron.process import exit as exits
 from twaron.process import runloop
 from twaron.process import signal as sigs
 from twaron.process.fork import create_process
+from twaron.process.jobctl import JobControl
 from twaron.process.pid import PidTable
 from twaron.process.sched import Scheduler
 from twaron.random import make_rng
@@ -76,6 +77,7 @@ class Kernel:
         self.pids = PidTable()
         self.sched = Scheduler(self.clock)
         self.futex_queues: dict = {}  # futex key -> FutexQueue (process/futex.py)
+        self.jobctl = JobControl(self)  # what terminals (fs/tty.py) need of processes
         self.syscalls = self.syscall_entry_class(self)
         self.contexts = self.syscalls.contexts
         self.platform = platforms.create(config.platform, self.mem, self.syscalls.entry_point())
@@ -130,9 +132,11 @@ class Kernel:
             init.comm = b"init"
             init.runnable = False  # it never runs guest code: the kernel acts for it
             parent = self.init_group = init.group
+            self.console.set_ctty(parent)  # PROGRAM inherits it
         task = create_process(self, parent, console_fds())
         if parent is None:
             self.init_group = task.group
+            self.console.set_ctty(task.group)
         self.main_group = task.group
         sys_execve(task, path, argv, envp, AT_FDCWD, 0)
         self.sched.enqueue(task)

@@ -654,7 +654,8 @@ class ProcFs:
         return f"0.00 0.00 0.00 {max(running, 1)}/{threads} {last}\n".encode()
 
     def filesystems(self, _t: Any) -> bytes:
-        return b"nodev\tsysfs\nnodev\ttmpfs\nnodev\tdevtmpfs\nnodev\tproc\nnodev\tpipefs\n"
+        return (b"nodev\tsysfs\nnodev\ttmpfs\nnodev\tdevtmpfs\nnodev\tproc\nnodev\tpipefs\n"
+                b"nodev\tdevpts\n")
 
     def stat(self, _t: Any) -> bytes:
         k = self.kernel
