@@ -74,9 +74,15 @@ FORWARDED_SIGNALS = (signal.SIGINT, signal.SIGQUIT, signal.SIGTERM, signal.SIGHU
 
 def run_console(config: Config) -> int:
     """Boot with the host's stdin/stdout/stderr as the guest's console; a shell-style exit
-    status (the guest's, 128+N if it was killed by signal N, 124 on --timeout)."""
+    status (the guest's, 128+N if it was killed by signal N, 124 on --timeout).
+
+    When stdin is a terminal the console is a terminal of the kernel's (its line discipline
+    makes Ctrl-C, Ctrl-\\ and Ctrl-Z signals for the guest's foreground group), and the host
+    terminal is in raw mode for the run, put back whatever ends it (the guest's exit,
+    --timeout, an exception, SIGTERM or SIGHUP to twaron: forwarded to the guest, whose end
+    ends the run)."""
     sys.stdout.flush()
-    console = Console(0, 1, 2)
+    console = Console(0, 1, 2, line_discipline=True)
     try:
         kernel = boot(config, console)
     except OSError as e:  # a host file named by --add or --rootfs
@@ -87,7 +93,9 @@ def run_console(config: Config) -> int:
         status = start(kernel, config)
         if status is not None:
             return status
+        console.enter_raw()
         wait_status = kernel.run()
+        console.restore()
         _report(kernel, config)
         return 124 if kernel.timed_out else status_to_exit_code(wait_status)
     finally:

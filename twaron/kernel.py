@@ -16,6 +16,7 @@ by the subsystems (each a module of its own, as Linux's kernel/ is split):
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 import traceback
@@ -101,6 +102,7 @@ class Kernel:
         self.fs = fs_boot.mount_root(self)
         self.sched.host_wait = partial(runloop.host_wait, self)
         self.sched.wall_deadline = self.deadline
+        self.sched.halted = lambda: self.exit_status is not None
         self.platform.others_want_cpu = partial(runloop.others_want_cpu, self)
 
     @property
@@ -163,9 +165,16 @@ class Kernel:
 
     def host_signal(self, sig: int) -> None:
         """A signal arrived at the twaron process (Ctrl-C in its terminal): queue it for the
-        guest's foreground process group. Called from a Python signal handler."""
+        guest's foreground process group. Called from a Python signal handler, which runs in
+        the main thread some time after the C handler wrote the wakeup pipe: the pipe gets a
+        byte of its own, so that an idle loop that drained it already does not sleep on."""
         self.host_signals.append(sig)
         self.platform.request_stop()
+        if self.wakeup_write_fd is not None:
+            try:
+                os.write(self.wakeup_write_fd, b"s")
+            except OSError:
+                pass
 
     def oops(self, task: Task, where: str, args: tuple[int, ...]) -> None:
         """A kernel bug: report it, kill the offending process with SIGSYS, keep running."""

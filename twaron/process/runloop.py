@@ -36,7 +36,6 @@ from twaron.errors import KernelError
 from twaron.mm.address_space import FAULT_SIGBUS
 from twaron.platform.base import Event
 from twaron.process import accounting
-from twaron.process import exit as exits
 from twaron.process import signal as sigs
 from twaron.process.sigframe import deliver_signals
 
@@ -68,6 +67,7 @@ def run(kernel: Kernel) -> int:
             deliver_host_signals(kernel)
         if kernel.deadline is not None and time.monotonic() >= kernel.deadline:
             kernel.timed_out = True
+            kernel.console.restore()  # (a raw host terminal would print this askew)
             print(f"twaron: timed out after {kernel.config.timeout:g} s", file=sys.stderr)
             kernel.shutdown(sigs.wait_status_for_signal(SIGKILL))
             break
@@ -158,13 +158,15 @@ def deadlock(kernel: Kernel) -> None:
 
 
 def host_wait(kernel: Kernel, timeout: float | None) -> bool:
-    """The idle loop's wait on the host: for stdin input a guest task is waiting for, for host
-    signals (through the wakeup pipe), or until timeout. False when there is nothing on the
-    host that could wake a guest task (then the caller sleeps or stops)."""
+    """The idle loop's wait on the host: for stdin input a guest task is waiting for (or,
+    when the console has a line discipline, any input it has room for: Ctrl-C must reach it
+    whoever reads), for host signals (through the wakeup pipe), or until timeout. False when
+    there is nothing on the host that could wake a guest task (then the caller sleeps or
+    stops)."""
     console = kernel.console
     fds = []
     stdin = console.stdin
-    if console.wait and isinstance(stdin, int):
+    if isinstance(stdin, int) and console.wants_input():
         fds.append(stdin)
     if kernel.wakeup_fd is not None:
         fds.append(kernel.wakeup_fd)
@@ -182,8 +184,11 @@ def host_wait(kernel: Kernel, timeout: float | None) -> bool:
             os.read(kernel.wakeup_fd, 512)
         except OSError:
             pass
-    if stdin in ready and console.wait:
-        console.wait.notify()
+    if stdin in ready and fds[0] == stdin:
+        if console.tty is not None:
+            console.pump_input()
+        elif console.wait:
+            console.wait.notify()
     if kernel.host_signals:
         deliver_host_signals(kernel)
     return True
@@ -199,6 +204,7 @@ def others_want_cpu(kernel: Kernel) -> bool:
         or (sched.timers and sched.timers[0][0] <= now)
         or kernel.host_signals
         or kernel.console.wait
+        or kernel.console.input_pending()
         or (kernel.deadline is not None and time.monotonic() >= kernel.deadline)
         # RLIMIT_CPU is counted when run() returns: a limited task gets its slices
         or (cur is not None and cur.group.cpu_check != float("inf"))
@@ -208,17 +214,17 @@ def others_want_cpu(kernel: Kernel) -> bool:
 
 
 def deliver_host_signals(kernel: Kernel) -> None:
-    """Signals that reached twaron (Ctrl-C in its terminal) go to the guest's foreground
-    process group."""
+    """Signals that reached twaron (Ctrl-C in its terminal, kill) go to the guest's
+    foreground process group. A console with a line discipline takes a window change as
+    its own (SIGWINCH if the size changed)."""
     signals, kernel.host_signals = kernel.host_signals, []
-    init = kernel.init_group
+    console = kernel.console
     main = kernel.main_group
-    pgrp = kernel.console.fg_pgrp or (main.pgid if main else 0)
+    pgrp = console.foreground(main.pgid if main else 0)
     for sig in signals:
-        for group in [g for g in kernel.pids.in_pgrp(pgrp) if not g.zombie]:
-            if group is init and sigs.is_unhandled(group, sig) and sig != SIGWINCH:
-                # pid 1 ignores signals it has no handler for; from the terminal that would
-                # make Ctrl-C do nothing, so the run ends as --init would make it.
-                exits.group_exit(kernel, group, sigs.wait_status_for_signal(sig))
-            else:
-                sigs.send_signal(kernel, group, sig)
+        if sig == SIGWINCH and console.tty is not None:
+            console.host_resized()
+            continue
+        # pid 1 ignores signals it has no handler for; from the terminal that would make
+        # Ctrl-C do nothing, so the run ends as --init would make it (jobctl.kill_pgrp).
+        kernel.jobctl.kill_pgrp(pgrp, sig, console=True)

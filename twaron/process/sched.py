@@ -47,6 +47,9 @@ class Scheduler:
         self.host_wait: Callable[[float | None], bool] = lambda timeout: False
         self._last_host_check = 0.0
         self.wall_deadline: float | None = None  # --timeout: pick() gives up then
+        # The run is over (pid 1 went while pick() waited on the host: a signal to twaron
+        # killed it): pick() gives up.
+        self.halted: Callable[[], bool] = lambda: False
 
     def enqueue(self, task: Task) -> None:
         if not task.queued:
@@ -132,6 +135,8 @@ class Scheduler:
                     return None
             delay = None if deadline is None else max(0.0, deadline - clock.monotonic())
             if self.host_wait(delay):
+                if self.halted():
+                    return None
                 continue
             if delay is None:
                 return None
