@@ -41,6 +41,7 @@ from twaron.arch.x86_64.constants import (
 from twaron.arch.x86_64.errno import EINVAL, EIO, ENODEV, ENOSPC
 from twaron.errors import KernelError
 from twaron.fs.tty import (
+    TTY_BUFFER_LIMIT,
     Termios,
     Tty,
     TtyFile,
@@ -93,9 +94,12 @@ class PtyTty(Tty):
             return 0
         to = self.link
         assert to is not None
-        n = len(data) if force else min(len(data), to.input_room())
+        n = len(data)
+        if not force and n > TTY_BUFFER_LIMIT - len(to.inbuf):
+            n = TTY_BUFFER_LIMIT - len(to.inbuf)
+            data = data[:n]
         if n:
-            to.receive(data[:n])
+            to.receive(data)
         return n
 
     def write_room(self) -> int:
@@ -105,8 +109,9 @@ class PtyTty(Tty):
         return self.link.input_room()
 
     def input_taken(self) -> None:
-        assert self.link is not None
-        self.link.wait.notify(EVENT_OUT)
+        wait = self.link.wait  # type: ignore[union-attr]
+        if wait.entries:
+            wait.notify(EVENT_OUT)
 
     def driver_set_termios(self, old: Termios) -> None:
         """pty_set_termios: always 8 bits, no parity, receiver on."""

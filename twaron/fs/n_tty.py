@@ -63,6 +63,7 @@ from twaron.arch.x86_64.constants import (
     SIGINT,
     SIGQUIT,
     SIGTSTP,
+    SIGTTIN,
     TABDLY,
     TOSTOP,
     VEOF,
@@ -205,13 +206,17 @@ class NTty:
         if not data:
             return 0
         if self.raw:
-            room = N_TTY_BUF_SIZE - 1 - len(self.rbuf)
+            rbuf = self.rbuf
+            room = N_TTY_BUF_SIZE - 1 - len(rbuf)
             if room <= 0:
                 return 0
-            take = data[:room]
-            self.rbuf += take
-            self.tty.wait.notify(EVENT_IN)
-            return len(take)
+            if len(data) > room:
+                data = data[:room]
+            rbuf += data
+            wait = self.tty.wait
+            if wait.entries:
+                wait.notify(EVENT_IN)
+            return len(data)
         done = 0
         for c in data:
             room = N_TTY_BUF_SIZE - 1 - len(self.rbuf)
@@ -642,9 +647,25 @@ class NTty:
         """n_tty_read: the job-control check, then a line (canonical) or bytes under
         VMIN/VTIME, sleeping as they say; EIO once the other side of a pty has closed."""
         tty = self.tty
-        tty.job_control_read(file)
+        if not file.redirected:  # (a file opened as /dev/console is exempt, as in Linux)
+            tty.check_change(file, SIGTTIN)
         if n <= 0:
             return b""
+        # the common case first: what was asked for is there
+        rbuf = self.rbuf
+        if self.icanon:
+            if self.canon_head != self.tail:
+                data = self.canon_copy(n)
+                if tty.inbuf:
+                    tty.input_consumed()
+                return data
+        elif rbuf and (len(rbuf) >= n or len(rbuf) >= tty.termios.cc[VMIN]):
+            data = bytes(rbuf[:n])
+            del rbuf[:n]
+            self.tail += len(data)
+            if tty.inbuf:
+                tty.input_consumed()
+            return data
         cc = tty.termios.cc
         minimum, inter, timeout = 0, 0.0, None
         if not self.icanon:
@@ -690,7 +711,7 @@ class NTty:
                 break
             if inter:
                 deadline = clock.monotonic() + inter
-        if out:
+        if out and tty.inbuf:
             tty.input_consumed()
         return bytes(out)
 
@@ -702,7 +723,8 @@ class NTty:
         tty = self.tty
         if tty.termios.lflag & TOSTOP:
             tty.check_change(file)
-        self.process_echoes()
+        if self.echoes:
+            self.process_echoes()
         if not data:
             return 0
         if not file.flags & O_NONBLOCK and tty.write_room() < len(data) * 8:

@@ -260,8 +260,21 @@ class Tty:
 
     def receive(self, data: bytes) -> None:
         """Input arrives from the device: buffered, and as much as fits to the ldisc."""
-        self.inbuf += data
-        self.push_input()
+        if self.inbuf or self.pushing:
+            self.inbuf += data
+            self.push_input()
+            return
+        self.pushing = True  # straight to the line discipline (what is left waits)
+        try:
+            n = self.ldisc.receive_buf(data)
+        finally:
+            self.pushing = False
+        if n < len(data):
+            self.inbuf += data[n:]
+        if n:
+            self.input_taken()
+        if self.push_again and self.inbuf:
+            self.push_input()
 
     def push_input(self) -> None:
         """Feed the input buffer to the line discipline (Linux's flush_to_ldisc); never
@@ -326,11 +339,6 @@ class Tty:
             raise KernelError(EIO)
         jc.kill_pgrp(mine, sig)
         raise KernelError(ERESTARTSYS)
-
-    def job_control_read(self, file: Any) -> None:
-        """n_tty_read's check: SIGTTIN for a background reader (not through /dev/console)."""
-        if not file.redirected:
-            self.check_change(file, SIGTTIN)
 
     def resize(self, ws: bytes) -> None:
         """tty_do_resize: a new window size; the foreground group hears of a change."""

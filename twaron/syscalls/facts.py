@@ -219,9 +219,20 @@ FACTS: dict[str, Fact] = {
     "fcntl": partial("record locks (F_SETLK, F_SETLKW, F_GETLK, OFD) are granted and never "
                      "conflict; F_SETOWN/F_SETSIG have no effect (no SIGIO); leases, F_NOTIFY "
                      "and seals are EINVAL", shape=fcntl_args, fuzz="fFi"),  # fmt: skip
-    "ioctl": partial("FIONBIO, FIOCLEX/FIONCLEX, FIONREAD; terminal ioctls on the console "
-                     "only (passed to the host's terminal); others ENOTTY",
-                     shape=ioctl_args, fuzz="fxp"),  # fmt: skip
+    "ioctl": partial("FIONBIO, FIOCLEX/FIONCLEX, FIONREAD on any file; on terminals (ptys, "
+                     "and the console when twaron's stdin is a terminal) the line discipline's "
+                     "and the tty core's: TCGETS/TCSETS/TCSETSW/TCSETSF and their termios2 "
+                     "forms, TIOCGWINSZ/TIOCSWINSZ, TCFLSH, TCXONC, TIOCINQ, TIOCOUTQ, "
+                     "TIOCSCTTY, TIOCNOTTY, TIOCGPGRP/TIOCSPGRP, TIOCGSID, TIOCSTI, "
+                     "TIOCEXCL/TIOCNXCL/TIOCGEXCL, TIOCGETD/TIOCSETD (N_TTY only: others "
+                     "EINVAL), TIOCVHANGUP, TIOCGDEV, TCSBRK/TCSBRKP/TIOCSBRK/TIOCCBRK (no break "
+                     "is sent), and on a pty master TIOCGPTN, TIOCSPTLCK/TIOCGPTLCK, "
+                     "TIOCGPTPEER, TIOCSIG; a console whose stdin is not a terminal passes "
+                     "TCGETS/TCSETS*/TIOCGWINSZ to the host's terminal where its host fd is "
+                     "one. Not done (ENOTTY): packet mode (TIOCPKT), locked termios "
+                     "(TIOCGLCKTRMIOS), modem lines (TIOCM*), TIOCCONS, serial ioctls; "
+                     "TCSETSW/TCSETSF do not wait (no output is ever pending); others ENOTTY",
+                     restart=SYS, shape=ioctl_args, fuzz="fxp"),  # fmt: skip
     "flock": stub("checks the fd and operation, takes no lock: LOCK_EX excludes nobody",
                   FD, flags(LOCK_OPS)),  # fmt: skip
     "pipe": full(PIPEFD_OUT),
@@ -574,7 +585,7 @@ FACTS: dict[str, Fact] = {
     "getrandom": full(HEXBUF_OUT, U, flags(GRND_FLAGS), note="the boot-seeded generator"),
     "syslog": unsupported("the kernel log: not yet", fuzz="cpl"),
     "reboot": unsupported("not yet"),
-    "vhangup": unsupported("not yet"),
+    "vhangup": full(),
     "acct": linux_may("ENOSYS, as a Linux build without CONFIG_BSD_PROCESS_ACCT"),
     "kexec_load": linux_may(KEXEC),
     "kexec_file_load": linux_may(KEXEC),

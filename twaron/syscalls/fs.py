@@ -536,6 +536,17 @@ def sys_ioctl(task: Any, fd: int, cmd: int, arg: int, *_: int) -> int:
     return f.ioctl(task, cmd, arg)
 
 
+@syscall("vhangup")
+def sys_vhangup(task: Any, *_: int) -> int:
+    """Hang up the caller's controlling terminal (root only: CAP_SYS_ADMIN)."""
+    if task.cred.euid != 0:
+        raise KernelError(EPERM)
+    tty = task.group.tty
+    if tty is not None:
+        tty.hangup()
+    return 0
+
+
 @syscall("fcntl")
 def sys_fcntl(task: Any, fd: int, cmd: int, arg: int, *_: int) -> int:
     fd = s32(fd)

@@ -416,6 +416,41 @@ static void leader_exit(void)
     close(m);
 }
 
+/* vhangup(2): the caller's controlling terminal hangs up (its leader: SIGHUP, SIGCONT). */
+static void hangup_self(void)
+{
+    CHECK("vhangup without a controlling tty", vhangup());
+    int m = posix_openpt(O_RDWR | O_NOCTTY);
+    unlockpt(m);
+    char n3[64];
+    snprintf(n3, sizeof n3, "%s", ptsname(m));
+    pid_t s = FORK();
+    if (s == 0) {
+        close(m);
+        setsid();
+        int tty = open(n3, O_RDWR);
+        sigset_t b, old;
+        sigemptyset(&b);
+        sigaddset(&b, SIGHUP);
+        sigprocmask(SIG_BLOCK, &b, &old);
+        signal(SIGHUP, on_hup);
+        signal(SIGCONT, on_hup);
+        CHECK("vhangup", vhangup());
+        while (nhup < 2)
+            sigsuspend(&old);
+        printf("after vhangup: %s %s\n", signame(hup_order[0]), signame(hup_order[1]));
+        char buf[8];
+        CHECK("read after vhangup", read(tty, buf, sizeof buf));
+        CHECK("tcgetpgrp after vhangup", tcgetpgrp(tty));
+        int again = open(n3, O_RDWR);
+        CHECK("reopen after vhangup", again >= 0 ? 0 : -1);
+        BOOL("reopened: it is our controlling tty again", tcgetpgrp(again) == getpgrp());
+        _exit(0);
+    }
+    reap("vhangup leader", s);
+    close(m);
+}
+
 int main(void)
 {
     setvbuf(stdout, NULL, _IONBF, 0);
@@ -454,5 +489,6 @@ int main(void)
         close(master);  /* the last master: the slave hangs up */
     reap("leader", s);
     leader_exit();
+    hangup_self();
     return 0;
 }
