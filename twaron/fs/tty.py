@@ -155,7 +155,7 @@ class Termios:
         self.iflag, self.oflag, self.cflag, self.lflag = iflag, oflag, cflag, lflag
         self.line = N_TTY
         self.cc = bytearray(cc[:NCCS].ljust(NCCS, b"\0"))
-        self.ospeed = baud_rate(cflag, 0)
+        self.ospeed = self.ispeed = baud_rate(cflag, 0)
         self.ispeed = self.input_speed()
 
     def input_speed(self) -> int:
