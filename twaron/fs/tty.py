@@ -235,7 +235,7 @@ class Tty:
         return len(data)
 
     def write_room(self) -> int:
-        return TTY_BUFFER_LIMIT
+        return 0 if self.stopped else TTY_BUFFER_LIMIT
 
     def chars_in_buffer(self) -> int:
         return 0
