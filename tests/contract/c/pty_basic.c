@@ -3,7 +3,8 @@
  * raw and canonical modes, the line discipline's editing (erase, kill, werase, EOF, EOL)
  * and echo (ECHO, ECHOE, ECHOK, ECHOKE, ECHONL, ECHOCTL), input and output processing
  * (ICRNL, INLCR, IGNCR, OPOST/ONLCR, OCRNL), VMIN/VTIME, FIONREAD/TIOCINQ/TIOCOUTQ, TCFLSH,
- * window sizes and SIGWINCH, TIOCGPTPEER, poll on both sides, EIO on the master once the slave
+ * window sizes and SIGWINCH, TIOCGPTPEER, sendfile (from a terminal, not to one), poll on
+ * both sides, EIO on the master once the slave
  * is closed, hang-up of the slave when the master closes, /dev/pts/N appearing and going.
  *
  * Linux's line discipline runs the master's writes asynchronously (a work queue): whatever
@@ -12,6 +13,7 @@
 #include "contract.h"
 #include <poll.h>
 #include <sys/ioctl.h>
+#include <sys/sendfile.h>
 #include <sys/sysmacros.h>
 #include <termios.h>
 
@@ -227,6 +229,18 @@ static void raw_mode(void)
     set_mode();
     put("a\nb");
     show("INLCR: slave reads", buf, read(slave, buf, sizeof buf));
+    /* a terminal cannot be spliced from (cat falls back to read) */
+    int sp[2];
+    pipe(sp);
+    put("s");
+    settle();
+    CHECK("sendfile from the slave into a pipe", sendfile(sp[1], slave, NULL, 16));
+    show("the pipe has it", buf, read(sp[0], buf, sizeof buf));
+    write(sp[1], "t", 1);
+    CHECK("sendfile to the master", sendfile(master, sp[0], NULL, 16));
+    CHECK("sendfile to the slave", sendfile(slave, sp[0], NULL, 16));
+    close(sp[0]);
+    close(sp[1]);
     tios.c_iflag &= ~INLCR;
     tios.c_oflag |= OPOST | ONLCR;
     set_mode();
