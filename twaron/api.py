@@ -7,6 +7,7 @@ import signal
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from twaron.arch.x86_64.errno import EACCES, ENOENT, ENOEXEC, ENOTDIR
 from twaron.config import Config
@@ -89,18 +90,40 @@ def run_console(config: Config) -> int:
         print(f"twaron: {e.filename or ''}: {e.strerror}", file=sys.stderr)
         return 2
     previous = _forward_host_signals(kernel)
+    stderr = sys.stderr
     try:
         status = start(kernel, config)
         if status is not None:
             return status
         console.enter_raw()
+        if console.raw:  # twaron's own lines (--trace, oopses) on a raw terminal
+            sys.stderr = kernel.trace_out = _CrLf(stderr, console)
         wait_status = kernel.run()
         console.restore()
         _report(kernel, config)
         return 124 if kernel.timed_out else status_to_exit_code(wait_status)
     finally:
+        sys.stderr = stderr
         _restore_host_signals(kernel, previous)
         console.restore()
+
+
+class _CrLf:
+    """A text stream that ends lines with CR LF while the host terminal is in raw mode."""
+
+    def __init__(self, stream: Any, console: Console) -> None:
+        self.stream = stream
+        self.console = console
+
+    def write(self, s: str) -> int:
+        self.stream.write(s.replace("\n", "\r\n") if self.console.raw else s)
+        return len(s)
+
+    def flush(self) -> None:
+        self.stream.flush()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.stream, name)
 
 
 def _report(kernel: Kernel, config: Config) -> None:

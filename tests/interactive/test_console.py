@@ -142,10 +142,12 @@ def _modes_around(twaron_cmd: str, timeout: float = 40):
     ("timeout", "{twaron} run --timeout 3 -- sh -c 'stty raw; sleep 30'", "status=124"),
     ("sigterm", "{twaron} run -- sleep 30 </dev/tty & p=$!; sleep 3; kill -TERM $p; wait $p",
      "status=143"),
+    ("sighup", "{twaron} run -- sleep 30 </dev/tty & p=$!; sleep 3; kill -HUP $p; wait $p",
+     "status=129"),
 ])  # fmt: skip
 def test_host_terminal_modes_restored(case, cmd, status):
     """twaron puts its terminal in raw mode for the run and back as it was whatever ends it:
-    the guest's exit (after the guest changed its own modes), --timeout, SIGTERM."""
+    the guest's exit (after the guest changed its own modes), --timeout, SIGTERM, SIGHUP."""
     modes, got = _modes_around(cmd)
     assert got == [status], got
     assert len(modes) == 2 and modes[0] == modes[1], modes
