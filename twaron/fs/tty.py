@@ -30,6 +30,7 @@ from twaron.arch.x86_64.constants import (
     ECHOK,
     ECHOKE,
     FIONREAD,
+    HUPCL,
     ICANON,
     ICRNL,
     IEXTEN,
@@ -193,7 +194,7 @@ class Termios:
 
 def std_termios() -> Termios:
     """tty_std_termios: what a new terminal has (cooked mode, 38400 baud)."""
-    return Termios(ICRNL | IXON, OPOST | ONLCR, B38400 | CS8 | CREAD | 0o2000,
+    return Termios(ICRNL | IXON, OPOST | ONLCR, B38400 | CS8 | CREAD | HUPCL,
                    ISIG | ICANON | ECHO | ECHOE | ECHOK | ECHOCTL | ECHOKE | IEXTEN)  # fmt: skip
 
 
