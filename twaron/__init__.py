@@ -7,5 +7,7 @@
 """
 
 from twaron.api import CompletedRun, run
+from twaron.kernel import Kernel
+from twaron.syscalls.hooks import GuestMemoryError, Hooks
 
-__all__ = ["CompletedRun", "run"]
+__all__ = ["CompletedRun", "GuestMemoryError", "Hooks", "Kernel", "run"]

@@ -15,6 +15,7 @@ from twaron.errors import KernelError
 from twaron.fs.console import Console
 from twaron.kernel import Kernel, status_to_exit_code
 from twaron.profile import Profiler
+from twaron.syscalls.hooks import Hooks
 
 
 @dataclass
@@ -29,6 +30,10 @@ class CompletedRun:
     # Calls twaron does not implement yet (ENOSYS, or a stub without effect): name -> count.
     unimplemented: dict[str, int] = field(default_factory=dict)
     timed_out: bool = False
+    # Hooks that raised (each ended the run): where, then the traceback.
+    hook_errors: list[str] = field(default_factory=list)
+    # With summary=True: syscall name -> (calls, errors), as strace -f -c counts them.
+    syscall_counts: dict[str, tuple[int, int]] = field(default_factory=dict)
 
 
 def boot(config: Config, console: Console, profiler: Profiler | None = None) -> Kernel:
@@ -85,10 +90,17 @@ def run_console(config: Config) -> int:
     sys.stdout.flush()
     console = Console(0, 1, 2, line_discipline=True)
     try:
+        trace_file = open(config.trace_file, "w") if config.trace_file else None  # noqa: SIM115
         kernel = boot(config, console)
-    except OSError as e:  # a host file named by --add or --rootfs
-        print(f"twaron: {e.filename or ''}: {e.strerror}", file=sys.stderr)
+    except OSError as e:  # a host file (--add, --rootfs, --trace-file), a --publish port taken
+        where = e.filename or "--publish"
+        print(f"twaron: {where}: {e.strerror}", file=sys.stderr)
         return 2
+    except KernelError as e:  # the root does not fit in --tmpfs-size
+        print(f"twaron: {e} (--tmpfs-size)", file=sys.stderr)
+        return 2
+    if trace_file is not None:
+        kernel.trace_out = trace_file
     previous = _forward_host_signals(kernel)
     stderr = sys.stderr
     try:
@@ -96,16 +108,24 @@ def run_console(config: Config) -> int:
         if status is not None:
             return status
         console.enter_raw()
-        if console.raw:  # twaron's own lines (--trace, oopses) on a raw terminal
-            sys.stderr = kernel.trace_out = _CrLf(stderr, console)
+        if console.raw:  # twaron's own lines (oopses, --trace on stderr) on a raw terminal
+            sys.stderr = _CrLf(stderr, console)
+            if trace_file is None:
+                kernel.trace_out = sys.stderr
         wait_status = kernel.run()
         console.restore()
+        kernel.report(kernel.trace_out)
         _report(kernel, config)
+        if kernel.hook_errors:
+            return 1  # as Python's own uncaught exception
         return 124 if kernel.timed_out else status_to_exit_code(wait_status)
     finally:
         sys.stderr = stderr
+        kernel.net.close()
         _restore_host_signals(kernel, previous)
         console.restore()
+        if trace_file is not None:
+            trace_file.close()
 
 
 class _CrLf:
@@ -135,6 +155,8 @@ def _report(kernel: Kernel, config: Config) -> None:
         print(f"twaron: not implemented (ENOSYS or no effect): {calls}", file=sys.stderr)
     if kernel.oopses:
         print(f"twaron: {len(kernel.oopses)} oops(es) during the run", file=sys.stderr)
+    if kernel.hook_errors:
+        print("twaron: the run was ended by a hook error", file=sys.stderr)
 
 
 def _forward_host_signals(kernel: Kernel) -> dict[int, object]:
@@ -170,21 +192,44 @@ def run(
     env: dict[str, str] | None = None,
     rng: str = "chacha20",
     seed: int | None = None,
-    trace: bool = False,
+    trace: bool | str = False,
     timeout: float | None = None,
+    hooks: Hooks | None = None,
+    inject: Sequence[str] = (),
+    fault: Sequence[str] = (),
+    fail_mem: float | None = None,
+    summary: bool = False,
+    timeline: str | None = None,
+    trace_file: str | None = None,
+    tmpfs_size: int | str | None = None,
+    net: str = "none",
+    publish: dict[int, int] | Sequence[str] | None = None,
 ) -> CompletedRun:
     """Run argv in a fresh twaron kernel and collect its output.
 
     files maps guest paths to host paths copied into the guest's root before boot.
+    trace=True traces every call into stderr (trace_file: into that file), trace="SET"
+    only a strace-style set ("%file", "openat,close"); hooks are Python callbacks
+    (twaron.Hooks); inject and fault are strace's -e inject=/-e fault= expressions;
+    fail_mem fails that percentage of mmap/mremap/brk calls (seeded by seed); summary
+    appends strace -c's table to stderr and fills syscall_counts; timeline writes a
+    Perfetto/Chrome JSON of the run to that path.
+    net is "none" (the guest has lo only) or "host" (its sockets are host sockets);
+    publish joins host ports to guest ports with net "none": {HOST_PORT: GUEST_PORT}
+    (tcp on 127.0.0.1) or docker's strings ("8080:80", "127.0.0.1:5353:53/udp").
     """
     from twaron.config import parse_size
 
     config = Config(
         argv=list(argv), platform=platform, rootfs=rootfs,
         memory=parse_size(memory) if isinstance(memory, str) else memory,
-        rng=rng, seed=seed, trace=trace,
+        rng=rng, seed=seed, trace=bool(trace),
+        trace_filter=trace if isinstance(trace, str) else None,
         add_files=[(host, guest) for guest, host in (files or {}).items()],
-        env=env, timeout=timeout,
+        env=env, timeout=timeout, hooks=hooks, inject=list(inject), fault=list(fault),
+        fail_mem=fail_mem, summary=summary, timeline=timeline, trace_file=trace_file,
+        tmpfs_size=parse_size(tmpfs_size) if isinstance(tmpfs_size, str) else tmpfs_size,
+        net=net, publish=_publish_specs(publish),
     )  # fmt: skip
     out, err = bytearray(), bytearray()
     data = memoryview(input or b"")
@@ -196,17 +241,40 @@ def run(
         return bytes(chunk)
 
     console = Console(read, out.extend, err.extend)
-    kernel = boot(config, console)
-    kernel.trace_out = _Collector(err)
-    status = start(kernel, config)
-    if status is None:
-        wait_status = kernel.run()
-        # As subprocess reports it: the exit code, or -N for death by signal N.
-        status = -(wait_status & 0x7F) if wait_status & 0x7F else (wait_status >> 8) & 0xFF
+    trace_out = open(trace_file, "w") if trace_file else None  # noqa: SIM115
+    kernel = None
+    try:
+        kernel = boot(config, console)
+        kernel.trace_out = trace_out if trace_out is not None else _Collector(err)
+        status = start(kernel, config)
+        if status is None:
+            wait_status = kernel.run()
+            # As subprocess reports it: the exit code, or -N for death by signal N.
+            status = -(wait_status & 0x7F) if wait_status & 0x7F else (wait_status >> 8) & 0xFF
+        kernel.report(kernel.trace_out)
+    finally:
+        if kernel is not None:
+            kernel.net.close()  # host sockets and published ports, even if PROGRAM never ran
+        if trace_out is not None:
+            trace_out.close()
+    watch = kernel.watch
+    counts = {}
+    if watch is not None and watch.summary is not None:
+        counts = {name: (calls, errors)
+                  for name, calls, errors, _ns in watch.summary.rows(watch.registry.name)}
     return CompletedRun(
         list(argv), status, bytes(out), bytes(err),
         [o.report() for o in kernel.oopses], kernel.unimplemented(), kernel.timed_out,
+        [e.report() for e in kernel.hook_errors], counts,
     )  # fmt: skip
+
+
+def _publish_specs(publish: dict[int, int] | Sequence[str] | None) -> list[str]:
+    if not publish:
+        return []
+    if isinstance(publish, dict):
+        return [f"{host}:{guest}" for host, guest in publish.items()]
+    return list(publish)
 
 
 class _Collector:

@@ -11,7 +11,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from twaron.config import PLATFORMS, Config, parse_add, parse_size
+from twaron.config import NET_MODES, PLATFORMS, Config, Publish, parse_add, parse_size
 from twaron.random import RNG_KINDS
 
 
@@ -56,6 +56,13 @@ def _nonnegative_int(text: str) -> int:
     return value
 
 
+def _publish(text: str) -> Publish:
+    try:
+        return Publish.parse(text)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+
+
 def _timeout(text: str) -> float:
     try:
         value = float(text)
@@ -88,8 +95,10 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--rng", choices=RNG_KINDS, default="chacha20", help="kernel RNG")
     run.add_argument("--seed", type=_seed, metavar="N", help="seed the RNG: reproducible runs")
     run.add_argument(
-        "--trace", action="store_true", help="print each system call to stderr, strace-style"
-    )
+        "--trace", action="store_true",
+        help="print each system call to stderr, strace-style; --trace=SET only the calls of "
+        "a strace set (%%file, openat,close, !read, ...)",
+    )  # fmt: skip
     run.add_argument(
         "--quiet", action="store_true",
         help="do not list the system calls twaron does not implement at the end of the run",
@@ -100,6 +109,38 @@ def build_parser() -> argparse.ArgumentParser:
     )  # fmt: skip
     run.add_argument("--timeout", type=_timeout, metavar="S", help="stop after S seconds")
     run.add_argument("--init", action="store_true", help="run PROGRAM under a minimal init")
+    watch = run.add_argument_group(
+        "watching and steering", "strace's -c, -C, -o, -e trace= and -e inject=, and more "
+        "(README: Watching and steering a program from Python)")
+    watch.add_argument("--trace-filter", metavar="SET", help=argparse.SUPPRESS)  # --trace=SET
+    watch.add_argument("-c", "--summary", action="store_true",
+                       help="strace -c's table of the calls on stderr at the end (no trace)")
+    watch.add_argument("-C", dest="summary_and_trace", action="store_true",
+                       help="the trace and the -c table")
+    watch.add_argument("--trace-file", metavar="FILE",
+                       help="write the trace (and the -c table) to FILE, not stderr")
+    watch.add_argument("--inject", action="append", default=[], metavar="SET:OPTIONS",
+                       help="strace's -e inject=SET:error=E|retval=N[:signal=S]"
+                       "[:delay_enter=US][:delay_exit=US][:when=FIRST[..LAST][+STEP]] "
+                       "(repeatable)")
+    watch.add_argument("--fault", action="append", default=[], metavar="SET[:OPTIONS]",
+                       help="strace's -e fault=: --inject with error=ENOSYS by default")
+    watch.add_argument("--fail-mem", type=_percent, metavar="PERCENT",
+                       help="fail PERCENT %% of mmap/mremap/brk (ENOMEM) at points --seed "
+                       "makes reproducible")
+    watch.add_argument("--timeline", metavar="FILE",
+                       help="write a Perfetto/Chrome-trace JSON timeline of the run")
+    watch.add_argument("--hooks", metavar="FILE.py",
+                       help="Python hooks: a file defining `hooks = twaron.Hooks()`")
+    run.add_argument("--tmpfs-size", type=_size, metavar="SIZE",
+                     help="size limit of each tmpfs (default: half of --memory, as Linux)")
+    run.add_argument("--net", choices=NET_MODES, default="none",
+                     help="none: only lo, inside the guest (default); host: host sockets")
+    run.add_argument(
+        "-p", "--publish", type=_publish, action="append", default=[],
+        metavar="[HOST_ADDR:]HOST_PORT:GUEST_PORT[/udp]",
+        help="listen on the host and join connections to the guest's port (repeatable)",
+    )  # fmt: skip
     # REMAINDER: everything from PROGRAM on belongs to the guest, options included.
     run.add_argument("argv", nargs=argparse.REMAINDER, metavar="PROGRAM [ARGS...]")
     run.set_defaults(handler=_cmd_run)
@@ -212,10 +253,52 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _percent(text: str) -> float:
+    try:
+        value = float(text.rstrip("%"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid percentage {text!r}") from None
+    if not 0 <= value <= 100:
+        raise argparse.ArgumentTypeError("a percentage is 0..100")
+    return value
+
+
+# Options of `run` that take their value as the next word (so that `--trace=SET` can be told
+# from `--trace PROGRAM`, see split_trace_set).
+_RUN_VALUE_OPTIONS = {"--platform", "--rootfs", "--memory", "--rng", "--seed", "--add",
+                      "--timeout", "--trace-file", "--inject", "--fault", "--fail-mem",
+                      "--timeline", "--hooks", "--tmpfs-size", "--trace-filter"}  # fmt: skip
+
+
+def split_trace_set(argv: list[str]) -> list[str]:
+    """`twaron run --trace=SET ...` -> `--trace-filter SET`: argparse cannot take an optional
+    value only in the `=` form (`--trace sh` must stay "trace, and run sh"). Only the words
+    before PROGRAM are looked at."""
+    if not argv or argv[0] != "run":
+        return argv
+    out = [argv[0]]
+    i = 1
+    while i < len(argv):
+        word = argv[i]
+        if word == "--" or not word.startswith("-"):
+            return out + argv[i:]
+        if word.startswith("--trace="):
+            out += ["--trace-filter", word.split("=", 1)[1]]
+        else:
+            out.append(word)
+            if word in _RUN_VALUE_OPTIONS and i + 1 < len(argv):
+                out.append(argv[i + 1])
+                i += 1
+        i += 1
+    return out
+
+
 def config_from_args(args: argparse.Namespace) -> Config:
     argv = list(args.argv)
     if argv and argv[0] == "--":
         argv = argv[1:]
+    summary = bool(getattr(args, "summary", False) or getattr(args, "summary_and_trace", False))
+    trace_filter = getattr(args, "trace_filter", None)
     return Config(
         argv=argv,
         platform=args.platform,
@@ -223,18 +306,68 @@ def config_from_args(args: argparse.Namespace) -> Config:
         memory=args.memory,
         rng=args.rng,
         seed=args.seed,
-        trace=args.trace,
+        trace=bool(args.trace or trace_filter or getattr(args, "summary_and_trace", False)),
         quiet=args.quiet,
         add_files=list(args.add_files),
         init=args.init,
         timeout=args.timeout,
+        trace_filter=trace_filter,
+        summary=summary,
+        inject=list(getattr(args, "inject", [])),
+        fault=list(getattr(args, "fault", [])),
+        fail_mem=getattr(args, "fail_mem", None),
+        timeline=getattr(args, "timeline", None),
+        trace_file=getattr(args, "trace_file", None),
+        tmpfs_size=getattr(args, "tmpfs_size", None),
+        net=args.net,
+        publish=list(args.publish),
     )
+
+
+def check_watch_options(config: Config) -> str | None:
+    """What is wrong with --trace=SET, --inject or --fault (as strace would refuse it)."""
+    if not (config.trace_filter or config.inject or config.fault):
+        return None
+    from twaron.syscalls import registry
+    from twaron.syscalls.inject import parse_inject
+
+    reg = registry.load()
+    try:
+        if config.trace_filter:
+            reg.select(config.trace_filter)
+        for text in config.inject:
+            parse_inject(text, reg.select)
+        for text in config.fault:
+            parse_inject(text, reg.select, fault=True)
+    except ValueError as e:
+        return str(e)
+    return None
+
+
+def load_hooks(path: str) -> object:
+    """The `hooks` a --hooks file defines (a twaron.Hooks)."""
+    import runpy
+
+    from twaron.syscalls.hooks import Hooks
+
+    hooks = runpy.run_path(path).get("hooks")
+    if not isinstance(hooks, Hooks):
+        raise ValueError(f"{path} defines no `hooks = twaron.Hooks()`")
+    return hooks
 
 
 def _cmd_run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     config = config_from_args(args)
     if not config.argv:
         parser.error("run: PROGRAM is required")  # exits 2, like every argument error
+    problem = check_watch_options(config)
+    if problem:
+        parser.error(f"run: {problem}")
+    if getattr(args, "hooks", None):
+        try:
+            config.hooks = load_hooks(args.hooks)
+        except (OSError, ValueError, SyntaxError) as e:
+            parser.error(f"run: --hooks: {e}")
     import importlib
 
     from twaron.platform import PlatformUnavailable
@@ -302,5 +435,5 @@ def _cmd_not_implemented(parser: argparse.ArgumentParser, args: argparse.Namespa
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parser.parse_args(split_trace_set(list(sys.argv[1:] if argv is None else argv)))
     return int(args.handler(parser, args))

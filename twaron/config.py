@@ -8,10 +8,12 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import dataclass, field
+from typing import Any
 
 from twaron.random import RNG_KINDS
 
 PLATFORMS = ("auto", "unicorn", "kvm")
+NET_MODES = ("none", "host")
 DEFAULT_MEMORY = 512 << 20
 DEFAULT_PATH = "/sbin:/usr/sbin:/bin:/usr/bin"
 # uname's nodename and domainname at boot (the root's /etc/hostname and /etc/hosts agree;
@@ -54,6 +56,45 @@ def parse_add(spec: str) -> tuple[str, str]:
     return host, guest
 
 
+@dataclass(frozen=True)
+class Publish:
+    """One --publish: a host address and port joined to a guest port (tcp or udp)."""
+
+    host_addr: str
+    host_port: int
+    guest_port: int
+    proto: str = "tcp"
+
+    @classmethod
+    def parse(cls, spec: str) -> Publish:
+        """docker's syntax: [HOST_ADDR:]HOST_PORT:GUEST_PORT[/udp|/tcp]; an IPv6 HOST_ADDR
+        in brackets."""
+        text, _, proto = spec.partition("/")
+        proto = proto or "tcp"
+        if proto not in ("tcp", "udp"):
+            raise ValueError(f"--publish {spec!r}: protocol must be tcp or udp")
+        addr = "127.0.0.1"
+        if text.startswith("["):
+            end = text.find("]:")
+            if end < 0:
+                raise ValueError(f"--publish {spec!r}: bad [address]")
+            addr, text = text[1:end], text[end + 2 :]
+        parts = text.split(":")
+        if len(parts) == 3:
+            addr, parts = parts[0] or addr, parts[1:]
+        if len(parts) != 2:
+            raise ValueError(f"--publish {spec!r}: expected [HOST_ADDR:]HOST_PORT:GUEST_PORT")
+        try:
+            host_port, guest_port = int(parts[0]), int(parts[1])
+        except ValueError:
+            raise ValueError(f"--publish {spec!r}: ports must be numbers") from None
+        for p in (host_port, guest_port):
+            if not 0 < p < 65536:
+                raise ValueError(f"--publish {spec!r}: port {p} out of range")
+        return cls(addr, host_port, guest_port, proto)
+
+
+
 def default_env() -> dict[str, str]:
     """The guest's environment: a clean login-like one, not the host's (which would leak
     host paths and settings into every run and make runs differ between machines)."""
@@ -76,6 +117,19 @@ class Config:
     env: dict[str, str] | None = None
     init: bool = False  # run PROGRAM under a minimal init (later: --init)
     timeout: float | None = None  # seconds of wall time before the run is stopped
+    # Watching and steering (syscalls/watch.py): strace-style tracing of a set of calls,
+    # -c's summary, fault injection, --fail-mem, the timeline, Python hooks.
+    trace_filter: str | None = None  # --trace=SET: trace only these calls (implies trace)
+    summary: bool = False  # -c / -C: strace -c's table on stderr at the end
+    inject: list[str] = field(default_factory=list)  # --inject SET:error=...:when=...
+    fault: list[str] = field(default_factory=list)  # --fault SET[:error=E] (ENOSYS default)
+    fail_mem: float | None = None  # --fail-mem PERCENT: mmap/mremap/brk fail at seeded points
+    timeline: str | None = None  # --timeline FILE: Chrome-trace/Perfetto JSON of the run
+    trace_file: str | None = None  # --trace-file FILE: trace and -c table there, not stderr
+    tmpfs_size: int | None = None  # every tmpfs's size limit (default: half of memory)
+    hooks: Any = None  # a twaron.Hooks (Python callbacks on syscalls, exec, exit, signals)
+    net: str = "none"  # none: lo inside the guest; host: the guest's sockets are host sockets
+    publish: list[Publish] = field(default_factory=list)  # --publish (with net none)
 
     def __post_init__(self) -> None:
         if self.env is None:
@@ -88,6 +142,15 @@ class Config:
             raise ValueError("memory must be positive")
         if self.timeout is not None and self.timeout <= 0:
             raise ValueError("timeout must be positive")
+        if self.tmpfs_size is not None and self.tmpfs_size <= 0:
+            raise ValueError("tmpfs size must be positive")
+        if self.fail_mem is not None and not 0 <= self.fail_mem <= 100:
+            raise ValueError("--fail-mem is a percentage, 0..100")
+        if self.net not in NET_MODES:
+            raise ValueError(f"unknown net mode {self.net!r} ({', '.join(NET_MODES)})")
+        self.publish = [Publish.parse(p) if isinstance(p, str) else p for p in self.publish]
+        if self.publish and self.net != "none":
+            raise ValueError("--publish needs --net none (with --net host, listen on the host)")
 
     def envp(self) -> list[bytes]:
         """The environment as execve's envp strings."""

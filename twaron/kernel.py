@@ -29,7 +29,11 @@ from twaron import platform as platforms
 from twaron.arch.x86_64.constants import AT_FDCWD, SIGSYS
 from twaron.clock import Clock
 from twaron.config import DEFAULT_DOMAINNAME, DEFAULT_HOSTNAME
+from twaron.hostpoll import HostPoller
 from twaron.mm.physmem import PhysMem
+from twaron.mm.vdso import Vdso
+from twaron.net import publish
+from twaron.net.socket import NetNamespace
 from twaron.process import exit as exits
 from twaron.process import runloop
 from twaron.process import signal as sigs
@@ -39,6 +43,7 @@ from twaron.process.pid import PidTable
 from twaron.process.sched import Scheduler
 from twaron.random import make_rng
 from twaron.syscalls.entry import SyscallEntry
+from twaron.syscalls.hooks import HookError, Hooks
 
 if TYPE_CHECKING:
     from twaron.config import Config
@@ -65,7 +70,16 @@ class Kernel:
 
     def __init__(self, config: Config, console: Any, profiler: Profiler | None = None) -> None:
         self.config = config
+        if profiler is None and config.timeline:
+            from twaron.timeline import Timeline
+
+            profiler = Timeline()
         self.profiler = profiler
+        # Python hooks (kernel.hooks.before("connect")(fn), ...): registering one puts the
+        # watch (syscalls/watch.py) in place; kernel.watch is None while nothing watches.
+        self.hooks: Hooks = config.hooks if config.hooks is not None else Hooks()
+        self.hook_errors: list[HookError] = []
+        self.watch: Any = None
         self.clock = Clock()
         self.boot_time = self.clock.monotonic()
         self.mem = PhysMem(config.memory)
@@ -77,12 +91,15 @@ class Kernel:
         self.unimplemented_calls: Counter[int] = Counter()  # ENOSYS and stubs, by number
         self.pids = PidTable()
         self.sched = Scheduler(self.clock)
+        self.hostpoll = HostPoller()  # host fds guest tasks wait for (console, sockets)
         self.futex_queues: dict = {}  # futex key -> FutexQueue (process/futex.py)
         self.jobctl = JobControl(self)  # what terminals (fs/tty.py) need of processes
         self.syscalls = self.syscall_entry_class(self)
         self.contexts = self.syscalls.contexts
+        self.platform: Any = None
         self.platform = platforms.create(config.platform, self.mem, self.syscalls.entry_point())
         self.syscalls.platform = self.platform
+        self.vdso = Vdso(self.mem, self.clock, self.platform.guest_tsc_offset())
         self.exit_status: int | None = None
         # The task the run loop is running (Linux's `current`): whose syscall a file's read
         # or write serves, for the few that need to know (a socket's sender credentials).
@@ -100,6 +117,11 @@ class Kernel:
         from twaron.fs import boot as fs_boot
 
         self.fs = fs_boot.mount_root(self)
+        self.net = NetNamespace(self)  # sockets: sockfs and each family's tables
+        if config.net == "host":
+            copy_host_net_files(self)
+        if config.publish:
+            publish.start(self.net, config.publish)  # OSError if a host port is taken
         self.sched.host_wait = partial(runloop.host_wait, self)
         self.sched.wall_deadline = self.deadline
         self.sched.halted = lambda: self.exit_status is not None
@@ -140,7 +162,10 @@ class Kernel:
             self.init_group = task.group
             self.console.set_ctty(task.group)
         self.main_group = task.group
+        t0 = time.perf_counter_ns()
         sys_execve(task, path, argv, envp, AT_FDCWD, 0)
+        if self.watch is not None:  # strace's first line and first count: PROGRAM's execve
+            self.watch.first_exec(task, path, argv, envp, time.perf_counter_ns() - t0)
         self.sched.enqueue(task)
         return task
 
@@ -184,6 +209,14 @@ class Kernel:
         if not task.exited:
             exits.group_exit(self, task.group, sigs.wait_status_for_signal(SIGSYS))
 
+    def report(self, err: Any) -> None:
+        """At the end of the run: -c's table, and the timeline file (--timeline)."""
+        if self.watch is not None:
+            self.watch.report(err)
+        path = self.config.timeline
+        if path and self.profiler is not None and hasattr(self.profiler, "chrome_trace"):
+            self.profiler.dump_chrome_trace(path)
+
     def shutdown(self, status: int) -> None:
         """pid 1 is gone: every other process is killed, as when a container's init exits."""
         if self.exit_status is not None:
@@ -199,6 +232,18 @@ class Kernel:
         reg = self.syscalls.registry
         return {reg.name(nr): n for nr, n in sorted(self.unimplemented_calls.items())
                 if nr not in reg.entries or reg[nr].unimplemented}  # fmt: skip
+
+
+def copy_host_net_files(kernel: Kernel) -> None:
+    """--net host: the guest resolves names as the host does (its /etc/resolv.conf and
+    /etc/hosts, copied at boot: nothing of the host is reachable later)."""
+    import os
+
+    from twaron.fs.rootfs import add_host_file
+
+    for path in ("/etc/resolv.conf", "/etc/hosts"):
+        if os.path.isfile(path):
+            add_host_file(kernel, kernel.fs.root, path, path)
 
 
 def status_to_exit_code(status: int) -> int:

@@ -3,7 +3,8 @@
 The native side of the contract tests and of `twaron bench`: both sides must exec the same
 /bin/busybox (the host's own /bin/sh is dash and its /bin/true is coreutils), so the native
 program runs as root, chrooted into a directory written by ``twaron.fs.rootfs.write_host_tree``,
-as pid 1 of a new pid namespace (as it is in twaron), in a private mount + UTS namespace with
+as pid 1 of a new pid namespace (as it is in twaron), in a private mount + UTS namespace and a
+network namespace of its own whose only interface is lo, up (as twaron's `--net none`), with
 /proc mounted, /dev/null, /dev/zero, /dev/urandom, /dev/random, /dev/tty bound in, a devpts
 instance of its own on /dev/pts with /dev/ptmx bound to its ptmx (as a container has them)
 and, on request, a tmpfs on /tmp (twaron's /tmp is a tmpfs: file workloads must not hit the
@@ -31,6 +32,8 @@ DEVPTS_OPTIONS = b"newinstance,gid=5,mode=620,ptmxmode=666"
 DEV_LINKS = {"fd": "/proc/self/fd", "stdin": "/proc/self/fd/0", "stdout": "/proc/self/fd/1",
              "stderr": "/proc/self/fd/2"}  # fmt: skip
 CLONE_NEWNS, CLONE_NEWUTS, CLONE_NEWPID = 0x00020000, 0x04000000, 0x20000000
+CLONE_NEWNET = 0x40000000
+SIOCSIFFLAGS, IFF_UP, IFF_RUNNING = 0x8914, 0x1, 0x40
 MS_BIND, MS_REC, MS_PRIVATE = 0x1000, 0x4000, 0x40000
 PR_SET_PDEATHSIG = 1
 RLIMIT_CORE = 4
@@ -119,7 +122,18 @@ def reset_signals(libc: ctypes.CDLL) -> None:
     libc.syscall(SYS_RT_SIGPROCMASK, SIG_SETMASK, (ctypes.c_ulong * 1)(0), None, 8)
 
 
-def enter_root(root: str, *, pid_namespace: bool = True, tmpfs_tmp: bool = False) -> None:
+def lo_up() -> None:
+    """Bring the new network namespace's lo up (ip link set lo up)."""
+    import fcntl
+    import socket
+    import struct
+
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        fcntl.ioctl(s, SIOCSIFFLAGS, struct.pack("16sH22x", b"lo", IFF_UP | IFF_RUNNING))
+
+
+def enter_root(root: str, *, pid_namespace: bool = True, tmpfs_tmp: bool = False,
+               net_namespace: bool = True) -> None:
     """Between fork and exec (a Popen preexec_fn): unshare, mount, chroot.
 
     With pid_namespace the process Popen forked stays outside as a reaper: it closes every
@@ -129,7 +143,10 @@ def enter_root(root: str, *, pid_namespace: bool = True, tmpfs_tmp: bool = False
     """
     libc = _libc_handle()
     flags = CLONE_NEWNS | CLONE_NEWUTS | (CLONE_NEWPID if pid_namespace else 0)
+    flags |= CLONE_NEWNET if net_namespace else 0
     _check(libc.unshare(flags), "unshare")
+    if net_namespace:
+        lo_up()
     _check(libc.mount(None, b"/", None, MS_REC | MS_PRIVATE, None), "make / private")
     # uname as twaron's: hostname -f/-d resolve it through the root's /etc/hosts
     _check(libc.sethostname(DEFAULT_HOSTNAME, len(DEFAULT_HOSTNAME)), "sethostname")
@@ -171,7 +188,8 @@ def enter_root(root: str, *, pid_namespace: bool = True, tmpfs_tmp: bool = False
 
 def run_chrooted(root: Path, argv: list[str], *, env: dict[str, str], input: bytes = b"",
                  timeout: float = 60.0, path: str = "/bin:/sbin:/usr/bin:/usr/sbin",
-                 pid_namespace: bool = True, tmpfs_tmp: bool = False) -> NativeResult:  # fmt: skip
+                 pid_namespace: bool = True, tmpfs_tmp: bool = False,
+                 net_namespace: bool = True) -> NativeResult:  # fmt: skip
     """Run argv (a path inside root, or a name found along `path`) chrooted at root.
 
     Raises subprocess.TimeoutExpired after timeout (the whole process group is killed).
@@ -187,7 +205,7 @@ def run_chrooted(root: Path, argv: list[str], *, env: dict[str, str], input: byt
         argv, executable=exe, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
         stderr=subprocess.PIPE, env=env, start_new_session=True,
         preexec_fn=lambda: enter_root(str(root), pid_namespace=pid_namespace,
-                                      tmpfs_tmp=tmpfs_tmp),
+                                      tmpfs_tmp=tmpfs_tmp, net_namespace=net_namespace),
     )  # fmt: skip
     try:
         out, err = proc.communicate(input, timeout=timeout)

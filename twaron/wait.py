@@ -38,19 +38,25 @@ EVENT_ERR = POLLERR
 EVENT_HUP = POLLHUP | POLLRDHUP
 ALL_EVENTS = 0xFFFF_FFFF  # an entry that hears everything (a child's exit, a futex, ...)
 
-Callback = Callable[[int], None]
+Callback = Callable[[int], object]  # what it returns matters for exclusive entries only
 
 
 class WaitEntry:
     """One registration on one queue: `callback(mask)` runs when the queue is notified with
-    events this entry's `mask` selects. Remove it (or use it as a context manager) when done."""
+    events this entry's `mask` selects. Remove it (or use it as a context manager) when done.
 
-    __slots__ = ("queue", "mask", "callback")
+    An exclusive entry (Linux's WQ_FLAG_EXCLUSIVE, what EPOLLEXCLUSIVE registers) takes its
+    turn among the exclusive entries of one notification: once one of them answers true
+    (it took the event), the others are skipped; plain entries always run."""
 
-    def __init__(self, queue: WaitQueue, mask: int, callback: Callback) -> None:
+    __slots__ = ("queue", "mask", "callback", "exclusive")
+
+    def __init__(self, queue: WaitQueue, mask: int, callback: Callback,
+                 exclusive: bool = False) -> None:  # fmt: skip
         self.queue = queue
         self.mask = mask
         self.callback = callback
+        self.exclusive = exclusive
 
     def remove(self) -> None:
         self.queue.entries.pop(self, None)
@@ -66,7 +72,8 @@ class WaitQueue:
     """Entries waiting for events; `notify(mask)` runs the callbacks of those that match.
 
     Entries are kept in registration order (a dict used as an ordered set), so that waiters
-    are woken first come, first served, as Linux's FIFO wait queues wake them.
+    are woken first come, first served, as Linux's FIFO wait queues wake them; an entry
+    added at the head (epoll's) runs before those already there.
     """
 
     __slots__ = ("entries",)
@@ -74,17 +81,27 @@ class WaitQueue:
     def __init__(self) -> None:
         self.entries: dict[WaitEntry, None] = {}
 
-    def add(self, mask: int, callback: Callback) -> WaitEntry:
-        entry = WaitEntry(self, mask, callback)
-        self.entries[entry] = None
+    def add(self, mask: int, callback: Callback, exclusive: bool = False,
+            head: bool = False) -> WaitEntry:  # fmt: skip
+        """A new entry, last in line; or first with head=True (Linux's add_wait_queue puts
+        a non-exclusive entry at the head: epoll's callbacks run newest first)."""
+        entry = WaitEntry(self, mask, callback, exclusive)
+        if head and self.entries:
+            self.entries = {entry: None} | self.entries
+        else:
+            self.entries[entry] = None
         return entry
 
     def notify(self, mask: int = ALL_EVENTS) -> None:
         if not self.entries:
             return
+        exclusive_done = False
         for entry in list(self.entries):
             if entry.mask & mask and entry in self.entries:
-                entry.callback(mask)
+                if not entry.exclusive:
+                    entry.callback(mask)
+                elif not exclusive_done:
+                    exclusive_done = bool(entry.callback(mask))
 
     def wake_n(self, n: int, mask: int = ALL_EVENTS) -> int:
         """Run (and remove) the first n entries that select `mask`; how many ran. For queues

@@ -83,6 +83,7 @@ CASES = [
     ShellCase("xargs", "printf 'a\\nb\\nc\\n' | xargs echo got"),
     ShellCase("glob", "mkdir -p /tmp/gl && cd /tmp/gl && touch b.c a.c x.h && echo *.c"),
     ShellCase("proc_self_exe", "readlink /proc/self/exe"),
+    ShellCase("proc_net_unix_header", "head -1 /proc/net/unix; readlink /proc/net"),
     ShellCase("busybox_applet", "busybox echo via busybox; /bin/busybox true && echo ok"),
 ]
 
@@ -369,4 +370,35 @@ CASES += [
     ShellCase("proc_status_sigmasks",
               "trap '' INT; trap 'echo' USR1; grep -E '^(SigPnd|ShdPnd|Sig(Ign|Cgt)):' "
               "/proc/$$/status; exec grep -E '^Sig(Ign|Cgt):' /proc/self/status"),
+    # 15. networking on lo (BusyBox's nc, httpd and wget; /proc/net)
+    ShellCase("nc_listen_connect",
+              "nc -l -p 7601 > /tmp/got & for i in $(seq 100); do "
+              "echo 'hello over tcp' | nc 127.0.0.1 7601 2>/dev/null && break; sleep 0.2; done; "
+              "wait; cat /tmp/got; nc 127.0.0.1 7699 </dev/null; echo rc=$?"),
+    ShellCase("nc_both_ways",
+              "(echo from-server; sleep 1) | nc -l -p 7602 > /tmp/s & for i in $(seq 100); do "
+              "(echo from-client; sleep 1) | nc 127.0.0.1 7602 "
+              "2>/dev/null && break; sleep 0.2; done; wait; cat /tmp/s"),
+    ShellCase("httpd_wget",
+              "mkdir -p /tmp/www && echo '<p>served by httpd</p>' > /tmp/www/index.html && "
+              "seq 100000 > /tmp/www/big && httpd -p 7603 -h /tmp/www && for i in $(seq 100); "
+              "do wget -q -O - http://127.0.0.1:7603/ 2>/dev/null && "
+              "break; sleep 0.2; done; wget -q -O - http://localhost:7603/big | md5sum; "
+              "wget -q -O - http://127.0.0.1:7603/nope; echo rc=$?"),
+    ShellCase("proc_net_headers",
+              "head -1 /proc/net/tcp | tr -s ' '; head -1 /proc/net/tcp6 | tr -s ' '; "
+              "head -1 /proc/net/udp | tr -s ' '; head -1 /proc/net/udp6 | tr -s ' '; "
+              "head -2 /proc/net/dev; cut -d: -f1 /proc/net/dev | tail -n +3"),
+    ShellCase("proc_net_listeners",
+              "httpd -p 127.0.0.1:7604 -h /tmp && httpd -p 7605 -h /tmp && for i in 1 2 3 4 5 "
+              "6 7 8 9 10; do grep -q ':1DB5 ' /proc/net/tcp6 && grep -q ':1DB4 ' /proc/net/tcp "
+              "&& break; sleep 0.2; done; awk '$4 == \"0A\" {print $2, $3, $4, $5}' "
+              "/proc/net/tcp /proc/net/tcp6 | sort"),
+    ShellCase("proc_sys_net",
+              "cd /proc/sys/net && cat ipv4/ip_local_port_range ipv4/ip_unprivileged_port_start "
+              "core/somaxconn ipv4/ping_group_range ipv4/tcp_fin_timeout core/rmem_default "
+              "core/wmem_default"),
+    ShellCase("ip_ifconfig_lo",
+              "ip link; ip addr; ip -4 route show table local; ip route; ifconfig lo | "
+              "head -3; ifconfig -a | cut -c1-10 | sort -u; cat /proc/net/if_inet6"),
 ]

@@ -6,8 +6,8 @@ through $ORIGIN, dlopens a plugin and uses TLS in a shared library; ld.so and li
 host's, copied to the same paths in both roots. Natively (as root) it runs chrooted like every
 contract case; without root twaron is compared with EXPECTED. The error paths of PT_INTERP
 (missing, not ELF, not executable, an interpreter with its own PT_INTERP...) are in the
-malformed-ELF corpus (tests/hostile), compared with Linux there. The pty programs and
-threads_basic are also built against glibc.
+malformed-ELF corpus (tests/hostile), compared with Linux there. The pty contract
+programs are also built against glibc.
 """
 
 from __future__ import annotations
@@ -188,12 +188,89 @@ def test_glibc_threads(twaron_platform, tmp_path):
     assert (got.returncode, got.stdout.decode()) == (expected["exit"], expected["stdout"])
 
 
+def _build_glibc_unix() -> Path:
+    """dynamic/unix_client_server.c built with the host's gcc against glibc, dynamic."""
+    gcc = _compiler("glibc-pie")
+    src = SRC / "unix_client_server.c"
+    h = hashlib.sha256(src.read_bytes())
+    out = harness.BUILD_DIR / f"dynamic-unix-{h.hexdigest()[:16]}"
+    if out.exists():
+        return out
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(f"{out.name}.tmp{os.getpid()}")
+    p = subprocess.run([gcc, "-O1", "-Wall", "-o", str(tmp), str(src)], capture_output=True,
+                       text=True)  # fmt: skip
+    if p.returncode != 0:
+        pytest.skip(f"gcc could not build the glibc AF_UNIX program: {p.stderr.strip()[:500]}")
+    os.replace(tmp, out)
+    return out
+
+
+UNIX_EXPECTED = "".join(f"""\
+client got: echo: hello {kind}
+client EOF: 0
+server: peer uid 0 gid 0
+server got: hello {kind}
+server pipe: written by the client through a passed fd
+server poll: in 1 rdhup 1
+server EOF: 0
+client exit: 0
+""" for kind in ("path", "abstract"))  # each process's stdout is flushed when it is done
+
+
+def test_glibc_unix_sockets(twaron_platform, tmp_path):
+    """A glibc client and server over AF_UNIX (a path and an abstract name): connect,
+    accept4, a request and its answer, SCM_RIGHTS, SO_PEERCRED, poll, shutdown."""
+    binary = _build_glibc_unix()
+    files: dict[str, str | Path] = dict(_host_libs(binary))
+    files["/unix_client_server"] = binary
+    want = _want(tmp_path / "native-root", ["/unix_client_server"], files)
+    got = harness.run_twaron(["/unix_client_server"], files=files, platform=twaron_platform)
+    if want is not None:
+        harness.assert_same(want, got, what=("native", f"twaron/{twaron_platform}"))
+    assert (got.returncode, got.stdout.decode()) == (0, UNIX_EXPECTED)
+
+
 def _build_glibc(name: str) -> Path:
-    """c/NAME.c built with the host's gcc against glibc, dynamic."""
+    """dynamic/NAME.c built with the host's gcc against glibc, dynamic."""
+    gcc = _compiler("glibc-pie")
+    src = SRC / f"{name}.c"
+    h = hashlib.sha256(src.read_bytes())
+    out = harness.BUILD_DIR / f"dynamic-{name}-{h.hexdigest()[:16]}"
+    if out.exists():
+        return out
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(f"{out.name}.tmp{os.getpid()}")
+    p = subprocess.run([gcc, "-O1", "-Wall", "-o", str(tmp), str(src)], capture_output=True,
+                       text=True)  # fmt: skip
+    if p.returncode != 0:
+        pytest.skip(f"gcc could not build {name}: {p.stderr.strip()[:500]}")
+    os.replace(tmp, out)
+    return out
+
+
+def test_glibc_tcp_sockets(twaron_platform, tmp_path):
+    """A glibc client and server over TCP on lo: getifaddrs and getaddrinfo's AI_ADDRCONFIG
+    (netlink dumps), /etc/hosts through nsswitch, an IPv6 wildcard server taking an IPv4
+    and an IPv6 client. Natively the program runs in a network namespace with lo only."""
+    binary = _build_glibc("tcp_client_server")
+    files: dict[str, str | Path] = dict(_host_libs(binary))
+    files["/tcp_client_server"] = binary
+    want = _want(tmp_path / "native-root", ["/tcp_client_server"], files)
+    got = harness.run_twaron(["/tcp_client_server"], files=files, platform=twaron_platform)
+    if want is not None:
+        harness.assert_same(want, got, what=("native", f"twaron/{twaron_platform}"))
+    assert got.returncode == 0
+    assert b"server: from ::ffff:127.0.0.1: hello from 127.0.0.1" in got.stdout
+    assert b"client ::1 got: echo: hello from ::1" in got.stdout
+
+
+def _build_glibc_contract(name: str) -> Path:
+    """c/NAME.c (a contract program) built with the host's gcc against glibc, dynamic."""
     gcc = _compiler("glibc-pie")
     src = harness.HERE / "c" / f"{name}.c"
     h = hashlib.sha256(src.read_bytes() + (harness.HERE / "c" / "contract.h").read_bytes())
-    out = harness.BUILD_DIR / f"dynamic-{name}-{h.hexdigest()[:16]}"
+    out = harness.BUILD_DIR / f"dynamic-contract-{name}-{h.hexdigest()[:16]}"
     if out.exists():
         return out
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -212,7 +289,7 @@ def test_glibc_ptys(name, twaron_platform, tmp_path):
     (TIOCSPTLCK), ptsname (TIOCGPTN), ttyname (/proc/self/fd and stat) and tc*: as natively."""
     if not harness.native_possible()[0]:
         pytest.skip("compared with a native run only (glibc's output is not recorded)")
-    binary = _build_glibc(name)
+    binary = _build_glibc_contract(name)
     files: dict[str, str | Path] = dict(_host_libs(binary))
     files["/prog"] = binary
     want = _want(tmp_path / "native-root", ["/prog"], files)

@@ -34,13 +34,22 @@ def test_workloads_listed(bench_binary: Path) -> None:
     names = [name for name, _, _ in runner.workload_table(bench_binary)]
     assert names[:5] == ["fork_exit", "exec_true", "shell_noop", "pipe_grep", "sed_pipeline"]
     assert {"sort_uniq", "tar_extract", "file_tree", "getpid", "read_null", "write_null",
-            "pipe", "pty_echo", "open_close", "stat", "mmap_fault"} <= set(names)  # fmt: skip
+            "pipe", "pty_echo", "epoll_pingpong", "open_close", "stat", "mmap_fault",
+            "clock_gettime"} <= set(names)  # fmt: skip
 
 
 def test_workload_ok_in_twaron(bench_binary: Path) -> None:
     s = run_guest(bench_binary, "-w", "1", "pipe_grep", "2")
     assert s.ok, s.error
     assert s.iterations == 2 and s.total_ns > 0
+
+
+def test_epoll_pingpong_ok_in_twaron(bench_binary: Path) -> None:
+    """Two processes bounce a token over eventfds through epoll_wait; the other process's
+    exit status is checked."""
+    s = run_guest(bench_binary, "-w", "2", "epoll_pingpong", "20")
+    assert s.ok, s.error
+    assert s.iterations == 20 and s.total_ns > 0
 
 
 def test_missing_program_fails_the_workload(bench_binary: Path, tmp_path: Path) -> None:

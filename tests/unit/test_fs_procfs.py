@@ -245,7 +245,7 @@ def test_proc_listing_order_unchanged():
     assert static[:2] == [b"self", b"thread-self"] and b"sys" in static
     pid_dir = [d[3] for d in _listdir(t, b"/proc/self")]
     assert pid_dir[:5] == [b".", b"..", b"cmdline", b"environ", b"comm"]
-    assert pid_dir[-2:] == [b"fd", b"task"]
+    assert pid_dir[-3:] == [b"fd", b"net", b"task"]
     assert [d[3] for d in _listdir(t, b"/proc/self/task")] == [b".", b"..", b"1"]
 
 

@@ -25,9 +25,10 @@ def test_two_kernels_share_nothing() -> None:
     out_a, out_b = bytearray(), bytearray()
     a, b = _boot(out_a), _boot(out_b)  # both booted before either runs
     for name in ("pids", "sched", "futex_queues", "contexts", "mem", "clock", "rng", "fs",
-                 "platform", "syscalls", "unimplemented_calls"):  # fmt: skip
+                 "platform", "syscalls", "unimplemented_calls", "net"):  # fmt: skip
         assert getattr(a, name) is not getattr(b, name), name
     assert a.fs.pipefs is not b.fs.pipefs
+    assert a.net.sockfs is not b.net.sockfs and a.net.sockfs.dev != 0
     assert a.run() == 0 and b.run() == 0
     assert not a.oopses and not b.oopses
     assert out_a == out_b, (out_a, out_b)

@@ -14,10 +14,11 @@ ROOT = Path(twaron.__file__).resolve().parent
 # Lowest first. A module may import from its own layer and the ones before it.
 LAYERS = [
     ("arch",),
-    ("errors", "clock", "wait", "random", "config", "profile", "build"),
+    ("errors", "clock", "wait", "hostpoll", "random", "config", "profile", "timeline", "build"),
     ("platform", "mm"),
     ("fs",),
     ("process",),
+    ("net",),
     ("syscalls",),
     ("kernel",),
     ("api", "cli", "bench", "fuzz", "testsuite", "native", "__main__", "__init__"),

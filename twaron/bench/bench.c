@@ -26,10 +26,17 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <arpa/inet.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <termios.h>
@@ -297,6 +304,24 @@ static void w_getpid(long iters)
     report("getpid", iters, now_ns() - t0);
 }
 
+/* musl's clock_gettime: through the vDSO (no system call) where the kernel maps one. */
+static void w_clock_gettime(long iters)
+{
+    struct timespec ts, last = {0, 0};
+    for (long i = 0, w = micro_warmup(iters); i < w; i++)
+        if (clock_gettime(CLOCK_MONOTONIC, &ts) != 0)
+            fail("clock_gettime: %s", strerror(errno));
+    long long t0 = now_ns();
+    for (long i = 0; i < iters; i++) {
+        if (clock_gettime(CLOCK_MONOTONIC, &ts) != 0)
+            fail("iteration %ld: clock_gettime: %s", i, strerror(errno));
+        if (ts.tv_sec < last.tv_sec || (ts.tv_sec == last.tv_sec && ts.tv_nsec < last.tv_nsec))
+            fail("iteration %ld: CLOCK_MONOTONIC went back", i);
+        last = ts;
+    }
+    report("clock_gettime", iters, now_ns() - t0);
+}
+
 static void w_read_null(long iters)
 {
     int fd = open("/dev/null", O_RDONLY);
@@ -354,6 +379,231 @@ static void w_pipe(long iters)
     report("pipe", iters, now_ns() - t0);
     close(fds[0]);
     close(fds[1]);
+}
+
+/* unix_stream: throughput between two processes over socketpair(AF_UNIX, SOCK_STREAM). One
+ * iteration is one 64 KiB chunk written by the child and read by the parent (the runner
+ * reports MB/s); the child's exit status is checked and every byte counted. */
+#define UNIX_CHUNK 65536
+
+static void unix_stream_writer(int fd, long chunks)
+{
+    static char buf[UNIX_CHUNK];
+    memset(buf, 'U', sizeof buf);
+    for (long i = 0; i < chunks; i++) {
+        size_t off = 0;
+        while (off < sizeof buf) {
+            ssize_t n = write(fd, buf + off, sizeof buf - off);
+            if (n <= 0)
+                _exit(1);
+            off += (size_t)n;
+        }
+    }
+    _exit(0);
+}
+
+static void unix_stream_reader(int fd, long chunks, long i)
+{
+    static char buf[UNIX_CHUNK];
+    long long want = (long long)chunks * UNIX_CHUNK, got = 0;
+    while (got < want) {
+        ssize_t n = read(fd, buf, sizeof buf);
+        if (n <= 0)
+            fail("iteration %ld: read from socket after %lld of %lld bytes: %s", i, got, want,
+                 n ? strerror(errno) : "EOF");
+        got += n;
+    }
+}
+
+static void unix_stream_run(long chunks, long i)
+{
+    int sv[2];
+    if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) < 0)
+        fail("socketpair: %s", strerror(errno));
+    pid_t pid = fork();
+    if (pid < 0)
+        fail("fork: %s", strerror(errno));
+    if (pid == 0) {
+        close(sv[0]);
+        unix_stream_writer(sv[1], chunks);
+    }
+    close(sv[1]);
+    unix_stream_reader(sv[0], chunks, i);
+    close(sv[0]);
+    int status;
+    if (waitpid(pid, &status, 0) < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0)
+        fail("iteration %ld: the writer failed (status %#x)", i, status);
+}
+
+static void w_unix_stream(long iters)
+{
+    long w = warmup >= 0 ? warmup : (iters / 16 > 0 ? iters / 16 : 1);
+    unix_stream_run(w, -1);
+    long long t0 = now_ns();
+    unix_stream_run(iters, 0);
+    report("unix_stream", iters, now_ns() - t0);
+}
+
+/* tcp_loopback: the same over a TCP connection on 127.0.0.1 (a listener on an ephemeral
+ * port, the child connects and writes). */
+static int tcp_listener(struct sockaddr_in *a)
+{
+    int l = socket(AF_INET, SOCK_STREAM, 0);
+    socklen_t len = sizeof *a;
+    memset(a, 0, sizeof *a);
+    a->sin_family = AF_INET;
+    a->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (l < 0 || bind(l, (struct sockaddr *)a, sizeof *a) < 0 || listen(l, 128) < 0 ||
+        getsockname(l, (struct sockaddr *)a, &len) < 0)
+        fail("tcp listener: %s", strerror(errno));
+    return l;
+}
+
+static void tcp_loopback_run(long chunks, long i)
+{
+    struct sockaddr_in a;
+    int l = tcp_listener(&a);
+    pid_t pid = fork();
+    if (pid < 0)
+        fail("fork: %s", strerror(errno));
+    if (pid == 0) {
+        close(l);
+        int c = socket(AF_INET, SOCK_STREAM, 0);
+        if (c < 0 || connect(c, (struct sockaddr *)&a, sizeof a) < 0)
+            _exit(2);
+        unix_stream_writer(c, chunks);
+    }
+    int s = accept(l, NULL, NULL);
+    if (s < 0)
+        fail("accept: %s", strerror(errno));
+    close(l);
+    unix_stream_reader(s, chunks, i);
+    close(s);
+    int status;
+    if (waitpid(pid, &status, 0) < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0)
+        fail("iteration %ld: the writer failed (status %#x)", i, status);
+}
+
+static void w_tcp_loopback(long iters)
+{
+    long w = warmup >= 0 ? warmup : (iters / 16 > 0 ? iters / 16 : 1);
+    tcp_loopback_run(w, -1);
+    long long t0 = now_ns();
+    tcp_loopback_run(iters, 0);
+    report("tcp_loopback", iters, now_ns() - t0);
+}
+
+/* tcp_connect: one iteration is a connection made and taken on 127.0.0.1 (connect, accept,
+ * one byte each way, close both): the connect/accept rate. */
+static void tcp_connect_once(int l, struct sockaddr_in *a, long i)
+{
+    char b = 'x';
+    int c = socket(AF_INET, SOCK_STREAM, 0);
+    if (c < 0 || connect(c, (struct sockaddr *)a, sizeof *a) < 0)
+        fail("iteration %ld: connect: %s", i, strerror(errno));
+    int s = accept(l, NULL, NULL);
+    if (s < 0)
+        fail("iteration %ld: accept: %s", i, strerror(errno));
+    if (write(c, &b, 1) != 1 || read(s, &b, 1) != 1 || write(s, &b, 1) != 1 ||
+        read(c, &b, 1) != 1)
+        fail("iteration %ld: the byte did not go round: %s", i, strerror(errno));
+    close(s);
+    close(c);
+}
+
+static void w_tcp_connect(long iters)
+{
+    struct sockaddr_in a;
+    int l = tcp_listener(&a);
+    long w = warmup >= 0 ? warmup : (iters / 16 > 0 ? iters / 16 : 1);
+    for (long i = 0; i < w; i++)
+        tcp_connect_once(l, &a, -1);
+    long long t0 = now_ns();
+    for (long i = 0; i < iters; i++)
+        tcp_connect_once(l, &a, i);
+    report("tcp_connect", iters, now_ns() - t0);
+    close(l);
+}
+
+/* Two processes bounce a token over two eventfds, each waiting for it in epoll_wait: one
+ * iteration is a round trip (two wake-ups through epoll, two reads, two writes). The child
+ * stops when it reads anything but a single token. */
+#define PONG_STOP 1000
+
+static void pong_wait(int ep, int fd, uint64_t *value, long i)
+{
+    struct epoll_event ev;
+    int n;
+    do
+        n = epoll_wait(ep, &ev, 1, -1);
+    while (n < 0 && errno == EINTR);
+    if (n != 1 || ev.data.fd != fd || !(ev.events & EPOLLIN))
+        fail("iteration %ld: epoll_wait returned %d: %s", i, n, n < 0 ? strerror(errno) : "");
+    if (read(fd, value, sizeof *value) != sizeof *value)
+        fail("iteration %ld: read from eventfd: %s", i, strerror(errno));
+}
+
+static int pong_epoll(int fd)
+{
+    int ep = epoll_create1(EPOLL_CLOEXEC);
+    struct epoll_event ev = {.events = EPOLLIN, .data.fd = fd};
+    if (ep < 0 || epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev) < 0)
+        fail("epoll setup: %s", strerror(errno));
+    return ep;
+}
+
+static void pong_send(int fd, uint64_t value, long i)
+{
+    if (write(fd, &value, sizeof value) != sizeof value)
+        fail("iteration %ld: write to eventfd: %s", i, strerror(errno));
+}
+
+static void ping_once(int ep, int to, int from, long i)
+{
+    uint64_t v;
+    pong_send(to, 1, i);
+    pong_wait(ep, from, &v, i);
+    if (v != 1)
+        fail("iteration %ld: the token came back as %llu", i, (unsigned long long)v);
+}
+
+static void w_epoll_pingpong(long iters)
+{
+    int to_child = eventfd(0, EFD_NONBLOCK), to_parent = eventfd(0, EFD_NONBLOCK);
+    if (to_child < 0 || to_parent < 0)
+        fail("eventfd: %s", strerror(errno));
+    fflush(stdout);
+    pid_t pid = fork();
+    if (pid < 0)
+        fail("fork: %s", strerror(errno));
+    if (pid == 0) {
+        int ep = pong_epoll(to_child);
+        for (long i = 0;; i++) {
+            uint64_t v;
+            pong_wait(ep, to_child, &v, i);
+            if (v != 1)
+                _exit(v == PONG_STOP ? 0 : 1);
+            pong_send(to_parent, 1, i);
+        }
+    }
+    int ep = pong_epoll(to_parent);
+    for (long i = 0, w = micro_warmup(iters); i < w; i++)
+        ping_once(ep, to_child, to_parent, -1 - i);
+    long long t0 = now_ns();
+    for (long i = 0; i < iters; i++)
+        ping_once(ep, to_child, to_parent, i);
+    long long total = now_ns() - t0;
+    pong_send(to_child, PONG_STOP, iters);
+    int status;
+    if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+        char what[64];
+        describe_status(status, what, sizeof what);
+        fail("the other process: %s", what);
+    }
+    report("epoll_pingpong", iters, total);
+    close(ep);
+    close(to_child);
+    close(to_parent);
 }
 
 /* pty_echo: a byte from the master to the slave and back (raw mode: no echo, no lines). */
@@ -464,10 +714,15 @@ static const struct workload workloads[] = {
     {"tar_extract", w_tar_extract, 50, 10},
     {"file_tree", w_file_tree, 50, 20},
     {"getpid", w_getpid, 1000000, 100000},
+    {"clock_gettime", w_clock_gettime, 10000000, 1000000},
     {"read_null", w_read_null, 500000, 50000},
     {"write_null", w_write_null, 500000, 50000},
     {"pipe", w_pipe, 256, 64},
     {"pty_echo", w_pty_echo, 10000, 1000},
+    {"epoll_pingpong", w_epoll_pingpong, 10000, 1000},
+    {"unix_stream", w_unix_stream, 1024, 128},
+    {"tcp_loopback", w_tcp_loopback, 1024, 128},
+    {"tcp_connect", w_tcp_connect, 2000, 200},
     {"open_close", w_open_close, 100000, 10000},
     {"stat", w_stat, 200000, 20000},
     {"mmap_fault", w_mmap_fault, 4096, 1024},

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from twaron.profile import PhaseStats, Profiler, format_ns
+from twaron.timeline import Timeline
 
 START_MARK = b"BENCH_PROFILE_START\n"
 GUEST_BENCH = "/bench"
@@ -199,7 +200,9 @@ def run_profile(argv: Sequence[str], *, execs: int = 50, warmup: int = 3,
         argv=[GUEST_BENCH, "profile", str(execs), str(warmup), *argv],
         platform=platform, add_files=[(str(binary), GUEST_BENCH), *add_files], timeout=timeout,
     )  # fmt: skip
-    prof = Profiler(events=events)
+    # --trace-out: the timeline of `twaron run --timeline` (tracks per task, syscalls with
+    # their arguments, wake-ups, the CPU track), over the timed execs only
+    prof = Timeline() if events else Profiler()
     watcher = _Watcher(prof)
     err = bytearray()
     from twaron.kernel import status_to_exit_code

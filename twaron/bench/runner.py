@@ -34,6 +34,16 @@ PROCESS_WORKLOADS = ("fork_exit", "exec_true", "shell_noop", "pipe_grep", "sed_p
                      "sort_uniq", "tar_extract")  # fmt: skip
 
 
+# Throughput workloads: bytes moved per iteration (the table and the JSON add MB/s).
+BYTES_PER_ITERATION = {"unix_stream": 65536, "tcp_loopback": 65536}
+
+
+def mb_per_s(name: str, us: float | None) -> float | None:
+    """MB/s (10^6 bytes a second) of a throughput workload at `us` per iteration."""
+    size = BYTES_PER_ITERATION.get(name)
+    return size / us if size and us else None
+
+
 def classify(ratio: float) -> str:
     for limit, name in CLASSES:
         if ratio <= limit:
@@ -194,6 +204,9 @@ class WorkloadResult:
             "native_rounds_us": [_round(s.per_iter_ns / 1000) for s in self.native if s.ok],
             "twaron_rounds_us": [_round(s.per_iter_ns / 1000) for s in self.twaron if s.ok],
         }
+        if self.name in BYTES_PER_ITERATION:
+            d["native_mb_s"] = _round(mb_per_s(self.name, self.native_us), 1)
+            d["twaron_mb_s"] = _round(mb_per_s(self.name, self.twaron_us), 1)
         if self.error:
             d["error"] = self.error
         if self.native_skipped:
@@ -365,12 +378,20 @@ def render_table(report: BenchReport) -> Any:
         ratio = r.ratio
         klass = classify(ratio) if ratio is not None else "n/a"
         t.add_row(
-            r.name, str(r.iterations),
+            _name_with_rate(r), str(r.iterations),
             _fmt_us(r.native_us), _fmt_us(r.twaron_us),
             f"{ratio:.2f}" if ratio is not None else "-",
             f"[{style.get(klass, 'white')}]{klass}[/]",
         )  # fmt: skip
     return t
+
+
+def _name_with_rate(r: WorkloadResult) -> str:
+    """A throughput workload's name with its MB/s (native / twaron)."""
+    n, t = mb_per_s(r.name, r.native_us), mb_per_s(r.name, r.twaron_us)
+    if t is None:
+        return r.name
+    return f"{r.name} ({n:,.0f} / {t:,.1f} MB/s)" if n else f"{r.name} ({t:,.1f} MB/s)"
 
 
 def _fmt_us(us: float | None) -> str:

@@ -9,10 +9,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from twaron.arch.x86_64.constants import AT_EMPTY_PATH, AT_SYMLINK_NOFOLLOW
+from twaron.arch.x86_64.constants import (
+    AT_EMPTY_PATH,
+    AT_SYMLINK_NOFOLLOW,
+    INOTIFY_MAX_QUEUED_EVENTS,
+)
 from twaron.arch.x86_64.errno import EACCES, EINVAL, ELOOP, ETXTBSY
 from twaron.errors import KernelError
 from twaron.fs import rootfs, tmpfs
+from twaron.fs.anon_inodes import AnonInodeFs
 from twaron.fs.console import Console
 from twaron.fs.pipe import new_pipefs
 from twaron.fs.vfs import MAY_EXEC, File, Inode, Path, lookup_at, permission
@@ -29,6 +34,10 @@ class FsState:
         self.dev_console = tmpfs.resolve_internal(root, b"dev/console")
         self.pipefs = new_pipefs(clock.realtime_ns)
         root.mnt.ns.assign_dev(self.pipefs)  # never mounted, but a device of this kernel
+        self.anon_inodes = AnonInodeFs(clock.realtime_ns)
+        root.mnt.ns.assign_dev(self.anon_inodes.sb)
+        self.shm: Path | None = None  # memfds' internal tmpfs, made at the first memfd_create
+        self.inotify_max_queued_events = INOTIFY_MAX_QUEUED_EVENTS  # /proc/sys/fs/inotify
 
     def console_files(self) -> list[File]:
         """Fresh Files for fds 0, 1, 2 of init (each carries one reference to install)."""

@@ -1,8 +1,11 @@
 """Pipes: a 64 KiB buffer between a read end and a write end (Linux's pipefs).
 
-Readers and writers sleep in place on the pipe's wait queue, each for its own events: a
-write notifies readers (EVENT_IN), a read notifies writers (EVENT_OUT), the last writer's
-close hangs readers up (EVENT_HUP) and the last reader's close fails writers (EVENT_ERR).
+Readers and writers sleep in place on the pipe's two wait queues, as Linux's rd_wait and
+wr_wait: a write notifies readers (EVENT_IN), a read that empties a full pipe notifies
+writers (EVENT_OUT), the last writer's close hangs readers up (EVENT_HUP) and the last
+reader's close fails writers (EVENT_ERR), on both queues. poll, select and epoll register on
+the queue of their file's end (a FIFO open for both hears both), so that an epoll item on
+one end is never told of what only concerns the other.
 """
 
 from __future__ import annotations
@@ -61,8 +64,8 @@ class PipeInode(Inode):
 class Pipe:
     """The shared buffer and the two ends' counts (Linux's pipe_inode_info)."""
 
-    __slots__ = ("buf", "capacity", "readers", "writers", "r_counter", "w_counter", "wait",
-                 "inode")  # fmt: skip
+    __slots__ = ("buf", "capacity", "readers", "writers", "r_counter", "w_counter", "rd_wait",
+                 "wr_wait", "rw_wait", "inode")  # fmt: skip
 
     def __init__(self, inode: Inode) -> None:
         self.buf = bytearray()
@@ -70,11 +73,21 @@ class Pipe:
         self.readers = 0
         self.writers = 0
         self.r_counter = self.w_counter = 0  # opens ever: a FIFO opener waits for a change
-        self.wait = WaitQueue()
+        self.rd_wait = WaitQueue()  # readers (and FIFO openers waiting for a partner)
+        self.wr_wait = WaitQueue()  # writers
+        self.rw_wait = WaitQueue()  # pollers of a FIFO open for reading and writing: both
         self.inode = inode
 
     def room(self) -> int:
         return self.capacity - len(self.buf)
+
+    def wake_readers(self, events: int) -> None:
+        self.rd_wait.notify(events)
+        self.rw_wait.notify(events)
+
+    def wake_writers(self, events: int) -> None:
+        self.wr_wait.notify(events)
+        self.rw_wait.notify(events)
 
 
 class PipeFile(File):
@@ -101,8 +114,9 @@ class PipeFile(File):
         if self.writable:
             pipe.writers -= 1
             events |= EVENT_HUP if not pipe.writers else 0
-        if events:
-            pipe.wait.notify(events)
+        if events:  # Linux's pipe_release wakes both queues
+            pipe.rd_wait.notify(events)
+            pipe.wake_writers(events)
         super().release()
 
     def read(self, n: int) -> bytes:
@@ -112,13 +126,14 @@ class PipeFile(File):
                 return b""
             if self.flags & O_NONBLOCK:
                 raise KernelError(EAGAIN)
-            wait_event(((pipe.wait, EVENT_IN | EVENT_HUP),),
+            wait_event(((pipe.rd_wait, EVENT_IN | EVENT_HUP),),
                        lambda: pipe.buf or not pipe.writers)  # fmt: skip
         buf = pipe.buf
+        was_full = pipe.room() < PIPE_BUF  # no POLLOUT: a writer may wait for this read
         data = bytes(buf[:n])
         del buf[:n]
-        if data:
-            pipe.wait.notify(EVENT_OUT)
+        if data and was_full:  # Linux's pipe_read wakes writers only when it was full
+            pipe.wake_writers(EVENT_OUT)  # (an edge-triggered epoll item sees no more)
         return data
 
     def write(self, data: bytes) -> int:
@@ -144,7 +159,7 @@ class PipeFile(File):
                 take = min(room, n - done)
                 pipe.buf += data[done : done + take]
                 done += take
-                pipe.wait.notify(EVENT_IN)
+                pipe.wake_readers(EVENT_IN)
                 if done == n:
                     return done
             if nonblock:
@@ -152,7 +167,7 @@ class PipeFile(File):
                     return done
                 raise KernelError(EAGAIN)
             try:
-                wait_event(((pipe.wait, EVENT_OUT | EVENT_ERR),),
+                wait_event(((pipe.wr_wait, EVENT_OUT | EVENT_ERR),),
                            lambda: pipe.room() >= want or not pipe.readers)  # fmt: skip
             except KernelError:
                 if done:
@@ -175,7 +190,10 @@ class PipeFile(File):
         return mask
 
     def poll_queue(self) -> WaitQueue:
-        return self.pipe.wait
+        pipe = self.pipe
+        if self.readable:
+            return pipe.rw_wait if self.writable else pipe.rd_wait
+        return pipe.wr_wait
 
     def ioctl(self, task: Any, cmd: int, arg: int) -> int:
         if cmd == FIONREAD:
@@ -194,7 +212,7 @@ class PipeFile(File):
             if size < len(pipe.buf):
                 raise KernelError(EBUSY)
             pipe.capacity = size
-            pipe.wait.notify(EVENT_OUT)
+            pipe.wake_writers(EVENT_OUT)
             return size
         raise KernelError(EINVAL)
 
@@ -251,11 +269,11 @@ def fifo_open(task: Any, path: Any, flags: int) -> File:
         pipe.r_counter += 1
     if writer:
         pipe.w_counter += 1
-    pipe.wait.notify(EVENT_IN | EVENT_OUT)
+    pipe.wake_readers(EVENT_IN | EVENT_OUT)  # Linux's wake_up_partner: rd_wait
     if waits:
         seen = pipe.w_counter if reader else pipe.r_counter
         try:
-            wait_event(((pipe.wait, EVENT_IN | EVENT_OUT),),
+            wait_event(((pipe.rd_wait, EVENT_IN | EVENT_OUT),),
                        lambda: (pipe.w_counter if reader else pipe.r_counter) != seen)
         except BaseException:
             f.put()

@@ -13,18 +13,31 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from twaron.arch.x86_64.constants import (
+    INOTIFY_MAX_USER_INSTANCES,
+    INOTIFY_MAX_USER_WATCHES,
+    IP_LOCAL_PORT_RANGE_HIGH,
+    IP_LOCAL_PORT_RANGE_LOW,
     MAP_SHARED,
     O_ACCMODE,
     PAGE_SIZE,
     PROC_SUPER_MAGIC,
     PROT_EXEC,
     PROT_READ,
+    PROT_SOCK,
     PROT_WRITE,
+    RMEM_DEFAULT,
+    RMEM_MAX,
     S_IFDIR,
     S_IFLNK,
     S_IFREG,
+    SOMAXCONN,
+    TCP_FIN_TIMEOUT,
+    TCP_RMEM_DEFAULT,
+    TCP_WMEM_DEFAULT,
+    WMEM_DEFAULT,
+    WMEM_MAX,
 )
-from twaron.arch.x86_64.errno import EACCES, EINVAL, EIO, ENOENT
+from twaron.arch.x86_64.errno import EACCES, EINVAL, EIO, ENOENT, ESRCH
 from twaron.errors import KernelError
 from twaron.fs.vfs import (
     Dentry,
@@ -309,6 +322,7 @@ class ProcFs:
             b"loadavg": ProcFile(sb, self.loadavg),
             b"filesystems": ProcFile(sb, self.filesystems),
             b"mounts": ProcLink(sb, lambda t: b"self/mounts"),
+            b"net": ProcLink(sb, lambda t: b"self/net"),
             b"stat": ProcFile(sb, self.stat),
             b"cmdline": ProcFile(sb, lambda t: b"twaron\n"),
             b"sys": self._sys_dir(),
@@ -334,8 +348,55 @@ class ProcFs:
             b"ngroups_max": ProcFile(sb, lambda t: b"65536\n"),
         }
         kernel_dir = ProcDir(sb, lambda: kern)
-        sysd = {b"kernel": kernel_dir}
+        sysd = {b"kernel": kernel_dir, b"fs": self._sys_fs_dir(), b"net": self._sys_net_dir()}
         return ProcDir(sb, lambda: sysd)
+
+    def _sys_fs_dir(self) -> Inode:
+        """/proc/sys/fs: inotify's limits (max_queued_events is read by each new instance)."""
+        sb, k = self.sb, self.kernel
+
+        def set_max_queued(_t: Any, data: bytes) -> None:
+            text = data.strip()
+            if not text.isdigit() or int(text) > 0x7FFF_FFFF:
+                raise KernelError(EINVAL)
+            k.fs.inotify_max_queued_events = int(text)
+
+        inotify = {
+            b"max_queued_events": ProcFile(
+                sb, lambda t: b"%d\n" % k.fs.inotify_max_queued_events, 0o644, set_max_queued
+            ),
+            b"max_user_instances": ProcFile(sb, lambda t: b"%d\n" % INOTIFY_MAX_USER_INSTANCES),
+            b"max_user_watches": ProcFile(sb, lambda t: b"%d\n" % INOTIFY_MAX_USER_WATCHES),
+        }
+        inotify_dir = ProcDir(sb, lambda: inotify)
+        fsd = {b"inotify": inotify_dir}
+        return ProcDir(sb, lambda: fsd)
+
+    def _sys_net_dir(self) -> Inode:
+        """/proc/sys/net: the settings the socket layer follows (read-only)."""
+        sb = self.sb
+
+        def fixed(text: bytes) -> Inode:
+            return ProcFile(sb, lambda t: text)
+
+        ipv4 = {
+            b"ip_local_port_range": fixed(b"%d\t%d\n" % (IP_LOCAL_PORT_RANGE_LOW,
+                                                          IP_LOCAL_PORT_RANGE_HIGH)),
+            b"ip_unprivileged_port_start": fixed(b"%d\n" % PROT_SOCK),
+            b"ping_group_range": fixed(b"1\t0\n"),
+            b"tcp_fin_timeout": fixed(b"%d\n" % TCP_FIN_TIMEOUT),
+            b"tcp_rmem": fixed(b"4096\t%d\t6291456\n" % TCP_RMEM_DEFAULT),
+            b"tcp_wmem": fixed(b"4096\t%d\t4194304\n" % TCP_WMEM_DEFAULT),
+        }  # fmt: skip
+        core = {
+            b"somaxconn": fixed(b"%d\n" % SOMAXCONN),
+            b"rmem_default": fixed(b"%d\n" % RMEM_DEFAULT),
+            b"wmem_default": fixed(b"%d\n" % WMEM_DEFAULT),
+            b"rmem_max": fixed(b"%d\n" % RMEM_MAX),
+            b"wmem_max": fixed(b"%d\n" % WMEM_MAX),
+        }
+        net = {b"ipv4": ProcDir(sb, lambda: ipv4), b"core": ProcDir(sb, lambda: core)}
+        return ProcDir(sb, lambda: net)
 
     def root_entries(self) -> dict[bytes, Inode]:
         return {name: inode for _, name, inode in self.root_listing(0)}
@@ -428,7 +489,8 @@ class ProcFs:
             b"environ": lambda: ProcFile(
                 sb, lambda _t: _mm_range(task(), "env_start", "env_end"), 0o400, uid=u
             ),
-            b"comm": lambda: ProcFile(sb, lambda _t: self.comm(task()), 0o644, uid=u),
+            b"comm": lambda: ProcFile(sb, lambda _t: self.comm(task()), 0o644,
+                                      lambda _t, data: self.set_comm(task(), data), uid=u),
             b"stat": lambda: ProcFile(sb, lambda _t: self.pid_stat(g, task()), uid=u),
             b"statm": lambda: ProcFile(sb, lambda _t: self.statm(task()), uid=u),
             b"status": lambda: ProcFile(sb, lambda _t: self.status(g, task()), uid=u),
@@ -439,6 +501,7 @@ class ProcFs:
             b"cwd": lambda: ProcLink(sb, lambda _t: _need(task()).fs.cwd, uid=u),
             b"root": lambda: ProcLink(sb, lambda _t: _need(task()).fs.root, uid=u),
             b"fd": lambda: ProcDir(sb, fd_entries, 0o500, uid=u, listing=fd_listing),
+            b"net": lambda: self._net_dir(),
         }
         if t0 is None:
             factories[b"task"] = lambda: ProcDir(sb, task_entries, uid=u, listing=task_listing)
@@ -457,6 +520,21 @@ class ProcFs:
             return {name: find(name) for name in factories}  # type: ignore[misc]
 
         return ProcDir(sb, entries, uid=u, find=find)
+
+    def _net_dir(self) -> Inode:
+        """/proc/PID/net (and /proc/net, its link): the files the kernel's socket families
+        publish (kernel.net.proc_net(): name -> contents), e.g. unix."""
+        made: dict[bytes, Inode] = {}
+
+        def entries() -> dict[bytes, Inode]:
+            net = getattr(self.kernel, "net", None)
+            files = net.proc_net() if net is not None else {}
+            for name, gen in files.items():
+                if name not in made:
+                    made[name] = ProcFile(self.sb, lambda _t, gen=gen: gen())
+            return {name: made[name] for name in files}
+
+        return ProcDir(self.sb, entries)
 
     def _fd_link(self, task: Callable[[], Any], fd: int) -> Inode:
         def target(_rt: Any) -> bytes | Path:
@@ -488,6 +566,16 @@ class ProcFs:
             return 0, -1
         return 0x501, getattr(console, "fg_pgrp", 0) or -1
 
+    def set_comm(self, t: Any, data: bytes) -> None:
+        """A write to /proc/PID/comm (Linux's comm_write): the first 15 bytes, newline and
+        all, up to a NUL; only within the writer's own thread group (else EINVAL, root too)."""
+        if t is None or t.exited:
+            raise KernelError(ESRCH)
+        writer = self.kernel.current
+        if writer is None or writer.group is not t.group:
+            raise KernelError(EINVAL)
+        t.comm = data[:15].split(b"\0", 1)[0]
+
     def pid_stat(self, g: Any, t: Any) -> bytes:
         state = "Z" if g.zombie or t is None else ("R" if t.runnable else "S")
         ppid = g.parent.pid if g.parent is not None else 0
@@ -515,8 +603,8 @@ class ProcFs:
                 int(g.stime * USER_HZ),
                 int(g.cutime * USER_HZ),
                 int(g.cstime * USER_HZ),
-                20,
-                0,
+                _prio(t),
+                getattr(t, "nice", 0),
                 len(g.tasks),
                 0,
                 start,
@@ -526,7 +614,8 @@ class ProcFs:
             ]
             + [0] * 12  # startcode .. cnswap
             + [17]  # exit_signal: SIGCHLD
-            + [0] * 9  # processor .. start_brk
+            + [0, getattr(t, "rt_priority", 0), getattr(t, "policy", 0)]  # processor ..
+            + [0] * 6  # delayacct_blkio_ticks .. start_brk
             + [
                 getattr(mm, "arg_start", 0),
                 getattr(mm, "arg_end", 0),
@@ -689,6 +778,13 @@ def mount_procfs(at: Path, kernel: Any) -> Path:
 
 
 SIG_DFL, SIG_IGN = 0, 1
+
+
+def _prio(t: Any) -> int:
+    """/proc/PID/stat's priority: 20 + nice, or -1 - the real-time priority (FIFO, RR)."""
+    if getattr(t, "policy", 0) in (1, 2):
+        return -1 - t.rt_priority
+    return 20 + getattr(t, "nice", 0)
 
 
 def _signal_masks(g: Any, t: Any) -> str:

@@ -35,6 +35,10 @@ HOSTS = (b"127.0.0.1\tlocalhost\n127.0.1.1\t" + DEFAULT_HOSTNAME
          + b"\n::1\tlocalhost ip6-localhost ip6-loopback\n")
 
 
+NSSWITCH = b"passwd: files\ngroup: files\nshadow: files\nhosts: files dns\nnetworks: files\n" \
+    b"protocols: files\nservices: files\n"
+
+
 @dataclass(frozen=True)
 class Entry:
     """One node of a layout. kind: dir | file (data) | host (copy of host file `src`) | symlink."""
@@ -76,6 +80,10 @@ def default_layout(busybox: str = HOST_BUSYBOX) -> list[Entry]:
         Entry("file", "etc/group", 0o644, GROUP),
         Entry("file", "etc/hostname", 0o644, DEFAULT_HOSTNAME + b"\n"),
         Entry("file", "etc/hosts", 0o644, HOSTS),
+        # no name server (--net none has no network beyond lo; --net host copies the
+        # host's); glibc looks at /etc/hosts first
+        Entry("file", "etc/resolv.conf", 0o644, b""),
+        Entry("file", "etc/nsswitch.conf", 0o644, NSSWITCH),
         Entry("file", "etc/shells", 0o644, b"/bin/sh\n/bin/ash\n"),
         Entry("symlink", "etc/mtab", 0o777, src="../proc/self/mounts"),  # df, mount read it
     ]
@@ -91,6 +99,11 @@ def default_layout(busybox: str = HOST_BUSYBOX) -> list[Entry]:
         if "bin/sh" not in seen:
             out.append(Entry("symlink", "bin/sh", 0o777, src=GUEST_BUSYBOX))
     return out
+
+
+def _tmpfs_size(kernel: Any) -> int | None:
+    """--tmpfs-size (None: Linux's default, half of guest memory)."""
+    return getattr(getattr(kernel, "config", None), "tmpfs_size", None)
 
 
 def _clock(kernel: Any) -> Any:
@@ -121,7 +134,7 @@ def mount_pseudo(kernel: Any, root: Path) -> None:
 
 def build_default_rootfs(kernel: Any, busybox: str = HOST_BUSYBOX) -> Path:
     """A tmpfs root with the default layout, /dev and /proc mounted. Returns its root Path."""
-    root = tmpfs.tmpfs_root(kernel.mem, _clock(kernel))
+    root = tmpfs.tmpfs_root(kernel.mem, _clock(kernel), size=_tmpfs_size(kernel))
     _write_layout(root, default_layout(busybox))
     mount_pseudo(kernel, root)
     return root
@@ -150,7 +163,8 @@ def write_host_tree(dest_dir: str, busybox: str = HOST_BUSYBOX) -> None:
 def import_host_dir(kernel: Any, host_dir: str) -> Path:
     """Copy a host directory into a fresh tmpfs root (modes, symlinks, hard links, device
     nodes kept; owners become root); then mount /dev and /proc on it."""
-    root = tmpfs.tmpfs_root(kernel.mem, _clock(kernel), mode=os.stat(host_dir).st_mode & 0o7777)
+    root = tmpfs.tmpfs_root(kernel.mem, _clock(kernel), mode=os.stat(host_dir).st_mode & 0o7777,
+                            size=_tmpfs_size(kernel))
     copy_host_tree(root, host_dir)
     mount_pseudo(kernel, root)
     tmpfs.mkdir_p(root, b"tmp", 0o1777)

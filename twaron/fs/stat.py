@@ -60,7 +60,10 @@ def pack_statx(inode: Inode, mask: int = STATX_BASIC_STATS) -> bytes:
 def pack_statfs(path: Path) -> bytes:
     sb = path.mnt.sb
     mem = sb.mem
-    if mem is not None:
+    if sb.quota is not None:  # tmpfs: its size limit and what its files hold
+        blocks, free = sb.quota.limit, max(0, sb.quota.limit - sb.quota.used)
+        files = ffree = mem.nframes if mem is not None else 0
+    elif mem is not None:
         blocks, free = mem.nframes, mem.frames_free
         files = ffree = mem.nframes
     else:

@@ -11,31 +11,46 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from twaron.arch.x86_64.constants import S_IFDIR, S_IFLNK, S_IFMT, S_IFREG, TMPFS_MAGIC
-from twaron.arch.x86_64.errno import EEXIST, ENOENT, ENOTDIR
+from twaron.arch.x86_64.constants import (
+    PAGE_SIZE,
+    S_IFDIR,
+    S_IFLNK,
+    S_IFMT,
+    S_IFREG,
+    TMPFS_MAGIC,
+)
+from twaron.arch.x86_64.errno import EEXIST, ENOENT, ENOSPC, ENOTDIR
 from twaron.errors import KernelError
 from twaron.fs.vfs import Dentry, Inode, Path, SuperBlock, mount, new_root_mount
+from twaron.mm.page_cache import PageQuota
 from twaron.mm.physmem import PhysMem
 
 
 def new_tmpfs(
-    mem: PhysMem, clock: Callable[[], int], fstype: str = "tmpfs", mode: int = 0o755
+    mem: PhysMem, clock: Callable[[], int], fstype: str = "tmpfs", mode: int = 0o755,
+    size: int | None = None,
 ) -> tuple[SuperBlock, Inode]:
-    """A fresh tmpfs superblock and its root directory inode."""
+    """A fresh tmpfs superblock and its root directory inode. size: the limit in bytes of
+    what its files hold, by default half of guest memory as Linux's tmpfs (writes past it
+    are ENOSPC; statfs and df show it)."""
     sb = SuperBlock(fstype, TMPFS_MAGIC, mem, clock=clock)
+    pages = (size + PAGE_SIZE - 1) // PAGE_SIZE if size is not None else mem.nframes // 2
+    sb.quota = PageQuota(pages)
     return sb, Inode(sb, S_IFDIR | mode)
 
 
-def tmpfs_root(mem: PhysMem, clock: Callable[[], int], mode: int = 0o755) -> Path:
+def tmpfs_root(mem: PhysMem, clock: Callable[[], int], mode: int = 0o755,
+               size: int | None = None) -> Path:  # fmt: skip
     """A tmpfs mounted as the root of a new mount tree (the kernel's /)."""
-    sb, root = new_tmpfs(mem, clock, mode=mode)
+    sb, root = new_tmpfs(mem, clock, mode=mode, size=size)
     return new_root_mount(sb, root, source="tmpfs")  # not "rootfs": df skips that name
 
 
 def mount_tmpfs(
-    at: Path, mem: PhysMem, clock: Callable[[], int], fstype: str = "tmpfs", mode: int = 0o755
+    at: Path, mem: PhysMem, clock: Callable[[], int], fstype: str = "tmpfs", mode: int = 0o755,
+    size: int | None = None,
 ) -> Path:
-    sb, root = new_tmpfs(mem, clock, fstype, mode)
+    sb, root = new_tmpfs(mem, clock, fstype, mode, size)
     return mount(at, sb, root, source=fstype)
 
 
@@ -130,7 +145,8 @@ def add_file(
     inode = p.inode
     if data:
         assert inode.mapping is not None
-        inode.mapping.write(0, data)
+        if inode.mapping.write(0, data) != len(data):
+            raise KernelError(ENOSPC, f"{path.decode(errors='replace')}: the tmpfs is full")
         inode.size = len(data)
     return p
 

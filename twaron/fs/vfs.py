@@ -22,6 +22,9 @@ from typing import TYPE_CHECKING, Any
 from twaron.arch.x86_64.constants import (
     AT_FDCWD,
     BOGO_DIRENT_SIZE,
+    IN_ATTRIB,
+    IN_MODIFY,
+    IN_OPEN,
     MAXSYMLINKS,
     NAME_MAX,
     O_ACCMODE,
@@ -77,9 +80,10 @@ from twaron.arch.x86_64.errno import (
     EXDEV,
 )
 from twaron.errors import KernelError
+from twaron.fs import fsnotify
 
 if TYPE_CHECKING:
-    from twaron.mm.page_cache import PageCache
+    from twaron.mm.page_cache import PageCache, PageQuota
     from twaron.mm.physmem import PhysMem
 
 MAY_EXEC = 1
@@ -146,6 +150,9 @@ class SuperBlock:
         self.readonly = readonly  # no create/unlink/rename through the generic tree ops
         self.pseudo = pseudo  # pipefs & co: d_path is just the dentry's name
         self.mount_opts = mount_opts
+        self.watched = 0  # inodes with fsnotify marks: hooks do nothing while it is 0
+        self.move_cookie = 0  # the last IN_MOVED_FROM/TO cookie given out
+        self.quota: PageQuota | None = None  # tmpfs's size limit, charged by its files' pages
 
     def new_ino(self) -> int:
         self.next_ino += 1
@@ -160,7 +167,7 @@ class Inode:
 
     __slots__ = (
         "sb", "ino", "mode", "uid", "gid", "nlink", "size", "atime", "mtime", "ctime",
-        "btime", "rdev", "mapping", "target", "opens", "writers", "pipe", "__weakref__",
+        "btime", "rdev", "mapping", "target", "opens", "writers", "pipe", "fsn", "__weakref__",
     )  # fmt: skip
 
     def __init__(
@@ -181,10 +188,11 @@ class Inode:
         self.opens = 0  # open Files (and mm references taken with iget)
         self.writers = 0  # open Files with write access (execve refuses: ETXTBSY)
         self.pipe: Any = None  # a FIFO's buffer while either end is open (Linux's i_pipe)
+        self.fsn: list[Any] | None = None  # fsnotify marks (inotify, dnotify), see fsnotify
         if mode & S_IFMT == S_IFREG and sb.mem is not None:
             from twaron.mm.page_cache import PageCache
 
-            self.mapping = PageCache(sb.mem)
+            self.mapping = PageCache(sb.mem, sb.quota)
 
     # --- type tests ---
     @property
@@ -212,9 +220,12 @@ class Inode:
         self.maybe_free()
 
     def maybe_free(self) -> None:
-        if self.nlink == 0 and self.opens <= 0 and self.mapping is not None:
-            self.mapping.release()
-            self.size = 0
+        if self.nlink == 0 and self.opens <= 0:
+            if self.fsn is not None:  # the last name and the last user are gone
+                fsnotify.inode_removed(self)
+            if self.mapping is not None:
+                self.mapping.release()
+                self.size = 0
 
     # --- ops that file systems override ---
     def lookup(self, dentry: Dentry, name: bytes) -> Dentry | None:
@@ -664,8 +675,16 @@ def do_open(task: Any, target: Path, flags: int, created: bool = False) -> File:
         if wants_write and inode.is_reg:
             may_write_fs(target)
     f = inode.open(task, target, flags)
+    if inode.sb.watched:  # IN_OPEN, then O_TRUNC's IN_MODIFY: current Linux (6.1: reversed)
+        fsnotify.file_event(f, IN_OPEN)
     if flags & O_TRUNC and inode.is_reg and not created:
-        inode.set_size(0)
+        try:
+            inode.set_size(0)
+        except KernelError:
+            f.put()  # a sealed memfd reopened with O_TRUNC
+            raise
+        if inode.sb.watched:
+            fsnotify.change(target, inode, IN_MODIFY)
     return f
 
 
@@ -760,7 +779,10 @@ def vfs_create(parent: Path, name: bytes, mode: int, cred: Any, rdev: int = 0) -
     inode = _new_inode(parent, mode, cred, rdev)
     if inode.is_dir:
         parent.inode.nlink += 1
-    return _link_in(parent, name, inode)
+    p = _link_in(parent, name, inode)
+    if parent.mnt.sb.watched:
+        fsnotify.create(parent.inode, inode, name)
+    return p
 
 
 def vfs_mknod(task: Any, parent: Path, name: bytes, mode: int, rdev: int = 0) -> Path:
@@ -793,12 +815,18 @@ def vfs_link(task: Any, old: Path, parent: Path, name: bytes) -> Path:
         raise KernelError(ENOENT)
     inode.nlink += 1
     inode.ctime = inode.sb.now()
-    return _link_in(parent, name, inode)
+    p = _link_in(parent, name, inode)
+    if inode.sb.watched:
+        fsnotify.link(parent.inode, inode, name)
+    return p
 
 
 def _drop_link(inode: Inode) -> None:
+    """One name fewer: the link count changes (IN_ATTRIB), the inode may go (IN_DELETE_SELF)."""
     inode.nlink -= 1
     inode.ctime = inode.sb.now()
+    if inode.sb.watched:
+        fsnotify.notify_inode(inode, IN_ATTRIB)
     inode.maybe_free()
 
 
@@ -825,6 +853,8 @@ def vfs_unlink(task: Any, parent: Path, name: bytes) -> None:
     pinode = parent.inode
     pinode.mtime = pinode.ctime = parent.mnt.sb.now()
     _drop_link(d.inode)
+    if pinode.sb.watched:
+        fsnotify.delete(pinode, d.inode, name)
 
 
 def vfs_rmdir(task: Any, parent: Path, name: bytes) -> None:
@@ -853,6 +883,9 @@ def vfs_rmdir(task: Any, parent: Path, name: bytes) -> None:
     parent.inode.mtime = parent.inode.ctime = parent.mnt.sb.now()
     d.inode.nlink = 0
     d.inode.ctime = d.inode.sb.now()
+    d.inode.maybe_free()  # IN_DELETE_SELF unless it is still open
+    if parent.mnt.sb.watched:
+        fsnotify.delete(parent.inode, d.inode, name)
 
 
 def vfs_rename(
@@ -955,9 +988,9 @@ def vfs_rename(
             if new.inode.is_dir:
                 np.inode.nlink -= 1
                 new.inode.nlink = 0
-                new.inode.ctime = now
             else:
-                _drop_link(new.inode)
+                new.inode.nlink -= 1
+            new.inode.ctime = now
         odir.remove_child(oname)
         old.name = nname
         ndir.add_child(old)
@@ -967,6 +1000,24 @@ def vfs_rename(
     oinode.ctime = now
     op.inode.mtime = op.inode.ctime = now
     np.inode.mtime = np.inode.ctime = now
+    replaced = new.inode if new is not None and not flags & RENAME_EXCHANGE else None
+    if op.mnt.sb.watched:
+        _rename_events(op.inode, np.inode, oname, nname, oinode, replaced,
+                       new.inode if flags & RENAME_EXCHANGE and new is not None else None)
+    if replaced is not None:
+        replaced.maybe_free()  # the replaced file goes now unless still open (IN_DELETE_SELF)
+
+
+def _rename_events(odir: Inode, ndir: Inode, oname: bytes, nname: bytes, moved: Inode,
+                   replaced: Inode | None, exchanged: Inode | None) -> None:  # fmt: skip
+    """Linux's fsnotify_move, once per moved inode (twice for RENAME_EXCHANGE)."""
+    fsnotify.move(odir, ndir, oname, nname, moved)
+    if replaced is not None:
+        fsnotify.notify_inode(replaced, IN_ATTRIB)
+    fsnotify.move_self(moved)
+    if exchanged is not None:
+        fsnotify.move(ndir, odir, nname, oname, exchanged)
+        fsnotify.move_self(exchanged)
 
 
 # ----------------------------------------------------------------------------------------
@@ -978,9 +1029,12 @@ class File:
 
     Reference counted: created with one reference (the opener's); FdTable.install takes it
     over, dup/fork take more with get(), close drops one with put(); release() runs once.
+    `f_ep` holds the epoll items watching this description (Linux's file->f_ep: see
+    fs/eventpoll.py); they go when the last reference does, before release().
     """
 
-    __slots__ = ("path", "inode", "flags", "pos", "refs", "readable", "writable", "__weakref__")
+    __slots__ = ("path", "inode", "flags", "pos", "refs", "readable", "writable", "owner",
+                 "f_ep", "__weakref__")  # fmt: skip
 
     seekable = True
     may_block = False  # reads or writes can sleep (pipes, terminals, sockets)
@@ -991,10 +1045,12 @@ class File:
         self.flags = flags
         self.pos = 0
         self.refs = 1
+        self.f_ep: dict[Any, None] | None = None
         acc = flags & O_ACCMODE
         opath = bool(flags & O_PATH)
         self.readable = (acc == 0 or acc == O_RDWR) and not opath
         self.writable = (acc == O_WRONLY or acc == O_RDWR) and not opath
+        self.owner: Any = None  # fown.FileOwner once F_SETOWN, F_SETSIG or F_NOTIFY set one
         self.inode.opens += 1
         if self.writable:
             self.inode.writers += 1
@@ -1006,11 +1062,18 @@ class File:
     def put(self) -> None:
         self.refs -= 1
         if self.refs == 0:
+            if self.f_ep:  # Linux's eventpoll_release: no epoll watches a file that is gone
+                for item in list(self.f_ep):
+                    item.file_released()
             self.release()
 
     def release(self) -> None:
         """The last reference went away (Linux's ->release)."""
         inode = self.inode
+        if self.owner is not None:
+            self.owner.release()
+        if inode.sb.watched:
+            fsnotify.close(self)
         if self.writable:
             inode.writers -= 1
         inode.iput()
@@ -1132,7 +1195,7 @@ class RegularFile(File):
         if pos + n > MAX_LFS_FILESIZE:
             raise KernelError(EFBIG)
         inode = self.inode
-        inode.mapping.write(pos, data)  # type: ignore[union-attr]
+        n = inode.mapping.write(pos, data)  # type: ignore[union-attr]  # short when full
         if pos + n > inode.size:
             inode.size = pos + n
         inode.mtime = inode.ctime = inode.sb.clock()

@@ -10,16 +10,38 @@ from __future__ import annotations
 from array import array
 
 from twaron.arch.x86_64.constants import PAGE_SHIFT, PAGE_SIZE
+from twaron.arch.x86_64.errno import ENOSPC
+from twaron.errors import KernelError
 from twaron.mm.physmem import PhysMem
+
+
+class PageQuota:
+    """A file system's size limit in pages (tmpfs's size=, Linux's shmem max_blocks): every
+    page a file holds is charged to it, and a page past the limit is ENOSPC."""
+
+    __slots__ = ("limit", "used")
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.used = 0
+
+    def charge(self, pages: int = 1) -> None:
+        if self.used + pages > self.limit:
+            raise KernelError(ENOSPC)
+        self.used += pages
+
+    def uncharge(self, pages: int) -> None:
+        self.used -= pages
 
 
 class PageCache:
     """Frames of one file, by page index; the cache holds one reference on each frame."""
 
-    __slots__ = ("mem", "pages", "code", "orphans", "pte_blocks")
+    __slots__ = ("mem", "pages", "code", "orphans", "pte_blocks", "quota")
 
-    def __init__(self, mem: PhysMem) -> None:
+    def __init__(self, mem: PhysMem, quota: PageQuota | None = None) -> None:
         self.mem = mem
+        self.quota = quota  # the file system's size limit (None: only memory limits it)
         self.pages: dict[int, int] = {}
         self.code = False  # some page was mapped executable: freed frames need a TB flush
         # Pages cut off by truncate stay allocated until the file itself goes: processes may
@@ -33,7 +55,17 @@ class PageCache:
         """The frame for page `index`, allocating a zero-filled one if there is none yet."""
         pfn = self.pages.get(index)
         if pfn is None:
-            pfn = self.pages[index] = self.mem.alloc()
+            quota = self.quota
+            if quota is not None:
+                quota.charge()  # ENOSPC past the file system's size
+                try:
+                    pfn = self.mem.alloc()
+                except KernelError:
+                    quota.uncharge(1)
+                    raise
+                self.pages[index] = pfn
+            else:
+                pfn = self.pages[index] = self.mem.alloc()
             if self.pte_blocks:
                 self.pte_blocks.clear()
         return pfn
@@ -60,24 +92,62 @@ class PageCache:
             n -= chunk
         return bytes(out)
 
-    def write(self, offset: int, data: bytes | memoryview) -> None:
+    def write(self, offset: int, data: bytes | memoryview) -> int:
+        """The bytes written: all of them, or those that fit before the file system filled
+        up (KernelError(ENOSPC) if none did), as Linux's generic_perform_write."""
         mv = memoryview(data)
         pos = 0
         while pos < len(mv):
             index, in_page = offset >> PAGE_SHIFT, offset & (PAGE_SIZE - 1)
             chunk = min(len(mv) - pos, PAGE_SIZE - in_page)
-            pfn = self.find_or_create(index)
+            try:
+                pfn = self.find_or_create(index)
+            except KernelError:
+                if pos:
+                    return pos
+                raise
             if self.code:
                 self.mem.code_rewritten(pfn)
             self.mem.write(pfn, in_page, mv[pos : pos + chunk])
             offset += chunk
             pos += chunk
+        return pos
+
+    def reserve(self, offset: int, length: int) -> None:
+        """fallocate: every page of [offset, offset+length) allocated, or ENOSPC and none
+        of them (Linux's shmem_fallocate undoes a partial allocation)."""
+        first, end = offset >> PAGE_SHIFT, (offset + length + PAGE_SIZE - 1) >> PAGE_SHIFT
+        quota = self.quota
+        if quota is not None:
+            missing = end - first - sum(1 for i in self.pages if first <= i < end)
+            if quota.used + missing > quota.limit:
+                raise KernelError(ENOSPC)
+        added = []
+        try:
+            for index in range(first, end):
+                if index not in self.pages:
+                    self.find_or_create(index)
+                    added.append(index)
+        except KernelError:
+            for index in added:
+                self._drop(index)
+            raise
+
+    def _drop(self, index: int) -> None:
+        pfn = self.pages.pop(index)
+        self.mem.put(pfn)
+        if self.quota is not None:
+            self.quota.uncharge(1)
+        self.pte_blocks.clear()
 
     def truncate(self, size: int) -> None:
         """Drop pages wholly past size and zero the tail of the last partial page."""
         first_gone = (size + PAGE_SIZE - 1) >> PAGE_SHIFT
-        for index in [i for i in self.pages if i >= first_gone]:
+        gone = [i for i in self.pages if i >= first_gone]
+        for index in gone:
             self.orphans.append(self.pages.pop(index))
+        if self.quota is not None:  # the space is free again, as Linux's shmem_truncate
+            self.quota.uncharge(len(gone))
         self.pte_blocks.clear()
         tail = size & (PAGE_SIZE - 1)
         pfn = self.pages.get(size >> PAGE_SHIFT)
@@ -87,6 +157,8 @@ class PageCache:
     def release(self) -> None:
         """The file is gone (last link and last open reference): give the frames back."""
         mem = self.mem
+        if self.quota is not None:
+            self.quota.uncharge(len(self.pages))
         for pfn in [*self.pages.values(), *self.orphans]:
             if self.code:
                 mem.was_code[pfn] = 1

@@ -53,12 +53,13 @@ class TaskContext(Context):
         self.caller: Any = None  # the greenlet to switch back to (hook or run loop)
         self.nr = 0
         self.args: tuple[int, ...] = ()
-        self.trace_entry: Any = None  # --trace: the arguments as formatted at entry
+        self.watch_state: Any = None  # syscalls/watch.py: the watched call asleep here
 
     def _serve(self, job: tuple[Task, int, Any, tuple[int, ...]]) -> None:
         while True:
             task, self.nr, handler, self.args = job
             self.task = task
+            self.watch_state = None  # none left by a call whose task was killed asleep
             try:
                 result = self.pool.runner(task, self.nr, handler, self.args)
             except TaskExit:

@@ -16,6 +16,7 @@ from twaron.arch.x86_64.constants import (
     CLONE_NEWUSER,
     CLONE_PARENT,
     CLONE_PARENT_SETTID,
+    CLONE_PIDFD,
     CLONE_PTRACE,
     CLONE_SETTLS,
     CLONE_SIGHAND,
@@ -27,11 +28,16 @@ from twaron.arch.x86_64.constants import (
     CSIGNAL,
     RLIM_INFINITY,
     RLIMIT_NPROC,
+    SCHED_DEADLINE,
+    SCHED_FIFO,
+    SCHED_NORMAL,
+    SCHED_RR,
     USER_TOP,
 )
 from twaron.arch.x86_64.errno import EAGAIN, EINVAL, EPERM
 from twaron.errors import KernelError
 from twaron.mm.address_space import AddressSpace
+from twaron.process import pidfd
 from twaron.process.task import Credentials, FsContext, Task, ThreadGroup
 from twaron.wait import ALL_EVENTS, WaitQueue, need_context, wait_event
 
@@ -43,13 +49,14 @@ SUPPORTED = (
     CSIGNAL | CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_SIGHAND | CLONE_PTRACE | CLONE_VFORK
     | CLONE_PARENT | CLONE_THREAD | CLONE_SYSVSEM | CLONE_SETTLS | CLONE_PARENT_SETTID
     | CLONE_CHILD_CLEARTID | CLONE_DETACHED | CLONE_UNTRACED | CLONE_CHILD_SETTID | CLONE_IO
+    | CLONE_PIDFD
 )  # fmt: skip
 SS_DISABLE = 2
 
 
 def check_flags(task: Task, flags: int) -> None:
-    """Linux's copy_process checks, in its order; then what twaron does not do (namespaces,
-    pidfds): EINVAL."""
+    """Linux's copy_process checks, in its order; then what twaron does not do
+    (namespaces): EINVAL."""
     if flags & CLONE_FS and flags & (CLONE_NEWNS | CLONE_NEWUSER):
         raise KernelError(EINVAL)
     if flags & CLONE_THREAD and not flags & CLONE_SIGHAND:
@@ -61,16 +68,21 @@ def check_flags(task: Task, flags: int) -> None:
         raise KernelError(EINVAL)  # init is SIGNAL_UNKILLABLE
     if flags & CLONE_THREAD and flags & (CLONE_NEWUSER | CLONE_NEWPID):
         raise KernelError(EINVAL)
+    if flags & CLONE_PIDFD and flags & (CLONE_DETACHED | CLONE_THREAD):
+        raise KernelError(EINVAL)
     if flags & ~SUPPORTED:
         raise KernelError(EINVAL)
 
 
 def do_fork(task: Task, flags: int, stack: int = 0, ptid: int = 0, ctid: int = 0,
-            tls: int = 0) -> int:  # fmt: skip
-    """Create a child process or thread; returns its pid (tid) to the caller."""
+            tls: int = 0, pidfd_addr: int = 0) -> int:  # fmt: skip
+    """Create a child process or thread; returns its pid (tid) to the caller. With
+    CLONE_PIDFD, a pidfd for the child is stored at pidfd_addr (clone: parent_tid)."""
     kernel = task.kernel
     prof = kernel.profiler
     t0 = prof.now() if prof else 0
+    if flags & CLONE_PIDFD and flags & CLONE_PARENT_SETTID and pidfd_addr == ptid:
+        raise KernelError(EINVAL)  # kernel_clone: both would be stored at one place
     check_flags(task, flags)
     if flags & CLONE_SETTLS and tls >= USER_TOP:
         raise KernelError(EPERM)
@@ -79,16 +91,27 @@ def do_fork(task: Task, flags: int, stack: int = 0, ptid: int = 0, ctid: int = 0
     cred = task.cred
     if cred.uid != 0 and cred.euid != 0:  # root and CAP_SYS_RESOURCE/ADMIN are exempt
         _check_nproc(kernel, task.group, cred.uid)
+    if task.policy == SCHED_DEADLINE and not task.reset_on_fork:
+        raise KernelError(EAGAIN)  # Linux's sched_fork: a deadline task cannot fork
     tid = kernel.pids.alloc()
     group = task.group if flags & CLONE_THREAD else _child_group(task, tid, flags)
-    child = new_task(kernel, tid, group, _child_mm(task, flags),
-                     task.files if flags & CLONE_FILES else task.files.fork_copy(),
+    files = task.files if flags & CLONE_FILES else task.files.fork_copy()
+    if flags & CLONE_PIDFD:  # after the copy: the child does not inherit its own pidfd
+        try:
+            pidfd.clone_pidfd(task, group, pidfd_addr)
+        except KernelError:
+            if files is not task.files:
+                files.close_all()
+            raise
+    child = new_task(kernel, tid, group, _child_mm(task, flags), files,
                      task.fs if flags & CLONE_FS else task.fs.copy(), task.cred.copy(),
                      kernel.platform.fork_cpu(task))  # fmt: skip
     if flags & CLONE_FILES:
         task.files.users += 1
     child.comm = task.comm
     child.blocked_signals = task.blocked_signals
+    child.no_new_privs = task.no_new_privs
+    _child_sched(task, child)
     # a thread on the same stack-less VM does not inherit the alternate signal stack
     child.sigaltstack = (0, SS_DISABLE, 0) if flags & (CLONE_VM | CLONE_VFORK) == CLONE_VM \
         else task.sigaltstack
@@ -138,9 +161,23 @@ def _child_group(task: Task, pid: int, flags: int) -> ThreadGroup:
     if flags & CLONE_SIGHAND:
         group.sighand = cur.sighand  # shared, not copied
     group.exit_signal = flags & CSIGNAL
+    # the creating thread, or with CLONE_PARENT the caller's own parent thread
+    group.parent_thread = cur.parent_thread if flags & CLONE_PARENT else task
     group.exe = cur.exe
     group.start_time = task.kernel.clock.monotonic()
     return group
+
+
+def _child_sched(task: Task, child: Task) -> None:
+    """The scheduling policy, priority and nice value are inherited (Linux's sched_fork),
+    reset to SCHED_NORMAL and a nice of at least 0 under SCHED_RESET_ON_FORK."""
+    child.policy, child.rt_priority, child.nice = task.policy, task.rt_priority, task.nice
+    child.dl_params = task.dl_params
+    if task.reset_on_fork:
+        if task.policy in (SCHED_FIFO, SCHED_RR, SCHED_DEADLINE):
+            child.policy, child.rt_priority, child.nice = SCHED_NORMAL, 0, 0
+            child.dl_params = (0, 0, 0)
+        child.nice = max(child.nice, 0)
 
 
 def _child_mm(task: Task, flags: int) -> AddressSpace:

@@ -10,12 +10,13 @@ host (console input, a signal to twaron) can wake someone.
 from __future__ import annotations
 
 import os
-import select
 import sys
 import time
+from functools import partial
 from typing import TYPE_CHECKING
 
 from twaron.arch.x86_64.constants import (
+    POLLIN,
     SIGBUS,
     SIGFPE,
     SIGILL,
@@ -32,10 +33,11 @@ from twaron.arch.x86_64.constants import (
     X86_TRAP_UD,
     X86_TRAP_XF,
 )
+from twaron.arch.x86_64.errno import ENOSPC
 from twaron.errors import KernelError
-from twaron.mm.address_space import FAULT_SIGBUS
+from twaron.mm.address_space import BUS_ADRERR, FAULT_SIGBUS
 from twaron.platform.base import Event
-from twaron.process import accounting
+from twaron.process import accounting, timers
 from twaron.process import signal as sigs
 from twaron.process.sigframe import deliver_signals
 
@@ -62,7 +64,9 @@ def run(kernel: Kernel) -> int:
     """Run tasks until pid 1 is gone (or --timeout); the wait status of pid 1."""
     sched = kernel.sched
     syscalls = kernel.syscalls
+    clock = kernel.clock
     while kernel.exit_status is None:
+        clock.maintain()  # the guest is stopped: the vDSO's data may change now
         if kernel.host_signals:
             deliver_host_signals(kernel)
         if kernel.deadline is not None and time.monotonic() >= kernel.deadline:
@@ -93,6 +97,8 @@ def run(kernel: Kernel) -> int:
             sched.put_prev(task, spent, event is Event.PREEMPT)
     kernel.platform.close()
     unwind_sleepers(kernel)
+    kernel.net.close()  # host sockets and --publish listeners
+    kernel.hostpoll.close()
     return kernel.exit_status if kernel.exit_status is not None else 1 << 8
 
 
@@ -112,6 +118,8 @@ def run_user(kernel: Kernel, task: Task) -> tuple[Event, float]:
     group.utime += spent
     if group.utime >= group.cpu_check:
         accounting.cpu_limit(kernel, group)
+    if group.utime >= group.cpu_timer_next:
+        timers.run_cpu_timers(kernel, group)
     if prof:  # guest code = time in run() less the syscalls answered inside it
         t1 = prof.now()
         if t0 >= prof.origin_ns:
@@ -120,9 +128,12 @@ def run_user(kernel: Kernel, task: Task) -> tuple[Event, float]:
     if event is Event.PAGE_FAULT:
         try:
             code = task.mm.fault(info)
-        except KernelError:  # no frame for the fault: guest memory is exhausted
-            accounting.oom_kill(kernel, task)
-            code = 0  # the faulting task (if it survives) retries the access
+        except KernelError as e:
+            if e.errno == ENOSPC:  # a shared mapping of a full tmpfs: SIGBUS, as Linux
+                code = FAULT_SIGBUS | BUS_ADRERR
+            else:  # no frame for the fault: guest memory is exhausted
+                accounting.oom_kill(kernel, task)
+                code = 0  # the faulting task (if it survives) retries the access
         if prof:
             prof.phase("fault", t1, task.tid)
         if code & FAULT_SIGBUS:
@@ -135,7 +146,10 @@ def run_user(kernel: Kernel, task: Task) -> tuple[Event, float]:
         sigs.force_signal(task, sig, code, addr)
     elif event is Event.HALT:
         raise RuntimeError(f"platform halted (error {info})")
-    if task.pending_signals or task.group.shared_pending or task.restart_code:
+    # A task asleep in a syscall is not on its way to user mode: a signal raised meanwhile
+    # (a CPU-time timer, RLIMIT_CPU) wakes its handler, which settles first (run()).
+    if task.context is None and (task.pending_signals or task.group.shared_pending
+                                 or task.restart_code):  # fmt: skip
         deliver_signals(task)
     return event, spent
 
@@ -158,40 +172,42 @@ def deadlock(kernel: Kernel) -> None:
 
 
 def host_wait(kernel: Kernel, timeout: float | None) -> bool:
-    """The idle loop's wait on the host: for stdin input a guest task is waiting for (or,
-    when the console has a line discipline, any input it has room for: Ctrl-C must reach it
-    whoever reads), for host signals (through the wakeup pipe), or until timeout. False when
-    there is nothing on the host that could wake a guest task (then the caller sleeps or
-    stops)."""
+    """The idle loop's wait on the host, through the kernel's host-fd poller: stdin while a
+    guest task waits for console input (or, when the console has a line discipline, while
+    it has room for input: Ctrl-C must reach it whoever reads), the wakeup pipe of host
+    signals, host sockets a guest task waits for, --publish listeners; up to timeout seconds
+    (0: a look while tasks run). False when nothing on the host could wake a guest task (the
+    caller then sleeps or stops)."""
+    poller = kernel.hostpoll
     console = kernel.console
-    fds = []
     stdin = console.stdin
     if isinstance(stdin, int) and console.wants_input():
-        fds.append(stdin)
+        if console.tty is not None:
+            poller.want(stdin, POLLIN, lambda _m: console.pump_input())
+        else:
+            poller.want(stdin, POLLIN, lambda _m: console.wait.notify())
     if kernel.wakeup_fd is not None:
-        fds.append(kernel.wakeup_fd)
-    if not fds:
+        poller.watch(kernel.wakeup_fd, POLLIN, partial(_drain_wakeup, kernel), persistent=True)
+    if not poller:
         return False
     if kernel.deadline is not None:  # --timeout is the operator's wall clock
         left = max(0.0, kernel.deadline - time.monotonic())
         timeout = left if timeout is None else min(timeout, left)
     try:
-        ready = select.select(fds, [], [], timeout)[0]
+        poller.poll(timeout)
     except (OSError, ValueError):
-        ready = fds
-    if kernel.wakeup_fd in ready:
-        try:
-            os.read(kernel.wakeup_fd, 512)
-        except OSError:
-            pass
-    if stdin in ready and fds[0] == stdin:
-        if console.tty is not None:
-            console.pump_input()
-        elif console.wait:
+        if console.wait:
             console.wait.notify()
     if kernel.host_signals:
         deliver_host_signals(kernel)
     return True
+
+
+def _drain_wakeup(kernel: Kernel, _mask: int) -> None:
+    try:
+        os.read(kernel.wakeup_fd, 512)  # type: ignore[arg-type]
+    except OSError:
+        pass
 
 
 def others_want_cpu(kernel: Kernel) -> bool:
@@ -206,8 +222,10 @@ def others_want_cpu(kernel: Kernel) -> bool:
         or kernel.console.wait
         or kernel.console.input_pending()
         or (kernel.deadline is not None and time.monotonic() >= kernel.deadline)
-        # RLIMIT_CPU is counted when run() returns: a limited task gets its slices
+        # RLIMIT_CPU and CPU-time timers are counted when run() returns: a limited task,
+        # or one with such a timer armed, gets its slices
         or (cur is not None and cur.group.cpu_check != float("inf"))
+        or (cur is not None and cur.group.cpu_timer_next != float("inf"))
         # a signal for the running task is delivered when run() returns
         or (cur is not None and bool(sigs.pending_deliverable(cur)))
     )

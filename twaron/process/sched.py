@@ -20,6 +20,9 @@ if TYPE_CHECKING:
 
 TIME_SLICE = 0.02  # seconds of CPU a task runs before the others get their turn
 HOST_CHECK_INTERVAL = 0.01  # seconds between checks for host input while tasks run
+# The longest the idle loop waits at once: a far deadline (a nanosleep of 2^62 s, a timerfd
+# set 292 years ahead) would overflow the host's select() and sleep; it waits again after.
+MAX_IDLE_WAIT = 3600.0
 
 
 class Timer:
@@ -133,7 +136,8 @@ class Scheduler:
                                                                            self.wall_deadline)
                 if clock.monotonic() >= self.wall_deadline:
                     return None
-            delay = None if deadline is None else max(0.0, deadline - clock.monotonic())
+            delay = None if deadline is None else min(max(0.0, deadline - clock.monotonic()),
+                                                      MAX_IDLE_WAIT)  # fmt: skip
             if self.host_wait(delay):
                 if self.halted():
                     return None

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Callable
-from typing import TYPE_CHECKING, NamedTuple, TypeVar
+from typing import TYPE_CHECKING, NamedTuple, Protocol, TypeVar
 
 from twaron.arch.x86_64.constants import (
     NSIG,
@@ -40,6 +40,7 @@ from twaron.arch.x86_64.constants import (
 from twaron.arch.x86_64.errno import ERESTARTSYS
 from twaron.errors import KernelError
 from twaron.process import exit as exits
+from twaron.wait import WaitQueue
 
 if TYPE_CHECKING:
     from twaron.kernel import Kernel
@@ -53,6 +54,8 @@ CORE_SIGNALS = {SIGQUIT, SIGILL, SIGTRAP, SIGABRT, SIGBUS, SIGFPE, SIGSEGV, SIGX
 IGNORED_BY_DEFAULT = {SIGCHLD, SIGURG, SIGWINCH, SIGCONT}
 STOP_SIGNALS = {SIGSTOP, SIGTSTP, SIGTTIN, SIGTTOU}
 UNBLOCKABLE = (1 << (SIGKILL - 1)) | (1 << (SIGSTOP - 1))
+# Faults a thread made itself: taken before any other pending signal (Linux's next_signal).
+SYNCHRONOUS_MASK = sum(1 << (s - 1) for s in (SIGSEGV, SIGBUS, SIGILL, SIGTRAP, SIGFPE, SIGSYS))
 SIGRTMIN = 34
 SI_USER = 0
 CLD_EXITED, CLD_KILLED, CLD_DUMPED, CLD_STOPPED, CLD_CONTINUED = 1, 2, 3, 5, 6
@@ -75,10 +78,13 @@ DEFAULT_ACTION = SigAction()
 
 
 class SigHand:
-    """The handler table, shared by the threads of a group."""
+    """The handler table, shared by the threads of a group; and the queue that signal
+    generation notifies (Linux's sighand->signalfd_wqh), where signalfd readers and pollers
+    wait for a signal to become pending."""
 
     def __init__(self, actions: list[SigAction] | None = None) -> None:
         self.actions = actions if actions is not None else [DEFAULT_ACTION] * (NSIG + 1)
+        self.signalfd_wait = WaitQueue()
 
     def copy(self) -> SigHand:
         return SigHand(list(self.actions))
@@ -91,6 +97,60 @@ class SigHand:
 def is_ignored(group: ThreadGroup, sig: int) -> bool:
     handler = group.sighand.actions[sig].handler
     return handler == SIG_IGN or (handler == SIG_DFL and sig in IGNORED_BY_DEFAULT)
+
+
+def sig_ignored(task: Task | None, group: ThreadGroup, sig: int) -> bool:
+    """Whether a signal for task (a process's: its leader) is dropped at once (Linux's
+    sig_ignored): ignored, and not blocked - a blocked signal stays pending, for its handler
+    may change before it is unblocked, and sigwaitinfo may take it."""
+    if task is not None and (task.blocked_signals | task.real_blocked) & sigbit(sig):
+        return False
+    return is_ignored(group, sig)
+
+
+def init_drops(kernel: Kernel, group: ThreadGroup, sig: int, task: Task | None = None) -> bool:
+    """A guest pid 1 (Linux's SIGNAL_UNKILLABLE namespace init) drops the signals it has no
+    handler for, even from itself and even SIGKILL - unless it blocks them (task: the
+    thread a signal is for; the leader for a process's): those are queued, for sigwaitinfo
+    or a handler set before they are unblocked."""
+    if group is not kernel.init_group or kernel.kernel_init or not is_unhandled(group, sig):
+        return False
+    if task is None:
+        task = group.tasks[0] if group.tasks else None
+    return task is None or not (task.blocked_signals | task.real_blocked) & sigbit(sig)
+
+
+class QueuedInfo(Protocol):
+    """A siginfo kept pending by a kernel object rather than as bytes (a POSIX timer's
+    entry): take() when the signal is dequeued gives its bytes (and lets the timer rearm);
+    discard() when the pending signal is thrown away."""
+
+    def take(self) -> bytes: ...
+
+    def discard(self) -> None: ...
+
+
+def _info_bytes(info: bytes | QueuedInfo | None) -> bytes | None:
+    if info is None or isinstance(info, bytes):
+        return info
+    return info.take()
+
+
+def _discard(info: object) -> None:
+    if info is not None and not isinstance(info, bytes):
+        info.discard()  # type: ignore[attr-defined]
+
+
+def flush_signal(group: ThreadGroup, sig: int) -> None:
+    """Throw away a pending sig, everywhere in the process (a disposition set to ignore)."""
+    bit = sigbit(sig)
+    group.shared_pending &= ~bit
+    for info in group.rt_queue.pop(sig, ()):
+        _discard(info)
+    _discard(group.shared_info.pop(sig, None))
+    for t in group.tasks:
+        t.pending_signals &= ~bit
+        _discard(t.pending_info.pop(sig, None))
 
 
 def default_kills(sig: int) -> bool:
@@ -106,8 +166,51 @@ def is_unhandled(group: ThreadGroup, sig: int) -> bool:
     return group.sighand.actions[sig].handler in (SIG_DFL, SIG_IGN)
 
 
+def unkillable(kernel: Kernel, group: ThreadGroup) -> bool:
+    """A guest pid 1 (Linux's SIGNAL_UNKILLABLE init of a namespace)."""
+    return group is kernel.init_group and not kernel.kernel_init
+
+
 def pending_deliverable(task: Task) -> int:
     return (task.pending_signals | task.group.shared_pending) & ~task.blocked_signals
+
+
+def next_signal(pending: int) -> int:
+    """The signal to take first of a set of pending signal bits (0 if none): the lowest
+    synchronous fault, else the lowest (Linux's next_signal)."""
+    if not pending:
+        return 0
+    if pending & SYNCHRONOUS_MASK:
+        pending &= SYNCHRONOUS_MASK
+    return (pending & -pending).bit_length()
+
+
+def dequeue_signal(task: Task, mask: int) -> tuple[int, bytes | None] | None:
+    """Take one pending signal of `mask` (signal bits) for task: the thread's own first,
+    then the process's (Linux's dequeue_signal); (sig, the siginfo it was queued with, or
+    None if it has none of its own). None when no signal of mask is pending."""
+    sig = next_signal(task.pending_signals & mask)
+    if sig:
+        task.pending_signals &= ~sigbit(sig)
+        info = _info_bytes(task.pending_info.pop(sig, None))
+        if task.fault_info is not None and task.fault_info[0] == sig:
+            _, code, addr = task.fault_info
+            task.fault_info = None
+            info = siginfo(sig, code, addr=addr)
+        return sig, info
+    group = task.group
+    sig = next_signal(group.shared_pending & mask)
+    if not sig:
+        return None
+    queue = group.rt_queue.get(sig) if sig >= SIGRTMIN else None
+    if queue:  # a real-time signal stays pending while more of it are queued
+        info = queue.pop(0)
+        if not queue:
+            group.shared_pending &= ~sigbit(sig)
+    else:
+        group.shared_pending &= ~sigbit(sig)
+        info = group.shared_info.pop(sig, None)
+    return sig, _info_bytes(info)
 
 
 T = TypeVar("T")
@@ -168,7 +271,8 @@ def child_info(group: ThreadGroup, sig: int, code: int = 0) -> bytes:
 # ---- generation ---------------------------------------------------------------------------
 
 
-def send_signal(kernel: Kernel, group: ThreadGroup, sig: int, info: bytes | None = None) -> None:
+def send_signal(kernel: Kernel, group: ThreadGroup, sig: int,
+                info: bytes | QueuedInfo | None = None) -> None:  # fmt: skip
     """Send sig to a process (kill(2)); fatal, stop and continue actions happen at once.
     info is the siginfo its handler will see (SI_USER without a sender by default)."""
     if sig == 0 or group.zombie:
@@ -187,14 +291,19 @@ def send_signal(kernel: Kernel, group: ThreadGroup, sig: int, info: bytes | None
         if sig == SIGSTOP or not orphaned_pgrp(kernel, group.pgid):
             stop_group(kernel, group, sig)
         return  # terminal stops are discarded in an orphaned process group
-    if is_ignored(group, sig):
-        return
     bit = sigbit(sig)
+    # Blocked signals are never ignored: the handler may change before they are unblocked,
+    # and a signalfd or sigwaitinfo may take them (Linux's sig_ignored: the leader's mask).
+    if sig_ignored(group.tasks[0] if group.tasks else None, group, sig):
+        return
+    fresh = sig >= SIGRTMIN or not group.shared_pending & bit
     if sig >= SIGRTMIN:  # real-time signals queue: each one is delivered
         group.rt_queue.setdefault(sig, []).append(info or siginfo(sig, SI_USER))
-    elif not group.shared_pending & bit and info is not None:
+    elif fresh and info is not None:
         group.shared_info[sig] = info  # a standard signal is pending once: first info wins
     group.shared_pending |= bit
+    if fresh:  # Linux's signalfd_notify, a wake-up without a key (not for a standard
+        group.sighand.signalfd_wait.notify()  # signal already pending: legacy_queue)
     # complete_signal: the first thread that does not block it takes it
     for t in group.tasks:
         if not t.blocked_signals & bit and not t.exited:
@@ -202,7 +311,8 @@ def send_signal(kernel: Kernel, group: ThreadGroup, sig: int, info: bytes | None
             break
 
 
-def send_thread_signal(kernel: Kernel, task: Task, sig: int, info: bytes | None = None) -> None:
+def send_thread_signal(kernel: Kernel, task: Task, sig: int,
+                       info: bytes | QueuedInfo | None = None) -> None:  # fmt: skip
     """tgkill/tkill: a signal for one thread."""
     group = task.group
     if sig == 0 or task.exited:
@@ -216,12 +326,15 @@ def send_thread_signal(kernel: Kernel, task: Task, sig: int, info: bytes | None 
         if sig == SIGSTOP or not orphaned_pgrp(kernel, group.pgid):
             stop_group(kernel, group, sig)
         return
-    if is_ignored(group, sig):
-        return
     bit = sigbit(sig)
-    if not task.pending_signals & bit and info is not None:
+    if sig_ignored(task, group, sig):
+        return
+    fresh = not task.pending_signals & bit
+    if fresh and info is not None:
         task.pending_info[sig] = info
     task.pending_signals |= bit
+    if fresh:
+        group.sighand.signalfd_wait.notify()
     if not task.blocked_signals & bit:
         _signal_wake(kernel, task)
 
@@ -239,12 +352,14 @@ def force_signal(task: Task, sig: int, code: int = 0, addr: int = 0) -> None:
 
 
 def _fatal_now(group: ThreadGroup, sig: int, tasks: list[Task]) -> bool:
+    """Linux's complete_signal: fatal at once for a thread that does not block it - in its
+    real mask: sigtimedwait unblocks what it waits for, and that does not make it fatal."""
     action = group.sighand.actions[sig]
     bit = sigbit(sig)
     return (
         action.handler == SIG_DFL
         and default_kills(sig)
-        and any(not t.blocked_signals & bit and not t.exited for t in tasks)
+        and any(not (t.blocked_signals | t.real_blocked) & bit and not t.exited for t in tasks)
     )
 
 
@@ -252,7 +367,8 @@ def _stop_now(group: ThreadGroup, sig: int, tasks: list[Task]) -> bool:
     action = group.sighand.actions[sig]
     bit = sigbit(sig)
     return action.handler == SIG_DFL and any(
-        not t.blocked_signals & bit and not t.exited for t in tasks)
+        not (t.blocked_signals | t.real_blocked | t.sigwait_set) & bit and not t.exited
+        for t in tasks)
 
 
 def _signal_wake(kernel: Kernel, task: Task) -> None:
@@ -329,26 +445,16 @@ def get_signal(task: Task) -> tuple[int, SigAction, bytes | None] | None:
     SIGCONT handler then still finds the interrupted syscall unsettled)."""
     kernel = task.kernel
     while not task.exited:
-        pending = pending_deliverable(task)
-        if not pending:
+        taken = dequeue_signal(task, ~task.blocked_signals)
+        if taken is None:
             return None
-        sig = (pending & -pending).bit_length()
-        bit = sigbit(sig)
+        sig, info = taken
         group = task.group
-        if task.pending_signals & bit:
-            task.pending_signals &= ~bit
-            info = task.pending_info.pop(sig, None)
-        elif sig >= SIGRTMIN and group.rt_queue.get(sig):
-            queue = group.rt_queue[sig]
-            info = queue.pop(0)
-            if not queue:
-                group.shared_pending &= ~bit
-        else:
-            group.shared_pending &= ~bit
-            info = group.shared_info.pop(sig, None)
         action = group.sighand.actions[sig]
-        if action.handler == SIG_IGN:
-            continue
+        if kernel.watch is not None:  # signal hooks, the timeline
+            kernel.watch.signal_taken(task, sig, action.handler)
+        if action.handler == SIG_IGN or (action.handler == SIG_DFL and unkillable(kernel, group)):
+            continue  # a guest init takes no default action (queued while it was blocked)
         if action.handler == SIG_DFL:
             if default_kills(sig):
                 exits.group_exit(kernel, group, wait_status_for_signal(sig))
@@ -358,9 +464,5 @@ def get_signal(task: Task) -> tuple[int, SigAction, bytes | None] | None:
                 stop_group(kernel, group, sig)
                 return None  # the task stops here; the rest is taken after SIGCONT
             continue
-        if task.fault_info is not None and task.fault_info[0] == sig:
-            _, code, addr = task.fault_info
-            task.fault_info = None
-            info = siginfo(sig, code, addr=addr)
         return sig, action, info or siginfo(sig, SI_USER)
     return None

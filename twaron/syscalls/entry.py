@@ -6,8 +6,10 @@ the registry's handler runs; KernelError becomes -errno; a handler that must sle
 again in a context (process/context.py) and the platform is asked to stop; a signal that
 ends a sleep leaves its restart code for signal delivery; any other exception is an oops.
 
-`--trace` and `twaron profile` enter through wrappers (traced_syscall, profiled_syscall), so
-the plain path pays nothing for them.
+Hooks, fault injection, --trace, -c and --timeline enter through a wrapper
+(watched_syscall, see syscalls/watch.py), `twaron profile` through another
+(profiled_syscall): the platform is given the plain entry unless one of them is on, so the
+plain path pays nothing for them.
 """
 
 from __future__ import annotations
@@ -44,14 +46,40 @@ class SyscallEntry:
         self.interrupt_errno = self.registry.interrupt_errno
         self.contexts = ContextPool(self.run_handler)
         self.unimplemented_calls = kernel.unimplemented_calls
-        self.trace = kernel.config.trace
         self.trace_out: Any = sys.stderr
         self.prof_syscall_ns = 0  # time spent in syscall handlers, counted while profiling
         self.platform: Any = None  # set once the platform exists (it takes our entry point)
+        self.watch: Any = None  # syscalls/watch.py's Watch, when anything watches calls
+        self.unwatched: Any = None  # what the watched entry calls for calls it does not watch
+        from twaron.syscalls.watch import wants_watch
+
+        kernel.hooks.listeners.append(self.hooks_changed)
+        if wants_watch(kernel.config, kernel.profiler) or kernel.hooks:
+            self.enable_watch()
 
     def entry_point(self) -> Any:
-        """What the platform calls: the plain entry, or the timed one when profiling."""
+        """What the platform calls: the plain entry, the timed one when profiling, the
+        watched one when hooks, injection, tracing, -c or the timeline are on."""
+        if self.watch is not None:
+            return self.watched_syscall
         return self.syscall if self.kernel.profiler is None else self.profiled_syscall
+
+    def enable_watch(self) -> None:
+        """Put the watch in place (from boot, or when the first hook is registered)."""
+        from twaron.syscalls.watch import Watch
+
+        if self.watch is None:
+            self.unwatched = self.syscall if self.kernel.profiler is None else \
+                self.profiled_syscall  # fmt: skip
+            self.watch = self.kernel.watch = Watch(self)
+            if self.platform is not None:
+                self.platform.syscall_entry = self.entry_point()
+
+    def hooks_changed(self) -> None:
+        if self.watch is None:
+            self.enable_watch()
+        else:
+            self.watch.refresh()
 
     # ---- the boundary -------------------------------------------------------------------
 
@@ -59,8 +87,6 @@ class SyscallEntry:
                 a5: int) -> int | None:  # fmt: skip
         """The value for rax, or None (the handler set the registers itself, or it sleeps:
         then the platform stops and the run loop resumes the handler when it is woken)."""
-        if self.trace:
-            return self.traced_syscall(task, nr, (a0, a1, a2, a3, a4, a5))
         handler = self.table[nr] if nr < NR_MAX else None
         if handler is None:
             self.unimplemented_calls[nr] += 1
@@ -76,6 +102,27 @@ class SyscallEntry:
                     self.platform.request_stop()
             except Exception:
                 self.kernel.oops(task, self.registry.name(nr), (a0, a1, a2, a3, a4, a5))
+                ret = None
+        if task.pending_signals or task.group.shared_pending:
+            self.platform.request_stop()
+        return ret
+
+    def dispatch(self, task: Task, nr: int, handler: Any, args: Any) -> int | None:
+        """syscall() with the handler given (the watch's: possibly wrapped in a delay)."""
+        if handler is None:
+            self.unimplemented_calls[nr] += 1
+            ret: int | None = -ENOSYS
+        else:
+            try:
+                ret = handler(task, *args)
+            except KernelError as e:
+                ret = -e.errno if e.errno < ERESTARTSYS else self.interrupted(task, nr, e)
+            except NeedContext:
+                ret = self.contexts.start(task, nr, handler, tuple(args))
+                if ret is None:
+                    self.platform.request_stop()
+            except Exception:
+                self.kernel.oops(task, self.registry.name(nr), tuple(args))
                 ret = None
         if task.pending_signals or task.group.shared_pending:
             self.platform.request_stop()
@@ -109,12 +156,16 @@ class SyscallEntry:
     def resume(self, task: Task, how: Any = None) -> bool:
         """Switch into task's sleeping handler; True when it finished and the task may go on
         to user mode (its result is in rax), False when it sleeps again or is gone."""
-        done, ret = self.contexts.resume(task, how)
+        watch = self.watch
+        if watch is not None:
+            ctx = task.context
+            watch.resuming(task)
+            done, ret = self.contexts.resume(task, how)
+            ret = watch.resumed(task, ctx, done, ret)
+        else:
+            done, ret = self.contexts.resume(task, how)
         if not done or task.exited:
             return False
-        if self.trace:
-            ctx = self.contexts.last_done
-            self._trace_line(task, ctx.nr, ctx.args, ret, ctx.trace_entry, "<... resumed> ")
         if ret is not None:
             self.platform.finish_syscall(task, ret)
         return True
@@ -138,47 +189,28 @@ class SyscallEntry:
         prof = self.kernel.profiler
         t0 = prof.now()
         ret = self.syscall(task, nr, a0, a1, a2, a3, a4, a5)
-        dur = prof.now() - t0
+        self.profile_account(task, nr, t0, prof.now() - t0)
+        return ret
+
+    def profile_account(self, task: Task, nr: int, t0: int, dur: int) -> None:
+        prof = self.kernel.profiler
         self.prof_syscall_ns += dur
         if t0 >= prof.origin_ns:  # began after the last reset
             name = self.registry.name(nr)
             prof.add("sys." + name, t0, dur, task.tid)
             prof.tally(PROFILE_SYSCALL_PHASES.get(name, "syscall"), dur)
+
+    # ---- hooks, injection, --trace, -c, --timeline ------------------------------------
+
+    def watched_syscall(self, task: Task, nr: int, a0: int, a1: int, a2: int, a3: int,
+                        a4: int, a5: int) -> int | None:  # fmt: skip
+        """syscall() for a kernel with a watch: calls nothing watches take the plain path."""
+        if nr >= NR_MAX or not self.watch.wanted[nr]:
+            return self.unwatched(task, nr, a0, a1, a2, a3, a4, a5)
+        prof = self.kernel.profiler
+        if prof is None:
+            return self.watch.call(task, nr, [a0, a1, a2, a3, a4, a5])
+        t0 = prof.now()
+        ret = self.watch.call(task, nr, [a0, a1, a2, a3, a4, a5])
+        self.profile_account(task, nr, t0, prof.now() - t0)
         return ret
-
-    # ---- --trace ------------------------------------------------------------------------
-
-    def traced_syscall(self, task: Task, nr: int, args: tuple[int, ...]) -> int | None:
-        """--trace: one strace-style line per call (arguments decoded before the call); a
-        call that sleeps prints `<unfinished ...>` now and its whole line when it returns."""
-        from twaron.syscalls.trace import format_entry
-
-        try:
-            entry = format_entry(task, nr, args)
-        except Exception:  # tracing must never take the kernel down
-            entry = None
-        self.trace = False
-        try:
-            ret = self.syscall(task, nr, *args)
-        finally:
-            self.trace = True
-        if ret is None and task.context is not None:  # asleep: resume() prints the rest
-            task.context.trace_entry = entry
-            self._write(task, f"{self.registry.name(nr)}(... <unfinished ...>")
-            return ret
-        self._trace_line(task, nr, args, ret, entry)
-        return ret
-
-    def _trace_line(self, task: Task, nr: int, args: tuple[int, ...], ret: int | None,
-                    entry: Any, prefix: str = "") -> None:  # fmt: skip
-        from twaron.syscalls.trace import format_syscall
-
-        try:
-            line = format_syscall(task, nr, args, ret, entry=entry)
-        except Exception:
-            line = f"{self.registry.name(nr)}(...) = {ret}"
-        self._write(task, prefix + line)
-
-    def _write(self, task: Task, line: str) -> None:
-        self.trace_out.write(f"[pid {task.tid:>5}] {line}\n")
-        self.trace_out.flush()

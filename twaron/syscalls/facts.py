@@ -32,7 +32,12 @@ from twaron.syscalls.trace import (
     COUNT,
     DIRENTS_OUT,
     DIRFD,
+    EFD_FLAGS,
     ENVP,
+    EPOLL_CREATE_FLAGS,
+    EPOLL_CTL_OPS,
+    EPOLL_EVENT_IN,
+    EPOLL_EVENTS_OUT,
     FADV_ADVICE,
     FALLOC_FLAGS,
     FD,
@@ -40,7 +45,13 @@ from twaron.syscalls.trace import (
     GRND_FLAGS,
     HEXBUF_OUT,
     IDTYPES,
+    IN_INIT_FLAGS,
+    IN_MASK,
+    INT_IN,
+    INT_OUT,
     ITIMER_WHICH,
+    ITIMERSPEC_IN,
+    ITIMERSPEC_OUT,
     LD,
     LOCK_OPS,
     MADV_ADVICE,
@@ -48,12 +59,18 @@ from twaron.syscalls.trace import (
     MCL_FLAGS,
     MFD_FLAGS,
     MLOCK_FLAGS,
+    MMSG_IN,
+    MMSG_OUT,
     MS_FLAGS,
+    MSGF,
+    MSGHDR_IN,
+    MSGHDR_OUT,
     OCT,
     OPEN_FLAGS,
     PATH,
     PATH_OUT,
     PID,
+    PIDFD_FLAGS,
     PIPEFD_OUT,
     PRIO_WHICH,
     PROT,
@@ -64,20 +81,35 @@ from twaron.syscalls.trace import (
     RLIMIT_OUT,
     RLIMIT_RESOURCES,
     RUSAGE_WHO,
+    SCHED_POLICIES,
     SEEK_WHENCE,
+    SFD_FLAGS,
+    SHUT_HOW,
     SIG,
     SIGACTION_IN,
     SIGACTION_OUT,
+    SIGEVENT_IN,
     SIGPROCMASK_HOW,
     SIGSET_IN,
     SIGSET_OUT,
     SIGSETSIZE,
+    SOCK_FAMILY,
+    SOCK_TYPE,
+    SOCKADDR_IN_1,
+    SOCKADDR_IN_4,
+    SOCKADDR_OUT_1,
+    SOCKADDR_OUT_4,
+    SOCKF,
+    SOCKLEN_INOUT,
     STAT_OUT,
     STR,
     SYSINFO_OUT,
+    TFD_FLAGS,
+    TFD_SETTIME_FLAGS,
     TIMER_FLAGS,
     TIMESPEC_IN,
     TIMESPEC_OUT,
+    TIMEVAL_IN,
     TIMEVAL_OUT,
     UID,
     UMOUNT_FLAGS,
@@ -96,6 +128,7 @@ from twaron.syscalls.trace import (
     fcntl_args,
     flags,
     futex_args,
+    getsockopt_args,
     ioctl_args,
     iovec_in,
     iovec_out,
@@ -103,10 +136,12 @@ from twaron.syscalls.trace import (
     open_args,
     openat_args,
     prctl_args,
+    setsockopt_args,
 )
 
 NEVER, SYS, NOHAND, BLOCK = (Restart.NEVER_SLEEPS, Restart.SYS, Restart.NOHAND,
                              Restart.BLOCK)  # fmt: skip
+EINTR = Restart.EINTR
 KILLABLE = Restart.KILLABLE
 
 
@@ -150,25 +185,57 @@ FSYNC = TMPFS_SYNC + "; a pipe or terminal is not EINVAL"
 CONTAINER = ("EPERM, as for root in a container without CAP_SYS_ADMIN: the mount tree is "
              "fixed at boot")  # fmt: skip
 RUSAGE = "the rusage holds the CPU times only (maxrss, faults, ... are 0)"
-CLOCKS = "CLOCK_TAI, the alarm clocks and other processes' CPU clocks are EINVAL"
+CLOCKS = ("the alarm clocks are EINVAL, as on a machine without an RTC; CLOCK_TAI is "
+          "CLOCK_REALTIME until adjtimex sets the TAI offset; the vDSO answers the same")
 RLIMITS = ("enforced: NOFILE, FSIZE, AS, STACK (at exec), NPROC, CPU; the others are only "
            "stored")  # fmt: skip
-SOCKETS = "sockets: not yet (issue #11)"
-EPOLL = "epoll: not yet (issue #12)"
+SOCKETS = ("AF_UNIX; AF_INET and AF_INET6 TCP and UDP on lo inside the guest (--net none: "
+           "byte queues, no packets; TIME_WAIT, retransmission and keepalive probes are not "
+           "modelled) or as host sockets (--net host); AF_NETLINK NETLINK_ROUTE (link, address "
+           "and route dumps of lo); raw, ICMP, packet sockets and the other families are "
+           "ESOCKTNOSUPPORT/EPROTONOSUPPORT/EAFNOSUPPORT")  # fmt: skip
+SEND_OOB = ("MSG_OOB sends TCP's urgent byte; on AF_UNIX it is EOPNOTSUPP (Linux with "
+            "CONFIG_AF_UNIX_OOB sends a stream's urgent byte); a UDP message is copied in "
+            "before its size is checked (EFAULT before EMSGSIZE)")  # fmt: skip
+RECV_NOTES = ("MSG_OOB reads TCP's urgent byte (EOPNOTSUPP on AF_UNIX); MSG_ERRQUEUE has no "
+              "queue to read (EAGAIN: IP_RECVERR only reports errors through SO_ERROR); "
+              "descriptors in flight on sockets no process can reach (a socket sent over "
+              "itself) are never collected")  # fmt: skip
+SOCKOPTS = ("SO_BINDTODEVICE knows no device (ENODEV); filters (SO_ATTACH_FILTER, BPF), "
+            "SO_TIMESTAMPING, SO_ZEROCOPY, SO_PEERSEC, SO_PEERGROUPS, SO_MEMINFO and other "
+            "rare options are ENOPROTOOPT; the IP, IPv6, TCP and UDP options are checked, kept "
+            "and reported back (with --net none nothing acts on TTLs, keepalive or timeouts); "
+            "TCP_CONGESTION knows cubic and reno; TCP_INFO reports an idle loopback connection")
+ADDRLEN = D.fz("l")  # a sockaddr's length
+EPOLL = ("EPOLLWAKEUP is accepted (and dropped without CAP_BLOCK_SUSPEND, as Linux): the "
+         "guest never suspends")  # fmt: skip
 SYSV_IPC = "System V IPC: not yet"
 MQUEUE = "POSIX message queues: not yet"
 AIO = "Linux AIO: not yet"
 XATTR = "extended attributes: not yet"
-INOTIFY = "inotify: not yet"
+INOTIFY = ("no IN_UNMOUNT (the mount tree is fixed), no IN_OPEN/IN_ACCESS from execve; "
+           "max_user_instances and max_user_watches are not enforced")  # fmt: skip
 FANOTIFY = "fanotify: not yet"
-POSIX_TIMERS = "POSIX timers: not yet (setitimer and alarm work)"
-TIMERFD = "timerfd: not yet"
-SIGNALFD = "signalfd: not yet"
-EVENTFD = "eventfd: not yet"
-SETCLOCK = "setting the clock: not yet (the guest's clock follows the host's)"
-SCHED_POLICY = "scheduling policies: not yet (one round-robin policy)"
+POSIX_TIMERS = ("on the alarm clocks EOPNOTSUPP (no RTC); CPU-time timers fire within a time "
+                "slice of their expiry")
+CPUTIME = ("ITIMER_VIRTUAL and ITIMER_PROF both count all the process's CPU time (twaron's "
+           "is all user time) and fire within a time slice of their expiry")
+ADJTIMEX = ("the NTP state is kept and reported but does not steer the guest's clock; "
+            "ADJ_SETOFFSET and ADJ_TAI take effect")
+TIMERFD = ("the alarm clocks (root only, as Linux) run as their plain clocks: the guest "
+           "never suspends; no TFD_IOC_SET_TICKS, as a Linux build without "
+           "CONFIG_CHECKPOINT_RESTORE")  # fmt: skip
+TIMERFD_CANCEL = ("TFD_TIMER_CANCEL_ON_SET is accepted but setting the clock does not cancel "
+                  "the timer")  # fmt: skip
+EVENTFD = ("writev to an eventfd makes one 8-byte write of its vectors (Linux writes each "
+           "vector: EINVAL for pieces under 8 bytes); a write of the wrong size from a bad "
+           "pointer is EFAULT (Linux: EINVAL)")  # fmt: skip
+SIGNALFD = ("as Linux, the signals read and polled are those of the calling thread and "
+            "process, whoever created the signalfd")  # fmt: skip
+SETCLOCK = "root (CAP_SYS_TIME) moves the guest's own wall clock, never the host's"
+SCHED_POLICY = ("policies, priorities and nice values are kept and reported with Linux's "
+                "checks; the one round-robin scheduler does not use them")
 NEW_MOUNT_API = "the new mount API: not yet (the mount tree is fixed at boot)"
-PIDFD = "pidfds: not yet"
 NS = "namespaces: not yet"
 NI = "not in Linux 6.1's x86-64 table either (sys_ni_syscall: ENOSYS)"
 NUMA = "ENOSYS, as a Linux build without CONFIG_NUMA (one node)"
@@ -217,13 +284,18 @@ FACTS: dict[str, Fact] = {
     "dup2": full(FD, FD),
     "dup3": full(FD, FD, flags(OPEN_FLAGS)),
     "fcntl": partial("record locks (F_SETLK, F_SETLKW, F_GETLK, OFD) are granted and never "
-                     "conflict; F_SETOWN/F_SETSIG have no effect (no SIGIO); leases, F_NOTIFY "
-                     "and seals are EINVAL", shape=fcntl_args, fuzz="fFi"),  # fmt: skip
-    "ioctl": partial("FIONBIO, FIOCLEX/FIONCLEX, FIONREAD on any file; on terminals (ptys, "
-                     "and the console when twaron's stdin is a terminal) the line discipline's "
-                     "and the tty core's: TCGETS/TCSETS/TCSETSW/TCSETSF and their termios2 "
-                     "forms, TIOCGWINSZ/TIOCSWINSZ, TCFLSH, TCXONC, TIOCINQ, TIOCOUTQ, "
-                     "TIOCSCTTY, TIOCNOTTY, TIOCGPGRP/TIOCSPGRP, TIOCGSID, TIOCSTI, "
+                     "conflict; F_SETOWN/F_SETSIG are kept for F_NOTIFY's signal only (no "
+                     "O_ASYNC SIGIO), F_SETOWN_EX and leases are EINVAL; an F_NOTIFY watch "
+                     "ends when its open file is closed, not at the close of one of its fds",
+                     shape=fcntl_args, fuzz="fFi"),  # fmt: skip
+    "ioctl": partial("FIONBIO, FIOCLEX/FIONCLEX, FIONREAD on any file; on sockets SIOCINQ, "
+                     "SIOCOUTQ, SIOCATMARK and the interface ioctls of lo (SIOCGIFCONF, "
+                     "SIOCGIFFLAGS, SIOCGIFINDEX, SIOCGIFNAME, SIOCGIFADDR, SIOCGIFNETMASK, "
+                     "SIOCGIFMTU, ...; SIOCSIFFLAGS changes nothing); on terminals (ptys, and "
+                     "the console when twaron's stdin is a terminal) the line discipline's and "
+                     "the tty core's: TCGETS/TCSETS/TCSETSW/TCSETSF and their termios2 forms, "
+                     "TIOCGWINSZ/TIOCSWINSZ, TCFLSH, TCXONC, TIOCINQ, TIOCOUTQ, TIOCSCTTY, "
+                     "TIOCNOTTY, TIOCGPGRP/TIOCSPGRP, TIOCGSID, TIOCSTI, "
                      "TIOCEXCL/TIOCNXCL/TIOCGEXCL, TIOCGETD/TIOCSETD (N_TTY only: others "
                      "EINVAL), TIOCVHANGUP, TIOCGDEV, TCSBRK/TCSBRKP/TIOCSBRK/TIOCCBRK (no break "
                      "is sent), and on a pty master TIOCGPTN, TIOCSPTLCK/TIOCGPTLCK, "
@@ -329,10 +401,10 @@ FACTS: dict[str, Fact] = {
     "swapoff": linux_may(SWAP),
     "sysfs": linux_may("ENOSYS, as a Linux build without CONFIG_SYSFS_SYSCALL (obsolete)"),
     # ---- file change notification
-    "inotify_init": unsupported(INOTIFY, fuzz=""),
-    "inotify_init1": unsupported(INOTIFY),
-    "inotify_add_watch": unsupported(INOTIFY),
-    "inotify_rm_watch": unsupported(INOTIFY),
+    "inotify_init": partial(INOTIFY),
+    "inotify_init1": partial(INOTIFY, flags(IN_INIT_FLAGS)),
+    "inotify_add_watch": partial(INOTIFY, FD, PATH, flags(IN_MASK)),
+    "inotify_rm_watch": full(FD, D),
     "fanotify_init": unsupported(FANOTIFY),
     "fanotify_mark": unsupported(FANOTIFY),
     # ---- memory
@@ -357,7 +429,10 @@ FACTS: dict[str, Fact] = {
     "munlockall": stub("nothing is locked (twaron never swaps)"),
     "mlock2": stub("nothing is locked (twaron never swaps)", ADDR, U, flags(MLOCK_FLAGS)),
     "remap_file_pages": unsupported("not yet (deprecated)"),
-    "memfd_create": unsupported("not yet", args=(STR, flags(MFD_FLAGS))),
+    "memfd_create": partial("MFD_HUGETLB is EINVAL (no hugetlbfs); after a write seal, a "
+                            "read-only MAP_SHARED mapping is allowed (Linux 6.7 on; 6.1 says "
+                            "EPERM) and mprotect may make it writable",
+                            STR, flags(MFD_FLAGS)),  # fmt: skip
     "memfd_secret": linux_may("ENOSYS, as Linux 6.1 without secretmem.enable=1 (the default)"),
     "pkey_mprotect": linux_may(PKEYS),
     "pkey_alloc": linux_may(PKEYS),
@@ -377,17 +452,19 @@ FACTS: dict[str, Fact] = {
     # ---- processes and threads
     "fork": full(),
     "vfork": full(restart=KILLABLE),
-    "clone": partial("namespaces (CLONE_NEW*) and CLONE_PIDFD are EINVAL; CLONE_PTRACE, "
+    "clone": partial("namespaces (CLONE_NEW*) are EINVAL; CLONE_PTRACE, "
                      "CLONE_SYSVSEM, CLONE_IO have no effect", restart=KILLABLE,
                      shape=clone_args, fuzz="xpppx"),  # fmt: skip
-    "clone3": partial("namespaces, CLONE_PIDFD, CLONE_INTO_CGROUP and CLONE_CLEAR_SIGHAND are "
-                      "EINVAL; set_tid is ignored", PTR, U, restart=KILLABLE),  # fmt: skip
+    "clone3": partial("namespaces, CLONE_INTO_CGROUP and CLONE_CLEAR_SIGHAND are EINVAL; "
+                      "CLONE_PIDFD with CLONE_THREAD is EINVAL as in Linux 6.1 (6.9 on: a "
+                      "thread's pidfd); set_tid is ignored", PTR, U,
+                      restart=KILLABLE),  # fmt: skip
     "execve": full(PATH, ARGV, ENVP),
     "execveat": full(DIRFD, PATH, ARGV, ENVP, flags(AT_FLAGS)),
     "exit": full(D, nofuzz=ENDS_CHILD, result="none"),
     "exit_group": full(D, nofuzz=ENDS_CHILD, result="none"),
     "wait4": partial(RUSAGE, PID, WSTATUS_OUT, flags(WAIT_FLAGS), PTR, restart=SYS),
-    "waitid": partial("P_PIDFD is EINVAL; " + RUSAGE, enum(IDTYPES), PID, PTR,
+    "waitid": partial(RUSAGE, enum(IDTYPES), PID, PTR,
                       flags(WAIT_FLAGS), PTR, restart=SYS),  # fmt: skip
     "getpid": full(),
     "gettid": full(),
@@ -397,9 +474,9 @@ FACTS: dict[str, Fact] = {
     "get_robust_list": full(PID, PTR, PTR),
     "arch_prctl": partial("the FS and GS bases only; the CPUID, XCOMP and VDSO codes are EINVAL",
                           shape=arch_prctl_args, fuzz="ca"),  # fmt: skip
-    "prctl": partial("PR_SET/GET_NAME, PDEATHSIG, DUMPABLE, NO_NEW_PRIVS; the rest is EINVAL; "
-                     "the parent-death signal is never sent", shape=prctl_args,
-                     fuzz="cxxxx"),  # fmt: skip
+    "prctl": partial("PR_SET/GET_NAME, PDEATHSIG, DUMPABLE, KEEPCAPS, CHILD_SUBREAPER, "
+                     "NO_NEW_PRIVS, PR_CAPBSET_READ/DROP; the other options are EINVAL",
+                     shape=prctl_args, fuzz="cxxxx"),  # fmt: skip
     "personality": unsupported("not yet", fuzz="x"),
     "unshare": unsupported(NS, fuzz="x"),
     "setns": unsupported(NS),
@@ -408,9 +485,10 @@ FACTS: dict[str, Fact] = {
                       "seccomp profile)", enum(PTRACE_REQUESTS), PID, PTR, PTR,
                       fuzz="ckpp"),  # fmt: skip
     "seccomp": unsupported("seccomp: not yet"),
-    "pidfd_open": unsupported(PIDFD, fuzz="kx"),
-    "pidfd_send_signal": unsupported(PIDFD),
-    "pidfd_getfd": unsupported(PIDFD),
+    "pidfd_open": full(PID, flags(PIDFD_FLAGS), fuzz="kx"),
+    "pidfd_send_signal": partial("a /proc/PID directory fd is EBADF (Linux takes it as a "
+                                 "pidfd)", FD, SIG, PTR, X, fuzz="fgpx"),  # fmt: skip
+    "pidfd_getfd": full(FD, FD, X),
     # ---- credentials
     "getuid": full(),
     "geteuid": full(),
@@ -444,24 +522,25 @@ FACTS: dict[str, Fact] = {
     "getrusage": partial("the CPU times only (maxrss, faults, switches, ... are 0)",
                          enum(RUSAGE_WHO), PTR),  # fmt: skip
     "times": full(PTR),
-    "getpriority": partial("which and who are ignored: the caller's nice value",
-                           enum(PRIO_WHICH), PID),  # fmt: skip
-    "setpriority": partial("which and who are ignored: sets the caller's nice value, which the "
-                           "scheduler does not use", enum(PRIO_WHICH), PID, D),  # fmt: skip
+    "getpriority": full(enum(PRIO_WHICH), PID, note="20 - nice, as Linux returns it"),
+    "setpriority": partial(SCHED_POLICY, enum(PRIO_WHICH), PID, D),
     "sched_yield": full(),
-    "sched_setparam": unsupported(SCHED_POLICY),
-    "sched_getparam": unsupported(SCHED_POLICY, fuzz="np"),
-    "sched_setscheduler": unsupported(SCHED_POLICY),
-    "sched_getscheduler": unsupported(SCHED_POLICY, fuzz="n"),
-    "sched_get_priority_max": unsupported(SCHED_POLICY),
-    "sched_get_priority_min": unsupported(SCHED_POLICY),
-    "sched_rr_get_interval": unsupported(SCHED_POLICY),
-    "sched_setattr": unsupported(SCHED_POLICY),
-    "sched_getattr": unsupported(SCHED_POLICY),
-    "sched_setaffinity": stub("one CPU: the mask is not applied, nor are the pid and mask "
-                              "checked", PID, U, PTR),  # fmt: skip
-    "sched_getaffinity": partial("one CPU: always CPU 0; the pid is not looked up (no ESRCH)",
-                                 PID, U, PTR),  # fmt: skip
+    "sched_setparam": partial(SCHED_POLICY, PID, INT_IN, fuzz="np"),
+    "sched_getparam": full(PID, INT_OUT, fuzz="np"),
+    "sched_setscheduler": partial(SCHED_POLICY, PID, enum(SCHED_POLICIES), INT_IN,
+                                  fuzz="ncp"),  # fmt: skip
+    "sched_getscheduler": full(PID, fuzz="n"),
+    "sched_get_priority_max": full(enum(SCHED_POLICIES)),
+    "sched_get_priority_min": full(enum(SCHED_POLICIES)),
+    "sched_rr_get_interval": partial("SCHED_OTHER, BATCH and IDLE report twaron's 20 ms time "
+                                     "slice", PID, TIMESPEC_OUT),  # fmt: skip
+    "sched_setattr": partial(SCHED_POLICY + "; SCHED_DEADLINE's admission counts the deadline "
+                             "tasks' bandwidth against 95% of the one CPU; utilization clamps "
+                             "are EOPNOTSUPP, as in a build without CONFIG_UCLAMP_TASK", PID, PTR,
+                             X, fuzz="npx"),  # fmt: skip
+    "sched_getattr": full(PID, PTR, U, X, fuzz="npcx"),
+    "sched_setaffinity": full(PID, U, PTR, note="one CPU: a mask without CPU 0 is EINVAL"),
+    "sched_getaffinity": full(PID, U, PTR, note="one CPU: always CPU 0"),
     "getcpu": full(PTR, PTR, PTR, note="one CPU: always CPU 0 of node 0"),
     "ioprio_set": unsupported("I/O priorities: not yet"),
     "ioprio_get": unsupported("I/O priorities: not yet"),
@@ -471,7 +550,8 @@ FACTS: dict[str, Fact] = {
     "rt_sigpending": full(SIGSET_OUT, SIGSETSIZE),
     "rt_sigreturn": full(nofuzz="a wild frame kills the child: fuzzer.c draws it rarely"),
     "rt_sigsuspend": full(SIGSET_IN, SIGSETSIZE, restart=NOHAND, nofuzz=SLEEPS),
-    "rt_sigtimedwait": unsupported("not yet (sigwaitinfo, sigtimedwait)", fuzz="ppzL"),
+    "rt_sigtimedwait": full(SIGSET_IN, PTR, TIMESPEC_IN, SIGSETSIZE, restart=Restart.EINTR,
+                            fuzz="ppzL"),  # fmt: skip
     "rt_sigqueueinfo": full(PID, SIG, PTR, fuzz="kgp"),
     "rt_tgsigqueueinfo": full(PID, PID, SIG, PTR, fuzz="kkgp"),
     "kill": full(PID, SIG, fuzz="kg"),
@@ -480,48 +560,53 @@ FACTS: dict[str, Fact] = {
     "sigaltstack": full(PTR, PTR),
     "pause": full(restart=NOHAND, nofuzz=SLEEPS),
     "restart_syscall": full(restart=BLOCK),
-    "signalfd": unsupported(SIGNALFD),
-    "signalfd4": unsupported(SIGNALFD),
+    "signalfd": full(FD, SIGSET_IN, SIGSETSIZE, note=SIGNALFD),
+    "signalfd4": full(FD, SIGSET_IN, SIGSETSIZE, flags(SFD_FLAGS), note=SIGNALFD),
     # ---- time
     "nanosleep": full(TIMESPEC_IN, PTR, restart=BLOCK),
-    "clock_nanosleep": partial("a sleep on CLOCK_PROCESS_CPUTIME_ID counts wall time",
+    "clock_nanosleep": partial("a sleep on a process's CPU-time clock counts wall time; an "
+                               "absolute CLOCK_REALTIME sleep does not notice the clock being "
+                               "set (POSIX timers do)",
                                enum(CLOCK_IDS), flags(TIMER_FLAGS), TIMESPEC_IN, PTR,
                                restart=BLOCK),  # fmt: skip
-    "clock_gettime": partial(CLOCKS, enum(CLOCK_IDS), TIMESPEC_OUT),
-    "clock_getres": partial(CLOCKS + "; 1 ns for every clock (the _COARSE ones: a jiffy)",
-                            enum(CLOCK_IDS), TIMESPEC_OUT),  # fmt: skip
-    "clock_settime": unsupported(SETCLOCK, fuzz="cp"),
-    "clock_adjtime": unsupported(SETCLOCK),
-    "adjtimex": unsupported(SETCLOCK),
-    "settimeofday": unsupported(SETCLOCK),
+    "clock_gettime": full(enum(CLOCK_IDS), TIMESPEC_OUT, note=CLOCKS),
+    "clock_getres": full(enum(CLOCK_IDS), TIMESPEC_OUT, note=CLOCKS),
+    "clock_settime": full(enum(CLOCK_IDS), TIMESPEC_IN, note=SETCLOCK, fuzz="cp"),
+    "clock_adjtime": partial(ADJTIMEX, enum(CLOCK_IDS), PTR, fuzz="cp"),
+    "adjtimex": partial(ADJTIMEX, PTR),
+    "settimeofday": full(TIMEVAL_IN, PTR, note=SETCLOCK),
     "gettimeofday": full(TIMEVAL_OUT, PTR),
     "time": full(PTR),
     "alarm": full(U.fz("c")),  # the fuzzer draws a small number of seconds
-    "getitimer": partial("ITIMER_VIRTUAL and ITIMER_PROF are kept but never fire",
-                         enum(ITIMER_WHICH), PTR),  # fmt: skip
-    "setitimer": partial("ITIMER_VIRTUAL and ITIMER_PROF are kept but never fire",
-                         enum(ITIMER_WHICH), PTR, PTR),  # fmt: skip
-    "timer_create": unsupported(POSIX_TIMERS, fuzz="cpp"),
-    "timer_settime": unsupported(POSIX_TIMERS),
-    "timer_gettime": unsupported(POSIX_TIMERS),
-    "timer_getoverrun": unsupported(POSIX_TIMERS),
-    "timer_delete": unsupported(POSIX_TIMERS),
-    "timerfd_create": unsupported(TIMERFD),
-    "timerfd_settime": unsupported(TIMERFD),
-    "timerfd_gettime": unsupported(TIMERFD),
+    "getitimer": full(enum(ITIMER_WHICH), PTR, note=CPUTIME),
+    "setitimer": full(enum(ITIMER_WHICH), PTR, PTR, note=CPUTIME),
+    "timer_create": full(enum(CLOCK_IDS), SIGEVENT_IN, INT_OUT, note=POSIX_TIMERS,
+                         fuzz="cpp"),  # fmt: skip
+    "timer_settime": full(D, flags(TIMER_FLAGS), ITIMERSPEC_IN, ITIMERSPEC_OUT, fuzz="cxpp"),
+    "timer_gettime": full(D, ITIMERSPEC_OUT, fuzz="cp"),
+    "timer_getoverrun": full(D, fuzz="c"),
+    "timer_delete": full(D, fuzz="c", note="its pending signal stays pending, as in Linux "
+                         "6.1 (newer kernels drop it)"),
+    "timerfd_create": full(enum(CLOCK_IDS), flags(TFD_FLAGS), note=TIMERFD),
+    "timerfd_settime": full(FD, flags(TFD_SETTIME_FLAGS), ITIMERSPEC_IN, ITIMERSPEC_OUT,
+                            note=TIMERFD_CANCEL),  # fmt: skip
+    "timerfd_gettime": full(FD, ITIMERSPEC_OUT),
     # ---- waiting for files
     "poll": full(PTR, NFDS, D.fz("w"), restart=BLOCK),  # w: a short timeout in the fuzzer
     "ppoll": full(PTR, NFDS, TIMESPEC_IN, SIGSET_IN, SIGSETSIZE, restart=NOHAND),
     "select": full(COUNT, PTR, PTR, PTR, PTR.fz("z"), restart=NOHAND),
     "pselect6": full(COUNT, PTR, PTR, PTR, TIMESPEC_IN, PTR, restart=NOHAND),
-    "epoll_create": unsupported(EPOLL),
-    "epoll_create1": unsupported(EPOLL, fuzz="x"),
-    "epoll_ctl": unsupported(EPOLL),
-    "epoll_wait": unsupported(EPOLL),
-    "epoll_pwait": unsupported(EPOLL),
-    "epoll_pwait2": unsupported(EPOLL),
-    "eventfd": unsupported(EVENTFD),
-    "eventfd2": unsupported(EVENTFD, fuzz="ix"),
+    "epoll_create": full(D),
+    "epoll_create1": full(flags(EPOLL_CREATE_FLAGS)),
+    "epoll_ctl": full(FD, enum(EPOLL_CTL_OPS), FD, EPOLL_EVENT_IN, note=EPOLL),
+    # w: a short timeout in the fuzzer (an epoll with nothing ready would sleep for ever)
+    "epoll_wait": full(FD, EPOLL_EVENTS_OUT, COUNT, D.fz("w"), restart=EINTR),
+    "epoll_pwait": full(FD, EPOLL_EVENTS_OUT, COUNT, D.fz("w"), SIGSET_IN, SIGSETSIZE,
+                        restart=EINTR),  # fmt: skip
+    "epoll_pwait2": full(FD, EPOLL_EVENTS_OUT, COUNT, TIMESPEC_IN, SIGSET_IN, SIGSETSIZE,
+                         restart=EINTR),  # fmt: skip
+    "eventfd": partial(EVENTFD, U.fz("i")),
+    "eventfd2": partial(EVENTFD, U.fz("i"), flags(EFD_FLAGS)),
     # ---- futexes and thread-local bits
     "futex": partial("no priority-inheritance operations (FUTEX_LOCK_PI, ...: ENOSYS)",
                      restart=SYS, shape=futex_args, fuzz="pcizpi"),  # fmt: skip
@@ -529,25 +614,26 @@ FACTS: dict[str, Fact] = {
     "rseq": Fact(Level.UNSUPPORTED, "ENOSYS, as a Linux build without CONFIG_RSEQ (glibc "
                  "copes)", linux_may=True, args=(PTR, X, D, X), fuzz="plxi"),  # fmt: skip
     "modify_ldt": linux_may("ENOSYS, as a Linux build without CONFIG_MODIFY_LDT_SYSCALL"),
-    # ---- sockets
-    "socket": unsupported(SOCKETS, fuzz="iii"),
-    "socketpair": unsupported(SOCKETS),
-    "connect": unsupported(SOCKETS),
-    "accept": unsupported(SOCKETS),
-    "accept4": unsupported(SOCKETS),
-    "bind": unsupported(SOCKETS),
-    "listen": unsupported(SOCKETS),
-    "shutdown": unsupported(SOCKETS),
-    "sendto": unsupported(SOCKETS),
-    "recvfrom": unsupported(SOCKETS),
-    "sendmsg": unsupported(SOCKETS),
-    "recvmsg": unsupported(SOCKETS),
-    "sendmmsg": unsupported(SOCKETS),
-    "recvmmsg": unsupported(SOCKETS),
-    "getsockname": unsupported(SOCKETS),
-    "getpeername": unsupported(SOCKETS),
-    "setsockopt": unsupported(SOCKETS),
-    "getsockopt": unsupported(SOCKETS),
+    # ---- sockets (twaron/net/, syscalls/net.py)
+    "socket": partial(SOCKETS, SOCK_FAMILY, SOCK_TYPE, D.fz("c")),
+    "socketpair": partial(SOCKETS, SOCK_FAMILY, SOCK_TYPE, D.fz("c"), PIPEFD_OUT),
+    "connect": full(FD, SOCKADDR_IN_1, ADDRLEN, restart=SYS),
+    "accept": full(FD, SOCKADDR_OUT_1, SOCKLEN_INOUT, restart=SYS),
+    "accept4": full(FD, SOCKADDR_OUT_1, SOCKLEN_INOUT, SOCKF, restart=SYS),
+    "bind": full(FD, SOCKADDR_IN_1, ADDRLEN),
+    "listen": full(FD, D),
+    "shutdown": full(FD, enum(SHUT_HOW)),
+    "sendto": partial(SEND_OOB, FD, buf_in(2), U, MSGF, SOCKADDR_IN_4, ADDRLEN, restart=SYS),
+    "recvfrom": partial(RECV_NOTES, FD, BUF_OUT, U, MSGF, SOCKADDR_OUT_4, SOCKLEN_INOUT,
+                        restart=SYS),  # fmt: skip
+    "sendmsg": partial(SEND_OOB, FD, MSGHDR_IN, MSGF, restart=SYS),
+    "recvmsg": partial(RECV_NOTES, FD, MSGHDR_OUT, MSGF, restart=SYS),
+    "sendmmsg": partial(SEND_OOB, FD, MMSG_IN, U.fz("v"), MSGF, restart=SYS),
+    "recvmmsg": partial(RECV_NOTES, FD, MMSG_OUT, U.fz("v"), MSGF, TIMESPEC_IN, restart=SYS),
+    "getsockname": full(FD, SOCKADDR_OUT_1, SOCKLEN_INOUT),
+    "getpeername": full(FD, SOCKADDR_OUT_1, SOCKLEN_INOUT),
+    "setsockopt": partial(SOCKOPTS, restart=NEVER, shape=setsockopt_args, fuzz="fcipl"),
+    "getsockopt": partial(SOCKOPTS, restart=NEVER, shape=getsockopt_args, fuzz="fcipp"),
     # ---- System V IPC and POSIX message queues
     "shmget": unsupported(SYSV_IPC),
     "shmat": unsupported(SYSV_IPC, result="hex"),

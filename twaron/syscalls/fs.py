@@ -7,6 +7,7 @@ through task.files (EBADF). Semantics and errno follow Linux; see fs/vfs.py for 
 from __future__ import annotations
 
 import struct
+from collections.abc import Callable
 from typing import Any
 
 from twaron.arch.x86_64.constants import (
@@ -24,8 +25,6 @@ from twaron.arch.x86_64.constants import (
     F_GETFL,
     F_GETLEASE,
     F_GETLK,
-    F_GETOWN,
-    F_GETSIG,
     F_OFD_GETLK,
     F_OFD_SETLK,
     F_OFD_SETLKW,
@@ -33,14 +32,15 @@ from twaron.arch.x86_64.constants import (
     F_SETFL,
     F_SETLK,
     F_SETLKW,
-    F_SETOWN,
-    F_SETSIG,
     F_UNLCK,
     FD_CLOEXEC,
     FIOCLEX,
     FIONBIO,
     FIONCLEX,
     FIONREAD,
+    IN_ACCESS,
+    IN_ATTRIB,
+    IN_MODIFY,
     MAX_RW_COUNT,
     O_APPEND,
     O_ASYNC,
@@ -94,7 +94,7 @@ from twaron.arch.x86_64.errno import (
     ESPIPE,
 )
 from twaron.errors import KernelError
-from twaron.fs import vfs
+from twaron.fs import fsnotify, vfs
 from twaron.fs.fdtable import NR_OPEN_DEFAULT
 from twaron.fs.pipe import PipeFile
 from twaron.fs.stat import pack_stat, pack_statfs, pack_statx
@@ -113,6 +113,9 @@ SETFL_MASK = O_APPEND | O_ASYNC | O_DIRECT | O_NOATIME | O_NONBLOCK
 CLOSE_RANGE_UNSHARE = 2
 CLOSE_RANGE_CLOEXEC = 4
 SENDFILE_CHUNK = 1 << 16
+# fcntl commands of other families (owners and dnotify, memfd seals): cmd -> fn(task, fd, f,
+# arg), filled in by their modules
+FCNTL_CMDS: dict[int, Callable[[Any, int, File, int], int]] = {}
 
 
 # --- helpers ------------------------------------------------------------------------------
@@ -177,13 +180,29 @@ def _newsize_ok(task: Any, inode: Inode, size: int) -> None:
         raise KernelError(EFBIG)
 
 
-def _write(task: Any, f: File, data: bytes) -> int:
+def _write(task: Any, f: File, data: bytes, notify: bool = True) -> int:
     try:
-        return f.write(_fsize(task, f, data))
+        n = f.write(_fsize(task, f, data))
     except KernelError as e:
-        if e.errno == EPIPE:
+        if e.errno == EPIPE and f.inode.mode & S_IFMT != S_IFSOCK:  # sockets send their own
             sigs.send_signal(task.kernel, task.group, SIGPIPE)
         raise
+    if notify and n > 0 and f.inode.sb.watched:
+        fsnotify.file_event(f, IN_MODIFY)
+    return n
+
+
+def _accessed(f: File, n: int) -> int:
+    """A read returned n bytes: IN_ACCESS for whoever watches the file (Linux's vfs_read)."""
+    if n > 0 and f.inode.sb.watched:
+        fsnotify.file_event(f, IN_ACCESS)
+    return n
+
+
+def _modified(f: File, n: int) -> int:
+    if n > 0 and f.inode.sb.watched:
+        fsnotify.file_event(f, IN_MODIFY)
+    return n
 
 
 def _at_inode(task: Any, dirfd: int, path: bytes, flags: int) -> Inode:
@@ -261,6 +280,8 @@ def sys_read(task: Any, fd: int, buf: int, count: int, *_: int) -> int:
             if f.seekable:  # nothing reached the caller: the file position stays put
                 f.pos -= len(data)
             raise
+        if f.inode.sb.watched:
+            fsnotify.file_event(f, IN_ACCESS)
     return len(data)
 
 
@@ -285,7 +306,7 @@ def sys_pread64(task: Any, fd: int, buf: int, count: int, offset: int, *_: int) 
     data = f.pread(count, off)
     if data:
         task.mm.copy_out(buf, data)
-    return len(data)
+    return _accessed(f, len(data))
 
 
 @syscall("pwrite64")
@@ -296,11 +317,12 @@ def sys_pwrite64(task: Any, fd: int, buf: int, count: int, offset: int, *_: int)
         raise KernelError(EINVAL)
     count = min(count, MAX_RW_COUNT)
     try:
-        return f.pwrite(_fsize(task, f, task.mm.copy_in(buf, count) if count else b"", off), off)
+        n = f.pwrite(_fsize(task, f, task.mm.copy_in(buf, count) if count else b"", off), off)
     except KernelError as e:
         if e.errno == EPIPE:
             sigs.send_signal(task.kernel, task.group, SIGPIPE)
         raise
+    return _modified(f, n)
 
 
 @syscall("readv")
@@ -309,7 +331,7 @@ def sys_readv(task: Any, fd: int, iov: int, cnt: int, *_: int) -> int:
     iovs = _read_iov(task, iov, cnt)
     data = f.read(_iov_total(iovs))
     _scatter(task, iovs, data)
-    return len(data)
+    return _accessed(f, len(data))
 
 
 @syscall("writev")
@@ -327,7 +349,7 @@ def sys_preadv(task: Any, fd: int, iov: int, cnt: int, pos: int, *_: int) -> int
     iovs = _read_iov(task, iov, cnt)
     data = f.pread(_iov_total(iovs), pos)
     _scatter(task, iovs, data)
-    return len(data)
+    return _accessed(f, len(data))
 
 
 @syscall("pwritev")
@@ -335,8 +357,8 @@ def sys_pwritev(task: Any, fd: int, iov: int, cnt: int, pos: int, *_: int) -> in
     f = _writable(task, fd)
     if s64(pos) < 0:
         raise KernelError(EINVAL)
-    return f.pwrite(_fsize(task, f, _gather(task, _read_iov(task, iov, cnt))[:MAX_RW_COUNT], pos),
-                    pos)  # fmt: skip
+    data = _fsize(task, f, _gather(task, _read_iov(task, iov, cnt))[:MAX_RW_COUNT], pos)
+    return _modified(f, f.pwrite(data, pos))
 
 
 @syscall("sendfile")
@@ -373,7 +395,7 @@ def sys_sendfile(task: Any, out_fd: int, in_fd: int, offp: int, count: int, *_: 
         if not chunk:
             break
         try:
-            n = _write(task, fout, chunk)
+            n = _write(task, fout, chunk, notify=False)
         except KernelError:
             if off < 0 and fin.seekable:
                 fin.pos -= len(chunk)  # give back what was read but not sent
@@ -389,7 +411,8 @@ def sys_sendfile(task: Any, out_fd: int, in_fd: int, offp: int, count: int, *_: 
             break
     if offp:
         task.mm.copy_out(offp, _U64.pack(off + done))
-    return done
+    _accessed(fin, done)
+    return _modified(fout, done)
 
 
 # --- open / close ---------------------------------------------------------------------------
@@ -523,6 +546,8 @@ def sys_getdents64(task: Any, fd: int, dirp: int, count: int, *_: int) -> int:
     data = f.getdents64(min(count, MAX_RW_COUNT))
     if data:
         task.mm.copy_out(dirp, data)
+    if f.inode.sb.watched:  # Linux's iterate_dir: IN_ACCESS even at the end of the listing
+        fsnotify.file_event(f, IN_ACCESS)
     return len(data)
 
 
@@ -578,8 +603,9 @@ def sys_fcntl(task: Any, fd: int, cmd: int, arg: int, *_: int) -> int:
         return 0
     if cmd in (F_GETLK, F_SETLK, F_SETLKW, F_OFD_GETLK, F_OFD_SETLK, F_OFD_SETLKW):
         return _fcntl_lock(task, f, cmd, arg)
-    if cmd in (F_GETOWN, F_SETOWN, F_GETSIG, F_SETSIG):
-        return 0
+    ext = FCNTL_CMDS.get(cmd)
+    if ext is not None:
+        return ext(task, fd, f, arg)
     if cmd == F_GETLEASE:
         return F_UNLCK
     return f.fcntl(cmd, arg)
@@ -908,7 +934,14 @@ def _chmod(task: Any, target: Path | Inode, mode: int) -> int:
         mode &= ~S_ISGID
     inode.mode = (inode.mode & S_IFMT) | mode
     inode.ctime = inode.sb.now()
+    _changed(target, inode, IN_ATTRIB)
     return 0
+
+
+def _changed(target: Path | Inode, inode: Inode, mask: int) -> None:
+    """notify_change's event (fsnotify_change) for whoever watches the inode or its parent."""
+    if inode.sb.watched:
+        fsnotify.change(target if isinstance(target, Path) else None, inode, mask)
 
 
 @syscall("fchmodat")
@@ -949,6 +982,8 @@ def _chown(task: Any, target: Path | Inode, uid: int, gid: int) -> int:
         kill = S_ISUID | (S_ISGID if inode.mode & 0o010 else 0)
         inode.mode &= ~kill
     inode.ctime = inode.sb.now()
+    if not nouid or not nogid:
+        _changed(target, inode, IN_ATTRIB)
     return 0
 
 
@@ -1015,6 +1050,12 @@ def sys_utimensat(task: Any, dirfd: int, path: int, times: int, flags: int, *_: 
     if m_ns != UTIME_OMIT:
         inode.mtime = now if m_ns == UTIME_NOW else m_s * 1_000_000_000 + m_ns
     inode.ctime = now
+    # fsnotify_change: both times are a utime call (IN_ATTRIB); one alone reads as an access
+    # or a modification
+    if a_ns == UTIME_OMIT:
+        _changed(target, inode, IN_MODIFY)
+    else:
+        _changed(target, inode, IN_ACCESS if m_ns == UTIME_OMIT else IN_ATTRIB)
     return 0
 
 
@@ -1063,6 +1104,7 @@ def sys_ftruncate(task: Any, fd: int, length: int, *_: int) -> int:
         raise KernelError(EINVAL)
     _newsize_ok(task, f.inode, length)
     f.truncate(length)
+    _changed(f.path if f.path is not None else f.inode, f.inode, IN_MODIFY)
     return 0
 
 
@@ -1081,6 +1123,7 @@ def sys_truncate(task: Any, path: int, length: int, *_: int) -> int:
     vfs.may_write_fs(p)
     _newsize_ok(task, inode, length)
     inode.set_size(length)
+    _changed(p, inode, IN_MODIFY)
     return 0
 
 
@@ -1096,9 +1139,15 @@ def sys_fallocate(task: Any, fd: int, mode: int, offset: int, length: int, *_: i
         raise KernelError(EOPNOTSUPP)  # only plain allocation (mode 0)
     if not f.inode.is_reg:
         raise KernelError(ENODEV if f.inode.is_dir else ESPIPE)
+    if off + ln > vfs.MAX_LFS_FILESIZE:  # tmpfs's s_maxbytes (an oops once: fstat's size)
+        raise KernelError(EFBIG)
     if off + ln > f.inode.size:
         _newsize_ok(task, f.inode, off + ln)
+    if f.inode.mapping is not None:  # tmpfs allocates the pages: ENOSPC when it is full
+        f.inode.mapping.reserve(off, ln)
+    if off + ln > f.inode.size:
         f.inode.set_size(off + ln)
+    _modified(f, 1)
     return 0
 
 

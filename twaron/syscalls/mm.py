@@ -34,6 +34,7 @@ from twaron.arch.x86_64.constants import (
 )
 from twaron.arch.x86_64.errno import EACCES, EEXIST, EFAULT, EINVAL, ENODEV, ENOMEM, EPERM
 from twaron.errors import KernelError
+from twaron.fs import memfd
 from twaron.mm.address_space import MMAP_MIN, AddressSpace
 from twaron.mm.page_cache import PageCache
 from twaron.syscalls.table import s32, syscall
@@ -124,6 +125,7 @@ def sys_mmap(task: Task, addr: int, length: int, prot: int, flags: int, fd: int,
         acc = f.flags & O_ACCMODE
         if acc == O_WRONLY or (shared and prot & PROT_WRITE and acc == O_RDONLY):
             raise KernelError(EACCES)
+        memfd.mmap_check(f.inode, shared, prot)
         file = f.path
         pgoff = offset >> PAGE_SHIFT
     elif shared:

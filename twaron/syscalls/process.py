@@ -18,17 +18,11 @@ from twaron.arch.x86_64.constants import (
     CLONE_THREAD,
     CLONE_VFORK,
     CLONE_VM,
+    O_NONBLOCK,
     P_ALL,
     P_PGID,
     P_PID,
-    PR_GET_DUMPABLE,
-    PR_GET_NAME,
-    PR_GET_NO_NEW_PRIVS,
-    PR_GET_PDEATHSIG,
-    PR_SET_DUMPABLE,
-    PR_SET_NAME,
-    PR_SET_NO_NEW_PRIVS,
-    PR_SET_PDEATHSIG,
+    P_PIDFD,
     RLIM_INFINITY,
     RLIM_NLIMITS,
     RLIMIT_CORE,
@@ -38,7 +32,6 @@ from twaron.arch.x86_64.constants import (
     RLIMIT_STACK,
     SIGCHLD,
     SIGCONT,
-    TASK_COMM_LEN,
     USER_TOP,
     WCONTINUED,
     WEXITED,
@@ -47,11 +40,13 @@ from twaron.arch.x86_64.constants import (
     WSTOPPED,
     WUNTRACED,
 )
-from twaron.arch.x86_64.errno import EACCES, EINVAL, EPERM, ESRCH
+from twaron.arch.x86_64.errno import EACCES, EAGAIN, EINVAL, EPERM, ESRCH
 from twaron.errors import KernelError
 from twaron.process import execve as execve_mod
 from twaron.process import exit as exits
+from twaron.process import pidfd
 from twaron.process.fork import do_fork
+from twaron.process.task import creds_changed
 from twaron.syscalls.table import s32, syscall
 
 if TYPE_CHECKING:
@@ -160,6 +155,7 @@ def sys_setgroups(task: Task, size: int, addr: int, *_: int) -> int:
 def _set_ids(task: Task, kind: str, real: int, eff: int, saved: int) -> int:
     """setres[ug]id semantics; -1 keeps a value. Unprivileged callers may only permute."""
     c = task.cred
+    before = c.copy()
     cur = (getattr(c, kind), getattr(c, "e" + kind), getattr(c, "s" + kind))
     new = []
     for value, old in zip((real, eff, saved), cur, strict=False):
@@ -174,6 +170,7 @@ def _set_ids(task: Task, kind: str, real: int, eff: int, saved: int) -> int:
     setattr(c, "e" + kind, new[1])
     setattr(c, "s" + kind, new[2])
     setattr(c, "fs" + kind, new[1])
+    creds_changed(task, before)
     return 0
 
 
@@ -285,14 +282,14 @@ def sys_vfork(task: Task, *_: int) -> int:
 
 @syscall("clone")
 def sys_clone(task: Task, flags: int, stack: int, ptid: int, ctid: int, tls: int, *_: int) -> int:
-    return do_fork(task, flags & 0xFFFF_FFFF, stack, ptid, ctid, tls)
+    return do_fork(task, flags & 0xFFFF_FFFF, stack, ptid, ctid, tls, pidfd_addr=ptid)
 
 
 @syscall("clone3")
 def sys_clone3(task: Task, uargs: int, size: int, *_: int) -> int:
     if size < 64 or size > 4096:
         raise KernelError(EINVAL)
-    flags, _pidfd, ctid, ptid, exit_sig, stack, stack_size, tls = struct.unpack(
+    flags, pidfd_addr, ctid, ptid, exit_sig, stack, stack_size, tls = struct.unpack(
         "<8Q", task.mm.copy_in(uargs, 64)
     )
     # clone3_args_valid: no CSIGNAL bits or CLONE_DETACHED in flags, a valid exit signal
@@ -302,7 +299,7 @@ def sys_clone3(task: Task, uargs: int, size: int, *_: int) -> int:
     if exit_sig and flags & (CLONE_THREAD | CLONE_PARENT) or (stack == 0) != (stack_size == 0):
         raise KernelError(EINVAL)
     sp = stack + stack_size if stack else 0
-    return do_fork(task, flags | exit_sig, sp, ptid, ctid, tls)
+    return do_fork(task, flags | exit_sig, sp, ptid, ctid, tls, pidfd_addr)
 
 
 @syscall("execve")
@@ -389,12 +386,20 @@ def sys_waitid(task: Task, idtype: int, ident: int, infop: int, options: int, ru
         options & (WEXITED | WSTOPPED | WCONTINUED)
     ):
         raise KernelError(EINVAL)
-    if idtype not in (P_ALL, P_PID, P_PGID) or (idtype == P_PID and ident <= 0):
+    nonblock = False
+    if idtype == P_PIDFD:  # the process the pidfd names, by its pid (never reused here)
+        if ident < 0:
+            raise KernelError(EINVAL)
+        f, group = pidfd.pidfd_group(task, ident)
+        idtype, ident, nonblock = P_PID, group.pid, bool(f.flags & O_NONBLOCK)
+    elif idtype not in (P_ALL, P_PID, P_PGID) or (idtype == P_PID and ident <= 0):
         raise KernelError(EINVAL)
     found = exits.wait_child(task, idtype, ident, bool(options & WEXITED),
                              bool(options & WSTOPPED), bool(options & WCONTINUED),
-                             bool(options & WNOHANG), options)  # fmt: skip
+                             bool(options & WNOHANG) or nonblock, options)  # fmt: skip
     if found is None:
+        if nonblock and not options & WNOHANG:
+            raise KernelError(EAGAIN)  # a O_NONBLOCK pidfd of a running child
         if infop:
             task.mm.copy_out(infop, bytes(128))
         return 0
@@ -465,40 +470,6 @@ def sys_arch_prctl(task: Task, code: int, addr: int, *_: int) -> int:
     raise KernelError(EINVAL)
 
 
-@syscall("prctl")
-def sys_prctl(task: Task, option: int, arg2: int, *_: int) -> int:
-    option = s32(option)
-    if option == PR_SET_NAME:
-        name = task.mm.copy_in(arg2, TASK_COMM_LEN)
-        task.comm = name.split(b"\0", 1)[0][: TASK_COMM_LEN - 1]
-        return 0
-    if option == PR_GET_NAME:
-        task.mm.copy_out(arg2, task.comm.ljust(TASK_COMM_LEN, b"\0"))
-        return 0
-    if option == PR_SET_PDEATHSIG:
-        if arg2 > 64:
-            raise KernelError(EINVAL)
-        task.pdeathsig = arg2
-        return 0
-    if option == PR_GET_PDEATHSIG:
-        task.mm.copy_out(arg2, getattr(task, "pdeathsig", 0).to_bytes(4, "little"))
-        return 0
-    if option == PR_GET_DUMPABLE:
-        return 1
-    if option == PR_SET_DUMPABLE:
-        if arg2 > 1:
-            raise KernelError(EINVAL)
-        return 0
-    if option == PR_SET_NO_NEW_PRIVS:
-        if arg2 != 1:
-            raise KernelError(EINVAL)
-        task.no_new_privs = True
-        return 0
-    if option == PR_GET_NO_NEW_PRIVS:
-        return int(getattr(task, "no_new_privs", False))
-    raise KernelError(EINVAL)
-
-
 # ---- resource limits --------------------------------------------------------------------
 
 
@@ -565,22 +536,3 @@ def sys_sched_yield(task: Task, *_: int) -> int:
         kernel.sched.yield_cpu(task)
         kernel.platform.request_stop()
     return 0
-
-
-@syscall("getpriority")
-def sys_getpriority(task: Task, which: int, who: int, *_: int) -> int:
-    if which > 2:
-        raise KernelError(EINVAL)
-    return 20 - getattr(task, "nice", 0)
-
-
-@syscall("setpriority")
-def sys_setpriority(task: Task, which: int, who: int, prio: int, *_: int) -> int:
-    if which > 2:
-        raise KernelError(EINVAL)
-    nice = max(-20, min(19, s32(prio)))
-    if nice < getattr(task, "nice", 0) and task.cred.euid != 0:
-        raise KernelError(EPERM)
-    task.nice = nice
-    return 0
-

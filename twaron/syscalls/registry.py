@@ -79,6 +79,8 @@ class Syscall:
     result: str = "dec"  # how --trace prints what it returns: "dec", "hex" (an address),
     # "none" (it does not return: `= ?`)
     handler: Handler | None = field(default=None, compare=False)
+    # strace's classes of the call ("file", "desc", "network", ...: syscalls/classes.py)
+    classes: frozenset[str] = field(default=frozenset(), compare=False)
 
     @property
     def unimplemented(self) -> bool:
@@ -146,6 +148,13 @@ class Registry:
         e = self.entries.get(nr)
         return e.name if e is not None else f"syscall_{nr:#x}"
 
+    def select(self, spec: str) -> frozenset[int]:
+        """The numbers of the calls a strace-style set names ("openat,%network", "!%file");
+        classes.SetError if strace would refuse it."""
+        from twaron.syscalls.classes import parse_set
+
+        return parse_set(spec, {e.name: nr for nr, e in self.entries.items()}, NR_MAX)
+
 
 _REGISTRY: list[Registry] = []
 
@@ -156,16 +165,28 @@ def load() -> Registry:
     if _REGISTRY:
         return _REGISTRY[0]
     from twaron.syscalls import (  # noqa: F401 - imported for their @syscall handlers
+        epoll,
+        eventfd,
         fs,
         itimer,
+        memfd,
         misc,
         mm,
+        net,
+        notify,
+        pidfd,
         pipe,
         poll,
+        posix_timers,
+        prctl,
         process,
+        sched,
         signal,
+        signalfd,
         time,
+        timerfd,
     )
+    from twaron.syscalls.classes import classes_of
     from twaron.syscalls.facts import FACTS
 
     unknown = sorted(set(FACTS) - set(_NUMBERS))
@@ -178,7 +199,7 @@ def load() -> Registry:
         if fact.level is Level.STUB and handler is not None:
             handler = _counted_stub(nr, handler)
         known = {f.name: getattr(fact, f.name) for f in fields(Fact)}
-        entries[nr] = Syscall(nr, name, handler=handler, **known)
+        entries[nr] = Syscall(nr, name, handler=handler, classes=classes_of(name), **known)
     _REGISTRY.append(Registry(entries))
     return _REGISTRY[0]
 

@@ -208,9 +208,33 @@ GRND_FLAGS = _names("GRND_NONBLOCK", "GRND_RANDOM", "GRND_INSECURE")
 MREMAP_FLAGS = _names("MREMAP_MAYMOVE", "MREMAP_FIXED", "MREMAP_DONTUNMAP")
 ACCESS_FLAGS = _names("R_OK", "W_OK", "X_OK")
 RENAME_FLAGS = _names("RENAME_NOREPLACE", "RENAME_EXCHANGE", "RENAME_WHITEOUT")
-MFD_FLAGS = _names("MFD_CLOEXEC", "MFD_ALLOW_SEALING")
+MFD_FLAGS = _names("MFD_CLOEXEC", "MFD_ALLOW_SEALING", "MFD_HUGETLB")
+IN_INIT_FLAGS = _names("IN_NONBLOCK", "IN_CLOEXEC")
+IN_MASK = _names(
+    "IN_ACCESS", "IN_MODIFY", "IN_ATTRIB", "IN_CLOSE_WRITE", "IN_CLOSE_NOWRITE", "IN_OPEN",
+    "IN_MOVED_FROM", "IN_MOVED_TO", "IN_CREATE", "IN_DELETE", "IN_DELETE_SELF", "IN_MOVE_SELF",
+    "IN_UNMOUNT", "IN_Q_OVERFLOW", "IN_IGNORED", "IN_ONLYDIR", "IN_DONT_FOLLOW",
+    "IN_EXCL_UNLINK", "IN_MASK_CREATE", "IN_MASK_ADD", "IN_ISDIR", "IN_ONESHOT",
+)  # fmt: skip
+SEAL_FLAGS = _names(
+    "F_SEAL_SEAL", "F_SEAL_SHRINK", "F_SEAL_GROW", "F_SEAL_WRITE", "F_SEAL_FUTURE_WRITE"
+)  # fmt: skip
+DN_FLAGS = _names(
+    "DN_ACCESS", "DN_MODIFY", "DN_CREATE", "DN_DELETE", "DN_RENAME", "DN_ATTRIB", "DN_MULTISHOT"
+)  # fmt: skip
+PIDFD_FLAGS = _names("PIDFD_NONBLOCK")
 FD_FLAGS = _names("FD_CLOEXEC")
 TIMER_FLAGS = _names("TIMER_ABSTIME")
+EPOLL_CREATE_FLAGS = _names("EPOLL_CLOEXEC")
+EPOLL_EVENT_FLAGS = _names(
+    "EPOLLIN", "EPOLLPRI", "EPOLLOUT", "EPOLLERR", "EPOLLHUP", "EPOLLRDNORM", "EPOLLRDBAND",
+    "EPOLLWRNORM", "EPOLLWRBAND", "EPOLLMSG", "EPOLLRDHUP", "EPOLLEXCLUSIVE", "EPOLLWAKEUP",
+    "EPOLLONESHOT", "EPOLLET",
+)  # fmt: skip
+EFD_FLAGS = _names("EFD_SEMAPHORE", "EFD_NONBLOCK", "EFD_CLOEXEC")
+TFD_FLAGS = _names("TFD_NONBLOCK", "TFD_CLOEXEC")
+TFD_SETTIME_FLAGS = _names("TFD_TIMER_ABSTIME", "TFD_TIMER_CANCEL_ON_SET")
+SFD_FLAGS = _names("SFD_NONBLOCK", "SFD_CLOEXEC")
 
 
 def _enum(prefix: str, *names: str) -> tuple[str, dict[int, str]]:
@@ -237,12 +261,19 @@ ARCH_PRCTL_CODES = _enum(
 )  # fmt: skip
 PRCTL_OPTIONS = _enum(
     "PR_", "PR_SET_PDEATHSIG", "PR_GET_PDEATHSIG", "PR_GET_DUMPABLE", "PR_SET_DUMPABLE",
-    "PR_SET_NAME", "PR_GET_NAME", "PR_SET_NO_NEW_PRIVS", "PR_GET_NO_NEW_PRIVS",
+    "PR_GET_KEEPCAPS", "PR_SET_KEEPCAPS", "PR_SET_NAME", "PR_GET_NAME", "PR_CAPBSET_READ",
+    "PR_CAPBSET_DROP", "PR_SET_CHILD_SUBREAPER", "PR_GET_CHILD_SUBREAPER",
+    "PR_SET_NO_NEW_PRIVS", "PR_GET_NO_NEW_PRIVS",
 )  # fmt: skip
 CLOCK_IDS = _enum(
     "CLOCK_", "CLOCK_REALTIME", "CLOCK_MONOTONIC", "CLOCK_PROCESS_CPUTIME_ID",
     "CLOCK_THREAD_CPUTIME_ID", "CLOCK_MONOTONIC_RAW", "CLOCK_REALTIME_COARSE",
-    "CLOCK_MONOTONIC_COARSE", "CLOCK_BOOTTIME",
+    "CLOCK_MONOTONIC_COARSE", "CLOCK_BOOTTIME", "CLOCK_REALTIME_ALARM",
+    "CLOCK_BOOTTIME_ALARM", "CLOCK_TAI",
+)  # fmt: skip
+SCHED_POLICIES = _enum(
+    "SCHED_", "SCHED_NORMAL", "SCHED_FIFO", "SCHED_RR", "SCHED_BATCH", "SCHED_IDLE",
+    "SCHED_DEADLINE",
 )  # fmt: skip
 RLIMIT_RESOURCES = _enum(
     "RLIMIT_", "RLIMIT_CPU", "RLIMIT_FSIZE", "RLIMIT_DATA", "RLIMIT_STACK", "RLIMIT_CORE",
@@ -251,6 +282,7 @@ RLIMIT_RESOURCES = _enum(
     "RLIMIT_RTTIME",
 )  # fmt: skip
 SIGPROCMASK_HOW = _enum("SIG_", "SIG_BLOCK", "SIG_UNBLOCK", "SIG_SETMASK")
+EPOLL_CTL_OPS = _enum("EPOLL_CTL_", "EPOLL_CTL_ADD", "EPOLL_CTL_DEL", "EPOLL_CTL_MOD")
 MADV_ADVICE = _enum(
     "MADV_", "MADV_NORMAL", "MADV_RANDOM", "MADV_SEQUENTIAL", "MADV_WILLNEED", "MADV_DONTNEED",
     "MADV_FREE", "MADV_REMOVE", "MADV_DONTFORK", "MADV_DOFORK", "MADV_MERGEABLE",
@@ -302,7 +334,7 @@ PTRACE_REQUESTS = ("PTRACE_", {
 SIGNAL_NAMES: dict[int, str] = {
     v: n
     for n, v in vars(C).items()
-    if n.startswith("SIG") and n[3:].isalpha() and n.isupper() and isinstance(v, int)
+    if n.startswith("SIG") and n[3:].isalnum() and n.isupper() and isinstance(v, int)
     and 1 <= v <= 31 and n not in ("SIGSTKSZ", "SIGRTMIN")
 }  # fmt: skip
 
@@ -369,16 +401,19 @@ class Arg:
     of twaron/fuzz/fuzzer.c): a syscall's codes are derived from its formats, so the
     fuzzer's table never disagrees with what --trace shows of the same arguments."""
 
-    __slots__ = ("fn", "out", "fuzz")
+    __slots__ = ("fn", "out", "fuzz", "at_entry")
 
-    def __init__(self, fn: Fmt, out: bool = False, fuzz: str = "i") -> None:
+    def __init__(self, fn: Fmt, out: bool = False, fuzz: str = "i",
+                 at_entry: Fmt | None = None) -> None:  # fmt: skip
         self.fn = fn
         self.out = out
         self.fuzz = fuzz
+        # An in-out value (a socklen_t): what it held before the call, shown as [in => out]
+        self.at_entry = at_entry
 
     def fz(self, code: str) -> Arg:
         """The same format, drawn by the fuzzer as `code` (an offset printed in hex, ...)."""
-        return Arg(self.fn, self.out, code)
+        return Arg(self.fn, self.out, code, self.at_entry)
 
 
 def _in(fn: Fmt, fuzz: str = "i") -> Arg:
@@ -511,6 +546,33 @@ def _timespec_at(c: Call, v: int, usec: bool = False) -> str:
 TIMESPEC_IN = _in(lambda c, v: "NULL" if v == 0 else _timespec_at(c, v), "z")
 TIMESPEC_OUT = _out(_timespec_at)
 TIMEVAL_OUT = _out(lambda c, v: _timespec_at(c, v, usec=True))
+TIMEVAL_IN = _in(lambda c, v: "NULL" if v == 0 else _timespec_at(c, v, usec=True), "p")
+
+
+def _itimerspec(c: Call, v: int) -> str:
+    isec, insec, vsec, vnsec = struct.unpack("<qqqq", _read(c.task, v, 32))
+    return (f"{{it_interval={{tv_sec={isec}, tv_nsec={insec}}}, "
+            f"it_value={{tv_sec={vsec}, tv_nsec={vnsec}}}}}")  # fmt: skip
+
+
+ITIMERSPEC_IN = _in(lambda c, v: "NULL" if v == 0 else _itimerspec(c, v), "p")
+ITIMERSPEC_OUT = _out(_itimerspec)
+
+
+def _epoll_event(data: bytes) -> str:
+    events, d = struct.unpack("<IQ", data)
+    names = flags_str(EPOLL_EVENT_FLAGS, events)
+    return f"{{events={names}, data={{u32={d & 0xFFFF_FFFF}, u64={d}}}}}"
+
+
+def _epoll_events(c: Call, v: int) -> str:
+    n = c.result or 0
+    items = [_epoll_event(_read(c.task, v + 12 * i, 12)) for i in range(min(n, MAX_ARRAY))]
+    return "[" + ", ".join(items + (["..."] if n > MAX_ARRAY else [])) + "]"
+
+
+EPOLL_EVENT_IN = _in(lambda c, v: "NULL" if v == 0 else _epoll_event(_read(c.task, v, 12)), "p")
+EPOLL_EVENTS_OUT = _out(_epoll_events)
 
 
 def _utsname(c: Call, v: int) -> str:
@@ -694,6 +756,10 @@ def fcntl_args(c: Call) -> list[str]:
         out.append(open_flags(arg))
     elif cmd in (C.F_GETLK, C.F_SETLK, C.F_SETLKW, C.F_OFD_GETLK, C.F_OFD_SETLK, C.F_OFD_SETLKW):
         out.append(_ptr(arg))
+    elif cmd == C.F_ADD_SEALS:
+        out.append(flags_str(SEAL_FLAGS, arg & 0xFFFF_FFFF))
+    elif cmd == C.F_NOTIFY:
+        out.append(flags_str(DN_FLAGS, arg & 0xFFFF_FFFF))
     elif cmd not in (
         C.F_GETFD,
         C.F_GETFL,
@@ -742,15 +808,31 @@ def prctl_args(c: Call) -> list[str]:
         out.append(_arg(CSTR_OUT, c, c.args[1]))
     elif opt == C.PR_SET_PDEATHSIG:
         out.append(SIG.fn(c, c.args[1]))
-    elif opt == C.PR_GET_PDEATHSIG:
+    elif opt in (C.PR_GET_PDEATHSIG, C.PR_GET_CHILD_SUBREAPER):
         out.append(_ptr(c.args[1]))
-    elif opt in (C.PR_SET_DUMPABLE,):
+    elif opt in (C.PR_SET_DUMPABLE, C.PR_SET_KEEPCAPS, C.PR_SET_CHILD_SUBREAPER,
+                 C.PR_CAPBSET_READ, C.PR_CAPBSET_DROP):  # fmt: skip
         out.append(str(c.args[1] & _MASK64))
     elif opt == C.PR_SET_NO_NEW_PRIVS:
         out += [str(x & _MASK64) for x in c.args[1:5]]
     elif opt not in PRCTL_OPTIONS[1]:
         out += [_hex0(x) for x in c.args[1:5]]
     return out
+
+
+def _sigevent(c: Call, v: int) -> str:
+    value, signo, notify, tid = struct.unpack("<Qiii", _read(c.task, v, 24))
+    kinds = {0: "SIGEV_SIGNAL", 1: "SIGEV_NONE", 2: "SIGEV_THREAD", 4: "SIGEV_THREAD_ID"}
+    out = f"{{sigev_value={{sival_int={_s32(value)}, sival_ptr={_ptr(value)}}}, "
+    out += f"sigev_signo={signal_name(signo)}, sigev_notify={kinds.get(notify, str(notify))}"
+    if notify == 4:
+        out += f", sigev_notify_thread_id={tid}"
+    return out + "}"
+
+
+SIGEVENT_IN = _in(lambda c, v: "NULL" if v == 0 else _sigevent(c, v), "p")
+
+
 
 
 def clone_args(c: Call) -> list[str]:
@@ -850,7 +932,11 @@ def _format_args(nr: int, c: Call, entry: list[str | None] | None) -> list[str]:
     out = []
     for i, a in enumerate(spec):
         pre = entry[i] if entry is not None and i < len(entry) else None
-        if pre is not None:
+        if pre is not None and a.at_entry is not None:
+            post = _arg(a, c, c.args[i])
+            out.append(post if c.failed or post in ("NULL", f"[{pre}]") or post[:1] != "["
+                       else f"[{pre} => {post[1:]}")  # fmt: skip
+        elif pre is not None:
             out.append(pre)
         elif a.out and not c.exiting:
             out.append("...")  # placeholder at entry; filled in at exit
@@ -874,7 +960,8 @@ def format_entry(task: Any, nr: int, args: Sequence[int]) -> list[str | None]:
         return [None] * 6
     if callable(spec):
         return [None] * 6  # custom shapes are formatted at exit
-    return [None if a.out else _arg(a, c, c.args[i]) for i, a in enumerate(spec)]
+    return [(_arg(Arg(a.at_entry), c, c.args[i]) if a.at_entry is not None else None)
+            if a.out else _arg(a, c, c.args[i]) for i, a in enumerate(spec)]  # fmt: skip
 
 
 def format_result(name: str, result: int | None) -> str:
@@ -925,3 +1012,278 @@ def format_syscall(
     if name == "umask" and res is not None and res >= 0:
         return f"{name}({argstr}) = {_oct_mode(res)}"
     return f"{name}({argstr}) = {format_result(name, res)}"
+
+
+# ---------------------------------------------------------------- sockets
+# strace's shapes: socket(AF_UNIX, SOCK_STREAM|SOCK_CLOEXEC, 0), addresses as
+# {sa_family=AF_UNIX, sun_path="/tmp/s"} (an abstract name: sun_path=@"name"), socklen_t
+# pointers as [in => out], msghdr with its iovecs and control messages, option names.
+
+AF_NAMES = ("AF_", {
+    0: "AF_UNSPEC", 1: "AF_UNIX", 2: "AF_INET", 3: "AF_AX25", 4: "AF_IPX", 5: "AF_APPLETALK",
+    9: "AF_X25", 10: "AF_INET6", 16: "AF_NETLINK", 17: "AF_PACKET", 29: "AF_CAN",
+    31: "AF_BLUETOOTH", 38: "AF_ALG", 40: "AF_VSOCK", 44: "AF_XDP",
+})  # fmt: skip
+SOCK_TYPES = ("SOCK_", {
+    1: "SOCK_STREAM", 2: "SOCK_DGRAM", 3: "SOCK_RAW", 4: "SOCK_RDM", 5: "SOCK_SEQPACKET",
+    6: "SOCK_DCCP", 10: "SOCK_PACKET",
+})  # fmt: skip
+SOCK_FLAGS = _names("SOCK_CLOEXEC", "SOCK_NONBLOCK")
+MSG_FLAGS = _names(
+    "MSG_OOB", "MSG_PEEK", "MSG_DONTROUTE", "MSG_CTRUNC", "MSG_PROXY", "MSG_TRUNC",
+    "MSG_DONTWAIT", "MSG_EOR", "MSG_WAITALL", "MSG_FIN", "MSG_SYN", "MSG_CONFIRM", "MSG_RST",
+    "MSG_ERRQUEUE", "MSG_NOSIGNAL", "MSG_MORE", "MSG_WAITFORONE", "MSG_BATCH", "MSG_ZEROCOPY",
+    "MSG_FASTOPEN", "MSG_CMSG_CLOEXEC",
+)  # fmt: skip
+SHUT_HOW = _enum("SHUT_", "SHUT_RD", "SHUT_WR", "SHUT_RDWR")
+SOL_LEVELS = ("SOL_", {1: "SOL_SOCKET", 0: "SOL_IP", 6: "SOL_TCP", 17: "SOL_UDP",
+                       41: "SOL_IPV6", 270: "SOL_NETLINK"})  # fmt: skip
+SO_NAMES = ("SO_", {
+    v: n for n, v in vars(C).items()
+    if n.startswith("SO_") and isinstance(v, int) and n != "SO_ACCEPTCON_FLAG"
+})  # fmt: skip
+SO_NAMES[1][C.SO_RCVTIMEO_OLD] = "SO_RCVTIMEO_OLD"
+SO_NAMES[1][C.SO_SNDTIMEO_OLD] = "SO_SNDTIMEO_OLD"
+SCM_TYPES = ("SCM_", {1: "SCM_RIGHTS", 2: "SCM_CREDENTIALS", 3: "SCM_SECURITY", 4: "SCM_PIDFD"})
+
+
+def sockaddr_str(data: bytes) -> str:
+    """{sa_family=AF_UNIX, sun_path="/tmp/s"} and strace's shapes for AF_INET/AF_INET6."""
+    if len(data) < 2:
+        return "{sa_family=???}" if data else "{}"
+    fam = int.from_bytes(data[:2], "little")
+    head = f"sa_family={enum_str(AF_NAMES, fam)}"
+    body = data[2:]
+    if fam == C.AF_UNIX:
+        if not body:
+            return "{" + head + "}"
+        if body[0] == 0:
+            return "{" + head + ", sun_path=@" + quote(body[1:], limit=C.UNIX_PATH_MAX) + "}"
+        return "{" + head + ", sun_path=" + quote(body.split(b"\0", 1)[0],
+                                                  limit=C.UNIX_PATH_MAX) + "}"  # fmt: skip
+    if fam == C.AF_INET and len(body) >= 6:
+        port = int.from_bytes(body[:2], "big")
+        ip = ".".join(str(b) for b in body[2:6])
+        return "{" + head + f", sin_port=htons({port}), sin_addr=inet_addr(\"{ip}\")}}"
+    if fam == C.AF_INET6 and len(body) >= 22:
+        import ipaddress
+
+        port = int.from_bytes(body[:2], "big")
+        flow = int.from_bytes(body[2:6], "big")
+        ip = ipaddress.IPv6Address(bytes(body[6:22]))
+        scope = int.from_bytes(body[22:26], "little") if len(body) >= 26 else 0
+        return ("{" + head + f", sin6_port=htons({port}), sin6_flowinfo=htonl({flow}), "
+                f"inet_pton(AF_INET6, \"{ip}\", &sin6_addr), sin6_scope_id={scope}}}")
+    if fam == C.AF_NETLINK and len(body) >= 10:
+        pid = int.from_bytes(body[2:6], "little")
+        groups = int.from_bytes(body[6:10], "little")
+        return "{" + head + f", nl_pid={pid}, nl_groups={groups:08x}}}"
+    return "{" + head + ", sa_data=" + quote(body) + "}"
+
+
+def _sockaddr_in(len_index: int) -> Arg:
+    def f(c: Call, v: int) -> str:
+        if v == 0:
+            return "NULL"
+        n = _s32(c.args[len_index])
+        if n <= 0:
+            return _ptr(v)
+        return sockaddr_str(_read(c.task, v, min(n, C.SIZEOF_SOCKADDR_STORAGE)))
+
+    return _in(f, "p")
+
+
+def _sockaddr_out(len_index: int) -> Arg:
+    """An address the kernel wrote, as long as the length it wrote back (at most the
+    caller's buffer)."""
+
+    def f(c: Call, v: int) -> str:
+        ln = c.args[len_index]
+        n = struct.unpack("<i", _read(c.task, ln, 4))[0] if ln else 0
+        if n <= 0:
+            return "{}" if ln else _ptr(v)
+        return sockaddr_str(_read(c.task, v, min(n, C.SIZEOF_SOCKADDR_STORAGE)))
+
+    return _out(f)
+
+
+SOCKLEN_INOUT = Arg(_out(lambda c, v: f"[{struct.unpack('<i', _read(c.task, v, 4))[0]}]").fn,
+                    out=True, fuzz="p",
+                    at_entry=lambda c, v: "NULL" if v == 0 else
+                    str(struct.unpack("<i", _read(c.task, v, 4))[0]))  # fmt: skip
+
+
+def _sock_type(v: int) -> str:
+    v &= 0xFFFF_FFFF
+    out = enum_str(SOCK_TYPES, v & 0xF)
+    rest = flags_str(SOCK_FLAGS, v & ~0xF, zero="")
+    return out + ("|" + rest if rest else "")
+
+
+SOCK_TYPE = _in(lambda c, v: _sock_type(v), "c")
+SOCK_FAMILY = _in(lambda c, v: enum_str(AF_NAMES, v & 0xFFFF_FFFF), "c")
+SOCKFD_PAIR_OUT = PIPEFD_OUT
+MSGF = _in(lambda c, v: flags_str(MSG_FLAGS, v & 0xFFFF_FFFF), "x")
+SOCKF = _in(lambda c, v: flags_str(SOCK_FLAGS, v & 0xFFFF_FFFF), "x")
+
+
+def _cmsgs_str(c: Call, addr: int, length: int) -> str:
+    data = _read(c.task, addr, min(length, 4096))
+    items = []
+    pos = 0
+    while pos + 16 <= len(data):
+        ln, level, typ = struct.unpack_from("<Qii", data, pos)
+        if ln < 16 or ln > len(data) - pos:
+            break
+        body = data[pos + 16 : pos + ln]
+        lvl = enum_str(SOL_LEVELS, level & 0xFFFF_FFFF)
+        if level == C.SOL_SOCKET:
+            t = enum_str(SCM_TYPES, typ & 0xFFFF_FFFF)
+        else:
+            t = _hex0(typ & 0xFFFF_FFFF)
+        item = f"{{cmsg_len={ln}, cmsg_level={lvl}, cmsg_type={t}"
+        if level == C.SOL_SOCKET and typ == C.SCM_RIGHTS:
+            fds = [str(x[0]) for x in struct.iter_unpack("<i", body[: len(body) // 4 * 4])]
+            item += ", cmsg_data=[" + ", ".join(fds) + "]"
+        elif level == C.SOL_SOCKET and typ == C.SCM_CREDENTIALS and len(body) >= 12:
+            pid, uid, gid = struct.unpack_from("<iII", body)
+            item += f", cmsg_data={{pid={pid}, uid={uid}, gid={gid}}}"
+        items.append(item + "}")
+        pos += (ln + 7) & ~7
+    return "[" + ", ".join(items) + "]"
+
+
+def _msghdr_str(c: Call, v: int, out: bool, result: int | None) -> str:
+    name, namelen, iov, iovlen, control, controllen, mflags = struct.unpack(
+        "<QixxxxQQQQixxxx", _read(c.task, v, 56))  # fmt: skip
+    if name and namelen > 0:
+        try:
+            nm = sockaddr_str(_read(c.task, name, min(namelen, C.SIZEOF_SOCKADDR_STORAGE)))
+        except KernelError:
+            nm = _ptr(name)
+    else:
+        nm = _ptr(name)
+    fake = Call(c.task, (0, iov, iovlen), result, c.exiting)
+    try:
+        iovs = _iovec(fake, iov, min(iovlen, 1 << 20), out)
+    except KernelError:
+        iovs = _ptr(iov)
+    if control and controllen:
+        try:
+            ctl = _cmsgs_str(c, control, controllen)
+        except KernelError:
+            ctl = _ptr(control)
+    else:
+        ctl = _ptr(control)
+    return (f"{{msg_name={nm}, msg_namelen={namelen}, msg_iov={iovs}, msg_iovlen={iovlen}, "
+            f"msg_control={ctl}, msg_controllen={controllen}, "
+            f"msg_flags={flags_str(MSG_FLAGS, mflags & 0xFFFF_FFFF)}}}")
+
+
+MSGHDR_IN = _in(lambda c, v: _msghdr_str(c, v, False, None), "p")
+MSGHDR_OUT = _out(lambda c, v: _msghdr_str(c, v, True, c.result))
+
+
+def _mmsg_str(c: Call, v: int, out: bool) -> str:
+    n = _s32(c.args[2])
+    if out:
+        n = min(n, c.result or 0)
+    items = []
+    for i in range(min(max(n, 0), MAX_ARRAY)):
+        entry = v + 64 * i
+        (ln,) = struct.unpack("<I", _read(c.task, entry + 56, 4))
+        hdr = _msghdr_str(c, entry, out, ln if out else None)
+        items.append(f"{{msg_hdr={hdr}, msg_len={ln}}}")
+    if n > MAX_ARRAY:
+        items.append("...")
+    return "[" + ", ".join(items) + "]"
+
+
+MMSG_IN = _in(lambda c, v: _mmsg_str(c, v, False), "p")
+MMSG_OUT = _out(lambda c, v: _mmsg_str(c, v, True))
+
+
+def _optval(c: Call, v: int, length: int) -> str:
+    level, name = _s32(c.args[1]), _s32(c.args[2])
+    if length <= 0:
+        return _ptr(v) if v else "NULL"
+    data = _read(c.task, v, min(length, 64))
+    if level == C.SOL_SOCKET and name == C.SO_PEERCRED and len(data) >= 12:
+        pid, uid, gid = struct.unpack_from("<iII", data)
+        return f"{{pid={pid}, uid={uid}, gid={gid}}}"
+    if level == C.SOL_SOCKET and name == C.SO_LINGER and len(data) >= 8:
+        on, secs = struct.unpack_from("<ii", data)
+        return f"{{l_onoff={on}, l_linger={secs}}}"
+    if level == C.SOL_SOCKET and name in (C.SO_RCVTIMEO_OLD, C.SO_SNDTIMEO_OLD,
+                                          C.SO_RCVTIMEO_NEW, C.SO_SNDTIMEO_NEW) \
+            and len(data) >= 16:  # fmt: skip
+        sec, usec = struct.unpack_from("<qq", data)
+        return f"{{tv_sec={sec}, tv_usec={usec}}}"
+    if len(data) == 4:
+        return f"[{struct.unpack('<i', data)[0]}]"
+    return quote(data)
+
+
+def _level_names(prefix: str, skip: tuple[str, ...] = ()) -> tuple[str, dict[int, str]]:
+    names: dict[int, str] = {}
+    for n, v in vars(C).items():
+        if n.startswith(prefix) and isinstance(v, int) and not n.endswith(skip) \
+                and v not in names:  # fmt: skip
+            names[v] = n
+    return prefix, names
+
+
+TCP_OPT_NAMES = _level_names("TCP_", ("_DEFAULT", "_LO", "_MSS", "MAX_", "_MAX", "_STATE"))
+TCP_OPT_NAMES[1].update({C.TCP_NODELAY: "TCP_NODELAY", C.TCP_MAXSEG: "TCP_MAXSEG",
+                         C.TCP_CORK: "TCP_CORK", C.TCP_KEEPIDLE: "TCP_KEEPIDLE",
+                         C.TCP_KEEPINTVL: "TCP_KEEPINTVL", C.TCP_KEEPCNT: "TCP_KEEPCNT",
+                         C.TCP_SYNCNT: "TCP_SYNCNT", C.TCP_LINGER2: "TCP_LINGER2",
+                         C.TCP_DEFER_ACCEPT: "TCP_DEFER_ACCEPT", C.TCP_INFO: "TCP_INFO",
+                         C.TCP_WINDOW_CLAMP: "TCP_WINDOW_CLAMP"})  # fmt: skip
+IP_OPT_NAMES = ("IP_", {v: n for n, v in vars(C).items() if n.startswith("IP_")
+                        and isinstance(v, int) and n not in ("IP_PMTUDISC_OMIT", "IP_MTU_LO",
+                        "IP_LOCAL_PORT_RANGE_LOW", "IP_LOCAL_PORT_RANGE_HIGH")})  # fmt: skip
+IPV6_OPT_NAMES = ("IPV6_", {v: n for n, v in vars(C).items()
+                            if n.startswith("IPV6_") and isinstance(v, int)})  # fmt: skip
+UDP_OPT_NAMES = ("UDP_", {v: n for n, v in vars(C).items()
+                          if n.startswith("UDP_") and isinstance(v, int)})  # fmt: skip
+_LEVEL_OPT_NAMES = {C.SOL_SOCKET: SO_NAMES, C.SOL_TCP: TCP_OPT_NAMES, C.SOL_IP: IP_OPT_NAMES,
+                    C.SOL_IPV6: IPV6_OPT_NAMES, C.SOL_UDP: UDP_OPT_NAMES}  # fmt: skip
+
+
+def _sockopt_name(c: Call) -> str:
+    level, name = _s32(c.args[1]), c.args[2] & 0xFFFF_FFFF
+    names = _LEVEL_OPT_NAMES.get(level)
+    return enum_str(names, name) if names is not None else str(_s32(name))
+
+
+def setsockopt_args(c: Call) -> list[str]:
+    a = c.args
+    try:
+        val = _optval(c, a[3], _s32(a[4]))
+    except KernelError:
+        val = _ptr(a[3])
+    return [str(_s32(a[0])), enum_str(SOL_LEVELS, a[1] & 0xFFFF_FFFF), _sockopt_name(c), val,
+            str(_s32(a[4]))]  # fmt: skip
+
+
+def getsockopt_args(c: Call) -> list[str]:
+    a = c.args
+    try:
+        n = struct.unpack("<i", _read(c.task, a[4], 4))[0] if a[4] else 0
+        val = _ptr(a[3]) if c.failed else _optval(c, a[3], n)
+        ln = f"[{n}]" if a[4] else "NULL"
+    except KernelError:
+        val, ln = _ptr(a[3]), _ptr(a[4])
+    return [str(_s32(a[0])), enum_str(SOL_LEVELS, a[1] & 0xFFFF_FFFF), _sockopt_name(c), val,
+            ln]  # fmt: skip
+
+
+def _recvfrom_addr(c: Call, v: int) -> str:
+    return _sockaddr_out(5).fn(c, v)
+
+
+SOCKADDR_IN_1 = _sockaddr_in(2)  # bind, connect: the length is the third argument
+SOCKADDR_OUT_1 = _sockaddr_out(2)  # accept, getsockname, getpeername
+SOCKADDR_IN_4 = _sockaddr_in(5)  # sendto
+SOCKADDR_OUT_4 = _sockaddr_out(5)  # recvfrom

@@ -51,24 +51,11 @@ static void handler(int sig)
     }
 }
 
-/* Wait (up to 10 s) until pid sleeps in the kernel: state S in /proc/PID/stat. */
 static void wait_sleeping(pid_t pid)
 {
-    char path[64], buf[512];
+    char path[64];
     snprintf(path, sizeof path, "/proc/%d/stat", pid);
-    for (int i = 0; i < 10000; i++) {
-        int fd = open(path, O_RDONLY);
-        long n = fd >= 0 ? read(fd, buf, sizeof buf - 1) : -1;
-        if (fd >= 0)
-            close(fd);
-        if (n > 0) {
-            buf[n] = 0;
-            char *p = strrchr(buf, ')');
-            if (p && p[1] == ' ' && p[2] == 'S')
-                return;
-        }
-        msleep(1);
-    }
+    wait_sleeping_at(path);
 }
 
 /* Fill data_p until a non-blocking write says EAGAIN; the write end blocks again after. */

@@ -36,6 +36,10 @@ static const char *errname(int e)
     E(EXDEV) E(ENODEV) E(ENOTDIR) E(EISDIR) E(EINVAL) E(ENFILE) E(EMFILE) E(ENOTTY)
     E(ETXTBSY) E(EFBIG) E(ENOSPC) E(ESPIPE) E(EROFS) E(EMLINK) E(EPIPE) E(ERANGE)
     E(ENAMETOOLONG) E(ENOSYS) E(ENOTEMPTY) E(ELOOP) E(EOVERFLOW) E(EOPNOTSUPP)
+    E(ENOTSOCK) E(EDESTADDRREQ) E(EMSGSIZE) E(EPROTOTYPE) E(ENOPROTOOPT)
+    E(EPROTONOSUPPORT) E(ESOCKTNOSUPPORT) E(EAFNOSUPPORT) E(EADDRINUSE) E(EADDRNOTAVAIL)
+    E(ENETUNREACH) E(ECONNABORTED) E(ECONNRESET) E(ENOBUFS) E(EISCONN) E(ENOTCONN)
+    E(ETOOMANYREFS) E(ETIMEDOUT) E(ECONNREFUSED) E(EALREADY) E(EINPROGRESS) E(EDOM)
 #undef E
     default: {
         static char buf[32];
@@ -140,6 +144,26 @@ static void msleep(long ms)
     struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
     while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
         ;
+}
+
+/* Wait (up to 10 s) until the task whose stat file is at `statpath` (/proc/PID/stat, or
+ * /proc/self/task/TID/stat) sleeps in the kernel: state S. */
+static void wait_sleeping_at(const char *statpath)
+{
+    char buf[512];
+    for (int i = 0; i < 10000; i++) {
+        int fd = open(statpath, O_RDONLY);
+        long n = fd >= 0 ? read(fd, buf, sizeof buf - 1) : -1;
+        if (fd >= 0)
+            close(fd);
+        if (n > 0) {
+            buf[n] = 0;
+            char *p = strrchr(buf, ')');
+            if (p && p[1] == ' ' && p[2] == 'S')
+                return;
+        }
+        msleep(1);
+    }
 }
 
 static long now_ms(void)

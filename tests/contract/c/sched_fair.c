@@ -84,24 +84,11 @@ static void *waiter(void *arg)
     return NULL;
 }
 
-/* Wait (up to 5 s) until thread tid sleeps in the kernel: state S in its stat. */
 static void wait_sleeping(int tid)
 {
-    char path[64], buf[512];
+    char path[64];
     snprintf(path, sizeof path, "/proc/self/task/%d/stat", tid);
-    for (int i = 0; i < 5000; i++) {
-        int fd = open(path, O_RDONLY);
-        long n = fd >= 0 ? read(fd, buf, sizeof buf - 1) : -1;
-        if (fd >= 0)
-            close(fd);
-        if (n > 0) {
-            buf[n] = 0;
-            char *q = strrchr(buf, ')');
-            if (q && q[1] == ' ' && q[2] == 'S')
-                return;
-        }
-        msleep(1);
-    }
+    wait_sleeping_at(path);
 }
 
 static void one(enum spin s, enum wait w)
