@@ -30,6 +30,7 @@ from twaron.arch.x86_64.constants import AT_FDCWD, SIGSYS
 from twaron.clock import Clock
 from twaron.config import DEFAULT_DOMAINNAME, DEFAULT_HOSTNAME
 from twaron.hostpoll import HostPoller
+from twaron.ipc import IpcNamespace
 from twaron.mm.physmem import PhysMem
 from twaron.mm.vdso import Vdso
 from twaron.net import publish
@@ -122,6 +123,7 @@ class Kernel:
             copy_host_net_files(self)
         if config.publish:
             publish.start(self.net, config.publish)  # OSError if a host port is taken
+        self.ipc = IpcNamespace(self)  # System V IPC: one namespace per kernel
         self.sched.host_wait = partial(runloop.host_wait, self)
         self.sched.wall_deadline = self.deadline
         self.sched.halted = lambda: self.exit_status is not None

@@ -39,6 +39,7 @@ from twaron.arch.x86_64.constants import (
 )
 from twaron.arch.x86_64.errno import EACCES, EINVAL, EIO, ENOENT, ESRCH
 from twaron.errors import KernelError
+from twaron.fs.locks import proc_locks
 from twaron.fs.vfs import (
     Dentry,
     File,
@@ -325,12 +326,24 @@ class ProcFs:
             b"net": ProcLink(sb, lambda t: b"self/net"),
             b"stat": ProcFile(sb, self.stat),
             b"cmdline": ProcFile(sb, lambda t: b"twaron\n"),
+            b"locks": ProcFile(sb, lambda t: proc_locks(kernel.fs.locks)),
             b"sys": self._sys_dir(),
+            b"sysvipc": self._sysvipc_dir(),
         }
         assert len(self.static) + 3 <= TGID_OFFSET
         self.root = ProcDir(sb, self.root_entries, find=self.root_find, listing=self.root_listing)
 
     # --- tree ---
+    def _sysvipc_dir(self) -> Inode:
+        """/proc/sysvipc: the System V IPC objects of the kernel's namespace."""
+        sb, k = self.sb, self.kernel
+        files = {
+            b"msg": ProcFile(sb, lambda t: k.ipc.proc_msg()),
+            b"sem": ProcFile(sb, lambda t: k.ipc.proc_sem()),
+            b"shm": ProcFile(sb, lambda t: k.ipc.proc_shm()),
+        }
+        return ProcDir(sb, lambda: files)
+
     def _sys_dir(self) -> Inode:
         sb, k = self.sb, self.kernel
 
@@ -347,6 +360,8 @@ class ProcFs:
             b"pid_max": ProcFile(sb, lambda t: b"%d\n" % PID_MAX),
             b"ngroups_max": ProcFile(sb, lambda t: b"65536\n"),
         }
+        for name in (b"msgmax", b"msgmnb", b"msgmni", b"sem", b"shmall", b"shmmax", b"shmmni"):
+            kern[name] = ProcFile(sb, lambda t, name=name: k.ipc.sysctls()[name])
         kernel_dir = ProcDir(sb, lambda: kern)
         sysd = {b"kernel": kernel_dir, b"fs": self._sys_fs_dir(), b"net": self._sys_net_dir()}
         return ProcDir(sb, lambda: sysd)

@@ -264,6 +264,7 @@ class AddressSpace:
                 and prev.mapping is vma.mapping
                 and prev.file is vma.file
                 and prev.name == vma.name
+                and (vma.file is None or not vma.file.inode.unmergeable)
                 and (vma.mapping is None
                      or prev.pgoff + ((prev.end - prev.start) >> PAGE_SHIFT) == vma.pgoff)
             ):  # fmt: skip

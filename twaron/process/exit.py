@@ -15,6 +15,7 @@ from twaron.arch.x86_64.constants import P_ALL, P_PID, SA_NOCLDWAIT, SIGCHLD
 from twaron.arch.x86_64.errno import ECHILD
 from twaron.errors import KernelError
 from twaron.fs.tty import disassociate_ctty
+from twaron.ipc import sem
 from twaron.process import futex, timers
 from twaron.process import signal as sigs
 from twaron.wait import ALL_EVENTS, wait_event
@@ -59,6 +60,8 @@ def exit_task(task: Task) -> None:
         done, task.vfork_done = task.vfork_done, None
         done.notify()
     forget_original_parent(kernel, task)
+    if task.sysvsem is not None:
+        sem.exit_sem(kernel.ipc, task)  # SEM_UNDO adjustments (exit_sem)
     files = task.files
     files.users -= 1
     if files.users == 0:

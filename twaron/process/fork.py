@@ -36,6 +36,7 @@ from twaron.arch.x86_64.constants import (
 )
 from twaron.arch.x86_64.errno import EAGAIN, EINVAL, EPERM
 from twaron.errors import KernelError
+from twaron.ipc import sem
 from twaron.mm.address_space import AddressSpace
 from twaron.process import pidfd
 from twaron.process.task import Credentials, FsContext, Task, ThreadGroup
@@ -108,6 +109,8 @@ def do_fork(task: Task, flags: int, stack: int = 0, ptid: int = 0, ctid: int = 0
                      kernel.platform.fork_cpu(task))  # fmt: skip
     if flags & CLONE_FILES:
         task.files.users += 1
+    if flags & CLONE_SYSVSEM:
+        child.sysvsem = sem.share_undo_list(task)
     child.comm = task.comm
     child.blocked_signals = task.blocked_signals
     child.no_new_privs = task.no_new_privs

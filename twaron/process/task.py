@@ -174,6 +174,7 @@ class Task:
         self.rt_priority = 0
         self.reset_on_fork = False
         self.dl_params = (0, 0, 0)  # SCHED_DEADLINE runtime, deadline, period (ns)
+        self.sysvsem: Any = None  # SEM_UNDO records (ipc/sem.py UndoList), CLONE_SYSVSEM shares
 
     @property
     def pid(self) -> int:

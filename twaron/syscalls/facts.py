@@ -49,6 +49,9 @@ from twaron.syscalls.trace import (
     IN_MASK,
     INT_IN,
     INT_OUT,
+    IPC_GET_FLAGS,
+    IPC_ID,
+    IPC_KEY,
     ITIMER_WHICH,
     ITIMERSPEC_IN,
     ITIMERSPEC_OUT,
@@ -62,6 +65,8 @@ from twaron.syscalls.trace import (
     MMSG_IN,
     MMSG_OUT,
     MS_FLAGS,
+    MSG_FLAGS,
+    MSGCTL_CMDS,
     MSGF,
     MSGHDR_IN,
     MSGHDR_OUT,
@@ -83,7 +88,10 @@ from twaron.syscalls.trace import (
     RUSAGE_WHO,
     SCHED_POLICIES,
     SEEK_WHENCE,
+    SEMCTL_CMDS,
     SFD_FLAGS,
+    SHMAT_FLAGS,
+    SHMCTL_CMDS,
     SHUT_HOW,
     SIG,
     SIGACTION_IN,
@@ -101,6 +109,7 @@ from twaron.syscalls.trace import (
     SOCKADDR_OUT_4,
     SOCKF,
     SOCKLEN_INOUT,
+    SPLICE_FLAGS,
     STAT_OUT,
     STR,
     SYSINFO_OUT,
@@ -116,6 +125,7 @@ from twaron.syscalls.trace import (
     UTSNAME_OUT,
     WAIT_FLAGS,
     WSTATUS_OUT,
+    XATTR_FLAGS,
     Arg,
     Custom,
     D,
@@ -141,7 +151,7 @@ from twaron.syscalls.trace import (
 
 NEVER, SYS, NOHAND, BLOCK = (Restart.NEVER_SLEEPS, Restart.SYS, Restart.NOHAND,
                              Restart.BLOCK)  # fmt: skip
-EINTR = Restart.EINTR
+EINTR = Restart.EINTR  # never restarted (signal(7): semop, semtimedop)
 KILLABLE = Restart.KILLABLE
 
 
@@ -209,12 +219,16 @@ SOCKOPTS = ("SO_BINDTODEVICE knows no device (ENODEV); filters (SO_ATTACH_FILTER
 ADDRLEN = D.fz("l")  # a sockaddr's length
 EPOLL = ("EPOLLWAKEUP is accepted (and dropped without CAP_BLOCK_SUSPEND, as Linux): the "
          "guest never suspends")  # fmt: skip
-SYSV_IPC = "System V IPC: not yet"
 MQUEUE = "POSIX message queues: not yet"
 AIO = "Linux AIO: not yet"
-XATTR = "extended attributes: not yet"
 INOTIFY = ("no IN_UNMOUNT (the mount tree is fixed), no IN_OPEN/IN_ACCESS from execve; "
            "max_user_instances and max_user_watches are not enforced")  # fmt: skip
+PIPE_BYTES = ("a pipe's room is counted in bytes, not in page-sized buffers (Linux fits fewer "
+              "bytes when spliced pages are partial)")  # fmt: skip
+SHM_HUGETLB_NOTE = "SHM_HUGETLB is ENOSYS, as a Linux build without CONFIG_HUGETLBFS"
+XATTR = ("tmpfs's user.*, trusted.* and security.* (as without an LSM); no POSIX ACLs "
+         "(system.* is EOPNOTSUPP); the name is read before the path, as since Linux 6.13")
+OPEN_NOTE = "O_DIRECTORY|O_CREAT is EINVAL, as since Linux 6.4"  # fmt: skip
 FANOTIFY = "fanotify: not yet"
 POSIX_TIMERS = ("on the alarm clocks EOPNOTSUPP (no RTC); CPU-time timers fire within a time "
                 "slice of their expiry")
@@ -263,19 +277,20 @@ FACTS: dict[str, Fact] = {
     "preadv2": unsupported("not yet (preadv works)", fuzz="fpvox"),
     "pwritev2": unsupported("not yet (pwritev works)", fuzz="fpvox"),
     "sendfile": full(FD, FD, PTR, U, restart=SYS),
-    "splice": unsupported("splice: not yet", fuzz="fpfplx"),
-    "tee": unsupported("splice: not yet", fuzz="ffli"),
-    "vmsplice": unsupported("splice: not yet"),
-    "copy_file_range": unsupported("not yet (programs fall back to read/write)",
-                                   fuzz="fpfplx"),  # fmt: skip
+    "splice": partial(PIPE_BYTES, FD, PTR, FD, PTR, U, flags(SPLICE_FLAGS), restart=SYS),
+    "tee": partial(PIPE_BYTES, FD, FD, U, flags(SPLICE_FLAGS), restart=SYS),
+    "vmsplice": partial(PIPE_BYTES + "; the pages are copied, never gifted",
+                        FD, iovec_in(2), COUNT, flags(SPLICE_FLAGS), restart=SYS),  # fmt: skip
+    "copy_file_range": full(FD, PTR, FD, PTR, U, X,
+                            note="a copy through the page cache (tmpfs has no reflink)"),
     "lseek": full(FD, LD, enum(SEEK_WHENCE)),
     "readahead": unsupported("not yet", fuzz="fol"),
     # ---- opening, closing, file descriptors
-    "open": partial("O_TMPFILE is EOPNOTSUPP (Linux's tmpfs has it)", restart=SYS,
-                    shape=open_args, fuzz="sxm"),  # fmt: skip
-    "openat": partial("O_TMPFILE is EOPNOTSUPP (Linux's tmpfs has it)", restart=SYS,
-                      shape=openat_args, fuzz="dsxm"),  # fmt: skip
-    "openat2": unsupported("not yet (openat works)", fuzz="dspl"),
+    "open": full(restart=SYS, shape=open_args, fuzz="sxm", note=OPEN_NOTE),
+    "openat": full(restart=SYS, shape=openat_args, fuzz="dsxm", note=OPEN_NOTE),
+    "openat2": partial("RESOLVE_CACHED is EAGAIN for any step into procfs and any missing name "
+                       "(Linux: whatever its RCU walk cannot finish)", DIRFD, PATH, PTR, U,
+                       restart=SYS, fuzz="dspl"),  # fmt: skip
     "creat": full(PATH, OCT, restart=SYS),
     "close": full(FD),
     "close_range": partial("CLOSE_RANGE_UNSHARE does not unshare a shared fd table",
@@ -283,10 +298,11 @@ FACTS: dict[str, Fact] = {
     "dup": full(FD),
     "dup2": full(FD, FD),
     "dup3": full(FD, FD, flags(OPEN_FLAGS)),
-    "fcntl": partial("record locks (F_SETLK, F_SETLKW, F_GETLK, OFD) are granted and never "
-                     "conflict; F_SETOWN/F_SETSIG are kept for F_NOTIFY's signal only (no "
-                     "O_ASYNC SIGIO), F_SETOWN_EX and leases are EINVAL; an F_NOTIFY watch "
-                     "ends when its open file is closed, not at the close of one of its fds",
+    "fcntl": partial("F_SETOWN/F_SETSIG are kept for F_NOTIFY's signal only (no O_ASYNC "
+                     "SIGIO), F_SETOWN_EX and leases are EINVAL; an F_NOTIFY watch ends when "
+                     "its open file is closed, not at the close of one of its fds (record and "
+                     "OFD locks are Linux's, F_SETLKW with deadlock detection; F_OFD_GETLK "
+                     "takes F_UNLCK as since Linux 6.6)", restart=SYS,
                      shape=fcntl_args, fuzz="fFi"),  # fmt: skip
     "ioctl": partial("FIONBIO, FIOCLEX/FIONCLEX, FIONREAD on any file; on sockets SIOCINQ, "
                      "SIOCOUTQ, SIOCATMARK and the interface ioctls of lo (SIOCGIFCONF, "
@@ -305,8 +321,7 @@ FACTS: dict[str, Fact] = {
                      "(TIOCGLCKTRMIOS), modem lines (TIOCM*), TIOCCONS, serial ioctls; "
                      "TCSETSW/TCSETSF do not wait (no output is ever pending); others ENOTTY",
                      restart=SYS, shape=ioctl_args, fuzz="fxp"),  # fmt: skip
-    "flock": stub("checks the fd and operation, takes no lock: LOCK_EX excludes nobody",
-                  FD, flags(LOCK_OPS)),  # fmt: skip
+    "flock": full(FD, flags(LOCK_OPS), restart=SYS),
     "pipe": full(PIPEFD_OUT),
     "pipe2": partial("O_DIRECT (packet mode) is accepted; the pipe stays a byte stream",
                      PIPEFD_OUT, flags(OPEN_FLAGS)),  # fmt: skip
@@ -338,8 +353,7 @@ FACTS: dict[str, Fact] = {
     "unlinkat": full(DIRFD, PATH, flags(AT_FLAGS)),
     "rename": full(PATH, PATH),
     "renameat": full(DIRFD, PATH, DIRFD, PATH),
-    "renameat2": partial("RENAME_WHITEOUT is EINVAL (Linux's tmpfs makes the whiteout)",
-                         DIRFD, PATH, DIRFD, PATH, flags(RENAME_FLAGS)),  # fmt: skip
+    "renameat2": full(DIRFD, PATH, DIRFD, PATH, flags(RENAME_FLAGS)),
     "link": full(PATH, PATH),
     "linkat": full(DIRFD, PATH, DIRFD, PATH, flags(AT_FLAGS)),
     "symlink": full(PATH, PATH),
@@ -362,8 +376,11 @@ FACTS: dict[str, Fact] = {
     "faccessat2": full(DIRFD, PATH, AMODE, flags(AT_FLAGS)),
     "truncate": full(PATH, LD),
     "ftruncate": full(FD, LD),
-    "fallocate": partial("mode 0 only (KEEP_SIZE, PUNCH_HOLE, ... are EOPNOTSUPP; Linux's "
-                         "tmpfs has them)", FD, flags(FALLOC_FLAGS), LD, LD),  # fmt: skip
+    "fallocate": partial("tmpfs's modes (allocation, KEEP_SIZE, PUNCH_HOLE) as Linux 6.12+ checks "
+                         "them; a process that has the file mapped keeps the punched pages "
+                         "(zeroed) until it unmaps them: its writes there no longer reach the "
+                         "file (Linux refaults a new page)", FD, flags(FALLOC_FLAGS), LD, LD),
+    # fmt: skip
     "fadvise64": partial("the advice is checked, then ignored (as Linux does on tmpfs); a pipe "
                          "is not ESPIPE", FD, LD, U, enum(FADV_ADVICE)),  # fmt: skip
     "sync_file_range": unsupported("not yet"),
@@ -372,18 +389,18 @@ FACTS: dict[str, Fact] = {
     "syncfs": full(FD, note=TMPFS_SYNC),
     "sync": full(note=TMPFS_SYNC),
     # ---- extended attributes
-    "setxattr": unsupported(XATTR, fuzz="sspli"),
-    "lsetxattr": unsupported(XATTR),
-    "fsetxattr": unsupported(XATTR),
-    "getxattr": unsupported(XATTR, fuzz="sspl"),
-    "lgetxattr": unsupported(XATTR),
-    "fgetxattr": unsupported(XATTR),
-    "listxattr": unsupported(XATTR, fuzz="spl"),
-    "llistxattr": unsupported(XATTR),
-    "flistxattr": unsupported(XATTR),
-    "removexattr": unsupported(XATTR),
-    "lremovexattr": unsupported(XATTR),
-    "fremovexattr": unsupported(XATTR),
+    "setxattr": partial(XATTR, PATH, STR, buf_in(3), U, flags(XATTR_FLAGS)),
+    "lsetxattr": partial(XATTR, PATH, STR, buf_in(3), U, flags(XATTR_FLAGS)),
+    "fsetxattr": partial(XATTR, FD, STR, buf_in(3), U, flags(XATTR_FLAGS)),
+    "getxattr": partial(XATTR, PATH, STR, BUF_OUT, U),
+    "lgetxattr": partial(XATTR, PATH, STR, BUF_OUT, U),
+    "fgetxattr": partial(XATTR, FD, STR, BUF_OUT, U),
+    "listxattr": partial(XATTR, PATH, BUF_OUT, U),
+    "llistxattr": partial(XATTR, PATH, BUF_OUT, U),
+    "flistxattr": partial(XATTR, FD, BUF_OUT, U),
+    "removexattr": partial(XATTR, PATH, STR),
+    "lremovexattr": partial(XATTR, PATH, STR),
+    "fremovexattr": partial(XATTR, FD, STR),
     # ---- mounts and file systems
     "mount": partial(CONTAINER, STR, PATH, STR, X, PTR),
     "umount2": partial(CONTAINER + " (bad flags: EINVAL)", PATH, flags(UMOUNT_FLAGS)),
@@ -635,18 +652,19 @@ FACTS: dict[str, Fact] = {
     "setsockopt": partial(SOCKOPTS, restart=NEVER, shape=setsockopt_args, fuzz="fcipl"),
     "getsockopt": partial(SOCKOPTS, restart=NEVER, shape=getsockopt_args, fuzz="fcipp"),
     # ---- System V IPC and POSIX message queues
-    "shmget": unsupported(SYSV_IPC),
-    "shmat": unsupported(SYSV_IPC, result="hex"),
-    "shmctl": unsupported(SYSV_IPC),
-    "shmdt": unsupported(SYSV_IPC),
-    "semget": unsupported(SYSV_IPC),
-    "semop": unsupported(SYSV_IPC),
-    "semctl": unsupported(SYSV_IPC),
-    "semtimedop": unsupported(SYSV_IPC),
-    "msgget": unsupported(SYSV_IPC),
-    "msgsnd": unsupported(SYSV_IPC),
-    "msgrcv": unsupported(SYSV_IPC),
-    "msgctl": unsupported(SYSV_IPC),
+    "shmget": partial(SHM_HUGETLB_NOTE, IPC_KEY, U, IPC_GET_FLAGS),
+    "shmat": full(IPC_ID, ADDR, flags(SHMAT_FLAGS), result="hex"),
+    "shmctl": full(IPC_ID, enum(SHMCTL_CMDS), PTR,
+                   note="SHM_LOCK only sets SHM_LOCKED: twaron never swaps"),  # fmt: skip
+    "shmdt": full(ADDR),
+    "semget": full(IPC_KEY, D, IPC_GET_FLAGS),
+    "semop": full(IPC_ID, PTR, COUNT, restart=EINTR),
+    "semctl": full(IPC_ID, D, enum(SEMCTL_CMDS), X),
+    "semtimedop": full(IPC_ID, PTR, COUNT, TIMESPEC_IN, restart=EINTR),
+    "msgget": full(IPC_KEY, IPC_GET_FLAGS),
+    "msgsnd": full(IPC_ID, PTR, U, flags(MSG_FLAGS), restart=NOHAND),
+    "msgrcv": full(IPC_ID, PTR, U, LD, flags(MSG_FLAGS), restart=NOHAND),
+    "msgctl": full(IPC_ID, enum(MSGCTL_CMDS), PTR),
     "mq_open": unsupported(MQUEUE),
     "mq_unlink": unsupported(MQUEUE),
     "mq_timedsend": unsupported(MQUEUE),

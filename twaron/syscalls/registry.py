@@ -168,7 +168,9 @@ def load() -> Registry:
         epoll,
         eventfd,
         fs,
+        ipc,
         itimer,
+        locks,
         memfd,
         misc,
         mm,
@@ -183,8 +185,10 @@ def load() -> Registry:
         sched,
         signal,
         signalfd,
+        splice,
         time,
         timerfd,
+        xattr,
     )
     from twaron.syscalls.classes import classes_of
     from twaron.syscalls.facts import FACTS

@@ -316,6 +316,19 @@ FALLOC_FLAGS = [
     (0x20, "FALLOC_FL_INSERT_RANGE"), (0x40, "FALLOC_FL_UNSHARE_RANGE"),
 ]  # fmt: skip
 ITIMER_WHICH = ("ITIMER_", {0: "ITIMER_REAL", 1: "ITIMER_VIRTUAL", 2: "ITIMER_PROF"})
+XATTR_FLAGS = _names("XATTR_CREATE", "XATTR_REPLACE")
+SPLICE_FLAGS = _names("SPLICE_F_MOVE", "SPLICE_F_NONBLOCK", "SPLICE_F_MORE", "SPLICE_F_GIFT")
+# System V IPC, as strace prints it
+SHMAT_FLAGS = _names("SHM_RDONLY", "SHM_RND", "SHM_REMAP", "SHM_EXEC")
+MSG_FLAGS = _names("IPC_NOWAIT", "MSG_NOERROR", "MSG_EXCEPT", "MSG_COPY")
+_IPC_GET_FLAGS = _names("IPC_CREAT", "IPC_EXCL", "SHM_HUGETLB", "SHM_NORESERVE")
+SHMCTL_CMDS = _enum("SHM_", "IPC_RMID", "IPC_SET", "IPC_STAT", "IPC_INFO", "SHM_LOCK",
+                    "SHM_UNLOCK", "SHM_STAT", "SHM_INFO", "SHM_STAT_ANY")  # fmt: skip
+SEMCTL_CMDS = _enum("SEM_", "IPC_RMID", "IPC_SET", "IPC_STAT", "IPC_INFO", "GETPID", "GETVAL",
+                    "GETALL", "GETNCNT", "GETZCNT", "SETVAL", "SETALL", "SEM_STAT", "SEM_INFO",
+                    "SEM_STAT_ANY")  # fmt: skip
+MSGCTL_CMDS = _enum("MSG_", "IPC_RMID", "IPC_SET", "IPC_STAT", "IPC_INFO", "MSG_STAT",
+                    "MSG_INFO", "MSG_STAT_ANY")  # fmt: skip
 PRIO_WHICH = ("PRIO_", {0: "PRIO_PROCESS", 1: "PRIO_PGRP", 2: "PRIO_USER"})
 RUSAGE_WHO = ("RUSAGE_", {0: "RUSAGE_SELF", 0xFFFF_FFFF: "RUSAGE_CHILDREN", 1: "RUSAGE_THREAD"})
 FADV_ADVICE = ("POSIX_FADV_", {
@@ -462,6 +475,18 @@ def flags(table: Table, zero: str = "0") -> Arg:
 
 def enum(e: tuple[str, dict[int, str]]) -> Arg:
     return _in(lambda c, v: enum_str(e, v & 0xFFFF_FFFF), "c")
+
+
+def _ipc_get_flags(v: int) -> str:
+    """shmget/semget/msgget's flags: IPC_CREAT|IPC_EXCL|0600."""
+    v &= 0xFFFF_FFFF
+    named = flags_str(_IPC_GET_FLAGS, v & ~0o777, zero="")
+    return (named + "|" if named else "") + _oct_mode(v & 0o777)
+
+
+IPC_KEY = _in(lambda c, v: "IPC_PRIVATE" if not v & 0xFFFF_FFFF else _hex0(v & 0xFFFF_FFFF))
+IPC_GET_FLAGS = _in(lambda c, v: _ipc_get_flags(v), "x")
+IPC_ID = D.fz("c")  # ids of the objects a fuzzing child made are small
 
 
 def _path(c: Call, v: int) -> str:
