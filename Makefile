@@ -40,7 +40,7 @@ demo: install
 	$(VENV)/bin/twaron run -- sh -c 'echo hello from twaron; uname -a; ls /bin | head -5'
 
 test: install
-	$(VENV)/bin/python -m pytest -n auto --dist worksteal $(PYTEST_ARGS)
+	$(VENV)/bin/python -m pytest -n auto --dist worksteal --durations=25 $(PYTEST_ARGS)
 
 lint: install
 	$(VENV)/bin/ruff check twaron tests
