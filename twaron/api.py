@@ -7,6 +7,7 @@ import signal
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from twaron.arch.x86_64.errno import EACCES, ENOENT, ENOEXEC, ENOTDIR
 from twaron.config import Config
@@ -84,9 +85,16 @@ def run_console(config: Config, on_kernel: Callable[[Kernel], None] | None = Non
 
     --deterministic: the console takes host input at input points only (fs/vconsole.py);
     --record FILE writes every outside input to FILE (twaron/recording.py). on_kernel is
-    called with the kernel once it has booted (twaron explore counts its oopses)."""
+    called with the kernel once it has booted (twaron explore counts its oopses).
+
+    Otherwise, when stdin is a terminal the console is a terminal of the kernel's (its line
+    discipline makes Ctrl-C, Ctrl-\\ and Ctrl-Z signals for the guest's foreground group),
+    and the host terminal is in raw mode for the run, put back whatever ends it (the guest's
+    exit, --timeout, an exception, SIGTERM or SIGHUP to twaron: forwarded to the guest, whose
+    end ends the run)."""
     sys.stdout.flush()
-    console = VirtualConsole(0, 1, 2) if config.deterministic else Console(0, 1, 2)
+    console = VirtualConsole(0, 1, 2) if config.deterministic else \
+        Console(0, 1, 2, line_discipline=True)  # fmt: skip
     recording = None
     try:
         trace_file = open(config.trace_file, "w") if config.trace_file else None  # noqa: SIM115
@@ -111,13 +119,20 @@ def run_console(config: Config, on_kernel: Callable[[Kernel], None] | None = Non
     if trace_file is not None:
         kernel.trace_out = trace_file
     previous = _forward_host_signals(kernel)
+    stderr = sys.stderr
     try:
         status = start(kernel, config)
         if status is not None:
             if recording is not None:
                 recording.finish(status << 8)
             return status
+        console.enter_raw()
+        if console.raw:  # twaron's own lines (oopses, --trace on stderr) on a raw terminal
+            sys.stderr = _CrLf(stderr, console)
+            if trace_file is None:
+                kernel.trace_out = sys.stderr
         wait_status = kernel.run()
+        console.restore()
         if recording is not None:
             recording.finish(wait_status)
         kernel.report(kernel.trace_out)
@@ -126,6 +141,7 @@ def run_console(config: Config, on_kernel: Callable[[Kernel], None] | None = Non
             return 1  # as Python's own uncaught exception
         return 124 if kernel.timed_out else status_to_exit_code(wait_status)
     finally:
+        sys.stderr = stderr
         kernel.net.close()
         _restore_host_signals(kernel, previous)
         console.restore()
@@ -133,6 +149,24 @@ def run_console(config: Config, on_kernel: Callable[[Kernel], None] | None = Non
             trace_file.close()
         if recording is not None:
             recording.close()
+
+
+class _CrLf:
+    """A text stream that ends lines with CR LF while the host terminal is in raw mode."""
+
+    def __init__(self, stream: Any, console: Console) -> None:
+        self.stream = stream
+        self.console = console
+
+    def write(self, s: str) -> int:
+        self.stream.write(s.replace("\n", "\r\n") if self.console.raw else s)
+        return len(s)
+
+    def flush(self) -> None:
+        self.stream.flush()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.stream, name)
 
 
 def _report(kernel: Kernel, config: Config) -> None:
