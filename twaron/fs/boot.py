@@ -20,7 +20,7 @@ from twaron.fs import rootfs, tmpfs
 from twaron.fs.anon_inodes import AnonInodeFs
 from twaron.fs.console import Console
 from twaron.fs.pipe import new_pipefs
-from twaron.fs.vfs import MAY_EXEC, File, Inode, Path, lookup_at, permission
+from twaron.fs.vfs import MAY_EXEC, File, Inode, Path, lookup_at, mounts_under, permission
 
 BINPRM_BUF_SIZE = 256  # what execve reads first: ELF header or "#!" line
 
@@ -38,6 +38,14 @@ class FsState:
         root.mnt.ns.assign_dev(self.anon_inodes.sb)
         self.shm: Path | None = None  # memfds' internal tmpfs, made at the first memfd_create
         self.inotify_max_queued_events = INOTIFY_MAX_QUEUED_EVENTS  # /proc/sys/fs/inotify
+
+    def close(self) -> None:
+        """The run is over: host resources of its file systems (overlay and volume trees)
+        let go. Idempotent."""
+        for m, _p in mounts_under(self.root):
+            close = getattr(m.sb, "close", None)
+            if close is not None:
+                close()
 
     def console_files(self) -> list[File]:
         """Fresh Files for fds 0, 1, 2 of init (each carries one reference to install)."""
