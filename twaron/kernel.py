@@ -29,7 +29,9 @@ from twaron.arch.x86_64.constants import AT_FDCWD, SIGSYS
 from twaron.clock import Clock
 from twaron.config import DEFAULT_DOMAINNAME, DEFAULT_HOSTNAME
 from twaron.hostpoll import HostPoller
+from twaron.ipc import IpcNamespace
 from twaron.mm.physmem import PhysMem
+from twaron.mm.vdso import Vdso
 from twaron.net import publish
 from twaron.net.socket import NetNamespace
 from twaron.process import exit as exits
@@ -95,6 +97,7 @@ class Kernel:
         self.platform: Any = None
         self.platform = platforms.create(config.platform, self.mem, self.syscalls.entry_point())
         self.syscalls.platform = self.platform
+        self.vdso = Vdso(self.mem, self.clock, self.platform.guest_tsc_offset())
         self.exit_status: int | None = None
         # The task the run loop is running (Linux's `current`): whose syscall a file's read
         # or write serves, for the few that need to know (a socket's sender credentials).
@@ -117,6 +120,7 @@ class Kernel:
             copy_host_net_files(self)
         if config.publish:
             publish.start(self.net, config.publish)  # OSError if a host port is taken
+        self.ipc = IpcNamespace(self)  # System V IPC: one namespace per kernel
         self.sched.host_wait = partial(runloop.host_wait, self)
         self.sched.wall_deadline = self.deadline
         self.platform.others_want_cpu = partial(runloop.others_want_cpu, self)

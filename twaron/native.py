@@ -3,8 +3,8 @@
 The native side of the contract tests and of `twaron bench`: both sides must exec the same
 /bin/busybox (the host's own /bin/sh is dash and its /bin/true is coreutils), so the native
 program runs as root, chrooted into a directory written by ``twaron.fs.rootfs.write_host_tree``,
-as pid 1 of a new pid namespace (as it is in twaron), in a private mount + UTS namespace and a
-network namespace of its own whose only interface is lo, up (as twaron's `--net none`), with
+as pid 1 of a new pid namespace (as it is in twaron), in a private mount + UTS + IPC namespace and
+a network namespace of its own whose only interface is lo, up (as twaron's `--net none`), with
 /proc mounted, /dev/null, /dev/zero, /dev/urandom, /dev/random bound in and, on request, a
 tmpfs on /tmp (twaron's /tmp is a tmpfs: file workloads must not hit the host's disk). The
 namespaces die with the process, so nothing needs unmounting.
@@ -30,6 +30,7 @@ DEV_LINKS = {"fd": "/proc/self/fd", "stdin": "/proc/self/fd/0", "stdout": "/proc
 CLONE_NEWNS, CLONE_NEWUTS, CLONE_NEWPID = 0x00020000, 0x04000000, 0x20000000
 CLONE_NEWNET = 0x40000000
 SIOCSIFFLAGS, IFF_UP, IFF_RUNNING = 0x8914, 0x1, 0x40
+CLONE_NEWIPC = 0x08000000
 MS_BIND, MS_REC, MS_PRIVATE = 0x1000, 0x4000, 0x40000
 PR_SET_PDEATHSIG = 1
 RLIMIT_CORE = 4
@@ -137,7 +138,8 @@ def enter_root(root: str, *, pid_namespace: bool = True, tmpfs_tmp: bool = False
     other process of the namespace dies with pid 1, which leads its own session.
     """
     libc = _libc_handle()
-    flags = CLONE_NEWNS | CLONE_NEWUTS | (CLONE_NEWPID if pid_namespace else 0)
+    # a fresh IPC namespace, as a twaron kernel has: System V ids start over, nothing leaks
+    flags = CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | (CLONE_NEWPID if pid_namespace else 0)
     flags |= CLONE_NEWNET if net_namespace else 0
     _check(libc.unshare(flags), "unshare")
     if net_namespace:

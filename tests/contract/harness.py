@@ -1,8 +1,8 @@
 """Contract-test harness: the same program natively (in a chroot with twaron's root layout)
 and inside twaron; stdout, exit status and (where deterministic) stderr must be identical.
 
-Natively a program runs as root, as pid 1 of a new pid namespace, in a private mount + UTS
-namespace (``unshare --mount --uts --pid --fork``), chrooted into a directory
+Natively a program runs as root, as pid 1 of a new pid namespace, in a private mount + UTS + IPC
+namespace (``unshare --mount --uts --ipc --pid --fork``), chrooted into a directory
 that has the layout of twaron's default root filesystem (``twaron.fs.rootfs.write_host_tree``,
 or a small fallback until that exists), with /proc mounted and /dev/null, /dev/zero,
 /dev/urandom, /dev/random, /dev/full bound in

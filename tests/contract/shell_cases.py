@@ -372,17 +372,20 @@ CASES += [
               "/proc/$$/status; exec grep -E '^Sig(Ign|Cgt):' /proc/self/status"),
     # 15. networking on lo (BusyBox's nc, httpd and wget; /proc/net)
     ShellCase("nc_listen_connect",
-              "nc -l -p 7601 > /tmp/got & for i in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15; do "
-              "echo 'hello over tcp' | nc 127.0.0.1 7601 2>/dev/null && break; sleep 0.2; done; "
+              # the client reads a file: from a pipe, the listener's FIN (its stdin is
+              # /dev/null) could reach the client before echo ran, and it would send nothing
+              "echo 'hello over tcp' > /tmp/msg; nc -l -p 7601 > /tmp/got & "
+              "for i in $(seq 100); do "
+              "nc 127.0.0.1 7601 < /tmp/msg 2>/dev/null && break; sleep 0.2; done; "
               "wait; cat /tmp/got; nc 127.0.0.1 7699 </dev/null; echo rc=$?"),
     ShellCase("nc_both_ways",
-              "(echo from-server; sleep 1) | nc -l -p 7602 > /tmp/s & for i in 1 2 3 4 5 6 7 8 "
-              "9 10 11 12 13 14 15; do (echo from-client; sleep 1) | nc 127.0.0.1 7602 "
+              "(echo from-server; sleep 1) | nc -l -p 7602 > /tmp/s & for i in $(seq 100); do "
+              "(echo from-client; sleep 1) | nc 127.0.0.1 7602 "
               "2>/dev/null && break; sleep 0.2; done; wait; cat /tmp/s"),
     ShellCase("httpd_wget",
               "mkdir -p /tmp/www && echo '<p>served by httpd</p>' > /tmp/www/index.html && "
-              "seq 100000 > /tmp/www/big && httpd -p 7603 -h /tmp/www && for i in 1 2 3 4 5 6 7 "
-              "8 9 10 11 12 13 14 15; do wget -q -O - http://127.0.0.1:7603/ 2>/dev/null && "
+              "seq 100000 > /tmp/www/big && httpd -p 7603 -h /tmp/www && for i in $(seq 100); "
+              "do wget -q -O - http://127.0.0.1:7603/ 2>/dev/null && "
               "break; sleep 0.2; done; wget -q -O - http://localhost:7603/big | md5sum; "
               "wget -q -O - http://127.0.0.1:7603/nope; echo rc=$?"),
     ShellCase("proc_net_headers",

@@ -1,6 +1,6 @@
 """Two kernels in one Python process share nothing: each has its own pids, device numbers,
-pipe inodes, scheduler, futex queues and syscall contexts, so a guest sees the same thing
-whichever kernel of the process it runs in."""
+pipe inodes, scheduler, futex queues, syscall contexts, file locks and System V IPC
+namespace, so a guest sees the same thing whichever kernel of the process it runs in."""
 
 from __future__ import annotations
 
@@ -25,10 +25,12 @@ def test_two_kernels_share_nothing() -> None:
     out_a, out_b = bytearray(), bytearray()
     a, b = _boot(out_a), _boot(out_b)  # both booted before either runs
     for name in ("pids", "sched", "futex_queues", "contexts", "mem", "clock", "rng", "fs",
-                 "platform", "syscalls", "unimplemented_calls", "net"):  # fmt: skip
+                 "platform", "syscalls", "unimplemented_calls", "net", "ipc"):  # fmt: skip
         assert getattr(a, name) is not getattr(b, name), name
     assert a.fs.pipefs is not b.fs.pipefs
     assert a.net.sockfs is not b.net.sockfs and a.net.sockfs.dev != 0
+    assert a.fs.locks is not b.fs.locks
+    assert a.ipc.shm_ids is not b.ipc.shm_ids and a.ipc.sem_ids is not b.ipc.sem_ids
     assert a.run() == 0 and b.run() == 0
     assert not a.oopses and not b.oopses
     assert out_a == out_b, (out_a, out_b)

@@ -16,7 +16,7 @@ LAYERS = [
     ("arch",),
     ("errors", "clock", "wait", "hostpoll", "random", "config", "profile", "timeline", "build"),
     ("platform", "mm"),
-    ("fs",),
+    ("fs", "ipc"),
     ("process",),
     ("net",),
     ("syscalls",),

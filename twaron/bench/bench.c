@@ -303,6 +303,24 @@ static void w_getpid(long iters)
     report("getpid", iters, now_ns() - t0);
 }
 
+/* musl's clock_gettime: through the vDSO (no system call) where the kernel maps one. */
+static void w_clock_gettime(long iters)
+{
+    struct timespec ts, last = {0, 0};
+    for (long i = 0, w = micro_warmup(iters); i < w; i++)
+        if (clock_gettime(CLOCK_MONOTONIC, &ts) != 0)
+            fail("clock_gettime: %s", strerror(errno));
+    long long t0 = now_ns();
+    for (long i = 0; i < iters; i++) {
+        if (clock_gettime(CLOCK_MONOTONIC, &ts) != 0)
+            fail("iteration %ld: clock_gettime: %s", i, strerror(errno));
+        if (ts.tv_sec < last.tv_sec || (ts.tv_sec == last.tv_sec && ts.tv_nsec < last.tv_nsec))
+            fail("iteration %ld: CLOCK_MONOTONIC went back", i);
+        last = ts;
+    }
+    report("clock_gettime", iters, now_ns() - t0);
+}
+
 static void w_read_null(long iters)
 {
     int fd = open("/dev/null", O_RDONLY);
@@ -659,6 +677,7 @@ static const struct workload workloads[] = {
     {"tar_extract", w_tar_extract, 50, 10},
     {"file_tree", w_file_tree, 50, 20},
     {"getpid", w_getpid, 1000000, 100000},
+    {"clock_gettime", w_clock_gettime, 10000000, 1000000},
     {"read_null", w_read_null, 500000, 50000},
     {"write_null", w_write_null, 500000, 50000},
     {"pipe", w_pipe, 256, 64},

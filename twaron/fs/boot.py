@@ -19,6 +19,7 @@ from twaron.errors import KernelError
 from twaron.fs import rootfs, tmpfs
 from twaron.fs.anon_inodes import AnonInodeFs
 from twaron.fs.console import Console
+from twaron.fs.locks import LockManager
 from twaron.fs.pipe import new_pipefs
 from twaron.fs.vfs import MAY_EXEC, File, Inode, Path, lookup_at, mounts_under, permission
 
@@ -38,6 +39,7 @@ class FsState:
         root.mnt.ns.assign_dev(self.anon_inodes.sb)
         self.shm: Path | None = None  # memfds' internal tmpfs, made at the first memfd_create
         self.inotify_max_queued_events = INOTIFY_MAX_QUEUED_EVENTS  # /proc/sys/fs/inotify
+        self.locks = LockManager()  # every file lock of this kernel (fs/locks.py)
 
     def close(self) -> None:
         """The run is over: host resources of its file systems (overlay and volume trees)

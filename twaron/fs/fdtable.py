@@ -9,10 +9,19 @@ from __future__ import annotations
 
 from twaron.arch.x86_64.errno import EBADF, EMFILE
 from twaron.errors import KernelError
+from twaron.fs.locks import remove_posix
 from twaron.fs.vfs import File
 
 NR_OPEN_DEFAULT = 1024  # RLIMIT_NOFILE soft limit when the process set none
 NR_OPEN_MAX = 1 << 20  # Linux's fs.nr_open: no fd is ever above this
+
+
+def filp_close(f: File, owner: FdTable) -> None:
+    """Drop one fd's reference (Linux's filp_close): closing any fd of a file ends the POSIX
+    locks the process (its fd table) holds on it."""
+    if f.inode.flctx is not None:
+        remove_posix(f, owner)
+    f.put()
 
 
 class FdTable:
@@ -72,14 +81,14 @@ class FdTable:
         self.files[fd] = file
         self.cloexec[fd] = cloexec
         if old is not None:
-            old.put()
+            filp_close(old, self)
 
     def close(self, fd: int) -> None:
         f = self.get(fd)
         self.files[fd] = None
         self.cloexec[fd] = False
         self._shrink()
-        f.put()
+        filp_close(f, self)
 
     def _shrink(self) -> None:
         files = self.files
@@ -132,14 +141,14 @@ class FdTable:
                 self.files[fd] = None
                 self.cloexec[fd] = False
                 if f is not None:
-                    f.put()
+                    filp_close(f, self)
         self._shrink()
 
     def close_all(self) -> None:
         files, self.files, self.cloexec = self.files, [], []
         for f in files:
             if f is not None:
-                f.put()
+                filp_close(f, self)
 
     def open_fds(self) -> list[int]:
         return [fd for fd, f in enumerate(self.files) if f is not None]

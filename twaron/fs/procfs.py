@@ -37,8 +37,9 @@ from twaron.arch.x86_64.constants import (
     WMEM_DEFAULT,
     WMEM_MAX,
 )
-from twaron.arch.x86_64.errno import EACCES, EINVAL, EIO, ENOENT
+from twaron.arch.x86_64.errno import EACCES, EINVAL, EIO, ENOENT, ESRCH
 from twaron.errors import KernelError
+from twaron.fs.locks import proc_locks
 from twaron.fs.vfs import (
     Dentry,
     File,
@@ -325,12 +326,24 @@ class ProcFs:
             b"net": ProcLink(sb, lambda t: b"self/net"),
             b"stat": ProcFile(sb, self.stat),
             b"cmdline": ProcFile(sb, lambda t: b"twaron\n"),
+            b"locks": ProcFile(sb, lambda t: proc_locks(kernel.fs.locks)),
             b"sys": self._sys_dir(),
+            b"sysvipc": self._sysvipc_dir(),
         }
         assert len(self.static) + 3 <= TGID_OFFSET
         self.root = ProcDir(sb, self.root_entries, find=self.root_find, listing=self.root_listing)
 
     # --- tree ---
+    def _sysvipc_dir(self) -> Inode:
+        """/proc/sysvipc: the System V IPC objects of the kernel's namespace."""
+        sb, k = self.sb, self.kernel
+        files = {
+            b"msg": ProcFile(sb, lambda t: k.ipc.proc_msg()),
+            b"sem": ProcFile(sb, lambda t: k.ipc.proc_sem()),
+            b"shm": ProcFile(sb, lambda t: k.ipc.proc_shm()),
+        }
+        return ProcDir(sb, lambda: files)
+
     def _sys_dir(self) -> Inode:
         sb, k = self.sb, self.kernel
 
@@ -347,6 +360,8 @@ class ProcFs:
             b"pid_max": ProcFile(sb, lambda t: b"%d\n" % PID_MAX),
             b"ngroups_max": ProcFile(sb, lambda t: b"65536\n"),
         }
+        for name in (b"msgmax", b"msgmnb", b"msgmni", b"sem", b"shmall", b"shmmax", b"shmmni"):
+            kern[name] = ProcFile(sb, lambda t, name=name: k.ipc.sysctls()[name])
         kernel_dir = ProcDir(sb, lambda: kern)
         sysd = {b"kernel": kernel_dir, b"fs": self._sys_fs_dir(), b"net": self._sys_net_dir()}
         return ProcDir(sb, lambda: sysd)
@@ -489,7 +504,8 @@ class ProcFs:
             b"environ": lambda: ProcFile(
                 sb, lambda _t: _mm_range(task(), "env_start", "env_end"), 0o400, uid=u
             ),
-            b"comm": lambda: ProcFile(sb, lambda _t: self.comm(task()), 0o644, uid=u),
+            b"comm": lambda: ProcFile(sb, lambda _t: self.comm(task()), 0o644,
+                                      lambda _t, data: self.set_comm(task(), data), uid=u),
             b"stat": lambda: ProcFile(sb, lambda _t: self.pid_stat(g, task()), uid=u),
             b"statm": lambda: ProcFile(sb, lambda _t: self.statm(task()), uid=u),
             b"status": lambda: ProcFile(sb, lambda _t: self.status(g, task()), uid=u),
@@ -554,6 +570,16 @@ class ProcFs:
     def comm(self, t: Any) -> bytes:
         return (t.comm if t is not None else b"") + b"\n"
 
+    def set_comm(self, t: Any, data: bytes) -> None:
+        """A write to /proc/PID/comm (Linux's comm_write): the first 15 bytes, newline and
+        all, up to a NUL; only within the writer's own thread group (else EINVAL, root too)."""
+        if t is None or t.exited:
+            raise KernelError(ESRCH)
+        writer = self.kernel.current
+        if writer is None or writer.group is not t.group:
+            raise KernelError(EINVAL)
+        t.comm = data[:15].split(b"\0", 1)[0]
+
     def pid_stat(self, g: Any, t: Any) -> bytes:
         state = "Z" if g.zombie or t is None else ("R" if t.runnable else "S")
         ppid = g.parent.pid if g.parent is not None else 0
@@ -582,8 +608,8 @@ class ProcFs:
                 int(g.stime * USER_HZ),
                 int(g.cutime * USER_HZ),
                 int(g.cstime * USER_HZ),
-                20,
-                0,
+                _prio(t),
+                getattr(t, "nice", 0),
                 len(g.tasks),
                 0,
                 start,
@@ -593,7 +619,8 @@ class ProcFs:
             ]
             + [0] * 12  # startcode .. cnswap
             + [17]  # exit_signal: SIGCHLD
-            + [0] * 9  # processor .. start_brk
+            + [0, getattr(t, "rt_priority", 0), getattr(t, "policy", 0)]  # processor ..
+            + [0] * 6  # delayacct_blkio_ticks .. start_brk
             + [
                 getattr(mm, "arg_start", 0),
                 getattr(mm, "arg_end", 0),
@@ -755,6 +782,13 @@ def mount_procfs(at: Path, kernel: Any) -> Path:
 
 
 SIG_DFL, SIG_IGN = 0, 1
+
+
+def _prio(t: Any) -> int:
+    """/proc/PID/stat's priority: 20 + nice, or -1 - the real-time priority (FIFO, RR)."""
+    if getattr(t, "policy", 0) in (1, 2):
+        return -1 - t.rt_priority
+    return 20 + getattr(t, "nice", 0)
 
 
 def _signal_masks(g: Any, t: Any) -> str:

@@ -42,8 +42,16 @@ from twaron.arch.x86_64.constants import (
     POLLOUT,
     POLLRDNORM,
     POLLWRNORM,
+    PROC_SUPER_MAGIC,
     RENAME_EXCHANGE,
     RENAME_NOREPLACE,
+    RENAME_WHITEOUT,
+    RESOLVE_BENEATH,
+    RESOLVE_CACHED,
+    RESOLVE_IN_ROOT,
+    RESOLVE_NO_MAGICLINKS,
+    RESOLVE_NO_SYMLINKS,
+    RESOLVE_NO_XDEV,
     S_IFCHR,
     S_IFDIR,
     S_IFIFO,
@@ -58,9 +66,11 @@ from twaron.arch.x86_64.constants import (
     SEEK_HOLE,
     SEEK_SET,
     TMPFS_MAGIC,
+    WHITEOUT_DEV,
 )
 from twaron.arch.x86_64.errno import (
     EACCES,
+    EAGAIN,
     EBUSY,
     EEXIST,
     EFBIG,
@@ -73,6 +83,7 @@ from twaron.arch.x86_64.errno import (
     ENOTEMPTY,
     ENOTTY,
     ENXIO,
+    EOPNOTSUPP,
     EPERM,
     EROFS,
     ESPIPE,
@@ -80,9 +91,10 @@ from twaron.arch.x86_64.errno import (
     EXDEV,
 )
 from twaron.errors import KernelError
-from twaron.fs import fsnotify
+from twaron.fs import fsnotify, locks
 
 if TYPE_CHECKING:
+    from twaron.fs.locks import LockContext
     from twaron.mm.page_cache import PageCache, PageQuota
     from twaron.mm.physmem import PhysMem
 
@@ -167,8 +179,11 @@ class Inode:
 
     __slots__ = (
         "sb", "ino", "mode", "uid", "gid", "nlink", "size", "atime", "mtime", "ctime",
-        "btime", "rdev", "mapping", "target", "opens", "writers", "pipe", "fsn", "__weakref__",
+        "btime", "rdev", "mapping", "target", "opens", "writers", "pipe", "fsn", "flctx",
+        "xattrs", "linkable", "__weakref__",
     )  # fmt: skip
+
+    unmergeable = False  # mm never merges VMAs of it (System V shm counts its VMAs)
 
     def __init__(
         self, sb: SuperBlock, mode: int, uid: int = 0, gid: int = 0, rdev: int = 0
@@ -189,10 +204,15 @@ class Inode:
         self.writers = 0  # open Files with write access (execve refuses: ETXTBSY)
         self.pipe: Any = None  # a FIFO's buffer while either end is open (Linux's i_pipe)
         self.fsn: list[Any] | None = None  # fsnotify marks (inotify, dnotify), see fsnotify
+        self.flctx: LockContext | None = None  # its file locks, once it had some (fs/locks.py)
+        self.xattrs: dict[bytes, bytes] | None = None  # extended attributes (fs/xattr.py)
+        self.linkable = False  # an O_TMPFILE file linkat may give a name (I_LINKABLE)
         if mode & S_IFMT == S_IFREG and sb.mem is not None:
             from twaron.mm.page_cache import PageCache
 
             self.mapping = PageCache(sb.mem, sb.quota)
+        elif mode & S_IFMT == S_IFDIR and sb.mem is not None:
+            self.size = 2 * BOGO_DIRENT_SIZE  # a tmpfs directory counts "." and ".." too
 
     # --- type tests ---
     @property
@@ -477,15 +497,21 @@ def check_sticky(dir_inode: Inode, inode: Inode, cred: Any) -> None:
 
 
 class NameiData:
-    """The state of one path walk: the root it cannot escape and the symlink budget."""
+    """The state of one path walk: the root it cannot escape, the symlink budget, and
+    openat2's RESOLVE_* restrictions (`resolve`; with RESOLVE_BENEATH or RESOLVE_IN_ROOT the
+    root is the starting directory, `scope`)."""
 
-    __slots__ = ("task", "root", "cred", "links")
+    __slots__ = ("task", "root", "cred", "links", "resolve", "root_set")
 
-    def __init__(self, task: Any) -> None:
+    def __init__(self, task: Any, resolve: int = 0, scope: Path | None = None) -> None:
         self.task = task
-        self.root: Path = task.fs.root
+        self.root: Path = scope if scope is not None else task.fs.root
         self.cred = task.cred
         self.links = 0
+        self.resolve = resolve
+        # Linux takes the root only when a walk first needs it (an absolute path, a scope):
+        # RESOLVE_NO_XDEV refuses an absolute symlink before that (nd_jump_root)
+        self.root_set = scope is not None
 
 
 def _follow_mounts(mnt: Mount, d: Dentry) -> Path:
@@ -502,13 +528,20 @@ def _dotdot(nd: NameiData, cur: Path) -> Path:
     mnt, d = cur.mnt, cur.dentry
     while True:
         if mnt is root.mnt and d is root.dentry:
+            if nd.resolve & RESOLVE_BENEATH:
+                raise KernelError(EXDEV)  # it would leave the directory it is beneath
             return Path(mnt, d)  # ".." at the task's root stays there (chroot jail)
         if d is mnt.root:
             if mnt.parent is None or mnt.mountpoint is None:
                 return Path(mnt, d)
+            if nd.resolve & RESOLVE_NO_XDEV:
+                raise KernelError(EXDEV)
             d, mnt = mnt.mountpoint, mnt.parent  # step down to the mountpoint, then up
             continue
-        return _follow_mounts(mnt, d.parent)
+        up = _follow_mounts(mnt, d.parent)
+        if nd.resolve & RESOLVE_NO_XDEV and up.mnt is not mnt:
+            raise KernelError(EXDEV)
+        return up
 
 
 def _step(nd: NameiData, cur: Path, name: bytes) -> Path | None:
@@ -523,27 +556,78 @@ def _step(nd: NameiData, cur: Path, name: bytes) -> Path | None:
         return _dotdot(nd, cur)
     if len(name) > NAME_MAX:
         raise KernelError(ENAMETOOLONG)
+    resolve = nd.resolve
+    if resolve & RESOLVE_CACHED and inode.sb.magic == PROC_SUPER_MAGIC:
+        raise KernelError(EAGAIN)  # procfs revalidates its dentries: not in an RCU walk
     child = inode.lookup(cur.dentry, name)
     if child is None:
+        if resolve & RESOLVE_CACHED:
+            raise KernelError(EAGAIN)  # tmpfs keeps no negative dentries
         return None
-    return _follow_mounts(cur.mnt, child)
+    found = _follow_mounts(cur.mnt, child)
+    if resolve & RESOLVE_NO_XDEV and found.mnt is not cur.mnt:
+        raise KernelError(EXDEV)
+    return found
 
 
 def _follow_link(nd: NameiData, link: Path, base: Path) -> Path:
     """Resolve a symlink met during a walk (base: the directory that holds it)."""
+    resolve = nd.resolve
+    if resolve & RESOLVE_NO_SYMLINKS:
+        raise KernelError(ELOOP)
     nd.links += 1
     if nd.links > MAXSYMLINKS:
         raise KernelError(ELOOP)
+    _touch_link_atime(nd, link.inode)
     body = link.inode.get_link(nd.task)
-    if isinstance(body, Path):
-        return body  # /proc magic link: the object itself, no string re-walk
+    if isinstance(body, Path):  # /proc magic link: the object itself, no string re-walk
+        if resolve:
+            _magic_link_allowed(resolve, link, body)
+        return body
     if not body:
         raise KernelError(ENOENT)
-    return _walk(nd, base, body, True)
+    return _walk(nd, base, body, True, jump=True)
 
 
-def _walk(nd: NameiData, base: Path, path: bytes, follow_last: bool) -> Path:
+RELATIME_DAY_NS = 24 * 3600 * 1_000_000_000
+
+
+def _touch_link_atime(nd: NameiData, inode: Inode) -> None:
+    """Following a symlink reads it: its atime moves under relatime's rule (when it is not
+    newer than mtime or ctime, or a day old). Linux's RCU walk must stop to write it, which
+    RESOLVE_CACHED forbids: EAGAIN."""
+    if inode.sb.mem is None:
+        return  # procfs & co keep no atime of their own
+    now = inode.sb.now()
+    atime = inode.atime
+    if atime > inode.mtime and atime > inode.ctime and now - atime < RELATIME_DAY_NS:
+        return
+    if nd.resolve & RESOLVE_CACHED:
+        raise KernelError(EAGAIN)
+    inode.atime = now
+
+
+def _magic_link_allowed(resolve: int, link: Path, target: Path) -> None:
+    """nd_jump_link under openat2's restrictions."""
+    if resolve & RESOLVE_NO_MAGICLINKS:
+        raise KernelError(ELOOP)
+    if resolve & RESOLVE_NO_XDEV and target.mnt is not link.mnt:
+        raise KernelError(EXDEV)
+    if resolve & (RESOLVE_BENEATH | RESOLVE_IN_ROOT):
+        raise KernelError(EXDEV)  # not safe for scoped lookups
+    if resolve & RESOLVE_CACHED:
+        raise KernelError(EAGAIN)
+
+
+def _walk(nd: NameiData, base: Path, path: bytes, follow_last: bool, jump: bool = False) -> Path:
     if path[:1] == b"/":
+        resolve = nd.resolve
+        if resolve & RESOLVE_BENEATH:
+            raise KernelError(EXDEV)  # nd_jump_root
+        if resolve & RESOLVE_NO_XDEV and jump and (not nd.root_set
+                                                   or base.mnt is not nd.root.mnt):
+            raise KernelError(EXDEV)  # an absolute symlink out of another mount
+        nd.root_set = True
         cur = nd.root
     else:
         cur = base
@@ -639,11 +723,30 @@ def _is_special(name: bytes) -> bool:
 # open
 
 
-def open_at(task: Any, dirfd: int, path: bytes, flags: int, mode: int = 0) -> File:
-    """open(2)/openat(2): resolve (creating with O_CREAT), check access, return a File."""
+def _start(task: Any, dirfd: int, path: bytes, resolve: int) -> tuple[NameiData, Path]:
+    """path_init: where a walk starts and what it may not leave. RESOLVE_BENEATH and
+    RESOLVE_IN_ROOT make the starting directory the root (an absolute path is EXDEV
+    beneath it, and starts at it in it)."""
+    if not resolve:
+        return NameiData(task), _base(task, dirfd, path)
+    absolute = path[:1] == b"/"
+    if absolute and not resolve & RESOLVE_IN_ROOT:
+        if resolve & RESOLVE_BENEATH:
+            raise KernelError(EXDEV)
+        nd = NameiData(task, resolve)
+        nd.root_set = True
+        return nd, task.fs.root
+    base = _base(task, dirfd, path.lstrip(b"/") or b".") if absolute else _base(task, dirfd, path)
+    scoped = resolve & (RESOLVE_BENEATH | RESOLVE_IN_ROOT)
+    return NameiData(task, resolve, base if scoped else None), base
+
+
+def open_at(task: Any, dirfd: int, path: bytes, flags: int, mode: int = 0,
+            resolve: int = 0) -> File:  # fmt: skip
+    """open(2)/openat(2)/openat2(2): resolve (creating with O_CREAT), check access, return a
+    File. resolve: openat2's RESOLVE_* flags."""
     _check_path(path)
-    nd = NameiData(task)
-    base = _base(task, dirfd, path)
+    nd, base = _start(task, dirfd, path, resolve)
     created = False
     if not flags & O_CREAT:
         target = _walk(nd, base, path, not flags & O_NOFOLLOW)
@@ -669,16 +772,26 @@ def open_at(task: Any, dirfd: int, path: bytes, flags: int, mode: int = 0) -> Fi
             if found.inode.is_lnk:
                 if flags & O_NOFOLLOW:
                     raise KernelError(ELOOP)
+                if nd.resolve & RESOLVE_NO_SYMLINKS:
+                    raise KernelError(ELOOP)
                 nd.links += 1
                 if nd.links > MAXSYMLINKS:
                     raise KernelError(ELOOP)
+                _touch_link_atime(nd, found.inode)
                 body = found.inode.get_link(task)
                 if isinstance(body, Path):
+                    if nd.resolve:
+                        _magic_link_allowed(nd.resolve, found, body)
                     target = body
                     break
                 if not body:
                     raise KernelError(ENOENT)
                 # O_CREAT through a dangling symlink creates the link's target.
+                if body[:1] == b"/" and nd.resolve & RESOLVE_BENEATH:
+                    raise KernelError(EXDEV)
+                if body[:1] == b"/" and nd.resolve & RESOLVE_NO_XDEV \
+                        and (not nd.root_set or parent.mnt is not nd.root.mnt):  # fmt: skip
+                    raise KernelError(EXDEV)
                 parent, last, t2 = _walk_parent(nd, parent, body)
                 trailing = trailing or t2
                 continue
@@ -689,6 +802,28 @@ def open_at(task: Any, dirfd: int, path: bytes, flags: int, mode: int = 0) -> Fi
         if trailing and not target.inode.is_dir:
             raise KernelError(ENOTDIR)
     return do_open(task, target, flags, created)
+
+
+def open_tmpfile(task: Any, dirfd: int, path: bytes, flags: int, mode: int,
+                 resolve: int = 0) -> File:  # fmt: skip
+    """O_TMPFILE (Linux's do_tmpfile/vfs_tmpfile): a new regular file in the directory `path`
+    names, with no name (nlink 0: it goes with its last close) unless linkat gives it one
+    (not with O_EXCL). /proc/PID/fd shows it as "DIR/#INO (deleted)"."""
+    _check_path(path)
+    nd, base = _start(task, dirfd, path, resolve)
+    where = _walk(nd, base, path, True)
+    if not where.inode.is_dir:
+        raise KernelError(ENOTDIR)
+    may_write_fs(where)
+    permission(where.inode, MAY_WRITE | MAY_EXEC, task.cred)
+    if where.dentry.children is None or where.mnt.sb.mem is None:
+        raise KernelError(EOPNOTSUPP)  # no ->tmpfile (procfs)
+    inode = _new_inode(where, S_IFREG | (mode & 0o7777 & ~task.fs.umask), task.cred)
+    inode.nlink = 0
+    inode.linkable = not flags & O_EXCL
+    d = Dentry(b"#%d" % inode.ino, where.dentry, inode)
+    d.deleted = True
+    return inode.open(task, Path(where.mnt, d), flags)
 
 
 def do_open(task: Any, target: Path, flags: int, created: bool = False) -> File:
@@ -756,8 +891,8 @@ def d_path(path: Path, root: Path) -> bytes:
 def d_path_ex(path: Path, root: Path) -> tuple[bytes, bool]:
     """(name, reachable): reachable is False when path lies outside root (getcwd says so)."""
     mnt, d = path.mnt, path.dentry
-    if mnt.sb.pseudo:
-        return d.name, True
+    if mnt.sb.pseudo:  # pipes, System V shm segments: their name (and whether it is gone)
+        return d.name + (b" (deleted)" if d.deleted else b""), True
     parts: list[bytes] = []
     reachable = True
     while True:
@@ -850,9 +985,10 @@ def vfs_link(task: Any, old: Path, parent: Path, name: bytes) -> Path:
     if inode.is_dir:
         raise KernelError(EPERM)
     _writable_dir(parent, task.cred)
-    if inode.nlink == 0:
-        raise KernelError(ENOENT)
+    if inode.nlink == 0 and not inode.linkable:
+        raise KernelError(ENOENT)  # unlinked, or an O_TMPFILE|O_EXCL file
     parent.inode.dir_link(old, parent, name)
+    inode.linkable = False
     inode.nlink += 1
     inode.ctime = inode.sb.now()
     p = _link_in(parent, name, inode)
@@ -940,9 +1076,10 @@ def vfs_rename(
     otrail: bool = False,
     ntrail: bool = False,
 ) -> None:
-    """rename(2) with Linux's rules, atomically (nothing changes before every check passed)."""
-    if flags & ~(RENAME_NOREPLACE | RENAME_EXCHANGE) or (
-        flags & RENAME_NOREPLACE and flags & RENAME_EXCHANGE
+    """rename(2) with Linux's rules, atomically (nothing changes before every check passed).
+    RENAME_WHITEOUT leaves a whiteout (a character device 0/0) at the old name."""
+    if flags & ~(RENAME_NOREPLACE | RENAME_EXCHANGE | RENAME_WHITEOUT) or (
+        flags & (RENAME_NOREPLACE | RENAME_WHITEOUT) and flags & RENAME_EXCHANGE
     ):
         raise KernelError(EINVAL)
     if _is_special(oname) or _is_special(nname):
@@ -971,6 +1108,8 @@ def vfs_rename(
         return
     if new is not None and new.inode is oinode and not flags & RENAME_EXCHANGE:
         return  # two links to the same inode: POSIX says do nothing
+    if flags & RENAME_WHITEOUT and op.mnt.sb.mem is None:
+        raise KernelError(EINVAL)  # only tmpfs-like file systems make whiteouts
     _writable_dir(op, cred)
     _writable_dir(np, cred)
     check_sticky(op.inode, oinode, cred)
@@ -1040,6 +1179,8 @@ def vfs_rename(
         if oinode.is_dir and odir is not ndir:
             op.inode.nlink -= 1
             np.inode.nlink += 1
+        if flags & RENAME_WHITEOUT:
+            _link_in(op, oname, _new_inode(op, S_IFCHR, cred, WHITEOUT_DEV))  # mode 0
     oinode.ctime = now
     op.inode.mtime = op.inode.ctime = now
     np.inode.mtime = np.inode.ctime = now
@@ -1115,6 +1256,8 @@ class File:
         inode = self.inode
         if self.owner is not None:
             self.owner.release()
+        if inode.flctx is not None:
+            locks.remove_file(self)  # its OFD and flock locks go with it
         if inode.sb.watched:
             fsnotify.close(self)
         if self.writable:

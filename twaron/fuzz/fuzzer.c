@@ -315,6 +315,10 @@ static void child(int slot, uint64_t seed, long lifetime) {
          * wall time in the guest): keep it out, so a child seed replays the same calls. */
         if ((nr == 160 && (a[0] & 0xffffffffL) == 0) || (nr == 302 && (a[1] & 0xffffffffL) == 0))
             continue;
+        /* So do CPU-time timers: setitimer(ITIMER_VIRTUAL/PROF), timer_create on a CPU clock. */
+        if ((nr == 38 && ((int)a[0] == 1 || (int)a[0] == 2)) ||
+            (nr == 222 && ((int)a[0] < 0 || (int)a[0] == 2 || (int)a[0] == 3)))
+            continue;
         long forkish = nr == 56 || nr == 57 || nr == 58 || nr == 435;
         raw(nr, a[0], a[1], a[2], a[3], a[4], a[5], forkish);
     }

@@ -140,6 +140,7 @@ class AddressSpace:
         self.start_stack = 0
         self.tlb_dirty = False
         self.users = 1  # tasks sharing this address space (CLONE_VM)
+        self.dumpable = 1  # prctl(PR_GET_DUMPABLE): SUID_DUMP_USER until ids change
         self.total_pages = 0  # mapped virtual size in pages, for RLIMIT_AS / meminfo
 
     # ---- VMA list --------------------------------------------------------------------
@@ -263,6 +264,7 @@ class AddressSpace:
                 and prev.mapping is vma.mapping
                 and prev.file is vma.file
                 and prev.name == vma.name
+                and (vma.file is None or not vma.file.inode.unmergeable)
                 and (vma.mapping is None
                      or prev.pgoff + ((prev.end - prev.start) >> PAGE_SHIFT) == vma.pgoff)
             ):  # fmt: skip
@@ -540,6 +542,7 @@ class AddressSpace:
         child.env_start, child.env_end = self.env_start, self.env_end
         child.start_stack = self.start_stack
         child.total_pages = self.total_pages
+        child.dumpable = self.dumpable
         self.tlb_dirty = True
         return child
 

@@ -140,6 +140,38 @@ class PageCache:
             self.quota.uncharge(1)
         self.pte_blocks.clear()
 
+    def zero(self, start: int, end: int) -> None:
+        """Zero the bytes [start, end) of the pages that exist (a hole reads as zeros)."""
+        mem, pages = self.mem, self.pages
+        while start < end:
+            index, in_page = start >> PAGE_SHIFT, start & (PAGE_SIZE - 1)
+            chunk = min(end - start, PAGE_SIZE - in_page)
+            pfn = pages.get(index)
+            if pfn:
+                if self.code:
+                    mem.code_rewritten(pfn)
+                mem.write(pfn, in_page, bytes(chunk))
+            start += chunk
+
+    def punch(self, start: int, end: int) -> None:
+        """FALLOC_FL_PUNCH_HOLE of [start, end): whole pages leave the file (freed with it,
+        as truncate's: a process may still map them; they are zeroed first so that it reads
+        the hole), the partial pages at the edges are zeroed."""
+        first = (start + PAGE_SIZE - 1) >> PAGE_SHIFT
+        last = end >> PAGE_SHIFT  # first page index not wholly inside
+        self.zero(start, min(end, first << PAGE_SHIFT))
+        if last >= first:
+            self.zero(max(start, last << PAGE_SHIFT), end)
+            gone = [i for i in self.pages if first <= i < last]
+            for index in gone:
+                pfn = self.pages.pop(index)
+                self.mem.write(pfn, 0, bytes(PAGE_SIZE))
+                self.orphans.append(pfn)
+            if self.quota is not None:  # the space is free again
+                self.quota.uncharge(len(gone))
+            if gone:
+                self.pte_blocks.clear()
+
     def truncate(self, size: int) -> None:
         """Drop pages wholly past size and zero the tail of the last partial page."""
         first_gone = (size + PAGE_SIZE - 1) >> PAGE_SHIFT

@@ -38,6 +38,7 @@ import struct
 import threading
 import time
 import weakref
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from twaron.arch.x86_64.constants import (
@@ -67,6 +68,7 @@ from twaron.arch.x86_64.constants import (
     X86_TRAP_GP,
     X86_TRAP_PF,
 )
+from twaron.clock import host_tsc
 from twaron.platform import kvm_stubs as stubs
 from twaron.platform import kvm_sys as K
 from twaron.platform.base import Event, PlatformUnavailable, SyscallEntry, Thread, UserRegs
@@ -79,6 +81,7 @@ TIME_SLICE = 0.02  # seconds a compute-bound task runs before it is preempted
 PREEMPT_SIGNAL = signal.SIGRTMAX - 3
 RAW_RUN_TRIES = 100  # the set-up probe's KVM_RUN, interrupted by stray preemption signals
 MSR_KERNEL_GS_BASE = 0xC000_0102
+MSR_IA32_TSC = 0x10
 
 # Kernel-half layout: PML4[511] -> PDPT[511] -> PD[511] -> one page table.
 KBASE = 0xFFFF_FFFF_FFE0_0000
@@ -360,6 +363,25 @@ class KvmPlatform:
         rq[R_RSP] = FRAME_VA
         rq[Q_DIRTY] |= K.SYNC_REGS
         self.kmode = True
+
+    def guest_tsc_offset(self) -> int | None:
+        """What the guest's RDTSC reads minus the host's TSC: the vCPU's TSC offset (0 on
+        PVM hosts; KVM_VCPU_TSC_OFFSET where the host tells), checked against the guest's
+        TSC (MSR 0x10) read between two host reads; None if that does not hold (a scaled
+        TSC: the vDSO then makes syscalls)."""
+        tsc = host_tsc()
+        if tsc is None:
+            return None
+        for offset in (0, self.vm.tsc_offset()):
+            if offset is not None and all(self._tsc_within(tsc.read, offset) for _ in range(3)):
+                return offset
+        return None
+
+    def _tsc_within(self, read: Callable[[], int], offset: int) -> bool:
+        before = read()
+        guest = self.vm.get_msrs([MSR_IA32_TSC])[0]
+        after = read()
+        return before <= (guest - offset) & U64 <= after
 
     # ---- per-task CPU state -----------------------------------------------------------
 

@@ -40,6 +40,8 @@ KVM_SET_SIGNAL_MASK = 0x4004AE8B
 KVM_GET_FPU = 0x81A0AE8C
 KVM_SET_FPU = 0x41A0AE8D
 KVM_SET_CPUID2 = 0x4008AE90
+KVM_GET_DEVICE_ATTR = 0x4018AEE2  # struct kvm_device_attr {u32 flags, group; u64 attr, addr}
+KVM_VCPU_TSC_CTRL, KVM_VCPU_TSC_OFFSET = 0, 0
 KVM_GET_XSAVE = 0x9000AEA4
 KVM_SET_XSAVE = 0x5000AEA5
 
@@ -232,6 +234,16 @@ class Vm:
             buf += struct.pack("<IIQ", index, 0, 0)
         ioctl(self.vcpu, KVM_GET_MSRS, addr_of(buf))
         return [struct.unpack_from("<Q", buf, 8 + 16 * i + 8)[0] for i in range(len(indices))]
+
+    def tsc_offset(self) -> int | None:
+        """The vCPU's TSC offset (KVM_VCPU_TSC_OFFSET, Linux 5.16+), None if not told."""
+        value = ctypes.c_uint64()
+        attr = struct.pack("<IIQQ", 0, KVM_VCPU_TSC_CTRL, KVM_VCPU_TSC_OFFSET,
+                           ctypes.addressof(value))  # fmt: skip
+        buf = bytearray(attr)
+        if _ioctl(self.vcpu, KVM_GET_DEVICE_ATTR, addr_of(buf)) < 0:
+            return None
+        return value.value
 
     def get_fpu(self, buf: bytearray) -> None:
         ioctl(self.vcpu, KVM_GET_FPU, addr_of(buf))

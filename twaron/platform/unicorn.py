@@ -58,6 +58,7 @@ from twaron.arch.x86_64.constants import (
     X86_TRAP_SS,
     X86_TRAP_UD,
 )
+from twaron.clock import host_tsc
 from twaron.platform.base import Event, SyscallEntry, Thread, UserRegs
 
 if TYPE_CHECKING:
@@ -229,6 +230,7 @@ class UnicornPlatform:
         map_page(TEMPLATE_RIP, user, PTE_P | PTE_U)
         frame_of_kstack = kstack
         self._kstack_frame = frame_of_kstack
+        self._user_frame = user
         return pml4, frames
 
     def _enter_ring3(self) -> ctypes.c_void_p:
@@ -286,6 +288,35 @@ class UnicornPlatform:
             raise RuntimeError(f"cannot locate QEMU's exception-in-flight field: {candidates}")
         self.event = None
         return candidates[0]
+
+    def guest_tsc_offset(self) -> int | None:
+        """What the guest's RDTSC reads minus the host's TSC: 0, as QEMU reads the host's
+        counter (checked once: the guest's value must fall between two host reads), or None
+        when it does not (the vDSO then makes syscalls)."""
+        tsc = host_tsc()
+        if tsc is None:
+            return None
+        uc = self.uc
+        saved = uc.context_save()
+        self._ctx_restore(self.uch, self._template.context)
+        uc.reg_write(X.UC_X86_REG_CR3, self._boot_pml4 << PAGE_SHIFT)
+        self.mem.write(self._user_frame, 0x20, bytes.fromhex("0f31"))  # rdtsc
+        try:
+            for _ in range(3):
+                self._clear_exception_in_flight()
+                self.event = None
+                before = tsc.read()
+                self._emu_start(self.uch, TEMPLATE_RIP + 0x20, TEMPLATE_RIP + 0x22, 0, 0)
+                after = tsc.read()
+                guest = (uc.reg_read(X.UC_X86_REG_RDX) << 32) | (
+                    uc.reg_read(X.UC_X86_REG_RAX) & 0xFFFF_FFFF)
+                if self.event is not None or not before <= guest <= after:
+                    return None
+        finally:
+            self.event = None
+            self._ctx_restore(self.uch, saved.context)
+            self.cr3 = -1
+        return 0
 
     def _ctx_data(self, ctx: object) -> int:
         p = ctypes.cast(ctx.context, ctypes.c_void_p).value  # type: ignore[attr-defined]

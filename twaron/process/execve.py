@@ -45,6 +45,7 @@ from twaron.arch.x86_64.constants import (
     AT_PLATFORM,
     AT_RANDOM,
     AT_SECURE,
+    AT_SYSINFO_EHDR,
     AT_UID,
     ET_DYN,
     MAP_GROWSDOWN,
@@ -59,6 +60,7 @@ from twaron.arch.x86_64.constants import (
     S_ISGID,
     S_ISUID,
     S_IXGRP,
+    SECBIT_KEEP_CAPS,
     SIGSEGV,
 )
 from twaron.arch.x86_64.errno import E2BIG, EACCES, EFAULT, ELOOP, ENAMETOOLONG, ENOEXEC
@@ -67,11 +69,11 @@ from twaron.fs.boot import exec_open
 from twaron.mm.address_space import MMAP_TOP, STACK_SIZE, STACK_TOP, AddressSpace
 from twaron.mm.page_cache import PageCache
 from twaron.platform.base import UserRegs
-from twaron.process import binfmt_elf, futex
+from twaron.process import binfmt_elf, futex, timers
 from twaron.process import exit as exits
 from twaron.process.binfmt_elf import ElfImage, LoadedImage
 from twaron.process.signal import wait_status_for_signal
-from twaron.process.task import Credentials
+from twaron.process.task import Credentials, creds_changed
 
 if TYPE_CHECKING:
     from twaron.process.task import Task
@@ -183,6 +185,7 @@ def load(task: Task, filename: bytes, argv: list[bytes], envp: list[bytes], dirf
             entry, base = ld.entry, ld.bias
             if prof:
                 t0 = prof.phase("exec.load interpreter", t0, tid)
+        vdso = kernel.vdso.map(mm)
         random_bytes = kernel.rng.read(16)
         if prof:
             t0 = prof.phase("exec.AT_RANDOM", t0, tid)
@@ -191,7 +194,7 @@ def load(task: Task, filename: bytes, argv: list[bytes], envp: list[bytes], dirf
             t0 = prof.phase("exec.prefault cached pages", t0, tid)
         cred = exec_credentials(task, path)
         sp = _setup_stack(task, mm, cred, loaded, base, execfn, argv, envp, random_bytes,
-                          image.exec_stack)  # fmt: skip
+                          image.exec_stack, vdso)  # fmt: skip
         if prof:
             t0 = prof.phase("exec.stack alloc + init", t0, tid)
     except BaseException:
@@ -205,8 +208,9 @@ def exec_credentials(task: Task, path: Any) -> Credentials:
     makes its owner the effective (and saved) user, set-group-ID its group, unless the
     mount is nosuid or the task asked for no_new_privs."""
     cred = task.cred.copy()
+    cred.securebits &= ~SECBIT_KEEP_CAPS
     inode = path.inode
-    if "nosuid" in path.mnt.sb.mount_opts.split(",") or getattr(task, "no_new_privs", False):
+    if "nosuid" in path.mnt.sb.mount_opts.split(",") or task.no_new_privs:
         return cred
     if inode.mode & S_ISUID:
         cred.euid = cred.suid = cred.fsuid = inode.uid
@@ -235,6 +239,7 @@ def commit(task: Task, image: NewImage) -> None:
     # epoll set, say) still hears of its signals (Linux unshares only a shared sighand).
     group.sighand.signalfd_wait = old_sighand.signalfd_wait
     group.sighand.exec_reset()
+    timers.exit_itimers(group)  # POSIX timers go; interval timers stay
     task.clear_child_tid = 0
     if task.robust_list[0]:
         futex.exit_robust_list(kernel, task)
@@ -251,7 +256,13 @@ def commit(task: Task, image: NewImage) -> None:
     old.users -= 1
     if old.users == 0:
         old.destroy()
+    cred = task.cred  # dumpable unless running set-id, then as the new ids decide
+    task.mm.dumpable = int(cred.euid == cred.uid and cred.egid == cred.gid)
     task.cred = image.cred
+    creds_changed(task, cred)
+    new = image.cred
+    if (new.euid, new.egid) != (new.uid, new.gid):  # secureexec: AT_SECURE
+        task.pdeathsig = 0
     task.comm = image.execfn.rsplit(b"/", 1)[-1][:15]
     group.did_exec = True
     group.exe = image.path
@@ -325,7 +336,7 @@ def stack_size(task: Task) -> int:
 def _setup_stack(task: Task, mm: AddressSpace, cred: Credentials, loaded: LoadedImage,
                  interp_base: int,
                  filename: bytes, argv: list[bytes], envp: list[bytes], random_bytes: bytes,
-                 exec_stack: bool) -> int:  # fmt: skip
+                 exec_stack: bool, vdso: int) -> int:  # fmt: skip
     """Lay out Linux's initial stack; returns the new rsp."""
     prot = PROT_READ | PROT_WRITE | (PROT_EXEC if exec_stack else 0)
     # Linux always lets the arguments in (up to ARG_MAX), whatever RLIMIT_STACK says
@@ -351,6 +362,7 @@ def _setup_stack(task: Task, mm: AddressSpace, cred: Credentials, loaded: Loaded
 
     secure = int((cred.euid, cred.egid) != (cred.uid, cred.gid))
     auxv = [
+        (AT_SYSINFO_EHDR, vdso),
         (AT_HWCAP, HWCAP), (AT_PAGESZ, PAGE_SIZE), (AT_CLKTCK, CLK_TCK),
         (AT_PHDR, loaded.phdr_addr), (AT_PHENT, loaded.phentsize), (AT_PHNUM, loaded.phnum),
         (AT_BASE, interp_base), (AT_FLAGS, 0), (AT_ENTRY, loaded.entry),

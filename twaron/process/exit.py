@@ -14,7 +14,8 @@ from typing import TYPE_CHECKING
 from twaron.arch.x86_64.constants import P_ALL, P_PID, SA_NOCLDWAIT, SIGCHLD
 from twaron.arch.x86_64.errno import ECHILD
 from twaron.errors import KernelError
-from twaron.process import futex
+from twaron.ipc import sem
+from twaron.process import futex, timers
 from twaron.process import signal as sigs
 from twaron.wait import ALL_EVENTS, wait_event
 
@@ -57,6 +58,9 @@ def exit_task(task: Task) -> None:
     if task.vfork_done is not None:
         done, task.vfork_done = task.vfork_done, None
         done.notify()
+    forget_original_parent(kernel, task)
+    if task.sysvsem is not None:
+        sem.exit_sem(kernel.ipc, task)  # SEM_UNDO adjustments (exit_sem)
     files = task.files
     files.users -= 1
     if files.users == 0:
@@ -94,6 +98,7 @@ def become_zombie(kernel: Kernel, group: ThreadGroup) -> None:
     group.zombie = True
     if group.exit_code is None:
         group.exit_code = 0
+    timers.exit_itimers(group)
     group.pidfd_wait.notify()  # do_notify_pidfd
     if kernel.watch is not None:  # exit hooks, the timeline
         kernel.watch.process_exit(group)
@@ -101,7 +106,7 @@ def become_zombie(kernel: Kernel, group: ThreadGroup) -> None:
     if group is init:
         kernel.shutdown(group.exit_code)
         return
-    _reparent_children(group, init)
+    _reparent_children(kernel, group)
     parent = group.parent
     if parent is None:
         kernel.pids.remove_group(group)
@@ -111,6 +116,14 @@ def become_zombie(kernel: Kernel, group: ThreadGroup) -> None:
         if group is kernel.main_group:
             kernel.shutdown(group.exit_code)
         return
+    notify_parent(kernel, group)
+
+
+def notify_parent(kernel: Kernel, group: ThreadGroup) -> None:
+    """A zombie's parent hears of it (Linux's do_notify_parent): its exit signal and a wake
+    of wait4, or the zombie is reaped at once if the parent wants no zombies."""
+    parent = group.parent
+    assert parent is not None
     action = parent.sighand.actions[SIGCHLD]
     if action.handler == sigs.SIG_IGN or action.flags & SA_NOCLDWAIT:  # no zombie
         release_group(kernel, group)
@@ -118,20 +131,59 @@ def become_zombie(kernel: Kernel, group: ThreadGroup) -> None:
         sig = group.exit_signal
         # a guest init (SIGNAL_UNKILLABLE) drops what it has no handler for: a child made
         # with CLONE_PARENT and some exit signal must not kill it
-        if not sigs.init_ignores(kernel, parent, sig):
+        if not sigs.init_drops(kernel, parent, sig):
             sigs.send_signal(kernel, parent, sig, sigs.child_info(group, sig))
     parent.child_exit.notify()
 
 
-def _reparent_children(group: ThreadGroup, init: ThreadGroup | None) -> None:
+def forget_original_parent(kernel: Kernel, task: Task) -> None:
+    """A thread exits: the processes it created (their parent is its process, their parent
+    thread this one, as Linux's real_parent is a thread) get their threads' parent-death
+    signals (prctl PR_SET_PDEATHSIG) even if the process lives on, and another live thread
+    of the process for a parent thread; the last thread's are reparented by become_zombie."""
+    group = task.group
+    heir = next((t for t in group.tasks if t is not task and not t.exited), None)
+    for child in list(group.children):
+        if child.parent_thread is not task:
+            continue
+        child.parent_thread = heir
+        for t in child.tasks:
+            if t.pdeathsig and not t.exited and not child.zombie:
+                info = sigs.siginfo(t.pdeathsig, sigs.SI_USER, pid=group.pid, uid=task.cred.uid)
+                sigs.send_signal(kernel, child, t.pdeathsig, info)
+
+
+def find_new_reaper(kernel: Kernel, group: ThreadGroup) -> ThreadGroup:
+    """Whom a dead process's children go to: the nearest ancestor that is a child subreaper
+    (prctl PR_SET_CHILD_SUBREAPER) and still has a live thread, else init."""
+    init = kernel.init_group
     assert init is not None
-    for child in group.children:
-        child.parent = init
+    ancestor = group.parent
+    while ancestor is not None and ancestor is not init:
+        if ancestor.is_child_subreaper and any(not t.exited for t in ancestor.tasks):
+            return ancestor
+        ancestor = ancestor.parent
+    return init
+
+
+def _reparent_children(kernel: Kernel, group: ThreadGroup) -> None:
+    """Linux's forget_original_parent + reparent_leader for the last thread of group."""
+    reaper = find_new_reaper(kernel, group)
+    thread = next((t for t in reaper.tasks if not t.exited), None)
+    children, group.children = group.children, []
+    for child in children:
+        child.parent = reaper
+        child.parent_thread = thread
         child.exit_signal = SIGCHLD  # Linux's reparent_leader: "don't slay init"
-        init.children.append(child)
-        if child.zombie:
-            init.child_exit.notify()
-    group.children = []
+        reaper.children.append(child)
+        if not child.zombie:
+            continue
+        if reaper is kernel.init_group and kernel.kernel_init:
+            release_group(kernel, child)  # the minimal init reaps at once
+        elif reaper is kernel.init_group:
+            reaper.child_exit.notify()
+        else:
+            notify_parent(kernel, child)
 
 
 def release_group(kernel: Kernel, group: ThreadGroup) -> None:

@@ -28,10 +28,15 @@ from twaron.arch.x86_64.constants import (
     CSIGNAL,
     RLIM_INFINITY,
     RLIMIT_NPROC,
+    SCHED_DEADLINE,
+    SCHED_FIFO,
+    SCHED_NORMAL,
+    SCHED_RR,
     USER_TOP,
 )
 from twaron.arch.x86_64.errno import EAGAIN, EINVAL, EPERM
 from twaron.errors import KernelError
+from twaron.ipc import sem
 from twaron.mm.address_space import AddressSpace
 from twaron.process import pidfd
 from twaron.process.task import Credentials, FsContext, Task, ThreadGroup
@@ -87,6 +92,8 @@ def do_fork(task: Task, flags: int, stack: int = 0, ptid: int = 0, ctid: int = 0
     cred = task.cred
     if cred.uid != 0 and cred.euid != 0:  # root and CAP_SYS_RESOURCE/ADMIN are exempt
         _check_nproc(kernel, task.group, cred.uid)
+    if task.policy == SCHED_DEADLINE and not task.reset_on_fork:
+        raise KernelError(EAGAIN)  # Linux's sched_fork: a deadline task cannot fork
     tid = kernel.pids.alloc()
     group = task.group if flags & CLONE_THREAD else _child_group(task, tid, flags)
     files = task.files if flags & CLONE_FILES else task.files.fork_copy()
@@ -102,8 +109,12 @@ def do_fork(task: Task, flags: int, stack: int = 0, ptid: int = 0, ctid: int = 0
                      kernel.platform.fork_cpu(task))  # fmt: skip
     if flags & CLONE_FILES:
         task.files.users += 1
+    if flags & CLONE_SYSVSEM:
+        child.sysvsem = sem.share_undo_list(task)
     child.comm = task.comm
     child.blocked_signals = task.blocked_signals
+    child.no_new_privs = task.no_new_privs
+    _child_sched(task, child)
     # a thread on the same stack-less VM does not inherit the alternate signal stack
     child.sigaltstack = (0, SS_DISABLE, 0) if flags & (CLONE_VM | CLONE_VFORK) == CLONE_VM \
         else task.sigaltstack
@@ -153,9 +164,23 @@ def _child_group(task: Task, pid: int, flags: int) -> ThreadGroup:
     if flags & CLONE_SIGHAND:
         group.sighand = cur.sighand  # shared, not copied
     group.exit_signal = flags & CSIGNAL
+    # the creating thread, or with CLONE_PARENT the caller's own parent thread
+    group.parent_thread = cur.parent_thread if flags & CLONE_PARENT else task
     group.exe = cur.exe
     group.start_time = task.kernel.clock.monotonic()
     return group
+
+
+def _child_sched(task: Task, child: Task) -> None:
+    """The scheduling policy, priority and nice value are inherited (Linux's sched_fork),
+    reset to SCHED_NORMAL and a nice of at least 0 under SCHED_RESET_ON_FORK."""
+    child.policy, child.rt_priority, child.nice = task.policy, task.rt_priority, task.nice
+    child.dl_params = task.dl_params
+    if task.reset_on_fork:
+        if task.policy in (SCHED_FIFO, SCHED_RR, SCHED_DEADLINE):
+            child.policy, child.rt_priority, child.nice = SCHED_NORMAL, 0, 0
+            child.dl_params = (0, 0, 0)
+        child.nice = max(child.nice, 0)
 
 
 def _child_mm(task: Task, flags: int) -> AddressSpace:

@@ -37,7 +37,7 @@ from twaron.arch.x86_64.errno import ENOSPC
 from twaron.errors import KernelError
 from twaron.mm.address_space import BUS_ADRERR, FAULT_SIGBUS
 from twaron.platform.base import Event
-from twaron.process import accounting
+from twaron.process import accounting, timers
 from twaron.process import exit as exits
 from twaron.process import signal as sigs
 from twaron.process.sigframe import deliver_signals
@@ -65,7 +65,9 @@ def run(kernel: Kernel) -> int:
     """Run tasks until pid 1 is gone (or --timeout); the wait status of pid 1."""
     sched = kernel.sched
     syscalls = kernel.syscalls
+    clock = kernel.clock
     while kernel.exit_status is None:
+        clock.maintain()  # the guest is stopped: the vDSO's data may change now
         if kernel.host_signals:
             deliver_host_signals(kernel)
         if kernel.deadline is not None and time.monotonic() >= kernel.deadline:
@@ -116,6 +118,8 @@ def run_user(kernel: Kernel, task: Task) -> tuple[Event, float]:
     group.utime += spent
     if group.utime >= group.cpu_check:
         accounting.cpu_limit(kernel, group)
+    if group.utime >= group.cpu_timer_next:
+        timers.run_cpu_timers(kernel, group)
     if prof:  # guest code = time in run() less the syscalls answered inside it
         t1 = prof.now()
         if t0 >= prof.origin_ns:
@@ -142,7 +146,10 @@ def run_user(kernel: Kernel, task: Task) -> tuple[Event, float]:
         sigs.force_signal(task, sig, code, addr)
     elif event is Event.HALT:
         raise RuntimeError(f"platform halted (error {info})")
-    if task.pending_signals or task.group.shared_pending or task.restart_code:
+    # A task asleep in a syscall is not on its way to user mode: a signal raised meanwhile
+    # (a CPU-time timer, RLIMIT_CPU) wakes its handler, which settles first (run()).
+    if task.context is None and (task.pending_signals or task.group.shared_pending
+                                 or task.restart_code):  # fmt: skip
         deliver_signals(task)
     return event, spent
 
@@ -210,8 +217,10 @@ def others_want_cpu(kernel: Kernel) -> bool:
         or kernel.host_signals
         or kernel.console.wait
         or (kernel.deadline is not None and time.monotonic() >= kernel.deadline)
-        # RLIMIT_CPU is counted when run() returns: a limited task gets its slices
+        # RLIMIT_CPU and CPU-time timers are counted when run() returns: a limited task,
+        # or one with such a timer armed, gets its slices
         or (cur is not None and cur.group.cpu_check != float("inf"))
+        or (cur is not None and cur.group.cpu_timer_next != float("inf"))
         # a signal for the running task is delivered when run() returns
         or (cur is not None and bool(sigs.pending_deliverable(cur)))
     )

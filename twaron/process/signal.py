@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Callable
-from typing import TYPE_CHECKING, NamedTuple, TypeVar
+from typing import TYPE_CHECKING, NamedTuple, Protocol, TypeVar
 
 from twaron.arch.x86_64.constants import (
     NSIG,
@@ -99,6 +99,60 @@ def is_ignored(group: ThreadGroup, sig: int) -> bool:
     return handler == SIG_IGN or (handler == SIG_DFL and sig in IGNORED_BY_DEFAULT)
 
 
+def sig_ignored(task: Task | None, group: ThreadGroup, sig: int) -> bool:
+    """Whether a signal for task (a process's: its leader) is dropped at once (Linux's
+    sig_ignored): ignored, and not blocked - a blocked signal stays pending, for its handler
+    may change before it is unblocked, and sigwaitinfo may take it."""
+    if task is not None and (task.blocked_signals | task.real_blocked) & sigbit(sig):
+        return False
+    return is_ignored(group, sig)
+
+
+def init_drops(kernel: Kernel, group: ThreadGroup, sig: int, task: Task | None = None) -> bool:
+    """A guest pid 1 (Linux's SIGNAL_UNKILLABLE namespace init) drops the signals it has no
+    handler for, even from itself and even SIGKILL - unless it blocks them (task: the
+    thread a signal is for; the leader for a process's): those are queued, for sigwaitinfo
+    or a handler set before they are unblocked."""
+    if group is not kernel.init_group or kernel.kernel_init or not is_unhandled(group, sig):
+        return False
+    if task is None:
+        task = group.tasks[0] if group.tasks else None
+    return task is None or not (task.blocked_signals | task.real_blocked) & sigbit(sig)
+
+
+class QueuedInfo(Protocol):
+    """A siginfo kept pending by a kernel object rather than as bytes (a POSIX timer's
+    entry): take() when the signal is dequeued gives its bytes (and lets the timer rearm);
+    discard() when the pending signal is thrown away."""
+
+    def take(self) -> bytes: ...
+
+    def discard(self) -> None: ...
+
+
+def _info_bytes(info: bytes | QueuedInfo | None) -> bytes | None:
+    if info is None or isinstance(info, bytes):
+        return info
+    return info.take()
+
+
+def _discard(info: object) -> None:
+    if info is not None and not isinstance(info, bytes):
+        info.discard()  # type: ignore[attr-defined]
+
+
+def flush_signal(group: ThreadGroup, sig: int) -> None:
+    """Throw away a pending sig, everywhere in the process (a disposition set to ignore)."""
+    bit = sigbit(sig)
+    group.shared_pending &= ~bit
+    for info in group.rt_queue.pop(sig, ()):
+        _discard(info)
+    _discard(group.shared_info.pop(sig, None))
+    for t in group.tasks:
+        t.pending_signals &= ~bit
+        _discard(t.pending_info.pop(sig, None))
+
+
 def default_kills(sig: int) -> bool:
     return sig not in IGNORED_BY_DEFAULT and sig not in STOP_SIGNALS
 
@@ -115,17 +169,6 @@ def is_unhandled(group: ThreadGroup, sig: int) -> bool:
 def unkillable(kernel: Kernel, group: ThreadGroup) -> bool:
     """A guest pid 1 (Linux's SIGNAL_UNKILLABLE init of a namespace)."""
     return group is kernel.init_group and not kernel.kernel_init
-
-
-def init_ignores(kernel: Kernel, group: ThreadGroup, sig: int, thread: Task | None = None) -> bool:
-    """A guest pid 1 gets only the signals it has handlers for, even from itself and even
-    SIGKILL - unless the receiving thread (the leader for a process signal) blocks it:
-    Linux never ignores a blocked signal (the handler may change, a signalfd may read it),
-    and drops it at delivery if it still has no handler then."""
-    if not unkillable(kernel, group) or not is_unhandled(group, sig):
-        return False
-    t = thread if thread is not None else (group.tasks[0] if group.tasks else None)
-    return t is None or not t.blocked_signals & sigbit(sig)
 
 
 def pending_deliverable(task: Task) -> int:
@@ -149,7 +192,7 @@ def dequeue_signal(task: Task, mask: int) -> tuple[int, bytes | None] | None:
     sig = next_signal(task.pending_signals & mask)
     if sig:
         task.pending_signals &= ~sigbit(sig)
-        info = task.pending_info.pop(sig, None)
+        info = _info_bytes(task.pending_info.pop(sig, None))
         if task.fault_info is not None and task.fault_info[0] == sig:
             _, code, addr = task.fault_info
             task.fault_info = None
@@ -167,7 +210,7 @@ def dequeue_signal(task: Task, mask: int) -> tuple[int, bytes | None] | None:
     else:
         group.shared_pending &= ~sigbit(sig)
         info = group.shared_info.pop(sig, None)
-    return sig, info
+    return sig, _info_bytes(info)
 
 
 T = TypeVar("T")
@@ -228,7 +271,8 @@ def child_info(group: ThreadGroup, sig: int, code: int = 0) -> bytes:
 # ---- generation ---------------------------------------------------------------------------
 
 
-def send_signal(kernel: Kernel, group: ThreadGroup, sig: int, info: bytes | None = None) -> None:
+def send_signal(kernel: Kernel, group: ThreadGroup, sig: int,
+                info: bytes | QueuedInfo | None = None) -> None:  # fmt: skip
     """Send sig to a process (kill(2)); fatal, stop and continue actions happen at once.
     info is the siginfo its handler will see (SI_USER without a sender by default)."""
     if sig == 0 or group.zombie:
@@ -249,9 +293,8 @@ def send_signal(kernel: Kernel, group: ThreadGroup, sig: int, info: bytes | None
         return  # terminal stops are discarded in an orphaned process group
     bit = sigbit(sig)
     # Blocked signals are never ignored: the handler may change before they are unblocked,
-    # and a signalfd may read them (Linux's sig_ignored looks at the leader's mask).
-    leader_blocks = bool(group.tasks) and group.tasks[0].blocked_signals & bit
-    if not leader_blocks and is_ignored(group, sig):
+    # and a signalfd or sigwaitinfo may take them (Linux's sig_ignored: the leader's mask).
+    if sig_ignored(group.tasks[0] if group.tasks else None, group, sig):
         return
     fresh = sig >= SIGRTMIN or not group.shared_pending & bit
     if sig >= SIGRTMIN:  # real-time signals queue: each one is delivered
@@ -268,7 +311,8 @@ def send_signal(kernel: Kernel, group: ThreadGroup, sig: int, info: bytes | None
             break
 
 
-def send_thread_signal(kernel: Kernel, task: Task, sig: int, info: bytes | None = None) -> None:
+def send_thread_signal(kernel: Kernel, task: Task, sig: int,
+                       info: bytes | QueuedInfo | None = None) -> None:  # fmt: skip
     """tgkill/tkill: a signal for one thread."""
     group = task.group
     if sig == 0 or task.exited:
@@ -283,7 +327,7 @@ def send_thread_signal(kernel: Kernel, task: Task, sig: int, info: bytes | None 
             stop_group(kernel, group, sig)
         return
     bit = sigbit(sig)
-    if not task.blocked_signals & bit and is_ignored(group, sig):
+    if sig_ignored(task, group, sig):
         return
     fresh = not task.pending_signals & bit
     if fresh and info is not None:
@@ -308,12 +352,14 @@ def force_signal(task: Task, sig: int, code: int = 0, addr: int = 0) -> None:
 
 
 def _fatal_now(group: ThreadGroup, sig: int, tasks: list[Task]) -> bool:
+    """Linux's complete_signal: fatal at once for a thread that does not block it - in its
+    real mask: sigtimedwait unblocks what it waits for, and that does not make it fatal."""
     action = group.sighand.actions[sig]
     bit = sigbit(sig)
     return (
         action.handler == SIG_DFL
         and default_kills(sig)
-        and any(not t.blocked_signals & bit and not t.exited for t in tasks)
+        and any(not (t.blocked_signals | t.real_blocked) & bit and not t.exited for t in tasks)
     )
 
 
@@ -321,7 +367,8 @@ def _stop_now(group: ThreadGroup, sig: int, tasks: list[Task]) -> bool:
     action = group.sighand.actions[sig]
     bit = sigbit(sig)
     return action.handler == SIG_DFL and any(
-        not t.blocked_signals & bit and not t.exited for t in tasks)
+        not (t.blocked_signals | t.real_blocked | t.sigwait_set) & bit and not t.exited
+        for t in tasks)
 
 
 def _signal_wake(kernel: Kernel, task: Task) -> None:

@@ -34,6 +34,8 @@ class Credentials:
     fsuid: int = 0
     fsgid: int = 0
     groups: list[int] = field(default_factory=list)
+    securebits: int = 0  # SECBIT_KEEP_CAPS (prctl PR_SET_KEEPCAPS), cleared at exec
+    cap_bset: int = (1 << 41) - 1  # the capability bounding set: all of CAP_0..CAP_LAST_CAP
 
     def copy(self) -> Credentials:
         c = copy.copy(self)
@@ -84,6 +86,29 @@ class ThreadGroup:
         self.start_time = 0.0
         # RLIMIT_CPU's next check (the soft or hard limit, seconds); inf: no limit
         self.cpu_check = float("inf") if parent is None else parent.cpu_check
+        # CPU-time timers (process/timers.py): the group CPU time (seconds) at which the next
+        # may fire, inf: none armed; ITIMER_VIRTUAL/PROF as which -> [expires_ns, interval_ns]
+        self.cpu_timer_next = float("inf")
+        self.cpu_itimers: dict[int, list[int]] = {}
+        self.posix_timers: dict[int, Any] = {}  # timer id -> timers.PosixTimer
+        self.next_timer_id = 0
+        self.is_child_subreaper = False  # prctl(PR_SET_CHILD_SUBREAPER)
+        # The thread that created this process (Linux's real_parent is a thread): when it
+        # exits, PR_SET_PDEATHSIG's signal comes (process/exit.py forget_original_parent)
+        self.parent_thread: Task | None = None
+
+
+SUID_DUMP_DISABLE = 0  # what fs.suid_dumpable is on Linux by default (and on this host)
+
+
+def creds_changed(task: Task, old: Credentials) -> None:
+    """Linux's commit_creds: when the effective or file-system ids change, the process is no
+    longer dumpable (fs.suid_dumpable) and the parent-death signal is cleared."""
+    new = task.cred
+    if (old.euid, old.egid, old.fsuid, old.fsgid) != (new.euid, new.egid, new.fsuid,
+                                                       new.fsgid):  # fmt: skip
+        task.mm.dumpable = SUID_DUMP_DISABLE
+        task.pdeathsig = 0
 
 
 class Task:
@@ -134,6 +159,18 @@ class Task:
         self.restore_mask_after_signal: int | None = None  # sigsuspend/ppoll's saved mask
         self.fault_info: tuple[int, int, int] | None = None
         self.utime = 0.0  # this thread's share of group.utime
+        # rt_sigtimedwait: the mask it unblocked its set from, and that set (0 otherwise)
+        self.real_blocked = 0
+        self.sigwait_set = 0
+        # prctl and scheduling (syscalls/prctl.py, syscalls/sched.py); per thread, as Linux
+        self.pdeathsig = 0
+        self.no_new_privs = False
+        self.nice = 0
+        self.policy = 0  # SCHED_NORMAL
+        self.rt_priority = 0
+        self.reset_on_fork = False
+        self.dl_params = (0, 0, 0)  # SCHED_DEADLINE runtime, deadline, period (ns)
+        self.sysvsem: Any = None  # SEM_UNDO records (ipc/sem.py UndoList), CLONE_SYSVSEM shares
 
     @property
     def pid(self) -> int:

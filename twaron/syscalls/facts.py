@@ -47,6 +47,11 @@ from twaron.syscalls.trace import (
     IDTYPES,
     IN_INIT_FLAGS,
     IN_MASK,
+    INT_IN,
+    INT_OUT,
+    IPC_GET_FLAGS,
+    IPC_ID,
+    IPC_KEY,
     ITIMER_WHICH,
     ITIMERSPEC_IN,
     ITIMERSPEC_OUT,
@@ -60,6 +65,8 @@ from twaron.syscalls.trace import (
     MMSG_IN,
     MMSG_OUT,
     MS_FLAGS,
+    MSG_FLAGS,
+    MSGCTL_CMDS,
     MSGF,
     MSGHDR_IN,
     MSGHDR_OUT,
@@ -79,12 +86,17 @@ from twaron.syscalls.trace import (
     RLIMIT_OUT,
     RLIMIT_RESOURCES,
     RUSAGE_WHO,
+    SCHED_POLICIES,
     SEEK_WHENCE,
+    SEMCTL_CMDS,
     SFD_FLAGS,
+    SHMAT_FLAGS,
+    SHMCTL_CMDS,
     SHUT_HOW,
     SIG,
     SIGACTION_IN,
     SIGACTION_OUT,
+    SIGEVENT_IN,
     SIGPROCMASK_HOW,
     SIGSET_IN,
     SIGSET_OUT,
@@ -97,6 +109,7 @@ from twaron.syscalls.trace import (
     SOCKADDR_OUT_4,
     SOCKF,
     SOCKLEN_INOUT,
+    SPLICE_FLAGS,
     STAT_OUT,
     STR,
     SYSINFO_OUT,
@@ -105,12 +118,14 @@ from twaron.syscalls.trace import (
     TIMER_FLAGS,
     TIMESPEC_IN,
     TIMESPEC_OUT,
+    TIMEVAL_IN,
     TIMEVAL_OUT,
     UID,
     UMOUNT_FLAGS,
     UTSNAME_OUT,
     WAIT_FLAGS,
     WSTATUS_OUT,
+    XATTR_FLAGS,
     Arg,
     Custom,
     D,
@@ -136,7 +151,7 @@ from twaron.syscalls.trace import (
 
 NEVER, SYS, NOHAND, BLOCK = (Restart.NEVER_SLEEPS, Restart.SYS, Restart.NOHAND,
                              Restart.BLOCK)  # fmt: skip
-EINTR = Restart.EINTR
+EINTR = Restart.EINTR  # never restarted (signal(7): semop, semtimedop)
 KILLABLE = Restart.KILLABLE
 
 
@@ -180,7 +195,8 @@ FSYNC = TMPFS_SYNC + "; a pipe or terminal is not EINVAL"
 CONTAINER = ("EPERM, as for root in a container without CAP_SYS_ADMIN: the mount tree is "
              "fixed at boot")  # fmt: skip
 RUSAGE = "the rusage holds the CPU times only (maxrss, faults, ... are 0)"
-CLOCKS = "CLOCK_TAI, the alarm clocks and other processes' CPU clocks are EINVAL"
+CLOCKS = ("the alarm clocks are EINVAL, as on a machine without an RTC; CLOCK_TAI is "
+          "CLOCK_REALTIME until adjtimex sets the TAI offset; the vDSO answers the same")
 RLIMITS = ("enforced: NOFILE, FSIZE, AS, STACK (at exec), NPROC, CPU; the others are only "
            "stored")  # fmt: skip
 SOCKETS = ("AF_UNIX; AF_INET and AF_INET6 TCP and UDP on lo inside the guest (--net none: "
@@ -203,26 +219,36 @@ SOCKOPTS = ("SO_BINDTODEVICE knows no device (ENODEV); filters (SO_ATTACH_FILTER
 ADDRLEN = D.fz("l")  # a sockaddr's length
 EPOLL = ("EPOLLWAKEUP is accepted (and dropped without CAP_BLOCK_SUSPEND, as Linux): the "
          "guest never suspends")  # fmt: skip
-SYSV_IPC = "System V IPC: not yet"
 MQUEUE = "POSIX message queues: not yet"
 AIO = "Linux AIO: not yet"
-XATTR = "extended attributes: not yet"
 INOTIFY = ("no IN_UNMOUNT (the mount tree is fixed), no IN_OPEN/IN_ACCESS from execve; "
            "max_user_instances and max_user_watches are not enforced")  # fmt: skip
+PIPE_BYTES = ("a pipe's room is counted in bytes, not in page-sized buffers (Linux fits fewer "
+              "bytes when spliced pages are partial)")  # fmt: skip
+SHM_HUGETLB_NOTE = "SHM_HUGETLB is ENOSYS, as a Linux build without CONFIG_HUGETLBFS"
+XATTR = ("tmpfs's user.*, trusted.* and security.* (as without an LSM); no POSIX ACLs "
+         "(system.* is EOPNOTSUPP); the name is read before the path, as since Linux 6.13")
+OPEN_NOTE = "O_DIRECTORY|O_CREAT is EINVAL, as since Linux 6.4"  # fmt: skip
 FANOTIFY = "fanotify: not yet"
-POSIX_TIMERS = "POSIX timers: not yet (setitimer and alarm work)"
+POSIX_TIMERS = ("on the alarm clocks EOPNOTSUPP (no RTC); CPU-time timers fire within a time "
+                "slice of their expiry")
+CPUTIME = ("ITIMER_VIRTUAL and ITIMER_PROF both count all the process's CPU time (twaron's "
+           "is all user time) and fire within a time slice of their expiry")
+ADJTIMEX = ("the NTP state is kept and reported but does not steer the guest's clock; "
+            "ADJ_SETOFFSET and ADJ_TAI take effect")
 TIMERFD = ("the alarm clocks (root only, as Linux) run as their plain clocks: the guest "
            "never suspends; no TFD_IOC_SET_TICKS, as a Linux build without "
            "CONFIG_CHECKPOINT_RESTORE")  # fmt: skip
-TIMERFD_CANCEL = ("TFD_TIMER_CANCEL_ON_SET is accepted and never cancels: the guest cannot "
-                  "set the clock")  # fmt: skip
+TIMERFD_CANCEL = ("TFD_TIMER_CANCEL_ON_SET is accepted but setting the clock does not cancel "
+                  "the timer")  # fmt: skip
 EVENTFD = ("writev to an eventfd makes one 8-byte write of its vectors (Linux writes each "
            "vector: EINVAL for pieces under 8 bytes); a write of the wrong size from a bad "
            "pointer is EFAULT (Linux: EINVAL)")  # fmt: skip
 SIGNALFD = ("as Linux, the signals read and polled are those of the calling thread and "
             "process, whoever created the signalfd")  # fmt: skip
-SETCLOCK = "setting the clock: not yet (the guest's clock follows the host's)"
-SCHED_POLICY = "scheduling policies: not yet (one round-robin policy)"
+SETCLOCK = "root (CAP_SYS_TIME) moves the guest's own wall clock, never the host's"
+SCHED_POLICY = ("policies, priorities and nice values are kept and reported with Linux's "
+                "checks; the one round-robin scheduler does not use them")
 NEW_MOUNT_API = "the new mount API: not yet (the mount tree is fixed at boot)"
 NS = "namespaces: not yet"
 NI = "not in Linux 6.1's x86-64 table either (sys_ni_syscall: ENOSYS)"
@@ -251,19 +277,20 @@ FACTS: dict[str, Fact] = {
     "preadv2": unsupported("not yet (preadv works)", fuzz="fpvox"),
     "pwritev2": unsupported("not yet (pwritev works)", fuzz="fpvox"),
     "sendfile": full(FD, FD, PTR, U, restart=SYS),
-    "splice": unsupported("splice: not yet", fuzz="fpfplx"),
-    "tee": unsupported("splice: not yet", fuzz="ffli"),
-    "vmsplice": unsupported("splice: not yet"),
-    "copy_file_range": unsupported("not yet (programs fall back to read/write)",
-                                   fuzz="fpfplx"),  # fmt: skip
+    "splice": partial(PIPE_BYTES, FD, PTR, FD, PTR, U, flags(SPLICE_FLAGS), restart=SYS),
+    "tee": partial(PIPE_BYTES, FD, FD, U, flags(SPLICE_FLAGS), restart=SYS),
+    "vmsplice": partial(PIPE_BYTES + "; the pages are copied, never gifted",
+                        FD, iovec_in(2), COUNT, flags(SPLICE_FLAGS), restart=SYS),  # fmt: skip
+    "copy_file_range": full(FD, PTR, FD, PTR, U, X,
+                            note="a copy through the page cache (tmpfs has no reflink)"),
     "lseek": full(FD, LD, enum(SEEK_WHENCE)),
     "readahead": unsupported("not yet", fuzz="fol"),
     # ---- opening, closing, file descriptors
-    "open": partial("O_TMPFILE is EOPNOTSUPP (Linux's tmpfs has it)", restart=SYS,
-                    shape=open_args, fuzz="sxm"),  # fmt: skip
-    "openat": partial("O_TMPFILE is EOPNOTSUPP (Linux's tmpfs has it)", restart=SYS,
-                      shape=openat_args, fuzz="dsxm"),  # fmt: skip
-    "openat2": unsupported("not yet (openat works)", fuzz="dspl"),
+    "open": full(restart=SYS, shape=open_args, fuzz="sxm", note=OPEN_NOTE),
+    "openat": full(restart=SYS, shape=openat_args, fuzz="dsxm", note=OPEN_NOTE),
+    "openat2": partial("RESOLVE_CACHED is EAGAIN for any step into procfs and any missing name "
+                       "(Linux: whatever its RCU walk cannot finish)", DIRFD, PATH, PTR, U,
+                       restart=SYS, fuzz="dspl"),  # fmt: skip
     "creat": full(PATH, OCT, restart=SYS),
     "close": full(FD),
     "close_range": partial("CLOSE_RANGE_UNSHARE does not unshare a shared fd table",
@@ -271,10 +298,11 @@ FACTS: dict[str, Fact] = {
     "dup": full(FD),
     "dup2": full(FD, FD),
     "dup3": full(FD, FD, flags(OPEN_FLAGS)),
-    "fcntl": partial("record locks (F_SETLK, F_SETLKW, F_GETLK, OFD) are granted and never "
-                     "conflict; F_SETOWN/F_SETSIG are kept for F_NOTIFY's signal only (no "
-                     "O_ASYNC SIGIO), F_SETOWN_EX and leases are EINVAL; an F_NOTIFY watch "
-                     "ends when its open file is closed, not at the close of one of its fds",
+    "fcntl": partial("F_SETOWN/F_SETSIG are kept for F_NOTIFY's signal only (no O_ASYNC "
+                     "SIGIO), F_SETOWN_EX and leases are EINVAL; an F_NOTIFY watch ends when "
+                     "its open file is closed, not at the close of one of its fds (record and "
+                     "OFD locks are Linux's, F_SETLKW with deadlock detection; F_OFD_GETLK "
+                     "takes F_UNLCK as since Linux 6.6)", restart=SYS,
                      shape=fcntl_args, fuzz="fFi"),  # fmt: skip
     "ioctl": partial("FIONBIO, FIOCLEX/FIONCLEX, FIONREAD; terminal ioctls on the console "
                      "only (passed to the host's terminal); on sockets SIOCINQ, SIOCOUTQ, "
@@ -282,8 +310,7 @@ FACTS: dict[str, Fact] = {
                      "SIOCGIFINDEX, SIOCGIFNAME, SIOCGIFADDR, SIOCGIFNETMASK, SIOCGIFMTU, ...; "
                      "SIOCSIFFLAGS changes nothing); others ENOTTY",
                      shape=ioctl_args, fuzz="fxp"),  # fmt: skip
-    "flock": stub("checks the fd and operation, takes no lock: LOCK_EX excludes nobody",
-                  FD, flags(LOCK_OPS)),  # fmt: skip
+    "flock": full(FD, flags(LOCK_OPS), restart=SYS),
     "pipe": full(PIPEFD_OUT),
     "pipe2": partial("O_DIRECT (packet mode) is accepted; the pipe stays a byte stream",
                      PIPEFD_OUT, flags(OPEN_FLAGS)),  # fmt: skip
@@ -315,8 +342,7 @@ FACTS: dict[str, Fact] = {
     "unlinkat": full(DIRFD, PATH, flags(AT_FLAGS)),
     "rename": full(PATH, PATH),
     "renameat": full(DIRFD, PATH, DIRFD, PATH),
-    "renameat2": partial("RENAME_WHITEOUT is EINVAL (Linux's tmpfs makes the whiteout)",
-                         DIRFD, PATH, DIRFD, PATH, flags(RENAME_FLAGS)),  # fmt: skip
+    "renameat2": full(DIRFD, PATH, DIRFD, PATH, flags(RENAME_FLAGS)),
     "link": full(PATH, PATH),
     "linkat": full(DIRFD, PATH, DIRFD, PATH, flags(AT_FLAGS)),
     "symlink": full(PATH, PATH),
@@ -339,8 +365,11 @@ FACTS: dict[str, Fact] = {
     "faccessat2": full(DIRFD, PATH, AMODE, flags(AT_FLAGS)),
     "truncate": full(PATH, LD),
     "ftruncate": full(FD, LD),
-    "fallocate": partial("mode 0 only (KEEP_SIZE, PUNCH_HOLE, ... are EOPNOTSUPP; Linux's "
-                         "tmpfs has them)", FD, flags(FALLOC_FLAGS), LD, LD),  # fmt: skip
+    "fallocate": partial("tmpfs's modes (allocation, KEEP_SIZE, PUNCH_HOLE) as Linux 6.12+ checks "
+                         "them; a process that has the file mapped keeps the punched pages "
+                         "(zeroed) until it unmaps them: its writes there no longer reach the "
+                         "file (Linux refaults a new page)", FD, flags(FALLOC_FLAGS), LD, LD),
+    # fmt: skip
     "fadvise64": partial("the advice is checked, then ignored (as Linux does on tmpfs); a pipe "
                          "is not ESPIPE", FD, LD, U, enum(FADV_ADVICE)),  # fmt: skip
     "sync_file_range": unsupported("not yet"),
@@ -349,18 +378,18 @@ FACTS: dict[str, Fact] = {
     "syncfs": full(FD, note=TMPFS_SYNC),
     "sync": full(note=TMPFS_SYNC),
     # ---- extended attributes
-    "setxattr": unsupported(XATTR, fuzz="sspli"),
-    "lsetxattr": unsupported(XATTR),
-    "fsetxattr": unsupported(XATTR),
-    "getxattr": unsupported(XATTR, fuzz="sspl"),
-    "lgetxattr": unsupported(XATTR),
-    "fgetxattr": unsupported(XATTR),
-    "listxattr": unsupported(XATTR, fuzz="spl"),
-    "llistxattr": unsupported(XATTR),
-    "flistxattr": unsupported(XATTR),
-    "removexattr": unsupported(XATTR),
-    "lremovexattr": unsupported(XATTR),
-    "fremovexattr": unsupported(XATTR),
+    "setxattr": partial(XATTR, PATH, STR, buf_in(3), U, flags(XATTR_FLAGS)),
+    "lsetxattr": partial(XATTR, PATH, STR, buf_in(3), U, flags(XATTR_FLAGS)),
+    "fsetxattr": partial(XATTR, FD, STR, buf_in(3), U, flags(XATTR_FLAGS)),
+    "getxattr": partial(XATTR, PATH, STR, BUF_OUT, U),
+    "lgetxattr": partial(XATTR, PATH, STR, BUF_OUT, U),
+    "fgetxattr": partial(XATTR, FD, STR, BUF_OUT, U),
+    "listxattr": partial(XATTR, PATH, BUF_OUT, U),
+    "llistxattr": partial(XATTR, PATH, BUF_OUT, U),
+    "flistxattr": partial(XATTR, FD, BUF_OUT, U),
+    "removexattr": partial(XATTR, PATH, STR),
+    "lremovexattr": partial(XATTR, PATH, STR),
+    "fremovexattr": partial(XATTR, FD, STR),
     # ---- mounts and file systems
     "mount": partial(CONTAINER, STR, PATH, STR, X, PTR),
     "umount2": partial(CONTAINER + " (bad flags: EINVAL)", PATH, flags(UMOUNT_FLAGS)),
@@ -451,9 +480,9 @@ FACTS: dict[str, Fact] = {
     "get_robust_list": full(PID, PTR, PTR),
     "arch_prctl": partial("the FS and GS bases only; the CPUID, XCOMP and VDSO codes are EINVAL",
                           shape=arch_prctl_args, fuzz="ca"),  # fmt: skip
-    "prctl": partial("PR_SET/GET_NAME, PDEATHSIG, DUMPABLE, NO_NEW_PRIVS; the rest is EINVAL; "
-                     "the parent-death signal is never sent", shape=prctl_args,
-                     fuzz="cxxxx"),  # fmt: skip
+    "prctl": partial("PR_SET/GET_NAME, PDEATHSIG, DUMPABLE, KEEPCAPS, CHILD_SUBREAPER, "
+                     "NO_NEW_PRIVS, PR_CAPBSET_READ/DROP; the other options are EINVAL",
+                     shape=prctl_args, fuzz="cxxxx"),  # fmt: skip
     "personality": unsupported("not yet", fuzz="x"),
     "unshare": unsupported(NS, fuzz="x"),
     "setns": unsupported(NS),
@@ -499,24 +528,25 @@ FACTS: dict[str, Fact] = {
     "getrusage": partial("the CPU times only (maxrss, faults, switches, ... are 0)",
                          enum(RUSAGE_WHO), PTR),  # fmt: skip
     "times": full(PTR),
-    "getpriority": partial("which and who are ignored: the caller's nice value",
-                           enum(PRIO_WHICH), PID),  # fmt: skip
-    "setpriority": partial("which and who are ignored: sets the caller's nice value, which the "
-                           "scheduler does not use", enum(PRIO_WHICH), PID, D),  # fmt: skip
+    "getpriority": full(enum(PRIO_WHICH), PID, note="20 - nice, as Linux returns it"),
+    "setpriority": partial(SCHED_POLICY, enum(PRIO_WHICH), PID, D),
     "sched_yield": full(),
-    "sched_setparam": unsupported(SCHED_POLICY),
-    "sched_getparam": unsupported(SCHED_POLICY, fuzz="np"),
-    "sched_setscheduler": unsupported(SCHED_POLICY),
-    "sched_getscheduler": unsupported(SCHED_POLICY, fuzz="n"),
-    "sched_get_priority_max": unsupported(SCHED_POLICY),
-    "sched_get_priority_min": unsupported(SCHED_POLICY),
-    "sched_rr_get_interval": unsupported(SCHED_POLICY),
-    "sched_setattr": unsupported(SCHED_POLICY),
-    "sched_getattr": unsupported(SCHED_POLICY),
-    "sched_setaffinity": stub("one CPU: the mask is not applied, nor are the pid and mask "
-                              "checked", PID, U, PTR),  # fmt: skip
-    "sched_getaffinity": partial("one CPU: always CPU 0; the pid is not looked up (no ESRCH)",
-                                 PID, U, PTR),  # fmt: skip
+    "sched_setparam": partial(SCHED_POLICY, PID, INT_IN, fuzz="np"),
+    "sched_getparam": full(PID, INT_OUT, fuzz="np"),
+    "sched_setscheduler": partial(SCHED_POLICY, PID, enum(SCHED_POLICIES), INT_IN,
+                                  fuzz="ncp"),  # fmt: skip
+    "sched_getscheduler": full(PID, fuzz="n"),
+    "sched_get_priority_max": full(enum(SCHED_POLICIES)),
+    "sched_get_priority_min": full(enum(SCHED_POLICIES)),
+    "sched_rr_get_interval": partial("SCHED_OTHER, BATCH and IDLE report twaron's 20 ms time "
+                                     "slice", PID, TIMESPEC_OUT),  # fmt: skip
+    "sched_setattr": partial(SCHED_POLICY + "; SCHED_DEADLINE's admission counts the deadline "
+                             "tasks' bandwidth against 95% of the one CPU; utilization clamps "
+                             "are EOPNOTSUPP, as in a build without CONFIG_UCLAMP_TASK", PID, PTR,
+                             X, fuzz="npx"),  # fmt: skip
+    "sched_getattr": full(PID, PTR, U, X, fuzz="npcx"),
+    "sched_setaffinity": full(PID, U, PTR, note="one CPU: a mask without CPU 0 is EINVAL"),
+    "sched_getaffinity": full(PID, U, PTR, note="one CPU: always CPU 0"),
     "getcpu": full(PTR, PTR, PTR, note="one CPU: always CPU 0 of node 0"),
     "ioprio_set": unsupported("I/O priorities: not yet"),
     "ioprio_get": unsupported("I/O priorities: not yet"),
@@ -526,7 +556,8 @@ FACTS: dict[str, Fact] = {
     "rt_sigpending": full(SIGSET_OUT, SIGSETSIZE),
     "rt_sigreturn": full(nofuzz="a wild frame kills the child: fuzzer.c draws it rarely"),
     "rt_sigsuspend": full(SIGSET_IN, SIGSETSIZE, restart=NOHAND, nofuzz=SLEEPS),
-    "rt_sigtimedwait": unsupported("not yet (sigwaitinfo, sigtimedwait)", fuzz="ppzL"),
+    "rt_sigtimedwait": full(SIGSET_IN, PTR, TIMESPEC_IN, SIGSETSIZE, restart=Restart.EINTR,
+                            fuzz="ppzL"),  # fmt: skip
     "rt_sigqueueinfo": full(PID, SIG, PTR, fuzz="kgp"),
     "rt_tgsigqueueinfo": full(PID, PID, SIG, PTR, fuzz="kkgp"),
     "kill": full(PID, SIG, fuzz="kg"),
@@ -539,28 +570,29 @@ FACTS: dict[str, Fact] = {
     "signalfd4": full(FD, SIGSET_IN, SIGSETSIZE, flags(SFD_FLAGS), note=SIGNALFD),
     # ---- time
     "nanosleep": full(TIMESPEC_IN, PTR, restart=BLOCK),
-    "clock_nanosleep": partial("a sleep on CLOCK_PROCESS_CPUTIME_ID counts wall time",
+    "clock_nanosleep": partial("a sleep on a process's CPU-time clock counts wall time; an "
+                               "absolute CLOCK_REALTIME sleep does not notice the clock being "
+                               "set (POSIX timers do)",
                                enum(CLOCK_IDS), flags(TIMER_FLAGS), TIMESPEC_IN, PTR,
                                restart=BLOCK),  # fmt: skip
-    "clock_gettime": partial(CLOCKS, enum(CLOCK_IDS), TIMESPEC_OUT),
-    "clock_getres": partial(CLOCKS + "; 1 ns for every clock (the _COARSE ones: a jiffy)",
-                            enum(CLOCK_IDS), TIMESPEC_OUT),  # fmt: skip
-    "clock_settime": unsupported(SETCLOCK, fuzz="cp"),
-    "clock_adjtime": unsupported(SETCLOCK),
-    "adjtimex": unsupported(SETCLOCK),
-    "settimeofday": unsupported(SETCLOCK),
+    "clock_gettime": full(enum(CLOCK_IDS), TIMESPEC_OUT, note=CLOCKS),
+    "clock_getres": full(enum(CLOCK_IDS), TIMESPEC_OUT, note=CLOCKS),
+    "clock_settime": full(enum(CLOCK_IDS), TIMESPEC_IN, note=SETCLOCK, fuzz="cp"),
+    "clock_adjtime": partial(ADJTIMEX, enum(CLOCK_IDS), PTR, fuzz="cp"),
+    "adjtimex": partial(ADJTIMEX, PTR),
+    "settimeofday": full(TIMEVAL_IN, PTR, note=SETCLOCK),
     "gettimeofday": full(TIMEVAL_OUT, PTR),
     "time": full(PTR),
     "alarm": full(U.fz("c")),  # the fuzzer draws a small number of seconds
-    "getitimer": partial("ITIMER_VIRTUAL and ITIMER_PROF are kept but never fire",
-                         enum(ITIMER_WHICH), PTR),  # fmt: skip
-    "setitimer": partial("ITIMER_VIRTUAL and ITIMER_PROF are kept but never fire",
-                         enum(ITIMER_WHICH), PTR, PTR),  # fmt: skip
-    "timer_create": unsupported(POSIX_TIMERS, fuzz="cpp"),
-    "timer_settime": unsupported(POSIX_TIMERS),
-    "timer_gettime": unsupported(POSIX_TIMERS),
-    "timer_getoverrun": unsupported(POSIX_TIMERS),
-    "timer_delete": unsupported(POSIX_TIMERS),
+    "getitimer": full(enum(ITIMER_WHICH), PTR, note=CPUTIME),
+    "setitimer": full(enum(ITIMER_WHICH), PTR, PTR, note=CPUTIME),
+    "timer_create": full(enum(CLOCK_IDS), SIGEVENT_IN, INT_OUT, note=POSIX_TIMERS,
+                         fuzz="cpp"),  # fmt: skip
+    "timer_settime": full(D, flags(TIMER_FLAGS), ITIMERSPEC_IN, ITIMERSPEC_OUT, fuzz="cxpp"),
+    "timer_gettime": full(D, ITIMERSPEC_OUT, fuzz="cp"),
+    "timer_getoverrun": full(D, fuzz="c"),
+    "timer_delete": full(D, fuzz="c", note="its pending signal stays pending, as in Linux "
+                         "6.1 (newer kernels drop it)"),
     "timerfd_create": full(enum(CLOCK_IDS), flags(TFD_FLAGS), note=TIMERFD),
     "timerfd_settime": full(FD, flags(TFD_SETTIME_FLAGS), ITIMERSPEC_IN, ITIMERSPEC_OUT,
                             note=TIMERFD_CANCEL),  # fmt: skip
@@ -609,18 +641,19 @@ FACTS: dict[str, Fact] = {
     "setsockopt": partial(SOCKOPTS, restart=NEVER, shape=setsockopt_args, fuzz="fcipl"),
     "getsockopt": partial(SOCKOPTS, restart=NEVER, shape=getsockopt_args, fuzz="fcipp"),
     # ---- System V IPC and POSIX message queues
-    "shmget": unsupported(SYSV_IPC),
-    "shmat": unsupported(SYSV_IPC, result="hex"),
-    "shmctl": unsupported(SYSV_IPC),
-    "shmdt": unsupported(SYSV_IPC),
-    "semget": unsupported(SYSV_IPC),
-    "semop": unsupported(SYSV_IPC),
-    "semctl": unsupported(SYSV_IPC),
-    "semtimedop": unsupported(SYSV_IPC),
-    "msgget": unsupported(SYSV_IPC),
-    "msgsnd": unsupported(SYSV_IPC),
-    "msgrcv": unsupported(SYSV_IPC),
-    "msgctl": unsupported(SYSV_IPC),
+    "shmget": partial(SHM_HUGETLB_NOTE, IPC_KEY, U, IPC_GET_FLAGS),
+    "shmat": full(IPC_ID, ADDR, flags(SHMAT_FLAGS), result="hex"),
+    "shmctl": full(IPC_ID, enum(SHMCTL_CMDS), PTR,
+                   note="SHM_LOCK only sets SHM_LOCKED: twaron never swaps"),  # fmt: skip
+    "shmdt": full(ADDR),
+    "semget": full(IPC_KEY, D, IPC_GET_FLAGS),
+    "semop": full(IPC_ID, PTR, COUNT, restart=EINTR),
+    "semctl": full(IPC_ID, D, enum(SEMCTL_CMDS), X),
+    "semtimedop": full(IPC_ID, PTR, COUNT, TIMESPEC_IN, restart=EINTR),
+    "msgget": full(IPC_KEY, IPC_GET_FLAGS),
+    "msgsnd": full(IPC_ID, PTR, U, flags(MSG_FLAGS), restart=NOHAND),
+    "msgrcv": full(IPC_ID, PTR, U, LD, flags(MSG_FLAGS), restart=NOHAND),
+    "msgctl": full(IPC_ID, enum(MSGCTL_CMDS), PTR),
     "mq_open": unsupported(MQUEUE),
     "mq_unlink": unsupported(MQUEUE),
     "mq_timedsend": unsupported(MQUEUE),

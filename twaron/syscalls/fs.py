@@ -33,6 +33,13 @@ from twaron.arch.x86_64.constants import (
     F_SETLK,
     F_SETLKW,
     F_UNLCK,
+    FALLOC_FL_COLLAPSE_RANGE,
+    FALLOC_FL_INSERT_RANGE,
+    FALLOC_FL_KEEP_SIZE,
+    FALLOC_FL_PUNCH_HOLE,
+    FALLOC_FL_UNSHARE_RANGE,
+    FALLOC_FL_WRITE_ZEROES,
+    FALLOC_FL_ZERO_RANGE,
     FD_CLOEXEC,
     FIOCLEX,
     FIONBIO,
@@ -42,20 +49,35 @@ from twaron.arch.x86_64.constants import (
     IN_ATTRIB,
     IN_MODIFY,
     MAX_RW_COUNT,
+    O_ACCMODE,
     O_APPEND,
     O_ASYNC,
     O_CLOEXEC,
     O_CREAT,
     O_DIRECT,
+    O_DIRECTORY,
+    O_DSYNC,
     O_EXCL,
     O_LARGEFILE,
     O_NOATIME,
     O_NOCTTY,
+    O_NOFOLLOW,
     O_NONBLOCK,
+    O_PATH,
+    O_RDONLY,
+    O_SYNC,
     O_TMPFILE,
     O_TRUNC,
     O_WRONLY,
+    OPEN_HOW_SIZE_VER0,
+    PAGE_SIZE,
     PATH_MAX,
+    RESOLVE_BENEATH,
+    RESOLVE_CACHED,
+    RESOLVE_IN_ROOT,
+    RESOLVE_NO_MAGICLINKS,
+    RESOLVE_NO_SYMLINKS,
+    RESOLVE_NO_XDEV,
     RLIM_INFINITY,
     RLIMIT_FSIZE,
     RLIMIT_NOFILE,
@@ -77,6 +99,8 @@ from twaron.arch.x86_64.constants import (
     UTIME_OMIT,
 )
 from twaron.arch.x86_64.errno import (
+    E2BIG,
+    EAGAIN,
     EBADF,
     EEXIST,
     EFAULT,
@@ -98,15 +122,16 @@ from twaron.fs import fsnotify, vfs
 from twaron.fs.fdtable import NR_OPEN_DEFAULT
 from twaron.fs.pipe import PipeFile
 from twaron.fs.stat import pack_stat, pack_statfs, pack_statx
+from twaron.fs.tmpfs import shmem_fallocate
 from twaron.fs.vfs import MAY_EXEC, MAY_READ, MAY_WRITE, File, Inode, Path, permission
 from twaron.process import signal as sigs
+from twaron.syscalls.locks import fcntl_lock
 from twaron.syscalls.table import s32, s64, syscall
 from twaron.wait import need_context
 
 _IOVEC = struct.Struct("<QQ")
 _I32 = struct.Struct("<i")
 _U64 = struct.Struct("<Q")
-_FLOCK = struct.Struct("<hhxxxxqqi4x")
 _TIMESPEC2 = struct.Struct("<qqqq")
 SETFL_MASK = O_APPEND | O_ASYNC | O_DIRECT | O_NOATIME | O_NONBLOCK
 CLOSE_RANGE_UNSHARE = 2
@@ -115,6 +140,18 @@ SENDFILE_CHUNK = 1 << 16
 # fcntl commands of other families (owners and dnotify, memfd seals): cmd -> fn(task, fd, f,
 # arg), filled in by their modules
 FCNTL_CMDS: dict[int, Callable[[Any, int, File, int], int]] = {}
+READ_CHUNK = 1 << 20  # reads bigger than this go to the caller a chunk at a time
+__O_TMPFILE = O_TMPFILE & ~O_DIRECTORY  # the bit of its own O_TMPFILE adds to O_DIRECTORY
+VALID_OPEN_FLAGS = (O_ACCMODE | O_CREAT | O_EXCL | O_NOCTTY | O_TRUNC | O_APPEND | O_NONBLOCK
+                    | O_SYNC | O_DSYNC | O_ASYNC | O_DIRECT | O_LARGEFILE | O_DIRECTORY
+                    | O_NOFOLLOW | O_NOATIME | O_CLOEXEC | O_PATH | __O_TMPFILE)  # fmt: skip
+O_PATH_FLAGS = O_DIRECTORY | O_NOFOLLOW | O_PATH | O_CLOEXEC
+VALID_RESOLVE_FLAGS = (RESOLVE_NO_XDEV | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_SYMLINKS
+                       | RESOLVE_BENEATH | RESOLVE_IN_ROOT | RESOLVE_CACHED)  # fmt: skip
+_OPEN_HOW = struct.Struct("<QQQ")
+FALLOC_FL_MODE_MASK = (FALLOC_FL_PUNCH_HOLE | FALLOC_FL_COLLAPSE_RANGE | FALLOC_FL_ZERO_RANGE
+                       | FALLOC_FL_INSERT_RANGE | FALLOC_FL_UNSHARE_RANGE
+                       | FALLOC_FL_WRITE_ZEROES)  # fmt: skip
 
 
 # --- helpers ------------------------------------------------------------------------------
@@ -271,6 +308,8 @@ def sys_read(task: Any, fd: int, buf: int, count: int, *_: int) -> int:
     if count > MAX_RW_COUNT:
         count = MAX_RW_COUNT
     _user_range(buf, count)
+    if count > READ_CHUNK and f.inode.is_reg and f.seekable:
+        return _read_chunks(task, f, buf, count, -1)
     data = f.read(count)
     if data:
         try:
@@ -302,10 +341,37 @@ def sys_pread64(task: Any, fd: int, buf: int, count: int, offset: int, *_: int) 
         raise KernelError(EINVAL)
     count = min(count, MAX_RW_COUNT)
     _user_range(buf, count)
+    if count > READ_CHUNK and f.inode.is_reg:
+        return _read_chunks(task, f, buf, count, off)
     data = f.pread(count, off)
     if data:
         task.mm.copy_out(buf, data)
     return _accessed(f, len(data))
+
+
+def _read_chunks(task: Any, f: File, buf: int, count: int, offset: int) -> int:
+    """A big read of a file (a sparse one may be huge): chunk by chunk into the caller's
+    buffer, never more in the host's memory than a chunk; it ends at the file's end or the
+    first chunk the buffer cannot take (a short read, as Linux's, EFAULT if it is the first).
+    offset -1: at the file position, which moves."""
+    done = 0
+    while done < count:
+        want = min(READ_CHUNK, count - done)
+        data = f.read(want) if offset < 0 else f.pread(want, offset + done)
+        if not data:
+            break
+        try:
+            task.mm.copy_out(buf + done, data)
+        except KernelError:
+            if offset < 0:
+                f.pos -= len(data)
+            if done:
+                break
+            raise
+        done += len(data)
+        if len(data) < want:
+            break
+    return done
 
 
 @syscall("pwrite64")
@@ -411,14 +477,67 @@ def sys_sendfile(task: Any, out_fd: int, in_fd: int, offp: int, count: int, *_: 
 # --- open / close ---------------------------------------------------------------------------
 
 
-def _do_open(task: Any, dirfd: int, pathaddr: int, flags: int, mode: int) -> int:
-    flags = s32(flags) & 0xFFFF_FFFF
+def _open_flags(flags: int) -> None:
+    """build_open_flags' checks: O_DIRECTORY|O_CREAT is refused (Linux 6.4+), O_TMPFILE needs
+    O_DIRECTORY and write access, O_PATH takes only O_PATH_FLAGS (openat2 sees it)."""
+    if flags & (O_DIRECTORY | O_CREAT) == O_DIRECTORY | O_CREAT:
+        raise KernelError(EINVAL)
+    if flags & __O_TMPFILE:
+        if not flags & O_DIRECTORY or flags & O_ACCMODE == O_RDONLY:
+            raise KernelError(EINVAL)
+    if flags & O_PATH and flags & ~O_PATH_FLAGS:
+        raise KernelError(EINVAL)
+
+
+def _open_file(task: Any, dirfd: int, pathaddr: int, flags: int, mode: int,
+               resolve: int = 0) -> int:  # fmt: skip
+    """do_sys_openat2 after the flags were checked: the name, then the open."""
     path = _pathname(task, pathaddr)
-    if flags & O_TMPFILE == O_TMPFILE:
-        raise KernelError(EOPNOTSUPP)  # glibc and BusyBox fall back to a named file
-    f = vfs.open_at(task, s32(dirfd), path, flags | O_LARGEFILE, mode & 0o7777)
+    if not flags & O_PATH:
+        flags |= O_LARGEFILE
+    if flags & __O_TMPFILE:
+        f = vfs.open_tmpfile(task, s32(dirfd), path, flags, mode, resolve)
+    else:
+        f = vfs.open_at(task, s32(dirfd), path, flags, mode, resolve)
     f.flags &= ~(O_CREAT | O_EXCL | O_NOCTTY | O_TRUNC | O_CLOEXEC)
     return _install(task, f, bool(flags & O_CLOEXEC))
+
+
+def _do_open(task: Any, dirfd: int, pathaddr: int, flags: int, mode: int) -> int:
+    """open/openat (build_open_how): unknown flags are dropped, O_PATH keeps only its own,
+    the mode counts only when creating."""
+    flags = s32(flags) & VALID_OPEN_FLAGS
+    if flags & O_PATH:
+        flags &= O_PATH_FLAGS
+    mode = mode & 0o7777 if flags & (O_CREAT | __O_TMPFILE) else 0
+    _open_flags(flags)
+    return _open_file(task, dirfd, pathaddr, flags, mode)
+
+
+@syscall("openat2")
+def sys_openat2(task: Any, dirfd: int, path: int, how: int, size: int, *_: int) -> int:
+    """openat2: struct open_how (flags, mode, resolve), every field checked."""
+    if size < OPEN_HOW_SIZE_VER0:
+        raise KernelError(EINVAL)
+    if size > PAGE_SIZE:
+        raise KernelError(E2BIG)
+    raw = task.mm.copy_in(how, size)
+    if any(raw[OPEN_HOW_SIZE_VER0:]):
+        raise KernelError(E2BIG)  # copy_struct_from_user: unknown fields must be zero
+    flags, mode, resolve = _OPEN_HOW.unpack_from(raw)
+    if flags & ~O_CLOEXEC & ~VALID_OPEN_FLAGS or resolve & ~VALID_RESOLVE_FLAGS:
+        raise KernelError(EINVAL)
+    if resolve & RESOLVE_BENEATH and resolve & RESOLVE_IN_ROOT:
+        raise KernelError(EINVAL)
+    if flags & (O_CREAT | __O_TMPFILE):
+        if mode & ~0o7777:
+            raise KernelError(EINVAL)
+    elif mode:
+        raise KernelError(EINVAL)
+    _open_flags(flags & ~O_CLOEXEC)
+    if resolve & RESOLVE_CACHED and flags & (O_TRUNC | O_CREAT | __O_TMPFILE):
+        raise KernelError(EAGAIN)  # not even tried: it would have to create or truncate
+    return _open_file(task, dirfd, path, flags, mode, resolve)
 
 
 @syscall("openat")
@@ -584,38 +703,13 @@ def sys_fcntl(task: Any, fd: int, cmd: int, arg: int, *_: int) -> int:
         f.flags = (f.flags & ~SETFL_MASK) | (arg & SETFL_MASK)
         return 0
     if cmd in (F_GETLK, F_SETLK, F_SETLKW, F_OFD_GETLK, F_OFD_SETLK, F_OFD_SETLKW):
-        return _fcntl_lock(task, f, cmd, arg)
+        return fcntl_lock(task, f, cmd, arg)
     ext = FCNTL_CMDS.get(cmd)
     if ext is not None:
         return ext(task, fd, f, arg)
     if cmd == F_GETLEASE:
         return F_UNLCK
     return f.fcntl(cmd, arg)
-
-
-def _fcntl_lock(task: Any, f: File, cmd: int, arg: int) -> int:
-    """POSIX and OFD record locks: a single-user system never conflicts, so every lock is
-    granted and F_GETLK always reports F_UNLCK; the argument is still validated."""
-    raw = task.mm.copy_in(arg, _FLOCK.size)
-    l_type, whence, start, length, pid = _FLOCK.unpack(raw)
-    if l_type not in (0, 1, F_UNLCK) or whence not in (0, 1, 2):
-        raise KernelError(EINVAL)
-    if cmd in (F_GETLK, F_OFD_GETLK):
-        if l_type == F_UNLCK:
-            raise KernelError(EINVAL)
-        task.mm.copy_out(arg, _FLOCK.pack(F_UNLCK, whence, start, length, pid))
-        return 0
-    if l_type == 0 and not f.readable or l_type == 1 and not f.writable:
-        raise KernelError(EBADF)
-    return 0
-
-
-@syscall("flock")
-def sys_flock(task: Any, fd: int, op: int, *_: int) -> int:
-    task.files.get(s32(fd))
-    if op & ~(1 | 2 | 4 | 8) or not op & (1 | 2 | 8):
-        raise KernelError(EINVAL)
-    return 0
 
 
 @syscall("dup")
@@ -1113,24 +1207,48 @@ def sys_truncate(task: Any, path: int, length: int, *_: int) -> int:
     return 0
 
 
+def _falloc_mode_ok(mode: int) -> None:
+    """The mode: one operation, with or without KEEP_SIZE where it may have it; every other
+    combination is EOPNOTSUPP (as Linux checks it since 6.12; 6.1 said EINVAL for some)."""
+    op = mode & FALLOC_FL_MODE_MASK
+    if mode & ~(FALLOC_FL_MODE_MASK | FALLOC_FL_KEEP_SIZE):
+        raise KernelError(EOPNOTSUPP)
+    if op in (0, FALLOC_FL_UNSHARE_RANGE, FALLOC_FL_ZERO_RANGE):
+        return
+    keep = mode & FALLOC_FL_KEEP_SIZE
+    if op == FALLOC_FL_PUNCH_HOLE and keep:
+        return
+    exclusive = (FALLOC_FL_COLLAPSE_RANGE, FALLOC_FL_INSERT_RANGE, FALLOC_FL_WRITE_ZEROES)
+    if op in exclusive and not keep:
+        return
+    raise KernelError(EOPNOTSUPP)
+
+
 @syscall("fallocate")
 def sys_fallocate(task: Any, fd: int, mode: int, offset: int, length: int, *_: int) -> int:
+    """vfs_fallocate's checks in Linux's order, then the file system's (tmpfs: shmem's)."""
     f = task.files.get(s32(fd))
-    off, ln = s64(offset), s64(length)
+    off, ln, mode = s64(offset), s64(length), s32(mode)
     if off < 0 or ln <= 0:
         raise KernelError(EINVAL)
+    _falloc_mode_ok(mode)
     if not f.writable:
         raise KernelError(EBADF)
-    if mode & 0xFFFF_FFFF:
-        raise KernelError(EOPNOTSUPP)  # only plain allocation (mode 0)
-    if not f.inode.is_reg:
-        raise KernelError(ENODEV if f.inode.is_dir else ESPIPE)
-    if off + ln > f.inode.size:
-        _newsize_ok(task, f.inode, off + ln)
-    if f.inode.mapping is not None:  # tmpfs allocates the pages: ENOSPC when it is full
-        f.inode.mapping.reserve(off, ln)
-    if off + ln > f.inode.size:
-        f.inode.set_size(off + ln)
+    inode = f.inode
+    kind = inode.mode & S_IFMT
+    if kind == S_IFIFO:
+        raise KernelError(ESPIPE)
+    if kind == S_IFDIR:
+        raise KernelError(EISDIR)
+    if kind != S_IFREG:
+        raise KernelError(ENODEV)
+    if off + ln > vfs.MAX_LFS_FILESIZE:
+        raise KernelError(EFBIG)
+    if inode.mapping is None or inode.sb.fstype not in ("tmpfs", "devtmpfs"):
+        raise KernelError(EOPNOTSUPP)  # procfs & co have no ->fallocate
+    if not mode & FALLOC_FL_PUNCH_HOLE:
+        _newsize_ok(task, inode, off + ln)  # even with KEEP_SIZE (shmem_fallocate)
+    shmem_fallocate(inode, mode, off, ln)
     _modified(f, 1)
     return 0
 

@@ -1,10 +1,10 @@
-"""Interval timers: alarm, setitimer, getitimer (ITIMER_REAL: SIGALRM on the wall clock).
+"""Interval timers: alarm, setitimer, getitimer.
 
 A process has one real-time timer (Linux's signal_struct.real_timer): alarm() and
 setitimer(ITIMER_REAL) share it, fork does not inherit it, execve keeps it. It rides on the
 scheduler's timer heap: each arming is one scheduler Timer, cancelled when re-armed.
-ITIMER_VIRTUAL and ITIMER_PROF are accepted and remembered but never fire (twaron does not
-count a process's CPU time per mode yet).
+ITIMER_VIRTUAL and ITIMER_PROF (SIGVTALRM, SIGPROF) count the process's CPU time: they live
+in process/timers.py, which the run loop checks after each run of guest code.
 """
 
 from __future__ import annotations
@@ -14,8 +14,10 @@ from typing import TYPE_CHECKING, Any
 
 from twaron.arch.x86_64.constants import SIGALRM
 from twaron.arch.x86_64.errno import EINVAL
+from twaron.clock import NSEC
 from twaron.errors import KernelError
 from twaron.process import signal as sigs
+from twaron.process import timers
 from twaron.syscalls.table import s32, syscall
 
 if TYPE_CHECKING:
@@ -88,10 +90,11 @@ def _timeval(sec: int, usec: int) -> float:
 
 
 def _pack(task: Task, which: int) -> bytes:
-    if which == ITIMER_REAL:
-        left, interval = _remaining(task)
-    else:
-        left, interval = getattr(task.group, "itimers_other", {}).get(which, (0.0, 0.0))
+    if which != ITIMER_REAL:  # ns, truncated to microseconds as Linux's put_itimerval
+        left_ns, interval_ns = timers.get_cpu_itimer(task.group, which)
+        return ITIMERVAL.pack(interval_ns // NSEC, interval_ns % NSEC // 1000,
+                              left_ns // NSEC, left_ns % NSEC // 1000)  # fmt: skip
+    left, interval = _remaining(task)
 
     def tv(x: float) -> tuple[int, int]:
         us = round(x * USEC)
@@ -118,13 +121,14 @@ def sys_setitimer(task: Task, which: int, new: int, old: int, *_: int) -> int:
         isec, iusec, vsec, vusec = ITIMERVAL.unpack(task.mm.copy_in(new, ITIMERVAL.size))
         interval, value = _timeval(isec, iusec), _timeval(vsec, vusec)
     else:
+        isec = iusec = vsec = vusec = 0
         interval = value = 0.0  # Linux (since 2.6.x, with a warning): NULL disarms
     previous = _pack(task, which)
     if which == ITIMER_REAL:
         _arm(task, value, interval)
     else:
-        others = task.group.__dict__.setdefault("itimers_other", {})
-        others[which] = (value, interval)
+        timers.set_cpu_itimer(task.group, which, vsec * NSEC + vusec * 1000,
+                              isec * NSEC + iusec * 1000)  # fmt: skip
     if old:
         task.mm.copy_out(old, previous)
     return 0

@@ -108,19 +108,6 @@ def sys_getcpu(task: Task, cpu: int, node: int, *_: int) -> int:
     return 0
 
 
-@syscall("sched_getaffinity")
-def sys_sched_getaffinity(task: Task, pid: int, size: int, mask: int, *_: int) -> int:
-    if size < 8 or size & 7:
-        raise KernelError(EINVAL)
-    task.mm.copy_out(mask, (1).to_bytes(8, "little"))
-    return 8
-
-
-@syscall("sched_setaffinity")
-def sys_sched_setaffinity(task: Task, *_: int) -> int:
-    return 0
-
-
 # --------------------------------------------------------------------------- futex
 # The wait queues live in process/futex.py (the kernel wakes a futex itself when a thread
 # with CLONE_CHILD_CLEARTID exits); here the operations are decoded and checked.

@@ -23,14 +23,6 @@ from twaron.arch.x86_64.constants import (
     P_PGID,
     P_PID,
     P_PIDFD,
-    PR_GET_DUMPABLE,
-    PR_GET_NAME,
-    PR_GET_NO_NEW_PRIVS,
-    PR_GET_PDEATHSIG,
-    PR_SET_DUMPABLE,
-    PR_SET_NAME,
-    PR_SET_NO_NEW_PRIVS,
-    PR_SET_PDEATHSIG,
     RLIM_INFINITY,
     RLIM_NLIMITS,
     RLIMIT_CORE,
@@ -40,7 +32,6 @@ from twaron.arch.x86_64.constants import (
     RLIMIT_STACK,
     SIGCHLD,
     SIGCONT,
-    TASK_COMM_LEN,
     USER_TOP,
     WCONTINUED,
     WEXITED,
@@ -55,6 +46,7 @@ from twaron.process import execve as execve_mod
 from twaron.process import exit as exits
 from twaron.process import pidfd
 from twaron.process.fork import do_fork
+from twaron.process.task import creds_changed
 from twaron.syscalls.table import s32, syscall
 
 if TYPE_CHECKING:
@@ -163,6 +155,7 @@ def sys_setgroups(task: Task, size: int, addr: int, *_: int) -> int:
 def _set_ids(task: Task, kind: str, real: int, eff: int, saved: int) -> int:
     """setres[ug]id semantics; -1 keeps a value. Unprivileged callers may only permute."""
     c = task.cred
+    before = c.copy()
     cur = (getattr(c, kind), getattr(c, "e" + kind), getattr(c, "s" + kind))
     new = []
     for value, old in zip((real, eff, saved), cur, strict=False):
@@ -177,6 +170,7 @@ def _set_ids(task: Task, kind: str, real: int, eff: int, saved: int) -> int:
     setattr(c, "e" + kind, new[1])
     setattr(c, "s" + kind, new[2])
     setattr(c, "fs" + kind, new[1])
+    creds_changed(task, before)
     return 0
 
 
@@ -474,40 +468,6 @@ def sys_arch_prctl(task: Task, code: int, addr: int, *_: int) -> int:
     raise KernelError(EINVAL)
 
 
-@syscall("prctl")
-def sys_prctl(task: Task, option: int, arg2: int, *_: int) -> int:
-    option = s32(option)
-    if option == PR_SET_NAME:
-        name = task.mm.copy_in(arg2, TASK_COMM_LEN)
-        task.comm = name.split(b"\0", 1)[0][: TASK_COMM_LEN - 1]
-        return 0
-    if option == PR_GET_NAME:
-        task.mm.copy_out(arg2, task.comm.ljust(TASK_COMM_LEN, b"\0"))
-        return 0
-    if option == PR_SET_PDEATHSIG:
-        if arg2 > 64:
-            raise KernelError(EINVAL)
-        task.pdeathsig = arg2
-        return 0
-    if option == PR_GET_PDEATHSIG:
-        task.mm.copy_out(arg2, getattr(task, "pdeathsig", 0).to_bytes(4, "little"))
-        return 0
-    if option == PR_GET_DUMPABLE:
-        return 1
-    if option == PR_SET_DUMPABLE:
-        if arg2 > 1:
-            raise KernelError(EINVAL)
-        return 0
-    if option == PR_SET_NO_NEW_PRIVS:
-        if arg2 != 1:
-            raise KernelError(EINVAL)
-        task.no_new_privs = True
-        return 0
-    if option == PR_GET_NO_NEW_PRIVS:
-        return int(getattr(task, "no_new_privs", False))
-    raise KernelError(EINVAL)
-
-
 # ---- resource limits --------------------------------------------------------------------
 
 
@@ -574,22 +534,3 @@ def sys_sched_yield(task: Task, *_: int) -> int:
         kernel.sched.yield_cpu(task)
         kernel.platform.request_stop()
     return 0
-
-
-@syscall("getpriority")
-def sys_getpriority(task: Task, which: int, who: int, *_: int) -> int:
-    if which > 2:
-        raise KernelError(EINVAL)
-    return 20 - getattr(task, "nice", 0)
-
-
-@syscall("setpriority")
-def sys_setpriority(task: Task, which: int, who: int, prio: int, *_: int) -> int:
-    if which > 2:
-        raise KernelError(EINVAL)
-    nice = max(-20, min(19, s32(prio)))
-    if nice < getattr(task, "nice", 0) and task.cred.euid != 0:
-        raise KernelError(EPERM)
-    task.nice = nice
-    return 0
-

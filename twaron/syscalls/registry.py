@@ -168,7 +168,9 @@ def load() -> Registry:
         epoll,
         eventfd,
         fs,
+        ipc,
         itimer,
+        locks,
         memfd,
         misc,
         mm,
@@ -177,11 +179,16 @@ def load() -> Registry:
         pidfd,
         pipe,
         poll,
+        posix_timers,
+        prctl,
         process,
+        sched,
         signal,
         signalfd,
+        splice,
         time,
         timerfd,
+        xattr,
     )
     from twaron.syscalls.classes import classes_of
     from twaron.syscalls.facts import FACTS

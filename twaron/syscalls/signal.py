@@ -6,7 +6,8 @@ import struct
 from typing import TYPE_CHECKING
 
 from twaron.arch.x86_64.constants import NSIG, SIGKILL, SIGSEGV, SIGSTOP
-from twaron.arch.x86_64.errno import EINTR, EINVAL, ENOMEM, EPERM, ESRCH
+from twaron.arch.x86_64.errno import EAGAIN, EINTR, EINVAL, ENOMEM, EPERM, ESRCH
+from twaron.clock import NSEC
 from twaron.errors import KernelError
 from twaron.process import sigframe
 from twaron.process import signal as sigs
@@ -41,12 +42,7 @@ def sys_rt_sigaction(task: Task, sig: int, act: int, oact: int, size: int, *_: i
             handler, flags & 0xFFFF_FFFF, restorer, mask & ~sigs.UNBLOCKABLE
         )
         if sigs.is_ignored(task.group, sig):  # setting SIG_IGN discards what is pending
-            bit = sigs.sigbit(sig)
-            task.group.shared_pending &= ~bit
-            task.group.rt_queue.pop(sig, None)
-            task.group.shared_info.pop(sig, None)
-            for t in task.group.tasks:
-                t.pending_signals &= ~bit
+            sigs.flush_signal(task.group, sig)
     return 0
 
 
@@ -161,10 +157,10 @@ def _may_signal(task: Task, target: ThreadGroup) -> bool:
     return t is not None and (c.uid in (t.uid, t.suid) or c.euid in (t.uid, t.suid))
 
 
-def _init_ignores(task: Task, group: ThreadGroup, sig: int, thread: Task | None = None) -> bool:
+def _init_ignores(task: Task, group: ThreadGroup, sig: int, target: Task | None = None) -> bool:
     """A guest pid 1 gets only the signals it has handlers for or blocks, even from itself
     and even SIGKILL (Linux's SIGNAL_UNKILLABLE for a namespace's init)."""
-    return sigs.init_ignores(task.kernel, group, sig, thread)
+    return sigs.init_drops(task.kernel, group, sig, target)
 
 
 def _user_info(task: Task, sig: int, code: int = SI_USER) -> bytes:
@@ -267,6 +263,54 @@ def sys_rt_tgsigqueueinfo(task: Task, tgid: int, tid: int, sig: int, uinfo: int,
     target = _thread(task, tgid, tid, sig)
     _send_to_thread(task, target, sig, _queued_info(task, tgid, sig, uinfo))
     return 0
+
+
+@syscall("rt_sigtimedwait")
+def sys_rt_sigtimedwait(task: Task, uthese: int, uinfo: int, uts: int, size: int,
+                        *_: int) -> int:  # fmt: skip
+    """sigwaitinfo/sigtimedwait (Linux's do_sigtimedwait): take a pending signal of the set
+    without running its handler; if none, sleep with the set unblocked (the real mask kept
+    in real_blocked, so that unblocking does not make the signal fatal) until one comes
+    (its number), the timeout (EAGAIN) or another signal (EINTR, never restarted)."""
+    if size != SIGSET_SIZE:
+        raise KernelError(EINVAL)
+    (these,) = struct.unpack("<Q", task.mm.copy_in(uthese, 8))
+    deadline, poll = None, False
+    if uts:
+        sec, nsec = struct.unpack("<qq", task.mm.copy_in(uts, 16))
+        if sec < 0 or not 0 <= nsec < NSEC:
+            raise KernelError(EINVAL)
+        deadline = task.kernel.clock.monotonic() + sec + nsec / NSEC
+        poll = sec == 0 and nsec == 0
+    these &= ~sigs.UNBLOCKABLE
+    taken = sigs.dequeue_signal(task, these)
+    interrupted = False
+    if taken is None and not poll:
+        interrupted = _sigwait_sleep(task, these, deadline)
+        taken = sigs.dequeue_signal(task, these)
+    if taken is None:
+        raise KernelError(EINTR if interrupted else EAGAIN)
+    sig, info = taken
+    if uinfo:
+        task.mm.copy_out(uinfo, info or sigs.siginfo(sig, SI_USER))
+    return sig
+
+
+def _sigwait_sleep(task: Task, these: int, deadline: float | None) -> bool:
+    """Sleep with the waited-for signals unblocked; True if a signal ended the sleep."""
+    saved = task.blocked_signals
+    task.real_blocked = saved
+    task.sigwait_set = these
+    task.blocked_signals = saved & ~these
+    try:
+        sleep_until(deadline)
+    except KernelError:
+        return True
+    finally:
+        task.blocked_signals = saved
+        task.real_blocked = 0
+        task.sigwait_set = 0
+    return False
 
 
 @syscall("pause")

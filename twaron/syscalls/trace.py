@@ -261,12 +261,19 @@ ARCH_PRCTL_CODES = _enum(
 )  # fmt: skip
 PRCTL_OPTIONS = _enum(
     "PR_", "PR_SET_PDEATHSIG", "PR_GET_PDEATHSIG", "PR_GET_DUMPABLE", "PR_SET_DUMPABLE",
-    "PR_SET_NAME", "PR_GET_NAME", "PR_SET_NO_NEW_PRIVS", "PR_GET_NO_NEW_PRIVS",
+    "PR_GET_KEEPCAPS", "PR_SET_KEEPCAPS", "PR_SET_NAME", "PR_GET_NAME", "PR_CAPBSET_READ",
+    "PR_CAPBSET_DROP", "PR_SET_CHILD_SUBREAPER", "PR_GET_CHILD_SUBREAPER",
+    "PR_SET_NO_NEW_PRIVS", "PR_GET_NO_NEW_PRIVS",
 )  # fmt: skip
 CLOCK_IDS = _enum(
     "CLOCK_", "CLOCK_REALTIME", "CLOCK_MONOTONIC", "CLOCK_PROCESS_CPUTIME_ID",
     "CLOCK_THREAD_CPUTIME_ID", "CLOCK_MONOTONIC_RAW", "CLOCK_REALTIME_COARSE",
-    "CLOCK_MONOTONIC_COARSE", "CLOCK_BOOTTIME", "CLOCK_REALTIME_ALARM", "CLOCK_BOOTTIME_ALARM",
+    "CLOCK_MONOTONIC_COARSE", "CLOCK_BOOTTIME", "CLOCK_REALTIME_ALARM",
+    "CLOCK_BOOTTIME_ALARM", "CLOCK_TAI",
+)  # fmt: skip
+SCHED_POLICIES = _enum(
+    "SCHED_", "SCHED_NORMAL", "SCHED_FIFO", "SCHED_RR", "SCHED_BATCH", "SCHED_IDLE",
+    "SCHED_DEADLINE",
 )  # fmt: skip
 RLIMIT_RESOURCES = _enum(
     "RLIMIT_", "RLIMIT_CPU", "RLIMIT_FSIZE", "RLIMIT_DATA", "RLIMIT_STACK", "RLIMIT_CORE",
@@ -307,6 +314,19 @@ FALLOC_FLAGS = [
     (0x20, "FALLOC_FL_INSERT_RANGE"), (0x40, "FALLOC_FL_UNSHARE_RANGE"),
 ]  # fmt: skip
 ITIMER_WHICH = ("ITIMER_", {0: "ITIMER_REAL", 1: "ITIMER_VIRTUAL", 2: "ITIMER_PROF"})
+XATTR_FLAGS = _names("XATTR_CREATE", "XATTR_REPLACE")
+SPLICE_FLAGS = _names("SPLICE_F_MOVE", "SPLICE_F_NONBLOCK", "SPLICE_F_MORE", "SPLICE_F_GIFT")
+# System V IPC, as strace prints it
+SHMAT_FLAGS = _names("SHM_RDONLY", "SHM_RND", "SHM_REMAP", "SHM_EXEC")
+MSG_FLAGS = _names("IPC_NOWAIT", "MSG_NOERROR", "MSG_EXCEPT", "MSG_COPY")
+_IPC_GET_FLAGS = _names("IPC_CREAT", "IPC_EXCL", "SHM_HUGETLB", "SHM_NORESERVE")
+SHMCTL_CMDS = _enum("SHM_", "IPC_RMID", "IPC_SET", "IPC_STAT", "IPC_INFO", "SHM_LOCK",
+                    "SHM_UNLOCK", "SHM_STAT", "SHM_INFO", "SHM_STAT_ANY")  # fmt: skip
+SEMCTL_CMDS = _enum("SEM_", "IPC_RMID", "IPC_SET", "IPC_STAT", "IPC_INFO", "GETPID", "GETVAL",
+                    "GETALL", "GETNCNT", "GETZCNT", "SETVAL", "SETALL", "SEM_STAT", "SEM_INFO",
+                    "SEM_STAT_ANY")  # fmt: skip
+MSGCTL_CMDS = _enum("MSG_", "IPC_RMID", "IPC_SET", "IPC_STAT", "IPC_INFO", "MSG_STAT",
+                    "MSG_INFO", "MSG_STAT_ANY")  # fmt: skip
 PRIO_WHICH = ("PRIO_", {0: "PRIO_PROCESS", 1: "PRIO_PGRP", 2: "PRIO_USER"})
 RUSAGE_WHO = ("RUSAGE_", {0: "RUSAGE_SELF", 0xFFFF_FFFF: "RUSAGE_CHILDREN", 1: "RUSAGE_THREAD"})
 FADV_ADVICE = ("POSIX_FADV_", {
@@ -455,6 +475,18 @@ def enum(e: tuple[str, dict[int, str]]) -> Arg:
     return _in(lambda c, v: enum_str(e, v & 0xFFFF_FFFF), "c")
 
 
+def _ipc_get_flags(v: int) -> str:
+    """shmget/semget/msgget's flags: IPC_CREAT|IPC_EXCL|0600."""
+    v &= 0xFFFF_FFFF
+    named = flags_str(_IPC_GET_FLAGS, v & ~0o777, zero="")
+    return (named + "|" if named else "") + _oct_mode(v & 0o777)
+
+
+IPC_KEY = _in(lambda c, v: "IPC_PRIVATE" if not v & 0xFFFF_FFFF else _hex0(v & 0xFFFF_FFFF))
+IPC_GET_FLAGS = _in(lambda c, v: _ipc_get_flags(v), "x")
+IPC_ID = D.fz("c")  # ids of the objects a fuzzing child made are small
+
+
 def _path(c: Call, v: int) -> str:
     if v == 0:
         return "NULL"
@@ -537,6 +569,7 @@ def _timespec_at(c: Call, v: int, usec: bool = False) -> str:
 TIMESPEC_IN = _in(lambda c, v: "NULL" if v == 0 else _timespec_at(c, v), "z")
 TIMESPEC_OUT = _out(_timespec_at)
 TIMEVAL_OUT = _out(lambda c, v: _timespec_at(c, v, usec=True))
+TIMEVAL_IN = _in(lambda c, v: "NULL" if v == 0 else _timespec_at(c, v, usec=True), "p")
 
 
 def _itimerspec(c: Call, v: int) -> str:
@@ -792,15 +825,31 @@ def prctl_args(c: Call) -> list[str]:
         out.append(_arg(CSTR_OUT, c, c.args[1]))
     elif opt == C.PR_SET_PDEATHSIG:
         out.append(SIG.fn(c, c.args[1]))
-    elif opt == C.PR_GET_PDEATHSIG:
+    elif opt in (C.PR_GET_PDEATHSIG, C.PR_GET_CHILD_SUBREAPER):
         out.append(_ptr(c.args[1]))
-    elif opt in (C.PR_SET_DUMPABLE,):
+    elif opt in (C.PR_SET_DUMPABLE, C.PR_SET_KEEPCAPS, C.PR_SET_CHILD_SUBREAPER,
+                 C.PR_CAPBSET_READ, C.PR_CAPBSET_DROP):  # fmt: skip
         out.append(str(c.args[1] & _MASK64))
     elif opt == C.PR_SET_NO_NEW_PRIVS:
         out += [str(x & _MASK64) for x in c.args[1:5]]
     elif opt not in PRCTL_OPTIONS[1]:
         out += [_hex0(x) for x in c.args[1:5]]
     return out
+
+
+def _sigevent(c: Call, v: int) -> str:
+    value, signo, notify, tid = struct.unpack("<Qiii", _read(c.task, v, 24))
+    kinds = {0: "SIGEV_SIGNAL", 1: "SIGEV_NONE", 2: "SIGEV_THREAD", 4: "SIGEV_THREAD_ID"}
+    out = f"{{sigev_value={{sival_int={_s32(value)}, sival_ptr={_ptr(value)}}}, "
+    out += f"sigev_signo={signal_name(signo)}, sigev_notify={kinds.get(notify, str(notify))}"
+    if notify == 4:
+        out += f", sigev_notify_thread_id={tid}"
+    return out + "}"
+
+
+SIGEVENT_IN = _in(lambda c, v: "NULL" if v == 0 else _sigevent(c, v), "p")
+
+
 
 
 def clone_args(c: Call) -> list[str]:
