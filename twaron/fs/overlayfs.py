@@ -53,6 +53,7 @@ from twaron.fs.vfs import Dentry, File, Inode, Mount, Path, SuperBlock
 from twaron.mm.page_cache import PageQuota
 from twaron.mm.physmem import PhysMem
 
+_XATTRS = Inode.__dict__["xattrs"]  # Inode's own slot, under LowerInode's property
 UPPER_INO_BASE = 1 << 32  # inodes made in the overlay; the lower layer's are the host's
 
 
@@ -91,7 +92,7 @@ class LowerInode(HostBacked, Inode):
     """An inode that came from the lower layer: the host's attributes until changed, its
     directory listed and its data read from the host until copied up."""
 
-    __slots__ = ("hrel", "hblocks", "merged")
+    __slots__ = ("hrel", "hblocks", "merged", "xloaded")
 
     def __init__(self, sb: OverlaySuperBlock, rel: bytes, st: os.stat_result) -> None:
         super().__init__(sb, 0)  # no type yet: no tmpfs page cache is made
@@ -99,6 +100,7 @@ class LowerInode(HostBacked, Inode):
         self.hrel = rel
         self.hblocks = st.st_blocks
         self.merged = False  # a directory copied up (it has entries of both layers)
+        self.xloaded = False  # the host's user.* attributes are read when first asked for
         if st.st_dev == sb.tree.dev and st.st_ino < UPPER_INO_BASE:
             self.ino = st.st_ino
         if self.is_reg:
@@ -108,6 +110,21 @@ class LowerInode(HostBacked, Inode):
                 self.target = sb.tree.readlink(rel)
             except OSError:
                 self.target = b""
+
+    # --- extended attributes: the host's user.* ones until the guest changes them ---
+    @property  # type: ignore[override]
+    def xattrs(self) -> dict[bytes, bytes] | None:
+        if not self.xloaded:
+            self.xloaded = True
+            tree: HostTree = self.sb.tree  # type: ignore[attr-defined]
+            found = tree.xattrs(self.hrel, self.is_lnk) if self.is_reg or self.is_dir else {}
+            _XATTRS.__set__(self, found or None)
+        return _XATTRS.__get__(self, Inode)
+
+    @xattrs.setter
+    def xattrs(self, value: dict[bytes, bytes] | None) -> None:
+        self.xloaded = True
+        _XATTRS.__set__(self, value)
 
     # --- reading the host ---
     def host_rel(self) -> bytes:

@@ -12,11 +12,11 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from twaron.arch.x86_64.constants import (
-    FALLOC_FL_KEEP_SIZE,
-    FALLOC_FL_PUNCH_HOLE,
     F_SEAL_FUTURE_WRITE,
     F_SEAL_GROW,
     F_SEAL_WRITE,
+    FALLOC_FL_KEEP_SIZE,
+    FALLOC_FL_PUNCH_HOLE,
     PAGE_SHIFT,
     PAGE_SIZE,
     S_IFDIR,
