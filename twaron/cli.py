@@ -11,7 +11,18 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from twaron.config import NET_MODES, PLATFORMS, Config, Publish, parse_add, parse_size
+from twaron.config import (
+    NET_MODES,
+    PLATFORMS,
+    Config,
+    Publish,
+    Volume,
+    default_env,
+    parse_add,
+    parse_env_assignment,
+    parse_size,
+    read_env_file,
+)
 from twaron.random import RNG_KINDS
 
 
@@ -54,6 +65,13 @@ def _nonnegative_int(text: str) -> int:
     if value < 0:
         raise argparse.ArgumentTypeError("must not be negative")
     return value
+
+
+def _volume(text: str) -> Volume:
+    try:
+        return Volume.parse(text)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
 
 
 def _publish(text: str) -> Publish:
@@ -141,6 +159,19 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="[HOST_ADDR:]HOST_PORT:GUEST_PORT[/udp]",
         help="listen on the host and join connections to the guest's port (repeatable)",
     )  # fmt: skip
+    box = run.add_argument_group(
+        "container options", "docker run's: every run is fresh (as --rm), nothing is kept")
+    box.add_argument("-v", "--volume", type=_volume, action="append", default=[],
+                     dest="volumes", metavar="HOST:GUEST[:ro]",
+                     help="mount a host directory (changes reach it; :ro refuses them)")
+    box.add_argument("-e", "--env", action="append", default=[], metavar="NAME[=VALUE]",
+                     help="set an environment variable (a bare NAME: the host's value)")
+    box.add_argument("--env-file", action="append", default=[], metavar="FILE",
+                     help="NAME=VALUE lines to set (# comments and blank lines skipped)")
+    box.add_argument("-w", "--workdir", metavar="DIR", help="PROGRAM's working directory")
+    box.add_argument("-u", "--user", metavar="UID[:GID]",
+                     help="run PROGRAM as this user (and group): numbers or guest names")
+    box.add_argument("--hostname", metavar="NAME", help="the guest's host name")
     # REMAINDER: everything from PROGRAM on belongs to the guest, options included.
     run.add_argument("argv", nargs=argparse.REMAINDER, metavar="PROGRAM [ARGS...]")
     run.set_defaults(handler=_cmd_run)
@@ -267,7 +298,9 @@ def _percent(text: str) -> float:
 # from `--trace PROGRAM`, see split_trace_set).
 _RUN_VALUE_OPTIONS = {"--platform", "--rootfs", "--memory", "--rng", "--seed", "--add",
                       "--timeout", "--trace-file", "--inject", "--fault", "--fail-mem",
-                      "--timeline", "--hooks", "--tmpfs-size", "--trace-filter"}  # fmt: skip
+                      "--timeline", "--hooks", "--tmpfs-size", "--trace-filter", "-p",
+                      "--publish", "-v", "--volume", "-e", "--env", "--env-file", "-w",
+                      "--workdir", "-u", "--user", "--hostname", "--net"}  # fmt: skip
 
 
 def split_trace_set(argv: list[str]) -> list[str]:
@@ -321,7 +354,25 @@ def config_from_args(args: argparse.Namespace) -> Config:
         tmpfs_size=getattr(args, "tmpfs_size", None),
         net=args.net,
         publish=list(args.publish),
+        volumes=list(getattr(args, "volumes", [])),
+        env=guest_env(getattr(args, "env_file", []), getattr(args, "env", [])),
+        workdir=getattr(args, "workdir", None),
+        user=getattr(args, "user", None),
+        hostname=getattr(args, "hostname", None),
     )
+
+
+def guest_env(env_files: list[str], assignments: list[str]) -> dict[str, str]:
+    """The default environment, then --env-file's lines, then -e's (docker's order).
+    OSError if an env file cannot be read, ValueError for a bad assignment."""
+    env = default_env()
+    for path in env_files:
+        env.update(read_env_file(path))
+    for text in assignments:
+        found = parse_env_assignment(text)
+        if found is not None:
+            env[found[0]] = found[1]
+    return env
 
 
 def check_watch_options(config: Config) -> str | None:
@@ -357,7 +408,12 @@ def load_hooks(path: str) -> object:
 
 
 def _cmd_run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
-    config = config_from_args(args)
+    try:
+        config = config_from_args(args)
+    except OSError as e:  # --env-file
+        parser.error(f"run: {e.filename}: {e.strerror}")
+    except ValueError as e:
+        parser.error(f"run: {e}")
     if not config.argv:
         parser.error("run: PROGRAM is required")  # exits 2, like every argument error
     problem = check_watch_options(config)

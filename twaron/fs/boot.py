@@ -63,6 +63,14 @@ def mount_root(kernel: Any) -> FsState:
         root = rootfs.build_default_rootfs(kernel)
     for host_path, guest_path in getattr(config, "add_files", None) or ():
         rootfs.add_host_file(kernel, root, host_path, guest_path)
+    hostname = getattr(config, "hostname", None)
+    if hostname:
+        rootfs.set_hostname_files(root, hostname.encode(), default_root=not host_root)
+    volumes = getattr(config, "volumes", None)
+    if volumes:
+        from twaron.fs.volume import mount_volumes
+
+        mount_volumes(root, kernel.mem, rootfs._clock(kernel), volumes)
     console = getattr(kernel, "console", None)
     if not isinstance(console, Console):
         console = Console()

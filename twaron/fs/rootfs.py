@@ -158,6 +158,15 @@ def write_host_tree(dest_dir: str, busybox: str = HOST_BUSYBOX) -> None:
             os.chmod(p, e.mode)
 
 
+def set_hostname_files(root: Path, hostname: bytes, default_root: bool) -> None:
+    """--hostname: /etc/hostname says it (as docker writes it); the default root's /etc/hosts
+    names it too (a --rootfs keeps its own /etc/hosts)."""
+    tmpfs.add_file(root, b"etc/hostname", hostname + b"\n", 0o644)
+    if default_root:
+        hosts = HOSTS.replace(b"\t" + DEFAULT_HOSTNAME, b"\t" + hostname)
+        tmpfs.add_file(root, b"etc/hosts", hosts, 0o644)
+
+
 def import_host_dir(kernel: Any, host_dir: str) -> Path:
     """A host directory as `/`: the lower layer of an overlay whose upper layer is guest
     memory (fs/overlayfs.py; nothing is copied, the host tree is never written); then /dev

@@ -124,14 +124,18 @@ def dev_minor(dev: int) -> int:
     return (dev & 0xFF) | ((dev >> 12) & ~0xFF)
 
 
+FIRST_MNT_ID = 21  # a container's root mount id is about this (the host's mounts come first)
+
+
 class MountNamespace:
     """What the mounts of one tree (one kernel) share: the device numbers of its memory file
     systems (Linux's get_anon_bdev: major 0), given out in mount order."""
 
-    __slots__ = ("next_minor",)
+    __slots__ = ("next_minor", "next_mnt_id")
 
     def __init__(self) -> None:
         self.next_minor = 16
+        self.next_mnt_id = FIRST_MNT_ID  # /proc/PID/mountinfo's mount ids, in mount order
 
     def assign_dev(self, sb: SuperBlock) -> None:
         if not sb.dev:
@@ -182,6 +186,7 @@ class Inode:
         "btime", "rdev", "mapping", "target", "opens", "writers", "pipe", "fsn", "flctx",
         "xattrs", "linkable", "__weakref__",
     )  # fmt: skip
+    dirent_size = BOGO_DIRENT_SIZE  # tmpfs's st_size per entry (0: the size is the host's)
 
     unmergeable = False  # mm never merges VMAs of it (System V shm counts its VMAs)
 
@@ -331,6 +336,9 @@ class Inode:
     def dir_link(self, old: Path, parent: Path, name: bytes) -> None:
         """link(2): old will also be named `name` in this directory."""
 
+    def d_instantiate(self, dentry: Dentry) -> None:
+        """A new name (create, mkdir, link) now names this inode (hostfs remembers one)."""
+
     def dir_unlink(self, parent: Path, name: bytes, child: Dentry) -> None:
         """unlink(2) (rmdir: is_dir is true) of `name` in this directory."""
 
@@ -362,12 +370,12 @@ class Dentry:
         self.next_seq += 1
         child.deleted = False
         self.children[child.name] = child
-        self.inode.size += BOGO_DIRENT_SIZE
+        self.inode.size += self.inode.dirent_size
 
     def remove_child(self, name: bytes) -> Dentry:
         assert self.children is not None
         child = self.children.pop(name)
-        self.inode.size -= BOGO_DIRENT_SIZE
+        self.inode.size -= self.inode.dirent_size
         return child
 
     def __repr__(self) -> str:
@@ -377,7 +385,7 @@ class Dentry:
 class Mount:
     """A file system attached at `mountpoint` (a dentry of `parent`); roots have no parent."""
 
-    __slots__ = ("sb", "root", "parent", "mountpoint", "children", "source", "ns")
+    __slots__ = ("sb", "root", "parent", "mountpoint", "children", "source", "ns", "mnt_id")
 
     def __init__(
         self,
@@ -395,6 +403,8 @@ class Mount:
         self.source = source or sb.fstype
         self.ns = parent.ns if parent is not None else MountNamespace()
         self.ns.assign_dev(sb)
+        self.mnt_id = self.ns.next_mnt_id
+        self.ns.next_mnt_id += 1
 
 
 class Path:
@@ -939,6 +949,7 @@ def _new_inode(parent: Path, mode: int, cred: Any, rdev: int = 0) -> Inode:
 def _link_in(parent: Path, name: bytes, inode: Inode) -> Path:
     d = Dentry(name, parent.dentry, inode)
     parent.dentry.add_child(d)
+    inode.d_instantiate(d)
     pinode = parent.inode
     pinode.mtime = pinode.ctime = parent.mnt.sb.now()
     return Path(parent.mnt, d)
