@@ -36,6 +36,10 @@ class CompletedRun:
 
 
 def boot(config: Config, console: Console, profiler: Profiler | None = None) -> Kernel:
+    if config.image and not config.rootfs:
+        from twaron.image import rootfs_of
+
+        config.rootfs = rootfs_of(config.image)  # unpacked once, cached by digest
     return Kernel(config, console, profiler)
 
 
@@ -183,6 +187,7 @@ def run(
     tmpfs_size: int | str | None = None,
     net: str = "none",
     publish: dict[int, int] | Sequence[str] | None = None,
+    image: str | None = None,
     volumes: Sequence[str | Volume] | dict[str, str] | None = None,
     environment: dict[str, str] | Sequence[str] | None = None,
     env_file: str | None = None,
@@ -210,7 +215,7 @@ def run(
     from twaron.config import parse_size
 
     config = Config(
-        argv=list(argv), platform=platform, rootfs=rootfs,
+        argv=list(argv), platform=platform, rootfs=rootfs, image=image,
         memory=parse_size(memory) if isinstance(memory, str) else memory,
         rng=rng, seed=seed, trace=bool(trace),
         trace_filter=trace if isinstance(trace, str) else None,

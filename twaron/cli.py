@@ -106,6 +106,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--platform", choices=PLATFORMS, default="auto", help="CPU platform")
     run.add_argument("--rootfs", metavar="DIR", help="host directory imported as /")
+    run.add_argument("--image", metavar="TARBALL",
+                     help="a root filesystem tarball (.tar, .tar.gz, .tar.xz), unpacked once "
+                     "into a cache and used as --rootfs")  # fmt: skip
     run.add_argument(
         "--memory", type=_size, default=Config.memory, metavar="SIZE",
         help="guest memory, e.g. 512M, 1G (default 512M)",
@@ -296,7 +299,7 @@ def _percent(text: str) -> float:
 
 # Options of `run` that take their value as the next word (so that `--trace=SET` can be told
 # from `--trace PROGRAM`, see split_trace_set).
-_RUN_VALUE_OPTIONS = {"--platform", "--rootfs", "--memory", "--rng", "--seed", "--add",
+_RUN_VALUE_OPTIONS = {"--platform", "--rootfs", "--image", "--memory", "--rng", "--seed", "--add",
                       "--timeout", "--trace-file", "--inject", "--fault", "--fail-mem",
                       "--timeline", "--hooks", "--tmpfs-size", "--trace-filter", "-p",
                       "--publish", "-v", "--volume", "-e", "--env", "--env-file", "-w",
@@ -336,6 +339,7 @@ def config_from_args(args: argparse.Namespace) -> Config:
         argv=argv,
         platform=args.platform,
         rootfs=args.rootfs,
+        image=getattr(args, "image", None),
         memory=args.memory,
         rng=args.rng,
         seed=args.seed,

@@ -170,6 +170,7 @@ class Config:
     argv: list[str] = field(default_factory=list)
     platform: str = "auto"  # auto | unicorn | kvm
     rootfs: str | None = None  # host directory imported as /, or None for the built-in one
+    image: str | None = None  # --image: a root tarball, unpacked (cached) and used as rootfs
     memory: int = DEFAULT_MEMORY  # bytes of guest-physical memory
     rng: str = "chacha20"  # chacha20 | splitmix64 | host (see twaron.random)
     seed: int | None = None  # reproducible randomness when set
@@ -220,6 +221,8 @@ class Config:
         self.publish = [Publish.parse(p) if isinstance(p, str) else p for p in self.publish]
         if self.publish and self.net != "none":
             raise ValueError("--publish needs --net none (with --net host, listen on the host)")
+        if self.image and self.rootfs:
+            raise ValueError("--image and --rootfs: give one root")
         self.volumes = [Volume.parse(v) if isinstance(v, str) else v for v in self.volumes]
         if self.workdir is not None and not self.workdir.startswith("/"):
             raise ValueError(f"--workdir {self.workdir!r}: must be an absolute path")

@@ -21,7 +21,7 @@ LAYERS = [
     ("net",),
     ("syscalls",),
     ("kernel",),
-    ("api", "cli", "bench", "fuzz", "testsuite", "native", "__main__", "__init__"),
+    ("api", "cli", "bench", "fuzz", "testsuite", "native", "image", "__main__", "__init__"),
 ]
 RANK = {name: i for i, names in enumerate(LAYERS) for name in names}
 
