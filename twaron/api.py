@@ -37,9 +37,10 @@ class CompletedRun:
 
 def boot(config: Config, console: Console, profiler: Profiler | None = None) -> Kernel:
     if config.image and not config.rootfs:
-        from twaron.image import rootfs_of
+        from twaron.image import apply_config, open_image
 
-        config.rootfs = rootfs_of(config.image)  # unpacked once, cached by digest
+        config.rootfs, image_config = open_image(config.image)  # unpacked once, cached
+        apply_config(config, image_config)  # Env, WorkingDir, User, Entrypoint, Cmd
     return Kernel(config, console, profiler)
 
 

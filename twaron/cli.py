@@ -107,8 +107,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--platform", choices=PLATFORMS, default="auto", help="CPU platform")
     run.add_argument("--rootfs", metavar="DIR", help="host directory imported as /")
     run.add_argument("--image", metavar="TARBALL",
-                     help="a root filesystem tarball (.tar, .tar.gz, .tar.xz), unpacked once "
-                     "into a cache and used as --rootfs")  # fmt: skip
+                     help="a root filesystem tarball (.tar, .tar.gz, .tar.xz), a docker save "
+                     "archive or an OCI layout, unpacked once into a cache and used as "
+                     "--rootfs; Env, WorkingDir, User, Entrypoint, Cmd as docker")  # fmt: skip
     run.add_argument(
         "--memory", type=_size, default=Config.memory, metavar="SIZE",
         help="guest memory, e.g. 512M, 1G (default 512M)",
@@ -418,7 +419,7 @@ def _cmd_run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
         parser.error(f"run: {e.filename}: {e.strerror}")
     except ValueError as e:
         parser.error(f"run: {e}")
-    if not config.argv:
+    if not config.argv and not config.image:
         parser.error("run: PROGRAM is required")  # exits 2, like every argument error
     problem = check_watch_options(config)
     if problem:
