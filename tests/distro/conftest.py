@@ -66,3 +66,5 @@ def trees(tmp_path):
     native = tmp_path / "native"
     subprocess.run(["cp", "-a", str(lower), str(native)], check=True)  # hard links kept
     return lower, native
+
+HERE_C = Path(__file__).resolve().parent / "c"

@@ -126,3 +126,24 @@ def test_volume_syntax():
 def test_missing_host_dir_is_an_error(tmp_path):
     with pytest.raises(OSError):
         twaron.run(["true"], volumes=[f"{tmp_path}/nope:/x"])
+
+
+def test_xattrs_reach_the_host(tmp_path):
+    import harness
+    from .conftest import HERE_C
+
+    prog = harness.build_or_skip("volume_xattr", HERE_C / "volume_xattr.c", 60.0)
+    rw, ro = tmp_path / "rw", tmp_path / "ro"
+    for d in (rw, ro):
+        d.mkdir()
+        (d / "f").write_text("x")
+        os.setxattr(d / "f", "user.host", b"h")
+    r = twaron.run(["/prog", "/rw", "/ro"], files={"/prog": str(prog)},
+                   volumes=[f"{rw}:/rw", f"{ro}:/ro:ro"], timeout=60)  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.decode().splitlines() == [
+        "host attr: 1 h", "set: 0", "remove host attr: 0", "get removed: -1 ENODATA",
+        "trusted kept in guest: 0", "trusted read: 1", "ro host attr: 1 h",
+        "ro set: -1 EROFS", "ro remove: -1 EROFS"]  # fmt: skip
+    assert os.listxattr(rw / "f") == ["user.guest"] and os.getxattr(rw / "f", "user.guest") == b"g1"
+    assert os.listxattr(ro / "f") == ["user.host"]

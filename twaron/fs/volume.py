@@ -133,6 +133,41 @@ class VolumeInode(HostBacked, Inode):
         if self.alias is None or self.alias.deleted:
             self.alias = dentry
 
+    # --- extended attributes: the host's user.* ones, changed on the host ---
+    @property  # type: ignore[override]
+    def xattrs(self) -> dict[bytes, bytes] | None:
+        """Read from the host each time (a change made there shows); a HostXattrs dict
+        whose changes of user.* names are made on the host (others stay in memory)."""
+        kept = _XATTRS.__get__(self, Inode) or {}
+        found = HostXattrs(self, {k: v for k, v in kept.items() if not _on_host(k)})
+        if self.is_reg or self.is_dir:
+            try:
+                dict.update(found, self.tree.xattrs(self.host_rel(), False))
+            except (OSError, KernelError):
+                pass
+        return found
+
+    @xattrs.setter
+    def xattrs(self, value: dict[bytes, bytes] | None) -> None:
+        _XATTRS.__set__(self, {k: v for k, v in (value or {}).items() if not _on_host(k)})
+
+    def set_host_xattr(self, name: bytes, value: bytes | None) -> None:
+        """setxattr/removexattr of a user.* name, on the host file."""
+        self._writable()
+        dfd, base = self._dir()
+        flags = os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK | os.O_NOCTTY
+        try:
+            fd = os.open(base or ".", flags, dir_fd=dfd)
+            try:
+                if value is None:
+                    os.removexattr(fd, name)
+                else:
+                    os.setxattr(fd, name, value)
+            finally:
+                os.close(fd)
+        except OSError as e:
+            raise host_error(e) from None
+
     # --- where it is on the host ---
     def host_rel(self) -> bytes:
         d = self.alias
@@ -429,6 +464,43 @@ class VolumeInode(HostBacked, Inode):
             pass
         finally:
             os.close(fd)
+
+
+_XATTRS = Inode.__dict__["xattrs"]  # Inode's own slot, under VolumeInode's property
+
+
+def _on_host(name: bytes) -> bool:
+    return name.startswith(hostfs.XATTR_PREFIXES)
+
+
+class HostXattrs(dict):
+    """A volume file's attributes as fs/xattr.py sees them: user.* ones set and removed on
+    the host (its errors are the guest's), the rest kept in guest memory."""
+
+    def __init__(self, inode: VolumeInode, initial: dict[bytes, bytes]) -> None:
+        super().__init__(initial)
+        self.inode = inode
+
+    def _kept(self) -> dict[bytes, bytes]:
+        kept = _XATTRS.__get__(self.inode, Inode)
+        if kept is None:
+            kept = {}
+            _XATTRS.__set__(self.inode, kept)
+        return kept
+
+    def __setitem__(self, name: bytes, value: bytes) -> None:
+        if _on_host(name):
+            self.inode.set_host_xattr(name, value)
+        else:
+            self._kept()[name] = value
+        super().__setitem__(name, value)
+
+    def __delitem__(self, name: bytes) -> None:
+        if _on_host(name):
+            self.inode.set_host_xattr(name, None)
+        else:
+            self._kept().pop(name, None)
+        super().__delitem__(name)
 
 
 def _owner(name: bytes, dfd: int, uid: int, gid: int) -> None:

@@ -56,7 +56,8 @@ int main(void) {
     get("/data/a.link", "user.size");
     printf("removexattr: %d\n", removexattr("/data/a.txt", "user.color"));
     get("/data/a.txt", "user.color");
-    printf("symlink user.x: %d %s\n", lsetxattr("/data/sym", "user.x", "1", 1, 0), en(errno));
+    int r = lsetxattr("/data/sym", "user.x", "1", 1, 0);
+    printf("symlink user.x: %d %s\n", r, en(errno));
     int fd = open("/data/a.txt", O_WRONLY | O_APPEND);
     write(fd, "x\n", 2);
     close(fd);
@@ -69,6 +70,7 @@ int main(void) {
     stat("/data/sub2", &sub2);
     printf("ino stable after rename: %d\n", sub.st_ino == sub2.st_ino);
     get("/data/sub2", "user.dir");
-    printf("old name: %d %s\n", stat("/data/sub", &sub), en(errno));
+    r = stat("/data/sub", &sub);
+    printf("old name: %d %s\n", r, en(errno));
     return 0;
 }
