@@ -1244,7 +1244,7 @@ def sys_fallocate(task: Any, fd: int, mode: int, offset: int, length: int, *_: i
         raise KernelError(ENODEV)
     if off + ln > vfs.MAX_LFS_FILESIZE:
         raise KernelError(EFBIG)
-    if inode.mapping is None or inode.sb.fstype not in ("tmpfs", "devtmpfs"):
+    if inode.mapping is None or inode.sb.fstype not in ("tmpfs", "devtmpfs", "overlay"):
         raise KernelError(EOPNOTSUPP)  # procfs & co have no ->fallocate
     if not mode & FALLOC_FL_PUNCH_HOLE:
         _newsize_ok(task, inode, off + ln)  # even with KEEP_SIZE (shmem_fallocate)
