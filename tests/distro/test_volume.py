@@ -12,7 +12,8 @@ import twaron
 from twaron.config import Volume
 from twaron.fs.hostfs import HostTree
 
-from .conftest import snapshot
+import harness
+from .conftest import HERE_C, snapshot
 
 
 def _sh(script, **kw):
@@ -129,9 +130,6 @@ def test_missing_host_dir_is_an_error(tmp_path):
 
 
 def test_xattrs_reach_the_host(tmp_path):
-    import harness
-    from .conftest import HERE_C
-
     prog = harness.build_or_skip("volume_xattr", HERE_C / "volume_xattr.c", 60.0)
     rw, ro = tmp_path / "rw", tmp_path / "ro"
     for d in (rw, ro):
@@ -147,3 +145,14 @@ def test_xattrs_reach_the_host(tmp_path):
         "ro set: -1 EROFS", "ro remove: -1 EROFS"]  # fmt: skip
     assert os.listxattr(rw / "f") == ["user.guest"] and os.getxattr(rw / "f", "user.guest") == b"g1"
     assert os.listxattr(ro / "f") == ["user.host"]
+
+
+def test_shared_mappings_reach_the_host(tmp_path):
+    prog = harness.build_or_skip("volume_mmap", HERE_C / "volume_mmap.c", 60.0)
+    (tmp_path / "a").write_bytes(b"a" * 100)
+    (tmp_path / "b").write_bytes(b"b" * 100)
+    r = twaron.run(["/prog", "/v"], files={"/prog": str(prog)}, volumes=[f"{tmp_path}:/v"],
+                   timeout=60)  # fmt: skip
+    assert r.stdout == b"msync: 0\nread back: MAPPED-B\n", r.stderr
+    assert (tmp_path / "a").read_bytes() == b"MAPPED-A" + b"a" * 92
+    assert (tmp_path / "b").read_bytes() == b"MAPPED-B" + b"b" * 92

@@ -601,6 +601,13 @@ def _update_cached(mapping: HostPageCache, pos: int, data: memoryview) -> None:
         off += chunk
 
 
+def msync(inode: Inode) -> None:
+    """msync(2) of a range mapping a volume file: its shared pages go back to the host."""
+    if isinstance(inode, VolumeInode) and inode in inode.sb.dirty:  # type: ignore[attr-defined]
+        inode.writeback()
+        inode.sb.dirty.add(inode)  # type: ignore[attr-defined]  # still mapped: again later
+
+
 def note_shared_write(inode: Inode) -> None:
     """mmap(MAP_SHARED, PROT_WRITE) of a volume file: its pages go back at sync points."""
     if isinstance(inode, VolumeInode):

@@ -268,6 +268,10 @@ def sys_madvise(task: Task, addr: int, length: int, advice: int, *_: int) -> int
 def sys_msync(task: Task, addr: int, length: int, flags: int, *_: int) -> int:
     if addr & (PAGE_SIZE - 1) or flags & ~7 or (flags & 1 and flags & 4):
         raise KernelError(EINVAL)
+    end = addr + page_align(length)
+    for vma in task.mm.vmas:  # a volume's file: what its shared mappings changed goes back
+        if vma.start < end and vma.end > addr and vma.file is not None:
+            volume.msync(vma.file.inode)
     return 0
 
 
