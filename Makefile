@@ -6,7 +6,7 @@ PYTHON ?= $(shell command -v python3.11 >/dev/null 2>&1 && echo python3.11 || ec
 VENV := .venv
 BUILD := .build
 STAMP := $(BUILD)/install.stamp
-DEB_PACKAGES := busybox-static musl-tools util-linux make gcc dpkg-dev zip strace
+DEB_PACKAGES := busybox-static musl-tools util-linux make gcc dpkg-dev zip strace python3
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 PYTEST_ARGS ?=
 
@@ -40,7 +40,7 @@ demo: install
 	$(VENV)/bin/twaron run -- sh -c 'echo hello from twaron; uname -a; ls /bin | head -5'
 
 test: install
-	$(VENV)/bin/python -m pytest -n auto --dist worksteal $(PYTEST_ARGS)
+	$(VENV)/bin/python -m pytest -n auto --dist worksteal --durations=25 $(PYTEST_ARGS)
 
 lint: install
 	$(VENV)/bin/ruff check twaron tests

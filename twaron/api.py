@@ -7,6 +7,7 @@ import signal
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from twaron.arch.x86_64.errno import EACCES, ENOENT, ENOEXEC, ENOTDIR
 from twaron.config import Config, Volume, default_env, parse_env_assignment, read_env_file
@@ -93,9 +94,15 @@ FORWARDED_SIGNALS = (signal.SIGINT, signal.SIGQUIT, signal.SIGTERM, signal.SIGHU
 
 def run_console(config: Config) -> int:
     """Boot with the host's stdin/stdout/stderr as the guest's console; a shell-style exit
-    status (the guest's, 128+N if it was killed by signal N, 124 on --timeout)."""
+    status (the guest's, 128+N if it was killed by signal N, 124 on --timeout).
+
+    When stdin is a terminal the console is a terminal of the kernel's (its line discipline
+    makes Ctrl-C, Ctrl-\\ and Ctrl-Z signals for the guest's foreground group), and the host
+    terminal is in raw mode for the run, put back whatever ends it (the guest's exit,
+    --timeout, an exception, SIGTERM or SIGHUP to twaron: forwarded to the guest, whose end
+    ends the run)."""
     sys.stdout.flush()
-    console = Console(0, 1, 2)
+    console = Console(0, 1, 2, line_discipline=True)
     try:
         trace_file = open(config.trace_file, "w") if config.trace_file else None  # noqa: SIM115
         kernel = boot(config, console)
@@ -112,22 +119,48 @@ def run_console(config: Config) -> int:
     if trace_file is not None:
         kernel.trace_out = trace_file
     previous = _forward_host_signals(kernel)
+    stderr = sys.stderr
     try:
         status = start(kernel, config)
         if status is not None:
             return status
+        console.enter_raw()
+        if console.raw:  # twaron's own lines (oopses, --trace on stderr) on a raw terminal
+            sys.stderr = _CrLf(stderr, console)
+            if trace_file is None:
+                kernel.trace_out = sys.stderr
         wait_status = kernel.run()
+        console.restore()
         kernel.report(kernel.trace_out)
         _report(kernel, config)
         if kernel.hook_errors:
             return 1  # as Python's own uncaught exception
         return 124 if kernel.timed_out else status_to_exit_code(wait_status)
     finally:
+        sys.stderr = stderr
         kernel.net.close()
         _restore_host_signals(kernel, previous)
         console.restore()
         if trace_file is not None:
             trace_file.close()
+
+
+class _CrLf:
+    """A text stream that ends lines with CR LF while the host terminal is in raw mode."""
+
+    def __init__(self, stream: Any, console: Console) -> None:
+        self.stream = stream
+        self.console = console
+
+    def write(self, s: str) -> int:
+        self.stream.write(s.replace("\n", "\r\n") if self.console.raw else s)
+        return len(s)
+
+    def flush(self) -> None:
+        self.stream.flush()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.stream, name)
 
 
 def _report(kernel: Kernel, config: Config) -> None:

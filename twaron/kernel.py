@@ -16,6 +16,7 @@ by the subsystems (each a module of its own, as Linux's kernel/ is split):
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 import traceback
@@ -38,6 +39,7 @@ from twaron.process import exit as exits
 from twaron.process import runloop
 from twaron.process import signal as sigs
 from twaron.process.fork import create_process
+from twaron.process.jobctl import JobControl
 from twaron.process.pid import PidTable
 from twaron.process.sched import Scheduler
 from twaron.random import make_rng
@@ -92,6 +94,7 @@ class Kernel:
         self.sched = Scheduler(self.clock)
         self.hostpoll = HostPoller()  # host fds guest tasks wait for (console, sockets)
         self.futex_queues: dict = {}  # futex key -> FutexQueue (process/futex.py)
+        self.jobctl = JobControl(self)  # what terminals (fs/tty.py) need of processes
         self.syscalls = self.syscall_entry_class(self)
         self.contexts = self.syscalls.contexts
         self.platform: Any = None
@@ -123,6 +126,7 @@ class Kernel:
         self.ipc = IpcNamespace(self)  # System V IPC: one namespace per kernel
         self.sched.host_wait = partial(runloop.host_wait, self)
         self.sched.wall_deadline = self.deadline
+        self.sched.halted = lambda: self.exit_status is not None
         self.platform.others_want_cpu = partial(runloop.others_want_cpu, self)
 
     @property
@@ -154,9 +158,11 @@ class Kernel:
             init.comm = b"init"
             init.runnable = False  # it never runs guest code: the kernel acts for it
             parent = self.init_group = init.group
+            self.console.set_ctty(parent)  # PROGRAM inherits it
         task = create_process(self, parent, console_fds())
         if parent is None:
             self.init_group = task.group
+            self.console.set_ctty(task.group)
         self.main_group = task.group
         if getattr(self.config, "user", None) or getattr(self.config, "workdir", None):
             from twaron.process import container
@@ -190,9 +196,16 @@ class Kernel:
 
     def host_signal(self, sig: int) -> None:
         """A signal arrived at the twaron process (Ctrl-C in its terminal): queue it for the
-        guest's foreground process group. Called from a Python signal handler."""
+        guest's foreground process group. Called from a Python signal handler, which runs in
+        the main thread some time after the C handler wrote the wakeup pipe: the pipe gets a
+        byte of its own, so that an idle loop that drained it already does not sleep on."""
         self.host_signals.append(sig)
         self.platform.request_stop()
+        if self.wakeup_write_fd is not None:
+            try:
+                os.write(self.wakeup_write_fd, b"s")
+            except OSError:
+                pass
 
     def oops(self, task: Task, where: str, args: tuple[int, ...]) -> None:
         """A kernel bug: report it, kill the offending process with SIGSYS, keep running."""

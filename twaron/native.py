@@ -5,9 +5,10 @@ The native side of the contract tests and of `twaron bench`: both sides must exe
 program runs as root, chrooted into a directory written by ``twaron.fs.rootfs.write_host_tree``,
 as pid 1 of a new pid namespace (as it is in twaron), in a private mount + UTS + IPC namespace and
 a network namespace of its own whose only interface is lo, up (as twaron's `--net none`), with
-/proc mounted, /dev/null, /dev/zero, /dev/urandom, /dev/random bound in and, on request, a
-tmpfs on /tmp (twaron's /tmp is a tmpfs: file workloads must not hit the host's disk). The
-namespaces die with the process, so nothing needs unmounting.
+/proc mounted, /dev/null, /dev/zero, /dev/urandom, /dev/random, /dev/tty bound in, a devpts
+instance of its own on /dev/pts with /dev/ptmx bound to its ptmx (as a container has them)
+and, on request, a tmpfs on /tmp (twaron's /tmp is a tmpfs: file workloads must not hit the
+host's disk). The namespaces die with the process, so nothing needs unmounting.
 """
 
 from __future__ import annotations
@@ -23,7 +24,10 @@ from pathlib import Path
 
 from twaron.config import DEFAULT_DOMAINNAME, DEFAULT_HOSTNAME
 
-DEV_NODES = ("null", "zero", "urandom", "random", "full")
+DEV_NODES = ("null", "zero", "urandom", "random", "full", "tty")
+# a devpts of the namespace's own (slave numbers from 0), as twaron's /dev/pts; the options
+# are the usual ones (the tty group's gid 5, slaves 0620, a ptmx anyone may open)
+DEVPTS_OPTIONS = b"newinstance,gid=5,mode=620,ptmxmode=666"
 # what udev/devtmpfs systems have besides the nodes (twaron's devfs has them too)
 DEV_LINKS = {"fd": "/proc/self/fd", "stdin": "/proc/self/fd/0", "stdout": "/proc/self/fd/1",
              "stderr": "/proc/self/fd/2"}  # fmt: skip
@@ -85,10 +89,11 @@ def prepare_dev(root: Path) -> None:
     for d in ("proc", "dev", "tmp"):
         (root / d).mkdir(exist_ok=True)
     os.chmod(root / "tmp", 0o1777)
-    for node in DEV_NODES:
+    for node in (*DEV_NODES, "ptmx"):
         p = root / "dev" / node
         if not p.exists():
             p.touch()
+    (root / "dev" / "pts").mkdir(exist_ok=True)
     for name, target in DEV_LINKS.items():
         p = root / "dev" / name
         if not p.is_symlink():
@@ -170,6 +175,10 @@ def enter_root(root: str, *, pid_namespace: bool = True, tmpfs_tmp: bool = False
     for node in DEV_NODES:
         _check(libc.mount(f"/dev/{node}".encode(), f"{root}/dev/{node}".encode(), None,
                           MS_BIND, None), f"bind /dev/{node}")  # fmt: skip
+    _check(libc.mount(b"devpts", f"{root}/dev/pts".encode(), b"devpts", 0, DEVPTS_OPTIONS),
+           "mount devpts")  # fmt: skip
+    _check(libc.mount(f"{root}/dev/pts/ptmx".encode(), f"{root}/dev/ptmx".encode(), None,
+                      MS_BIND, None), "bind /dev/ptmx")  # fmt: skip
     if tmpfs_tmp:
         _check(libc.mount(b"tmpfs", f"{root}/tmp".encode(), b"tmpfs", 0, b"mode=1777"),
                "mount tmpfs on /tmp")  # fmt: skip

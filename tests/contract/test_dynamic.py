@@ -6,7 +6,8 @@ through $ORIGIN, dlopens a plugin and uses TLS in a shared library; ld.so and li
 host's, copied to the same paths in both roots. Natively (as root) it runs chrooted like every
 contract case; without root twaron is compared with EXPECTED. The error paths of PT_INTERP
 (missing, not ELF, not executable, an interpreter with its own PT_INTERP...) are in the
-malformed-ELF corpus (tests/hostile), compared with Linux there.
+malformed-ELF corpus (tests/hostile), compared with Linux there. The pty contract
+programs are also built against glibc.
 """
 
 from __future__ import annotations
@@ -262,3 +263,36 @@ def test_glibc_tcp_sockets(twaron_platform, tmp_path):
     assert got.returncode == 0
     assert b"server: from ::ffff:127.0.0.1: hello from 127.0.0.1" in got.stdout
     assert b"client ::1 got: echo: hello from ::1" in got.stdout
+
+
+def _build_glibc_contract(name: str) -> Path:
+    """c/NAME.c (a contract program) built with the host's gcc against glibc, dynamic."""
+    gcc = _compiler("glibc-pie")
+    src = harness.HERE / "c" / f"{name}.c"
+    h = hashlib.sha256(src.read_bytes() + (harness.HERE / "c" / "contract.h").read_bytes())
+    out = harness.BUILD_DIR / f"dynamic-contract-{name}-{h.hexdigest()[:16]}"
+    if out.exists():
+        return out
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(f"{out.name}.tmp{os.getpid()}")
+    p = subprocess.run([gcc, "-O1", "-I", str(harness.C_DIR), "-o", str(tmp), str(src)],
+                       capture_output=True, text=True)  # fmt: skip
+    if p.returncode != 0:
+        pytest.skip(f"gcc could not build {name} with glibc: {p.stderr.strip()[:500]}")
+    os.replace(tmp, out)
+    return out
+
+
+@pytest.mark.parametrize("name", ["pty_basic", "pty_jobctl"])
+def test_glibc_ptys(name, twaron_platform, tmp_path):
+    """The pty programs through glibc's posix_openpt, grantpt (TIOCGPTN), unlockpt
+    (TIOCSPTLCK), ptsname (TIOCGPTN), ttyname (/proc/self/fd and stat) and tc*: as natively."""
+    if not harness.native_possible()[0]:
+        pytest.skip("compared with a native run only (glibc's output is not recorded)")
+    binary = _build_glibc_contract(name)
+    files: dict[str, str | Path] = dict(_host_libs(binary))
+    files["/prog"] = binary
+    want = _want(tmp_path / "native-root", ["/prog"], files)
+    got = harness.run_twaron(["/prog"], files=files, platform=twaron_platform)
+    assert want is not None
+    harness.assert_same(want, got, what=("native", f"twaron/{twaron_platform}"))

@@ -34,7 +34,7 @@ def test_workloads_listed(bench_binary: Path) -> None:
     names = [name for name, _, _ in runner.workload_table(bench_binary)]
     assert names[:5] == ["fork_exit", "exec_true", "shell_noop", "pipe_grep", "sed_pipeline"]
     assert {"sort_uniq", "tar_extract", "file_tree", "getpid", "read_null", "write_null",
-            "pipe", "epoll_pingpong", "open_close", "stat", "mmap_fault",
+            "pipe", "pty_echo", "epoll_pingpong", "open_close", "stat", "mmap_fault",
             "clock_gettime"} <= set(names)  # fmt: skip
 
 

@@ -39,6 +39,7 @@ def test_global_files_readable():
     assert [m.split()[1:3] for m in mounts] == [
         ["/", "tmpfs"],
         ["/dev", "devtmpfs"],
+        ["/dev/pts", "devpts"],
         ["/proc", "proc"],
     ]
 

@@ -39,6 +39,7 @@
 #include <arpa/inet.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <termios.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -605,6 +606,42 @@ static void w_epoll_pingpong(long iters)
     close(to_parent);
 }
 
+/* pty_echo: a byte from the master to the slave and back (raw mode: no echo, no lines). */
+static void pty_once(int m, int s, long i)
+{
+    char c = 'x';
+    if (write(m, &c, 1) != 1 || read(s, &c, 1) != 1)
+        fail("iteration %ld: master to slave: %s", i, strerror(errno));
+    if (write(s, &c, 1) != 1 || read(m, &c, 1) != 1)
+        fail("iteration %ld: slave to master: %s", i, strerror(errno));
+    if (c != 'x')
+        fail("iteration %ld: the byte came back as %#x", i, c);
+}
+
+static void w_pty_echo(long iters)
+{
+    int m = posix_openpt(O_RDWR | O_NOCTTY);
+    if (m < 0 || grantpt(m) < 0 || unlockpt(m) < 0)
+        fail("posix_openpt: %s", strerror(errno));
+    int s = open(ptsname(m), O_RDWR | O_NOCTTY);
+    if (s < 0)
+        fail("open %s: %s", ptsname(m), strerror(errno));
+    struct termios t;
+    if (tcgetattr(s, &t) < 0)
+        fail("tcgetattr: %s", strerror(errno));
+    cfmakeraw(&t);
+    if (tcsetattr(s, TCSANOW, &t) < 0)
+        fail("tcsetattr: %s", strerror(errno));
+    for (long i = 0, w = micro_warmup(iters); i < w; i++)
+        pty_once(m, s, -1 - i);
+    long long t0 = now_ns();
+    for (long i = 0; i < iters; i++)
+        pty_once(m, s, i);
+    report("pty_echo", iters, now_ns() - t0);
+    close(s);
+    close(m);
+}
+
 static void open_close_once(long i)
 {
     int fd = open("/tmp/benchfile", O_RDONLY);
@@ -681,6 +718,7 @@ static const struct workload workloads[] = {
     {"read_null", w_read_null, 500000, 50000},
     {"write_null", w_write_null, 500000, 50000},
     {"pipe", w_pipe, 256, 64},
+    {"pty_echo", w_pty_echo, 10000, 1000},
     {"epoll_pingpong", w_epoll_pingpong, 10000, 1000},
     {"unix_stream", w_unix_stream, 1024, 128},
     {"tcp_loopback", w_tcp_loopback, 1024, 128},

@@ -75,6 +75,7 @@ def mount_root(kernel: Any) -> FsState:
     if not isinstance(console, Console):
         console = Console()
         kernel.console = console
+    console.attach(kernel)
     return FsState(root, console, kernel.clock)
 
 

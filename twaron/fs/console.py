@@ -1,10 +1,23 @@
 """The console: the guest's terminal, backed by the host's stdin/stdout/stderr.
 
-Guest fds 0/1/2 of the first process are three ConsoleFiles: reads come from the host's
-stdin, writes go to the host's stdout (fd 2's file: the host's stderr), so a test harness
-capturing the two streams sees what the guest wrote to each. Each file answers terminal
-ioctls only if *its* host fd is a terminal (TCGETS on a pipe is ENOTTY in Linux, and that is
-how isatty() decides), so `twaron run ls > file` behaves like `ls > file`.
+Guest fds 0/1/2 of the first process come from here: reads from the host's stdin, writes
+to the host's stdout (fd 2's: the host's stderr), so a test harness capturing the two
+streams sees what the guest wrote to each.
+
+Two modes:
+- With a line discipline (`twaron run` when its stdin is a terminal): the console is a
+  terminal of the kernel's own (a ConsoleTty with twaron's N_TTY), like the pty that
+  `docker run -it` or ssh give a program. `twaron run` puts the host terminal in raw mode
+  for the run (enter_raw; restore() puts it back), the host's input reaches the line
+  discipline through the idle loop's host wait (pump_input), which turns Ctrl-C, Ctrl-\
+  and Ctrl-Z into signals for the guest's foreground process group; echo and output
+  processing are the guest's. Its modes start as the host terminal's were; it is the
+  controlling terminal of pid 1's session. A stdio stream whose host fd is not a terminal
+  (`twaron run ls > file`) stays a plain file (ENOTTY).
+- Without (pipes, the Python API): three ConsoleFiles; each answers terminal ioctls only if
+  *its* host fd is a terminal (passed to the host's terminal: TCGETS on a pipe is ENOTTY in
+  Linux, and that is how isatty() decides), so `twaron run ls > file` behaves like `ls >
+  file`.
 
 When embedded (Python API), any endpoint may be a callable instead of a host fd:
 stdin: fn(n) -> bytes (b"" is end of file), stdout/stderr: fn(data) -> None.
@@ -20,9 +33,26 @@ from collections.abc import Callable
 from typing import Any
 
 from twaron.arch.x86_64.constants import (
+    BRKINT,
+    CS8,
+    CSIZE,
+    ECHO,
+    ECHONL,
     FIONREAD,
+    ICANON,
+    ICRNL,
+    IEXTEN,
+    IGNBRK,
+    IGNCR,
+    INLCR,
+    ISIG,
+    ISTRIP,
+    IXON,
     O_NONBLOCK,
     O_RDWR,
+    OPOST,
+    PARENB,
+    PARMRK,
     POLLIN,
     POLLOUT,
     POLLRDNORM,
@@ -44,11 +74,17 @@ from twaron.arch.x86_64.constants import (
     TIOCSCTTY,
     TIOCSPGRP,
     TIOCSWINSZ,
+    VMIN,
+    VTIME,
 )
 from twaron.arch.x86_64.errno import EAGAIN, EIO, ENOTTY, EPIPE
 from twaron.errors import KernelError
+from twaron.fs.tty import Termios, Tty, TtyFile, proc_set_tty
 from twaron.fs.vfs import File, Inode, Path, SuperBlock, mkdev
 from twaron.wait import EVENT_IN, WaitQueue, wait_event
+
+DEV_CONSOLE = mkdev(5, 1)
+HOST_READ = 4096  # host input read at once
 
 Reader = Callable[[int], bytes]
 Writer = Callable[[bytes], Any]
@@ -62,6 +98,7 @@ class Console:
         stdin: int | Reader | None = 0,
         stdout: int | Writer | None = 1,
         stderr: int | Writer | None = 2,
+        line_discipline: bool = False,
     ) -> None:
         self.stdin = stdin
         self.stdout = stdout
@@ -78,6 +115,103 @@ class Console:
         for ep in (stdin, stdout, stderr):
             if isinstance(ep, int) and ep not in self.saved and _isatty(ep):
                 self.saved[ep] = fcntl.ioctl(ep, TCGETS, bytes(SIZEOF_TERMIOS))
+        # line-discipline mode: only when stdin is a terminal (attach() makes the tty)
+        self.line_discipline = line_discipline and isinstance(stdin, int) and stdin in self.saved
+        self.tty: ConsoleTty | None = None
+        self.raw = False  # the host terminal is in raw mode (enter_raw)
+        self.input_eof = False  # the host terminal hung up
+        # where the terminal's output goes: the first of stdout, stderr, stdin on it
+        self.term_out = next((ep for ep in (stdout, stderr, stdin) if self.tty_fd(ep)
+                              is not None), None)  # fmt: skip
+
+    # --- line-discipline mode ---
+    def attach(self, kernel: Any) -> None:
+        """Boot: in line-discipline mode the console becomes one of the kernel's terminals,
+        with the host terminal's modes and window size."""
+        if not self.line_discipline or self.tty is not None:
+            return
+        assert isinstance(self.stdin, int)
+        termios = Termios(0, 0, 0, 0)
+        termios.load(self.saved[self.stdin])
+        self.tty = ConsoleTty(kernel, self, termios)
+        self.tty.winsize = self.host_winsize()
+
+    def host_winsize(self) -> bytes:
+        fd = self.tty_fd(self.term_out) if self.term_out is not None else None
+        for cand in (fd, self.stdin):
+            if isinstance(cand, int):
+                try:
+                    return fcntl.ioctl(cand, TIOCGWINSZ, bytes(SIZEOF_WINSIZE))
+                except OSError:
+                    pass
+        return bytes(SIZEOF_WINSIZE)
+
+    def set_ctty(self, group: Any) -> None:
+        """The first process's session has the console as its controlling terminal (what a
+        container runtime does with the pty it gives its init)."""
+        if self.tty is not None:
+            proc_set_tty(group, self.tty)
+
+    def enter_raw(self) -> None:
+        """The host terminal in raw mode for the run (cfmakeraw, as ssh and docker -it do):
+        every key reaches the guest's line discipline; restore() undoes it."""
+        if self.tty is None or self.raw:
+            return
+        fd = self.stdin
+        assert isinstance(fd, int)
+        t = Termios(0, 0, 0, 0)
+        t.load(self.saved[fd])
+        t.iflag &= ~(IGNBRK | BRKINT | PARMRK | ISTRIP | INLCR | IGNCR | ICRNL | IXON)
+        t.oflag &= ~OPOST
+        t.lflag &= ~(ECHO | ECHONL | ICANON | ISIG | IEXTEN)
+        t.cflag = (t.cflag & ~(CSIZE | PARENB)) | CS8
+        t.cc[VMIN], t.cc[VTIME] = 1, 0
+        try:
+            fcntl.ioctl(fd, TCSETSW, t.pack())
+            self.raw = True
+        except OSError:
+            pass
+
+    def wants_input(self) -> bool:
+        """Whether the idle loop should read the host's stdin now: a guest task waits for it
+        (legacy mode), or the line discipline has room (it takes input whoever reads)."""
+        if self.tty is None:
+            return bool(self.wait)
+        return not self.input_eof and self.tty.input_room() > 0
+
+    def input_pending(self) -> bool:
+        """For the platform's timer thread: host input waits for the line discipline (so a
+        Ctrl-C reaches a guest that computes without making syscalls)."""
+        return self.tty is not None and not self.input_eof and self.input_ready()
+
+    def pump_input(self) -> None:
+        """The host's stdin is readable: what it has goes to the line discipline. End of
+        file (the host terminal went away) hangs the console up."""
+        tty = self.tty
+        assert tty is not None and isinstance(self.stdin, int)
+        try:
+            data = os.read(self.stdin, min(HOST_READ, tty.input_room()))
+        except BlockingIOError:
+            return
+        except OSError:
+            data = b""
+        if not data:
+            self.input_eof = True
+            tty.hangup()
+            return
+        tty.receive(data)
+
+    def foreground(self, fallback: int) -> int:
+        """The foreground process group, for signals sent to twaron itself."""
+        if self.tty is not None:
+            return self.tty.pgrp or fallback
+        return self.fg_pgrp or fallback
+
+    def host_resized(self) -> None:
+        """SIGWINCH reached twaron: the console takes the host's new size (its foreground
+        group hears of a change)."""
+        if self.tty is not None:
+            self.tty.resize(self.host_winsize())
 
     def tty_fd(self, ep: Any) -> int | None:
         """The host fd behind an endpoint if it is a terminal, else None."""
@@ -135,20 +269,31 @@ class Console:
         return True
 
     def restore(self) -> None:
-        """Put the host terminal back as it was at boot (the guest may have set raw mode)."""
+        """Put the host terminal back as it was at boot (raw mode for a line discipline, or
+        what the guest set through a passing-through console)."""
         for fd, mode in self.saved.items():
             try:
-                fcntl.ioctl(fd, TCSETS, mode)
+                fcntl.ioctl(fd, TCSETSW if self.raw else TCSETS, mode)
             except OSError:
                 pass
+        self.raw = False
 
     # --- files ---
-    def open(self, path: Path | None, flags: int, which: int = 1) -> ConsoleFile:
+    def open(self, path: Path | None, flags: int, which: int = 1) -> File:
         """A console file: `which` 0/1/2 picks the host fd that decides isatty and, for 2,
-        sends writes to the host's stderr."""
+        sends writes to the host's stderr; -1 is /dev/console itself. In line-discipline
+        mode a stream on the terminal (and /dev/console) is a file of the console tty."""
+        tty = self.tty
+        if tty is not None:
+            if which == -1:
+                return TtyFile(tty, path, flags, None if path is not None else self.inode,
+                               redirected=True)  # fmt: skip
+            ep = (self.stdin, self.stdout, self.stderr)[which] if which in (0, 1, 2) else None
+            if self.tty_fd(ep) is not None:
+                return tty.open_file(path, flags)
         return ConsoleFile(self, path, flags, which)
 
-    def stdio_files(self, path: Path | None) -> list[ConsoleFile]:
+    def stdio_files(self, path: Path | None) -> list[File]:
         """The init process's fds 0, 1, 2 (path: /dev/console, for fstat and /proc fd links).
 
         Each carries a ConsolePath that remembers which stream it is, so that reopening it
@@ -246,3 +391,25 @@ class ConsoleFile(File):
         except OSError as e:
             raise KernelError(e.errno or EIO) from None
         return 0
+
+
+class ConsoleTty(Tty):
+    """The console as a terminal of the kernel's (line-discipline mode): its output goes to
+    the host terminal; its input comes from Console.pump_input."""
+
+    is_console = True
+
+    def __init__(self, kernel: Any, console: Console, termios: Termios) -> None:
+        super().__init__(kernel, DEV_CONSOLE, termios)
+        self.console = console
+
+    def driver_write(self, data: bytes, force: bool = False) -> int:
+        try:
+            return Console.write_to(self.console.term_out, data)
+        except KernelError:
+            if force:
+                return len(data)  # an echo nobody can see
+            raise
+
+    def open_file(self, path: Path | None, flags: int) -> TtyFile:
+        return TtyFile(self, path, flags, None if path is not None else self.console.inode)

@@ -13,6 +13,7 @@ from twaron.arch.x86_64.constants import S_IFCHR, S_IFDIR
 from twaron.arch.x86_64.errno import ENOSPC, ENXIO
 from twaron.errors import KernelError
 from twaron.fs import tmpfs
+from twaron.fs.tty import reopen_check
 from twaron.fs.vfs import CHRDEV_OPEN, File, Path, mkdev
 from twaron.mm.physmem import PhysMem
 
@@ -27,6 +28,7 @@ DEV_RANDOM = mkdev(1, 8)
 DEV_URANDOM = mkdev(1, 9)
 DEV_TTY = mkdev(5, 0)
 DEV_CONSOLE = mkdev(5, 1)
+DEV_PTMX = mkdev(5, 2)  # opened by twaron/fs/devpts.py
 
 
 class _DevFile(File):
@@ -95,11 +97,27 @@ def _open_random(task: Any, path: Path, flags: int) -> File:
     return RandomFile(path, flags, task.kernel.rng)
 
 
-def _open_tty(task: Any, path: Path, flags: int) -> File:
+def _open_console(task: Any, path: Path, flags: int) -> File:
     console = getattr(task.kernel, "console", None)
     if console is None:
-        raise KernelError(ENXIO)  # no controlling terminal
+        raise KernelError(ENXIO)
     # a stdio file reopened through /proc/PID/fd/N keeps its stream (console.ConsolePath)
+    return console.open(path, flags, which=getattr(path, "which", -1))
+
+
+def _open_tty(task: Any, path: Path, flags: int) -> File:
+    """/dev/tty: the caller's controlling terminal (ENXIO without one). A console that
+    passes terminal ioctls to the host (stdin not a terminal) has no tty of the kernel's:
+    it counts as the controlling terminal of the session pid 1 started in."""
+    tty = getattr(task.group, "tty", None)
+    if tty is not None:
+        reopen_check(task, tty)
+        return tty.open_file(path, flags)
+    console = getattr(task.kernel, "console", None)
+    init = getattr(task.kernel, "init_group", None)
+    if console is None or console.tty is not None or \
+            init is not None and task.group.sid != init.sid:
+        raise KernelError(ENXIO)  # no controlling terminal
     return console.open(path, flags, which=getattr(path, "which", -1))
 
 
@@ -111,7 +129,7 @@ CHRDEV_OPEN.update(
         DEV_RANDOM: _open_random,
         DEV_URANDOM: _open_random,
         DEV_TTY: _open_tty,
-        DEV_CONSOLE: _open_tty,
+        DEV_CONSOLE: _open_console,
     }
 )
 
@@ -124,6 +142,7 @@ DEVICES: dict[bytes, tuple[int, int]] = {
     b"urandom": (DEV_URANDOM, 0o666),
     b"tty": (DEV_TTY, 0o666),
     b"console": (DEV_CONSOLE, 0o600),
+    b"ptmx": (DEV_PTMX, 0o666),
 }
 
 SYMLINKS: dict[bytes, bytes] = {

@@ -571,6 +571,17 @@ class ProcFs:
     def comm(self, t: Any) -> bytes:
         return (t.comm if t is not None else b"") + b"\n"
 
+    def _ctty(self, g: Any) -> tuple[int, int]:
+        """tty_nr and tpgid: the controlling terminal's device and foreground group (a
+        console without a line discipline counts as /dev/console, as it always did)."""
+        tty = getattr(g, "tty", None)
+        if tty is not None:
+            return tty.rdev, tty.pgrp or -1
+        console = getattr(self.kernel, "console", None)
+        if console is None or getattr(console, "tty", None) is not None:
+            return 0, -1
+        return 0x501, getattr(console, "fg_pgrp", 0) or -1
+
     def set_comm(self, t: Any, data: bytes) -> None:
         """A write to /proc/PID/comm (Linux's comm_write): the first 15 bytes, newline and
         all, up to a NUL; only within the writer's own thread group (else EINVAL, root too)."""
@@ -590,15 +601,14 @@ class ProcFs:
         mm = t.mm if t is not None else None
         vsize = sum(v.end - v.start for v in getattr(mm, "vmas", ())) if mm is not None else 0
         rss = getattr(mm, "total_pages", 0) if mm is not None else 0
-        console = getattr(self.kernel, "console", None)
-        tpgid = getattr(console, "fg_pgrp", 0) or -1
+        tty_nr, tpgid = self._ctty(g)
         fields = (
             [
                 state,
                 ppid,
                 g.pgid,
                 g.sid,
-                0x501,
+                tty_nr,
                 tpgid,
                 0x400000,
                 0,
@@ -780,7 +790,8 @@ class ProcFs:
         return f"0.00 0.00 0.00 {max(running, 1)}/{threads} {last}\n".encode()
 
     def filesystems(self, _t: Any) -> bytes:
-        return b"nodev\tsysfs\nnodev\ttmpfs\nnodev\tdevtmpfs\nnodev\tproc\nnodev\tpipefs\n"
+        return (b"nodev\tsysfs\nnodev\ttmpfs\nnodev\tdevtmpfs\nnodev\tproc\nnodev\tpipefs\n"
+                b"nodev\tdevpts\n")
 
     def stat(self, _t: Any) -> bytes:
         k = self.kernel

@@ -22,6 +22,7 @@ from twaron.config import DEFAULT_HOSTNAME
 from twaron.errors import KernelError
 from twaron.fs import tmpfs
 from twaron.fs.devfs import mount_devfs
+from twaron.fs.devpts import mount_devpts
 from twaron.fs.procfs import mount_procfs
 from twaron.fs.vfs import Path, mkdev
 
@@ -124,9 +125,11 @@ def _write_layout(root: Path, layout: list[Entry]) -> None:
 
 
 def mount_pseudo(kernel: Any, root: Path) -> None:
-    """devtmpfs on /dev and proc on /proc (creating the directories if missing)."""
+    """devtmpfs on /dev (devpts on /dev/pts) and proc on /proc (creating the directories if
+    missing)."""
     clock = _clock(kernel)
     mount_devfs(tmpfs.mkdir_p(root, b"dev"), kernel.mem, clock)
+    mount_devpts(tmpfs.mkdir_p(root, b"dev/pts"), kernel)
     mount_procfs(tmpfs.mkdir_p(root, b"proc"), kernel)
 
 

@@ -34,6 +34,7 @@ from twaron.ipc.util import (
     check_perms,
     ipcget,
     may_change,
+    stat_lookup,
     update_perm,
 )
 from twaron.wait import ALL_EVENTS, WaitQueue, need_context, wait_event
@@ -309,10 +310,8 @@ def info(ns: IpcNamespace, msg_info: bool) -> tuple[bytes, int]:
 
 
 def stat(ns: IpcNamespace, cred: Any, msqid: int, by_index: bool, check: bool) -> tuple[bytes, int]:
-    q: MsgQueue = ns.msg_ids.by_index(msqid) if by_index else ns.msg_ids.check(msqid)
-    if check:
-        check_perms(q.perm, cred, S_IRUGO)
-    return q.pack(), q.perm.id if by_index else 0
+    q, ret = stat_lookup(ns.msg_ids, cred, msqid, by_index, check)
+    return q.pack(), ret
 
 
 def set_perm(ns: IpcNamespace, cred: Any, msqid: int, raw: bytes) -> None:

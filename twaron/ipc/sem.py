@@ -38,7 +38,8 @@ from twaron.ipc.util import (
     ipcget,
     ipcperms,
     may_change,
-    update_perm,
+    set_owner_mode,
+    stat_lookup,
 )
 from twaron.wait import ALL_EVENTS, WaitQueue, need_context, wait_event
 
@@ -408,10 +409,8 @@ def info(ns: IpcNamespace, cmd_is_sem_info: bool) -> tuple[bytes, int]:
 
 
 def stat(ns: IpcNamespace, cred: Any, semid: int, by_index: bool, check: bool) -> tuple[bytes, int]:
-    sma: SemArray = ns.sem_ids.by_index(semid) if by_index else ns.sem_ids.check(semid)
-    if check:
-        check_perms(sma.perm, cred, S_IRUGO)
-    return sma.pack(), sma.perm.id if by_index else 0
+    sma, ret = stat_lookup(ns.sem_ids, cred, semid, by_index, check)
+    return sma.pack(), ret
 
 
 def getall(ns: IpcNamespace, cred: Any, semid: int) -> list[int]:
@@ -472,9 +471,7 @@ def setval(ns: IpcNamespace, task: Any, semid: int, semnum: int, val: int) -> No
 
 def set_perm(ns: IpcNamespace, cred: Any, semid: int, raw: bytes) -> None:
     sma: SemArray = ns.sem_ids.check(semid)
-    may_change(sma.perm, cred)
-    _key, uid, gid, _cuid, _cgid, mode = struct.unpack_from("<iIIIII", raw)
-    update_perm(sma.perm, uid, gid, mode)
+    set_owner_mode(sma.perm, cred, raw)
     sma.ctime = ns.now()
 
 

@@ -49,7 +49,8 @@ from twaron.ipc.util import (
     check_perms,
     ipcget,
     may_change,
-    update_perm,
+    set_owner_mode,
+    stat_lookup,
 )
 from twaron.mm.address_space import MMAP_MIN
 
@@ -278,18 +279,14 @@ def shm_info(ns: IpcNamespace) -> tuple[bytes, int]:
 
 def stat(ns: IpcNamespace, cred: Any, shmid: int, by_index: bool, check: bool) -> tuple[bytes, int]:
     """IPC_STAT (by id), SHM_STAT (by index: returns the id), SHM_STAT_ANY (no read check)."""
-    seg: Segment = ns.shm_ids.by_index(shmid) if by_index else ns.shm_ids.check(shmid)
-    if check:
-        check_perms(seg.perm, cred, S_IRUGO)
-    return seg.pack(), seg.perm.id if by_index else 0
+    seg, ret = stat_lookup(ns.shm_ids, cred, shmid, by_index, check)
+    return seg.pack(), ret
 
 
 def set_perm(ns: IpcNamespace, cred: Any, shmid: int, raw: bytes) -> None:
     """IPC_SET: the owner and mode from the caller's shmid64_ds."""
     seg: Segment = ns.shm_ids.check(shmid)
-    may_change(seg.perm, cred)
-    _key, uid, gid, _cuid, _cgid, mode = struct.unpack_from("<iIIIII", raw)
-    update_perm(seg.perm, uid, gid, mode)
+    set_owner_mode(seg.perm, cred, raw)
     seg.ctim = ns.now()
 
 

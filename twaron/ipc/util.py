@@ -84,6 +84,22 @@ def update_perm(perm: KernPerm, uid: int, gid: int, mode: int) -> None:
     perm.mode = (perm.mode & ~S_IRWXUGO) | (mode & S_IRWXUGO)
 
 
+def stat_lookup(ids: IpcIds, cred: Any, id_: int, by_index: bool, check: bool) -> tuple[Any, int]:
+    """The object IPC_STAT (by id) or *_STAT (by index: the call returns the id) and
+    *_STAT_ANY (no read check) describe, and what the call returns."""
+    obj = ids.by_index(id_) if by_index else ids.check(id_)
+    if check:
+        check_perms(obj.perm, cred, S_IRUGO)
+    return obj, obj.perm.id if by_index else 0
+
+
+def set_owner_mode(perm: KernPerm, cred: Any, raw: bytes) -> None:
+    """IPC_SET from the caller's *id64_ds, whose ipc64_perm comes first: owner and mode."""
+    may_change(perm, cred)
+    _key, uid, gid, _cuid, _cgid, mode = struct.unpack_from("<iIIIII", raw)
+    update_perm(perm, uid, gid, mode)
+
+
 class IpcIds:
     """One family's objects (Linux's ipc_ids): by index, with Linux's id arithmetic."""
 

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 from twaron.arch.x86_64.constants import P_ALL, P_PID, SA_NOCLDWAIT, SIGCHLD
 from twaron.arch.x86_64.errno import ECHILD
 from twaron.errors import KernelError
+from twaron.fs.tty import disassociate_ctty
 from twaron.ipc import sem
 from twaron.process import futex, timers
 from twaron.process import signal as sigs
@@ -106,6 +107,8 @@ def become_zombie(kernel: Kernel, group: ThreadGroup) -> None:
     if group is init:
         kernel.shutdown(group.exit_code)
         return
+    if group.sid == group.pid:  # a session leader: its terminal's foreground group hears
+        disassociate_ctty(kernel, group, on_exit=True)
     _reparent_children(kernel, group)
     parent = group.parent
     if parent is None:

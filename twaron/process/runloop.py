@@ -38,7 +38,6 @@ from twaron.errors import KernelError
 from twaron.mm.address_space import BUS_ADRERR, FAULT_SIGBUS
 from twaron.platform.base import Event
 from twaron.process import accounting, timers
-from twaron.process import exit as exits
 from twaron.process import signal as sigs
 from twaron.process.sigframe import deliver_signals
 
@@ -72,6 +71,7 @@ def run(kernel: Kernel) -> int:
             deliver_host_signals(kernel)
         if kernel.deadline is not None and time.monotonic() >= kernel.deadline:
             kernel.timed_out = True
+            kernel.console.restore()  # (a raw host terminal would print this askew)
             print(f"twaron: timed out after {kernel.config.timeout:g} s", file=sys.stderr)
             kernel.shutdown(sigs.wait_status_for_signal(SIGKILL))
             break
@@ -174,15 +174,19 @@ def deadlock(kernel: Kernel) -> None:
 
 def host_wait(kernel: Kernel, timeout: float | None) -> bool:
     """The idle loop's wait on the host, through the kernel's host-fd poller: stdin while a
-    guest task waits for console input, the wakeup pipe of host signals, host sockets a
-    guest task waits for, --publish listeners; up to timeout seconds (0: a look while tasks
-    run). False when nothing on the host could wake a guest task (the caller then sleeps
-    or stops)."""
+    guest task waits for console input (or, when the console has a line discipline, while
+    it has room for input: Ctrl-C must reach it whoever reads), the wakeup pipe of host
+    signals, host sockets a guest task waits for, --publish listeners; up to timeout seconds
+    (0: a look while tasks run). False when nothing on the host could wake a guest task (the
+    caller then sleeps or stops)."""
     poller = kernel.hostpoll
     console = kernel.console
     stdin = console.stdin
-    if console.wait and isinstance(stdin, int):
-        poller.want(stdin, POLLIN, lambda _m: console.wait.notify())
+    if isinstance(stdin, int) and console.wants_input():
+        if console.tty is not None:
+            poller.want(stdin, POLLIN, lambda _m: console.pump_input())
+        else:
+            poller.want(stdin, POLLIN, lambda _m: console.wait.notify())
     if kernel.wakeup_fd is not None:
         poller.watch(kernel.wakeup_fd, POLLIN, partial(_drain_wakeup, kernel), persistent=True)
     if not poller:
@@ -217,6 +221,7 @@ def others_want_cpu(kernel: Kernel) -> bool:
         or (sched.timers and sched.timers[0][0] <= now)
         or kernel.host_signals
         or kernel.console.wait
+        or kernel.console.input_pending()
         or (kernel.deadline is not None and time.monotonic() >= kernel.deadline)
         # RLIMIT_CPU and CPU-time timers are counted when run() returns: a limited task,
         # or one with such a timer armed, gets its slices
@@ -228,17 +233,17 @@ def others_want_cpu(kernel: Kernel) -> bool:
 
 
 def deliver_host_signals(kernel: Kernel) -> None:
-    """Signals that reached twaron (Ctrl-C in its terminal) go to the guest's foreground
-    process group."""
+    """Signals that reached twaron (Ctrl-C in its terminal, kill) go to the guest's
+    foreground process group. A console with a line discipline takes a window change as
+    its own (SIGWINCH if the size changed)."""
     signals, kernel.host_signals = kernel.host_signals, []
-    init = kernel.init_group
+    console = kernel.console
     main = kernel.main_group
-    pgrp = kernel.console.fg_pgrp or (main.pgid if main else 0)
+    pgrp = console.foreground(main.pgid if main else 0)
     for sig in signals:
-        for group in [g for g in kernel.pids.in_pgrp(pgrp) if not g.zombie]:
-            if group is init and sigs.is_unhandled(group, sig) and sig != SIGWINCH:
-                # pid 1 ignores signals it has no handler for; from the terminal that would
-                # make Ctrl-C do nothing, so the run ends as --init would make it.
-                exits.group_exit(kernel, group, sigs.wait_status_for_signal(sig))
-            else:
-                sigs.send_signal(kernel, group, sig)
+        if sig == SIGWINCH and console.tty is not None:
+            console.host_resized()
+            continue
+        # pid 1 ignores signals it has no handler for; from the terminal that would make
+        # Ctrl-C do nothing, so the run ends as --init would make it (jobctl.kill_pgrp).
+        kernel.jobctl.kill_pgrp(pgrp, sig, console=True)

@@ -50,6 +50,9 @@ class Scheduler:
         self.host_wait: Callable[[float | None], bool] = lambda timeout: False
         self._last_host_check = 0.0
         self.wall_deadline: float | None = None  # --timeout: pick() gives up then
+        # The run is over (pid 1 went while pick() waited on the host: a signal to twaron
+        # killed it): pick() gives up.
+        self.halted: Callable[[], bool] = lambda: False
 
     def enqueue(self, task: Task) -> None:
         if not task.queued:
@@ -136,6 +139,8 @@ class Scheduler:
             delay = None if deadline is None else min(max(0.0, deadline - clock.monotonic()),
                                                       MAX_IDLE_WAIT)  # fmt: skip
             if self.host_wait(delay):
+                if self.halted():
+                    return None
                 continue
             if delay is None:
                 return None

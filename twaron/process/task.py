@@ -74,6 +74,10 @@ class ThreadGroup:
         self.shared_info: dict[int, bytes] = {}  # siginfo of pending process signals
         self.rt_queue: dict[int, list[bytes]] = {}  # queued real-time signals, in order
         self.did_exec = False  # setpgid on a child that has exec'd: EACCES
+        # The controlling terminal (a fs.tty.Tty; Linux's signal->tty), inherited by fork;
+        # the foreground group it had when it hung up (told of the session leader's exit).
+        self.tty: Any = None if parent is None else parent.tty
+        self.tty_old_pgrp: int | None = None
         self.exit_signal = SIGCHLD  # sent to the parent when this process ends
         self.child_exit = WaitQueue()  # a child changed state: the parent's wait4 wakes
         self.pidfd_wait = WaitQueue()  # the process became a zombie: pidfds turn readable

@@ -304,12 +304,23 @@ FACTS: dict[str, Fact] = {
                      "OFD locks are Linux's, F_SETLKW with deadlock detection; F_OFD_GETLK "
                      "takes F_UNLCK as since Linux 6.6)", restart=SYS,
                      shape=fcntl_args, fuzz="fFi"),  # fmt: skip
-    "ioctl": partial("FIONBIO, FIOCLEX/FIONCLEX, FIONREAD; terminal ioctls on the console "
-                     "only (passed to the host's terminal); on sockets SIOCINQ, SIOCOUTQ, "
-                     "SIOCATMARK and the interface ioctls of lo (SIOCGIFCONF, SIOCGIFFLAGS, "
-                     "SIOCGIFINDEX, SIOCGIFNAME, SIOCGIFADDR, SIOCGIFNETMASK, SIOCGIFMTU, ...; "
-                     "SIOCSIFFLAGS changes nothing); others ENOTTY",
-                     shape=ioctl_args, fuzz="fxp"),  # fmt: skip
+    "ioctl": partial("FIONBIO, FIOCLEX/FIONCLEX, FIONREAD on any file; on sockets SIOCINQ, "
+                     "SIOCOUTQ, SIOCATMARK and the interface ioctls of lo (SIOCGIFCONF, "
+                     "SIOCGIFFLAGS, SIOCGIFINDEX, SIOCGIFNAME, SIOCGIFADDR, SIOCGIFNETMASK, "
+                     "SIOCGIFMTU, ...; SIOCSIFFLAGS changes nothing); on terminals (ptys, and "
+                     "the console when twaron's stdin is a terminal) the line discipline's and "
+                     "the tty core's: TCGETS/TCSETS/TCSETSW/TCSETSF and their termios2 forms, "
+                     "TIOCGWINSZ/TIOCSWINSZ, TCFLSH, TCXONC, TIOCINQ, TIOCOUTQ, TIOCSCTTY, "
+                     "TIOCNOTTY, TIOCGPGRP/TIOCSPGRP, TIOCGSID, TIOCSTI, "
+                     "TIOCEXCL/TIOCNXCL/TIOCGEXCL, TIOCGETD/TIOCSETD (N_TTY only: others "
+                     "EINVAL), TIOCVHANGUP, TIOCGDEV, TCSBRK/TCSBRKP/TIOCSBRK/TIOCCBRK (no break "
+                     "is sent), and on a pty master TIOCGPTN, TIOCSPTLCK/TIOCGPTLCK, "
+                     "TIOCGPTPEER, TIOCSIG; a console whose stdin is not a terminal passes "
+                     "TCGETS/TCSETS*/TIOCGWINSZ to the host's terminal where its host fd is "
+                     "one. Not done (ENOTTY): packet mode (TIOCPKT), locked termios "
+                     "(TIOCGLCKTRMIOS), modem lines (TIOCM*), TIOCCONS, serial ioctls; "
+                     "TCSETSW/TCSETSF do not wait (no output is ever pending); others ENOTTY",
+                     restart=SYS, shape=ioctl_args, fuzz="fxp"),  # fmt: skip
     "flock": full(FD, flags(LOCK_OPS), restart=SYS),
     "pipe": full(PIPEFD_OUT),
     "pipe2": partial("O_DIRECT (packet mode) is accepted; the pipe stays a byte stream",
@@ -680,7 +691,7 @@ FACTS: dict[str, Fact] = {
     "getrandom": full(HEXBUF_OUT, U, flags(GRND_FLAGS), note="the boot-seeded generator"),
     "syslog": unsupported("the kernel log: not yet", fuzz="cpl"),
     "reboot": unsupported("not yet"),
-    "vhangup": unsupported("not yet"),
+    "vhangup": full(),
     "acct": linux_may("ENOSYS, as a Linux build without CONFIG_BSD_PROCESS_ACCT"),
     "kexec_load": linux_may(KEXEC),
     "kexec_file_load": linux_may(KEXEC),

@@ -123,6 +123,7 @@ from twaron.fs.fdtable import NR_OPEN_DEFAULT
 from twaron.fs.pipe import PipeFile
 from twaron.fs.stat import pack_stat, pack_statfs, pack_statx
 from twaron.fs.tmpfs import shmem_fallocate
+from twaron.fs.tty import TtyFile
 from twaron.fs.vfs import MAY_EXEC, MAY_READ, MAY_WRITE, File, Inode, Path, permission
 from twaron.process import signal as sigs
 from twaron.syscalls.locks import fcntl_lock
@@ -442,6 +443,10 @@ def sys_sendfile(task: Any, out_fd: int, in_fd: int, offp: int, count: int, *_: 
         # Linux: a pipe has no splice_read for sendfile (ESPIPE first if given an offset);
         # BusyBox's copy loop (tar -x out of gunzip's pipe) then falls back to read/write.
         raise KernelError(ESPIPE if offp else EINVAL)
+    if isinstance(fout, TtyFile):
+        raise KernelError(EINVAL)  # a terminal takes no splice (cat then falls back to write)
+    # from a terminal into a pipe: one read, what it gives (Linux's splice_file_to_pipe)
+    once = isinstance(fin, TtyFile) and isinstance(fout, PipeFile)
     if fout.may_block:
         need_context()  # it may sleep after a chunk went out
     done = 0
@@ -467,6 +472,8 @@ def sys_sendfile(task: Any, out_fd: int, in_fd: int, offp: int, count: int, *_: 
         if n < len(chunk):
             if off < 0 and fin.seekable:
                 fin.pos -= len(chunk) - n
+            break
+        if once:
             break
     if offp:
         task.mm.copy_out(offp, _U64.pack(off + done))
@@ -678,6 +685,17 @@ def sys_ioctl(task: Any, fd: int, cmd: int, arg: int, *_: int) -> int:
         task.mm.copy_out(arg, _I32.pack(max(0, min(f.inode.size - f.pos, 0x7FFF_FFFF))))
         return 0
     return f.ioctl(task, cmd, arg)
+
+
+@syscall("vhangup")
+def sys_vhangup(task: Any, *_: int) -> int:
+    """Hang up the caller's controlling terminal (root only: CAP_SYS_ADMIN)."""
+    if task.cred.euid != 0:
+        raise KernelError(EPERM)
+    tty = task.group.tty
+    if tty is not None:
+        tty.hangup()
+    return 0
 
 
 @syscall("fcntl")

@@ -241,6 +241,8 @@ def sys_setsid(task: Task, *_: int) -> int:
     if any(g.pgid == group.pid for g in task.kernel.pids.groups.values()):
         raise KernelError(EPERM)  # already a process-group leader
     group.sid = group.pgid = group.pid
+    group.tty = None  # proc_clear_tty: a new session has no controlling terminal
+    group.tty_old_pgrp = None
     return group.pid
 
 

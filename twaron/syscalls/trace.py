@@ -293,7 +293,9 @@ IOCTL_CMDS = _enum(
     "", "TCGETS", "TCSETS", "TCSETSW", "TCSETSF", "TIOCSCTTY", "TIOCGPGRP", "TIOCSPGRP",
     "TIOCGWINSZ", "TIOCSWINSZ", "FIONREAD", "FIONBIO", "FIOCLEX", "FIONCLEX", "TIOCNOTTY",
     "TIOCGSID", "TIOCSTI", "TCFLSH", "TCXONC", "TCSBRK", "TIOCOUTQ", "TIOCGPTN", "KDGKBTYPE",
-    "VT_GETSTATE",
+    "VT_GETSTATE", "TCGETS2", "TCSETS2", "TCSETSW2", "TCSETSF2", "TIOCEXCL", "TIOCNXCL",
+    "TIOCGEXCL", "TIOCGETD", "TIOCSETD", "TIOCVHANGUP", "TIOCGDEV", "TIOCSIG", "TIOCSPTLCK",
+    "TIOCGPTLCK", "TIOCGPTPEER", "TIOCPKT", "TIOCGPKT", "TIOCSBRK", "TIOCCBRK", "TCSBRKP",
 )  # fmt: skip
 IDTYPES = _enum("P_", "P_ALL", "P_PID", "P_PGID", "P_PIDFD")
 FUTEX_OPS = _enum(
@@ -799,18 +801,24 @@ def fcntl_args(c: Call) -> list[str]:
 def ioctl_args(c: Call) -> list[str]:
     fd, cmd, arg = _s32(c.args[0]), c.args[1] & 0xFFFF_FFFF, c.args[2]
     out = [str(fd), enum_str(IOCTL_CMDS, cmd) if cmd in IOCTL_CMDS[1] else hex(cmd)]
-    if cmd in (C.FIOCLEX, C.FIONCLEX, C.TIOCNOTTY):
+    if cmd in (C.FIOCLEX, C.FIONCLEX, C.TIOCNOTTY, C.TIOCEXCL, C.TIOCNXCL, C.TIOCVHANGUP,
+               C.TIOCSBRK, C.TIOCCBRK):
         return out
     if cmd == C.TIOCGWINSZ and c.exiting:
         out.append(_arg(_out(_winsize), c, arg))
     elif cmd == C.TIOCSWINSZ:
         out.append(_arg(_in(_winsize), c, arg))
-    elif cmd in (C.TIOCGPGRP, C.FIONREAD, C.TIOCOUTQ, C.TIOCGSID, C.TIOCGPTN) and c.exiting:
+    elif cmd in (C.TIOCGPGRP, C.FIONREAD, C.TIOCOUTQ, C.TIOCGSID, C.TIOCGPTN, C.TIOCGPTLCK,
+                 C.TIOCGEXCL, C.TIOCGETD, C.TIOCGDEV, C.TIOCGPKT) and c.exiting:
         out.append(_arg(INT_OUT, c, arg))
-    elif cmd in (C.TIOCSPGRP, C.FIONBIO):
+    elif cmd in (C.TIOCSPGRP, C.FIONBIO, C.TIOCSPTLCK, C.TIOCSETD, C.TIOCPKT):
         out.append(_arg(INT_IN, c, arg))
-    elif cmd in (C.TCSBRK, C.TCXONC, C.TCFLSH, C.TIOCSCTTY):
+    elif cmd in (C.TCSBRK, C.TCSBRKP, C.TCXONC, C.TCFLSH, C.TIOCSCTTY):
         out.append(str(_s64(arg)))
+    elif cmd == C.TIOCSIG:
+        out.append(SIG.fn(c, arg))
+    elif cmd == C.TIOCGPTPEER:
+        out.append(_arg(flags(OPEN_FLAGS), c, arg))
     else:
         out.append(_ptr(arg))
     return out
