@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from twaron.arch.x86_64.errno import EACCES, ENOENT, ENOEXEC, ENOTDIR
-from twaron.config import Config
+from twaron.config import Config, Volume, default_env, parse_env_assignment, read_env_file
 from twaron.errors import KernelError
 from twaron.fs.console import Console
 from twaron.fs.vconsole import VirtualConsole
@@ -38,6 +38,11 @@ class CompletedRun:
 
 
 def boot(config: Config, console: Console, profiler: Profiler | None = None) -> Kernel:
+    if config.image and not config.rootfs:
+        from twaron.image import apply_config, open_image
+
+        config.rootfs, image_config = open_image(config.image)  # unpacked once, cached
+        apply_config(config, image_config)  # Env, WorkingDir, User, Entrypoint, Cmd
     return Kernel(config, console, profiler)
 
 
@@ -50,11 +55,20 @@ def start(kernel: Kernel, config: Config) -> int | None:
     if path is None:
         _complain(kernel, argv[0], ENOENT)
         return 127
+    envp = config.envp()
+    if config.user and (config.env or {}).get("HOME") == default_env()["HOME"]:
+        from twaron.process.container import user_home
+
+        home = user_home(kernel.fs.root, config) or "/"  # docker: HOME from /etc/passwd
+        envp = [b"HOME=" + home.encode() if e.startswith(b"HOME=") else e for e in envp]
     try:
-        kernel.spawn_init(path, argv, config.envp())
+        kernel.spawn_init(path, argv, envp)
     except KernelError as e:
         _complain(kernel, argv[0], e.errno)
         return 127 if e.errno in (ENOENT, ENOTDIR) else 126
+    except ValueError as e:  # -u NAME not in the guest's /etc/passwd
+        kernel.console.write_to(kernel.console.stderr, f"twaron: {e}\n".encode())
+        return 125  # as docker run: the container could not be started
     return None
 
 
@@ -111,7 +125,7 @@ def run_console(config: Config, on_kernel: Callable[[Kernel], None] | None = Non
     except KernelError as e:  # the root does not fit in --tmpfs-size
         print(f"twaron: {e} (--tmpfs-size)", file=sys.stderr)
         return 2
-    except ValueError as e:  # --record of what it cannot record
+    except ValueError as e:  # --record of what it cannot record, a --volume's guest path
         print(f"twaron: {e}", file=sys.stderr)
         return 2
     if on_kernel is not None:
@@ -238,6 +252,13 @@ def run(
     init: bool = False,
     net: str = "none",
     publish: dict[int, int] | Sequence[str] | None = None,
+    image: str | None = None,
+    volumes: Sequence[str | Volume] | dict[str, str] | None = None,
+    environment: dict[str, str] | Sequence[str] | None = None,
+    env_file: str | None = None,
+    working_dir: str | None = None,
+    user: str | int | None = None,
+    hostname: str | None = None,
 ) -> CompletedRun:
     """Run argv in a fresh twaron kernel and collect its output.
 
@@ -255,21 +276,29 @@ def run(
     deterministic=True runs on virtual time with a seeded schedule (seed, default 0): the
     same argv, input and seed give the same output, trace and status every time; epoch is
     CLOCK_REALTIME at boot (seconds since 1970). trace_timestamps: strace -tt's times.
+
+    docker run's container options (docker-py's names): volumes ["HOST:GUEST[:ro]", ...] or
+    {HOST: "GUEST[:ro]"}; environment (NAME=VALUE strings or a dict) and env_file set
+    variables over env (or the default environment); working_dir, user ("UID[:GID]" or
+    names from the guest's /etc/passwd), hostname.
     """
     from twaron.config import parse_size
 
     config = Config(
-        argv=list(argv), platform=platform, rootfs=rootfs,
+        argv=list(argv), platform=platform, rootfs=rootfs, image=image,
         memory=parse_size(memory) if isinstance(memory, str) else memory,
         rng=rng, seed=seed, trace=bool(trace),
         trace_filter=trace if isinstance(trace, str) else None,
         add_files=[(host, guest) for guest, host in (files or {}).items()],
-        env=env, timeout=timeout, hooks=hooks, inject=list(inject), fault=list(fault),
+        env=_environment(env, environment, env_file), timeout=timeout, hooks=hooks,
+        inject=list(inject), fault=list(fault),
         fail_mem=fail_mem, summary=summary, timeline=timeline, trace_file=trace_file,
         tmpfs_size=parse_size(tmpfs_size) if isinstance(tmpfs_size, str) else tmpfs_size,
         deterministic=deterministic, epoch=epoch, trace_timestamps=trace_timestamps,
         init=init,
-        net=net, publish=_publish_specs(publish),
+        net=net, publish=_publish_specs(publish), volumes=_volume_specs(volumes),
+        workdir=working_dir,
+        user=str(user) if user is not None else None, hostname=hostname,
     )  # fmt: skip
     out, err = bytearray(), bytearray()
     data = memoryview(input or b"")
@@ -307,6 +336,32 @@ def run(
         [o.report() for o in kernel.oopses], kernel.unimplemented(), kernel.timed_out,
         [e.report() for e in kernel.hook_errors], counts,
     )  # fmt: skip
+
+
+def _volume_specs(volumes: Sequence[str | Volume] | dict[str, str] | None) -> list:
+    if not volumes:
+        return []
+    if isinstance(volumes, dict):
+        return [f"{host}:{guest}" for host, guest in volumes.items()]
+    return list(volumes)
+
+
+def _environment(env: dict[str, str] | None, environment: dict[str, str] | Sequence[str] | None,
+                 env_file: str | None) -> dict[str, str] | None:  # fmt: skip
+    """env (or the default environment), then env_file's lines, then environment's."""
+    if environment is None and env_file is None:
+        return env
+    out = dict(env) if env is not None else default_env()
+    if env_file is not None:
+        out.update(read_env_file(env_file))
+    items = environment.items() if isinstance(environment, dict) else ()
+    out.update(items)
+    if environment is not None and not isinstance(environment, dict):
+        for text in environment:
+            found = parse_env_assignment(text)
+            if found is not None:
+                out[found[0]] = found[1]
+    return out
 
 
 def _publish_specs(publish: dict[int, int] | Sequence[str] | None) -> list[str]:

@@ -12,7 +12,18 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from twaron.config import NET_MODES, PLATFORMS, Config, Publish, parse_add, parse_size
+from twaron.config import (
+    NET_MODES,
+    PLATFORMS,
+    Config,
+    Publish,
+    Volume,
+    default_env,
+    parse_add,
+    parse_env_assignment,
+    parse_size,
+    read_env_file,
+)
 from twaron.random import RNG_KINDS
 
 
@@ -57,6 +68,13 @@ def _nonnegative_int(text: str) -> int:
     return value
 
 
+def _volume(text: str) -> Volume:
+    try:
+        return Volume.parse(text)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+
+
 def _publish(text: str) -> Publish:
     try:
         return Publish.parse(text)
@@ -89,6 +107,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--platform", choices=PLATFORMS, default="auto", help="CPU platform")
     run.add_argument("--rootfs", metavar="DIR", help="host directory imported as /")
+    run.add_argument("--image", metavar="TARBALL",
+                     help="a root filesystem tarball (.tar, .tar.gz, .tar.xz), a docker save "
+                     "archive or an OCI layout, unpacked once into a cache and used as "
+                     "--rootfs; Env, WorkingDir, User, Entrypoint, Cmd as docker")  # fmt: skip
     run.add_argument(
         "--memory", type=_size, default=Config.memory, metavar="SIZE",
         help="guest memory, e.g. 512M, 1G (default 512M)",
@@ -159,6 +181,19 @@ def build_parser() -> argparse.ArgumentParser:
     det.add_argument("--check-every", type=_positive_int, default=Config.check_every,
                      metavar="N", help="events between two hash checks in the record "
                      "(default 1000)")
+    box = run.add_argument_group(
+        "container options", "docker run's: every run is fresh (as --rm), nothing is kept")
+    box.add_argument("-v", "--volume", type=_volume, action="append", default=[],
+                     dest="volumes", metavar="HOST:GUEST[:ro]",
+                     help="mount a host directory (changes reach it; :ro refuses them)")
+    box.add_argument("-e", "--env", action="append", default=[], metavar="NAME[=VALUE]",
+                     help="set an environment variable (a bare NAME: the host's value)")
+    box.add_argument("--env-file", action="append", default=[], metavar="FILE",
+                     help="NAME=VALUE lines to set (# comments and blank lines skipped)")
+    box.add_argument("-w", "--workdir", metavar="DIR", help="PROGRAM's working directory")
+    box.add_argument("-u", "--user", metavar="UID[:GID]",
+                     help="run PROGRAM as this user (and group): numbers or guest names")
+    box.add_argument("--hostname", metavar="NAME", help="the guest's host name")
     # REMAINDER: everything from PROGRAM on belongs to the guest, options included.
     run.add_argument("argv", nargs=argparse.REMAINDER, metavar="PROGRAM [ARGS...]")
     run.set_defaults(handler=_cmd_run)
@@ -364,9 +399,11 @@ def _percent(text: str) -> float:
 
 # Options of `run` that take their value as the next word (so that `--trace=SET` can be told
 # from `--trace PROGRAM`, see split_trace_set).
-_RUN_VALUE_OPTIONS = {"--platform", "--rootfs", "--memory", "--rng", "--seed", "--add",
+_RUN_VALUE_OPTIONS = {"--platform", "--rootfs", "--image", "--memory", "--rng", "--seed", "--add",
                       "--timeout", "--trace-file", "--inject", "--fault", "--fail-mem",
-                      "--timeline", "--hooks", "--tmpfs-size", "--trace-filter", "--epoch",
+                      "--timeline", "--hooks", "--tmpfs-size", "--trace-filter", "-p",
+                      "--publish", "-v", "--volume", "-e", "--env", "--env-file", "-w",
+                      "--workdir", "-u", "--user", "--hostname", "--net", "--epoch",
                       "--record", "--check-every"}  # fmt: skip
 
 
@@ -403,6 +440,7 @@ def config_from_args(args: argparse.Namespace) -> Config:
         argv=argv,
         platform=args.platform,
         rootfs=args.rootfs,
+        image=getattr(args, "image", None),
         memory=args.memory,
         rng=args.rng,
         seed=args.seed,
@@ -426,7 +464,25 @@ def config_from_args(args: argparse.Namespace) -> Config:
         check_every=getattr(args, "check_every", Config.check_every),
         net=getattr(args, "net", "none"),
         publish=list(getattr(args, "publish", [])),
+        volumes=list(getattr(args, "volumes", [])),
+        env=guest_env(getattr(args, "env_file", []), getattr(args, "env", [])),
+        workdir=getattr(args, "workdir", None),
+        user=getattr(args, "user", None),
+        hostname=getattr(args, "hostname", None),
     )
+
+
+def guest_env(env_files: list[str], assignments: list[str]) -> dict[str, str]:
+    """The default environment, then --env-file's lines, then -e's (docker's order).
+    OSError if an env file cannot be read, ValueError for a bad assignment."""
+    env = default_env()
+    for path in env_files:
+        env.update(read_env_file(path))
+    for text in assignments:
+        found = parse_env_assignment(text)
+        if found is not None:
+            env[found[0]] = found[1]
+    return env
 
 
 def check_watch_options(config: Config) -> str | None:
@@ -464,9 +520,11 @@ def load_hooks(path: str) -> object:
 def _cmd_run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     try:
         config = config_from_args(args)
+    except OSError as e:  # --env-file
+        parser.error(f"run: {e.filename}: {e.strerror}")
     except ValueError as e:  # --epoch without --deterministic, --deterministic on KVM, ...
         parser.error(f"run: {e}")
-    if not config.argv:
+    if not config.argv and not config.image:
         parser.error("run: PROGRAM is required")  # exits 2, like every argument error
     problem = check_watch_options(config)
     if problem:

@@ -107,6 +107,70 @@ class Publish:
         return cls(addr, host_port, guest_port, proto)
 
 
+@dataclass(frozen=True)
+class Volume:
+    """One --volume: a host directory mounted on a guest directory (fs/volume.py)."""
+
+    host: str
+    guest: str
+    readonly: bool = False
+
+    @classmethod
+    def parse(cls, spec: str) -> Volume:
+        """docker's -v syntax: HOST:GUEST[:ro|:rw]; HOST absolute (or ./relative, made
+        absolute here), GUEST absolute."""
+        parts = spec.split(":")
+        mode = "rw"
+        if len(parts) == 3:
+            mode = parts.pop()
+        if len(parts) != 2 or mode not in ("ro", "rw"):
+            raise ValueError(f"--volume {spec!r}: expected HOST:GUEST[:ro|:rw]")
+        host, guest = parts
+        if not host.startswith(("/", "./", "../")) and host not in (".", ".."):
+            raise ValueError(f"--volume {spec!r}: the host directory must be a path "
+                             "(named volumes are not supported)")  # fmt: skip
+        if not guest.startswith("/"):
+            raise ValueError(f"--volume {spec!r}: the guest path must be absolute")
+        if any(c == ".." for c in guest.split("/")):
+            raise ValueError(f"--volume {spec!r}: the guest path may not contain '..'")
+        return cls(os.path.abspath(host), "/" + guest.strip("/"), mode == "ro")
+
+
+def parse_env_assignment(text: str, host: dict[str, str] | None = None) -> tuple[str, str] | None:
+    """docker's -e NAME=VALUE; a bare NAME takes the host's value (None: the host has none)."""
+    name, sep, value = text.partition("=")
+    if not name or "\0" in text:
+        raise ValueError(f"bad environment variable {text!r}")
+    if sep:
+        return name, value
+    value = (os.environ if host is None else host).get(name)
+    return None if value is None else (name, value)
+
+
+def read_env_file(path: str, host: dict[str, str] | None = None) -> dict[str, str]:
+    """docker's --env-file: NAME=VALUE lines (values taken literally, no quotes or
+    expansion); blank lines and lines starting with # are skipped; a bare NAME takes the
+    host's value. OSError if the file cannot be read."""
+    out: dict[str, str] = {}
+    with open(path, encoding="utf-8", errors="surrogateescape") as f:
+        for line in f:
+            line = line.rstrip("\n").rstrip("\r")
+            if not line.strip() or line.lstrip().startswith("#"):
+                continue
+            found = parse_env_assignment(line.lstrip(), host)
+            if found is not None:
+                out[found[0]] = found[1]
+    return out
+
+
+def parse_user(text: str) -> tuple[str, str | None]:
+    """-u USER[:GROUP] as (user, group): names or numbers, resolved in the guest's
+    /etc/passwd and /etc/group at boot."""
+    user, sep, group = text.partition(":")
+    if not user or (sep and not group):
+        raise ValueError(f"--user {text!r}: expected UID[:GID] or NAME[:GROUP]")
+    return user, group if sep else None
+
 
 def default_env() -> dict[str, str]:
     """The guest's environment: a clean login-like one, not the host's (which would leak
@@ -119,6 +183,7 @@ class Config:
     argv: list[str] = field(default_factory=list)
     platform: str = "auto"  # auto | unicorn | kvm
     rootfs: str | None = None  # host directory imported as /, or None for the built-in one
+    image: str | None = None  # --image: a root tarball, unpacked (cached) and used as rootfs
     memory: int = DEFAULT_MEMORY  # bytes of guest-physical memory
     rng: str = "chacha20"  # chacha20 | splitmix64 | host (see twaron.random)
     seed: int | None = None  # reproducible randomness when set
@@ -150,6 +215,11 @@ class Config:
     check_every: int = 1000  # events between two hash checks in a record
     net: str = "none"  # none: lo inside the guest; host: the guest's sockets are host sockets
     publish: list[Publish] = field(default_factory=list)  # --publish (with net none)
+    # docker run's container options: every run is fresh (as --rm: nothing is kept).
+    volumes: list[Volume] = field(default_factory=list)  # -v HOST:GUEST[:ro]
+    workdir: str | None = None  # -w DIR: PROGRAM's working directory (made if missing)
+    user: str | None = None  # -u USER[:GROUP]: PROGRAM's uid/gid (names or numbers)
+    hostname: str | None = None  # --hostname: uname's nodename (and /etc/hostname's)
 
     def __post_init__(self) -> None:
         if self.env is None:
@@ -184,6 +254,15 @@ class Config:
                 raise ValueError(DETERMINISTIC_NO_HOST_NET)
         if self.check_every <= 0:
             raise ValueError("the check interval must be positive")
+        if self.image and self.rootfs:
+            raise ValueError("--image and --rootfs: give one root")
+        self.volumes = [Volume.parse(v) if isinstance(v, str) else v for v in self.volumes]
+        if self.workdir is not None and not self.workdir.startswith("/"):
+            raise ValueError(f"--workdir {self.workdir!r}: must be an absolute path")
+        if self.user is not None:
+            parse_user(self.user)
+        if self.hostname is not None and not 0 < len(self.hostname.encode()) <= 64:
+            raise ValueError("--hostname: 1 to 64 bytes")
 
     def envp(self) -> list[bytes]:
         """The environment as execve's envp strings."""

@@ -97,7 +97,7 @@ class Kernel:
         self.mem = PhysMem(config.memory)
         self.rng = make_rng(config.rng, config.seed)
         self.console = console
-        self.hostname = DEFAULT_HOSTNAME
+        self.hostname = (getattr(config, "hostname", None) or "").encode() or DEFAULT_HOSTNAME
         self.domainname = DEFAULT_DOMAINNAME
         self.oopses: list[Oops] = []
         self.unimplemented_calls: Counter[int] = Counter()  # ENOSYS and stubs, by number
@@ -227,6 +227,10 @@ class Kernel:
             self.init_group = task.group
             self.console.set_ctty(task.group)
         self.main_group = task.group
+        if getattr(self.config, "user", None) or getattr(self.config, "workdir", None):
+            from twaron.process import container
+
+            container.apply(task, self.config)  # -u, -w
         t0 = self.perf_ns()
         sys_execve(task, path, argv, envp, AT_FDCWD, 0)
         if self.watch is not None:  # strace's first line and first count: PROGRAM's execve

@@ -21,8 +21,8 @@ LAYERS = [
     ("net",),
     ("syscalls",),
     ("kernel",),
-    ("api", "cli", "bench", "fuzz", "testsuite", "native", "recording", "explore", "__main__",
-     "__init__"),
+    ("api", "cli", "bench", "fuzz", "testsuite", "native", "recording", "explore", "image",
+     "__main__", "__init__"),
 ]
 RANK = {name: i for i, names in enumerate(LAYERS) for name in names}
 

@@ -21,7 +21,7 @@ from twaron.fs.anon_inodes import AnonInodeFs
 from twaron.fs.console import Console
 from twaron.fs.locks import LockManager
 from twaron.fs.pipe import new_pipefs
-from twaron.fs.vfs import MAY_EXEC, File, Inode, Path, lookup_at, permission
+from twaron.fs.vfs import MAY_EXEC, File, Inode, Path, lookup_at, mounts_under, permission
 
 BINPRM_BUF_SIZE = 256  # what execve reads first: ELF header or "#!" line
 
@@ -41,6 +41,14 @@ class FsState:
         self.inotify_max_queued_events = INOTIFY_MAX_QUEUED_EVENTS  # /proc/sys/fs/inotify
         self.locks = LockManager()  # every file lock of this kernel (fs/locks.py)
 
+    def close(self) -> None:
+        """The run is over: host resources of its file systems (overlay and volume trees)
+        let go. Idempotent."""
+        for m, _p in mounts_under(self.root):
+            close = getattr(m.sb, "close", None)
+            if close is not None:
+                close()
+
     def console_files(self) -> list[File]:
         """Fresh Files for fds 0, 1, 2 of init (each carries one reference to install)."""
         return list(self.console.stdio_files(self.dev_console))
@@ -55,6 +63,14 @@ def mount_root(kernel: Any) -> FsState:
         root = rootfs.build_default_rootfs(kernel)
     for host_path, guest_path in getattr(config, "add_files", None) or ():
         rootfs.add_host_file(kernel, root, host_path, guest_path)
+    hostname = getattr(config, "hostname", None)
+    if hostname:
+        rootfs.set_hostname_files(root, hostname.encode(), default_root=not host_root)
+    volumes = getattr(config, "volumes", None)
+    if volumes:
+        from twaron.fs.volume import mount_volumes
+
+        mount_volumes(root, kernel.mem, rootfs._clock(kernel), volumes)
     console = getattr(kernel, "console", None)
     if not isinstance(console, Console):
         console = Console()

@@ -512,6 +512,7 @@ class ProcFs:
             b"maps": lambda: ProcFile(sb, lambda rt: self.maps(rt, task()), uid=u),
             b"mem": lambda: ProcMem(sb, task, uid=u),
             b"mounts": lambda: ProcFile(sb, lambda _t: self.mounts(task()), uid=u),
+            b"mountinfo": lambda: ProcFile(sb, lambda _t: self.mountinfo(task()), uid=u),
             b"exe": lambda: ProcLink(sb, lambda _t: _need(g.exe), uid=u),
             b"cwd": lambda: ProcLink(sb, lambda _t: _need(task()).fs.cwd, uid=u),
             b"root": lambda: ProcLink(sb, lambda _t: _need(task()).fs.root, uid=u),
@@ -706,6 +707,27 @@ class ProcFs:
             lines.append(
                 f"{m.source} {where.decode(errors='replace')} {m.sb.fstype} {m.sb.mount_opts} 0 0\n"
             )
+        return "".join(lines).encode()
+
+    def mountinfo(self, t: Any) -> bytes:
+        """proc_pid_mountinfo(5): id, parent id, st_dev, root, mount point, options, "-",
+        type, source, super options. The root mount's parent is outside the guest's view (as
+        a container's)."""
+        if t is None:
+            return b""
+        root = t.fs.root
+        top = root.mnt
+        while top.parent is not None:
+            top = top.parent
+        lines = []
+        for m, p in mounts_under(Path(top, top.root)):
+            where = d_path(p, root).decode(errors="replace")
+            parent = m.parent.mnt_id if m.parent is not None else m.mnt_id - 1
+            dev = m.sb.dev
+            opts = m.sb.mount_opts
+            sb_opts = opts.split(",")[0]
+            lines.append(f"{m.mnt_id} {parent} {dev_major(dev)}:{dev_minor(dev)} / {where} "
+                         f"{opts} - {m.sb.fstype} {m.source} {sb_opts}\n")  # fmt: skip
         return "".join(lines).encode()
 
     def meminfo(self, _t: Any) -> bytes:

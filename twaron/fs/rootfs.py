@@ -3,7 +3,8 @@
 One description of the default layout (`default_layout`) has two writers: into a tmpfs
 (`build_default_rootfs`, what the kernel boots) and into a real host directory
 (`write_host_tree`, for the native side of tests and benchmarks: `chroot DIR ...`).
-Nothing written inside the guest ever reaches the host: imports are copies.
+Nothing written inside the guest ever reaches the host: a host directory is the read-only
+lower layer of an overlay (fs/overlayfs.py), single files are copies.
 """
 
 from __future__ import annotations
@@ -160,12 +161,22 @@ def write_host_tree(dest_dir: str, busybox: str = HOST_BUSYBOX) -> None:
             os.chmod(p, e.mode)
 
 
+def set_hostname_files(root: Path, hostname: bytes, default_root: bool) -> None:
+    """--hostname: /etc/hostname says it (as docker writes it); the default root's /etc/hosts
+    names it too (a --rootfs keeps its own /etc/hosts)."""
+    tmpfs.add_file(root, b"etc/hostname", hostname + b"\n", 0o644)
+    if default_root:
+        hosts = HOSTS.replace(b"\t" + DEFAULT_HOSTNAME, b"\t" + hostname)
+        tmpfs.add_file(root, b"etc/hosts", hosts, 0o644)
+
+
 def import_host_dir(kernel: Any, host_dir: str) -> Path:
-    """Copy a host directory into a fresh tmpfs root (modes, symlinks, hard links, device
-    nodes kept; owners become root); then mount /dev and /proc on it."""
-    root = tmpfs.tmpfs_root(kernel.mem, _clock(kernel), mode=os.stat(host_dir).st_mode & 0o7777,
-                            size=_tmpfs_size(kernel))
-    copy_host_tree(root, host_dir)
+    """A host directory as `/`: the lower layer of an overlay whose upper layer is guest
+    memory (fs/overlayfs.py; nothing is copied, the host tree is never written); then /dev
+    and /proc mounted on it, and a /tmp if the tree has none."""
+    from twaron.fs.overlayfs import overlay_root
+
+    root = overlay_root(kernel.mem, _clock(kernel), host_dir, size=_tmpfs_size(kernel))
     mount_pseudo(kernel, root)
     tmpfs.mkdir_p(root, b"tmp", 0o1777)
     return root

@@ -7,8 +7,6 @@ import struct
 from twaron.arch.x86_64.constants import (
     NAME_MAX,
     PAGE_SIZE,
-    S_IFMT,
-    S_IFREG,
     ST_RDONLY,
     ST_RELATIME,
     STATX_BASIC_STATS,
@@ -28,16 +26,15 @@ _NS = 1_000_000_000
 
 
 def blocks_of(inode: Inode) -> int:
-    """st_blocks in 512-byte units: the pages a tmpfs file really holds."""
-    if inode.mode & S_IFMT == S_IFREG and inode.mapping is not None:
-        return len(inode.mapping.pages) * (PAGE_SIZE // 512)
-    return 0
+    """st_blocks in 512-byte units: the pages a tmpfs file really holds (the host's count
+    for a host-backed file)."""
+    return inode.blocks()
 
 
 def pack_stat(inode: Inode) -> bytes:
     a, m, c = inode.atime, inode.mtime, inode.ctime
     return STAT.pack(
-        inode.sb.dev, inode.ino, inode.nlink, inode.mode, inode.uid, inode.gid, 0,
+        inode.sb.dev, inode.ino, inode.st_nlink(), inode.mode, inode.uid, inode.gid, 0,
         inode.rdev, inode.size, PAGE_SIZE, blocks_of(inode),
         a // _NS, a % _NS, m // _NS, m % _NS, c // _NS, c % _NS,
     )  # fmt: skip
@@ -49,7 +46,7 @@ def pack_statx(inode: Inode, mask: int = STATX_BASIC_STATS) -> bytes:
     dev = inode.sb.dev
     return STATX.pack(
         STATX_BASIC_STATS | STATX_BTIME, PAGE_SIZE, 0,
-        inode.nlink, inode.uid, inode.gid, inode.mode & 0xFFFF,
+        inode.st_nlink(), inode.uid, inode.gid, inode.mode & 0xFFFF,
         inode.ino, inode.size, blocks_of(inode), 0,
         a // _NS, a % _NS, 0, b // _NS, b % _NS, 0, c // _NS, c % _NS, 0, m // _NS, m % _NS, 0,
         dev_major(inode.rdev), dev_minor(inode.rdev), dev_major(dev), dev_minor(dev),
@@ -59,6 +56,9 @@ def pack_statx(inode: Inode, mask: int = STATX_BASIC_STATS) -> bytes:
 
 def pack_statfs(path: Path) -> bytes:
     sb = path.mnt.sb
+    host = getattr(sb, "statfs", None)
+    if host is not None:  # a host-backed file system: the host's own figures
+        return STATFS.pack(*host())
     mem = sb.mem
     if sb.quota is not None:  # tmpfs: its size limit and what its files hold
         blocks, free = sb.quota.limit, max(0, sb.quota.limit - sb.quota.used)

@@ -124,14 +124,18 @@ def dev_minor(dev: int) -> int:
     return (dev & 0xFF) | ((dev >> 12) & ~0xFF)
 
 
+FIRST_MNT_ID = 21  # a container's root mount id is about this (the host's mounts come first)
+
+
 class MountNamespace:
     """What the mounts of one tree (one kernel) share: the device numbers of its memory file
     systems (Linux's get_anon_bdev: major 0), given out in mount order."""
 
-    __slots__ = ("next_minor",)
+    __slots__ = ("next_minor", "next_mnt_id")
 
     def __init__(self) -> None:
         self.next_minor = 16
+        self.next_mnt_id = FIRST_MNT_ID  # /proc/PID/mountinfo's mount ids, in mount order
 
     def assign_dev(self, sb: SuperBlock) -> None:
         if not sb.dev:
@@ -182,6 +186,7 @@ class Inode:
         "btime", "rdev", "mapping", "target", "opens", "writers", "pipe", "fsn", "flctx",
         "xattrs", "linkable", "__weakref__",
     )  # fmt: skip
+    dirent_size = BOGO_DIRENT_SIZE  # tmpfs's st_size per entry (0: the size is the host's)
 
     unmergeable = False  # mm never merges VMAs of it (System V shm counts its VMAs)
 
@@ -298,6 +303,48 @@ class Inode:
         self.size = size
         self.mtime = self.ctime = self.sb.now()
 
+    def setattr(self, path: Path | None, attrs: dict[str, int]) -> None:
+        """notify_change: chmod, chown and utimes set these fields (mode, uid, gid, atime,
+        mtime, ctime) once every check passed. A file system backed by something else
+        (hostfs, the overlay's lower layer) acts there first."""
+        for name, value in attrs.items():
+            setattr(self, name, value)
+
+    def blocks(self) -> int:
+        """st_blocks in 512-byte units: the pages a tmpfs file really holds."""
+        if self.mapping is not None and self.mode & S_IFMT == S_IFREG:
+            return len(self.mapping.pages) * 8
+        return 0
+
+    def st_nlink(self) -> int:
+        """st_nlink as stat reports it (overlayfs says 1 for a merged directory)."""
+        return self.nlink
+
+    # --- namespace ops on a directory, called once the VFS's checks passed and before the
+    # dentry tree changes (Linux's inode_operations). tmpfs's directories are the tree
+    # itself, so these do nothing or make an inode in memory; hostfs does the change on the
+    # host first (and raises its errno), the overlay copies its lower directories up.
+    def dir_create(self, parent: Path, name: bytes, mode: int, cred: Any, rdev: int = 0,
+                   target: bytes = b"") -> Inode:  # fmt: skip
+        """A new inode of any type to be named `name` in this directory."""
+        inode = _new_inode(parent, mode, cred, rdev)
+        if target:
+            inode.target = target
+            inode.size = len(target)
+        return inode
+
+    def dir_link(self, old: Path, parent: Path, name: bytes) -> None:
+        """link(2): old will also be named `name` in this directory."""
+
+    def d_instantiate(self, dentry: Dentry) -> None:
+        """A new name (create, mkdir, link) now names this inode (hostfs remembers one)."""
+
+    def dir_unlink(self, parent: Path, name: bytes, child: Dentry) -> None:
+        """unlink(2) (rmdir: is_dir is true) of `name` in this directory."""
+
+    def dir_rename(self, op: Path, oname: bytes, np: Path, nname: bytes, flags: int) -> None:
+        """rename(2) from this directory (op) to np."""
+
     def __repr__(self) -> str:
         return f"<Inode {self.sb.fstype}:{self.ino} {self.mode:o}>"
 
@@ -323,12 +370,12 @@ class Dentry:
         self.next_seq += 1
         child.deleted = False
         self.children[child.name] = child
-        self.inode.size += BOGO_DIRENT_SIZE
+        self.inode.size += self.inode.dirent_size
 
     def remove_child(self, name: bytes) -> Dentry:
         assert self.children is not None
         child = self.children.pop(name)
-        self.inode.size -= BOGO_DIRENT_SIZE
+        self.inode.size -= self.inode.dirent_size
         return child
 
     def __repr__(self) -> str:
@@ -338,7 +385,7 @@ class Dentry:
 class Mount:
     """A file system attached at `mountpoint` (a dentry of `parent`); roots have no parent."""
 
-    __slots__ = ("sb", "root", "parent", "mountpoint", "children", "source", "ns")
+    __slots__ = ("sb", "root", "parent", "mountpoint", "children", "source", "ns", "mnt_id")
 
     def __init__(
         self,
@@ -356,6 +403,8 @@ class Mount:
         self.source = source or sb.fstype
         self.ns = parent.ns if parent is not None else MountNamespace()
         self.ns.assign_dev(sb)
+        self.mnt_id = self.ns.next_mnt_id
+        self.ns.next_mnt_id += 1
 
 
 class Path:
@@ -900,18 +949,21 @@ def _new_inode(parent: Path, mode: int, cred: Any, rdev: int = 0) -> Inode:
 def _link_in(parent: Path, name: bytes, inode: Inode) -> Path:
     d = Dentry(name, parent.dentry, inode)
     parent.dentry.add_child(d)
+    inode.d_instantiate(d)
     pinode = parent.inode
     pinode.mtime = pinode.ctime = parent.mnt.sb.now()
     return Path(parent.mnt, d)
 
 
-def vfs_create(parent: Path, name: bytes, mode: int, cred: Any, rdev: int = 0) -> Path:
-    """A new inode of any type named name in parent (which the caller has checked)."""
+def vfs_create(parent: Path, name: bytes, mode: int, cred: Any, rdev: int = 0,
+               target: bytes = b"") -> Path:  # fmt: skip
+    """A new inode of any type named name in parent (which the caller has checked); a
+    symlink's body is `target`."""
     if parent.dentry.deleted:
         raise KernelError(ENOENT)
     if parent.dentry.children is None:
         raise KernelError(EACCES)
-    inode = _new_inode(parent, mode, cred, rdev)
+    inode = parent.inode.dir_create(parent, name, mode, cred, rdev, target)
     if inode.is_dir:
         parent.inode.nlink += 1
     p = _link_in(parent, name, inode)
@@ -920,21 +972,19 @@ def vfs_create(parent: Path, name: bytes, mode: int, cred: Any, rdev: int = 0) -
     return p
 
 
-def vfs_mknod(task: Any, parent: Path, name: bytes, mode: int, rdev: int = 0) -> Path:
+def vfs_mknod(task: Any, parent: Path, name: bytes, mode: int, rdev: int = 0,
+              target: bytes = b"") -> Path:  # fmt: skip
     """mkdir/mknod/symlink's common part: EEXIST before EACCES, as Linux's filename_create."""
     if _is_special(name) or _step(NameiData(task), parent, name) is not None:
         raise KernelError(EEXIST)
     _writable_dir(parent, task.cred)
-    return vfs_create(parent, name, mode, task.cred, rdev)
+    return vfs_create(parent, name, mode, task.cred, rdev, target)
 
 
 def vfs_symlink(task: Any, parent: Path, name: bytes, target: bytes) -> Path:
     if not target:
         raise KernelError(ENOENT)
-    p = vfs_mknod(task, parent, name, S_IFLNK | 0o777)
-    p.inode.target = target
-    p.inode.size = len(target)
-    return p
+    return vfs_mknod(task, parent, name, S_IFLNK | 0o777, 0, target)
 
 
 def vfs_link(task: Any, old: Path, parent: Path, name: bytes) -> Path:
@@ -948,6 +998,7 @@ def vfs_link(task: Any, old: Path, parent: Path, name: bytes) -> Path:
     _writable_dir(parent, task.cred)
     if inode.nlink == 0 and not inode.linkable:
         raise KernelError(ENOENT)  # unlinked, or an O_TMPFILE|O_EXCL file
+    parent.inode.dir_link(old, parent, name)
     inode.linkable = False
     inode.nlink += 1
     inode.ctime = inode.sb.now()
@@ -984,6 +1035,7 @@ def vfs_unlink(task: Any, parent: Path, name: bytes) -> None:
     check_sticky(parent.inode, d.inode, task.cred)
     if d in parent.mnt.children:
         raise KernelError(EBUSY)
+    parent.inode.dir_unlink(parent, name, d)
     parent.dentry.remove_child(name)
     d.deleted = True
     pinode = parent.inode
@@ -1013,6 +1065,7 @@ def vfs_rmdir(task: Any, parent: Path, name: bytes) -> None:
         raise KernelError(EBUSY)
     if d.children:
         raise KernelError(ENOTEMPTY)
+    parent.inode.dir_unlink(parent, name, d)
     parent.dentry.remove_child(name)
     d.deleted = True
     parent.inode.nlink -= 1
@@ -1104,6 +1157,7 @@ def vfs_rename(
     # Directories moving to another parent rewrite their "..": need write access to them.
     if oinode.is_dir and odir is not ndir and cred.fsuid != 0:
         permission(oinode, MAY_WRITE, cred)
+    op.inode.dir_rename(op, oname, np, nname, flags)
     now = op.mnt.sb.now()
     if flags & RENAME_EXCHANGE:
         assert new is not None

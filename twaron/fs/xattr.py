@@ -20,7 +20,7 @@ from twaron.arch.x86_64.constants import (
     XATTR_CREATE,
     XATTR_REPLACE,
 )
-from twaron.arch.x86_64.errno import EEXIST, EINVAL, ENODATA, EOPNOTSUPP, EPERM, ERANGE
+from twaron.arch.x86_64.errno import EEXIST, EINVAL, ENODATA, EOPNOTSUPP, EPERM, ERANGE, EROFS
 from twaron.errors import KernelError
 from twaron.fs.vfs import MAY_READ, MAY_WRITE, Inode, is_owner_or_root, permission
 
@@ -79,6 +79,8 @@ def getxattr(inode: Inode, name: bytes, size: int, cred: Any) -> bytes | int:
 
 
 def setxattr(inode: Inode, name: bytes, value: bytes, flags: int, cred: Any) -> None:
+    if inode.sb.readonly:
+        raise KernelError(EROFS)  # mnt_want_write: a read-only (volume) mount
     _permission(inode, name, MAY_WRITE, cred)
     _resolve(inode, name)
     if name.startswith(SECURITY) and cred.euid != 0:
@@ -95,6 +97,8 @@ def setxattr(inode: Inode, name: bytes, value: bytes, flags: int, cred: Any) -> 
 
 
 def removexattr(inode: Inode, name: bytes, cred: Any) -> None:
+    if inode.sb.readonly:
+        raise KernelError(EROFS)
     _permission(inode, name, MAY_WRITE, cred)
     _resolve(inode, name)
     if name.startswith(SECURITY) and cred.euid != 0:

@@ -16,6 +16,7 @@ from twaron.arch.x86_64.errno import ENOMEM
 from twaron.errors import KernelError
 
 ZERO_PAGE = bytes(PAGE_SIZE)
+SHRINK_BATCH = 256  # frames a shrinker is asked for at a time (1 MiB)
 
 
 class PhysMem:
@@ -37,6 +38,10 @@ class PhysMem:
         self.code_quarantine: list[int] = []
         self.flush_code: Callable[[], None] = lambda: None
         self.free_list = list(range(self.nframes - 1, 0, -1))
+        # Called with a number of frames wanted when the free list runs dry (Linux's
+        # shrinkers): each gives back clean cache pages it can drop (a host file's pages
+        # that nothing maps) and returns how many it freed.
+        self.shrinkers: list[Callable[[int], int]] = []
 
     @property
     def frames_free(self) -> int:
@@ -46,6 +51,8 @@ class PhysMem:
         """A fresh frame with refcount 1; KernelError(ENOMEM) when memory is exhausted."""
         if not self.free_list:
             self._release_quarantine()
+            if not self.free_list:
+                self._shrink()
         try:
             pfn = self.free_list.pop()
         except IndexError:
@@ -65,6 +72,13 @@ class PhysMem:
         self.refcount[pfn] = n
         if n == 0:
             (self.code_quarantine if self.was_code[pfn] else self.free_list).append(pfn)
+
+    def _shrink(self) -> None:
+        for shrink in self.shrinkers:
+            if shrink(SHRINK_BATCH):
+                self._release_quarantine()
+                if self.free_list:
+                    return
 
     def _release_quarantine(self) -> None:
         if self.code_quarantine:

@@ -101,6 +101,7 @@ def run(kernel: Kernel) -> int:
     unwind_sleepers(kernel)
     kernel.net.close()  # host sockets and --publish listeners
     kernel.hostpoll.close()
+    kernel.fs.close()  # volumes' shared mappings written back, host trees' descriptors
     return kernel.exit_status if kernel.exit_status is not None else 1 << 8
 
 

@@ -377,9 +377,10 @@ FACTS: dict[str, Fact] = {
     "truncate": full(PATH, LD),
     "ftruncate": full(FD, LD),
     "fallocate": partial("tmpfs's modes (allocation, KEEP_SIZE, PUNCH_HOLE) as Linux 6.12+ checks "
-                         "them; a process that has the file mapped keeps the punched pages "
-                         "(zeroed) until it unmaps them: its writes there no longer reach the "
-                         "file (Linux refaults a new page)", FD, flags(FALLOC_FLAGS), LD, LD),
+                         "them (the overlay root's files too; a volume's: EOPNOTSUPP); a "
+                         "process that has the file mapped keeps the punched pages (zeroed) "
+                         "until it unmaps them: its writes there no longer reach the file "
+                         "(Linux refaults a new page)", FD, flags(FALLOC_FLAGS), LD, LD),
     # fmt: skip
     "fadvise64": partial("the advice is checked, then ignored (as Linux does on tmpfs); a pipe "
                          "is not ESPIPE", FD, LD, U, enum(FADV_ADVICE)),  # fmt: skip
@@ -437,7 +438,8 @@ FACTS: dict[str, Fact] = {
                        "WIPEONFORK, REMOVE, ...) is accepted without effect",
                        ADDR, U, enum(MADV_ADVICE)),  # fmt: skip
     "msync": partial("shared mappings are the page cache: nothing to write back (as tmpfs on "
-                     "Linux); an unmapped range is not ENOMEM", ADDR, U, flags(MS_FLAGS)),
+                     "Linux) except a volume's files, written back to the host whole; an "
+                     "unmapped range is not ENOMEM", ADDR, U, flags(MS_FLAGS)),
     "mincore": unsupported("not yet", fuzz="alp"),
     "mlock": stub("nothing is locked (twaron never swaps); RLIMIT_MEMLOCK is not checked",
                   ADDR, U),  # fmt: skip

@@ -1025,8 +1025,8 @@ def _chmod(task: Any, target: Path | Inode, mode: int) -> int:
     mode &= 0o7777
     if cred.fsuid != 0 and not _in_group(cred, inode.gid):
         mode &= ~S_ISGID
-    inode.mode = (inode.mode & S_IFMT) | mode
-    inode.ctime = inode.sb.now()
+    path = target if isinstance(target, Path) else None
+    inode.setattr(path, {"mode": (inode.mode & S_IFMT) | mode, "ctime": inode.sb.now()})
     _changed(target, inode, IN_ATTRIB)
     return 0
 
@@ -1066,15 +1066,17 @@ def _chown(task: Any, target: Path | Inode, uid: int, gid: int) -> int:
             raise KernelError(EPERM)
         if (not nouid or not nogid) and cred.fsuid != inode.uid:
             raise KernelError(EPERM)
+    attrs = {}
     if not nouid:
-        inode.uid = uid
+        attrs["uid"] = uid
     if not nogid:
-        inode.gid = gid
+        attrs["gid"] = gid
     if (not nouid or not nogid) and not inode.is_dir:
         # Linux clears set-user-ID always, set-group-ID when group exec is set.
         kill = S_ISUID | (S_ISGID if inode.mode & 0o010 else 0)
-        inode.mode &= ~kill
-    inode.ctime = inode.sb.now()
+        attrs["mode"] = inode.mode & ~kill
+    attrs["ctime"] = inode.sb.now()
+    inode.setattr(target if isinstance(target, Path) else None, attrs)
     if not nouid or not nogid:
         _changed(target, inode, IN_ATTRIB)
     return 0
@@ -1138,11 +1140,13 @@ def sys_utimensat(task: Any, dirfd: int, path: int, times: int, flags: int, *_: 
             raise KernelError(EPERM)
         permission(inode, MAY_WRITE, cred)
     now = inode.sb.now()
+    attrs = {}
     if a_ns != UTIME_OMIT:
-        inode.atime = now if a_ns == UTIME_NOW else a_s * 1_000_000_000 + a_ns
+        attrs["atime"] = now if a_ns == UTIME_NOW else a_s * 1_000_000_000 + a_ns
     if m_ns != UTIME_OMIT:
-        inode.mtime = now if m_ns == UTIME_NOW else m_s * 1_000_000_000 + m_ns
-    inode.ctime = now
+        attrs["mtime"] = now if m_ns == UTIME_NOW else m_s * 1_000_000_000 + m_ns
+    attrs["ctime"] = now
+    inode.setattr(target if isinstance(target, Path) else None, attrs)
     # fsnotify_change: both times are a utime call (IN_ATTRIB); one alone reads as an access
     # or a modification
     if a_ns == UTIME_OMIT:
@@ -1257,7 +1261,7 @@ def sys_fallocate(task: Any, fd: int, mode: int, offset: int, length: int, *_: i
         raise KernelError(ENODEV)
     if off + ln > vfs.MAX_LFS_FILESIZE:
         raise KernelError(EFBIG)
-    if inode.mapping is None or inode.sb.fstype not in ("tmpfs", "devtmpfs"):
+    if inode.mapping is None or inode.sb.fstype not in ("tmpfs", "devtmpfs", "overlay"):
         raise KernelError(EOPNOTSUPP)  # procfs & co have no ->fallocate
     if not mode & FALLOC_FL_PUNCH_HOLE:
         _newsize_ok(task, inode, off + ln)  # even with KEEP_SIZE (shmem_fallocate)

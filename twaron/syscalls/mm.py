@@ -19,6 +19,7 @@ from twaron.arch.x86_64.constants import (
     MREMAP_MAYMOVE,
     O_ACCMODE,
     O_RDONLY,
+    O_RDWR,
     O_WRONLY,
     PAGE_MASK,
     PAGE_SHIFT,
@@ -34,7 +35,7 @@ from twaron.arch.x86_64.constants import (
 )
 from twaron.arch.x86_64.errno import EACCES, EEXIST, EFAULT, EINVAL, ENODEV, ENOMEM, EPERM
 from twaron.errors import KernelError
-from twaron.fs import memfd
+from twaron.fs import memfd, volume
 from twaron.mm.address_space import MMAP_MIN, AddressSpace
 from twaron.mm.page_cache import PageCache
 from twaron.syscalls.table import s32, syscall
@@ -126,6 +127,8 @@ def sys_mmap(task: Task, addr: int, length: int, prot: int, flags: int, fd: int,
         if acc == O_WRONLY or (shared and prot & PROT_WRITE and acc == O_RDONLY):
             raise KernelError(EACCES)
         memfd.mmap_check(f.inode, shared, prot)
+        if shared and acc == O_RDWR:  # mprotect may make it writable later
+            volume.note_shared_write(f.inode)  # a volume's file: written back at sync points
         file = f.path
         pgoff = offset >> PAGE_SHIFT
     elif shared:
@@ -265,6 +268,10 @@ def sys_madvise(task: Task, addr: int, length: int, advice: int, *_: int) -> int
 def sys_msync(task: Task, addr: int, length: int, flags: int, *_: int) -> int:
     if addr & (PAGE_SIZE - 1) or flags & ~7 or (flags & 1 and flags & 4):
         raise KernelError(EINVAL)
+    end = addr + page_align(length)
+    for vma in task.mm.vmas:  # a volume's file: what its shared mappings changed goes back
+        if vma.start < end and vma.end > addr and vma.file is not None:
+            volume.msync(vma.file.inode)
     return 0
 
 

@@ -43,6 +43,10 @@ int main(void)
     signo = 0;
     int p[2];
     pipe(p);
+    sigset_t usr1, old;  /* blocked until expect_pid is set: the child may signal at once */
+    sigemptyset(&usr1);
+    sigaddset(&usr1, SIGUSR1);
+    sigprocmask(SIG_BLOCK, &usr1, &old);
     pid_t child = FORK();
     if (child == 0) {
         kill(getppid(), SIGUSR1);
@@ -53,6 +57,7 @@ int main(void)
     sigemptyset(&none);
     while (!signo)
         sigsuspend(&none);
+    sigprocmask(SIG_SETMASK, &old, NULL);
     printf("from child: %s %s pid %s\n", signame(signo), codename(code), pid_ok ? "ok" : "bad");
     reap("child", child);
     CHECK("kill bad signal", kill(getpid(), 65));

@@ -1,0 +1,158 @@
+"""--volume HOST:GUEST[:ro] (fs/volume.py): the guest's changes reach the host directory,
+a read-only volume refuses them with EROFS, and nothing outside the directory is reachable
+(`..`, symlinks and renames stay in the guest); /proc/mounts and mountinfo list volumes."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+import twaron
+from twaron.config import Volume
+from twaron.fs.hostfs import HostTree
+
+import harness
+from .conftest import HERE_C, snapshot
+
+
+def _sh(script, **kw):
+    r = twaron.run(["/bin/sh", "-c", script], timeout=60, **kw)
+    assert not r.oopses
+    return r
+
+
+@pytest.fixture
+def host(tmp_path):
+    """vol/ (the volume: a file, a subdirectory, symlinks pointing out of it) and outside/
+    (a sibling with a secret) in tmp_path."""
+    vol, outside = tmp_path / "vol", tmp_path / "outside"
+    (vol / "sub").mkdir(parents=True)
+    outside.mkdir()
+    (outside / "secret").write_text("host secret\n")
+    (vol / "f").write_text("one\n")
+    (vol / "sub" / "g").write_text("two\n")
+    os.symlink(str(outside), vol / "abs")  # a host path: means nothing in the guest
+    os.symlink("../outside", vol / "rel")  # climbs out of the volume on the host
+    return vol, outside
+
+
+def test_writes_reach_the_host(host):
+    vol, outside = host
+    r = _sh("cd /data && cat f sub/g && echo new > n && echo more >> f && mkdir d && "
+            "mv sub/g d/g2 && ln n n2 && chmod 600 n && truncate -s 2 d/g2 && rm -r sub && "
+            "ln -s f lnk && touch -d @7 f && stat -c '%h %a' n && ls",
+            volumes=[f"{vol}:/data"])  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.decode().splitlines() == [
+        "one", "two", "2 600", "abs", "d", "f", "lnk", "n", "n2", "rel"]  # fmt: skip
+    assert (vol / "f").read_text() == "one\nmore\n"
+    assert (vol / "n").read_text() == "new\n" and (vol / "n").stat().st_nlink == 2
+    assert (vol / "n").stat().st_mode & 0o777 == 0o600
+    assert (vol / "d" / "g2").read_text() == "tw"
+    assert not (vol / "sub").exists()
+    assert os.readlink(vol / "lnk") == "f" and (vol / "f").stat().st_mtime == 7
+    assert sorted(os.listdir(outside)) == ["secret"]
+
+
+def test_read_only_volume_refuses_changes(host):
+    vol, _ = host
+    before = snapshot(vol)
+    script = ("cd /data; cat f; for c in 'echo x > f' 'echo x > new' 'mkdir d' 'rm f' "
+              "'mv f g' 'chmod 0 f' 'touch f' 'ln f h' 'ln -s f s' 'rmdir sub' "
+              "': > sub/g'; do sh -c \"$c\" 2>&1 | sed 's/.*: //'; done")  # fmt: skip
+    r = _sh(script, volumes=[f"{vol}:/data:ro"])
+    lines = r.stdout.decode().splitlines()
+    assert lines[0] == "one"
+    assert lines[1:] == ["Read-only file system"] * 11, lines
+    assert snapshot(vol) == before
+
+
+def test_no_escape_by_dotdot_symlink_or_rename(host):
+    vol, outside = host
+    r = _sh("cd /data; cat abs/secret rel/secret 2>&1 | sed 's/.*: //'; "
+            "echo pwn > rel/p1 2>&1 | sed 's/.*: //'; cd /data/../..; pwd; ls /data/../ | "
+            "grep -c outside; mv /data/f /f2 && cat /f2; ln /data/sub/g /g3 2>&1 | "
+            "sed 's/.*: //'; mv /data/sub /sub2 2>&1 | tail -1; ls /data",
+            volumes=[f"{vol}:/data"])  # fmt: skip
+    out = r.stdout.decode().splitlines()
+    assert "host secret" not in r.stdout.decode()
+    assert out[:2] == ["No such file or directory"] * 2, out
+    assert out[2] == "/" and out[3] == "0" and out[4] == "one", (out, r.stderr)
+    assert "Invalid cross-device link" in out[5]
+    assert out[6:] == ["abs", "rel"]  # sub moved out by copying (EXDEV), inside the guest
+    assert sorted(os.listdir(outside)) == ["secret"]  # nothing written beside the volume
+    assert not (vol / "f").exists()  # mv across mounts copied and removed, inside the guest
+    assert sorted(os.listdir(vol.parent)) == ["outside", "vol"]
+
+
+def test_host_symlink_swapped_in_is_not_followed(host):
+    """A host directory replaced by a symlink after the guest saw it: the walk beneath the
+    volume's root (O_NOFOLLOW per component) refuses it instead of leaving the tree."""
+    vol, outside = host
+    tree = HostTree(str(vol))
+    try:
+        assert tree.lstat(b"sub/g").st_size == 4
+        tree.forget_dirs()
+        (vol / "sub" / "g").unlink()
+        (vol / "sub").rmdir()
+        os.symlink(str(outside), vol / "sub")
+        with pytest.raises(OSError):
+            tree.lstat(b"sub/secret")
+        with pytest.raises(OSError):
+            tree.open(b"sub/secret", os.O_RDONLY)
+    finally:
+        tree.close()
+
+
+def test_mounts_listed():
+    r = _sh("cat /proc/mounts; cat /proc/self/mountinfo", volumes=["/tmp:/mnt/a:ro", "/tmp:/b"])
+    out = r.stdout.decode()
+    mounts = [line.split() for line in out.splitlines() if line.split()[0] == "/tmp"]
+    assert [(m[1], m[3].split(",")[0]) for m in mounts] == [("/mnt/a", "ro"), ("/b", "rw")]
+    info = [line.split() for line in out.splitlines() if " - " in line]
+    assert {i[4] for i in info} >= {"/", "/dev", "/proc", "/mnt/a", "/b"}
+    ids = {i[0] for i in info}
+    assert all(i[1] in ids for i in info[1:])  # every mount's parent is listed
+
+
+def test_volume_syntax():
+    assert Volume.parse("/a:/b:ro") == Volume("/a", "/b", True)
+    assert Volume.parse("/a:/b/") == Volume("/a", "/b", False)
+    for bad in ("a:/b", "/a:b", "/a", "/a:/b:rx", "/a:/b/../c"):
+        with pytest.raises(ValueError):
+            Volume.parse(bad)
+
+
+def test_missing_host_dir_is_an_error(tmp_path):
+    with pytest.raises(OSError):
+        twaron.run(["true"], volumes=[f"{tmp_path}/nope:/x"])
+
+
+def test_xattrs_reach_the_host(tmp_path):
+    prog = harness.build_or_skip("volume_xattr", HERE_C / "volume_xattr.c", 60.0)
+    rw, ro = tmp_path / "rw", tmp_path / "ro"
+    for d in (rw, ro):
+        d.mkdir()
+        (d / "f").write_text("x")
+        os.setxattr(d / "f", "user.host", b"h")
+    r = twaron.run(["/prog", "/rw", "/ro"], files={"/prog": str(prog)},
+                   volumes=[f"{rw}:/rw", f"{ro}:/ro:ro"], timeout=60)  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.decode().splitlines() == [
+        "host attr: 1 h", "set: 0", "remove host attr: 0", "get removed: -1 ENODATA",
+        "trusted kept in guest: 0", "trusted read: 1", "ro host attr: 1 h",
+        "ro set: -1 EROFS", "ro remove: -1 EROFS"]  # fmt: skip
+    assert os.listxattr(rw / "f") == ["user.guest"] and os.getxattr(rw / "f", "user.guest") == b"g1"
+    assert os.listxattr(ro / "f") == ["user.host"]
+
+
+def test_shared_mappings_reach_the_host(tmp_path):
+    prog = harness.build_or_skip("volume_mmap", HERE_C / "volume_mmap.c", 60.0)
+    (tmp_path / "a").write_bytes(b"a" * 100)
+    (tmp_path / "b").write_bytes(b"b" * 100)
+    r = twaron.run(["/prog", "/v"], files={"/prog": str(prog)}, volumes=[f"{tmp_path}:/v"],
+                   timeout=60)  # fmt: skip
+    assert r.stdout == b"msync: 0\nread back: MAPPED-B\n", r.stderr
+    assert (tmp_path / "a").read_bytes() == b"MAPPED-A" + b"a" * 92
+    assert (tmp_path / "b").read_bytes() == b"MAPPED-B" + b"b" * 92
