@@ -453,6 +453,7 @@ static void window_size(void)
     printf("SIGWINCH without a controlling terminal: %d\n", winch);
     /* a session that has the slave as its controlling terminal hears of changes */
     int sync[2];
+    char c;
     pipe(sync);
     pid_t pid = FORK();
     if (pid == 0) {
@@ -467,16 +468,18 @@ static void window_size(void)
         write(sync[1], "r", 1);
         while (winch == 0)
             sigsuspend(&old);
+        read(sync[0], &c, 1); /* the parent's line first: the output's order is fixed */
         printf("child: SIGWINCH %d\n", winch);
         ioctl(fd, TIOCGWINSZ, &got);
         printf("child: winsize %d %d\n", got.ws_row, got.ws_col);
         fflush(stdout);
         _exit(0);
     }
-    char c;
     read(sync[0], &c, 1);
     ws.ws_row = 51;
     CHECK("TIOCSWINSZ (a change)", ioctl(master, TIOCSWINSZ, &ws));
+    fflush(stdout);
+    write(sync[1], "g", 1);
     reap("child", pid);
     ws.ws_row = 51;
     CHECK("TIOCSWINSZ bad pointer", ioctl(master, TIOCSWINSZ, BAD_PTR));
