@@ -252,7 +252,10 @@ class Kernel:
 
     def run(self) -> int:
         """Run the guest until pid 1 is gone; its wait status."""
-        return runloop.run(self)
+        try:
+            return runloop.run(self)
+        finally:
+            self.contexts.close()
 
     def platform_current_is(self, task: Task) -> bool:
         return getattr(self.platform, "current", None) is task

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from greenlet import getcurrent
+from greenlet import GreenletExit, getcurrent
 
 from twaron.arch.x86_64.errno import ERESTARTSYS
 from twaron.errors import KernelError
@@ -102,13 +102,33 @@ class ContextPool:
         self.runner = runner
         self.free: list[TaskContext] = []
         self.last_done: TaskContext | None = None  # the context whose handler just returned
+        self.made: list[TaskContext] = []  # every context, for close()
 
     def start(self, task: Task, nr: int, handler: Any, args: tuple[int, ...]) -> int | None:
         """Run handler in a context; its result, or None if it sleeps (the task then holds
         the context until the run loop resumes it to completion)."""
-        ctx = self.free.pop() if self.free else TaskContext(self)
+        ctx = self.free.pop() if self.free else self._new()
         task.context = ctx
         return self._settle(task, ctx, ctx.enter((task, nr, handler, args)))
+
+    def _new(self) -> TaskContext:
+        ctx = TaskContext(self)
+        self.made.append(ctx)
+        return ctx
+
+    def close(self) -> None:
+        """The run is over: end every context, parked or still asleep in a killed task's
+        handler. A suspended greenlet's frames are invisible to Python's garbage collector,
+        so a parked context would keep the whole kernel (guest RAM included) alive."""
+        for ctx in self.made:
+            if not ctx.dead and ctx is not getcurrent():
+                try:
+                    ctx.throw(GreenletExit)
+                except Exception:  # noqa: BLE001 - a handler's cleanup after the run is over
+                    pass
+        self.made.clear()
+        self.free.clear()
+        self.last_done = None
 
     def resume(self, task: Task, how: Any = None) -> tuple[bool, int | None]:
         """Switch into task's sleeping handler (how=INTERRUPT: its sleep ends as if a signal
