@@ -694,20 +694,21 @@ class ProcFs:
             lines.append(head.ljust(73) + name if name else head)
         return b"\n".join(lines) + b"\n" if lines else b""
 
-    def mounts(self, t: Any) -> bytes:
-        if t is None:
-            return b""
+    @staticmethod
+    def _mounts_seen(t: Any) -> list[tuple[Any, str]]:
+        """Every mount of t's namespace, with its mount point as t's root shows it."""
         root = t.fs.root
         top = root.mnt
         while top.parent is not None:
             top = top.parent
-        lines = []
-        for m, p in mounts_under(Path(top, top.root)):
-            where = d_path(p, root)
-            lines.append(
-                f"{m.source} {where.decode(errors='replace')} {m.sb.fstype} {m.sb.mount_opts} 0 0\n"
-            )
-        return "".join(lines).encode()
+        return [(m, d_path(p, root).decode(errors="replace"))
+                for m, p in mounts_under(Path(top, top.root))]  # fmt: skip
+
+    def mounts(self, t: Any) -> bytes:
+        if t is None:
+            return b""
+        return "".join(f"{m.source} {where} {m.sb.fstype} {m.sb.mount_opts} 0 0\n"
+                       for m, where in self._mounts_seen(t)).encode()  # fmt: skip
 
     def mountinfo(self, t: Any) -> bytes:
         """proc_pid_mountinfo(5): id, parent id, st_dev, root, mount point, options, "-",
@@ -715,13 +716,8 @@ class ProcFs:
         a container's)."""
         if t is None:
             return b""
-        root = t.fs.root
-        top = root.mnt
-        while top.parent is not None:
-            top = top.parent
         lines = []
-        for m, p in mounts_under(Path(top, top.root)):
-            where = d_path(p, root).decode(errors="replace")
+        for m, where in self._mounts_seen(t):
             parent = m.parent.mnt_id if m.parent is not None else m.mnt_id - 1
             dev = m.sb.dev
             opts = m.sb.mount_opts
