@@ -147,24 +147,44 @@ static void msleep(long ms)
         ;
 }
 
-/* Wait (up to 10 s) until the task whose stat file is at `statpath` (/proc/PID/stat, or
- * /proc/self/task/TID/stat) sleeps in the kernel: state S. */
-static void wait_sleeping_at(const char *statpath)
+/* The state letter in a stat file (/proc/PID/stat, /proc/self/task/TID/stat); '?' if it
+ * cannot be read. */
+static char task_state_at(const char *statpath)
 {
     char buf[512];
-    for (int i = 0; i < 10000; i++) {
-        int fd = open(statpath, O_RDONLY);
-        long n = fd >= 0 ? read(fd, buf, sizeof buf - 1) : -1;
-        if (fd >= 0)
-            close(fd);
-        if (n > 0) {
-            buf[n] = 0;
-            char *p = strrchr(buf, ')');
-            if (p && p[1] == ' ' && p[2] == 'S')
-                return;
-        }
+    int fd = open(statpath, O_RDONLY);
+    long n = fd >= 0 ? read(fd, buf, sizeof buf - 1) : -1;
+    if (fd >= 0)
+        close(fd);
+    if (n <= 0)
+        return '?';
+    buf[n] = 0;
+    char *p = strrchr(buf, ')');
+    return p && p[1] == ' ' && p[2] ? p[2] : '?';
+}
+
+static char proc_state(pid_t pid)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+    return task_state_at(path);
+}
+
+/* Wait (up to 10 s) until the task whose stat file is at `statpath` sleeps in the kernel:
+ * state S. */
+static void wait_sleeping_at(const char *statpath)
+{
+    for (int i = 0; i < 10000 && task_state_at(statpath) != 'S'; i++)
         msleep(1);
-    }
+}
+
+/* Wait (up to 20 s) until process pid is in one of `states` (e.g. "S", or "SZ?" when it may
+ * also be gone), then 20 ms more for it to settle into its sleep. */
+static void wait_state(pid_t pid, const char *states)
+{
+    for (int i = 0; i < 20000 && !strchr(states, proc_state(pid)); i++)
+        msleep(1);
+    msleep(20);
 }
 
 static long now_ms(void)

@@ -38,29 +38,6 @@ static void getlk(const char *label, int f, int cmd, short type, off_t start, of
                fl.l_pid == -1 ? "-1" : fl.l_pid == getpid() ? "mine" : "other");
 }
 
-static char proc_state(pid_t pid)
-{
-    char p[64], buf[512];
-    snprintf(p, sizeof p, "/proc/%d/stat", pid);
-    int f = open(p, O_RDONLY);
-    if (f < 0)
-        return '?';
-    int n = read(f, buf, sizeof buf - 1);
-    close(f);
-    if (n <= 0)
-        return '?';
-    buf[n] = 0;
-    char *c = strrchr(buf, ')');
-    return c && c[1] ? c[2] : '?';
-}
-
-static void wait_sleeping(pid_t pid)
-{
-    for (int i = 0; i < 20000 && proc_state(pid) != 'S'; i++)
-        msleep(1);
-    msleep(20);
-}
-
 static int cmpstr(const void *a, const void *b)
 {
     return strcmp(*(char *const *)a, *(char *const *)b);
@@ -170,7 +147,7 @@ static void ofd(void)
         CHECK("child OFD SETLKW (sleeps)", lk(c, F_OFD_SETLKW, F_WRLCK, 0, 1, 0));
         _exit(0);
     }
-    wait_sleeping(pid);
+    wait_state(pid, "S");
     show_proc_locks("proc locks with an OFD waiter");
     close(b);
     reap("OFD sleeper", pid);
@@ -238,7 +215,7 @@ static void flocks(void)
         CHECK("child SH (sleeps)", flock(e, LOCK_SH));
         _exit(0);
     }
-    wait_sleeping(pid);
+    wait_state(pid, "S");
     show_proc_locks("proc locks with a flock waiter");
     close(b); /* the last close of the description drops the lock */
     reap("flock sleeper", pid);
@@ -251,11 +228,11 @@ static void flocks(void)
             int e = open(path, O_RDONLY);
             _exit(flock(e, LOCK_EX) == 0 ? 0 : errno);
         }
-        wait_sleeping(pid);
+        wait_state(pid, "S");
         kill(pid, SIGUSR1);
         if (restart) {
             msleep(50);
-            wait_sleeping(pid);
+            wait_state(pid, "S");
             CHECK("a unlock", flock(a, LOCK_UN));
         }
         finish(restart ? "child EX SA_RESTART" : "child EX no SA_RESTART", pid);

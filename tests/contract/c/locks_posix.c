@@ -48,30 +48,7 @@ static void probe(const char *label, short type, off_t start, off_t len)
 }
 
 /* The state letter of /proc/PID/stat. */
-static char proc_state(pid_t pid)
-{
-    char p[64], buf[512];
-    snprintf(p, sizeof p, "/proc/%d/stat", pid);
-    int f = open(p, O_RDONLY);
-    if (f < 0)
-        return '?';
-    int n = read(f, buf, sizeof buf - 1);
-    close(f);
-    if (n <= 0)
-        return '?';
-    buf[n] = 0;
-    char *c = strrchr(buf, ')');
-    return c && c[1] ? c[2] : '?';
-}
-
 /* Until pid sleeps (it is then inside the call under test). */
-static void wait_sleeping(pid_t pid)
-{
-    for (int i = 0; i < 20000 && proc_state(pid) != 'S'; i++)
-        msleep(1);
-    msleep(20);
-}
-
 static int cmpstr(const void *a, const void *b)
 {
     return strcmp(*(char *const *)a, *(char *const *)b);
@@ -290,7 +267,7 @@ static void sleeping(void)
         read(p[0], &c, 1);    /* the parent has looked */
         _exit(0);
     }
-    wait_sleeping(pid);
+    wait_state(pid, "S");
     show_proc_locks("proc locks with a waiter");
     long r = setlk(fd, F_SETLK, F_UNLCK, SEEK_SET, 0, 10);
     char c;
@@ -315,11 +292,11 @@ static void sleeping(void)
             int f = open(path, O_RDWR);
             _exit(setlk(f, F_SETLKW, F_RDLCK, SEEK_SET, 0, 1) == 0 ? 0 : errno);
         }
-        wait_sleeping(pid);
+        wait_state(pid, "S");
         kill(pid, SIGUSR1);
         if (restart) {
             msleep(50);
-            wait_sleeping(pid);
+            wait_state(pid, "S");
             CHECK("unlock", setlk(fd, F_SETLK, F_UNLCK, SEEK_SET, 0, 0));
         }
         finish(restart ? "child F_SETLKW SA_RESTART" : "child F_SETLKW no SA_RESTART", pid);
@@ -339,7 +316,7 @@ static void sleeping(void)
         _exit(setlk(f, F_SETLKW, F_WRLCK, SEEK_SET, 0, 1) == 0 ? 0 : errno);
     }
     read(q[0], &c, 1);
-    wait_sleeping(pid);
+    wait_state(pid, "S");
     CHECK("parent F_SETLK B", setlk(fd, F_SETLK, F_WRLCK, SEEK_SET, 1, 1));
     CHECK("parent F_SETLKW B", setlk(fd, F_SETLKW, F_WRLCK, SEEK_SET, 1, 1));
     CHECK("parent F_SETLKW B read", setlk(fd, F_SETLKW, F_RDLCK, SEEK_SET, 0, 2));
@@ -359,7 +336,7 @@ static void sleeping(void)
             msleep(10);
             _exit(r == 0 ? 0 : 1);
         }
-        wait_sleeping(kids[i]);
+        wait_state(kids[i], "S");
     }
     CHECK("unlock for the waiters", setlk(fd, F_SETLK, F_UNLCK, SEEK_SET, 0, 0));
     for (int i = 0; i < 3; i++)

@@ -58,29 +58,6 @@ static void show(const char *label, int id)
            ds.msg_stime ? "set" : "0", ds.msg_rtime ? "set" : "0", ds.msg_perm.mode);
 }
 
-static char proc_state(pid_t pid)
-{
-    char p[64], buf[512];
-    snprintf(p, sizeof p, "/proc/%d/stat", pid);
-    int f = open(p, O_RDONLY);
-    if (f < 0)
-        return '?';
-    int n = read(f, buf, sizeof buf - 1);
-    close(f);
-    if (n <= 0)
-        return '?';
-    buf[n] = 0;
-    char *c = strrchr(buf, ')');
-    return c && c[1] ? c[2] : '?';
-}
-
-static void wait_sleeping(pid_t pid)
-{
-    for (int i = 0; i < 20000 && !strchr("SZ?", proc_state(pid)); i++)
-        msleep(1);
-    msleep(20);
-}
-
 static void finish(const char *label, pid_t pid)
 {
     int st = 0;
@@ -112,7 +89,7 @@ static pid_t receiver(int id, size_t size, long type, int flg, int uid)
         }
         _exit(r >= 0 ? 0 : errno);
     }
-    wait_sleeping(pid);
+    wait_state(pid, "SZ?");
     return pid;
 }
 
@@ -220,7 +197,7 @@ static void limits(void)
         long r = snd(id, 3, "late", 4, 0);
         _exit(r == 0 ? 0 : errno);
     }
-    wait_sleeping(s);
+    wait_state(s, "SZ?");
     show("full", id);
     rcv("receive one", id, 8192, 1, 0);
     finish("sleeping sender", s);
@@ -314,7 +291,7 @@ static void receivers(void)
         long rr = snd(id, 1, "0123456789abc", 13, 0);
         _exit(rr == 0 ? 0 : errno);
     }
-    wait_sleeping(s);
+    wait_state(s, "SZ?");
     CHECK("IPC_RMID", RAW(SYS_msgctl, id, IPC_RMID, 0));
     finish("sleeping receiver", r);
     finish("sleeping sender", s);

@@ -29,29 +29,6 @@ static long ctl(int id, int num, int cmd, long arg)
     return RAW(SYS_semctl, id, num, cmd, arg);
 }
 
-static char proc_state(pid_t pid)
-{
-    char p[64], buf[512];
-    snprintf(p, sizeof p, "/proc/%d/stat", pid);
-    int f = open(p, O_RDONLY);
-    if (f < 0)
-        return '?';
-    int n = read(f, buf, sizeof buf - 1);
-    close(f);
-    if (n <= 0)
-        return '?';
-    buf[n] = 0;
-    char *c = strrchr(buf, ')');
-    return c && c[1] ? c[2] : '?';
-}
-
-static void wait_sleeping(pid_t pid)
-{
-    for (int i = 0; i < 20000 && !strchr("SZ?", proc_state(pid)); i++)
-        msleep(1);
-    msleep(20);
-}
-
 /* A child that does one semop and exits with 0 or the errno (finish() prints which). */
 static pid_t sleeper(const char *label, int id, int num, int op, int flg)
 {
@@ -61,7 +38,7 @@ static pid_t sleeper(const char *label, int id, int num, int op, int flg)
         long r = sop(id, num, op, flg);
         _exit(r == 0 ? 0 : errno);
     }
-    wait_sleeping(pid);
+    wait_state(pid, "SZ?");
     return pid;
 }
 
@@ -238,7 +215,7 @@ static void sleeping(void)
         long r = RAW(SYS_semop, id, both, 2);
         _exit(r == 0 ? 0 : errno);
     }
-    wait_sleeping(c);
+    wait_state(c, "SZ?");
     CHECK("GETNCNT 0 (C waits on 0 first)", ctl(id, 0, GETNCNT, 0));
     CHECK("GETNCNT 1", ctl(id, 1, GETNCNT, 0));
     CHECK("+1 on 0", sop(id, 0, 1, 0));
