@@ -306,7 +306,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     test = sub.add_parser(
         "test",
-        help="run the conformance suites (BusyBox's upstream tests) in twaron and natively",
+        help="run the conformance suites (BusyBox, CPython) in twaron and natively",
         description="Run BusyBox's upstream test suites (testsuite/runtest, "
         "shell/ash_test/run-all) of the installed BusyBox inside twaron and natively in a "
         "chroot holding the same tree; print the counts per suite and the cases that differ. "
@@ -327,6 +327,42 @@ def build_parser() -> argparse.ArgumentParser:
     bb.add_argument("--applets", metavar="A,B,...",
                     help="runtest: only these applets' tests (default: all, in shards)")
     bb.set_defaults(handler=_cmd_test_busybox)
+    py = test_sub.add_parser(
+        "python", help="CPython's test suite (python3 -m test) in a Debian bookworm root",
+        description="Run CPython's own test modules (python3 -m test -v MODULE) inside "
+        "twaron (--rootfs of a cached Debian bookworm root, built by mmdebstrap on first "
+        "use) and natively in a chroot of an overlay of the same root; print the counts "
+        "per module side by side and the cases that differ. Exit status 1 when a case that "
+        "passes natively does not pass inside twaron and is not a known difference.",
+    )  # fmt: skip
+    py.add_argument("modules", nargs="*", metavar="MODULE",
+                    help="test modules (default: the issue's list, see twaron.testsuite.python)")
+    py.add_argument("--platform", choices=PLATFORMS, default="auto", help="CPU platform")
+    py.add_argument("--json", metavar="FILE", help="write the results as JSON")
+    py.add_argument("--jobs", type=_positive_int, metavar="N",
+                    help="runs at a time (default: the number of CPUs)")
+    py.add_argument("--no-native", action="store_true", help="run the twaron side only")
+    py.add_argument("--rootfs", metavar="DIR",
+                    help="use this root (with python3 and libpython3.11-testsuite) instead "
+                    "of the cached bookworm root")
+    py.add_argument("--keep", metavar="DIR", help="write each run's output into DIR")
+    py.set_defaults(handler=_cmd_test_python)
+
+    image = sub.add_parser("image", help="make root filesystems (twaron image build)")
+    image_sub = image.add_subparsers(dest="image_command", metavar="COMMAND")
+    image_sub.required = True
+    ib = image_sub.add_parser(
+        "build", help="a Debian root made by mmdebstrap",
+        description="Build a Debian root filesystem with mmdebstrap (variant minbase) from "
+        "Debian's archive as apt is configured on the host, plus the files a container "
+        "runtime adds (/etc/hosts, /etc/resolv.conf, /etc/hostname); use it with --rootfs.",
+    )  # fmt: skip
+    ib.add_argument("--debian", metavar="SUITE", required=True,
+                    help="the Debian suite (bookworm, trixie, ...)")
+    ib.add_argument("--include", metavar="PKG,...", help="packages beyond minbase")
+    ib.add_argument("-o", "--output", metavar="DIR", required=True,
+                    help="the new root (must not exist or be empty)")
+    ib.set_defaults(handler=_cmd_image_build)
 
     fuzz = sub.add_parser(
         "fuzz",
@@ -685,6 +721,18 @@ def _cmd_test_busybox(parser: argparse.ArgumentParser, args: argparse.Namespace)
     from twaron.testsuite import busybox
 
     return busybox.main(args)
+
+
+def _cmd_test_python(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
+    from twaron.testsuite import python
+
+    return python.main(args)
+
+
+def _cmd_image_build(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
+    from twaron import image_build
+
+    return image_build.main(args)
 
 
 def _cmd_fuzz(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:

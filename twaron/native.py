@@ -15,10 +15,12 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import functools
 import os
 import shutil
 import signal
 import subprocess
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -188,11 +190,29 @@ def enter_root(root: str, *, pid_namespace: bool = True, tmpfs_tmp: bool = False
     os.chdir("/")
 
 
+def enter_overlay_root(lower: str, scratch: str, **enter) -> None:
+    """Between fork and exec: enter_root into a writable overlay of `lower` (a root the
+    native side must not change, e.g. a cached distribution tree): in a mount namespace of
+    its own, a tmpfs on the empty host directory `scratch` holds the overlay's upper and
+    work directories and its mount point. Every change vanishes with the namespace."""
+    libc = _libc_handle()
+    _check(libc.unshare(CLONE_NEWNS), "unshare")
+    _check(libc.mount(None, b"/", None, MS_REC | MS_PRIVATE, None), "make / private")
+    _check(libc.mount(b"tmpfs", scratch.encode(), b"tmpfs", 0, b"mode=755"), "mount tmpfs")
+    for d in ("upper", "work", "merged"):
+        os.mkdir(f"{scratch}/{d}")
+    opts = f"lowerdir={lower},upperdir={scratch}/upper,workdir={scratch}/work"
+    _check(libc.mount(b"overlay", f"{scratch}/merged".encode(), b"overlay", 0, opts.encode()),
+           "mount overlay")  # fmt: skip
+    enter_root(f"{scratch}/merged", **enter)
+
+
 def run_chrooted(root: Path, argv: list[str], *, env: dict[str, str], input: bytes = b"",
                  timeout: float = 60.0, path: str = "/bin:/sbin:/usr/bin:/usr/sbin",
                  pid_namespace: bool = True, tmpfs_tmp: bool = False,
-                 net_namespace: bool = True) -> NativeResult:  # fmt: skip
-    """Run argv (a path inside root, or a name found along `path`) chrooted at root.
+                 net_namespace: bool = True, overlay: bool = False) -> NativeResult:  # fmt: skip
+    """Run argv (a path inside root, or a name found along `path`) chrooted at root
+    (with overlay: at a writable overlay of root, see enter_overlay_root).
 
     Raises subprocess.TimeoutExpired after timeout (the whole process group is killed).
     """
@@ -203,11 +223,25 @@ def run_chrooted(root: Path, argv: list[str], *, env: dict[str, str], input: byt
                 exe = f"{d}/{exe}"
                 break
     _libc_handle()  # loaded before fork
+    enter = enter_root
+    if overlay:
+        scratch = tempfile.mkdtemp(prefix="twaron-overlay-")
+        enter = functools.partial(enter_overlay_root, scratch=scratch)  # type: ignore[assignment]
+    try:
+        return _communicate(argv, exe, root, env, input, timeout, enter, pid_namespace,
+                            tmpfs_tmp, net_namespace)  # fmt: skip
+    finally:
+        if overlay:
+            os.rmdir(scratch)
+
+
+def _communicate(argv, exe, root, env, input, timeout, enter, pid_namespace, tmpfs_tmp,
+                 net_namespace) -> NativeResult:  # fmt: skip
     proc = subprocess.Popen(
         argv, executable=exe, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
         stderr=subprocess.PIPE, env=env, start_new_session=True,
-        preexec_fn=lambda: enter_root(str(root), pid_namespace=pid_namespace,
-                                      tmpfs_tmp=tmpfs_tmp, net_namespace=net_namespace),
+        preexec_fn=lambda: enter(str(root), pid_namespace=pid_namespace,
+                                 tmpfs_tmp=tmpfs_tmp, net_namespace=net_namespace),
     )  # fmt: skip
     try:
         out, err = proc.communicate(input, timeout=timeout)
