@@ -59,7 +59,7 @@ _SUBTEST = re.compile(r"^  (\w+) \(([\w.]+)\) .*\.\.\. (FAIL|ERROR)$")
 _STATUS = re.compile(r"(?:^| \.\.\. )(ok|FAIL|ERROR|skipped\b.*|expected failure|"
                      r"unexpected success)$")  # fmt: skip
 _RAN = re.compile(r"^Ran (\d+) tests? in ")
-_RESULT = re.compile(r"^== Tests result: (.*) ==$")
+_RESULT = re.compile(r"^(?:== )?Tests result: (.*?)(?: ==)?$")
 
 
 def _classify(status: str) -> str:
