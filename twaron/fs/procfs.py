@@ -264,6 +264,18 @@ class ProcDir(Inode):
             yield at + 1, inode.ino, inode.dtype, name
 
 
+class ProcTgidDir(ProcDir):
+    """/proc/PID of a process (Linux's proc_tgid_base_operations): an fd open on it names the
+    process for pidfd_send_signal, as a pidfd does (tgid_pidfd_to_pid)."""
+
+    __slots__ = ("group",)
+
+    def __init__(self, sb: SuperBlock, entries: Callable[[], dict[bytes, Inode]], group: Any,
+                 **kw: Any) -> None:  # fmt: skip
+        super().__init__(sb, entries, **kw)
+        self.group = group
+
+
 def _leader(g: Any) -> Any:
     for t in g.tasks:
         if not t.exited:
@@ -535,6 +547,8 @@ class ProcFs:
         def entries() -> dict[bytes, Inode]:
             return {name: find(name) for name in factories}  # type: ignore[misc]
 
+        if t0 is None:
+            return ProcTgidDir(sb, entries, g, uid=u, find=find)
         return ProcDir(sb, entries, uid=u, find=find)
 
     def _net_dir(self) -> Inode:

@@ -68,6 +68,19 @@ def pidfd_group(task: Task, fd: int) -> tuple[PidFile, ThreadGroup]:
     return f, f.group
 
 
+def signal_target(task: Task, fd: int) -> ThreadGroup:
+    """pidfd_send_signal's process: a pidfd's, or that of an fd open on a /proc/PID
+    directory (Linux's pidfd_to_pid, then tgid_pidfd_to_pid); EBADF for any other fd."""
+    from twaron.fs.procfs import ProcTgidDir
+
+    f = task.files.get(fd)
+    if isinstance(f, PidFile):
+        return f.group
+    if f is not None and isinstance(f.inode, ProcTgidDir):
+        return f.inode.group
+    raise KernelError(EBADF)
+
+
 def clone_pidfd(task: Task, group: ThreadGroup, addr: int) -> int:
     """CLONE_PIDFD: a pidfd for the child in the caller's table, its number stored at addr
     (a bad addr fails the clone with EFAULT, as Linux's put_user there does)."""

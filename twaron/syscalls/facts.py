@@ -505,8 +505,7 @@ FACTS: dict[str, Fact] = {
                       fuzz="ckpp"),  # fmt: skip
     "seccomp": unsupported("seccomp: not yet"),
     "pidfd_open": full(PID, flags(PIDFD_FLAGS), fuzz="kx"),
-    "pidfd_send_signal": partial("a /proc/PID directory fd is EBADF (Linux takes it as a "
-                                 "pidfd)", FD, SIG, PTR, X, fuzz="fgpx"),  # fmt: skip
+    "pidfd_send_signal": full(FD, SIG, PTR, X, fuzz="fgpx"),
     "pidfd_getfd": full(FD, FD, X),
     # ---- credentials
     "getuid": full(),

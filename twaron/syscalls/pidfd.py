@@ -40,7 +40,7 @@ def sys_pidfd_send_signal(task: Task, fd: int, sig: int, uinfo: int, flags: int,
                           *_: int) -> int:  # fmt: skip
     if flags & 0xFFFF_FFFF:
         raise KernelError(EINVAL)
-    _, group = pidfd.pidfd_group(task, s32(fd))
+    group = pidfd.signal_target(task, s32(fd))
     sig = s32(sig)
     if uinfo:
         raw = bytearray(task.mm.copy_in(uinfo, 128))
