@@ -278,6 +278,11 @@ class Console:
                 return True
         return True
 
+    def host_terminal(self) -> bool:
+        """One of the host streams is a terminal (a passing-through console's /dev/tty)."""
+        return any(isinstance(ep, int) and _isatty(ep)
+                   for ep in (self.stdin, self.stdout, self.stderr))  # fmt: skip
+
     # --- the terminal (ConsoleFile.ioctl): the host's, through its fd ---
     def tty_get(self, fd: int) -> bytes:
         return fcntl.ioctl(fd, TCGETS, bytes(SIZEOF_TERMIOS))

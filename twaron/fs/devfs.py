@@ -108,14 +108,16 @@ def _open_console(task: Any, path: Path, flags: int) -> File:
 def _open_tty(task: Any, path: Path, flags: int) -> File:
     """/dev/tty: the caller's controlling terminal (ENXIO without one). A console that
     passes terminal ioctls to the host (stdin not a terminal) has no tty of the kernel's:
-    it counts as the controlling terminal of the session pid 1 started in."""
+    it counts as the controlling terminal of the session pid 1 started in when one of its
+    host streams is a terminal. With none (pipes and files: CI, `docker run` without -t)
+    there is no terminal to control, and Linux's answer is ENXIO."""
     tty = getattr(task.group, "tty", None)
     if tty is not None:
         reopen_check(task, tty)
         return tty.open_file(path, flags)
     console = getattr(task.kernel, "console", None)
     init = getattr(task.kernel, "init_group", None)
-    if console is None or console.tty is not None or \
+    if console is None or console.tty is not None or not console.host_terminal() or \
             init is not None and task.group.sid != init.sid:
         raise KernelError(ENXIO)  # no controlling terminal
     return console.open(path, flags, which=getattr(path, "which", -1))

@@ -66,6 +66,10 @@ class VirtualConsole(Console):
     def stdin_is_tty(self) -> bool:
         return 0 in self.ttys
 
+    def host_terminal(self) -> bool:
+        """The terminals of the record (a replay asks no host)."""
+        return bool(self.ttys)
+
     # ---- input: chunks fed at input points -----------------------------------------------------
 
     def host_stdin(self) -> int | None:
