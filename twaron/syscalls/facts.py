@@ -86,6 +86,7 @@ from twaron.syscalls.trace import (
     RLIMIT_OUT,
     RLIMIT_RESOURCES,
     RUSAGE_WHO,
+    RWF_FLAGS,
     SCHED_POLICIES,
     SEEK_WHENCE,
     SEMCTL_CMDS,
@@ -179,6 +180,10 @@ def unsupported(note: str, fuzz: str | None = None, args: tuple[Arg, ...] | None
 def linux_may(note: str, fuzz: str | None = None) -> Fact:
     return Fact(Level.UNSUPPORTED, note, linux_may=True, fuzz=fuzz)
 
+
+RWF_NOTE = ("RWF_NOWAIT is taken on regular files only (EOPNOTSUPP on others, where Linux "
+            "gives EAGAIN instead of waiting); RWF_HIPRI, RWF_DSYNC and RWF_SYNC change nothing "
+            "(files live in memory or are written through)")
 
 # Arguments the trace vocabulary has no name for.
 AMODE = flags(ACCESS_FLAGS, "F_OK").fz("m")  # access(2)'s mode: drawn as a mode
@@ -274,8 +279,10 @@ FACTS: dict[str, Fact] = {
     "writev": full(FD, iovec_in(2), COUNT, restart=SYS),
     "preadv": full(FD, iovec_out(2), COUNT, LD, restart=SYS),
     "pwritev": full(FD, iovec_in(2), COUNT, LD, restart=SYS),
-    "preadv2": unsupported("not yet (preadv works)", fuzz="fpvox"),
-    "pwritev2": unsupported("not yet (pwritev works)", fuzz="fpvox"),
+    "preadv2": partial(RWF_NOTE, FD, iovec_out(2), COUNT, LD, X, flags(RWF_FLAGS),
+                       restart=SYS),  # fmt: skip
+    "pwritev2": partial(RWF_NOTE, FD, iovec_in(2), COUNT, LD, X, flags(RWF_FLAGS),
+                        restart=SYS),  # fmt: skip
     "sendfile": full(FD, FD, PTR, U, restart=SYS),
     "splice": partial(PIPE_BYTES, FD, PTR, FD, PTR, U, flags(SPLICE_FLAGS), restart=SYS),
     "tee": partial(PIPE_BYTES, FD, FD, U, flags(SPLICE_FLAGS), restart=SYS),

@@ -81,6 +81,9 @@ from twaron.arch.x86_64.constants import (
     RLIM_INFINITY,
     RLIMIT_FSIZE,
     RLIMIT_NOFILE,
+    RWF_APPEND,
+    RWF_NOWAIT,
+    RWF_SUPPORTED,
     S_IFBLK,
     S_IFCHR,
     S_IFDIR,
@@ -425,6 +428,54 @@ def sys_pwritev(task: Any, fd: int, iov: int, cnt: int, pos: int, *_: int) -> in
         raise KernelError(EINVAL)
     data = _fsize(task, f, _gather(task, _read_iov(task, iov, cnt))[:MAX_RW_COUNT], pos)
     return _modified(f, f.pwrite(data, pos))
+
+
+def _rw_flags(f: File, flags: int) -> None:
+    """preadv2/pwritev2's flags (Linux's kiocb_set_rw_flags): EOPNOTSUPP for an unknown one,
+    and for RWF_NOWAIT on what is not a regular file (a regular file never waits here)."""
+    if flags & ~RWF_SUPPORTED or flags & RWF_NOWAIT and not f.inode.is_reg:
+        raise KernelError(EOPNOTSUPP)
+
+
+@syscall("preadv2")
+def sys_preadv2(task: Any, fd: int, iov: int, cnt: int, pos_l: int, pos_h: int,
+                flags: int) -> int:  # fmt: skip
+    """preadv, or readv at the file position when pos is -1, with per-call flags (x86-64:
+    the offset is pos_l whole; pos_h is ignored)."""
+    pos = s64(pos_l)
+    if pos < -1:
+        raise KernelError(EINVAL)
+    f = _readable(task, fd)
+    iovs = _read_iov(task, iov, cnt)
+    _rw_flags(f, s32(flags) & 0xFFFF_FFFF)
+    total = _iov_total(iovs)
+    data = f.read(total) if pos == -1 else f.pread(total, pos)
+    _scatter(task, iovs, data)
+    return _accessed(f, len(data))
+
+
+@syscall("pwritev2")
+def sys_pwritev2(task: Any, fd: int, iov: int, cnt: int, pos_l: int, pos_h: int,
+                 flags: int) -> int:  # fmt: skip
+    """pwritev, or writev at the file position when pos is -1; RWF_APPEND writes at the
+    end of a regular file whatever pos says (and moves the position only when pos is -1:
+    it is then the file's)."""
+    pos = s64(pos_l)
+    if pos < -1:
+        raise KernelError(EINVAL)
+    f = _writable(task, fd)
+    data = _gather(task, _read_iov(task, iov, cnt))[:MAX_RW_COUNT]
+    flags = s32(flags) & 0xFFFF_FFFF
+    _rw_flags(f, flags)
+    if flags & RWF_APPEND and f.inode.is_reg:
+        end = f.inode.size
+        n = f.pwrite(_fsize(task, f, data, end), end)
+        if pos == -1:
+            f.pos = end + n
+        return _modified(f, n)
+    if pos == -1:
+        return _write(task, f, data)
+    return _modified(f, f.pwrite(_fsize(task, f, data, pos), pos))
 
 
 @syscall("sendfile")

@@ -1165,3 +1165,11 @@ MSGSEG = 0xFFFF
 IPCMNI = 32768  # ids: index + sequence * IPCMNI
 IPC_MIN_CYCLE = 64  # RADIX_TREE_MAP_SIZE: indexes are given out cyclically below this at least
 SEMUSZ = 20  # sizeof(struct sem_undo) that IPC_INFO reports
+
+# preadv2/pwritev2 flags (include/uapi/linux/fs.h)
+RWF_HIPRI = 0x01
+RWF_DSYNC = 0x02
+RWF_SYNC = 0x04
+RWF_NOWAIT = 0x08
+RWF_APPEND = 0x10
+RWF_SUPPORTED = RWF_HIPRI | RWF_DSYNC | RWF_SYNC | RWF_NOWAIT | RWF_APPEND
