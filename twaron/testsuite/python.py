@@ -154,6 +154,17 @@ def native_job(module: str, root: Path, scratch: Path) -> PyJob:
     return PyJob(module, "native", guest_argv(module), preexec, NATIVE_TIMEOUT)
 
 
+def split_packages(modules: tuple[str, ...], root: Path) -> tuple[str, ...]:
+    """A test package (test_asyncio) becomes its submodules (test_asyncio.test_events, ...),
+    one run each: they then run in parallel, and a crash or hang costs one submodule."""
+    out: list[str] = []
+    for module in modules:
+        pkg = root / "usr/lib/python3.11/test" / module.replace(".", "/")
+        subs = sorted(p.stem for p in pkg.glob("test_*.py")) if pkg.is_dir() else []
+        out += [f"{module}.{s}" for s in subs] or [module]
+    return tuple(dict.fromkeys(out))
+
+
 # --------------------------------------------------------------------------- known differences
 
 
@@ -322,6 +333,7 @@ def run(modules: tuple[str, ...] = MODULES, platform: str = "auto", jobs: int | 
         if not ok:
             log(f"no native side: {why}")
             native = False
+    modules = split_packages(modules, Path(root))
     work = Path(tempfile.mkdtemp(prefix="twaron-python-"))
     try:
         job_list: list[Job] = []
