@@ -22,6 +22,7 @@ LAYERS = [
     ("syscalls",),
     ("kernel",),
     ("api", "cli", "bench", "fuzz", "testsuite", "native", "recording", "explore", "image",
+     "image_build",
      "__main__", "__init__"),
 ]
 RANK = {name: i for i, names in enumerate(LAYERS) for name in names}
