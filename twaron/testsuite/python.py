@@ -219,13 +219,17 @@ class Report:
 
     def unexpected(self) -> list[tuple[str, str, str]]:
         """(test id, native, twaron): a case that passes natively and not inside twaron,
-        unlisted; a module whose twaron run did not complete counts as one."""
+        unlisted; a module run that did not complete (on either side: no regrtest verdict,
+        a timeout) or an oops counts as one."""
         out = []
         for module in self.modules:
-            tw = self.results.get((module, "twaron"))
-            if tw is not None and (tw.error or tw.oopses) and not known_reason(
-                    f"test.{module}", self.known):  # fmt: skip
-                out.append((f"test.{module}", "complete", tw.error or f"{tw.oopses} oops(es)"))
+            if known_reason(f"test.{module}", self.known):
+                continue
+            for side in ("native", "twaron"):
+                r = self.results.get((module, side))
+                if r is not None and (r.error or r.oopses or not r.verdict):
+                    why = r.error or (f"{r.oopses} oops(es)" if r.oopses else "no verdict")
+                    out.append((f"test.{module}", f"{side} run incomplete", why))
             for name, (a, b) in self.differs(module).items():
                 if a == "pass" and not known_reason(name, self.known):
                     out.append((name, a, b))
