@@ -307,10 +307,10 @@ def build_parser() -> argparse.ArgumentParser:
     test = sub.add_parser(
         "test",
         help="run the conformance suites (BusyBox, CPython) in twaron and natively",
-        description="Run BusyBox's upstream test suites (testsuite/runtest, "
-        "shell/ash_test/run-all) of the installed BusyBox inside twaron and natively in a "
-        "chroot holding the same tree; print the counts per suite and the cases that differ. "
-        "Exit status 0 when twaron's results equal native's.",
+        description="Run a conformance suite inside twaron and natively in a chroot "
+        "holding the same tree: BusyBox's upstream test suites (busybox) or CPython's test "
+        "modules in a Debian bookworm root (python); print the counts side by side and the "
+        "cases that differ.",
     )
     test_sub = test.add_subparsers(dest="suite_set", metavar="SUITE")
     test_sub.required = True
