@@ -242,7 +242,15 @@ def cached_root(suite: str = "bookworm", packages: Iterable[str] = BOOKWORM_PACK
         if home.exists():
             shutil.rmtree(home)
         os.rename(tmp, home)
+        _drop_stale(top, suite, home)
     return home / "rootfs"
+
+
+def _drop_stale(top: Path, suite: str, keep: Path) -> None:
+    """Roots of the same suite built from another package list or builder (500 MB each)."""
+    for old in top.glob(f"{suite}-*"):
+        if old != keep and old.is_dir() and (old / DONE).exists():
+            shutil.rmtree(old, ignore_errors=True)
 
 
 def build_seconds(root: Path) -> float | None:
