@@ -158,7 +158,7 @@ class Kernel:
         platform's budgets, RDTSC to the clock, RDRAND to the seed; host input to input
         points; --timeout to a timer thread that never touches the kernel's clock."""
         self.clock.executed = self.platform.executed
-        self.platform.det.tsc = self.clock.rdtsc
+        self.clock.attach(self.platform.det.tsc_state)  # RDTSC computed by the platform's hook
         self.sched.platform = self.platform
         self.rdrand_rng = determinism.random_insn_rng(self.config.seed or 0)
         self.sched.host_wait = determinism.LiveInputs(self)
