@@ -21,7 +21,7 @@ import select
 import struct
 from typing import TYPE_CHECKING, Any
 
-from twaron.arch.x86_64.constants import SIGKILL, SIGWINCH
+from twaron.arch.x86_64.constants import POLLIN, SIGKILL, SIGWINCH
 from twaron.errors import KernelError
 from twaron.fs.vconsole import VirtualConsole
 from twaron.process import runloop
@@ -69,6 +69,13 @@ class Inputs:
                 runloop.deliver_host_signals(kernel)
             elif event.kind == "timeout":
                 kernel.timeout_due = True
+            elif event.kind == "net":
+                net = kernel.det_net
+                if net is None:
+                    diverge(kernel, f"the record holds host socket input at point {point} for "
+                            "a run without --net host or --publish")  # fmt: skip
+                    return
+                net.deliver(event)
 
 
 class LiveInputs(Inputs):
@@ -83,8 +90,8 @@ class LiveInputs(Inputs):
         kernel = self.kernel
         while True:
             fds = self._fds()
-            events = self._poll(fds, block)
-            if events or not block or not fds:
+            events, watched = self._poll(fds, block)
+            if events or not block or not (fds or watched):
                 break  # a blocking point waits until something comes (or nothing can)
         if events:
             t = kernel.clock.monotonic_ns()
@@ -92,7 +99,7 @@ class LiveInputs(Inputs):
                 if self.writer is not None:
                     self.writer.line(event.to_json(point, t))
             self.deliver(point, events)
-        return bool(events) or bool(fds)
+        return bool(events) or bool(fds) or watched
 
     def _fds(self) -> list[int]:
         kernel = self.kernel
@@ -105,15 +112,25 @@ class LiveInputs(Inputs):
             fds.append(kernel.wakeup_fd)
         return fds
 
-    def _poll(self, fds: list[int], block: bool) -> list[InputEvent]:
+    def _poll(self, fds: list[int], block: bool) -> tuple[list[InputEvent], bool]:
+        """The inputs there are now (waiting for one if block), and whether host sockets
+        were watched (net/detnet.py: what they had is in the inputs)."""
         kernel = self.kernel
-        ready: list[int] = []
-        if fds and not self._pending():
+        net = kernel.det_net
+        watches = net.watches() if net is not None else []
+        ready: dict[int, int] = {}
+        if fds or watches:
+            poller = select.poll()
+            for fd in fds:
+                poller.register(fd, POLLIN)
+            for fd, mask, _ in watches:
+                poller.register(fd, mask)
+            wait = block and not self._pending() and not (net is not None and net.pending())
             try:
-                ready = select.select(fds, [], [], None if block else 0)[0]
+                ready = dict(poller.poll(None if wait else 0))
             except (OSError, ValueError):
-                ready = []
-        if kernel.wakeup_fd is not None and kernel.wakeup_fd in ready:
+                ready = {}
+        if kernel.wakeup_fd is not None and ready.get(kernel.wakeup_fd):
             try:
                 os.read(kernel.wakeup_fd, 512)
             except OSError:
@@ -121,7 +138,7 @@ class LiveInputs(Inputs):
         events = []
         console = kernel.console
         stdin = console.host_stdin() if isinstance(console, VirtualConsole) else None
-        if stdin is not None and stdin in ready:
+        if stdin is not None and ready.get(stdin):
             try:
                 data = os.read(stdin, HOST_READ)
             except BlockingIOError:
@@ -130,6 +147,8 @@ class LiveInputs(Inputs):
                 data = b""  # a terminal that went away reads as end of file
             if data is not None:
                 events.append(InputEvent("stdin", data))
+        if watches:
+            events += net.take(watches, ready)  # type: ignore[union-attr]
         signals, kernel.host_signals = kernel.host_signals, []
         for sig in signals:
             if sig == SIGWINCH and isinstance(console, VirtualConsole):
@@ -140,7 +159,7 @@ class LiveInputs(Inputs):
         if kernel.timeout_fired and not self.timeout_taken:
             self.timeout_taken = True
             events.append(InputEvent("timeout"))
-        return events
+        return events, bool(watches)
 
     def _pending(self) -> bool:
         kernel = self.kernel
