@@ -198,3 +198,55 @@ def test_deterministic_net_host_run(cli):
     finally:
         server.stop()
     assert r.returncode == 0 and r.stdout == b"pong: again\n", r.stderr
+
+
+class UdpEcho:
+    """A UDP echo server on 127.0.0.1 (a thread): "echo: " and the datagram back."""
+
+    def __init__(self) -> None:
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.bind(("127.0.0.1", 0))
+        self.port = self.sock.getsockname()[1]
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                data, peer = self.sock.recvfrom(1000)
+                self.sock.sendto(b"echo: " + data, peer)
+            except OSError:
+                return
+
+    def stop(self) -> None:
+        self.sock.close()
+        self.thread.join(10)
+
+
+def test_udp_poll_and_nonblocking_connect_replay(host_peer, cli, tmp_path):
+    """A datagram's answer waited for with poll's timeout, a non-blocking connect, a refused
+    one: recorded, and replayed with every host server gone."""
+    record = tmp_path / "peer.rec"
+    udp, tcp, closed = UdpEcho(), HostServer(), _free_port()
+    try:
+        run = cli("run", "--net", "host", "--record", str(record), "--add",
+                  f"{host_peer}:/host_peer", "--", "/host_peer", str(udp.port), str(tcp.port),
+                  str(closed))  # fmt: skip
+    finally:
+        udp.stop()
+        tcp.stop()
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.decode().splitlines() == [
+        "udp poll=1 revents=1",
+        "udp got 10 'echo: ping' from the port asked: 1",
+        "tcp connect=-1 Operation in progress",
+        "tcp poll=1",
+        "tcp SO_ERROR=0",
+        "tcp send=8",
+        "tcp reply 'pong: request",
+        "' then 0",
+        "closed port connect=-1 Connection refused",
+    ]
+    replay = cli("replay", str(record))
+    assert replay.stderr == b""
+    assert replay.returncode == 0 and replay.stdout == run.stdout

@@ -212,6 +212,14 @@ class DetNet:
                 out.append((hs.fileno(), events, obj))
         return out
 
+    def awaited(self) -> bool:
+        """Whether a guest task waits (or polls) for a host socket's input now."""
+        for obj in self.live:
+            queue = obj.guest_queue()
+            if queue is not None and queue.entries:
+                return True
+        return False
+
     def pending(self) -> bool:
         """An event to take without waiting (an error met while sending)."""
         return any(getattr(obj, "flush_err", 0) for obj in self.live)
@@ -311,6 +319,10 @@ class LiveEnd:
             except OSError:
                 pass
         hs.close()
+
+    def guest_queue(self) -> Any:
+        """The wait queue of the guest socket that this host end's input is for."""
+        return None
 
     def take_flush_err(self) -> list[InputEvent]:
         err, self.flush_err = self.flush_err, 0
@@ -588,6 +600,9 @@ class DetHostSock(LiveEnd, HostSock):
     def arm(self, events: int) -> None:
         pass  # the kernel's host poller is not used: input points look at the host
 
+    def guest_queue(self) -> Any:
+        return None if self.host_done else self.wait
+
     # --- live: what the host has ---
     def live_interest(self) -> int:
         events = POLLOUT if self.out else 0
@@ -842,6 +857,10 @@ class DetBridge(LiveEnd, Bridge):
         self.guest_close()
 
     # --- live ---
+    def guest_queue(self) -> Any:
+        peer = self.peer
+        return peer.wait if isinstance(peer, TcpSock) and not self.closed else None
+
     def _room(self) -> int:
         peer = self.peer
         return peer.rcv_room() if isinstance(peer, TcpSock) and not self.closed else 0

@@ -43,10 +43,12 @@ class Inputs:
     def __init__(self, kernel: Kernel) -> None:
         self.kernel = kernel
         self.point = 0
+        self.timeout: float | None = 0
 
     def __call__(self, timeout: float | None) -> bool:
         point = self.point
         self.point += 1
+        self.timeout = timeout  # >0: virtual time will jump that far after this point
         return self.take(point, timeout is None)
 
     def take(self, point: int, block: bool) -> bool:
@@ -126,8 +128,14 @@ class LiveInputs(Inputs):
             for fd, mask, _ in watches:
                 poller.register(fd, mask)
             wait = block and not self._pending() and not (net is not None and net.pending())
+            ms: int | None = None if wait else 0
+            if not block and self.timeout and net is not None and net.awaited() and \
+                    not self._pending():  # fmt: skip
+                # Idle until a timer while a task waits for a host socket: the host gets
+                # as long (in host time) to answer, as a network would, before time jumps.
+                ms = max(1, int(self.timeout * 1000))
             try:
-                ready = dict(poller.poll(None if wait else 0))
+                ready = dict(poller.poll(ms))
             except (OSError, ValueError):
                 ready = {}
         if kernel.wakeup_fd is not None and ready.get(kernel.wakeup_fd):
