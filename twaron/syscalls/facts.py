@@ -201,9 +201,11 @@ RLIMITS = ("enforced: NOFILE, FSIZE, AS, STACK (at exec), NPROC, CPU; the others
            "stored")  # fmt: skip
 SOCKETS = ("AF_UNIX; AF_INET and AF_INET6 TCP and UDP on lo inside the guest (--net none: "
            "byte queues, no packets; TIME_WAIT, retransmission and keepalive probes are not "
-           "modelled) or as host sockets (--net host); AF_NETLINK NETLINK_ROUTE (link, address "
-           "and route dumps of lo); raw, ICMP, packet sockets and the other families are "
-           "ESOCKTNOSUPPORT/EPROTONOSUPPORT/EAFNOSUPPORT")  # fmt: skip
+           "modelled) or as host sockets (--net host; in a deterministic run what they "
+           "receive, accept and connect comes at input points, a stream send never waits for "
+           "the host, and --record keeps it all for twaron replay); AF_NETLINK NETLINK_ROUTE "
+           "(link, address and route dumps of lo); raw, ICMP, packet sockets and the other "
+           "families are ESOCKTNOSUPPORT/EPROTONOSUPPORT/EAFNOSUPPORT")  # fmt: skip
 SEND_OOB = ("MSG_OOB sends TCP's urgent byte; on AF_UNIX it is EOPNOTSUPP (Linux with "
             "CONFIG_AF_UNIX_OOB sends a stream's urgent byte); a UDP message is copied in "
             "before its size is checked (EFAULT before EMSGSIZE)")  # fmt: skip
