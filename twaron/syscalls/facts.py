@@ -377,7 +377,8 @@ FACTS: dict[str, Fact] = {
     "truncate": full(PATH, LD),
     "ftruncate": full(FD, LD),
     "fallocate": partial("tmpfs's modes (allocation, KEEP_SIZE, PUNCH_HOLE) as Linux 6.12+ checks "
-                         "them (the overlay root's files too; a volume's: EOPNOTSUPP)", FD, flags(FALLOC_FLAGS), LD, LD),
+                         "them (the overlay root's files too; a volume's: EOPNOTSUPP)",
+                         FD, flags(FALLOC_FLAGS), LD, LD),
     # fmt: skip
     "fadvise64": partial("the advice is checked, then ignored (as Linux does on tmpfs); a pipe "
                          "is not ESPIPE", FD, LD, U, enum(FADV_ADVICE)),  # fmt: skip
