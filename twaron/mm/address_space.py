@@ -151,6 +151,7 @@ class AddressSpace:
         self.users = 1  # tasks sharing this address space (CLONE_VM)
         self.dumpable = 1  # prctl(PR_GET_DUMPABLE): SUID_DUMP_USER until ids change
         self.total_pages = 0  # mapped virtual size in pages, for RLIMIT_AS / meminfo
+        self.exe_inode: Any = None  # the executable it runs (see set_exe)
 
     # ---- VMA list --------------------------------------------------------------------
 
@@ -516,6 +517,14 @@ class AddressSpace:
         self.q[slot] = (pte & ~(PTE_ADDR | PTE_CACHE)) | (new << PAGE_SHIFT) | PTE_W
         self.tlb_dirty = True  # the CPU may still hold the old frame for reads
 
+    def set_exe(self, inode: Any) -> None:
+        """This address space runs inode's program: while it lives, opening the file for
+        writing or truncating it is ETXTBSY (Linux's exe_file and deny_write_access; mapped
+        pages of a truncated file would go, mm/rmap.py)."""
+        if inode is not None:
+            self.exe_inode = inode
+            inode.denywrite += 1
+
     # ---- fork / teardown -------------------------------------------------------------
 
     def fork(self, hot: tuple[int, ...] = ()) -> AddressSpace:
@@ -594,6 +603,9 @@ class AddressSpace:
             put(table)  # alloc() zeroes frames, so the tables need no clearing
         put(self.pml4)
         self.mem.address_spaces.discard(self)
+        if self.exe_inode is not None:
+            self.exe_inode.denywrite -= 1
+            self.exe_inode = None
         self.pt_pages = []
         self.leaf_tables = {}
         self.tlb_dirty = True
