@@ -35,7 +35,7 @@ def test_workloads_listed(bench_binary: Path) -> None:
     assert names[:5] == ["fork_exit", "exec_true", "shell_noop", "pipe_grep", "sed_pipeline"]
     assert {"sort_uniq", "tar_extract", "file_tree", "getpid", "read_null", "write_null",
             "pipe", "pty_echo", "epoll_pingpong", "open_close", "stat", "mmap_fault",
-            "clock_gettime"} <= set(names)  # fmt: skip
+            "clock_gettime", "sha256_64m", "gzip_16m"} <= set(names)  # fmt: skip
 
 
 def test_workload_ok_in_twaron(bench_binary: Path) -> None:

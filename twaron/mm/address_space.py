@@ -34,6 +34,7 @@ from twaron.arch.x86_64.constants import (
 )
 from twaron.arch.x86_64.errno import EFAULT, ENAMETOOLONG, ENOMEM
 from twaron.errors import KernelError
+from twaron.mm.fault_around import fault_around
 from twaron.mm.page_cache import PageCache
 from twaron.mm.physmem import PhysMem
 
@@ -77,6 +78,8 @@ class Vma:
         self.prot = prot
         self.flags = flags
         self.mapping = mapping  # None: private anonymous memory
+        if mapping is not None:
+            mapping.mmapped = True  # its truncation looks for mappings (mm/rmap.py)
         self.pgoff = pgoff  # page index in mapping of `start`
         self.file = file  # what /proc/PID/maps names (a vfs Path), or None
         self.name = name  # "[heap]", "[stack]", ...
@@ -121,10 +124,16 @@ class Vma:
 
 
 class AddressSpace:
+    # A fault also maps the ready pages of its 64 KiB window (mm/fault_around.py): cached
+    # file pages, and (anon_batch) zeroed anonymous ones.
+    do_fault_around = True
+    anon_batch = True
+
     def __init__(self, mem: PhysMem) -> None:
         self.mem = mem
         self.q = mem.q
         self.pml4 = mem.alloc()
+        mem.address_spaces.add(self)
         self.cr3 = self.pml4 << PAGE_SHIFT
         for i, entry in getattr(mem, "kernel_pml4", {}).items():  # platform's kernel half
             self.q[(self.pml4 << 9) + i] = entry
@@ -142,6 +151,7 @@ class AddressSpace:
         self.users = 1  # tasks sharing this address space (CLONE_VM)
         self.dumpable = 1  # prctl(PR_GET_DUMPABLE): SUID_DUMP_USER until ids change
         self.total_pages = 0  # mapped virtual size in pages, for RLIMIT_AS / meminfo
+        self.exe_inode: Any = None  # the executable it runs (see set_exe)
 
     # ---- VMA list --------------------------------------------------------------------
 
@@ -483,6 +493,8 @@ class AddressSpace:
             ) >= vma.file.inode.size:
                 return FAULT_SIGBUS | BUS_ADRERR  # a whole page past the end of the file
             self._fill(vma, va, slot, access == WRITE)
+            if self.do_fault_around:
+                fault_around(self, vma, va, slot)
             return 0
         if not pte & PTE_W and prot & PROT_WRITE and access != EXEC:
             self._cow(vma, slot, pte)
@@ -504,6 +516,14 @@ class AddressSpace:
             mem.was_code[new] = 1
         self.q[slot] = (pte & ~(PTE_ADDR | PTE_CACHE)) | (new << PAGE_SHIFT) | PTE_W
         self.tlb_dirty = True  # the CPU may still hold the old frame for reads
+
+    def set_exe(self, inode: Any) -> None:
+        """This address space runs inode's program: while it lives, opening the file for
+        writing or truncating it is ETXTBSY (Linux's exe_file and deny_write_access; mapped
+        pages of a truncated file would go, mm/rmap.py)."""
+        if inode is not None:
+            self.exe_inode = inode
+            inode.denywrite += 1
 
     # ---- fork / teardown -------------------------------------------------------------
 
@@ -582,6 +602,10 @@ class AddressSpace:
         for table in self.pt_pages:
             put(table)  # alloc() zeroes frames, so the tables need no clearing
         put(self.pml4)
+        self.mem.address_spaces.discard(self)
+        if self.exe_inode is not None:
+            self.exe_inode.denywrite -= 1
+            self.exe_inode = None
         self.pt_pages = []
         self.leaf_tables = {}
         self.tlb_dirty = True

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import ctypes
 import mmap
+import weakref
 from array import array
 from collections.abc import Callable
+from typing import Any
 
 from twaron.arch.x86_64.constants import PAGE_SHIFT, PAGE_SIZE
 from twaron.arch.x86_64.errno import ENOMEM
@@ -42,6 +44,8 @@ class PhysMem:
         # shrinkers): each gives back clean cache pages it can drop (a host file's pages
         # that nothing maps) and returns how many it freed.
         self.shrinkers: list[Callable[[int], int]] = []
+        # Every live address space over this memory (mm/rmap.py finds a file's mappings here).
+        self.address_spaces: weakref.WeakSet[Any] = weakref.WeakSet()
 
     @property
     def frames_free(self) -> int:

@@ -169,6 +169,7 @@ def load(task: Task, filename: bytes, argv: list[bytes], envp: list[bytes], dirf
         return None
 
     mm = AddressSpace(kernel.mem)
+    mm.set_exe(inode)
     if prof:
         t0 = prof.phase("exec.new address space", t0, tid)
     try:

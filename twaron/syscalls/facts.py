@@ -380,10 +380,8 @@ FACTS: dict[str, Fact] = {
     "ftruncate": full(FD, LD),
     "fallocate": partial("tmpfs's modes (allocation, KEEP_SIZE, PUNCH_HOLE) as Linux 6.12+ checks "
                          "them (the overlay root's files too; a volume's: made on the host "
-                         "file, but COLLAPSE/INSERT_RANGE are EOPNOTSUPP); a "
-                         "process that has the file mapped keeps the punched pages (zeroed) "
-                         "until it unmaps them: its writes there no longer reach the file "
-                         "(Linux refaults a new page)", FD, flags(FALLOC_FLAGS), LD, LD),
+                         "file, but COLLAPSE/INSERT_RANGE are EOPNOTSUPP)",
+                         FD, flags(FALLOC_FLAGS), LD, LD),
     # fmt: skip
     "fadvise64": partial("the advice is checked, then ignored (as Linux does on tmpfs); a pipe "
                          "is not ESPIPE", FD, LD, U, enum(FADV_ADVICE)),  # fmt: skip

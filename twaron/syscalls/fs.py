@@ -1218,6 +1218,7 @@ def sys_truncate(task: Any, path: int, length: int, *_: int) -> int:
         raise KernelError(EINVAL)
     permission(inode, MAY_WRITE, task.cred)
     vfs.may_write_fs(p)
+    vfs.get_write_access(inode)
     _newsize_ok(task, inode, length)
     inode.set_size(length)
     _changed(p, inode, IN_MODIFY)
