@@ -25,7 +25,7 @@ DETERMINISTIC_NO_HOST_NET = (
     "the kernel's input points"
 )
 
-PLATFORMS = ("auto", "unicorn", "kvm")
+PLATFORMS = ("auto", "unicorn", "kvm", "tiered")
 NET_MODES = ("none", "host")
 DEFAULT_MEMORY = 512 << 20
 DEFAULT_PATH = "/sbin:/usr/sbin:/bin:/usr/bin"
