@@ -18,8 +18,8 @@ CPU caches:
   legacy SSE code, all Unicorn runs, leaves them alone, as the hardware would.
 - Translated code: a page the guest wrote while on KVM may hold code Unicorn has translated
   (a JIT). KVM logs the guest's writes (KVM_MEM_LOG_DIRTY_PAGES); before Unicorn runs after
-  KVM has run, the pages written that were ever mapped executable (PhysMem.was_code) are
-  written back into Unicorn through uc_mem_write, which invalidates their translations.
+  KVM has run, if a page written was ever mapped executable (PhysMem.was_code) Unicorn
+  drops its translations (see _sync_code).
 - TLBs: the kernel marks an address space `tlb_dirty` when it narrows mappings and the
   platform that runs it next consumes the flag; with two CPUs the other one must hear of it.
   Narrowing consumed by Unicorn for an address space KVM has shadow pages of makes KVM zap
@@ -44,7 +44,6 @@ from __future__ import annotations
 
 import ctypes
 import math
-import re
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -187,17 +186,13 @@ class TieredPlatform:
         self._fx_buf = ctypes.create_string_buffer(16 * n)
         base = ctypes.addressof(self._fx_buf)
         self._fx_ptrs = (ctypes.c_void_p * n)(*(base + 16 * i for i in range(n)))
-        self._page_buf = ctypes.create_string_buffer(PAGE_SIZE)
-        lib = ctypes.CDLL(self.uc.uclib_name)
-        self._uc_mem_write = lib.uc_mem_write
-        self._uc_mem_write.argtypes = [ctypes.c_void_p, ctypes.c_uint64, ctypes.c_void_p,
-                                       ctypes.c_size_t]  # fmt: skip
         # figures: per task (the last STATS_KEPT tasks), and what moves cost
         self.stats: dict[int, TierStats] = {}
         self.moves = [0, 0]  # moves to Unicorn, to KVM
         self.move_ns = [0, 0]
-        self.code_syncs = 0
-        self.code_pages_invalidated = 0
+        self.code_syncs = 0  # dirty logs read
+        self.code_pages_written = 0  # pages written on KVM that were code
+        self.code_flushes = 0  # times Unicorn dropped its translations for them
         self.code_sync_ns = 0
 
     # ---- what the kernel sets on its platform ---------------------------------------------
@@ -587,31 +582,37 @@ class TieredPlatform:
     # ---- translated code --------------------------------------------------------------------
 
     def _sync_code(self) -> None:
-        """Pages the guest wrote on KVM that may hold code Unicorn translated: rewrite each
-        through uc_mem_write (same bytes), which drops the translations of that page."""
+        """If the guest wrote, while on KVM, a page that was ever mapped executable (a JIT's
+        page, PhysMem.was_code), Unicorn drops its translations before it runs again.
+
+        All of them: Unicorn's per-range removal (uc_ctl_remove_cache) takes virtual
+        addresses of the current address space, and uc_mem_write over the page does not
+        invalidate translations of RAM mapped with mem_map_ptr (measured: the stale code
+        ran). Pages that were code and are written on KVM are rare (a JIT's), so the full
+        flush is too."""
         t0 = time.perf_counter_ns()
         self.kvm_ran = False
         was_code = self.mem.was_code
         pages = 0
         for bitmap in self.kvm.vm.take_dirty():
-            for m in _NONZERO.finditer(bitmap):
-                base = m.start() * 8
-                for k, byte in enumerate(m.group()):
+            if bitmap.count(0) == len(bitmap):  # (in C: the common case, nothing written)
+                continue
+            for start in range(0, len(bitmap), BLOCK):
+                block = bitmap[start : start + BLOCK]
+                if block == _ZERO_BLOCK:
+                    continue
+                for k, byte in enumerate(block):
+                    base = (start + k) * 8
                     while byte:
                         low = byte & -byte
-                        pfn = base + 8 * k + low.bit_length() - 1
                         byte ^= low
-                        if was_code[pfn]:
-                            self._invalidate_page(pfn)
-                            pages += 1
+                        pages += was_code[base + low.bit_length() - 1]
+        if pages:
+            self.uc.flush_code()
+            self.code_flushes += 1
         self.code_syncs += 1
-        self.code_pages_invalidated += pages
+        self.code_pages_written += pages
         self.code_sync_ns += time.perf_counter_ns() - t0
-
-    def _invalidate_page(self, pfn: int) -> None:
-        off = pfn << PAGE_SHIFT
-        ctypes.memmove(self._page_buf, self.mem.host_addr + off, PAGE_SIZE)
-        self._uc_mem_write(self.uc.uch, off, self._page_buf, PAGE_SIZE)
 
     # ---- one CPUID ----------------------------------------------------------------------
 
@@ -680,4 +681,5 @@ class TieredPlatform:
         return 1  # done: Unicorn's own CPUID is skipped
 
 
-_NONZERO = re.compile(rb"[^\x00]+")
+BLOCK = 256  # bytes of the dirty bitmap looked at together (2048 pages)
+_ZERO_BLOCK = bytes(BLOCK)
