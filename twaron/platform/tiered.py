@@ -51,7 +51,7 @@ from typing import TYPE_CHECKING, Any
 from unicorn import UC_HOOK_INSN
 from unicorn import x86_const as X
 
-from twaron.arch.x86_64.constants import PAGE_SHIFT, PAGE_SIZE, X86_TRAP_UD
+from twaron.arch.x86_64.constants import X86_TRAP_UD
 from twaron.platform.base import Event, SyscallEntry, Thread, UserRegs
 from twaron.platform.kvm import KvmCpu, KvmPlatform
 from twaron.platform.kvm import _cpuid_fix as _kvm_cpuid_fix
