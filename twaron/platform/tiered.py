@@ -43,7 +43,6 @@ arrived there.
 from __future__ import annotations
 
 import ctypes
-import math
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -69,14 +68,15 @@ TIER_NAMES = ("unicorn", "kvm")
 UP_EXITS = 2.0  # a mean user stretch on Unicorn of this many KVM exits: to KVM
 DOWN_EXITS = 1.3  # a mean stretch on KVM (its exit included) of at most this many: back
 KVM_CLAMP_EXITS = 4.0  # a stretch on KVM counts for at most this many (see _stretch)
-HALF_LIFE_NS = 2_000_000  # guest time over which an exit's weight halves
-MIN_EVIDENCE_NS = 1_000_000  # user time a task runs on Unicorn before it may leave it
-MIN_EXITS = 8  # exits a task makes on KVM before it may leave it
+FAULT_EXTRA_EXITS = 0.5  # what a fault's exit costs on KVM beyond a syscall's (the IDT path)
+ZAP_EXITS = 4  # a zap of KVM's shadow pages counts as this many more bare exits
+WEIGHT = 1 / 8  # a stretch's weight in the mean (exponentially weighted, newest first)
+MIN_EVIDENCE_NS = 5_000_000  # user time a task runs on Unicorn (since it came there, or
+#                              since execve: the first code runs slowly, being translated)
+MIN_EXITS = 8  # stretches a task runs on KVM before it may leave it
 DEFAULT_EXIT_NS = 40_000  # when the calibration cannot run (a VMX host's ring-0 entry)
 CALIBRATION_EXITS = 9
 STATS_KEPT = 4096  # tasks whose tier figures stay readable after they end (profile, tests)
-
-_TAU = HALF_LIFE_NS / math.log(2)
 
 # Feature words of the CPUID table that hold what both CPUs must be able to run: the bits
 # kept are those Unicorn's model and KVM both offer.
@@ -99,14 +99,13 @@ class TierStats:
     """One task's life on the two tiers: where it runs, the rule's weighted figures, and the
     counters tests and `twaron profile` read."""
 
-    __slots__ = ("tid", "ew_time", "ew_exits", "samples", "since_ns", "resume_ns", "run_ns",
-                 "user_ns", "exits", "moves_up", "moves_down", "sticky", "new_image")  # fmt: skip
+    __slots__ = ("tid", "mean", "samples", "since_ns", "resume_ns", "run_ns", "user_ns",
+                 "exits", "moves_up", "moves_down", "sticky", "new_image")  # fmt: skip
 
     def __init__(self, tid: int = 0) -> None:
         self.tid = tid
-        self.ew_time = 0.0  # user time on this tier, exponentially weighted by guest time
-        self.ew_exits = 0.0  # exits there, weighted alike: ew_time / ew_exits = mean stretch
-        self.samples = 0  # exits on this tier since arrival
+        self.mean = 0.0  # stretch between exits on this tier, exponentially weighted mean
+        self.samples = 0  # stretches seen on this tier since arrival
         self.since_ns = 0  # user time on this tier since arrival
         self.resume_ns = 0  # host clock when user code last resumed
         self.run_ns = [0, 0]  # time in each tier's run() (syscalls answered there included)
@@ -119,8 +118,7 @@ class TierStats:
 
     def restart(self) -> None:
         """Arrival on a tier: the evidence starts over (the tiers' stretches differ)."""
-        self.ew_time = 0.0
-        self.ew_exits = 0.0
+        self.mean = 0.0
         self.samples = 0
         self.since_ns = 0
 
@@ -170,6 +168,8 @@ class TieredPlatform:
         self.up_ns = UP_EXITS * self.exit_ns
         self.down_ns = DOWN_EXITS * self.exit_ns
         self.kvm_clamp_ns = int(KVM_CLAMP_EXITS * self.exit_ns)
+        self.fault_extra_ns = int(FAULT_EXTRA_EXITS * self.exit_ns)
+        self._zaps = 0
         self.long_ns = int(self.up_ns)  # a Unicorn stretch checked against the CPU clock
         self._cp_wall = time.perf_counter_ns()  # the last check: host clock, thread CPU time
         self._cp_cpu = time.thread_time_ns()
@@ -313,7 +313,10 @@ class TieredPlatform:
             if tier == KVM:
                 self.kvm_ran = True
             if event is Event.PAGE_FAULT or event is Event.EXCEPTION:
-                self._stretch(st, tier, t1 - st.resume_ns, 1)
+                ns = t1 - st.resume_ns
+                if tier == KVM:  # the exit cost beyond a syscall's is not user code either
+                    ns = max(0, ns - self.fault_extra_ns)
+                self._stretch(st, tier, ns, 1)
             elif event is Event.PREEMPT:
                 self._stretch(st, tier, t1 - st.resume_ns, 0)
             if (event is Event.EXCEPTION and info == X86_TRAP_UD and tier == UC
@@ -373,7 +376,9 @@ class TieredPlatform:
         which then looks long. A long stretch on Unicorn is checked against this thread's
         CPU time (what the host did not give us since the last check is taken off: a
         bound, so a loaded host errs towards staying emulated); on KVM a stretch counts
-        for at most KVM_CLAMP_EXITS exits (a compute stretch still counts as one)."""
+        for at most KVM_CLAMP_EXITS exits (a compute stretch still counts as long), and a
+        zap of the shadow pages during it (a fork, an munmap: every page refaults inside
+        the hypervisor then) as ZAP_EXITS bare exits more."""
         if tier == UC:
             if ns > self.long_ns:
                 ns = self._cpu_bound(ns)
@@ -382,10 +387,15 @@ class TieredPlatform:
         st.user_ns[tier] += ns
         st.exits[tier] += exits
         st.since_ns += ns
-        st.samples += exits
-        d = math.exp(-ns / _TAU)
-        st.ew_time = st.ew_time * d + ns
-        st.ew_exits = st.ew_exits * d + exits
+        if st.samples:
+            st.mean += (ns - st.mean) * WEIGHT
+        else:
+            st.mean = float(ns)
+        st.samples += 1
+        if tier == KVM and self.kvm.zaps != self._zaps:
+            self._zaps = self.kvm.zaps
+            for _ in range(ZAP_EXITS):
+                st.mean += (self.exit_ns - st.mean) * WEIGHT
         return self._leave(st, tier)
 
     def _cpu_bound(self, ns: int) -> int:
@@ -397,9 +407,8 @@ class TieredPlatform:
     def _leave(self, st: TierStats, tier: int) -> bool:
         """Whether the evidence gathered on `tier` says the other tier is cheaper."""
         if tier == UC:
-            return st.since_ns >= MIN_EVIDENCE_NS and st.ew_time >= self.up_ns * st.ew_exits
-        return (st.samples >= MIN_EXITS and st.ew_time <= self.down_ns * st.ew_exits
-                and not st.sticky)  # fmt: skip
+            return st.since_ns >= MIN_EVIDENCE_NS and st.mean >= self.up_ns
+        return st.samples >= MIN_EXITS and st.mean <= self.down_ns and not st.sticky
 
     def _wanted(self, cpu: TieredCpu) -> int:
         """The tier the rule wants the task on now."""
