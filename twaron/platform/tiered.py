@@ -31,13 +31,13 @@ CPU caches:
   emulated: every new program (execve) starts on Unicorn, and an instruction Unicorn cannot
   run (#UD) is run again on KVM, where the task then stays.
 
-The rule (measured thresholds in README, Platforms): each task keeps an exponentially
-weighted (by guest time) count of exits and of user time. What one KVM exit costs is
-measured when the platform starts (`exit_ns`). On Unicorn, a mean stretch of user code
-between exits of UP_EXITS exit costs or more moves the task to KVM; on KVM (where a stretch
-includes the exit's own cost), a mean of DOWN_EXITS exit costs or less moves it back. A
-move needs MIN_EVIDENCE_NS of user time (or MIN_EXITS exits) on the tier it leaves since it
-arrived there.
+The rule (README, Platforms, has it with the measured thresholds): a stretch is the time
+from resuming a task's user code to its next exit, the syscall handler's time not counted.
+Each task keeps an exponentially weighted mean of its stretches on the tier it is on,
+restarted when it moves and at execve. What one KVM exit costs is measured when the
+platform starts (`exit_ns`). On Unicorn, a mean of UP_EXITS exit costs or more, after
+MIN_EVIDENCE_NS of user time there, moves the task to KVM; on KVM (where a stretch includes
+the exit's own cost), a mean of DOWN_EXITS or less, after MIN_EXITS stretches, moves it back.
 """
 
 from __future__ import annotations
@@ -348,6 +348,8 @@ class TieredPlatform:
         """The kernel's syscall entry as `tier` calls it: the stretch of user code that
         ended here counts for the rule (the handler's time does not), a narrowing of the
         address space is passed on, and a task the rule wants elsewhere is stopped."""
+        if tier == UC:
+            return self._wrap_unicorn(entry)
         clock = time.perf_counter_ns
         platform = self.platforms[tier]
         stretch = self._stretch
@@ -363,6 +365,40 @@ class TieredPlatform:
                 narrowed(mm, tier)
             if move:
                 platform.request_stop()
+            st.resume_ns = clock()
+            return ret
+
+        return tiered_entry
+
+    def _wrap_unicorn(self, entry: SyscallEntry) -> SyscallEntry:
+        """_wrap for Unicorn, where a syscall costs a few microseconds: the common case
+        (a short stretch) is _stretch written out, without a call."""
+        clock = time.perf_counter_ns
+        uc = self.uc
+        stretch = self._stretch
+        narrowed = self._narrowed
+        long_ns = self.long_ns
+        up_ns = self.up_ns
+
+        def tiered_entry(task: Any, nr: int, a0: int, a1: int, a2: int, a3: int, a4: int,
+                         a5: int) -> int | None:  # fmt: skip
+            st = task.cpu.stats
+            ns = clock() - st.resume_ns
+            if ns > long_ns or not st.samples:
+                move = stretch(st, UC, ns, 1)
+            else:
+                st.user_ns[0] += ns
+                st.exits[0] += 1
+                st.since_ns += ns
+                st.samples += 1
+                mean = st.mean = st.mean + (ns - st.mean) * WEIGHT
+                move = mean >= up_ns and st.since_ns >= MIN_EVIDENCE_NS
+            ret = entry(task, nr, a0, a1, a2, a3, a4, a5)
+            mm = task.mm
+            if mm is not None and mm.tlb_dirty:
+                narrowed(mm, UC)
+            if move:
+                uc.request_stop()
             st.resume_ns = clock()
             return ret
 
