@@ -18,7 +18,7 @@ DETERMINISTIC_NEEDS_UNICORN = (
     "own (use --platform unicorn, or auto)"
 )
 
-PLATFORMS = ("auto", "unicorn", "kvm")
+PLATFORMS = ("auto", "unicorn", "kvm", "tiered")
 NET_MODES = ("none", "host")
 DEFAULT_MEMORY = 512 << 20
 DEFAULT_PATH = "/sbin:/usr/sbin:/bin:/usr/bin"

@@ -180,8 +180,12 @@ class _Ticker:
 class KvmPlatform:
     name = "kvm"
 
-    def __init__(self, mem: PhysMem, syscall_entry: SyscallEntry) -> None:
+    def __init__(self, mem: PhysMem, syscall_entry: SyscallEntry,
+                 cpuid_fix: Callable[[int, int, list[int]], None] | None = None) -> None:
+        """cpuid_fix(function, index, [eax, ebx, ecx, edx]) edits the CPUID KVM offers the
+        guest (the tiered platform's: one CPUID for both CPUs); default: _cpuid_fix."""
         self.mem = mem
+        self._cpuid_fix = cpuid_fix or _cpuid_fix
         self.syscall_entry = syscall_entry
         try:
             self.vm = K.Vm(mem.host_addr, mem.size)
@@ -277,7 +281,7 @@ class KvmPlatform:
     def _init_vcpu(self) -> None:
         vm = self.vm
         try:
-            vm.set_supported_cpuid(_cpuid_fix)
+            vm.set_supported_cpuid(self._cpuid_fix)
         except OSError:
             pass  # the guest then sees CPUID leaves of zeros; SSE2 still works
         sr = vm.get_sregs()
