@@ -14,6 +14,7 @@ from collections.abc import Callable
 from twaron.arch.x86_64.constants import PAGE_SHIFT, PAGE_SIZE
 from twaron.arch.x86_64.errno import ENOMEM
 from twaron.errors import KernelError
+from twaron.mm.shared_tables import TableShares
 
 ZERO_PAGE = bytes(PAGE_SIZE)
 SHRINK_BATCH = 256  # frames a shrinker is asked for at a time (1 MiB)
@@ -42,6 +43,7 @@ class PhysMem:
         # shrinkers): each gives back clean cache pages it can drop (a host file's pages
         # that nothing maps) and returns how many it freed.
         self.shrinkers: list[Callable[[int], int]] = []
+        self.table_shares = TableShares()  # leaf page tables shared since fork (mm/shared_tables)
 
     @property
     def frames_free(self) -> int:
