@@ -34,8 +34,8 @@ Rules that keep it correct:
 
 from __future__ import annotations
 
-from array import array
 from bisect import bisect_right
+from mmap import mmap
 from typing import TYPE_CHECKING
 
 from twaron.arch.x86_64.constants import (
@@ -53,6 +53,8 @@ if TYPE_CHECKING:
 
 PMD_SHIFT = 21  # one leaf table maps 2 MiB
 PMD_FLAGS = PTE_P | PTE_W | PTE_U  # an owned table's PMD entry (as _pte_slot makes it)
+PRESENT_REF = PTE_P | PTE_CACHE  # entry & PRESENT_REF == PTE_P: maps a referenced frame
+CLEAR_W = bytes(b & ~PTE_W for b in range(256))  # bytes.translate table for low bytes
 
 
 class TableShares:
@@ -71,16 +73,14 @@ class TableShares:
 
 
 def share_tables(parent: AddressSpace, child: AddressSpace) -> None:
-    """Point child's page directory at every leaf table of parent's mappings, read-only in
-    both; child's VMAs are already a copy of parent's."""
+    """Point child's page directory at every leaf table of parent's, read-only in both;
+    child's VMAs are already a copy of parent's."""
     q, mem = parent.q, parent.mem
     shares = mem.table_shares
-    pmds: dict[int, int] = {}
-    for vma in parent.vmas:
-        _pmd_entries(parent, vma.start, vma.end, pmds)
-    if not pmds:
-        return
     sharers, get = shares.sharers, mem.get
+    # parent's tables: those it owns (all in its leaf_tables) and those it shares already
+    pmds = {key: _find_pmd(parent, key) for key in parent.leaf_tables}
+    pmds.update(parent.shared_pmds)
     try:
         for key, slot in pmds.items():
             e = q[slot]
@@ -90,7 +90,7 @@ def share_tables(parent: AddressSpace, child: AddressSpace) -> None:
                 e &= ~PTE_W
                 q[slot] = e
                 parent.shared_pmds[key] = slot
-                parent.leaf_tables.pop(key, None)
+                del parent.leaf_tables[key]
                 sharers[table] = [parent]
                 shares.once.add(table)
             elif table not in sharers:  # read-only, its other sharers gone: still parent's
@@ -104,24 +104,13 @@ def share_tables(parent: AddressSpace, child: AddressSpace) -> None:
         parent.tlb_dirty = True
 
 
-def _pmd_entries(mm: AddressSpace, start: int, end: int, out: dict[int, int]) -> None:
-    """Add key (va >> 21) -> index in mem.q of the PMD entry, for every present leaf table
-    covering [start, end). Absent upper levels are skipped whole."""
+def _find_pmd(mm: AddressSpace, key: int) -> int:
+    """Index in mem.q of the PMD entry of a present leaf table (key = va >> 21)."""
     q = mm.q
-
-    def walk(table: int, shift: int, base: int) -> None:
-        lo, hi = max(start, base), min(end, base + (512 << shift))
-        t = table << 9
-        for i in range((lo - base) >> shift, ((hi - 1 - base) >> shift) + 1):
-            e = q[t + i]
-            if e & PTE_P:
-                if shift == PMD_SHIFT:
-                    out[(base >> PMD_SHIFT) + i] = t + i
-                else:
-                    walk((e & PTE_ADDR) >> PAGE_SHIFT, shift - 9, base + (i << shift))
-
-    if start < end:
-        walk(mm.pml4, 39, 0)
+    table = mm.pml4
+    for shift in (18, 9):  # the PML4 and PDPT indexes, in units of 2 MiB
+        table = (q[(table << 9) + ((key >> shift) & 511)] & PTE_ADDR) >> PAGE_SHIFT
+    return (table << 9) + (key & 511)
 
 
 def _pmd_slot(mm: AddressSpace, va: int) -> int:
@@ -190,30 +179,40 @@ def _copy_table(mm: AddressSpace, key: int, table: int) -> int:
     original's entries lose PTE_W too: every sharer sees it read-only until it copies), and
     the copy takes its own reference on every frame it maps."""
     q, mem = mm.q, mm.mem
-    get = mem.get
+    mv, refcount = mem.mv, mem.refcount
     base = key << PMD_SHIFT
     top = base + (1 << PMD_SHIFT)
     t = table << 9
+    lo, hi = _used_span(mem.buf, t)
     vmas = mm.vmas
     i = max(0, bisect_right(mm.starts, base) - 1)
-    while i < len(vmas) and vmas[i].start < top:
+    while lo < hi and i < len(vmas) and vmas[i].start < top:
         vma = vmas[i]
         i += 1
         if vma.end <= base or (not vma.copied and not vma.prot & PROT_WRITE):
             continue  # page-cache entries only: copied as they are, no references
-        i0 = (max(vma.start, base) - base) >> PAGE_SHIFT
-        i1 = (min(vma.end, top) - base) >> PAGE_SHIFT
-        entries = q[t + i0 : t + i1].tolist()
-        if not vma.shared:
-            entries = [e & ~PTE_W for e in entries]
-            q[t + i0 : t + i1] = array("Q", entries)
-        for e in entries:
-            if e & PTE_P and not e & PTE_CACHE:
-                get((e & PTE_ADDR) >> PAGE_SHIFT)
+        i0 = max(lo, (max(vma.start, base) - base) >> PAGE_SHIFT)
+        i1 = min(hi, (min(vma.end, top) - base) >> PAGE_SHIFT)
+        if i0 >= i1:
+            continue
+        if not vma.shared:  # PTE_W is in each entry's low byte: clear it at C speed
+            low = mv[(t + i0) << 3 : (t + i1) << 3 : 8]
+            low[:] = low.tobytes().translate(CLEAR_W)
+        for e in q[t + i0 : t + i1].tolist():
+            if e & PRESENT_REF == PTE_P:  # present, not a page-cache entry
+                refcount[(e & PTE_ADDR) >> PAGE_SHIFT] += 1
     new = mem.alloc(zero=False)
     n = new << 9
     q[n : n + 512] = q[t : t + 512]
     return new
+
+
+def _used_span(buf: mmap, t: int) -> tuple[int, int]:
+    """[lo, hi): the entries of the table at mem.q index t outside which all are zero. A
+    stack's or a heap's table is mostly empty: this keeps the copy's Python loops short."""
+    page = buf[t << 3 : (t + 512) << 3]
+    used = page.rstrip(b"\0")
+    return (len(page) - len(page.lstrip(b"\0"))) >> 3, (len(used) + 7) >> 3
 
 
 def _drop(mm: AddressSpace, key: int) -> None:
