@@ -337,3 +337,25 @@ def test_fork_failure_shares_nothing(mem, monkeypatch):
     assert not parent.shared_pmds and mem.table_shares.sharers == {}
     assert mem.frames_free == free0
     cpu_write(parent, BASE, b"y")
+
+
+def test_no_memory_for_a_copy_changes_nothing(mem, monkeypatch):
+    from twaron.errors import KernelError
+
+    parent = AddressSpace(mem)
+    anon(parent, BASE, 4 << 12)
+    cpu_write(parent, BASE, b"x")
+    child = parent.fork()
+    refs = mem.refcount[frame_of(parent, BASE)]
+    real = mem.alloc
+
+    def no_memory(zero=True):
+        raise KernelError(12)
+
+    monkeypatch.setattr(mem, "alloc", no_memory)
+    with pytest.raises(KernelError):
+        child.fault(BASE, WRITE)
+    assert (BASE >> 21) in child.shared_pmds and mem.refcount[frame_of(parent, BASE)] == refs
+    monkeypatch.setattr(mem, "alloc", real)
+    cpu_write(child, BASE, b"y")
+    assert cpu_read(parent, BASE, 1) == b"x" and cpu_read(child, BASE, 1) == b"y"

@@ -37,6 +37,7 @@ from twaron.errors import KernelError
 from twaron.mm import shared_tables
 from twaron.mm.page_cache import PageCache
 from twaron.mm.physmem import PhysMem
+from twaron.mm.shared_tables import used_span
 
 # Where things go without ASLR (Linux with randomize_va_space=0): stable addresses keep
 # Unicorn's translated code valid from one exec of a binary to the next.
@@ -583,9 +584,12 @@ class AddressSpace:
             shared_tables.release(self)  # tables other processes still use are theirs
         put = self.mem.put
         q = self.q
+        spans: dict[int, tuple[int, int]] = {}  # table -> its used entries (a stack's: few)
         for vma in self.vmas:
             if vma.copied or vma.prot & PROT_WRITE:
                 for t, _base, i0, i1 in self._leaf_tables(vma.start, vma.end):
+                    span = spans.get(t) or spans.setdefault(t, used_span(self.mem.buf, t))
+                    i0, i1 = max(i0, span[0]), min(i1, span[1])
                     for e in q[t + i0 : t + i1].tolist():
                         if e & PTE_P and not e & PTE_CACHE:
                             put((e & PTE_ADDR) >> PAGE_SHIFT)

@@ -156,12 +156,14 @@ def own_range(mm: AddressSpace, start: int, end: int, zap: bool = False) -> None
 def unshare(mm: AddressSpace, key: int) -> None:
     """Make the shared table at key mm's own: a copy, or the table itself for its last
     sharer."""
-    pmd = mm.shared_pmds.pop(key)
     q, mem = mm.q, mm.mem
+    pmd = mm.shared_pmds[key]
     e = q[pmd]
     table = (e & PTE_ADDR) >> PAGE_SHIFT
     if mem.refcount[table] > 1:
-        new = _copy_table(mm, key, table)
+        new = mem.alloc(zero=False)  # first: ENOMEM leaves everything as it was
+        del mm.shared_pmds[key]
+        _copy_table(mm, key, table, new)
         pt_pages = mm.pt_pages
         pt_pages[pt_pages.index(table)] = new
         q[pmd] = (new << PAGE_SHIFT) | PMD_FLAGS
@@ -169,13 +171,14 @@ def unshare(mm: AddressSpace, key: int) -> None:
         table = new
         mm.tlb_dirty = True  # the 2 MiB now go through another table
     else:  # only reached if the reverse map missed a take-back; harmless
+        del mm.shared_pmds[key]
         q[pmd] = e | PTE_W
         mem.table_shares.sharers.pop(table, None)
     mm.leaf_tables[key] = table << 9
 
 
-def _copy_table(mm: AddressSpace, key: int, table: int) -> int:
-    """A new table with table's entries: private pages become copy-on-write in both (the
+def _copy_table(mm: AddressSpace, key: int, table: int, new: int) -> None:
+    """Fill the frame new with table's entries: private pages become copy-on-write in both (the
     original's entries lose PTE_W too: every sharer sees it read-only until it copies), and
     the copy takes its own reference on every frame it maps."""
     q, mem = mm.q, mm.mem
@@ -183,7 +186,7 @@ def _copy_table(mm: AddressSpace, key: int, table: int) -> int:
     base = key << PMD_SHIFT
     top = base + (1 << PMD_SHIFT)
     t = table << 9
-    lo, hi = _used_span(mem.buf, t)
+    lo, hi = used_span(mem.buf, t)
     vmas = mm.vmas
     i = max(0, bisect_right(mm.starts, base) - 1)
     while lo < hi and i < len(vmas) and vmas[i].start < top:
@@ -201,15 +204,14 @@ def _copy_table(mm: AddressSpace, key: int, table: int) -> int:
         for e in q[t + i0 : t + i1].tolist():
             if e & PRESENT_REF == PTE_P:  # present, not a page-cache entry
                 refcount[(e & PTE_ADDR) >> PAGE_SHIFT] += 1
-    new = mem.alloc(zero=False)
     n = new << 9
     q[n : n + 512] = q[t : t + 512]
-    return new
 
 
-def _used_span(buf: mmap, t: int) -> tuple[int, int]:
+def used_span(buf: mmap, t: int) -> tuple[int, int]:
     """[lo, hi): the entries of the table at mem.q index t outside which all are zero. A
-    stack's or a heap's table is mostly empty: this keeps the copy's Python loops short."""
+    stack's or a heap's table is mostly empty: this keeps the Python loops over a table's
+    entries (a copy, a teardown) short."""
     page = buf[t << 3 : (t + 512) << 3]
     used = page.rstrip(b"\0")
     return (len(page) - len(page.lstrip(b"\0"))) >> 3, (len(used) + 7) >> 3
