@@ -270,8 +270,9 @@ def test_private_file_mapping(mem):
     private write copies the page."""
     cache = PageCache(mem)
     cache.write(0, b"file contents")
-    file = SimpleNamespace(inode=SimpleNamespace(size=1 << 20, unmergeable=False,
-                                                 iget=lambda: None, iput=lambda: None))
+    file = SimpleNamespace(
+        inode=SimpleNamespace(size=1 << 20, unmergeable=False, iget=lambda: None, iput=lambda: None)
+    )
     parent = AddressSpace(mem)
     parent.map(BASE, 8 << 12, RW, MAP_PRIVATE, cache, 0, file, populate=True)
     cache_frame = cache.pages[0]

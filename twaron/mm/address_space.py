@@ -2,7 +2,8 @@
 
 The page tables live in guest-physical frames and are what the CPU walks; the VMA list says
 what *may* be mapped. Pages come in on demand (the fault handler) or eagerly (prefault at
-exec, small anonymous mappings), and private pages are shared copy-on-write after fork.
+exec, small anonymous mappings), and private pages are shared copy-on-write after fork, the
+leaf page tables themselves too until one side changes them (mm/shared_tables.py).
 The uaccess helpers (copy_in, copy_out, read_cstring) are the only way the kernel touches
 user memory: they check every pointer, fault pages in like a real kernel's uaccess, and raise
 KernelError(EFAULT) for anything the guest could not itself access.
@@ -37,7 +38,6 @@ from twaron.errors import KernelError
 from twaron.mm import shared_tables
 from twaron.mm.page_cache import PageCache
 from twaron.mm.physmem import PhysMem
-from twaron.mm.shared_tables import used_span
 
 # Where things go without ASLR (Linux with randomize_va_space=0): stable addresses keep
 # Unicorn's translated code valid from one exec of a binary to the next.
@@ -582,13 +582,13 @@ class AddressSpace:
         """Release every page and page-table frame (the last user has gone)."""
         if self.shared_pmds:
             shared_tables.release(self)  # tables other processes still use are theirs
-        put = self.mem.put
+        put, buf = self.mem.put, self.mem.buf
         q = self.q
         spans: dict[int, tuple[int, int]] = {}  # table -> its used entries (a stack's: few)
         for vma in self.vmas:
             if vma.copied or vma.prot & PROT_WRITE:
                 for t, _base, i0, i1 in self._leaf_tables(vma.start, vma.end):
-                    span = spans.get(t) or spans.setdefault(t, used_span(self.mem.buf, t))
+                    span = spans.get(t) or spans.setdefault(t, shared_tables.used_span(buf, t))
                     i0, i1 = max(i0, span[0]), min(i1, span[1])
                     for e in q[t + i0 : t + i1].tolist():
                         if e & PTE_P and not e & PTE_CACHE:

@@ -560,7 +560,7 @@ class KvmPlatform:
             self.vm.zap_all()
             self.zaps += 1
             self.shadowed.clear()
-            self.tables_freed = self.mem.table_shares.freed
+        self.tables_freed = self.mem.table_shares.freed
         return K.SYNC_SREGS  # rewriting CR3 through sync sregs reloads it
 
     def run(self, task: Thread) -> tuple[Event, int]:
