@@ -360,3 +360,14 @@ def test_no_memory_for_a_copy_changes_nothing(mem, monkeypatch):
     monkeypatch.setattr(mem, "alloc", real)
     cpu_write(child, BASE, b"y")
     assert cpu_read(parent, BASE, 1) == b"x" and cpu_read(child, BASE, 1) == b"y"
+
+
+def test_used_span(mem):
+    from twaron.mm.shared_tables import used_span
+
+    t = mem.alloc() << 9
+    assert used_span(mem.buf, t) == (0, 0)
+    mem.q[t + 40] = mem.q[t + 300] = 1
+    lo, hi = used_span(mem.buf, t)
+    assert lo <= 40 and 300 < hi and mem.q[t : t + lo].tolist() == [0] * lo
+    assert not any(mem.q[t + hi : t + 512].tolist())

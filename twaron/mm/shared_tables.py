@@ -55,6 +55,11 @@ PMD_SHIFT = 21  # one leaf table maps 2 MiB
 PMD_FLAGS = PTE_P | PTE_W | PTE_U  # an owned table's PMD entry (as _pte_slot makes it)
 PRESENT_REF = PTE_P | PTE_CACHE  # entry & PRESENT_REF == PTE_P: maps a referenced frame
 CLEAR_W = bytes(b & ~PTE_W for b in range(256))  # bytes.translate table for low bytes
+PAGE_BYTES = 512 * 8
+SPAN_ENTRIES = 32  # used_span's granularity
+SPAN_BYTES = SPAN_ENTRIES * 8
+SPAN_BLOCKS = 512 // SPAN_ENTRIES
+ZERO_BLOCK = bytes(SPAN_BYTES)
 
 
 class TableShares:
@@ -209,12 +214,21 @@ def _copy_table(mm: AddressSpace, key: int, table: int, new: int) -> None:
 
 
 def used_span(buf: mmap, t: int) -> tuple[int, int]:
-    """[lo, hi): the entries of the table at mem.q index t outside which all are zero. A
-    stack's or a heap's table is mostly empty: this keeps the Python loops over a table's
-    entries (a copy, a teardown) short."""
-    page = buf[t << 3 : (t + 512) << 3]
-    used = page.rstrip(b"\0")
-    return (len(page) - len(page.lstrip(b"\0"))) >> 3, (len(used) + 7) >> 3
+    """[lo, hi): a run of the entries of the table at mem.q index t (in blocks of 32) outside
+    which all are zero. A stack's or a heap's table is mostly empty: this keeps the Python
+    loops over a table's entries (a copy, a teardown) short. Bytes compare at C speed
+    (a memoryview's == and bytes.strip with an argument do not)."""
+    o = t << 3
+    page = buf[o : o + PAGE_BYTES]
+    lo = 0
+    while lo < SPAN_BLOCKS and page[lo * SPAN_BYTES : (lo + 1) * SPAN_BYTES] == ZERO_BLOCK:
+        lo += 1
+    if lo == SPAN_BLOCKS:
+        return 0, 0
+    hi = SPAN_BLOCKS
+    while page[(hi - 1) * SPAN_BYTES : hi * SPAN_BYTES] == ZERO_BLOCK:
+        hi -= 1
+    return lo * SPAN_ENTRIES, hi * SPAN_ENTRIES
 
 
 def _drop(mm: AddressSpace, key: int) -> None:
