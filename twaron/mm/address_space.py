@@ -582,7 +582,7 @@ class AddressSpace:
         """Release every page and page-table frame (the last user has gone)."""
         if self.shared_pmds:
             shared_tables.release(self)  # tables other processes still use are theirs
-        put, buf = self.mem.put, self.mem.buf
+        put, put_mapped, buf = self.mem.put, self.mem.put_mapped, self.mem.buf
         q = self.q
         spans: dict[int, tuple[int, int]] = {}  # table -> its used entries (a stack's: few)
         for vma in self.vmas:
@@ -590,9 +590,8 @@ class AddressSpace:
                 for t, _base, i0, i1 in self._leaf_tables(vma.start, vma.end):
                     span = spans.get(t) or spans.setdefault(t, shared_tables.used_span(buf, t))
                     i0, i1 = max(i0, span[0]), min(i1, span[1])
-                    for e in q[t + i0 : t + i1].tolist():
-                        if e & PTE_P and not e & PTE_CACHE:
-                            put((e & PTE_ADDR) >> PAGE_SHIFT)
+                    if i0 < i1:
+                        put_mapped(q[t + i0 : t + i1].tolist())
             vma.drop()
         self.vmas, self.starts = [], []
         shared_tables.free_tables(self)  # alloc() zeroes frames, so no clearing
