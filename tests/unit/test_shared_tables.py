@@ -371,3 +371,18 @@ def test_used_span(mem):
     lo, hi = used_span(mem.buf, t)
     assert lo <= 40 and 300 < hi and mem.q[t : t + lo].tolist() == [0] * lo
     assert not any(mem.q[t + hi : t + 512].tolist())
+
+
+def test_freeing_a_once_shared_table_is_counted(mem):
+    """The KVM platform zaps its shadow pages when such a table is freed: it may still hold
+    shadow pages of it made through an address space that has left it."""
+    parent = AddressSpace(mem)
+    anon(parent, BASE, 4 << 12)
+    cpu_write(parent, BASE, b"x")
+    child = parent.fork()
+    cpu_write(child, BASE, b"y")  # the child leaves the table for a copy of its own
+    assert mem.table_shares.freed == 0
+    child.destroy()
+    assert mem.table_shares.freed == 0  # its copy was never shared
+    parent.destroy()
+    assert mem.table_shares.freed == 1 and not mem.table_shares.once
