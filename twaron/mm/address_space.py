@@ -546,6 +546,7 @@ class AddressSpace:
         except KernelError:
             child.destroy()
             raise
+        child.tlb_dirty = False  # it never ran: no CPU holds a translation of it (no KVM zap)
         child.brk_start, child.brk = self.brk_start, self.brk
         child.arg_start, child.arg_end = self.arg_start, self.arg_end
         child.env_start, child.env_end = self.env_start, self.env_end
