@@ -43,10 +43,17 @@ def unmap_mapping_range(mapping: PageCache, first: int, last: int | None,
 
 
 def _zap_file_pages(mm: AddressSpace, start: int, end: int, even_cows: bool) -> None:
+    """A leaf table shared since fork (mm/shared_tables.py) is zapped in place, for all its
+    sharers at once: they map the same file pages there, and a private copy's reference
+    belongs to the table, so it is put once, by whichever sharer comes first; the others
+    find the entries gone but must still drop their cached translations."""
     q, put = mm.q, mm.mem.put
+    sharers = mm.mem.table_shares.sharers
     for t, _base, i0, i1 in mm._leaf_tables(start, end):
         entries = q[t + i0 : t + i1].tolist()
         if not any(entries):
+            if (t >> 9) in sharers:
+                mm.tlb_dirty = True
             continue
         for i, e in enumerate(entries):
             if not e & PTE_P:
