@@ -1,7 +1,8 @@
 """Shared fixtures for the twaron test suite.
 
 - ``twaron_platform``: parametrizes a test over the CPU platforms (unicorn always; kvm when
-  /dev/kvm can create a VM and twaron offers it, otherwise skipped with the reason).
+  /dev/kvm can create a VM and twaron offers it, otherwise skipped with the reason; and, in
+  modules that set TIERED_TOO, auto where it is the tiered CPU).
 - ``native_root``: a fresh directory with twaron's root layout for a native chroot run
   (skips when native runs are impossible, e.g. not root).
 - ``build_c``: compiles a contract C program with musl-gcc (skips if musl-gcc is missing).
@@ -77,11 +78,19 @@ def _platforms():
     return harness.twaron_platforms()
 
 
+@functools.cache
+def _tiered():
+    return harness.tiered_platform()
+
+
 def pytest_generate_tests(metafunc):
     if "twaron_platform" in metafunc.fixturenames:
         params = []
-        for name, why in _platforms():
-            marks = [pytest.mark.kvm] if name == "kvm" else []
+        platforms = _platforms()
+        if getattr(metafunc.module, "TIERED_TOO", False):  # the contract suites: auto too
+            platforms = platforms + _tiered()
+        for name, why in platforms:
+            marks = [pytest.mark.kvm] if name in ("kvm", "auto") else []
             if why:
                 marks.append(pytest.mark.skip(reason=f"{name} platform unavailable: {why}"))
             params.append(pytest.param(name, id=name, marks=marks))

@@ -160,7 +160,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--tmpfs-size", type=_size, metavar="SIZE",
                      help="size limit of each tmpfs (default: half of --memory, as Linux)")
     run.add_argument("--net", choices=NET_MODES, default="none",
-                     help="none: only lo, inside the guest (default); host: host sockets")
+                     help="none: only lo, inside the guest (default); host: host sockets "
+                     "(deterministic runs take what they receive at input points)")
     run.add_argument(
         "-p", "--publish", type=_publish, action="append", default=[],
         metavar="[HOST_ADDR:]HOST_PORT:GUEST_PORT[/udp]",
@@ -176,7 +177,8 @@ def build_parser() -> argparse.ArgumentParser:
                      help="CLOCK_REALTIME at boot of a deterministic run: seconds since 1970 "
                      "or an ISO date (default 2000-01-01T00:00:00Z)")
     det.add_argument("--record", metavar="FILE",
-                     help="write every input from outside the kernel to FILE, for twaron "
+                     help="write every input from outside the kernel to FILE (the terminal, "
+                     "signals, what --net host and --publish sockets receive), for twaron "
                      "replay (implies --deterministic)")
     det.add_argument("--check-every", type=_positive_int, default=Config.check_every,
                      metavar="N", help="events between two hash checks in the record "
@@ -203,7 +205,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="replay a run recorded with `twaron run --record FILE`",
         usage="%(prog)s [options] FILE",
         description="Replay a recorded deterministic run without the outside world: the "
-        "guest's output and exit status are the recorded run's. The record's running hash "
+        "guest's output and exit status are the recorded run's (no host socket is opened: "
+        "--net host and --publish sockets are fed from the record, and what the guest "
+        "sends is checked against it). The record's running hash "
         "is checked as the replay goes; the first divergence is reported and ends the "
         "replay with exit status 125.",
     )

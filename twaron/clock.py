@@ -36,6 +36,8 @@ import math
 import mmap
 import time
 from collections.abc import Callable
+from types import SimpleNamespace
+from typing import Any
 
 NSEC = 1_000_000_000
 # The virtual CPU retires one instruction per nanosecond (a 1 GHz, one-IPC machine), and the
@@ -265,14 +267,17 @@ class VirtualClock(Clock):
         self.tz_was_set = False
         self.ntp = {}
         self.ntp_clear()
-        self.slept_ns = 0  # time added by idle jumps to timers
         self.executed: Callable[[], int] = lambda: 0  # set by the platform: code bytes run
-        self._last_tsc = 0  # the last RDTSC value the guest read
+        # slept_ns (time added by idle jumps to timers) and last_tsc (the last RDTSC value
+        # the guest read); the platform may swap in a structure its RDTSC hook updates
+        # itself (`attach`), so that reading the TSC costs no Python call.
+        self.state: Any = SimpleNamespace(slept_ns=0, last_tsc=0)
 
     # ---- reading ------------------------------------------------------------------------
 
     def monotonic_ns(self) -> int:
-        return max(self.slept_ns + self.executed() // CODE_BYTES_PER_NS, self._last_tsc)
+        state = self.state
+        return max(state.slept_ns + self.executed() // CODE_BYTES_PER_NS, state.last_tsc)
 
     def uptime(self) -> float:
         return self.monotonic()
@@ -281,9 +286,16 @@ class VirtualClock(Clock):
         """RDTSC's value: virtual nanoseconds at 1 GHz, and at least one more than the last
         read, so that two reads in one basic block (same executed count) still see the
         counter move, as a real TSC always does."""
-        tsc = max(self.monotonic_ns() * (TSC_HZ // NSEC), self._last_tsc + 1)
-        self._last_tsc = tsc
+        state = self.state
+        tsc = max(self.monotonic_ns() * (TSC_HZ // NSEC), state.last_tsc + 1)
+        state.last_tsc = tsc
         return tsc
+
+    def attach(self, state: Any) -> None:
+        """Keep slept_ns and last_tsc in `state` from now on (the platform's RDTSC hook
+        computes rdtsc() above in machine code from the same fields)."""
+        state.slept_ns, state.last_tsc = self.state.slept_ns, self.state.last_tsc
+        self.state = state
 
     # ---- moving ---------------------------------------------------------------------------
 
@@ -297,7 +309,7 @@ class VirtualClock(Clock):
             target += 1
         now = self.monotonic_ns()
         if target > now:
-            self.slept_ns += target - now
+            self.state.slept_ns += target - now
 
     def sleep(self, seconds: float) -> None:
         """Nothing can run for `seconds`: virtual time moves, the host does not wait."""

@@ -18,14 +18,7 @@ DETERMINISTIC_NEEDS_UNICORN = (
     "own (use --platform unicorn, or auto)"
 )
 
-# Host sockets deliver bytes when the host's network does: a deterministic kernel would have to
-# take them at input points (and a record keep them); not done yet.
-DETERMINISTIC_NO_HOST_NET = (
-    "--deterministic cannot take --net host or --publish yet: host sockets are not read at "
-    "the kernel's input points"
-)
-
-PLATFORMS = ("auto", "unicorn", "kvm")
+PLATFORMS = ("auto", "unicorn", "kvm", "tiered")
 NET_MODES = ("none", "host")
 DEFAULT_MEMORY = 512 << 20
 DEFAULT_PATH = "/sbin:/usr/sbin:/bin:/usr/bin"
@@ -213,6 +206,8 @@ class Config:
     epoch: int | None = None
     record: str | None = None  # --record FILE: every outside input (implies deterministic)
     check_every: int = 1000  # events between two hash checks in a record
+    replay: bool = False  # twaron replay: host sockets are never opened (net/detnet.py)
+    net_files: dict[str, tuple[int, bytes]] | None = None  # replay: --net host's copied files
     net: str = "none"  # none: lo inside the guest; host: the guest's sockets are host sockets
     publish: list[Publish] = field(default_factory=list)  # --publish (with net none)
     # docker run's container options: every run is fresh (as --rm: nothing is kept).
@@ -250,8 +245,6 @@ class Config:
                 raise ValueError(DETERMINISTIC_NEEDS_UNICORN)
             if self.seed is None:
                 self.seed = 0
-            if self.net != "none" or self.publish:
-                raise ValueError(DETERMINISTIC_NO_HOST_NET)
         if self.check_every <= 0:
             raise ValueError("the check interval must be positive")
         if self.image and self.rootfs:

@@ -1,8 +1,12 @@
 """--image REF: a root filesystem for the overlay's lower layer, from
-- a root filesystem tarball (.tar, .tar.gz, .tar.xz, .tar.bz2: an Alpine minirootfs,
-  `docker export` output);
+- a root filesystem tarball (.tar, .tar.gz, .tar.xz, .tar.bz2, .tar.zst: an Alpine
+  minirootfs, `docker export` output);
 - a `docker save` archive (manifest.json naming the config and the layers);
 - an OCI image layout, as a directory or a tar of one (index.json, blobs/sha256/...).
+
+Compression is recognised by content, not by name: gzip, xz and bzip2 by tarfile, zstd (the
+OCI `tar+zstd` layers, `.tar.zst` tarballs) through the zstandard library, decompressed to a
+temporary file first because tarfile reads a layer twice (whiteouts, then members).
 
 Layers are applied in order with the image spec's whiteouts (`.wh.NAME` removes NAME of
 the layers below, `.wh..wh..opq` empties its directory of them). The result is unpacked
@@ -27,17 +31,21 @@ import json
 import os
 import shutil
 import tarfile
+import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
+import zstandard
+
 from twaron.build import build_dir
 
 DONE = ".twaron-unpacked"  # written last: an interrupted unpack is started over
 WHITEOUT = ".wh."
 OPAQUE = ".wh..wh..opq"
+ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
 
 
 class ImageError(ValueError):
@@ -154,7 +162,8 @@ def _source(ref: str) -> Iterator[tuple[dict[str, Any], list[Opener]]]:
 
         yield _oci(read_dir, lambda name: lambda: open(base / _inside(name), "rb"))
         return
-    with tarfile.open(ref, "r:*") as tar:
+    with open(ref, "rb") as raw, _decompressed(raw) as plain, \
+            tarfile.open(fileobj=plain, mode="r:*") as tar:
         names = set(tar.getnames())
 
         def read_tar(name: str) -> bytes:
@@ -174,6 +183,26 @@ def _source(ref: str) -> Iterator[tuple[dict[str, Any], list[Opener]]]:
             yield _oci(read_tar, open_tar)
         else:  # a root filesystem tarball: one layer, no config
             yield {}, [lambda: _closing(open(ref, "rb"))]
+
+
+@contextmanager
+def _decompressed(stream: IO[bytes]) -> Iterator[IO[bytes]]:
+    """stream itself, or for zstd its decompressed bytes in a temporary file (tarfile
+    handles gzip, xz and bzip2 by itself but knows no zstd before Python 3.14)."""
+    if stream.read(4) != ZSTD_MAGIC:
+        stream.seek(0)
+        yield stream
+        return
+    stream.seek(0)
+    scratch = build_dir("images")  # beside the cache: /tmp may be a small tmpfs
+    scratch.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryFile(dir=scratch) as plain:
+        try:
+            zstandard.ZstdDecompressor().copy_stream(stream, plain)
+        except zstandard.ZstdError as e:
+            raise ImageError(f"a zstd stream: {e}") from None
+        plain.seek(0)
+        yield plain
 
 
 @contextmanager
@@ -216,7 +245,7 @@ def _oci(read: Callable[[str], bytes], open_: Callable[[str], Opener]
 def _apply_layer(stream: IO[bytes], root: Path) -> None:
     """One layer onto root: its whiteouts remove what the layers below made, then its
     members are written (replacing what was there, except a directory kept as one)."""
-    with tarfile.open(fileobj=stream, mode="r:*") as layer:
+    with _decompressed(stream) as plain, tarfile.open(fileobj=plain, mode="r:*") as layer:
         members = layer.getmembers()
         keep = []
         for m in members:

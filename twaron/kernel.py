@@ -34,7 +34,7 @@ from twaron.hostpoll import HostPoller
 from twaron.ipc import IpcNamespace
 from twaron.mm.physmem import PhysMem
 from twaron.mm.vdso import Vdso
-from twaron.net import publish
+from twaron.net import detnet, publish
 from twaron.net.socket import NetNamespace
 from twaron.process import determinism, runloop
 from twaron.process import exit as exits
@@ -141,9 +141,15 @@ class Kernel:
 
         self.fs = fs_boot.mount_root(self)
         self.net = NetNamespace(self)  # sockets: sockfs and each family's tables
+        # A deterministic kernel's host sockets: their inputs come at input points (detnet.py)
+        self.det_net: detnet.DetNet | None = None
+        if det and (config.net == "host" or config.publish):
+            self.det_net = detnet.DetNet(self.net, replay=config.replay)
         if config.net == "host":
             copy_host_net_files(self)
-        if config.publish:
+        if self.det_net is not None and config.publish:
+            detnet.start_publish(self.det_net, config.publish)  # never on the host on replay
+        elif config.publish:
             publish.start(self.net, config.publish)  # OSError if a host port is taken
         self.ipc = IpcNamespace(self)  # System V IPC: one namespace per kernel
         self.sched.host_wait = partial(runloop.host_wait, self)
@@ -158,7 +164,7 @@ class Kernel:
         platform's budgets, RDTSC to the clock, RDRAND to the seed; host input to input
         points; --timeout to a timer thread that never touches the kernel's clock."""
         self.clock.executed = self.platform.executed
-        self.platform.det.tsc = self.clock.rdtsc
+        self.clock.attach(self.platform.det.tsc_state)  # RDTSC computed by the platform's hook
         self.sched.platform = self.platform
         self.rdrand_rng = determinism.random_insn_rng(self.config.seed or 0)
         self.sched.host_wait = determinism.LiveInputs(self)
@@ -312,8 +318,14 @@ def copy_host_net_files(kernel: Kernel) -> None:
     /etc/hosts, copied at boot: nothing of the host is reachable later)."""
     import os
 
+    from twaron.fs import tmpfs
     from twaron.fs.rootfs import add_host_file
 
+    recorded = kernel.config.net_files
+    if recorded is not None:  # twaron replay: the recorded run's files, not this host's
+        for path, (mode, data) in recorded.items():
+            tmpfs.add_file(kernel.fs.root, path.encode(), data, mode & 0o7777)
+        return
     for path in ("/etc/resolv.conf", "/etc/hosts"):
         if os.path.isfile(path):
             add_host_file(kernel, kernel.fs.root, path, path)

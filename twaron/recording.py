@@ -8,7 +8,9 @@ turns what the replay found into a report and an exit status.
 
 from __future__ import annotations
 
+import base64
 import dataclasses
+import os
 import platform as host_platform
 import sys
 from typing import Any
@@ -31,7 +33,9 @@ REPLAY_DIVERGED = 125  # twaron replay's exit status when the replay left the re
 # What a record keeps of the Config: what changes what the guest sees. (Tracing, -c and the
 # timeline only watch; --timeout is in the record as the input point where it expired.)
 RECORDED = ("argv", "env", "rootfs", "memory", "rng", "seed", "epoch", "add_files", "init",
-            "tmpfs_size", "inject", "fault", "fail_mem", "quiet")  # fmt: skip
+            "tmpfs_size", "inject", "fault", "fail_mem", "quiet", "net", "publish")  # fmt: skip
+# --net host copies these host files into the root at boot: the record keeps them
+NET_FILES = ("/etc/resolv.conf", "/etc/hosts")
 
 
 def _unicorn_version() -> str:
@@ -66,10 +70,6 @@ def refuse_unrecordable(config: Config) -> None:
     if config.hooks is not None:
         raise ValueError("--record cannot record Python hooks (--hooks): they are code from "
                          "outside the kernel")
-    # Host networking reaches the world through sockets the record would have to keep.
-    if getattr(config, "net", None) not in (None, "none") or getattr(config, "publish", None):
-        raise ValueError("--record cannot record --net host or --publish yet: their sockets' "
-                         "data would have to be recorded")
     if config.platform == "kvm":
         raise ValueError("--record needs the Unicorn platform")
 
@@ -77,6 +77,8 @@ def refuse_unrecordable(config: Config) -> None:
 def header(kernel: Kernel, config: Config) -> dict[str, Any]:
     cfg = {name: getattr(config, name) for name in RECORDED}
     cfg["add_files"] = [list(pair) for pair in config.add_files]
+    cfg["publish"] = [f"[{p.host_addr}]:{p.host_port}:{p.guest_port}/{p.proto}"
+                      for p in config.publish]  # fmt: skip
     console = kernel.console
     ttys = console.tty_state() if isinstance(console, VirtualConsole) else {}
     return {
@@ -89,7 +91,35 @@ def header(kernel: Kernel, config: Config) -> dict[str, Any]:
         "ttys": {str(which): [termios.hex(), winsize.hex()]
                  for which, (termios, winsize) in ttys.items()},  # fmt: skip
         "versions": {"python": host_platform.python_version(), "unicorn": _unicorn_version()},
+        "net_files": _net_files() if config.net == "host" else {},
     }
+
+
+def _net_files() -> dict[str, list[Any]]:
+    """The host files --net host copied into the root: [mode, base64 contents] by path."""
+    out: dict[str, list[Any]] = {}
+    for path in NET_FILES:
+        try:
+            with open(path, "rb") as f:
+                out[path] = [os.fstat(f.fileno()).st_mode & 0o7777,
+                             base64.b64encode(f.read()).decode()]  # fmt: skip
+        except OSError:
+            continue
+    return out
+
+
+def _replay_net_files(rec: Record) -> dict[str, tuple[int, bytes]]:
+    """A replay of a --net host run copies the recorded host files, not this host's."""
+    files = rec.header.get("net_files", {})
+    if not isinstance(files, dict):
+        raise ValueError("net_files is not a table")
+    out = {}
+    for path, entry in files.items():
+        if path not in NET_FILES or not isinstance(entry, list) or len(entry) != 2 or \
+                not isinstance(entry[0], int) or not isinstance(entry[1], str):  # fmt: skip
+            raise ValueError("net_files holds something else than the host's network files")
+        out[path] = (entry[0], base64.b64decode(entry[1], validate=True))
+    return out
 
 
 def start_recording(kernel: Kernel, config: Config) -> Recording:
@@ -101,6 +131,8 @@ def start_recording(kernel: Kernel, config: Config) -> Recording:
     stream = determinism.record_stream(kernel, writer, config.check_every)
     kernel.watch_events(stream)
     kernel.sched.host_wait = determinism.LiveInputs(kernel, writer)
+    if kernel.det_net is not None:
+        kernel.det_net.writer = writer  # host calls' results go to the record
     return Recording(kernel, writer, stream)
 
 
@@ -128,7 +160,9 @@ def config_from_record(rec: Record, **watch: Any) -> Config:
     for name in ("memory", "seed"):
         if not isinstance(args.get(name), int) or isinstance(args.get(name), bool):
             raise ValueError(f"{name} is not an integer")
-    return Config(**args, deterministic=True, platform="unicorn", **watch)
+    args["publish"] = _strings(args.get("publish", []), "publish")
+    return Config(**args, deterministic=True, platform="unicorn", replay=True,
+                  net_files=_replay_net_files(rec), **watch)  # fmt: skip
 
 
 def _list(value: Any) -> list[Any]:
@@ -200,9 +234,18 @@ def _replay(rec: Record, config: Config, console: VirtualConsole, trace_out: Any
     check = determinism.ReplayCheck(kernel, rec)
     kernel.watch_events(EventStream(rec.check_every, check))
     kernel.sched.host_wait = determinism.ReplayInputs(kernel, rec)
+    if kernel.det_net is not None:
+        kernel.det_net.calls.extend(rec.host_calls)
+    elif rec.host_calls:
+        kernel.platform.close()
+        return _diverged("the record holds host calls of a run without --net host or --publish")
     status = api.start(kernel, config)
     wait_status = status << 8 if status is not None else kernel.run()
     check.finish(wait_status)
+    if kernel.det_net is not None and kernel.replay_divergence is None:
+        unused = kernel.det_net.unused_calls()
+        if unused:
+            determinism.diverge(kernel, unused)
     if status is None:
         kernel.report(kernel.trace_out)
         api._report(kernel, config)

@@ -288,6 +288,18 @@ def twaron_platforms() -> list[tuple[str, str | None]]:
     return out
 
 
+def tiered_platform() -> list[tuple[str, str | None]]:
+    """[("auto", skip_reason or None)]: the contract suites also run on `auto` where it is
+    the tiered CPU (a PVM host); elsewhere auto is unicorn or kvm, already run."""
+    try:
+        from twaron.platform.base import auto_choice  # noqa: PLC0415
+
+        choice = auto_choice()
+    except Exception as e:  # noqa: BLE001
+        return [("auto", f"auto_choice() unusable: {type(e).__name__}: {e}")]
+    return [("auto", None if choice == "tiered" else f"auto is {choice} on this host")]
+
+
 # --------------------------------------------------------------------------- comparing
 
 

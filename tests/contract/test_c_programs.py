@@ -13,6 +13,7 @@ import harness
 
 PROGRAMS = harness.c_programs()
 EXPECTED = harness.load_expected("c")
+TIERED_TOO = True  # also on auto where it is the tiered CPU (conftest.py)
 _native_cache: dict[str, harness.Result] = {}
 
 

@@ -8,6 +8,7 @@ import harness
 from shell_cases import CASES
 
 EXPECTED = harness.load_expected("sh")
+TIERED_TOO = True  # also on auto where it is the tiered CPU (conftest.py)
 _native_cache: dict[str, harness.Result] = {}
 
 

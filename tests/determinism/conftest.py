@@ -48,3 +48,8 @@ def twaron_cli(*args: str, input: bytes = b"", hashseed: str | None = None,
         env["PYTHONHASHSEED"] = hashseed  # another process's hash order: no effect allowed
     return subprocess.run([sys.executable, "-m", "twaron", *args], input=input, env=env,
                           capture_output=True, timeout=timeout, cwd=str(REPO))  # fmt: skip
+
+
+@pytest.fixture(scope="session")
+def host_peer() -> Path:
+    return _program("host_peer")

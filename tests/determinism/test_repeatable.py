@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import random
 import re
+import socket
 import time
 
 import pytest
@@ -143,8 +144,16 @@ def test_timeout_is_taken_at_an_input_point(cli):
     assert blocked.returncode == 124 and b"timed out after 1 s" in blocked.stderr
 
 
-def test_host_network_is_refused():
-    """Host sockets are not read at input points: refused, not silently nondeterministic."""
-    for kw in ({"net": "host"}, {"publish": {18080: 80}}):
-        with pytest.raises(ValueError, match="cannot take --net host or --publish"):
-            twaron.run(["true"], deterministic=True, **kw)
+def test_host_network_is_allowed():
+    """--net host and --publish run deterministically: what their sockets bring in is taken
+    at input points (a record keeps it; tests/determinism/test_record_replay_net.py)."""
+    r = twaron.run(["sh", "-c", "echo ok"], deterministic=True, net="host")
+    assert r.returncode == 0 and r.stdout == b"ok\n"
+    r = twaron.run(["sh", "-c", "echo ok"], deterministic=True, publish={_free_port(): 80})
+    assert r.returncode == 0 and r.stdout == b"ok\n"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])

@@ -10,6 +10,7 @@ import os
 import tarfile
 
 import pytest
+import zstandard
 
 import twaron
 from twaron.image import ImageError, rootfs_of
@@ -40,6 +41,27 @@ def test_image_runs_as_its_rootfs(tmp_path, cache, mode):
     stamp = (entry / ".twaron-unpacked").stat().st_mtime_ns
     assert rootfs_of(str(ball)) == str(entry / "rootfs")  # cached: not unpacked again
     assert (entry / ".twaron-unpacked").stat().st_mtime_ns == stamp
+
+
+def test_zstd_tarball(tmp_path, cache):
+    """.tar.zst, as `tar --zstd` and Alpine's newer minirootfs make them."""
+    tree = make_tree(tmp_path / "tree")
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as tar:
+        tar.add(tree, arcname=".")
+    ball = tmp_path / "root.tar.zst"
+    ball.write_bytes(zstandard.ZstdCompressor(level=1).compress(buf.getvalue()))
+    want = twaron.run(["/bin/sh", "-c", SCRIPT], rootfs=str(tree), env=ENV, timeout=60)
+    got = twaron.run(["/bin/sh", "-c", SCRIPT], image=str(ball), env=ENV, timeout=60)
+    assert (got.returncode, got.stdout) == (want.returncode, want.stdout), got.stderr
+
+
+def test_truncated_zstd_refused(tmp_path, cache):
+    ball = tmp_path / "cut.tar.zst"
+    whole = zstandard.ZstdCompressor().compress(_layer_bytes([_file("a", b"x" * 5000)]))
+    ball.write_bytes(whole[: len(whole) // 2])
+    with pytest.raises(ImageError):
+        rootfs_of(str(ball))
 
 
 def _ball(path, members):
@@ -136,7 +158,12 @@ def test_docker_save_layers_whiteouts_and_config(tmp_path, cache):
     _check_layered(str(ball))
 
 
-def test_oci_layout_directory(tmp_path, cache):
+def _zstd(data):
+    return zstandard.ZstdCompressor(level=1).compress(data)
+
+
+@pytest.mark.parametrize("codec", ["gz", "zstd"])
+def test_oci_layout_directory(tmp_path, cache, codec):
     layout = tmp_path / "oci"
     (layout / "blobs" / "sha256").mkdir(parents=True)
 
@@ -145,8 +172,11 @@ def test_oci_layout_directory(tmp_path, cache):
         (layout / "blobs" / "sha256" / h).write_bytes(data)
         return {"digest": f"sha256:{h}", "size": len(data)}
 
-    manifest = {"config": put(json.dumps(CONFIG).encode()),
-                "layers": [put(_tree_layer(tmp_path, "gz")), put(_layer_bytes(LAYER2, "gz"))]}
+    if codec == "gz":
+        layers = [_tree_layer(tmp_path, "gz"), _layer_bytes(LAYER2, "gz")]
+    else:  # OCI's application/vnd.oci.image.layer.v1.tar+zstd
+        layers = [_zstd(_tree_layer(tmp_path)), _zstd(_layer_bytes(LAYER2))]
+    manifest = {"config": put(json.dumps(CONFIG).encode()), "layers": [put(x) for x in layers]}
     index = {"manifests": [{**put(json.dumps(manifest).encode()),
                             "platform": {"architecture": "amd64", "os": "linux"}}]}  # fmt: skip
     (layout / "index.json").write_text(json.dumps(index))

@@ -10,7 +10,7 @@ import pytest
 
 import twaron
 from twaron.config import Volume
-from twaron.fs.hostfs import HostTree
+from twaron.fs.hostfs import HostTree, host_fstype
 
 import harness
 from .conftest import HERE_C, snapshot
@@ -156,3 +156,28 @@ def test_shared_mappings_reach_the_host(tmp_path):
     assert r.stdout == b"msync: 0\nread back: MAPPED-B\n", r.stderr
     assert (tmp_path / "a").read_bytes() == b"MAPPED-A" + b"a" * 92
     assert (tmp_path / "b").read_bytes() == b"MAPPED-B" + b"b" * 92
+
+
+def test_fallocate_made_on_the_host(tmp_path):
+    prog = harness.build_or_skip("volume_fallocate", HERE_C / "volume_fallocate.c", 60.0)
+    if host_fstype(str(tmp_path)) not in ("ext4", "xfs", "btrfs", "tmpfs"):
+        pytest.skip(f"the host file system under {tmp_path} may lack fallocate's modes")
+    r = twaron.run(["/prog", "/v"], files={"/prog": str(prog)}, volumes=[f"{tmp_path}:/v"],
+                   timeout=60)  # fmt: skip
+    assert r.stdout.decode().splitlines() == [
+        "allocate: 0 ", "size: 65536", "keep size: 0 ", "size: 65536", "punch: 0 ",
+        "hole reads zeros: 1", "after the hole: abcdefgh",
+        "collapse: -1 Not supported", "bad mode: -1 Not supported",
+        "read-only fd: -1 Bad file descriptor"]  # fmt: skip
+    data = (tmp_path / "f").read_bytes()
+    assert len(data) == 65536 and data[:4096] == bytes(4096) and data[4096:4104] == b"abcdefgh"
+
+
+def test_host_device_and_inode_numbers(tmp_path):
+    """As a bind mount: st_dev and st_ino are the host's (hard links are recognised)."""
+    (tmp_path / "f").write_text("x")
+    os.link(tmp_path / "f", tmp_path / "g")
+    r = _sh("stat -c '%d %i' /v/f /v/g /v", volumes=[f"{tmp_path}:/v"])
+    st, top = os.stat(tmp_path / "f"), os.stat(tmp_path)
+    assert r.stdout.decode().splitlines() == [
+        f"{st.st_dev} {st.st_ino}", f"{st.st_dev} {st.st_ino}", f"{top.st_dev} {top.st_ino}"]

@@ -8,9 +8,15 @@ import subprocess
 
 import pytest
 
-from twaron.clock import CODE_BYTES_PER_NS, NSEC, VirtualClock
+from twaron.clock import CODE_BYTES_PER_NS, NSEC, TSC_HZ, VirtualClock
 from twaron.fs.vconsole import VirtualConsole
-from twaron.platform.uc_determinism import BLOCK_HOOK, BLOCK_HOOK_ASM
+from twaron.platform.uc_determinism import (
+    BLOCK_HOOK,
+    BLOCK_HOOK_ASM,
+    RDTSCP_ENTRY,
+    TSC_HOOK,
+    TSC_HOOK_ASM,
+)
 from twaron.platform.unicorn import _steppable
 from twaron.process.record import EventStream, InputEvent, RecordError, read_record
 
@@ -33,19 +39,29 @@ def test_virtual_clock_follows_code_and_sleeps():
     assert b > a  # two reads in one block still see the counter move
 
 
-def test_block_hook_is_its_assembly():
-    if not (shutil.which("as") and shutil.which("objcopy")):
-        pytest.skip("binutils (as, objcopy) are not installed")
+@pytest.mark.parametrize(("asm", "code"), [(BLOCK_HOOK_ASM, BLOCK_HOOK), (TSC_HOOK_ASM, TSC_HOOK)],
+                         ids=["block", "tsc"])  # fmt: skip
+def test_hooks_are_their_assembly(asm, code):
+    if not (shutil.which("as") and shutil.which("objcopy") and shutil.which("nm")):
+        pytest.skip("binutils (as, objcopy, nm) are not installed")
     import tempfile
     from pathlib import Path
 
     with tempfile.TemporaryDirectory() as tmp:
         src, obj, out = Path(tmp, "h.S"), Path(tmp, "h.o"), Path(tmp, "h.bin")
-        src.write_text(BLOCK_HOOK_ASM)
+        src.write_text(asm)
         subprocess.run(["as", "--64", "-o", str(obj), str(src)], check=True)
         subprocess.run(["objcopy", "-O", "binary", "-j", ".text", str(obj), str(out)],
                        check=True)  # fmt: skip
-        assert out.read_bytes() == BLOCK_HOOK
+        assert out.read_bytes() == code
+        if code is TSC_HOOK:
+            syms = subprocess.run(["nm", str(obj)], capture_output=True, text=True).stdout
+            assert f"{RDTSCP_ENTRY:016x} t rdtscp_hook" in syms
+
+
+def test_tsc_hook_arithmetic_matches_the_clock():
+    """The hook divides by 4 with a shift and counts one TSC tick a nanosecond."""
+    assert CODE_BYTES_PER_NS == 4 and TSC_HZ == NSEC
 
 
 @pytest.mark.parametrize(("code", "ok"), [

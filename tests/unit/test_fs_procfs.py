@@ -287,3 +287,26 @@ def test_tmpfs_listing_under_unlink_and_create():
     f.lseek(0, 0)  # a new listing sees what is there now
     again = [n for _, n in _entries(f.getdents64(65536))]
     assert sorted(again[2:]) == sorted(d.dentry.children)
+
+
+def test_proc_self_exe_reuses_its_objects_and_forgets_gone_processes():
+    """Every BusyBox start reads /proc/self/exe: the second walk makes no new inode or
+    dentry, and the entries of processes that went are dropped as others come."""
+    k, root, t = boot()
+    t.group.exe = vfs.lookup(t, b"/etc/passwd")
+    first = vfs.lookup(t, b"/proc/self/exe", follow=False)
+    again = vfs.lookup(t, b"/proc/self/exe", follow=False)
+    assert again.dentry is first.dentry and again.inode is first.inode
+    assert first.inode.readlink(t) == b"/etc/passwd"
+    assert vfs.lookup(t, b"/proc/self/exe").inode is t.group.exe.inode
+    procfs = vfs.lookup(t, b"/proc").inode
+    for pid in range(100, 400):  # processes that read /proc/self/exe and are reaped
+        child = make_task(k, root, pid=pid, parent=t.group)
+        child.group.exe = t.group.exe
+        assert vfs.lookup(child, b"/proc/self/exe").inode is t.group.exe.inode
+        del k.pids.groups[pid]
+    assert vfs.lookup(t, b"/proc/self/exe", follow=False).dentry is first.dentry
+    names = sorted(d[3] for d in _listdir(t, b"/proc/self"))
+    assert {b"exe", b"fd", b"task", b"maps", b"status", b"cwd"} <= set(names)
+    cache = procfs.dcache
+    assert len([n for n in cache if n.isdigit()]) < 150

@@ -92,9 +92,14 @@ def markdown(rows: list[CostRow]) -> str:
         if r.error:
             out.append(f"| {r.name} | {r.iterations} | FAILED: {r.error} | | |")
         else:
-            out.append(f"| {r.name} | {r.iterations} | {r.normal:,.0f} | {r.deterministic:,.0f} "
+            out.append(f"| {r.name} | {r.iterations} | {_us(r.normal)} | {_us(r.deterministic)} "
                        f"| {r.ratio:.2f} |")  # fmt: skip
     return "\n".join(out) + "\n"
+
+
+def _us(x: float) -> str:
+    """Three significant figures for the small per-call costs, thousands separated above."""
+    return f"{x:,.0f}" if x >= 100 else f"{x:.3g}"
 
 
 def main(workloads: Sequence[str], quick: bool, rounds: int | None) -> int:

@@ -54,6 +54,9 @@ class ProfileReport:
     output: str = ""
     errors: str = ""
     oopses: list[str] = field(default_factory=list)
+    # The tiered CPU (auto on a PVM host): each task's time on each tier, whole run
+    # (platform/tiered.py TierStats: tid, run_ns, user_ns, exits, moves_up, moves_down).
+    tiers: list[dict[str, Any]] = field(default_factory=list)
 
     # ---- derived figures ----
 
@@ -140,6 +143,7 @@ class ProfileReport:
     def to_dict(self) -> dict[str, Any]:
         n = self.execs
         return {
+            "tiers": self.tiers,
             "program": self.argv,
             "execs": n,
             "platform": self.platform,
@@ -222,8 +226,20 @@ def run_profile(argv: Sequence[str], *, execs: int = 50, warmup: int = 3,
     report = ProfileReport(
         list(argv), execs, resolve_platform(platform), stats, window, measured, rc, out,
         err.decode("utf-8", "replace"), [o.report() for o in kernel.oopses],
+        tier_rows(kernel.platform),
     )  # fmt: skip
     return report, prof
+
+
+def tier_rows(platform: Any) -> list[dict[str, Any]]:
+    """Each task's figures on the tiered CPU's two tiers (none on another platform)."""
+    stats = getattr(platform, "stats", None)
+    if not isinstance(stats, dict):
+        return []
+    return [{"tid": st.tid, "unicorn_ns": st.run_ns[0], "kvm_ns": st.run_ns[1],
+             "unicorn_exits": st.exits[0], "kvm_exits": st.exits[1],
+             "moves_up": st.moves_up, "moves_down": st.moves_down}
+            for st in stats.values()]  # fmt: skip
 
 
 def render(report: ProfileReport) -> list[Any]:
@@ -257,7 +273,35 @@ def render(report: ProfileReport) -> list[Any]:
     t3.add_column("Avg per call", justify="right")
     for name, count, ns in report.syscall_rows():
         t3.add_row(name, f"{count / n:.1f}", format_ns(ns), format_ns(ns * n / count))
-    return [t1, t2, t3]
+    tables = [t1, t2, t3]
+    if report.tiers:
+        tables.append(tier_table(report.tiers))
+    return tables
+
+
+TIER_ROWS_SHOWN = 12
+
+
+def tier_table(rows: list[dict[str, Any]]) -> Any:
+    """The tiered CPU: time in each tier's run() (the syscalls answered there included),
+    exits and moves, for the tasks that ran longest and all of them together."""
+    from rich.table import Table
+
+    t = Table(title="tiered CPU: time on each tier per task (whole run, warm-up included)")
+    for name in ("Task", "Unicorn", "KVM", "Exits U", "Exits K", "Moves U->K", "Moves K->U"):
+        t.add_column(name, justify="left" if name == "Task" else "right")
+
+    def add(label: str, r: dict[str, Any], style: str = "") -> None:
+        t.add_row(label, format_ns(r["unicorn_ns"]), format_ns(r["kvm_ns"]),
+                  str(r["unicorn_exits"]), str(r["kvm_exits"]), str(r["moves_up"]),
+                  str(r["moves_down"]), style=style)  # fmt: skip
+
+    ranked = sorted(rows, key=lambda r: r["unicorn_ns"] + r["kvm_ns"], reverse=True)
+    for r in ranked[:TIER_ROWS_SHOWN]:
+        add(f"tid {r['tid']}", r)
+    total = {k: sum(r[k] for r in rows) for k in rows[0] if k != "tid"}
+    add(f"all {len(rows)} tasks", total, "bold")
+    return t
 
 
 def main(argv: list[str], args: Any) -> int:

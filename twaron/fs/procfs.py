@@ -226,7 +226,7 @@ class ProcDir(Inode):
     entries() (3, 4, ...: after "." and ".."), for directories whose entries never change.
     """
 
-    __slots__ = ("entries", "find", "listing")
+    __slots__ = ("entries", "find", "listing", "dcache")
 
     def __init__(
         self,
@@ -241,6 +241,7 @@ class ProcDir(Inode):
         self.entries = entries
         self.find = find  # one name without listing them all (/proc's pids: every exec)
         self.listing = listing if listing is not None else self._by_index
+        self.dcache: dict[bytes, Dentry] = {}
 
     def _by_index(self, pos: int) -> Iterator[tuple[int, bytes, Inode]]:
         for i, (name, inode) in enumerate(self.entries().items()):
@@ -251,8 +252,12 @@ class ProcDir(Inode):
         inode = self.find(name) if self.find is not None else self.entries().get(name)
         if inode is None:
             return None
-        d = Dentry(name, dentry, inode)
-        d.children = None  # no tree below: ProcDir computes it
+        # The entry's dentry is kept while it names the same inode under the same parent
+        # (every BusyBox start walks /proc/self/exe: no new dentries each time).
+        d = self.dcache.get(name)
+        if d is None or d.inode is not inode or d.parent is not dentry:
+            d = self.dcache[name] = Dentry(name, dentry, inode)
+            d.children = None  # no tree below: ProcDir computes it
         return d
 
     def iterate(self, dentry: Dentry, pos: int):  # type: ignore[override]
@@ -262,18 +267,6 @@ class ProcDir(Inode):
             yield 2, dentry.parent.inode.ino, 4, b".."
         for at, name, inode in self.listing(pos):
             yield at + 1, inode.ino, inode.dtype, name
-
-
-class ProcTgidDir(ProcDir):
-    """/proc/PID of a process (Linux's proc_tgid_base_operations): an fd open on it names the
-    process for pidfd_send_signal, as a pidfd does (tgid_pidfd_to_pid)."""
-
-    __slots__ = ("group",)
-
-    def __init__(self, sb: SuperBlock, entries: Callable[[], dict[bytes, Inode]], group: Any,
-                 **kw: Any) -> None:  # fmt: skip
-        super().__init__(sb, entries, **kw)
-        self.group = group
 
 
 def _leader(g: Any) -> Any:
@@ -307,6 +300,87 @@ def _prot_str(v: Any) -> str:
         "r" if p & PROT_READ else "-", "w" if p & PROT_WRITE else "-",
         "x" if p & PROT_EXEC else "-", "s" if v.flags & MAP_SHARED else "p",
     ))  # fmt: skip
+
+
+def _task_of(g: Any, t0: Any) -> Any:
+    """The task a /proc/PID directory shows: its thread, or the group's live leader."""
+    return t0 if t0 is not None else _leader(g)
+
+
+# /proc/PID's entries, each made on its first lookup: f(procfs, g, t0, owner uid) -> Inode.
+# Every process gets a /proc/PID and most are only ever asked for "exe" (BusyBox reads
+# /proc/self/exe at each start-up), so a PidDir is one object and an entry one more. The
+# makers close over the group and thread only, never the directory (no reference cycles).
+PidEntry = Callable[["ProcFs", Any, Any, int], Inode]
+PID_ENTRIES: dict[bytes, PidEntry | None] = {
+    b"cmdline": lambda fs, g, t0, u: ProcFile(
+        fs.sb, lambda _t: _mm_range(_task_of(g, t0), "arg_start", "arg_end"), uid=u),
+    b"environ": lambda fs, g, t0, u: ProcFile(
+        fs.sb, lambda _t: _mm_range(_task_of(g, t0), "env_start", "env_end"), 0o400, uid=u),
+    b"comm": lambda fs, g, t0, u: ProcFile(
+        fs.sb, lambda _t: fs.comm(_task_of(g, t0)), 0o644,
+        lambda _t, data: fs.set_comm(_task_of(g, t0), data), uid=u),
+    b"stat": lambda fs, g, t0, u: ProcFile(fs.sb, lambda _t: fs.pid_stat(g, _task_of(g, t0)),
+                                           uid=u),
+    b"statm": lambda fs, g, t0, u: ProcFile(fs.sb, lambda _t: fs.statm(_task_of(g, t0)), uid=u),
+    b"status": lambda fs, g, t0, u: ProcFile(fs.sb, lambda _t: fs.status(g, _task_of(g, t0)),
+                                             uid=u),
+    b"maps": lambda fs, g, t0, u: ProcFile(fs.sb, lambda rt: fs.maps(rt, _task_of(g, t0)),
+                                           uid=u),
+    b"mem": lambda fs, g, t0, u: ProcMem(fs.sb, lambda: _task_of(g, t0), uid=u),
+    b"mounts": lambda fs, g, t0, u: ProcFile(fs.sb, lambda _t: fs.mounts(_task_of(g, t0)),
+                                             uid=u),
+    b"mountinfo": lambda fs, g, t0, u: ProcFile(
+        fs.sb, lambda _t: fs.mountinfo(_task_of(g, t0)), uid=u),
+    b"exe": lambda fs, g, t0, u: ProcLink(fs.sb, lambda _t: _need(g.exe), uid=u),
+    b"cwd": lambda fs, g, t0, u: ProcLink(fs.sb, lambda _t: _need(_task_of(g, t0)).fs.cwd,
+                                          uid=u),
+    b"root": lambda fs, g, t0, u: ProcLink(fs.sb, lambda _t: _need(_task_of(g, t0)).fs.root,
+                                           uid=u),
+    b"fd": None,  # PidDir.find makes it (ProcFs.fd_dir)
+    b"net": lambda fs, g, t0, u: fs._net_dir(),
+}  # fmt: skip
+THREAD_ENTRIES = tuple(PID_ENTRIES)  # /proc/PID/task/TID: the same without "task"
+PROCESS_ENTRIES = (*THREAD_ENTRIES, b"task")
+
+
+class PidDir(ProcDir):
+    """/proc/PID (t0 None: follows the group's leader) or /proc/PID/task/TID."""
+
+    __slots__ = ("procfs", "g", "t0", "tid", "cache", "made", "owner")
+
+    def __init__(self, procfs: ProcFs, g: Any, t0: Any, cache: dict[tuple[Any, ...], Inode]
+                 ) -> None:  # fmt: skip
+        t = _task_of(g, t0)
+        self.owner = t.cred.euid if t is not None else 0
+        Inode.__init__(self, procfs.sb, S_IFDIR | 0o555, self.owner, self.owner)
+        self.dcache = {}
+        self.procfs, self.g, self.t0, self.cache = procfs, g, t0, cache
+        self.tid = t0.tid if t0 is not None else 0
+        self.made: dict[bytes, Inode] = {}
+
+    # ProcDir's entries / find / listing, as methods
+    def find(self, name: bytes) -> Inode | None:  # type: ignore[override]
+        node = self.made.get(name)
+        if node is None:
+            make = PID_ENTRIES.get(name)
+            if make is not None:
+                node = make(self.procfs, self.g, self.t0, self.owner)
+            elif name == b"fd":
+                node = self.procfs.fd_dir(self)
+            elif name == b"task" and self.t0 is None:
+                node = self.procfs.task_dir(self)
+            else:
+                return None
+            self.made[name] = node
+        return node
+
+    def entries(self) -> dict[bytes, Inode]:  # type: ignore[override]
+        names = THREAD_ENTRIES if self.t0 is not None else PROCESS_ENTRIES
+        return {name: self.find(name) for name in names}  # type: ignore[misc]
+
+    def listing(self, pos: int) -> Iterator[tuple[int, bytes, Inode]]:  # type: ignore[override]
+        return self._by_index(pos)
 
 
 class ProcFs:
@@ -465,8 +539,21 @@ class ProcFs:
     def _pid_cache(self, g: Any) -> dict[tuple[Any, ...], Inode]:
         ent = self.pid_cache.get(g.pid)
         if ent is None or ent[0] is not g:
+            if len(self.pid_cache) > 2 * len(self.kernel.pids.groups) + 64:
+                self._prune()
             ent = self.pid_cache[g.pid] = (g, {})
         return ent[1]
+
+    def _prune(self) -> None:
+        """Forget the /proc/PID inodes and dentries of processes that are gone (a lookup of
+        /proc/self makes them for every process; nothing else would drop them)."""
+        groups = self.kernel.pids.groups
+        cache = self.pid_cache
+        for pid in [p for p, (g, _) in cache.items() if groups.get(p) is not g]:
+            del cache[pid]
+        dcache = self.root.dcache  # type: ignore[attr-defined]
+        for name in [n for n in dcache if n.isdigit() and int(n) not in cache]:
+            del dcache[name]
 
     def pid_dir(self, g: Any, t: Any = None) -> Inode:
         """/proc/PID (t None: follows the group's leader) or /proc/PID/task/TID."""
@@ -475,21 +562,21 @@ class ProcFs:
         return self._node(cache, key, lambda: self._make_pid_dir(g, t, cache))
 
     def _make_pid_dir(self, g: Any, t0: Any, cache: dict[tuple[Any, ...], Inode]) -> Inode:
-        sb = self.sb
-        tid = t0.tid if t0 is not None else 0
+        return PidDir(self, g, t0, cache)
+
+    def fd_dir(self, pd: PidDir) -> Inode:
+        """/proc/PID/fd: a magic link per open fd, at position fd + 2 (Linux's
+        proc_readfd_common)."""
+        g, t0, cache, tid = pd.g, pd.t0, pd.cache, pd.tid
 
         def task() -> Any:
-            return t0 if t0 is not None else _leader(g)
-
-        def uid() -> int:
-            t = task()
-            return t.cred.euid if t is not None else 0
+            return _task_of(g, t0)
 
         def fd_listing(pos: int) -> Iterator[tuple[int, bytes, Inode]]:
             t = task()
             if t is None:
                 return
-            for fd in t.files.open_fds():  # at fd + 2, as Linux's proc_readfd_common
+            for fd in t.files.open_fds():
                 if fd + 2 >= pos:
                     node = self._node(cache, ("fd", tid, fd), lambda fd=fd: self._fd_link(task, fd))
                     yield fd + 2, b"%d" % fd, node
@@ -497,59 +584,22 @@ class ProcFs:
         def fd_entries() -> dict[bytes, Inode]:
             return {name: inode for _, name, inode in fd_listing(0)}
 
+        return ProcDir(self.sb, fd_entries, 0o500, uid=pd.owner, listing=fd_listing)
+
+    def task_dir(self, pd: PidDir) -> Inode:
+        """/proc/PID/task: a directory per live thread, at position tid + 2."""
+        g = pd.g
+
         def task_listing(pos: int) -> Iterator[tuple[int, bytes, Inode]]:
             live = sorted((t for t in g.tasks if not t.exited), key=lambda t: t.tid)
-            for t in live:  # at tid + 2
+            for t in live:
                 if t.tid + 2 >= pos:
                     yield t.tid + 2, b"%d" % t.tid, self.pid_dir(g, t)
 
         def task_entries() -> dict[bytes, Inode]:
             return {name: inode for _, name, inode in task_listing(0)}
 
-        u = uid()
-        # Inodes are made on first lookup: every new process gets a /proc/PID, and most are
-        # only ever asked for "exe" (BusyBox reads /proc/self/exe at start-up).
-        factories: dict[bytes, Callable[[], Inode]] = {
-            b"cmdline": lambda: ProcFile(
-                sb, lambda _t: _mm_range(task(), "arg_start", "arg_end"), uid=u
-            ),
-            b"environ": lambda: ProcFile(
-                sb, lambda _t: _mm_range(task(), "env_start", "env_end"), 0o400, uid=u
-            ),
-            b"comm": lambda: ProcFile(sb, lambda _t: self.comm(task()), 0o644,
-                                      lambda _t, data: self.set_comm(task(), data), uid=u),
-            b"stat": lambda: ProcFile(sb, lambda _t: self.pid_stat(g, task()), uid=u),
-            b"statm": lambda: ProcFile(sb, lambda _t: self.statm(task()), uid=u),
-            b"status": lambda: ProcFile(sb, lambda _t: self.status(g, task()), uid=u),
-            b"maps": lambda: ProcFile(sb, lambda rt: self.maps(rt, task()), uid=u),
-            b"mem": lambda: ProcMem(sb, task, uid=u),
-            b"mounts": lambda: ProcFile(sb, lambda _t: self.mounts(task()), uid=u),
-            b"mountinfo": lambda: ProcFile(sb, lambda _t: self.mountinfo(task()), uid=u),
-            b"exe": lambda: ProcLink(sb, lambda _t: _need(g.exe), uid=u),
-            b"cwd": lambda: ProcLink(sb, lambda _t: _need(task()).fs.cwd, uid=u),
-            b"root": lambda: ProcLink(sb, lambda _t: _need(task()).fs.root, uid=u),
-            b"fd": lambda: ProcDir(sb, fd_entries, 0o500, uid=u, listing=fd_listing),
-            b"net": lambda: self._net_dir(),
-        }
-        if t0 is None:
-            factories[b"task"] = lambda: ProcDir(sb, task_entries, uid=u, listing=task_listing)
-        made: dict[bytes, Inode] = {}
-
-        def find(name: bytes) -> Inode | None:
-            node = made.get(name)
-            if node is None:
-                make = factories.get(name)
-                if make is None:
-                    return None
-                node = made[name] = make()
-            return node
-
-        def entries() -> dict[bytes, Inode]:
-            return {name: find(name) for name in factories}  # type: ignore[misc]
-
-        if t0 is None:
-            return ProcTgidDir(sb, entries, g, uid=u, find=find)
-        return ProcDir(sb, entries, uid=u, find=find)
+        return ProcDir(self.sb, task_entries, uid=pd.owner, listing=task_listing)
 
     def _net_dir(self) -> Inode:
         """/proc/PID/net (and /proc/net, its link): the files the kernel's socket families

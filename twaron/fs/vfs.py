@@ -184,7 +184,7 @@ class Inode:
     __slots__ = (
         "sb", "ino", "mode", "uid", "gid", "nlink", "size", "atime", "mtime", "ctime",
         "btime", "rdev", "mapping", "target", "opens", "writers", "pipe", "fsn", "flctx",
-        "xattrs", "linkable", "__weakref__",
+        "xattrs", "linkable", "denywrite", "__weakref__",
     )  # fmt: skip
     dirent_size = BOGO_DIRENT_SIZE  # tmpfs's st_size per entry (0: the size is the host's)
 
@@ -207,6 +207,7 @@ class Inode:
         self.target = b""  # symlink body
         self.opens = 0  # open Files (and mm references taken with iget)
         self.writers = 0  # open Files with write access (execve refuses: ETXTBSY)
+        self.denywrite = 0  # address spaces running it (opening it to write: ETXTBSY)
         self.pipe: Any = None  # a FIFO's buffer while either end is open (Linux's i_pipe)
         self.fsn: list[Any] | None = None  # fsnotify marks (inotify, dnotify), see fsnotify
         self.flctx: LockContext | None = None  # its file locks, once it had some (fs/locks.py)
@@ -858,6 +859,8 @@ def do_open(task: Any, target: Path, flags: int, created: bool = False) -> File:
         permission(inode, mask, task.cred)
         if wants_write and inode.is_reg:
             may_write_fs(target)
+    if wants_write:
+        get_write_access(inode)
     f = inode.open(task, target, flags)
     if inode.sb.watched:  # IN_OPEN, then O_TRUNC's IN_MODIFY: current Linux (6.1: reversed)
         fsnotify.file_event(f, IN_OPEN)
@@ -870,6 +873,13 @@ def do_open(task: Any, target: Path, flags: int, created: bool = False) -> File:
         if inode.sb.watched:
             fsnotify.change(target, inode, IN_MODIFY)
     return f
+
+
+def get_write_access(inode: Inode) -> None:
+    """A file some process runs cannot be opened for writing or truncated: ETXTBSY (Linux
+    denies writes to every address space's exe_file)."""
+    if inode.denywrite:
+        raise KernelError(ETXTBSY)
 
 
 def open_exec(task: Any, path: bytes) -> File:

@@ -23,11 +23,17 @@ pages, a directory's entries), and a name not yet known is looked up on the host
 from __future__ import annotations
 
 import ctypes
+import functools
 import os
 from collections.abc import Callable
 from typing import Any
 
 from twaron.arch.x86_64.constants import (
+    FALLOC_FL_COLLAPSE_RANGE,
+    FALLOC_FL_INSERT_RANGE,
+    FALLOC_FL_PUNCH_HOLE,
+    FALLOC_FL_WRITE_ZEROES,
+    FALLOC_FL_ZERO_RANGE,
     O_ACCMODE,
     O_PATH,
     O_RDWR,
@@ -65,6 +71,7 @@ from twaron.fs.vfs import (
     Path,
     RegularFile,
     SuperBlock,
+    mkdev,
     vfs_create,
 )
 from twaron.mm.physmem import PhysMem
@@ -78,6 +85,7 @@ class VolumeSuperBlock(SuperBlock):
         opts = ("ro" if readonly else "rw") + ",relatime"
         super().__init__(fstype, magic, mem, clock=clock, readonly=readonly, mount_opts=opts)
         self.tree = tree
+        self.dev = mkdev(os.major(tree.dev), os.minor(tree.dev))  # the host's, as a bind mount
         self.shrinker = Shrinker(mem)
         self.by_host: dict[tuple[int, int], VolumeInode] = {}
         self.root_dentry: Dentry | None = None
@@ -563,6 +571,24 @@ class VolumeFile(RegularFile):
             raise host_error(e) from None
         inode._truncated(size, st)
 
+    def fallocate(self, mode: int, offset: int, length: int) -> None:
+        """fallocate(2) made on the host file (the host file system's own rules and errno:
+        ext4 and xfs do every mode, tmpfs only KEEP_SIZE and PUNCH_HOLE). A mode that
+        moves data (COLLAPSE_RANGE, INSERT_RANGE) is EOPNOTSUPP: pages of the file may be
+        mapped, and twaron does not shift them."""
+        if mode & (FALLOC_FL_COLLAPSE_RANGE | FALLOC_FL_INSERT_RANGE):
+            raise KernelError(EOPNOTSUPP)
+        inode: VolumeInode = self.inode  # type: ignore[assignment]
+        if _libc().fallocate(self.hfd, mode, ctypes.c_int64(offset), ctypes.c_int64(length)):
+            err = ctypes.get_errno()
+            raise host_error(OSError(err, os.strerror(err))) from None
+        if mode & (FALLOC_FL_PUNCH_HOLE | FALLOC_FL_ZERO_RANGE | FALLOC_FL_WRITE_ZEROES):
+            _zero_cached(inode.mapping, offset, offset + length)  # type: ignore[arg-type]
+        try:
+            inode.refresh(os.fstat(self.hfd))
+        except OSError:
+            pass
+
     def fsync(self) -> None:
         inode: VolumeInode = self.inode  # type: ignore[assignment]
         if inode in inode.sb.dirty:  # type: ignore[attr-defined]
@@ -601,6 +627,17 @@ def _update_cached(mapping: HostPageCache, pos: int, data: memoryview) -> None:
         off += chunk
 
 
+def _zero_cached(mapping: HostPageCache, start: int, end: int) -> None:
+    """A range the host file now reads as zeros, zeroed in the pages already cached."""
+    mem = mapping.mem
+    for index, pfn in list(mapping.pages.items()):
+        lo, hi = max(start, index << PAGE_SHIFT), min(end, (index + 1) << PAGE_SHIFT)
+        if lo < hi:
+            if mapping.code:
+                mem.code_rewritten(pfn)
+            mem.write(pfn, lo & (PAGE_SIZE - 1), bytes(hi - lo))
+
+
 def msync(inode: Inode) -> None:
     """msync(2) of a range mapping a volume file: its shared pages go back to the host."""
     if isinstance(inode, VolumeInode) and inode in inode.sb.dirty:  # type: ignore[attr-defined]
@@ -619,15 +656,22 @@ def note_shared_write(inode: Inode) -> None:
 # ------------------------------------------------------------------------------- mounting
 
 
+@functools.cache
+def _libc() -> Any:
+    """The C library (fallocate and fstatfs have no os module function)."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.fallocate.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_int64, ctypes.c_int64]
+    return libc
+
+
 class _StatFs(ctypes.Structure):
     _fields_ = [("f_type", ctypes.c_long), ("rest", ctypes.c_long * 15)]
 
 
 def _host_magic(fd: int) -> int:
     try:
-        libc = ctypes.CDLL(None, use_errno=True)
         buf = _StatFs()
-        if libc.fstatfs(fd, ctypes.byref(buf)) == 0:
+        if _libc().fstatfs(fd, ctypes.byref(buf)) == 0:
             return buf.f_type & 0xFFFF_FFFF
     except OSError:
         pass

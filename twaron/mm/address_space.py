@@ -2,7 +2,8 @@
 
 The page tables live in guest-physical frames and are what the CPU walks; the VMA list says
 what *may* be mapped. Pages come in on demand (the fault handler) or eagerly (prefault at
-exec, small anonymous mappings), and private pages are shared copy-on-write after fork.
+exec, small anonymous mappings), and private pages are shared copy-on-write after fork, the
+leaf page tables themselves too until one side changes them (mm/shared_tables.py).
 The uaccess helpers (copy_in, copy_out, read_cstring) are the only way the kernel touches
 user memory: they check every pointer, fault pages in like a real kernel's uaccess, and raise
 KernelError(EFAULT) for anything the guest could not itself access.
@@ -34,6 +35,8 @@ from twaron.arch.x86_64.constants import (
 )
 from twaron.arch.x86_64.errno import EFAULT, ENAMETOOLONG, ENOMEM
 from twaron.errors import KernelError
+from twaron.mm import shared_tables
+from twaron.mm.fault_around import fault_around
 from twaron.mm.page_cache import PageCache
 from twaron.mm.physmem import PhysMem
 
@@ -77,6 +80,8 @@ class Vma:
         self.prot = prot
         self.flags = flags
         self.mapping = mapping  # None: private anonymous memory
+        if mapping is not None:
+            mapping.mmapped = True  # its truncation looks for mappings (mm/rmap.py)
         self.pgoff = pgoff  # page index in mapping of `start`
         self.file = file  # what /proc/PID/maps names (a vfs Path), or None
         self.name = name  # "[heap]", "[stack]", ...
@@ -121,18 +126,28 @@ class Vma:
 
 
 class AddressSpace:
+    # A fault also maps the ready pages of its 64 KiB window (mm/fault_around.py): cached
+    # file pages, and (anon_batch) zeroed anonymous ones.
+    do_fault_around = True
+    anon_batch = True
+
     def __init__(self, mem: PhysMem) -> None:
         self.mem = mem
         self.q = mem.q
         self.pml4 = mem.alloc()
+        mem.address_spaces.add(self)
         self.cr3 = self.pml4 << PAGE_SHIFT
         for i, entry in getattr(mem, "kernel_pml4", {}).items():  # platform's kernel half
             self.q[(self.pml4 << 9) + i] = entry
         self.pt_pages: list[int] = []  # every page-table page below the PML4, for teardown
         # va >> 21 -> index in mem.q of the page-table page mapping that 2 MiB: a software TLB
-        # for _pte_slot. Page-table pages are only ever freed by destroy(), so it never goes
-        # stale while the address space lives.
+        # for _pte_slot, of the tables this address space owns. Page-table pages are only
+        # ever freed by destroy(), and shared_tables updates it when a table is shared,
+        # copied or let go, so it never goes stale while the address space lives.
         self.leaf_tables: dict[int, int] = {}
+        # va >> 21 -> index in mem.q of the PMD entry, for the leaf tables shared with other
+        # address spaces since a fork (read-only PMD entries; see mm/shared_tables.py)
+        self.shared_pmds: dict[int, int] = {}
         self.vmas: list[Vma] = []
         self.starts: list[int] = []
         self.brk_start = self.brk = 0
@@ -142,6 +157,7 @@ class AddressSpace:
         self.users = 1  # tasks sharing this address space (CLONE_VM)
         self.dumpable = 1  # prctl(PR_GET_DUMPABLE): SUID_DUMP_USER until ids change
         self.total_pages = 0  # mapped virtual size in pages, for RLIMIT_AS / meminfo
+        self.exe_inode: Any = None  # the executable it runs (see set_exe)
 
     # ---- VMA list --------------------------------------------------------------------
 
@@ -233,6 +249,8 @@ class AddressSpace:
         """mprotect: the caller has checked that [start, end) is fully mapped."""
         self._split(start)
         self._split(end)
+        if self.shared_pmds:
+            shared_tables.own_range(self, start, end)
         q = self.q
         for vma in self.vmas:
             if vma.end <= start or vma.start >= end:
@@ -283,6 +301,10 @@ class AddressSpace:
         t = self.leaf_tables.get(va >> 21)
         if t is not None:
             return t + ((va >> PAGE_SHIFT) & 511)
+        if self.shared_pmds:
+            pmd = self.shared_pmds.get(va >> 21)
+            if pmd is not None:  # create: the caller writes the entry, so unshare first
+                return shared_tables.pte_slot(self, va, pmd, create)
         q = self.q
         table = self.pml4
         for shift in (39, 30, 21):
@@ -335,6 +357,8 @@ class AddressSpace:
 
     def _zap(self, start: int, end: int) -> None:
         """Unmap [start, end): referenced frames are put; page-cache entries just vanish."""
+        if self.shared_pmds:
+            shared_tables.own_range(self, start, end, zap=True)
         q, put = self.q, self.mem.put
         for t, _base, i0, i1 in self._leaf_tables(start, end):
             for e in q[t + i0 : t + i1].tolist():
@@ -349,6 +373,8 @@ class AddressSpace:
 
     def take_ptes(self, start: int, end: int) -> list[tuple[int, int]]:
         """Detach the page-table entries of [start, end) with their frames (for mremap)."""
+        if self.shared_pmds:
+            shared_tables.own_range(self, start, end)
         q = self.q
         out = []
         for slot, va in self._leaves(start, end):
@@ -475,7 +501,8 @@ class AddressSpace:
         ):
             return SEGV_ACCERR
         va = addr & PAGE_MASK
-        slot = self._pte_slot(va, True)
+        unshared = bool(self.shared_pmds) and (va >> 21) in self.shared_pmds
+        slot = self._pte_slot(va, True)  # a shared table is unshared here
         pte = self.q[slot]
         if not pte & PTE_P:
             if vma.file is not None and (
@@ -483,11 +510,14 @@ class AddressSpace:
             ) >= vma.file.inode.size:
                 return FAULT_SIGBUS | BUS_ADRERR  # a whole page past the end of the file
             self._fill(vma, va, slot, access == WRITE)
+            if self.do_fault_around:
+                fault_around(self, vma, va, slot)
             return 0
         if not pte & PTE_W and prot & PROT_WRITE and access != EXEC:
             self._cow(vma, slot, pte)
             return 0
-        return SEGV_ACCERR
+        # after an unshare the access may be allowed now: let the CPU try it again
+        return 0 if unshared else SEGV_ACCERR
 
     def _cow(self, vma: Vma, slot: int, pte: int) -> None:
         mem = self.mem
@@ -505,45 +535,44 @@ class AddressSpace:
         self.q[slot] = (pte & ~(PTE_ADDR | PTE_CACHE)) | (new << PAGE_SHIFT) | PTE_W
         self.tlb_dirty = True  # the CPU may still hold the old frame for reads
 
+    def set_exe(self, inode: Any) -> None:
+        """This address space runs inode's program: while it lives, opening the file for
+        writing or truncating it is ETXTBSY (Linux's exe_file and deny_write_access; mapped
+        pages of a truncated file would go, mm/rmap.py)."""
+        if inode is not None:
+            self.exe_inode = inode
+            inode.denywrite += 1
+
     # ---- fork / teardown -------------------------------------------------------------
 
     def fork(self, hot: tuple[int, ...] = ()) -> AddressSpace:
-        """A copy-on-write copy: private pages become read-only in both until written.
+        """A copy-on-write copy that shares the leaf page tables (on-demand fork, see
+        mm/shared_tables.py): no entry is copied until one side changes a table.
 
         Pages at the `hot` addresses (the stack top, the thread pointer) are written by both
-        sides at once; they are copied now, which costs a memcpy instead of two faults."""
+        sides at once; their tables and the pages are copied now, which costs a memcpy
+        instead of four faults."""
         child = AddressSpace(self.mem)
-        q, get = self.q, self.mem.get
         for vma in self.vmas:
             copy = Vma(vma.start, vma.end, vma.prot, vma.flags, vma.mapping, vma.pgoff,
                        vma.file, vma.name)  # fmt: skip
             copy.copied = vma.copied
             child.vmas.append(copy.hold())
-            if not vma.copied and not vma.prot & PROT_WRITE:
-                refs, private = False, False  # page-cache entries only: copied as they are
-            else:
-                refs, private = True, not vma.shared
-            for t, base, i0, i1 in self._leaf_tables(vma.start, vma.end):
-                entries = q[t + i0 : t + i1].tolist()
-                if private:
-                    entries = [e & ~PTE_W for e in entries]
-                    q[t + i0 : t + i1] = array("Q", entries)
-                if refs:
-                    for e in entries:
-                        if e & PTE_P and not e & PTE_CACHE:
-                            get((e & PTE_ADDR) >> PAGE_SHIFT)
-                ct = child._pte_slot(base, True) - ((base >> PAGE_SHIFT) & 511)
-                q[ct + i0 : ct + i1] = array("Q", entries)
         child._reindex()
-        for addr in hot:
-            child._copy_hot_page(self, addr & PAGE_MASK)
+        try:
+            shared_tables.share_tables(self, child)
+            for addr in hot:
+                child._copy_hot_page(self, addr & PAGE_MASK)
+        except KernelError:
+            child.destroy()
+            raise
+        child.tlb_dirty = False  # it never ran: no CPU holds a translation of it (no KVM zap)
         child.brk_start, child.brk = self.brk_start, self.brk
         child.arg_start, child.arg_end = self.arg_start, self.arg_end
         child.env_start, child.env_end = self.env_start, self.env_end
         child.start_stack = self.start_stack
         child.total_pages = self.total_pages
         child.dumpable = self.dumpable
-        self.tlb_dirty = True
         return child
 
     def _copy_hot_page(self, parent: AddressSpace, va: int) -> None:
@@ -552,6 +581,9 @@ class AddressSpace:
         vma = self.find_vma(va)
         if vma is None or vma.shared or not vma.prot & PROT_WRITE:
             return
+        for mm in (self, parent):  # both write the page: each gets its table now
+            if (va >> 21) in mm.shared_pmds:
+                shared_tables.unshare(mm, va >> 21)
         slot, pslot = self._pte_slot(va, False), parent._pte_slot(va, False)
         if slot < 0 or pslot < 0:
             return
@@ -569,19 +601,26 @@ class AddressSpace:
 
     def destroy(self) -> None:
         """Release every page and page-table frame (the last user has gone)."""
-        put = self.mem.put
+        if self.shared_pmds:
+            shared_tables.release(self)  # tables other processes still use are theirs
+        put, put_mapped, buf = self.mem.put, self.mem.put_mapped, self.mem.buf
         q = self.q
+        spans: dict[int, tuple[int, int]] = {}  # table -> its used entries (a stack's: few)
         for vma in self.vmas:
             if vma.copied or vma.prot & PROT_WRITE:
                 for t, _base, i0, i1 in self._leaf_tables(vma.start, vma.end):
-                    for e in q[t + i0 : t + i1].tolist():
-                        if e & PTE_P and not e & PTE_CACHE:
-                            put((e & PTE_ADDR) >> PAGE_SHIFT)
+                    span = spans.get(t) or spans.setdefault(t, shared_tables.used_span(buf, t))
+                    i0, i1 = max(i0, span[0]), min(i1, span[1])
+                    if i0 < i1:
+                        put_mapped(q[t + i0 : t + i1].tolist())
             vma.drop()
         self.vmas, self.starts = [], []
-        for table in self.pt_pages:
-            put(table)  # alloc() zeroes frames, so the tables need no clearing
+        shared_tables.free_tables(self)  # alloc() zeroes frames, so no clearing
         put(self.pml4)
+        self.mem.address_spaces.discard(self)
+        if self.exe_inode is not None:
+            self.exe_inode.denywrite -= 1
+            self.exe_inode = None
         self.pt_pages = []
         self.leaf_tables = {}
         self.tlb_dirty = True
@@ -597,7 +636,9 @@ class AddressSpace:
             slot = self._pte_slot(va, False)
             if slot >= 0:
                 pte = q[slot]
-                if pte & PTE_P and pte & PTE_U and (not write or pte & PTE_W):
+                if pte & PTE_P and pte & PTE_U and (not write or pte & PTE_W) and not (
+                    write and self.shared_pmds and (va >> 21) in self.shared_pmds
+                ):  # a shared table's PTE_W is not the process's: fault() unshares it
                     return (pte & PTE_ADDR) | (va & (PAGE_SIZE - 1))
             if self.fault(va, WRITE if write else READ):
                 raise KernelError(EFAULT)

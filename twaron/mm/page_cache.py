@@ -13,6 +13,7 @@ from twaron.arch.x86_64.constants import PAGE_SHIFT, PAGE_SIZE
 from twaron.arch.x86_64.errno import ENOSPC
 from twaron.errors import KernelError
 from twaron.mm.physmem import PhysMem
+from twaron.mm.rmap import unmap_mapping_range
 
 
 class PageQuota:
@@ -37,7 +38,7 @@ class PageQuota:
 class PageCache:
     """Frames of one file, by page index; the cache holds one reference on each frame."""
 
-    __slots__ = ("mem", "pages", "code", "orphans", "pte_blocks", "quota")
+    __slots__ = ("mem", "pages", "code", "orphans", "pte_blocks", "quota", "mmapped")
 
     def __init__(self, mem: PhysMem, quota: PageQuota | None = None) -> None:
         self.mem = mem
@@ -50,6 +51,7 @@ class PageCache:
         # Ready-made runs of page-table entries for prefaulting this file's pages, keyed by
         # (first page, count, flags): every exec of a binary maps the same frames.
         self.pte_blocks: dict[tuple[int, int, int], array] = {}
+        self.mmapped = False  # some VMA mapped it once: truncate must look for mappings
 
     def find_or_create(self, index: int) -> int:
         """The frame for page `index`, allocating a zero-filled one if there is none yet."""
@@ -159,6 +161,8 @@ class PageCache:
         the hole), the partial pages at the edges are zeroed."""
         first = (start + PAGE_SIZE - 1) >> PAGE_SHIFT
         last = end >> PAGE_SHIFT  # first page index not wholly inside
+        if last > first:  # mapped pages of the hole refault (private copies stay)
+            unmap_mapping_range(self, first, last, even_cows=False)
         self.zero(start, min(end, first << PAGE_SHIFT))
         if last >= first:
             self.zero(max(start, last << PAGE_SHIFT), end)
@@ -175,6 +179,7 @@ class PageCache:
     def truncate(self, size: int) -> None:
         """Drop pages wholly past size and zero the tail of the last partial page."""
         first_gone = (size + PAGE_SIZE - 1) >> PAGE_SHIFT
+        unmap_mapping_range(self, first_gone, None, even_cows=True)  # past EOF: SIGBUS
         gone = [i for i in self.pages if i >= first_gone]
         for index in gone:
             self.orphans.append(self.pages.pop(index))

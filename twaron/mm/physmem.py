@@ -8,15 +8,19 @@ from __future__ import annotations
 
 import ctypes
 import mmap
+import weakref
 from array import array
 from collections.abc import Callable
+from typing import Any
 
-from twaron.arch.x86_64.constants import PAGE_SHIFT, PAGE_SIZE
+from twaron.arch.x86_64.constants import PAGE_SHIFT, PAGE_SIZE, PTE_ADDR, PTE_CACHE, PTE_P
 from twaron.arch.x86_64.errno import ENOMEM
 from twaron.errors import KernelError
+from twaron.mm.shared_tables import TableShares
 
 ZERO_PAGE = bytes(PAGE_SIZE)
 SHRINK_BATCH = 256  # frames a shrinker is asked for at a time (1 MiB)
+PTE_P_CACHE = PTE_P | PTE_CACHE
 
 
 class PhysMem:
@@ -42,6 +46,9 @@ class PhysMem:
         # shrinkers): each gives back clean cache pages it can drop (a host file's pages
         # that nothing maps) and returns how many it freed.
         self.shrinkers: list[Callable[[int], int]] = []
+        # Every live address space over this memory (mm/rmap.py finds a file's mappings here).
+        self.address_spaces: weakref.WeakSet[Any] = weakref.WeakSet()
+        self.table_shares = TableShares()  # leaf page tables shared since fork (mm/shared_tables)
 
     @property
     def frames_free(self) -> int:
@@ -72,6 +79,18 @@ class PhysMem:
         self.refcount[pfn] = n
         if n == 0:
             (self.code_quarantine if self.was_code[pfn] else self.free_list).append(pfn)
+
+    def put_mapped(self, entries: list[int]) -> None:
+        """put() the frame of every present page-table entry that holds a reference (not a
+        page-cache entry): a teardown's loop, without a call per entry."""
+        refcount, was_code = self.refcount, self.was_code
+        for e in entries:
+            if e & PTE_P_CACHE == PTE_P:
+                pfn = (e & PTE_ADDR) >> PAGE_SHIFT
+                n = refcount[pfn] - 1
+                refcount[pfn] = n
+                if n == 0:
+                    (self.code_quarantine if was_code[pfn] else self.free_list).append(pfn)
 
     def _shrink(self) -> None:
         for shrink in self.shrinkers:

@@ -673,6 +673,10 @@ class InetFamily(Family):
         if mode == "host":
             from twaron.net import hostnet
 
+            if net.kernel.det_net is not None:  # deterministic: inputs at input points
+                from twaron.net.detnet import DetHostSock
+
+                return DetHostSock(net, self.family, type_, protocol, task)
             return hostnet.HostSock(net, self.family, type_, protocol, task)
         if type_ == SOCK_STREAM:
             from twaron.net.tcp import TcpSock

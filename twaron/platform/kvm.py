@@ -180,8 +180,12 @@ class _Ticker:
 class KvmPlatform:
     name = "kvm"
 
-    def __init__(self, mem: PhysMem, syscall_entry: SyscallEntry) -> None:
+    def __init__(self, mem: PhysMem, syscall_entry: SyscallEntry,
+                 cpuid_fix: Callable[[int, int, list[int]], None] | None = None) -> None:
+        """cpuid_fix(function, index, [eax, ebx, ecx, edx]) edits the CPUID KVM offers the
+        guest (the tiered platform's: one CPUID for both CPUs); default: _cpuid_fix."""
         self.mem = mem
+        self._cpuid_fix = cpuid_fix or _cpuid_fix
         self.syscall_entry = syscall_entry
         try:
             self.vm = K.Vm(mem.host_addr, mem.size)
@@ -197,6 +201,7 @@ class KvmPlatform:
         self.cr3 = -1
         self.cur_mm: object = None
         self.shadowed: dict[int, object] = {}  # address spaces run since the last zap
+        self.tables_freed = 0  # mem.table_shares.freed at the last zap
         self.shadow_paging = True  # decided by the probe
         self.fs_loaded = self.gs_loaded = 0
         self.in_syscall = False
@@ -277,7 +282,7 @@ class KvmPlatform:
     def _init_vcpu(self) -> None:
         vm = self.vm
         try:
-            vm.set_supported_cpuid(_cpuid_fix)
+            vm.set_supported_cpuid(self._cpuid_fix)
         except OSError:
             pass  # the guest then sees CPUID leaves of zeros; SSE2 still works
         sr = vm.get_sregs()
@@ -535,7 +540,11 @@ class KvmPlatform:
         holds none, so only address spaces run since then count; one of them destroyed means
         its table frames may come back as another's tables or as data (see _flush_tlb).
         Address spaces that merely narrowed mappings say so with their own tlb_dirty, which
-        is checked before they run again."""
+        is checked before they run again. A leaf table shared after fork may have been
+        shadowed through an address space that has left it and not run since: when such a
+        table is freed (mm/shared_tables.py counts them), zap too."""
+        if self.mem.table_shares.freed != self.tables_freed:
+            return True
         for m in self.shadowed.values():
             if m.users <= 0:
                 return True
@@ -555,6 +564,7 @@ class KvmPlatform:
             self.vm.zap_all()
             self.zaps += 1
             self.shadowed.clear()
+        self.tables_freed = self.mem.table_shares.freed
         return K.SYNC_SREGS  # rewriting CR3 through sync sregs reloads it
 
     def run(self, task: Thread) -> tuple[Event, int]:

@@ -12,7 +12,12 @@ execution a function of the program, its inputs and the seed alone.
   requested before the block's first instruction runs, so nothing is executed twice; the block
   is counted again when it runs. The count is the one virtual time advances with
   (clock.CODE_BYTES_PER_NS), and Python reads it live during a syscall.
-- **RDTSC and RDTSCP** give virtual time (instruction hooks, installed only in this mode).
+- **RDTSC and RDTSCP** give virtual time through instruction hooks installed only in this
+  mode, machine code as well (`TSC_HOOK_ASM`): the clock's rdtsc() - the code count over
+  CODE_BYTES_PER_NS plus the time slept, at least one more than the last value read - is
+  computed from the fields the clock keeps in a `TscState` (`VirtualClock.attach`), and
+  written to rax/rdx with uc_reg_write. A Python hook made the vDSO's clock_gettime ~42x
+  slower than a normal run's.
 - **CPUID** answers from a table made at boot from Unicorn's own CPU model, with RDRAND and
   RDSEED advertised. The CPU model's RDRAND feature is switched off in the live CPU state
   (QEMU's TCG would fetch host entropy for both instructions), so RDRAND and RDSEED raise #UD
@@ -24,7 +29,6 @@ from __future__ import annotations
 import ctypes
 import hashlib
 import mmap
-from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from unicorn import UC_HOOK_BLOCK, UC_HOOK_INSN
@@ -47,6 +51,70 @@ BLOCK_HOOK_ASM = """
 """
 BLOCK_HOOK = bytes.fromhex("89d0480101488b01483b41087301c3ff6110")
 
+# uint32_t hook(uc_engine *uc, TscState *state): 1 = the instruction is done. Two entry
+# points: RDTSC's at 0, RDTSCP's (which also sets rcx, IA32_TSC_AUX, to 0) at RDTSCP_ENTRY.
+TSC_HOOK_ASM = """
+    .intel_syntax noprefix
+rdtsc_hook:                      # (rdi = uc, rsi = state) -> 1: the instruction is done
+    push rbx
+    push r12
+    sub rsp, 8
+    mov rbx, rsi
+    mov r12, rdi
+    call 2f
+    add rsp, 8
+    pop r12
+    pop rbx
+    mov eax, 1
+    ret
+rdtscp_hook:                     # the same, and rcx = IA32_TSC_AUX = 0
+    push rbx
+    push r12
+    sub rsp, 8
+    mov rbx, rsi
+    mov r12, rdi
+    mov esi, 38                  # UC_X86_REG_RCX
+    lea rdx, [rbx + 48]          # state->zero
+    call qword ptr [rbx + 40]    # uc_reg_write
+    call 2f
+    add rsp, 8
+    pop r12
+    pop rbx
+    mov eax, 1
+    ret
+2:  sub rsp, 8                   # rbx = state, r12 = uc
+    mov rax, [rbx]
+    mov rax, [rax]               # code bytes executed
+    shr rax, 2                   # / CODE_BYTES_PER_NS
+    add rax, [rbx + 8]           # + slept_ns
+    mov rcx, [rbx + 16]
+    add rcx, 1                   # at least last_tsc + 1
+    cmp rax, rcx
+    cmovb rax, rcx
+    mov [rbx + 16], rax          # last_tsc
+    mov ecx, eax
+    mov [rbx + 24], rcx          # low half
+    shr rax, 32
+    mov [rbx + 32], rax          # high half
+    mov rdi, r12
+    mov esi, 35                  # UC_X86_REG_RAX
+    lea rdx, [rbx + 24]
+    call qword ptr [rbx + 40]
+    mov rdi, r12
+    mov esi, 40                  # UC_X86_REG_RDX
+    lea rdx, [rbx + 32]
+    call qword ptr [rbx + 40]
+    add rsp, 8
+    ret
+"""
+TSC_HOOK = bytes.fromhex(
+    "5341544883ec084889f34989fce8380000004883c408415c5bb801000000c35341544883ec084889f34989fc"
+    "be26000000488d5330ff5328e80d0000004883c408415c5bb801000000c34883ec08488b03488b0048c1e802"
+    "48034308488b4b104883c1014839c8480f42c14889431089c148894b1848c1e820488943204c89e7be230000"
+    "00488d5318ff53284c89e7be28000000488d5320ff53284883c408c3"
+    "")
+RDTSCP_ENTRY = 0x1F
+
 CPUID_RDRAND = 1 << 30  # leaf 1, ECX
 CPUID_RDSEED = 1 << 18  # leaf 7 subleaf 0, EBX
 # Leaves whose answer depends on the subleaf in ECX, and how many subleaves the table keeps.
@@ -60,6 +128,15 @@ class CodeBudget(ctypes.Structure):
 
     _fields_ = [("executed", ctypes.c_uint64), ("limit", ctypes.c_uint64),
                 ("stop", ctypes.c_void_p)]  # fmt: skip
+
+
+class TscState(ctypes.Structure):
+    """Shared with the RDTSC hook: where the code count is, the clock's slept_ns and
+    last_tsc (VirtualClock.state), the value's two halves, uc_reg_write, and a zero."""
+
+    _fields_ = [("executed_at", ctypes.c_void_p), ("slept_ns", ctypes.c_uint64),
+                ("last_tsc", ctypes.c_uint64), ("lo", ctypes.c_uint64), ("hi", ctypes.c_uint64),
+                ("reg_write", ctypes.c_void_p), ("zero", ctypes.c_uint64)]  # fmt: skip
 
 
 def _executable_copy(code: bytes) -> tuple[mmap.mmap, int]:
@@ -81,7 +158,9 @@ class DeterministicCpu:
         self.platform = platform
         self.budget = CodeBudget(0, 1 << 63, platform._emu_stop_addr)
         self._page, self._hook_addr = _executable_copy(BLOCK_HOOK)
-        self.tsc: Callable[[], int] = lambda: 0  # set by the kernel: the virtual clock's TSC
+        self._tsc_page, self._tsc_addr = _executable_copy(TSC_HOOK)
+        reg_write = ctypes.cast(ctypes.CDLL(platform.uclib_name).uc_reg_write, ctypes.c_void_p)
+        self.tsc_state = TscState(ctypes.addressof(self.budget), 0, 0, 0, 0, reg_write.value, 0)
         self._rdrand_off(env)
         self.cpuid_table = self._cpuid_table()
         self._hooks: list[object] = []
@@ -163,34 +242,18 @@ class DeterministicCpu:
         if add(p.uch, ctypes.byref(hook), UC_HOOK_BLOCK, self._hook_addr,
                ctypes.addressof(self.budget), 1, 0):  # fmt: skip
             raise RuntimeError("uc_hook_add(block budget) failed")
-        cb_type = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p, ctypes.c_void_p)
+        cb = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p, ctypes.c_void_p)(self._on_cpuid)
+        self._hooks.append(cb)
+        state = ctypes.addressof(self.tsc_state)
         add.argtypes = add.argtypes + [ctypes.c_int]
-        hooks = ((X.UC_X86_INS_RDTSC, self._on_rdtsc), (X.UC_X86_INS_RDTSCP, self._on_rdtscp),
-                 (X.UC_X86_INS_CPUID, self._on_cpuid))  # fmt: skip
-        for insn, fn in hooks:
-            cb = cb_type(fn)
-            self._hooks.append(cb)
-            if add(p.uch, ctypes.byref(hook), UC_HOOK_INSN, ctypes.cast(cb, ctypes.c_void_p),
-                   None, 1, 0, insn):  # fmt: skip
+        hooks = ((X.UC_X86_INS_RDTSC, self._tsc_addr, state),
+                 (X.UC_X86_INS_RDTSCP, self._tsc_addr + RDTSCP_ENTRY, state),
+                 (X.UC_X86_INS_CPUID, ctypes.cast(cb, ctypes.c_void_p), None))  # fmt: skip
+        for insn, fn, data in hooks:
+            if add(p.uch, ctypes.byref(hook), UC_HOOK_INSN, fn, data, 1, 0, insn):
                 raise RuntimeError(f"uc_hook_add(instruction {insn}) failed")
 
-    # ---- the instruction hooks (return 1: the instruction is done, skip Unicorn's) ----------
-
-    def _on_rdtsc(self, _uch: int, _ud: int) -> int:
-        try:
-            tsc = self.tsc()
-            self.platform.write_regs({"rax": tsc & 0xFFFF_FFFF, "rdx": tsc >> 32})
-        except BaseException as exc:  # noqa: BLE001 - surfaced from run() as an oops
-            self.platform.fail(exc)
-        return 1
-
-    def _on_rdtscp(self, _uch: int, _ud: int) -> int:
-        try:
-            tsc = self.tsc()
-            self.platform.write_regs({"rax": tsc & 0xFFFF_FFFF, "rdx": tsc >> 32, "rcx": 0})
-        except BaseException as exc:  # noqa: BLE001
-            self.platform.fail(exc)
-        return 1
+    # ---- CPUID (return 1: the instruction is done, skip Unicorn's) -------------------------
 
     def _on_cpuid(self, _uch: int, _ud: int) -> int:
         try:

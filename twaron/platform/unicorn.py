@@ -287,6 +287,9 @@ class UnicornPlatform:
         # control word at 0, single precision, and long double arithmetic would round.
         uc.reg_write(X.UC_X86_REG_FPCW, 0x037F)
         uc.reg_write(X.UC_X86_REG_MXCSR, 0x1F80)
+        # and every x87 register empty (Unicorn starts with all tagged valid, which only a
+        # CPU that checks tags notices: KVM's, when the tiered platform moves the task)
+        uc.reg_write(X.UC_X86_REG_FPTAG, 0xFFFF)
         template = uc.context_save()
         return template
 

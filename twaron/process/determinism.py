@@ -21,7 +21,7 @@ import select
 import struct
 from typing import TYPE_CHECKING, Any
 
-from twaron.arch.x86_64.constants import SIGKILL, SIGWINCH
+from twaron.arch.x86_64.constants import POLLIN, SIGKILL, SIGWINCH
 from twaron.errors import KernelError
 from twaron.fs.vconsole import VirtualConsole
 from twaron.process import runloop
@@ -43,10 +43,12 @@ class Inputs:
     def __init__(self, kernel: Kernel) -> None:
         self.kernel = kernel
         self.point = 0
+        self.timeout: float | None = 0
 
     def __call__(self, timeout: float | None) -> bool:
         point = self.point
         self.point += 1
+        self.timeout = timeout  # >0: virtual time will jump that far after this point
         return self.take(point, timeout is None)
 
     def take(self, point: int, block: bool) -> bool:
@@ -69,6 +71,13 @@ class Inputs:
                 runloop.deliver_host_signals(kernel)
             elif event.kind == "timeout":
                 kernel.timeout_due = True
+            elif event.kind == "net":
+                net = kernel.det_net
+                if net is None:
+                    diverge(kernel, f"the record holds host socket input at point {point} for "
+                            "a run without --net host or --publish")  # fmt: skip
+                    return
+                net.deliver(event)
 
 
 class LiveInputs(Inputs):
@@ -83,8 +92,8 @@ class LiveInputs(Inputs):
         kernel = self.kernel
         while True:
             fds = self._fds()
-            events = self._poll(fds, block)
-            if events or not block or not fds:
+            events, watched = self._poll(fds, block)
+            if events or not block or not (fds or watched):
                 break  # a blocking point waits until something comes (or nothing can)
         if events:
             t = kernel.clock.monotonic_ns()
@@ -92,7 +101,7 @@ class LiveInputs(Inputs):
                 if self.writer is not None:
                     self.writer.line(event.to_json(point, t))
             self.deliver(point, events)
-        return bool(events) or bool(fds)
+        return bool(events) or bool(fds) or watched
 
     def _fds(self) -> list[int]:
         kernel = self.kernel
@@ -105,15 +114,31 @@ class LiveInputs(Inputs):
             fds.append(kernel.wakeup_fd)
         return fds
 
-    def _poll(self, fds: list[int], block: bool) -> list[InputEvent]:
+    def _poll(self, fds: list[int], block: bool) -> tuple[list[InputEvent], bool]:
+        """The inputs there are now (waiting for one if block), and whether host sockets
+        were watched (net/detnet.py: what they had is in the inputs)."""
         kernel = self.kernel
-        ready: list[int] = []
-        if fds and not self._pending():
+        net = kernel.det_net
+        watches = net.watches() if net is not None else []
+        ready: dict[int, int] = {}
+        if fds or watches:
+            poller = select.poll()
+            for fd in fds:
+                poller.register(fd, POLLIN)
+            for fd, mask, _ in watches:
+                poller.register(fd, mask)
+            wait = block and not self._pending() and not (net is not None and net.pending())
+            ms: int | None = None if wait else 0
+            if not block and self.timeout and net is not None and net.awaited() and \
+                    not self._pending():  # fmt: skip
+                # Idle until a timer while a task waits for a host socket: the host gets
+                # as long (in host time) to answer, as a network would, before time jumps.
+                ms = max(1, int(self.timeout * 1000))
             try:
-                ready = select.select(fds, [], [], None if block else 0)[0]
+                ready = dict(poller.poll(ms))
             except (OSError, ValueError):
-                ready = []
-        if kernel.wakeup_fd is not None and kernel.wakeup_fd in ready:
+                ready = {}
+        if kernel.wakeup_fd is not None and ready.get(kernel.wakeup_fd):
             try:
                 os.read(kernel.wakeup_fd, 512)
             except OSError:
@@ -121,7 +146,7 @@ class LiveInputs(Inputs):
         events = []
         console = kernel.console
         stdin = console.host_stdin() if isinstance(console, VirtualConsole) else None
-        if stdin is not None and stdin in ready:
+        if stdin is not None and ready.get(stdin):
             try:
                 data = os.read(stdin, HOST_READ)
             except BlockingIOError:
@@ -130,6 +155,8 @@ class LiveInputs(Inputs):
                 data = b""  # a terminal that went away reads as end of file
             if data is not None:
                 events.append(InputEvent("stdin", data))
+        if watches:
+            events += net.take(watches, ready)  # type: ignore[union-attr]
         signals, kernel.host_signals = kernel.host_signals, []
         for sig in signals:
             if sig == SIGWINCH and isinstance(console, VirtualConsole):
@@ -140,7 +167,7 @@ class LiveInputs(Inputs):
         if kernel.timeout_fired and not self.timeout_taken:
             self.timeout_taken = True
             events.append(InputEvent("timeout"))
-        return events
+        return events, bool(watches)
 
     def _pending(self) -> bool:
         kernel = self.kernel

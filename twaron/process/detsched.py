@@ -141,7 +141,9 @@ class DeterministicScheduler(Scheduler):
             if deadline is not None:
                 if last != now:  # once per instant: input that is already there comes first
                     last = now
-                    self.host_wait(0)
+                    # (the time to the timer: a host socket a task waits on may answer
+                    # meanwhile, live; the wait is still one input point)
+                    self.host_wait(max(deadline - now, 0.0))
                     continue
                 clock.advance_to(deadline)  # type: ignore[attr-defined]
                 continue

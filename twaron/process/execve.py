@@ -169,6 +169,7 @@ def load(task: Task, filename: bytes, argv: list[bytes], envp: list[bytes], dirf
         return None
 
     mm = AddressSpace(kernel.mem)
+    mm.set_exe(inode)
     if prof:
         t0 = prof.phase("exec.new address space", t0, tid)
     try:
@@ -268,6 +269,9 @@ def commit(task: Task, image: NewImage) -> None:
     group.exe = image.path
     kernel.platform.set_regs(task, UserRegs(rip=image.entry, rsp=image.sp))
     kernel.platform.request_stop()
+    new_image = getattr(kernel.platform, "new_image", None)
+    if new_image is not None:  # the tiered CPU starts a new program on Unicorn
+        new_image(task)
     if prof:
         prof.phase("exec.de_thread + mm switch", t0, tid)
 

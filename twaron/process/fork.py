@@ -194,6 +194,7 @@ def _child_mm(task: Task, flags: int) -> AddressSpace:
     platform = kernel.platform
     sp = platform.get_reg(task, "rsp")
     mm = task.mm.fork(hot=(sp, sp - 4096, platform.get_reg(task, "fs_base")))
+    mm.set_exe(task.mm.exe_inode)
     if prof:
         prof.phase("fork.mm.fork", t1, task.tid)
     return mm

@@ -71,13 +71,13 @@ def pidfd_group(task: Task, fd: int) -> tuple[PidFile, ThreadGroup]:
 def signal_target(task: Task, fd: int) -> ThreadGroup:
     """pidfd_send_signal's process: a pidfd's, or that of an fd open on a /proc/PID
     directory (Linux's pidfd_to_pid, then tgid_pidfd_to_pid); EBADF for any other fd."""
-    from twaron.fs.procfs import ProcTgidDir
+    from twaron.fs.procfs import PidDir
 
     f = task.files.get(fd)
     if isinstance(f, PidFile):
         return f.group
-    if f is not None and isinstance(f.inode, ProcTgidDir):
-        return f.inode.group
+    if isinstance(f.inode, PidDir) and f.inode.t0 is None:  # /proc/PID, not .../task/TID
+        return f.inode.g
     raise KernelError(EBADF)
 
 

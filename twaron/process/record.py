@@ -11,6 +11,10 @@ happened:
     {"in": P, "t": NS, "signal": SIG}        stdin bytes ("" is end of file), a signal sent
     {"in": P, "t": NS, "winsize": HEX}       to twaron, the terminal's new size, the
     {"in": P, "t": NS, "timeout": true}      --timeout expiring
+    {"in": P, "t": NS, "net": OP, "sock": ID, ["data": BASE64, "err": E, "addr": HEX]}
+                                             what a host socket had (net/detnet.py)
+    {"host": N, "op": OP, "sock": ID, ["err": E | "ret": R | "data": BASE64]}
+                                             the result of the N-th host call (detnet.py)
     {"check": N, "t": NS, "hash": HEX}       the event hash after N events (every N)
     {"end": true, "events": N, "hash": HEX, "status": S, "t": NS}
 
@@ -48,11 +52,22 @@ class RecordError(Exception):
     """The record file cannot be used: the message says which line and why."""
 
 
+NET_OPS = frozenset(("data", "eof", "error", "connected", "accept", "pub_accept", "pub_dgram"))
+HOST_CALLS = frozenset(("socket", "bind", "listen", "connect", "getsockname", "getpeername",
+                        "sendto", "shutdown", "setsockopt", "getsockopt"))  # fmt: skip
+
+
 @dataclass
 class InputEvent:
-    kind: str  # stdin | signal | winsize | timeout
+    kind: str  # stdin | signal | winsize | timeout | net
     data: bytes = b""
     sig: int = 0
+    # net: what a host socket had (op), for which socket, an errno, an address
+    op: str = ""
+    sock: int = 0
+    err: int = 0
+    addr: bytes = b""
+    host: Any = field(default=None, compare=False, repr=False)  # live only: a host socket
 
     def to_json(self, point: int, t: int) -> dict[str, Any]:
         out: dict[str, Any] = {"in": point, "t": t}
@@ -62,12 +77,24 @@ class InputEvent:
             out["signal"] = self.sig
         elif self.kind == "winsize":
             out["winsize"] = self.data.hex()
+        elif self.kind == "net":
+            out.update(net=self.op, sock=self.sock)
+            if self.data:
+                out["data"] = base64.b64encode(self.data).decode()
+            if self.err:
+                out["err"] = self.err
+            if self.addr:
+                out["addr"] = self.addr.hex()
         else:
             out["timeout"] = True
         return out
 
     def digest_bytes(self) -> bytes:
-        return b"in:" + self.kind.encode() + b":" + str(self.sig).encode() + b":" + self.data
+        head = b"in:" + self.kind.encode() + b":" + str(self.sig).encode() + b":"
+        if self.kind == "net":
+            head += b"%s:%d:%d:%s:" % (self.op.encode(), self.sock, self.err,
+                                       self.addr.hex().encode())  # fmt: skip
+        return head + self.data
 
 
 class EventStream:
@@ -99,6 +126,10 @@ class EventStream:
 
     def output(self, stream: int, data: bytes) -> None:
         self.add(_OUTPUT.pack(4, stream, len(data)) + data)
+
+    def net_output(self, sock: int, data: bytes) -> None:
+        """Bytes the guest sent to the host through socket `sock` (net/detnet.py)."""
+        self.add(struct.pack("<BQI", 6, sock & U64, len(data)) + data)
 
     def input(self, point: int, event: InputEvent) -> None:
         self.add(struct.pack("<BQ", 5, point) + event.digest_bytes())
@@ -141,6 +172,7 @@ class Record:
     check_times: dict[int, int] = field(default_factory=dict)
     end: dict[str, Any] | None = None
     last_point: int = -1
+    host_calls: list[dict[str, Any]] = field(default_factory=list)  # in call order
 
     @property
     def check_every(self) -> int:
@@ -198,9 +230,13 @@ def _take(rec: Record, obj: dict[str, Any]) -> None:
             event = InputEvent("winsize", bytes.fromhex(_str(obj["winsize"])))
         elif obj.get("timeout") is True:
             event = InputEvent("timeout")
+        elif "net" in obj:
+            event = _net_input(obj)
         else:
             raise ValueError("an input of no known kind")
         rec.inputs.setdefault(point, []).append(event)
+    elif "host" in obj:
+        rec.host_calls.append(_host_call(obj, len(rec.host_calls)))
     elif "check" in obj:
         count = _int(obj["check"])
         rec.checks[count] = _str(obj["hash"])
@@ -210,6 +246,40 @@ def _take(rec: Record, obj: dict[str, Any]) -> None:
                    "status": _int(obj["status"]), "t": _int(obj.get("t", 0))}  # fmt: skip
     else:
         raise ValueError("a line of no known kind")
+
+
+def _net_input(obj: dict[str, Any]) -> InputEvent:
+    op = _str(obj["net"])
+    if op not in NET_OPS:
+        raise ValueError(f"no net input {op!r}")
+    return InputEvent("net", _b64(obj.get("data", "")), op=op, sock=_int(obj["sock"]),
+                      err=_errno(obj.get("err", 0)), addr=bytes.fromhex(_str(obj.get("addr", ""))))
+
+
+def _host_call(obj: dict[str, Any], no: int) -> dict[str, Any]:
+    if _int(obj["host"]) != no:
+        raise ValueError(f"host call {obj['host']} where {no} was due")
+    op = _str(obj["op"])
+    if op not in HOST_CALLS:
+        raise ValueError(f"no host call {op!r}")
+    call: dict[str, Any] = {"host": no, "op": op, "sock": _int(obj["sock"]),
+                            "err": _errno(obj.get("err", 0))}  # fmt: skip
+    if "data" in obj:
+        call["data"] = _b64(obj["data"])
+    if "ret" in obj:
+        call["ret"] = _int(obj["ret"])
+    return call
+
+
+def _b64(v: Any) -> bytes:
+    return base64.b64decode(_str(v), validate=True)
+
+
+def _errno(v: Any) -> int:
+    e = _int(v)
+    if not 0 <= e < 4096:
+        raise ValueError(f"no errno {e}")
+    return e
 
 
 def _int(v: Any) -> int:

@@ -206,9 +206,11 @@ RLIMITS = ("enforced: NOFILE, FSIZE, AS, STACK (at exec), NPROC, CPU; the others
            "stored")  # fmt: skip
 SOCKETS = ("AF_UNIX; AF_INET and AF_INET6 TCP and UDP on lo inside the guest (--net none: "
            "byte queues, no packets; TIME_WAIT, retransmission and keepalive probes are not "
-           "modelled) or as host sockets (--net host); AF_NETLINK NETLINK_ROUTE (link, address "
-           "and route dumps of lo); raw, ICMP, packet sockets and the other families are "
-           "ESOCKTNOSUPPORT/EPROTONOSUPPORT/EAFNOSUPPORT")  # fmt: skip
+           "modelled) or as host sockets (--net host; in a deterministic run what they "
+           "receive, accept and connect comes at input points, a stream send never waits for "
+           "the host, and --record keeps it all for twaron replay); AF_NETLINK NETLINK_ROUTE "
+           "(link, address and route dumps of lo); raw, ICMP, packet sockets and the other "
+           "families are ESOCKTNOSUPPORT/EPROTONOSUPPORT/EAFNOSUPPORT")  # fmt: skip
 SEND_OOB = ("MSG_OOB sends TCP's urgent byte; on AF_UNIX it is EOPNOTSUPP (Linux with "
             "CONFIG_AF_UNIX_OOB sends a stream's urgent byte); a UDP message is copied in "
             "before its size is checked (EFAULT before EMSGSIZE)")  # fmt: skip
@@ -384,10 +386,9 @@ FACTS: dict[str, Fact] = {
     "truncate": full(PATH, LD),
     "ftruncate": full(FD, LD),
     "fallocate": partial("tmpfs's modes (allocation, KEEP_SIZE, PUNCH_HOLE) as Linux 6.12+ checks "
-                         "them (the overlay root's files too; a volume's: EOPNOTSUPP); a "
-                         "process that has the file mapped keeps the punched pages (zeroed) "
-                         "until it unmaps them: its writes there no longer reach the file "
-                         "(Linux refaults a new page)", FD, flags(FALLOC_FLAGS), LD, LD),
+                         "them (the overlay root's files too; a volume's: made on the host "
+                         "file, but COLLAPSE/INSERT_RANGE are EOPNOTSUPP)",
+                         FD, flags(FALLOC_FLAGS), LD, LD),
     # fmt: skip
     "fadvise64": partial("the advice is checked, then ignored (as Linux does on tmpfs); a pipe "
                          "is not ESPIPE", FD, LD, U, enum(FADV_ADVICE)),  # fmt: skip

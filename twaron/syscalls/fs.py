@@ -1269,6 +1269,7 @@ def sys_truncate(task: Any, path: int, length: int, *_: int) -> int:
         raise KernelError(EINVAL)
     permission(inode, MAY_WRITE, task.cred)
     vfs.may_write_fs(p)
+    vfs.get_write_access(inode)
     _newsize_ok(task, inode, length)
     inode.set_size(length)
     _changed(p, inode, IN_MODIFY)
@@ -1312,11 +1313,16 @@ def sys_fallocate(task: Any, fd: int, mode: int, offset: int, length: int, *_: i
         raise KernelError(ENODEV)
     if off + ln > vfs.MAX_LFS_FILESIZE:
         raise KernelError(EFBIG)
-    if inode.mapping is None or inode.sb.fstype not in ("tmpfs", "devtmpfs", "overlay"):
+    host_fallocate = getattr(f, "fallocate", None)  # a host-backed file's (a volume's)
+    memory_fs = inode.mapping is not None and inode.sb.fstype in ("tmpfs", "devtmpfs", "overlay")
+    if host_fallocate is None and not memory_fs:
         raise KernelError(EOPNOTSUPP)  # procfs & co have no ->fallocate
     if not mode & FALLOC_FL_PUNCH_HOLE:
         _newsize_ok(task, inode, off + ln)  # even with KEEP_SIZE (shmem_fallocate)
-    shmem_fallocate(inode, mode, off, ln)
+    if host_fallocate is not None:
+        host_fallocate(mode, off, ln)
+    else:
+        shmem_fallocate(inode, mode, off, ln)
     _modified(f, 1)
     return 0
 

@@ -1,0 +1,165 @@
+"""The tiered CPU (`--platform auto` on a PVM host, `tiered` wherever KVM runs): programs
+that alternate compute bursts with exit-dense stretches get Linux's results while the kernel
+moves them between Unicorn and KVM, and the per-task tier counters show that they moved.
+
+Programs (tests/platform/c/tier_*.c) check themselves and print facts; each runs natively
+too, to show the expected output is Linux's. Skipped (saying why) where /dev/kvm is absent
+or cannot create a VM: then there is only Unicorn, and `auto` is Unicorn.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from twaron import api
+from twaron.build import BuildError, build_static
+from twaron.config import Config
+from twaron.fs.console import Console
+from twaron.platform.base import kvm_unavailable_reason
+
+pytestmark = [pytest.mark.kvm]
+
+WHY = kvm_unavailable_reason()
+needs_kvm = pytest.mark.skipif(bool(WHY), reason=f"KVM unavailable: {WHY}")
+
+HERE = Path(__file__).resolve().parent
+C_DIR = HERE / "c"
+REPO = HERE.parent.parent
+CFLAGS = ["-static", "-O1", "-Wall", "-Wno-unused-function", "-Wno-unused-result"]
+
+
+def build(name: str) -> str:
+    try:
+        return str(build_static(C_DIR / f"{name}.c", name, "platform", cflags=CFLAGS,
+                                include=[C_DIR], inputs=[C_DIR / "tier.h"],
+                                out_dir=REPO / ".build" / "platform"))  # fmt: skip
+    except BuildError as e:
+        pytest.skip(str(e))
+
+
+def run_tiered(name: str, platform: str = "tiered"):
+    """Boot a kernel on `platform`, run the program as pid 1; (status, output, kernel)."""
+    out = bytearray()
+    config = Config(argv=["/prog"], platform=platform, add_files=[(build(name), "/prog")],
+                    timeout=300)  # fmt: skip
+    kernel = api.boot(config, Console(lambda n: b"", out.extend, out.extend))
+    assert api.start(kernel, config) is None
+    status = kernel.run()
+    assert kernel.oopses == []
+    return status, bytes(out), kernel
+
+
+def native(name: str) -> bytes:
+    return subprocess.run([build(name)], capture_output=True, timeout=120, check=True).stdout
+
+
+def moves(kernel, tid: int = 1) -> tuple[int, int]:
+    st = kernel.platform.stats[tid]
+    return st.moves_up, st.moves_down
+
+
+@needs_kvm
+def test_auto_is_tiered_on_pvm():
+    from twaron.platform.base import auto_choice
+    from twaron.platform.kvm import entry_path
+
+    assert auto_choice() == ("kvm" if entry_path() == "lstar" else "tiered")
+
+
+@needs_kvm
+def test_bursts_and_syscalls_move_and_agree():
+    status, out, kernel = run_tiered("tier_burst", platform="auto"
+                                     if _auto_is_tiered() else "tiered")  # fmt: skip
+    assert (status, out) == (0, native("tier_burst"))
+    assert out == b"bursts agree\n"
+    up, down = moves(kernel)
+    assert up >= 1 and down >= 1, (up, down)
+    st = kernel.platform.stats[1]
+    assert st.run_ns[0] > 0 and st.run_ns[1] > 0  # time on each tier
+
+
+@needs_kvm
+def test_jit_code_rewritten_on_one_tier_runs_on_the_other():
+    status, out, kernel = run_tiered("tier_jit")
+    assert (status, out) == (0, native("tier_jit"))
+    assert out == b"jit checks 2400, wrong 0\n"
+    up, down = moves(kernel)
+    assert up >= 1 and down >= 1, (up, down)
+    # the page written on KVM was seen and Unicorn's translations dropped before it ran
+    assert kernel.platform.code_flushes >= 1
+
+
+@needs_kvm
+def test_fpu_and_sse_state_survive_moves():
+    status, out, kernel = run_tiered("tier_fpu")
+    assert (status, out) == (0, native("tier_fpu"))
+    assert b"CHANGED" not in out and b"DIFFER" not in out, out
+    up, down = moves(kernel)
+    assert up >= 1 and down >= 1, (up, down)
+
+
+@needs_kvm
+def test_signals_on_either_tier():
+    status, out, kernel = run_tiered("tier_signals")
+    assert (status, out) == (0, native("tier_signals"))
+    assert out == b"usr1 12, handler value 4095.0, alarms yes, bursts agree\n"
+    assert moves(kernel)[0] >= 1
+
+
+@needs_kvm
+def test_fork_exec_threads():
+    status, out, kernel = run_tiered("tier_procs")
+    assert (status, out) == (0, native("tier_procs"))
+    assert out == b"threads 1 1, main 1, child exit 7\n"
+    platform = kernel.platform
+    assert platform.moves[1] >= 2 and platform.moves[0] >= 1, platform.moves
+    assert sum(1 for st in platform.stats.values() if st.moves_up) >= 2  # several tasks moved
+
+
+@needs_kvm
+def test_one_cpuid_on_both_tiers():
+    """Unicorn answers CPUID from the table KVM was given: Unicorn's model's leaves with
+    only the feature bits KVM offers too (on PVM the hardware answers on KVM; a program
+    reads CPUID emulated, at its start, and a #UD on Unicorn is retried on KVM)."""
+    from twaron.platform.tiered import FEATURE_WORDS
+
+    _, _, kernel = run_tiered("tier_burst")
+    p = kernel.platform
+    for key, words in FEATURE_WORDS.items():
+        offer = p._kvm_offer.get(key)
+        if offer is not None and key in p.cpuid_table:
+            for r in words:
+                assert p.cpuid_table[key][r] & ~offer[r] == 0, (key, r)
+    assert p.cpuid(1, 0)[2] & (1 << 28) == 0  # no AVX: Unicorn cannot run it
+
+
+@needs_kvm
+def test_exit_dense_program_stays_emulated():
+    """A shell pipeline (all exits) never goes to KVM; the result is Linux's."""
+    import twaron
+
+    r = twaron.run(["sh", "-c", "for i in 1 2 3 4 5; do echo $i; done | grep -c ."],
+                   platform="tiered", timeout=120)  # fmt: skip
+    assert (r.returncode, r.stdout, r.oopses) == (0, b"5\n", [])
+
+
+def _auto_is_tiered() -> bool:
+    from twaron.platform.base import auto_choice
+
+    return auto_choice() == "tiered"
+
+
+@needs_kvm
+def test_instruction_unicorn_lacks_runs_on_kvm():
+    """AVX (Unicorn's model has none; the host's CPUID, which PVM's KVM shows, has it):
+    the #UD on Unicorn sends the task to KVM for good, and a real ud2 is still SIGILL."""
+    if b"avx" not in Path("/proc/cpuinfo").read_bytes():
+        pytest.skip("the host CPU has no AVX")
+    status, out, kernel = run_tiered("tier_avx")
+    assert (status, out) == (0, native("tier_avx"))
+    assert out == b"avx sum 11 88\nud2: SIGILL\n"
+    st = kernel.platform.stats[1]
+    assert st.sticky and st.moves_up == 1 and st.moves_down == 0
