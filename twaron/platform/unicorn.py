@@ -94,6 +94,13 @@ REG_IDS = {
     "fs_base": X.UC_X86_REG_FS_BASE, "gs_base": X.UC_X86_REG_GS_BASE,
 }  # fmt: skip
 ALL_REGS = tuple(REG_IDS)
+# The live CPU state's first words (QEMU's CPUX86State: regs[CPU_NB_REGS], then eip).
+LIVE_ORDER = ("rax", "rcx", "rdx", "rbx", "rsp", "rbp", "rsi", "rdi", "r8", "r9", "r10", "r11",
+              "r12", "r13", "r14", "r15", "rip")  # fmt: skip
+LIVE_WORDS = len(LIVE_ORDER)
+L_RAX, L_RCX, L_RDX, L_RSI, L_RDI, L_R8, L_R9, L_R10, L_R11, L_RIP = (
+    LIVE_ORDER.index(n)
+    for n in ("rax", "rcx", "rdx", "rsi", "rdi", "r8", "r9", "r10", "r11", "rip"))
 
 # Boot layout, virtual addresses of the ring-0 set-up page tables (identity of nothing the
 # guest ever uses: user address spaces have their own tables).
@@ -110,10 +117,10 @@ USER_CS, USER_SS = 0x23, 0x1B
 class _RegBatch:
     """Preallocated ctypes arrays for uc_reg_read_batch / uc_reg_write_batch."""
 
-    def __init__(self, names: tuple[str, ...]) -> None:
+    def __init__(self, names: tuple[str, ...], ids: dict[str, int] = REG_IDS) -> None:
         n = len(names)
         self.n = n
-        self.ids = (ctypes.c_int * n)(*(REG_IDS[x] for x in names))
+        self.ids = (ctypes.c_int * n)(*(ids[x] for x in names))
         self.vals = (ctypes.c_uint64 * n)()
         # the same memory as plain integers: tolist()/slice assignment cost a tenth of
         # indexing the ctypes array element by element (this is on every syscall's path)
@@ -175,6 +182,12 @@ class UnicornPlatform:
         self._set_exception_field(self._template)
         env = self._find_live_env()
         self._exc_live = ctypes.c_int32.from_address(env + self._exc_offset) if env else None
+        self._live = self._live_regs(env)
+        self._sc_flags = _RegBatch(("rflags",))
+        # CR3 through the batch call: the Python binding's reg_write costs microseconds more,
+        # on every address-space switch
+        self._cr3 = _RegBatch(("cr3",), {"cr3": X.UC_X86_REG_CR3})
+        self.syscall_rflags = 0
         self._slice = 0
         self.need_resched = False
         # Set by the kernel: whether another task, a timer or the host is waiting for the CPU.
@@ -391,6 +404,26 @@ class UnicornPlatform:
             uc.reg_write(REG_IDS[f"r{i + 8}"], v)
         return found
 
+    def _live_regs(self, env: int | None) -> memoryview | None:
+        """The live CPU state's general registers and RIP as 64-bit words (QEMU's
+        CPUX86State begins regs[16] in the order rax rcx rdx rbx rsp rbp rsi rdi r8..r15,
+        then eip), or None. The syscall hook reads its arguments and writes its result
+        there: two ctypes calls fewer on every syscall. Checked by writing each register
+        through Unicorn and reading it back here."""
+        if env is None:
+            return None
+        live = memoryview((ctypes.c_uint64 * LIVE_WORDS).from_address(env)).cast("B").cast("Q")
+        uc = self.uc
+        saved = [uc.reg_read(REG_IDS[name]) for name in LIVE_ORDER]
+        ok = True
+        for i, name in enumerate(LIVE_ORDER):
+            mark = 0x5457_4152_4F4E_0000 | i
+            uc.reg_write(REG_IDS[name], mark)
+            ok = ok and live[i] == mark
+        for name, v in zip(LIVE_ORDER, saved, strict=True):
+            uc.reg_write(REG_IDS[name], v)
+        return live if ok else None
+
     def _set_exception_field(self, ctx: object) -> None:
         ctypes.c_int32.from_address(self._ctx_data(ctx) + self._exc_offset).value = -1
 
@@ -425,7 +458,7 @@ class UnicornPlatform:
             if self.in_syscall:
                 ret = self.syscall_rip + 2
                 b = self._fork_regs
-                b.vals[0], b.vals[1], b.vals[2], b.vals[3] = ret, ret, self._sc_in.vals[8], 0
+                b.vals[0], b.vals[1], b.vals[2], b.vals[3] = ret, ret, self.syscall_rflags, 0
                 self._ctx_write_batch(ctx.context, b.ids, b.ptrs, b.n)
             return ctx
         return self._copy_context(parent.cpu)
@@ -443,8 +476,19 @@ class UnicornPlatform:
         # A restored context does not flush the TLB: reload CR3 below, unless the task is a
         # thread of the same address space as the last one (its context holds the same CR3,
         # and the TLB holds that address space's translations; tlb_dirty covers changes).
-        if cur is None or cur.mm is not task.mm or self.uc.reg_read(X.UC_X86_REG_CR3) != self.cr3:
+        if cur is None or cur.mm is not task.mm or self._read_cr3() != self.cr3:
             self.cr3 = -1
+
+    def _read_cr3(self) -> int:
+        b = self._cr3
+        self._read_batch(self.uch, b.ids, b.ptrs, 1)
+        return b.words[0]
+
+    def _write_cr3(self, value: int) -> None:
+        """Load an address space (QEMU flushes its TLB and its jump cache)."""
+        b = self._cr3
+        b.words[0] = value
+        self._write_batch(self.uch, b.ids, b.ptrs, 1)
 
     def _is_live(self, task: Thread) -> bool:
         return task is self.current
@@ -605,7 +649,7 @@ class UnicornPlatform:
             self._switch_to(task)
         mm = task.mm
         if mm.cr3 != self.cr3:
-            self.uc.reg_write(X.UC_X86_REG_CR3, mm.cr3)
+            self._write_cr3(mm.cr3)
             self.cr3 = mm.cr3
             mm.tlb_dirty = False
         elif mm.tlb_dirty:
@@ -667,25 +711,43 @@ class UnicornPlatform:
             self._exc_live.value = -1
         else:
             self._clear_exception_in_flight()
-        b = self._sc_in
-        self._read_batch(self.uch, b.ids, b.ptrs, 9)
-        nr, a0, a1, a2, a3, a4, a5, rip, rflags = b.words.tolist()
+        live = self._live
+        if live is not None:  # the arguments straight from the CPU state; RFLAGS is computed
+            f = self._sc_flags  # from QEMU's lazy condition codes, so Unicorn reads it
+            self._read_batch(self.uch, f.ids, f.ptrs, 1)
+            rflags = f.words[0]
+            nr, a0, a1, a2, a3, a4, a5, rip = (live[L_RAX], live[L_RDI], live[L_RSI],
+                                               live[L_RDX], live[L_R10], live[L_R8],
+                                               live[L_R9], live[L_RIP])  # fmt: skip
+        else:
+            b = self._sc_in
+            self._read_batch(self.uch, b.ids, b.ptrs, 9)
+            nr, a0, a1, a2, a3, a4, a5, rip, rflags = b.words.tolist()
         self.syscall_rip = rip
+        self.syscall_rflags = rflags
         self.in_syscall = True
         task = self.current
         try:
             ret = self.syscall_entry(task, nr, a0, a1, a2, a3, a4, a5)
             if ret is not None:
-                o = self._sc_out
-                w = o.words
-                w[0] = ret & U64
-                w[1] = rip + 2
-                w[2] = rflags
-                self._write_batch(self.uch, o.ids, o.ptrs, 3)
+                if live is not None:  # what SYSCALL and SYSRET leave: rcx = RIP, r11 = RFLAGS
+                    live[L_RAX] = ret & U64
+                    live[L_RCX] = rip + 2
+                    live[L_R11] = rflags
+                else:
+                    o = self._sc_out
+                    w = o.words
+                    w[0] = ret & U64
+                    w[1] = rip + 2
+                    w[2] = rflags
+                    self._write_batch(self.uch, o.ids, o.ptrs, 3)
             mm = task.mm  # type: ignore[union-attr]
             if mm.tlb_dirty and mm.cr3 == self.cr3:
-                self._flush_tlb()
-                mm.tlb_dirty = False
+                if task.exited:  # it never returns: the next run reloads CR3 (and flushes)
+                    self.cr3 = -1  # even if a new address space reuses the PML4's frame
+                else:
+                    self._flush_tlb()
+                    mm.tlb_dirty = False
         except BaseException as exc:  # a platform bug: surface it from run()
             self.oops = exc
             self.stop_requested = True
