@@ -183,6 +183,7 @@ class UnicornPlatform:
         env = self._find_live_env()
         self._exc_live = ctypes.c_int32.from_address(env + self._exc_offset) if env else None
         self._live = self._live_regs(env)
+        self._live_args = self._live[:L_R10 + 1] if self._live is not None else None
         self._sc_flags = _RegBatch(("rflags",))
         # CR3 through the batch call: the Python binding's reg_write costs microseconds more,
         # on every address-space switch
@@ -716,9 +717,8 @@ class UnicornPlatform:
             f = self._sc_flags  # from QEMU's lazy condition codes, so Unicorn reads it
             self._read_batch(self.uch, f.ids, f.ptrs, 1)
             rflags = f.words[0]
-            nr, a0, a1, a2, a3, a4, a5, rip = (live[L_RAX], live[L_RDI], live[L_RSI],
-                                               live[L_RDX], live[L_R10], live[L_R8],
-                                               live[L_R9], live[L_RIP])  # fmt: skip
+            nr, _, a2, _, _, _, a1, a0, a4, a5, a3 = self._live_args.tolist()
+            rip = live[L_RIP]
         else:
             b = self._sc_in
             self._read_batch(self.uch, b.ids, b.ptrs, 9)
