@@ -282,6 +282,10 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--deterministic-cost", action="store_true",
                        help="instead: time normal and --deterministic Unicorn runs of the "
                        "workloads from the host and print the slowdown")
+    bench.add_argument("--guest-speed", action="store_true",
+                       help="instead: instructions per microsecond of warm guest code (the "
+                       "kernels sha256, interp, qsort) in a bare Unicorn engine, in twaron "
+                       "and natively")
     bench.add_argument("workloads", nargs="*", metavar="WORKLOAD",
                        help="workloads to run (default: all)")
     bench.set_defaults(handler=_cmd_bench)
@@ -703,6 +707,13 @@ def _cmd_bench(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int
 
         try:
             return detcost.main(args.workloads, args.quick, args.rounds)
+        except ValueError as e:
+            parser.error(f"bench: {e}")
+    if args.guest_speed:
+        from twaron.bench import guestspeed
+
+        try:
+            return guestspeed.main(args.workloads, args.platform, args.rounds or 3)
         except ValueError as e:
             parser.error(f"bench: {e}")
     from twaron.bench import runner

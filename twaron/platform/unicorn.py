@@ -94,6 +94,13 @@ REG_IDS = {
     "fs_base": X.UC_X86_REG_FS_BASE, "gs_base": X.UC_X86_REG_GS_BASE,
 }  # fmt: skip
 ALL_REGS = tuple(REG_IDS)
+# The live CPU state's first words (QEMU's CPUX86State: regs[CPU_NB_REGS], then eip).
+LIVE_ORDER = ("rax", "rcx", "rdx", "rbx", "rsp", "rbp", "rsi", "rdi", "r8", "r9", "r10", "r11",
+              "r12", "r13", "r14", "r15", "rip")  # fmt: skip
+LIVE_WORDS = len(LIVE_ORDER)
+L_RAX, L_RCX, L_RDX, L_RSI, L_RDI, L_R8, L_R9, L_R10, L_R11, L_RIP = (
+    LIVE_ORDER.index(n)
+    for n in ("rax", "rcx", "rdx", "rsi", "rdi", "r8", "r9", "r10", "r11", "rip"))
 
 # Boot layout, virtual addresses of the ring-0 set-up page tables (identity of nothing the
 # guest ever uses: user address spaces have their own tables).
@@ -110,10 +117,10 @@ USER_CS, USER_SS = 0x23, 0x1B
 class _RegBatch:
     """Preallocated ctypes arrays for uc_reg_read_batch / uc_reg_write_batch."""
 
-    def __init__(self, names: tuple[str, ...]) -> None:
+    def __init__(self, names: tuple[str, ...], ids: dict[str, int] = REG_IDS) -> None:
         n = len(names)
         self.n = n
-        self.ids = (ctypes.c_int * n)(*(REG_IDS[x] for x in names))
+        self.ids = (ctypes.c_int * n)(*(ids[x] for x in names))
         self.vals = (ctypes.c_uint64 * n)()
         # the same memory as plain integers: tolist()/slice assignment cost a tenth of
         # indexing the ctypes array element by element (this is on every syscall's path)
@@ -175,6 +182,14 @@ class UnicornPlatform:
         self._set_exception_field(self._template)
         env = self._find_live_env()
         self._exc_live = ctypes.c_int32.from_address(env + self._exc_offset) if env else None
+        self._live = self._live_regs(env)
+        self._live_args = self._live[:L_R10 + 1] if self._live is not None else None
+        self._sc_flags = _RegBatch(("rflags",))
+        self._rip_flags = _RegBatch(("rip", "rflags"))
+        # CR3 through the batch call: the Python binding's reg_write costs microseconds more,
+        # on every address-space switch
+        self._cr3 = _RegBatch(("cr3",), {"cr3": X.UC_X86_REG_CR3})
+        self.syscall_rflags = 0
         self._slice = 0
         self.need_resched = False
         # Set by the kernel: whether another task, a timer or the host is waiting for the CPU.
@@ -394,6 +409,29 @@ class UnicornPlatform:
             uc.reg_write(REG_IDS[f"r{i + 8}"], v)
         return found
 
+    def _live_regs(self, env: int | None) -> memoryview | None:
+        """The live CPU state's general registers and RIP as 64-bit words (QEMU's
+        CPUX86State begins regs[16] in the order rax rcx rdx rbx rsp rbp rsi rdi r8..r15,
+        then eip), or None. The syscall hook reads its arguments and writes its result
+        there: two ctypes calls fewer on every syscall. Checked by writing each general
+        register through Unicorn and reading it back here."""
+        if env is None:
+            return None
+        live = memoryview((ctypes.c_uint64 * LIVE_WORDS).from_address(env)).cast("B").cast("Q")
+        uc = self.uc
+        # RIP is only compared: a RIP written through Unicorn leaves flags set (quit_request,
+        # skip_sync_pc_on_exit) that would change how the next run stops.
+        gprs = LIVE_ORDER[:L_RIP]
+        saved = [uc.reg_read(REG_IDS[name]) for name in gprs]
+        ok = live[L_RIP] == uc.reg_read(X.UC_X86_REG_RIP) != 0
+        for i, name in enumerate(gprs):
+            mark = 0x5457_4152_4F4E_0000 | i
+            uc.reg_write(REG_IDS[name], mark)
+            ok = ok and live[i] == mark
+        for name, v in zip(gprs, saved, strict=True):
+            uc.reg_write(REG_IDS[name], v)
+        return live if ok else None
+
     def _set_exception_field(self, ctx: object) -> None:
         ctypes.c_int32.from_address(self._ctx_data(ctx) + self._exc_offset).value = -1
 
@@ -428,7 +466,7 @@ class UnicornPlatform:
             if self.in_syscall:
                 ret = self.syscall_rip + 2
                 b = self._fork_regs
-                b.vals[0], b.vals[1], b.vals[2], b.vals[3] = ret, ret, self._sc_in.vals[8], 0
+                b.vals[0], b.vals[1], b.vals[2], b.vals[3] = ret, ret, self.syscall_rflags, 0
                 self._ctx_write_batch(ctx.context, b.ids, b.ptrs, b.n)
             return ctx
         return self._copy_context(parent.cpu)
@@ -446,8 +484,19 @@ class UnicornPlatform:
         # A restored context does not flush the TLB: reload CR3 below, unless the task is a
         # thread of the same address space as the last one (its context holds the same CR3,
         # and the TLB holds that address space's translations; tlb_dirty covers changes).
-        if cur is None or cur.mm is not task.mm or self.uc.reg_read(X.UC_X86_REG_CR3) != self.cr3:
+        if cur is None or cur.mm is not task.mm or self._read_cr3() != self.cr3:
             self.cr3 = -1
+
+    def _read_cr3(self) -> int:
+        b = self._cr3
+        self._read_batch(self.uch, b.ids, b.ptrs, 1)
+        return b.words[0]
+
+    def _write_cr3(self, value: int) -> None:
+        """Load an address space (QEMU flushes its TLB and its jump cache)."""
+        b = self._cr3
+        b.words[0] = value
+        self._write_batch(self.uch, b.ids, b.ptrs, 1)
 
     def _is_live(self, task: Thread) -> bool:
         return task is self.current
@@ -499,9 +548,25 @@ class UnicornPlatform:
             self.set_reg(task, "rip", regs.rip)
 
     def finish_syscall(self, task: Thread, value: int) -> None:
-        self.set_reg(task, "rax", value)
-        self.set_reg(task, "rcx", self.get_reg(task, "rip"))
-        self.set_reg(task, "r11", self.get_reg(task, "rflags"))
+        """rax = value, rcx = RIP, r11 = RFLAGS: two batch calls (every syscall that slept
+        ends here; five calls through the Python binding cost ~10 us)."""
+        if task is self.current and (self.in_syscall or self.pending):
+            self.set_reg(task, "rax", value)
+            self.set_reg(task, "rcx", self.get_reg(task, "rip"))
+            self.set_reg(task, "r11", self.get_reg(task, "rflags"))
+            return
+        b, o = self._rip_flags, self._sc_out
+        if task is self.current:
+            self._read_batch(self.uch, b.ids, b.ptrs, 2)
+        else:
+            self._ctx_read_batch(task.cpu.context, b.ids, b.ptrs, 2)
+        w = o.words
+        w[0] = value & U64
+        w[1], w[2] = b.words.tolist()
+        if task is self.current:
+            self._write_batch(self.uch, o.ids, o.ptrs, 3)
+        else:
+            self._ctx_write_batch(task.cpu.context, o.ids, o.ptrs, 3)
 
     def request_stop(self) -> None:
         self.stop_requested = True
@@ -608,7 +673,7 @@ class UnicornPlatform:
             self._switch_to(task)
         mm = task.mm
         if mm.cr3 != self.cr3:
-            self.uc.reg_write(X.UC_X86_REG_CR3, mm.cr3)
+            self._write_cr3(mm.cr3)
             self.cr3 = mm.cr3
             mm.tlb_dirty = False
         elif mm.tlb_dirty:
@@ -670,25 +735,42 @@ class UnicornPlatform:
             self._exc_live.value = -1
         else:
             self._clear_exception_in_flight()
-        b = self._sc_in
-        self._read_batch(self.uch, b.ids, b.ptrs, 9)
-        nr, a0, a1, a2, a3, a4, a5, rip, rflags = b.words.tolist()
+        live = self._live
+        if live is not None:  # the arguments straight from the CPU state; RFLAGS is computed
+            f = self._sc_flags  # from QEMU's lazy condition codes, so Unicorn reads it
+            self._read_batch(self.uch, f.ids, f.ptrs, 1)
+            rflags = f.words[0]
+            nr, _, a2, _, _, _, a1, a0, a4, a5, a3 = self._live_args.tolist()
+            rip = live[L_RIP]
+        else:
+            b = self._sc_in
+            self._read_batch(self.uch, b.ids, b.ptrs, 9)
+            nr, a0, a1, a2, a3, a4, a5, rip, rflags = b.words.tolist()
         self.syscall_rip = rip
+        self.syscall_rflags = rflags
         self.in_syscall = True
         task = self.current
         try:
             ret = self.syscall_entry(task, nr, a0, a1, a2, a3, a4, a5)
             if ret is not None:
-                o = self._sc_out
-                w = o.words
-                w[0] = ret & U64
-                w[1] = rip + 2
-                w[2] = rflags
-                self._write_batch(self.uch, o.ids, o.ptrs, 3)
+                if live is not None:  # what SYSCALL and SYSRET leave: rcx = RIP, r11 = RFLAGS
+                    live[L_RAX] = ret & U64
+                    live[L_RCX] = rip + 2
+                    live[L_R11] = rflags
+                else:
+                    o = self._sc_out
+                    w = o.words
+                    w[0] = ret & U64
+                    w[1] = rip + 2
+                    w[2] = rflags
+                    self._write_batch(self.uch, o.ids, o.ptrs, 3)
             mm = task.mm  # type: ignore[union-attr]
             if mm.tlb_dirty and mm.cr3 == self.cr3:
-                self._flush_tlb()
-                mm.tlb_dirty = False
+                if task.exited:  # it never returns: the next run reloads CR3 (and flushes)
+                    self.cr3 = -1  # even if a new address space reuses the PML4's frame
+                else:
+                    self._flush_tlb()
+                    mm.tlb_dirty = False
         except BaseException as exc:  # a platform bug: surface it from run()
             self.oops = exc
             self.stop_requested = True
