@@ -77,7 +77,7 @@ from twaron.config import Publish
 from twaron.errors import KernelError
 from twaron.net.hostnet import EINPROGRESS_HOST, HostSock, _oserror, libc
 from twaron.net.inet import LOOP4
-from twaron.net.publish import WINDOW, Bridge, UdpBridge
+from twaron.net.publish import WINDOW, Bridge, UdpBridge, host_listener
 from twaron.net.socket import NetNamespace, RecvResult, SendMsg, Sink, Sock
 from twaron.net.tcp import TcpSock
 from twaron.process.determinism import diverge
@@ -715,7 +715,7 @@ def start_publish(det: DetNet, publishes: list[Publish]) -> None:
     a port is taken); on replay, nothing on the host."""
     try:
         for index, pub in enumerate(publishes):
-            hs = None if det.replay else _host_listener(pub)
+            hs = None if det.replay else host_listener(pub)
             port: Any = (DetTcpPort if pub.proto == "tcp" else DetUdpPort)(det, index, pub)
             det.ports.append(port)
             if hs is not None:
@@ -725,19 +725,6 @@ def start_publish(det: DetNet, publishes: list[Publish]) -> None:
         raise
 
 
-def _host_listener(pub: Publish) -> socket.socket:
-    fam = socket.AF_INET6 if ":" in pub.host_addr else socket.AF_INET
-    kind = socket.SOCK_DGRAM if pub.proto == "udp" else socket.SOCK_STREAM
-    hs = socket.socket(fam, kind | socket.SOCK_NONBLOCK | socket.SOCK_CLOEXEC)
-    try:
-        hs.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        hs.bind((pub.host_addr, pub.host_port))
-        if kind == socket.SOCK_STREAM:
-            hs.listen(128)
-    except OSError:
-        hs.close()
-        raise
-    return hs
 
 
 class _Port(LiveEnd):

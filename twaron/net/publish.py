@@ -46,7 +46,9 @@ def start(net: NetNamespace, publishes: list[Publish]) -> None:
         raise
 
 
-def _listen(net: NetNamespace, pub: Publish) -> None:
+def host_listener(pub: Publish) -> socket.socket:
+    """The host socket of a published port: bound (and listening, for TCP), non-blocking.
+    OSError if the host refuses it (the port is taken)."""
     fam = socket.AF_INET6 if ":" in pub.host_addr else socket.AF_INET
     kind = socket.SOCK_DGRAM if pub.proto == "udp" else socket.SOCK_STREAM
     hs = socket.socket(fam, kind | socket.SOCK_NONBLOCK | socket.SOCK_CLOEXEC)
@@ -58,7 +60,13 @@ def _listen(net: NetNamespace, pub: Publish) -> None:
     except OSError:
         hs.close()
         raise
-    port = (TcpListener if kind == socket.SOCK_STREAM else UdpPort)(net, hs, pub.guest_port)
+    return hs
+
+
+def _listen(net: NetNamespace, pub: Publish) -> None:
+    hs = host_listener(pub)
+    tcp = hs.type == socket.SOCK_STREAM
+    port = (TcpListener if tcp else UdpPort)(net, hs, pub.guest_port)
     net.closers[port] = port.close
 
 

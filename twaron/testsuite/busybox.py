@@ -423,7 +423,10 @@ class Progress:
             else:
                 state = "waiting"
             parts.append(f"{suite}/{side} {state}" + (f" ({fails} FAIL)" if fails else ""))
-        line = " | ".join(parts)
+        self.show(" | ".join(parts))
+
+    def show(self, line: str) -> None:
+        """The line in place on a terminal; elsewhere, at most every 30 s."""
         if self.tty:
             self.stream.write("\r\x1b[K" + line[: self.width - 1])
             self.stream.flush()

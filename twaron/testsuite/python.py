@@ -26,7 +26,6 @@ import re
 import shutil
 import sys
 import tempfile
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -316,13 +315,7 @@ class Progress(busybox.Progress):
             parts.append(f"{side} {done}/{len(group)} modules, {n} cases"
                          + (f" ({bad} failed)" if bad else "")
                          + (f" [{','.join(running)}]" if running else ""))  # fmt: skip
-        line = " | ".join(parts)
-        if self.tty:
-            self.stream.write("\r\x1b[K" + line[: self.width - 1])
-            self.stream.flush()
-        elif time.monotonic() - self.last_print >= 30:
-            self.last_print = time.monotonic()
-            print(f"[{time.strftime('%H:%M:%S')}] {line}", file=self.stream, flush=True)
+        self.show(" | ".join(parts))
 
 
 # --------------------------------------------------------------------------- running
