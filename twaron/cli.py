@@ -286,6 +286,12 @@ def build_parser() -> argparse.ArgumentParser:
                        help="instead: instructions per microsecond of warm guest code (the "
                        "kernels sha256, interp, qsort) in a bare Unicorn engine, in twaron "
                        "and natively")
+    bench.add_argument("--boot", action="store_true",
+                       help="instead: boot to the first instruction and `twaron run -- true`, "
+                       "in fresh processes, for the built-in root and each --rootfs (default: "
+                       "the cached Debian root, if built)")
+    bench.add_argument("--rootfs", action="append", default=[], metavar="DIR",
+                       help="with --boot: a root to compare with the built-in one")
     bench.add_argument("workloads", nargs="*", metavar="WORKLOAD",
                        help="workloads to run (default: all)")
     bench.set_defaults(handler=_cmd_bench)
@@ -708,6 +714,13 @@ def _cmd_bench(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int
         try:
             return detcost.main(args.workloads, args.quick, args.rounds)
         except ValueError as e:
+            parser.error(f"bench: {e}")
+    if args.boot:
+        from twaron.bench import boot
+
+        try:
+            return boot.main(args.rootfs, args.platform, args.rounds or 5, args.markdown)
+        except (ValueError, RuntimeError) as e:
             parser.error(f"bench: {e}")
     if args.guest_speed:
         from twaron.bench import guestspeed

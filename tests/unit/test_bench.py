@@ -155,3 +155,20 @@ def test_profiling_off_leaves_the_syscall_path_alone() -> None:
         assert k.platform.syscall_entry == k.syscalls.syscall
     finally:
         k.platform.close()
+
+
+def test_boot_figures_for_two_roots(tmp_path: Path) -> None:
+    """bench --boot: fresh processes for the built-in root and a host-backed one; the first
+    instruction comes before the end, and a root without /bin/true fails, never timed."""
+    from twaron.bench import boot
+
+    root = tmp_path / "root"
+    write_host_tree(str(root))
+    figures = boot.measure([None, str(root)], 1, "unicorn")
+    assert [f.root for f in figures] == [boot.DEFAULT_ROOT, str(root)]
+    for f in figures:
+        assert 0 < f.first_insn[0] < f.true_run[0]
+    assert "ratio to built-in" in boot.render(figures)
+    (root / "bin" / "true").unlink()
+    with pytest.raises(RuntimeError, match="failed"):
+        boot.measure([str(root)], 1, "unicorn")
