@@ -629,13 +629,19 @@ def _update_cached(mapping: HostPageCache, pos: int, data: memoryview) -> None:
 
 def _zero_cached(mapping: HostPageCache, start: int, end: int) -> None:
     """A range the host file now reads as zeros, zeroed in the pages already cached."""
-    mem = mapping.mem
-    for index, pfn in list(mapping.pages.items()):
+    mem, pages = mapping.mem, mapping.pages
+    first, last = start >> PAGE_SHIFT, (end - 1) >> PAGE_SHIFT
+    # the range's pages or the cached ones, whichever are fewer (a hole may span terabytes)
+    indexes = (range(first, last + 1) if last - first < len(pages)
+               else [i for i in pages if first <= i <= last])  # fmt: skip
+    for index in indexes:
+        pfn = pages.get(index)
+        if pfn is None:
+            continue
         lo, hi = max(start, index << PAGE_SHIFT), min(end, (index + 1) << PAGE_SHIFT)
-        if lo < hi:
-            if mapping.code:
-                mem.code_rewritten(pfn)
-            mem.write(pfn, lo & (PAGE_SIZE - 1), bytes(hi - lo))
+        if mapping.code:
+            mem.code_rewritten(pfn)
+        mem.write(pfn, lo & (PAGE_SIZE - 1), bytes(hi - lo))
 
 
 def msync(inode: Inode) -> None:
