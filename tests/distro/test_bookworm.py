@@ -163,8 +163,10 @@ CASES: dict[str, str] = {
     "gcc": f"cd /tmp && cat > h.c <<'EOF'\n{C_PROGRAM}\nEOF\n"
            "gcc -O2 -Wall -o h h.c -lm && ./h; echo status $?",
     "git": GIT,
+    # The sleep: file times come from the coarse clock (one tick, 4 ms), so a native touch
+    # right after make can give a.txt the same mtime as out.txt and make -n sees nothing to do.
     "make": f"mkdir /tmp/mk && cd /tmp/mk && cat > Makefile <<'EOF'\n{MAKEFILE}EOF\n"
-            "make && make && touch a.txt && make -n | head -3 && make -j2 -B | sort",
+            "make && make && sleep 0.1 && touch a.txt && make -n | head -3 && make -j2 -B | sort",
 }  # fmt: skip
 
 
