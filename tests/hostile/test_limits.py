@@ -35,3 +35,19 @@ def test_allocation_without_end(twaron_platform):
                    platform=twaron_platform, memory="64M", timeout=60)  # fmt: skip
     assert not r.oopses and not r.timed_out
     assert r.returncode != 0  # out of memory (sh's message) or killed by the OOM killer
+
+
+def test_huge_reads_and_writes_stay_out_of_host_memory(twaron_platform):
+    """Reads of 1 GiB of a sparse file and writes of a 1 GiB untouched mapping (contract
+    program rw_huge): twaron holds a chunk at a time (the fuzzer found a whole request read
+    into the host's memory first), and untouched memory reads as zeros without frames."""
+    import harness
+
+    binary = harness.build_or_skip("rw_huge", harness.C_DIR / "rw_huge.c", 60)
+    before = _rss_mib()
+    r = twaron.run([harness.GUEST_PROG], files={harness.GUEST_PROG: binary},
+                   platform=twaron_platform, timeout=120)  # fmt: skip
+    assert not r.oopses and r.returncode == 0, r.stderr
+    assert b"readv into 8 MiB then the hole: 8388608" in r.stdout
+    assert b"write 1 GiB untouched to /dev/null: 1073741824" in r.stdout
+    assert _rss_mib() - before < 256

@@ -640,9 +640,17 @@ class AddressSpace:
                     write and self.shared_pmds and (va >> 21) in self.shared_pmds
                 ):  # a shared table's PTE_W is not the process's: fault() unshares it
                     return (pte & PTE_ADDR) | (va & (PAGE_SIZE - 1))
+            if not write and (slot < 0 or not q[slot]) and self._untouched_anon(va):
+                return (self.mem.zero_frame() << PAGE_SHIFT) | (va & (PAGE_SIZE - 1))
             if self.fault(va, WRITE if write else READ):
                 raise KernelError(EFAULT)
         raise KernelError(EFAULT)
+
+    def _untouched_anon(self, va: int) -> bool:
+        """va (whose page-table entry is empty) is readable private anonymous memory: it
+        reads as zeros, and reading it needs no frame."""
+        vma = self.find_vma(va)
+        return vma is not None and vma.mapping is None and bool(vma.prot & PROT_READ)
 
     def copy_in(self, addr: int, n: int) -> bytes:
         if n <= 0:

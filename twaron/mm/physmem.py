@@ -49,6 +49,15 @@ class PhysMem:
         # Every live address space over this memory (mm/rmap.py finds a file's mappings here).
         self.address_spaces: weakref.WeakSet[Any] = weakref.WeakSet()
         self.table_shares = TableShares()  # leaf page tables shared since fork (mm/shared_tables)
+        self._zero_pfn = 0
+
+    def zero_frame(self) -> int:
+        """A frame that stays zero and is never mapped (Linux's empty_zero_page): what the
+        kernel reads on the guest's behalf from anonymous memory it never touched, so that a
+        write(2) of a huge untouched buffer does not give every page a frame."""
+        if not self._zero_pfn:
+            self._zero_pfn = self.alloc()
+        return self._zero_pfn
 
     @property
     def frames_free(self) -> int:

@@ -301,7 +301,68 @@ def _iov_total(iovs: list[tuple[int, int]]) -> int:
     return min(sum(n for _, n in iovs), MAX_RW_COUNT)
 
 
+def _readv(task: Any, f: File, iovs: list[tuple[int, int]], offset: int) -> int:
+    """readv, preadv and preadv2 (offset -1: at the file position). A regular file (a sparse
+    one may be huge) is read buffer by buffer, a chunk at a time, as read() does: never more
+    of it in the host's memory than a chunk, a short read at the first buffer the caller
+    cannot take. Other files give what one read gives (a pipe's or socket's data, bounded)."""
+    total = _iov_total(iovs)
+    if total <= READ_CHUNK or not (f.inode.is_reg and f.seekable):
+        data = f.read(total) if offset < 0 else f.pread(total, offset)
+        _scatter(task, iovs, data)
+        return _accessed(f, len(data))
+    done = 0
+    for base, length in iovs:
+        want = min(length, total - done)
+        if want <= 0:
+            break
+        try:
+            n = _read_chunks(task, f, base, want, offset if offset < 0 else offset + done)
+        except KernelError:
+            if done:
+                break
+            raise
+        done += n
+        if n < want:
+            break
+    return _accessed(f, done)
+
+
 # --- read / write ---------------------------------------------------------------------------
+
+
+def _chunked(f: File) -> bool:
+    """Writes to f may be split into chunks: a regular file or a character device (nothing
+    there needs one write's data whole, as a datagram or a pipe's atomic write does)."""
+    return f.inode.is_reg or f.inode.mode & S_IFMT == S_IFCHR
+
+
+def _writev(task: Any, f: File, iovs: list[tuple[int, int]], offset: int) -> int:
+    """write, writev, pwrite64, pwritev, pwritev2 (offset -1: at the file position) of more
+    than a chunk to a file that takes chunks: the caller's buffers a chunk at a time, never
+    more of them in the host's memory (an untouched mapping of gigabytes reads as zeros).
+    It ends at a short write, or at an error after some bytes (which it returns, as Linux)."""
+    total = _iov_total(iovs)
+    done = 0
+    for base, length in iovs:
+        off = 0
+        while off < length and done < total:
+            want = min(READ_CHUNK, length - off, total - done)
+            try:
+                data = task.mm.copy_in(base + off, want)
+                if offset < 0:
+                    n = f.write(_fsize(task, f, data))
+                else:
+                    n = f.pwrite(_fsize(task, f, data, offset + done), offset + done)
+            except KernelError:
+                if done:
+                    return _modified(f, done)
+                raise
+            done += n
+            off += n
+            if n < want:
+                return _modified(f, done)
+    return _modified(f, done)
 
 
 @syscall("read")
@@ -334,6 +395,8 @@ def sys_write(task: Any, fd: int, buf: int, count: int, *_: int) -> int:
         raise KernelError(EBADF)
     if count > MAX_RW_COUNT:
         count = MAX_RW_COUNT
+    if count > READ_CHUNK and _chunked(f):
+        return _writev(task, f, [(buf, count)], -1)
     return _write(task, f, task.mm.copy_in(buf, count) if count else b"")
 
 
@@ -385,6 +448,8 @@ def sys_pwrite64(task: Any, fd: int, buf: int, count: int, offset: int, *_: int)
     if off < 0:
         raise KernelError(EINVAL)
     count = min(count, MAX_RW_COUNT)
+    if count > READ_CHUNK and _chunked(f):
+        return _writev(task, f, [(buf, count)], off)
     try:
         n = f.pwrite(_fsize(task, f, task.mm.copy_in(buf, count) if count else b"", off), off)
     except KernelError as e:
@@ -397,16 +462,15 @@ def sys_pwrite64(task: Any, fd: int, buf: int, count: int, offset: int, *_: int)
 @syscall("readv")
 def sys_readv(task: Any, fd: int, iov: int, cnt: int, *_: int) -> int:
     f = _readable(task, fd)
-    iovs = _read_iov(task, iov, cnt)
-    data = f.read(_iov_total(iovs))
-    _scatter(task, iovs, data)
-    return _accessed(f, len(data))
+    return _readv(task, f, _read_iov(task, iov, cnt), -1)
 
 
 @syscall("writev")
 def sys_writev(task: Any, fd: int, iov: int, cnt: int, *_: int) -> int:
     f = _writable(task, fd)
     iovs = _read_iov(task, iov, cnt)
+    if _iov_total(iovs) > READ_CHUNK and _chunked(f):
+        return _writev(task, f, iovs, -1)
     return _write(task, f, _gather(task, iovs)[:MAX_RW_COUNT])
 
 
@@ -415,10 +479,7 @@ def sys_preadv(task: Any, fd: int, iov: int, cnt: int, pos: int, *_: int) -> int
     f = _readable(task, fd)
     if s64(pos) < 0:
         raise KernelError(EINVAL)
-    iovs = _read_iov(task, iov, cnt)
-    data = f.pread(_iov_total(iovs), pos)
-    _scatter(task, iovs, data)
-    return _accessed(f, len(data))
+    return _readv(task, f, _read_iov(task, iov, cnt), s64(pos))
 
 
 @syscall("pwritev")
@@ -426,7 +487,10 @@ def sys_pwritev(task: Any, fd: int, iov: int, cnt: int, pos: int, *_: int) -> in
     f = _writable(task, fd)
     if s64(pos) < 0:
         raise KernelError(EINVAL)
-    data = _fsize(task, f, _gather(task, _read_iov(task, iov, cnt))[:MAX_RW_COUNT], pos)
+    iovs = _read_iov(task, iov, cnt)
+    if _iov_total(iovs) > READ_CHUNK and _chunked(f):
+        return _writev(task, f, iovs, s64(pos))
+    data = _fsize(task, f, _gather(task, iovs)[:MAX_RW_COUNT], pos)
     return _modified(f, f.pwrite(data, pos))
 
 
@@ -448,10 +512,7 @@ def sys_preadv2(task: Any, fd: int, iov: int, cnt: int, pos_l: int, pos_h: int,
     f = _readable(task, fd)
     iovs = _read_iov(task, iov, cnt)
     _rw_flags(f, s32(flags) & 0xFFFF_FFFF)
-    total = _iov_total(iovs)
-    data = f.read(total) if pos == -1 else f.pread(total, pos)
-    _scatter(task, iovs, data)
-    return _accessed(f, len(data))
+    return _readv(task, f, iovs, pos)
 
 
 @syscall("pwritev2")
@@ -464,9 +525,12 @@ def sys_pwritev2(task: Any, fd: int, iov: int, cnt: int, pos_l: int, pos_h: int,
     if pos < -1:
         raise KernelError(EINVAL)
     f = _writable(task, fd)
-    data = _gather(task, _read_iov(task, iov, cnt))[:MAX_RW_COUNT]
+    iovs = _read_iov(task, iov, cnt)
     flags = s32(flags) & 0xFFFF_FFFF
     _rw_flags(f, flags)
+    if not flags & RWF_APPEND and _iov_total(iovs) > READ_CHUNK and _chunked(f):
+        return _writev(task, f, iovs, pos)
+    data = _gather(task, iovs)[:MAX_RW_COUNT]
     if flags & RWF_APPEND and f.inode.is_reg:
         end = f.inode.size
         n = f.pwrite(_fsize(task, f, data, end), end)
