@@ -332,9 +332,10 @@ def _readv(task: Any, f: File, iovs: list[tuple[int, int]], offset: int) -> int:
 
 
 def _chunked(f: File) -> bool:
-    """Writes to f may be split into chunks: a regular file or a character device (nothing
-    there needs one write's data whole, as a datagram or a pipe's atomic write does)."""
-    return f.inode.is_reg or f.inode.mode & S_IFMT == S_IFCHR
+    """A write of more than a chunk to f may go a chunk at a time: a regular file, a
+    character device or a pipe (a pipe keeps only writes of up to PIPE_BUF whole, and a big
+    blocking write goes in parts as room comes anyway; a datagram must go whole)."""
+    return f.inode.is_reg or f.inode.mode & S_IFMT in (S_IFCHR, S_IFIFO)
 
 
 def _writev(task: Any, f: File, iovs: list[tuple[int, int]], offset: int) -> int:
@@ -342,6 +343,8 @@ def _writev(task: Any, f: File, iovs: list[tuple[int, int]], offset: int) -> int
     than a chunk to a file that takes chunks: the caller's buffers a chunk at a time, never
     more of them in the host's memory (an untouched mapping of gigabytes reads as zeros).
     It ends at a short write, or at an error after some bytes (which it returns, as Linux)."""
+    if f.may_block:
+        need_context()  # it may sleep after a chunk went in
     total = _iov_total(iovs)
     done = 0
     for base, length in iovs:
@@ -354,9 +357,11 @@ def _writev(task: Any, f: File, iovs: list[tuple[int, int]], offset: int) -> int
                     n = f.write(_fsize(task, f, data))
                 else:
                     n = f.pwrite(_fsize(task, f, data, offset + done), offset + done)
-            except KernelError:
+            except KernelError as e:
                 if done:
                     return _modified(f, done)
+                if e.errno == EPIPE:
+                    sigs.send_signal(task.kernel, task.group, SIGPIPE)
                 raise
             done += n
             off += n

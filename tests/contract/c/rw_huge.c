@@ -14,8 +14,9 @@
 
 static void show(const char *label, long n, int fd)
 {
+    const char *e = errname(errno);
     if (n < 0)
-        printf("%s: -1 %s position %ld\n", label, errname(errno), (long)lseek(fd, 0, SEEK_CUR));
+        printf("%s: -1 %s position %ld\n", label, e, (long)lseek(fd, 0, SEEK_CUR));
     else
         printf("%s: %ld position %ld\n", label, n, (long)lseek(fd, 0, SEEK_CUR));
 }
@@ -84,5 +85,40 @@ int main(void)
     fstat(fd, &st);
     printf("size %ld\n", (long)st.st_size);
     unlink("/tmp/readv_big");
+
+    /* 24 MiB through a pipe in one write (the reader takes it as it comes), and a write of
+     * 8 MiB into a pipe nobody reads any more: EPIPE and SIGPIPE. */
+    int pfd[2];
+    pipe(pfd);
+    for (long i = 0; i < 8 * MIB; i++)
+        p[i] = (unsigned char)(i * 7 + i / 4096);
+    pid_t pid = fork();
+    if (pid == 0) {
+        close(pfd[0]);
+        struct iovec pv[3] = {{p, 8 * MIB}, {p, 8 * MIB}, {p, 8 * MIB}};
+        long n = writev(pfd[1], pv, 3);
+        _exit(n == 24 * MIB ? 0 : 1);
+    }
+    close(pfd[1]);
+    long got = 0;
+    unsigned long s = 0;
+    unsigned char rb[65536];
+    for (;;) {
+        long n = read(pfd[0], rb, sizeof rb);
+        if (n <= 0)
+            break;
+        for (long i = 0; i < n; i++)
+            s = s * 31 + rb[i];
+        got += n;
+    }
+    int status;
+    waitpid(pid, &status, 0);
+    printf("pipe: read %ld sum %lx writer status %d\n", got, s, WEXITSTATUS(status));
+    close(pfd[0]);
+    pipe(pfd);
+    close(pfd[0]);
+    signal(SIGPIPE, SIG_IGN);
+    long n = write(pfd[1], p, 8 * MIB);
+    printf("write 8 MiB to a pipe without readers: %ld %s\n", n, errname(errno));
     return 0;
 }
