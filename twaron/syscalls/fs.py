@@ -95,6 +95,7 @@ from twaron.arch.x86_64.constants import (
     S_ISUID,
     SIGPIPE,
     SIGXFSZ,
+    SOCK_STREAM,
     STATX__RESERVED,
     UIO_MAXIOV,
     USER_TOP,
@@ -333,9 +334,13 @@ def _readv(task: Any, f: File, iovs: list[tuple[int, int]], offset: int) -> int:
 
 def _chunked(f: File) -> bool:
     """A write of more than a chunk to f may go a chunk at a time: a regular file, a
-    character device or a pipe (a pipe keeps only writes of up to PIPE_BUF whole, and a big
-    blocking write goes in parts as room comes anyway; a datagram must go whole)."""
-    return f.inode.is_reg or f.inode.mode & S_IFMT in (S_IFCHR, S_IFIFO)
+    character device, a pipe or a stream socket (a pipe keeps only writes of up to PIPE_BUF
+    whole, and a big blocking write goes in parts as room comes anyway; a datagram or a
+    SOCK_SEQPACKET record must go whole)."""
+    kind = f.inode.mode & S_IFMT
+    if kind == S_IFSOCK:
+        return getattr(f, "sk", None) is not None and f.sk.type == SOCK_STREAM
+    return kind in (S_IFREG, S_IFCHR, S_IFIFO)
 
 
 def _writev(task: Any, f: File, iovs: list[tuple[int, int]], offset: int) -> int:
@@ -345,6 +350,7 @@ def _writev(task: Any, f: File, iovs: list[tuple[int, int]], offset: int) -> int
     It ends at a short write, or at an error after some bytes (which it returns, as Linux)."""
     if f.may_block:
         need_context()  # it may sleep after a chunk went in
+    kind = f.inode.mode & S_IFMT
     total = _iov_total(iovs)
     done = 0
     for base, length in iovs:
@@ -360,7 +366,7 @@ def _writev(task: Any, f: File, iovs: list[tuple[int, int]], offset: int) -> int
             except KernelError as e:
                 if done:
                     return _modified(f, done)
-                if e.errno == EPIPE:
+                if e.errno == EPIPE and kind != S_IFSOCK:  # sockets send their own
                     sigs.send_signal(task.kernel, task.group, SIGPIPE)
                 raise
             done += n

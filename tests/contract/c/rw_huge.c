@@ -7,6 +7,7 @@
  * memory first: 1 GiB for one call.) */
 #include "contract.h"
 #include <sys/mman.h>
+#include <sys/socket.h>
 #include <sys/uio.h>
 
 #define GIB (1L << 30)
@@ -120,5 +121,34 @@ int main(void)
     signal(SIGPIPE, SIG_IGN);
     long n = write(pfd[1], p, 8 * MIB);
     printf("write 8 MiB to a pipe without readers: %ld %s\n", n, errname(errno));
+
+    /* The same 24 MiB through a stream socket in one write; 2 MiB as one datagram. */
+    int sv[2];
+    socketpair(AF_UNIX, SOCK_STREAM, 0, sv);
+    pid = fork();
+    if (pid == 0) {
+        close(sv[0]);
+        unsigned char *q = mmap(NULL, 24 * MIB, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        for (int k = 0; k < 3; k++)
+            memcpy(q + k * 8 * MIB, p, 8 * MIB);
+        _exit(write(sv[1], q, 24 * MIB) == 24 * MIB ? 0 : 1);
+    }
+    close(sv[1]);
+    got = 0;
+    s = 0;
+    for (;;) {
+        long m = read(sv[0], rb, sizeof rb);
+        if (m <= 0)
+            break;
+        for (long i = 0; i < m; i++)
+            s = s * 31 + rb[i];
+        got += m;
+    }
+    waitpid(pid, &status, 0);
+    printf("stream socket: read %ld sum %lx writer status %d\n", got, s, WEXITSTATUS(status));
+    close(sv[0]);
+    socketpair(AF_UNIX, SOCK_DGRAM, 0, sv);
+    n = write(sv[0], p, 2 * MIB);
+    printf("write 2 MiB as one datagram: %ld %s\n", n, errname(errno));
     return 0;
 }
