@@ -717,10 +717,8 @@ class TieredPlatform:
     def _on_cpuid(self, _uch: int, _ud: int) -> int:
         uc = self.uc
         try:
-            leaf = uc.read_reg("rax") & 0xFFFF_FFFF
-            sub = uc.read_reg("rcx") & 0xFFFF_FFFF
-            a, b, c, d = self.cpuid(leaf, sub)
-            uc.write_regs({"rax": a, "rbx": b, "rcx": c, "rdx": d})
+            a, b, c, d = self.cpuid(*uc.cpuid_args())
+            uc.set_cpuid_result(a, b, c, d)
         except BaseException as exc:  # noqa: BLE001 - surfaced from run() as an oops
             uc.fail(exc)
         return 1  # done: Unicorn's own CPUID is skipped
