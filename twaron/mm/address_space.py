@@ -345,6 +345,27 @@ class AddressSpace:
             walk(self.pml4, 39, 0)
         return out
 
+    def _owned_leaf_tables(self, start: int, end: int) -> list[tuple[int, int, int]]:
+        """(t, i0, i1) for every leaf table this address space owns covering [start, end),
+        in address order, from the `leaf_tables` cache (which holds every table it owns,
+        shared_tables.py) rather than a walk from the PML4: destroy() runs this for each
+        writable VMA of every process that exits or execs."""
+        leaf = self.leaf_tables
+        lo, hi = start >> 21, (end - 1) >> 21
+        if hi - lo >= len(leaf):  # a huge range (a reservation): look at the tables there are
+            keys: Any = sorted(k for k in leaf if lo <= k <= hi)
+        else:
+            keys = range(lo, hi + 1)
+        out = []
+        for key in keys:
+            t = leaf.get(key)
+            if t is not None:
+                base = key << 21
+                i0 = (max(start, base) - base) >> PAGE_SHIFT
+                i1 = (min(end, base + PT_SPAN) - base + PAGE_SIZE - 1) >> PAGE_SHIFT
+                out.append((t, i0, i1))
+        return out
+
     def _leaves(self, start: int, end: int) -> list[tuple[int, int]]:
         """(slot, va) of every present leaf in [start, end)."""
         q = self.q
@@ -608,7 +629,7 @@ class AddressSpace:
         spans: dict[int, tuple[int, int]] = {}  # table -> its used entries (a stack's: few)
         for vma in self.vmas:
             if vma.copied or vma.prot & PROT_WRITE:
-                for t, _base, i0, i1 in self._leaf_tables(vma.start, vma.end):
+                for t, i0, i1 in self._owned_leaf_tables(vma.start, vma.end):
                     span = spans.get(t) or spans.setdefault(t, shared_tables.used_span(buf, t))
                     i0, i1 = max(i0, span[0]), min(i1, span[1])
                     if i0 < i1:
