@@ -421,6 +421,9 @@ class AddressSpace:
         if vma.mapping is not None and not (vma.prot & PROT_WRITE and not vma.shared):
             self._populate_cached(vma, start, end)
             return
+        if vma.mapping is None:
+            self._populate_anon(vma, start, end)
+            return
         for va in range(start, end, PAGE_SIZE):
             slot = self._pte_slot(va, True)
             if not q[slot] & PTE_P:
@@ -449,6 +452,54 @@ class AddressSpace:
                 cur = q[t + i0 : t + i1].tolist()
                 q[t + i0 : t + i1] = array("Q", [e or n for e, n in zip(cur, block, strict=True)])
             va = chunk_end
+
+    def _populate_anon(self, vma: Vma, start: int, end: int) -> None:
+        """populate() of anonymous memory: what _fill does for each absent page (a zeroed
+        frame), a page-table page at a time (exec's stack and .bss, every process)."""
+        q, mem = self.q, self.mem
+        alloc, was_code = mem.alloc, mem.was_code
+        flags = vma.pte_flags() | (PTE_W if vma.prot & PROT_WRITE else 0)
+        code = vma.prot & PROT_EXEC
+        va = start
+        while va < end:
+            chunk_end = min(end, (va | (PT_SPAN - 1)) + 1)
+            i0 = (va >> PAGE_SHIFT) & 511
+            t = self._pte_slot(va, True) - i0
+            for i in range(t + i0, t + i0 + ((chunk_end - va) >> PAGE_SHIFT)):
+                if not q[i] & PTE_P:
+                    pfn = alloc()
+                    if code:
+                        was_code[pfn] = 1
+                    q[i] = (pfn << PAGE_SHIFT) | flags
+            va = chunk_end
+
+    def populate_private(self, vma: Vma) -> None:
+        """Every page of a private file mapping made this process's own copy now, as
+        private_page() does page by page (exec's writable segments: .data, .got)."""
+        q, mem = self.q, self.mem
+        mapping = vma.mapping
+        if mapping is None or vma.shared:
+            for va in range(vma.start, vma.end, PAGE_SIZE):
+                self.private_page(va)
+            return
+        flags = vma.pte_flags() | (PTE_W if vma.prot & PROT_WRITE else 0)
+        code = vma.prot & PROT_EXEC
+        if code:
+            mapping.code = True
+        index = vma.pgoff
+        for va in range(vma.start, vma.end, PAGE_SIZE):
+            slot = self._pte_slot(va, True)
+            if q[slot] & PTE_P:  # already there (the loader's .bss zeroing): as it is
+                self.private_page(va)
+            else:
+                new = mem.alloc(zero=False)
+                mem.copy_frame(new, mapping.find_or_create(index))
+                if code:
+                    mem.was_code[new] = 1
+                q[slot] = (new << PAGE_SHIFT) | flags
+            index += 1
+        vma.copied = True
+        self.tlb_dirty = True
 
     def _fill(self, vma: Vma, va: int, slot: int, write: bool) -> None:
         """Bring in the page at va for a fault (or a prefault, write=False)."""

@@ -322,8 +322,7 @@ def _prefault(mm: AddressSpace) -> None:
     for vma in mm.vmas:
         if vma.mapping is not None:
             if vma.prot & PROT_WRITE and vma.end - vma.start <= EAGER_COPY_LIMIT:
-                for va in range(vma.start, vma.end, PAGE_SIZE):
-                    mm.private_page(va)
+                mm.populate_private(vma)
             else:
                 mm.populate(vma, vma.start, vma.end)
 
