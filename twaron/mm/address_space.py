@@ -345,11 +345,11 @@ class AddressSpace:
             walk(self.pml4, 39, 0)
         return out
 
-    def _owned_leaf_tables(self, start: int, end: int) -> list[tuple[int, int, int]]:
-        """(t, i0, i1) for every leaf table this address space owns covering [start, end),
-        in address order, from the `leaf_tables` cache (which holds every table it owns,
-        shared_tables.py) rather than a walk from the PML4: destroy() runs this for each
-        writable VMA of every process that exits or execs."""
+    def _owned_leaf_tables(self, start: int, end: int) -> list[tuple[int, int, int, int]]:
+        """_leaf_tables' (t, base, i0, i1) for every leaf table this address space owns
+        covering [start, end), in address order, from the `leaf_tables` cache (which holds
+        every table it owns, shared_tables.py) rather than a walk from the PML4: destroy()
+        runs this for each writable VMA of every process that exits or execs."""
         leaf = self.leaf_tables
         lo, hi = start >> 21, (end - 1) >> 21
         if hi - lo >= len(leaf):  # a huge range (a reservation): look at the tables there are
@@ -363,15 +363,17 @@ class AddressSpace:
                 base = key << 21
                 i0 = (max(start, base) - base) >> PAGE_SHIFT
                 i1 = (min(end, base + PT_SPAN) - base + PAGE_SIZE - 1) >> PAGE_SHIFT
-                out.append((t, i0, i1))
+                out.append((t, base, i0, i1))
         return out
 
     def _leaves(self, start: int, end: int) -> list[tuple[int, int]]:
         """(slot, va) of every present leaf in [start, end)."""
         q = self.q
+        # without shared tables every table is in leaf_tables (no walk from the PML4)
+        tables = self._leaf_tables if self.shared_pmds else self._owned_leaf_tables
         return [
             (t + i, base + (i << PAGE_SHIFT))
-            for t, base, i0, i1 in self._leaf_tables(start, end)
+            for t, base, i0, i1 in tables(start, end)
             for i in range(i0, i1)
             if q[t + i] & PTE_P
         ]
@@ -680,7 +682,7 @@ class AddressSpace:
         spans: dict[int, tuple[int, int]] = {}  # table -> its used entries (a stack's: few)
         for vma in self.vmas:
             if vma.copied or vma.prot & PROT_WRITE:
-                for t, i0, i1 in self._owned_leaf_tables(vma.start, vma.end):
+                for t, _base, i0, i1 in self._owned_leaf_tables(vma.start, vma.end):
                     span = spans.get(t) or spans.setdefault(t, shared_tables.used_span(buf, t))
                     i0, i1 = max(i0, span[0]), min(i1, span[1])
                     if i0 < i1:

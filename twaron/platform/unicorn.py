@@ -98,6 +98,7 @@ ALL_REGS = tuple(REG_IDS)
 LIVE_ORDER = ("rax", "rcx", "rdx", "rbx", "rsp", "rbp", "rsi", "rdi", "r8", "r9", "r10", "r11",
               "r12", "r13", "r14", "r15", "rip")  # fmt: skip
 LIVE_WORDS = len(LIVE_ORDER)
+LIVE_GPR = {name: i for i, name in enumerate(LIVE_ORDER[:16])}  # not RIP: see _live_regs
 L_RAX, L_RCX, L_RDX, L_RBX, L_RSI, L_RDI, L_R8, L_R9, L_R10, L_R11, L_RIP = (
     LIVE_ORDER.index(n)
     for n in ("rax", "rcx", "rdx", "rbx", "rsi", "rdi", "r8", "r9", "r10", "r11", "rip"))
@@ -505,6 +506,9 @@ class UnicornPlatform:
         if self.pending and task is self.current and name in self.pending:
             return self.pending[name]
         if task is self.current:
+            i = LIVE_GPR.get(name) if self._live is not None else None
+            if i is not None:  # a general register: straight from the live CPU state
+                return self._live[i]  # type: ignore[index]
             return self.uc.reg_read(REG_IDS[name])
         return task.cpu.reg_read(REG_IDS[name])
 
