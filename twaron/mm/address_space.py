@@ -345,12 +345,35 @@ class AddressSpace:
             walk(self.pml4, 39, 0)
         return out
 
+    def _owned_leaf_tables(self, start: int, end: int) -> list[tuple[int, int, int, int]]:
+        """_leaf_tables' (t, base, i0, i1) for every leaf table this address space owns
+        covering [start, end), in address order, from the `leaf_tables` cache (which holds
+        every table it owns, shared_tables.py) rather than a walk from the PML4: destroy()
+        runs this for each writable VMA of every process that exits or execs."""
+        leaf = self.leaf_tables
+        lo, hi = start >> 21, (end - 1) >> 21
+        if hi - lo >= len(leaf):  # a huge range (a reservation): look at the tables there are
+            keys: Any = sorted(k for k in leaf if lo <= k <= hi)
+        else:
+            keys = range(lo, hi + 1)
+        out = []
+        for key in keys:
+            t = leaf.get(key)
+            if t is not None:
+                base = key << 21
+                i0 = (max(start, base) - base) >> PAGE_SHIFT
+                i1 = (min(end, base + PT_SPAN) - base + PAGE_SIZE - 1) >> PAGE_SHIFT
+                out.append((t, base, i0, i1))
+        return out
+
     def _leaves(self, start: int, end: int) -> list[tuple[int, int]]:
         """(slot, va) of every present leaf in [start, end)."""
         q = self.q
+        # without shared tables every table is in leaf_tables (no walk from the PML4)
+        tables = self._leaf_tables if self.shared_pmds else self._owned_leaf_tables
         return [
             (t + i, base + (i << PAGE_SHIFT))
-            for t, base, i0, i1 in self._leaf_tables(start, end)
+            for t, base, i0, i1 in tables(start, end)
             for i in range(i0, i1)
             if q[t + i] & PTE_P
         ]
@@ -400,6 +423,9 @@ class AddressSpace:
         if vma.mapping is not None and not (vma.prot & PROT_WRITE and not vma.shared):
             self._populate_cached(vma, start, end)
             return
+        if vma.mapping is None:
+            self._populate_anon(vma, start, end)
+            return
         for va in range(start, end, PAGE_SIZE):
             slot = self._pte_slot(va, True)
             if not q[slot] & PTE_P:
@@ -428,6 +454,54 @@ class AddressSpace:
                 cur = q[t + i0 : t + i1].tolist()
                 q[t + i0 : t + i1] = array("Q", [e or n for e, n in zip(cur, block, strict=True)])
             va = chunk_end
+
+    def _populate_anon(self, vma: Vma, start: int, end: int) -> None:
+        """populate() of anonymous memory: what _fill does for each absent page (a zeroed
+        frame), a page-table page at a time (exec's stack and .bss, every process)."""
+        q, mem = self.q, self.mem
+        alloc, was_code = mem.alloc, mem.was_code
+        flags = vma.pte_flags() | (PTE_W if vma.prot & PROT_WRITE else 0)
+        code = vma.prot & PROT_EXEC
+        va = start
+        while va < end:
+            chunk_end = min(end, (va | (PT_SPAN - 1)) + 1)
+            i0 = (va >> PAGE_SHIFT) & 511
+            t = self._pte_slot(va, True) - i0
+            for i in range(t + i0, t + i0 + ((chunk_end - va) >> PAGE_SHIFT)):
+                if not q[i] & PTE_P:
+                    pfn = alloc()
+                    if code:
+                        was_code[pfn] = 1
+                    q[i] = (pfn << PAGE_SHIFT) | flags
+            va = chunk_end
+
+    def populate_private(self, vma: Vma) -> None:
+        """Every page of a private file mapping made this process's own copy now, as
+        private_page() does page by page (exec's writable segments: .data, .got)."""
+        q, mem = self.q, self.mem
+        mapping = vma.mapping
+        if mapping is None or vma.shared:
+            for va in range(vma.start, vma.end, PAGE_SIZE):
+                self.private_page(va)
+            return
+        flags = vma.pte_flags() | (PTE_W if vma.prot & PROT_WRITE else 0)
+        code = vma.prot & PROT_EXEC
+        if code:
+            mapping.code = True
+        index = vma.pgoff
+        for va in range(vma.start, vma.end, PAGE_SIZE):
+            slot = self._pte_slot(va, True)
+            if q[slot] & PTE_P:  # already there (the loader's .bss zeroing): as it is
+                self.private_page(va)
+            else:
+                new = mem.alloc(zero=False)
+                mem.copy_frame(new, mapping.find_or_create(index))
+                if code:
+                    mem.was_code[new] = 1
+                q[slot] = (new << PAGE_SHIFT) | flags
+            index += 1
+        vma.copied = True
+        self.tlb_dirty = True
 
     def _fill(self, vma: Vma, va: int, slot: int, write: bool) -> None:
         """Bring in the page at va for a fault (or a prefault, write=False)."""
@@ -608,7 +682,7 @@ class AddressSpace:
         spans: dict[int, tuple[int, int]] = {}  # table -> its used entries (a stack's: few)
         for vma in self.vmas:
             if vma.copied or vma.prot & PROT_WRITE:
-                for t, _base, i0, i1 in self._leaf_tables(vma.start, vma.end):
+                for t, _base, i0, i1 in self._owned_leaf_tables(vma.start, vma.end):
                     span = spans.get(t) or spans.setdefault(t, shared_tables.used_span(buf, t))
                     i0, i1 = max(i0, span[0]), min(i1, span[1])
                     if i0 < i1:

@@ -55,7 +55,7 @@ from twaron.platform.base import Event, SyscallEntry, Thread, UserRegs
 from twaron.platform.kvm import KvmCpu, KvmPlatform
 from twaron.platform.kvm import _cpuid_fix as _kvm_cpuid_fix
 from twaron.platform.uc_determinism import SUBLEAF_LEAVES
-from twaron.platform.unicorn import UnicornPlatform
+from twaron.platform.unicorn import L_RAX, L_RBX, L_RCX, L_RDX, UnicornPlatform
 
 if TYPE_CHECKING:
     from twaron.mm.physmem import PhysMem
@@ -707,20 +707,42 @@ class TieredPlatform:
         add.argtypes = [ctypes.c_void_p, ctypes.POINTER(ctypes.c_size_t), ctypes.c_int,
                         ctypes.c_void_p, ctypes.c_void_p, ctypes.c_uint64, ctypes.c_uint64,
                         ctypes.c_int]  # fmt: skip
-        cb = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p, ctypes.c_void_p)(self._on_cpuid)
+        cb = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p, ctypes.c_void_p)(
+            self._live_cpuid_hook() or self._on_cpuid)
         uc._keep.append(cb)
         hook = ctypes.c_size_t()
         if add(uc.uch, ctypes.byref(hook), UC_HOOK_INSN, ctypes.cast(cb, ctypes.c_void_p),
                None, 1, 0, X.UC_X86_INS_CPUID):  # fmt: skip
             raise RuntimeError("uc_hook_add(cpuid) failed")
 
+    def _live_cpuid_hook(self) -> Callable[[int, int], int] | None:
+        """_on_cpuid written out over QEMU's live registers, when Unicorn found them: the
+        table's entry for the leaf in one dict lookup (cpuid() for the rest), no calls."""
+        uc = self.uc
+        live = uc._live
+        if live is None:
+            return None
+        table, cpuid, fail = self.cpuid_table, self.cpuid, uc.fail
+        subleaf_leaves = SUBLEAF_LEAVES
+
+        def on_cpuid(_uch: int, _ud: int) -> int:
+            try:
+                leaf, sub = live[L_RAX] & 0xFFFF_FFFF, live[L_RCX] & 0xFFFF_FFFF
+                found = table.get((leaf, sub if leaf in subleaf_leaves else 0))
+                if found is None:
+                    found = cpuid(leaf, sub)
+                live[L_RAX], live[L_RBX], live[L_RCX], live[L_RDX] = found
+            except BaseException as exc:  # noqa: BLE001 - surfaced from run() as an oops
+                fail(exc)
+            return 1
+
+        return on_cpuid
+
     def _on_cpuid(self, _uch: int, _ud: int) -> int:
         uc = self.uc
         try:
-            leaf = uc.read_reg("rax") & 0xFFFF_FFFF
-            sub = uc.read_reg("rcx") & 0xFFFF_FFFF
-            a, b, c, d = self.cpuid(leaf, sub)
-            uc.write_regs({"rax": a, "rbx": b, "rcx": c, "rdx": d})
+            a, b, c, d = self.cpuid(*uc.cpuid_args())
+            uc.set_cpuid_result(a, b, c, d)
         except BaseException as exc:  # noqa: BLE001 - surfaced from run() as an oops
             uc.fail(exc)
         return 1  # done: Unicorn's own CPUID is skipped

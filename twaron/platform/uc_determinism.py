@@ -258,9 +258,8 @@ class DeterministicCpu:
     def _on_cpuid(self, _uch: int, _ud: int) -> int:
         try:
             p = self.platform
-            leaf, sub = p.read_reg("rax") & 0xFFFF_FFFF, p.read_reg("rcx") & 0xFFFF_FFFF
-            a, b, c, d = self.cpuid(leaf, sub)
-            p.write_regs({"rax": a, "rbx": b, "rcx": c, "rdx": d})
+            a, b, c, d = self.cpuid(*p.cpuid_args())
+            p.set_cpuid_result(a, b, c, d)
         except BaseException as exc:  # noqa: BLE001
             self.platform.fail(exc)
         return 1

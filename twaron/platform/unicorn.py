@@ -98,9 +98,10 @@ ALL_REGS = tuple(REG_IDS)
 LIVE_ORDER = ("rax", "rcx", "rdx", "rbx", "rsp", "rbp", "rsi", "rdi", "r8", "r9", "r10", "r11",
               "r12", "r13", "r14", "r15", "rip")  # fmt: skip
 LIVE_WORDS = len(LIVE_ORDER)
-L_RAX, L_RCX, L_RDX, L_RSI, L_RDI, L_R8, L_R9, L_R10, L_R11, L_RIP = (
+LIVE_GPR = {name: i for i, name in enumerate(LIVE_ORDER[:16])}  # not RIP: see _live_regs
+L_RAX, L_RCX, L_RDX, L_RBX, L_RSI, L_RDI, L_R8, L_R9, L_R10, L_R11, L_RIP = (
     LIVE_ORDER.index(n)
-    for n in ("rax", "rcx", "rdx", "rsi", "rdi", "r8", "r9", "r10", "r11", "rip"))
+    for n in ("rax", "rcx", "rdx", "rbx", "rsi", "rdi", "r8", "r9", "r10", "r11", "rip"))
 
 # Boot layout, virtual addresses of the ring-0 set-up page tables (identity of nothing the
 # guest ever uses: user address spaces have their own tables).
@@ -505,6 +506,9 @@ class UnicornPlatform:
         if self.pending and task is self.current and name in self.pending:
             return self.pending[name]
         if task is self.current:
+            i = LIVE_GPR.get(name) if self._live is not None else None
+            if i is not None:  # a general register: straight from the live CPU state
+                return self._live[i]  # type: ignore[index]
             return self.uc.reg_read(REG_IDS[name])
         return task.cpu.reg_read(REG_IDS[name])
 
@@ -650,6 +654,26 @@ class UnicornPlatform:
         """Registers of the running guest, from inside an instruction hook."""
         for name, value in values.items():
             self.uc.reg_write(REG_IDS[name], value & U64)
+
+    def cpuid_args(self) -> tuple[int, int]:
+        """EAX and ECX (leaf, subleaf) of the running guest, from inside a CPUID hook:
+        straight from the live CPU state when it was found (a glibc or BusyBox start-up
+        runs ~20 CPUIDs, and the Python binding's register calls cost a few us each)."""
+        live = self._live
+        if live is not None:
+            return live[L_RAX] & 0xFFFF_FFFF, live[L_RCX] & 0xFFFF_FFFF
+        uc = self.uc
+        return (uc.reg_read(X.UC_X86_REG_RAX) & 0xFFFF_FFFF,
+                uc.reg_read(X.UC_X86_REG_RCX) & 0xFFFF_FFFF)  # fmt: skip
+
+    def set_cpuid_result(self, a: int, b: int, c: int, d: int) -> None:
+        """CPUID's answer into EAX, EBX, ECX, EDX (zero-extended, as in 64-bit mode), from
+        inside a CPUID hook."""
+        live = self._live
+        if live is not None:
+            live[L_RAX], live[L_RBX], live[L_RCX], live[L_RDX] = a, b, c, d
+            return
+        self.write_regs({"rax": a, "rbx": b, "rcx": c, "rdx": d})
 
     def fail(self, exc: BaseException) -> None:
         """A hook failed (a kernel bug): stop, and raise exc from run()."""

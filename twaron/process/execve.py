@@ -98,8 +98,17 @@ def read_string_array(task: Task, addr: int, total: list[int]) -> list[bytes]:
     if addr == 0:
         return out
     mm = task.mm
+    ptrs: list[int] = []
     while True:
-        ptr = mm.read_u64(addr + 8 * len(out))
+        if not ptrs:  # the pointers up to the end of their page at once (same faults)
+            at = addr + 8 * len(out)
+            n = (PAGE_SIZE - (at & (PAGE_SIZE - 1))) >> 3
+            if n:
+                ptrs = list(struct.unpack(f"<{n}Q", mm.copy_in(at, 8 * n)))
+                ptrs.reverse()
+            else:  # one pointer across the page boundary
+                ptrs = [mm.read_u64(at)]
+        ptr = ptrs.pop()
         if ptr == 0:
             return out
         try:
@@ -322,8 +331,7 @@ def _prefault(mm: AddressSpace) -> None:
     for vma in mm.vmas:
         if vma.mapping is not None:
             if vma.prot & PROT_WRITE and vma.end - vma.start <= EAGER_COPY_LIMIT:
-                for va in range(vma.start, vma.end, PAGE_SIZE):
-                    mm.private_page(va)
+                mm.populate_private(vma)
             else:
                 mm.populate(vma, vma.start, vma.end)
 

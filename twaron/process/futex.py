@@ -11,6 +11,7 @@ waits alike, so both meet here.
 
 from __future__ import annotations
 
+import struct
 from typing import TYPE_CHECKING, Any
 
 from twaron.arch.x86_64.constants import (
@@ -133,8 +134,7 @@ def exit_robust_list(kernel: Kernel, task: Task) -> None:
         return
     mm = task.mm
     try:
-        entry, offset, pending = (mm.read_u64(head), mm.read_u64(head + 8),
-                                  mm.read_u64(head + 16))  # fmt: skip
+        entry, offset, pending = struct.unpack("<3Q", mm.copy_in(head, 24))
     except KernelError:
         return
     if offset & (1 << 63):
