@@ -378,8 +378,10 @@ CASES += [
               "for i in $(seq 100); do "
               "nc 127.0.0.1 7601 < /tmp/msg 2>/dev/null && break; sleep 0.2; done; "
               "wait; cat /tmp/got; nc 127.0.0.1 7699 </dev/null; echo rc=$?"),
+    # The server's sleep outlasts a slow start of the client's loop (a loaded host, natively:
+    # with 1 s the server could reach EOF and quit before the client connected).
     ShellCase("nc_both_ways",
-              "(echo from-server; sleep 1) | nc -l -p 7602 > /tmp/s & for i in $(seq 100); do "
+              "(echo from-server; sleep 3) | nc -l -p 7602 > /tmp/s & for i in $(seq 100); do "
               "(echo from-client; sleep 1) | nc 127.0.0.1 7602 "
               "2>/dev/null && break; sleep 0.2; done; wait; cat /tmp/s"),
     ShellCase("httpd_wget",
