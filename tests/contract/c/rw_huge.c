@@ -30,6 +30,25 @@ static unsigned long sum(const unsigned char *p, long n)
     return s;
 }
 
+/* Read fd to its end, then reap the writer. */
+static void drain(const char *label, int fd, pid_t writer)
+{
+    long got = 0;
+    unsigned long s = 0;
+    static unsigned char rb[65536];
+    for (;;) {
+        long n = read(fd, rb, sizeof rb);
+        if (n <= 0)
+            break;
+        for (long i = 0; i < n; i++)
+            s = s * 31 + rb[i];
+        got += n;
+    }
+    int status;
+    waitpid(writer, &status, 0);
+    printf("%s: read %ld sum %lx writer status %d\n", label, got, s, WEXITSTATUS(status));
+}
+
 int main(void)
 {
     int fd = open("/tmp/readv_big", O_RDWR | O_CREAT | O_TRUNC, 0600);
@@ -101,20 +120,7 @@ int main(void)
         _exit(n == 24 * MIB ? 0 : 1);
     }
     close(pfd[1]);
-    long got = 0;
-    unsigned long s = 0;
-    unsigned char rb[65536];
-    for (;;) {
-        long n = read(pfd[0], rb, sizeof rb);
-        if (n <= 0)
-            break;
-        for (long i = 0; i < n; i++)
-            s = s * 31 + rb[i];
-        got += n;
-    }
-    int status;
-    waitpid(pid, &status, 0);
-    printf("pipe: read %ld sum %lx writer status %d\n", got, s, WEXITSTATUS(status));
+    drain("pipe", pfd[0], pid);
     close(pfd[0]);
     pipe(pfd);
     close(pfd[0]);
@@ -134,18 +140,7 @@ int main(void)
         _exit(write(sv[1], q, 24 * MIB) == 24 * MIB ? 0 : 1);
     }
     close(sv[1]);
-    got = 0;
-    s = 0;
-    for (;;) {
-        long m = read(sv[0], rb, sizeof rb);
-        if (m <= 0)
-            break;
-        for (long i = 0; i < m; i++)
-            s = s * 31 + rb[i];
-        got += m;
-    }
-    waitpid(pid, &status, 0);
-    printf("stream socket: read %ld sum %lx writer status %d\n", got, s, WEXITSTATUS(status));
+    drain("stream socket", sv[0], pid);
     close(sv[0]);
     socketpair(AF_UNIX, SOCK_DGRAM, 0, sv);
     n = write(sv[0], p, 2 * MIB);
