@@ -255,10 +255,11 @@ class RecvResult:
     """What a receive returns besides the bytes it put in the Sink: the call's result (the
     bytes copied, or the datagram's whole length under MSG_TRUNC), the source address (raw
     sockaddr bytes, None: none to report), msg_flags bits (MSG_TRUNC, ...), the sender's
-    credentials (for SO_PASSCRED), and received descriptors (the caller installs or drops
-    them: it owns a reference to each)."""
+    credentials (for SO_PASSCRED), received descriptors (the caller installs or drops
+    them: it owns a reference to each), and the family's own control messages (level, type,
+    data), in the order recvmsg gives them."""
 
-    __slots__ = ("n", "addr", "flags", "creds", "rights")
+    __slots__ = ("n", "addr", "flags", "creds", "rights", "cmsgs")
 
     def __init__(self, n: int, addr: bytes | None = None, flags: int = 0,
                  creds: Ucred | None = None, rights: list[File] | None = None) -> None:  # fmt: skip
@@ -267,6 +268,7 @@ class RecvResult:
         self.flags = flags
         self.creds = creds
         self.rights = rights
+        self.cmsgs: list[tuple[int, int, bytes]] | None = None
 
 
 class Sink:

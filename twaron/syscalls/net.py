@@ -612,11 +612,15 @@ class Control:
 
 def _scm_recv(task: Any, sk: Sock, res: RecvResult, control: Control | None,
               flags: int) -> int:  # fmt: skip
-    """scm_recv: SCM_CREDENTIALS for a receiver with SO_PASSCRED, then SCM_RIGHTS; without
-    a control buffer, MSG_CTRUNC says something was left out. msg_flags bits it adds."""
+    """The family's control messages (put while its recvmsg runs, as Linux's udp_recvmsg
+    puts IP_TTL...), then scm_recv: SCM_CREDENTIALS for a receiver with SO_PASSCRED, then
+    SCM_RIGHTS; without a control buffer, MSG_CTRUNC says something was left out. msg_flags
+    bits it adds."""
     if control is None:
         _drop(res)
-        return MSG_CTRUNC if sk.passcred or res.rights else 0
+        return MSG_CTRUNC if sk.passcred or res.rights or res.cmsgs else 0
+    for level, type_, data in res.cmsgs or ():
+        control.put(level, type_, data)
     if sk.passcred and res.creds is not None:
         control.put(SOL_SOCKET, SCM_CREDENTIALS, res.creds.pack_munged())
     if res.rights:
