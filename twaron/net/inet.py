@@ -103,6 +103,7 @@ from twaron.arch.x86_64.errno import (
     ENODEV,
     ENOPROTOOPT,
     ENOTCONN,
+    EOPNOTSUPP,
     EPERM,
     EPROTONOSUPPORT,
     ESOCKTNOSUPPORT,
@@ -495,7 +496,12 @@ class InetSock(Sock):
         raise KernelError(ENOPROTOOPT)
 
     def get_proto(self, task: Any, level: int, name: int, size: int) -> bytes:
-        raise KernelError(ENOPROTOOPT)
+        raise self.no_level()
+
+    def no_level(self) -> KernelError:
+        """getsockopt at a level neither IP's nor the protocol's: ip_getsockopt says
+        EOPNOTSUPP, ipv6_getsockopt ENOPROTOOPT."""
+        return KernelError(EOPNOTSUPP if self.family == AF_INET else ENOPROTOOPT)
 
     def set_ip(self, task: Any, name: int, value: bytes) -> None:
         if name in (IP_OPTIONS, IP_RETOPTS):

@@ -884,7 +884,7 @@ class TcpSock(InetSock, Endpoint):
 
     def get_proto(self, task: Any, level: int, name: int, size: int) -> bytes:
         if level != SOL_TCP:
-            raise KernelError(ENOPROTOOPT)
+            raise self.no_level()
         if name == TCP_INFO:
             return self.tcp_info()
         if name == TCP_CONGESTION:

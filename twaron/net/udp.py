@@ -366,6 +366,12 @@ class UdpSock(InetSock):
         val = _INT.unpack_from(value)[0]
         if name in (UDPLITE_SEND_CSCOV, UDPLITE_RECV_CSCOV):
             self.set_cscov(name, val)
+        elif name == UDP_SEGMENT:
+            if not 0 <= val <= USHRT_MAX:
+                raise KernelError(EINVAL)
+            self.udp[name] = val
+        elif name in _UDP_FLAGS:
+            self.udp[name] = 1 if val else 0
         elif name in _UDP_OPTS:
             self.udp[name] = val
         else:
@@ -387,7 +393,7 @@ class UdpSock(InetSock):
 
     def get_proto(self, task: Any, level: int, name: int, size: int) -> bytes:
         if level not in (SOL_UDP, SOL_UDPLITE):
-            raise KernelError(ENOPROTOOPT)
+            raise self.no_level()
         if name == UDPLITE_SEND_CSCOV:
             return _INT.pack(self.pcslen)  # 0 on a UDP socket: the whole datagram
         if name == UDPLITE_RECV_CSCOV:
@@ -397,6 +403,7 @@ class UdpSock(InetSock):
         return _INT.pack(self.udp.get(name, 0))
 
 
+_UDP_FLAGS = frozenset((UDP_CORK, UDP_NO_CHECK6_TX, UDP_NO_CHECK6_RX, UDP_GRO))
 _UDP_OPTS = frozenset((UDP_CORK, UDP_ENCAP, UDP_NO_CHECK6_TX, UDP_NO_CHECK6_RX, UDP_SEGMENT,
                        UDP_GRO))  # fmt: skip
 assert ENOTCONN
