@@ -48,6 +48,7 @@ from twaron.arch.x86_64.constants import (
     SHUTDOWN_MASK,
     SIN6_LEN_RFC2133,
     SIZEOF_SOCKADDR_IN,
+    SIZEOF_UDPHDR,
     SO_BROADCAST,
     SOCK_DGRAM,
     SOL_UDP,
@@ -57,7 +58,6 @@ from twaron.arch.x86_64.constants import (
     UDP_CORK,
     UDP_ENCAP,
     UDP_GRO,
-    UDP_HDR_LEN,
     UDP_NO_CHECK6_RX,
     UDP_NO_CHECK6_TX,
     UDP_SEGMENT,
@@ -253,7 +253,7 @@ class UdpSock(InetSock):
     def sender_cscov(self, size: int) -> int:
         """udplite_sender_cscov: the coverage a datagram of size bytes goes out with, 0 for
         the whole of it (UDPLITE_SEND_CSCOV unset, 0, or not below the UDP length)."""
-        ulen = size + UDP_HDR_LEN
+        ulen = size + SIZEOF_UDPHDR
         if self.send_cc and 0 < self.pcslen < ulen:
             return self.pcslen
         return 0
@@ -382,8 +382,8 @@ class UdpSock(InetSock):
         whole datagram."""
         if not self.lite:
             raise KernelError(ENOPROTOOPT)
-        if val != 0 and val < UDP_HDR_LEN:
-            val = UDP_HDR_LEN
+        if val != 0 and val < SIZEOF_UDPHDR:
+            val = SIZEOF_UDPHDR
         elif val > USHRT_MAX:
             val = USHRT_MAX
         if name == UDPLITE_SEND_CSCOV:
