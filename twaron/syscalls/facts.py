@@ -214,11 +214,12 @@ SOCKETS = ("AF_UNIX; AF_INET and AF_INET6 TCP, UDP and UDP-Lite on lo inside the
 SEND_OOB = ("MSG_OOB sends TCP's urgent byte; on AF_UNIX it is EOPNOTSUPP (Linux with "
             "CONFIG_AF_UNIX_OOB sends a stream's urgent byte); a UDP message is copied in "
             "before its size is checked (EFAULT before EMSGSIZE); IP_RETOPTS, IPv6 extension "
-            "headers and IPV6_FLOWINFO messages are checked, not carried")  # fmt: skip
+            "headers and IPV6_FLOWINFO messages are checked, not carried (with --net host no IP "
+            "or IPv6 message reaches the host)")  # fmt: skip
 RECV_NOTES = ("MSG_OOB reads TCP's urgent byte (EOPNOTSUPP on AF_UNIX); MSG_ERRQUEUE has no "
               "queue to read (EAGAIN: IP_RECVERR only reports errors through SO_ERROR); of "
               "the IP and IPv6 control messages only IP_PKTINFO, IP_TTL, IP_TOS, IPV6_PKTINFO, "
-              "IPV6_HOPLIMIT and IPV6_TCLASS are given; "
+              "IPV6_HOPLIMIT and IPV6_TCLASS are given (none with --net host); "
               "descriptors in flight on sockets no process can reach (a socket sent over "
               "itself) are never collected")  # fmt: skip
 SOCKOPTS = ("SO_BINDTODEVICE knows no device (ENODEV); filters (SO_ATTACH_FILTER, BPF), "
