@@ -42,14 +42,18 @@ from twaron.arch.x86_64.constants import (
     IPV6_RTHDR,
     IPV6_RTHDRDSTOPTS,
     IPV6_TCLASS,
+    MAX_IPOPTLEN,
     SIZEOF_IN6_PKTINFO,
     SIZEOF_IN_PKTINFO,
     SOL_IP,
     SOL_IPV6,
+    SOL_SOCKET,
+    SOL_UDP,
+    UDP_SEGMENT,
 )
-from twaron.arch.x86_64.errno import EINVAL, ENODEV, EPERM
+from twaron.arch.x86_64.errno import EINVAL, ENETUNREACH, ENODEV, EPERM
 from twaron.errors import KernelError
-from twaron.net.socket import capable
+from twaron.net.socket import capable, sock_cmsg
 
 _INT = struct.Struct("<i")
 LO_IFINDEX = 1
@@ -59,6 +63,7 @@ LOOP6 = b"\0" * 15 + b"\1"
 _EXT_HDRS = frozenset((IPV6_2292HOPOPTS, IPV6_HOPOPTS, IPV6_2292DSTOPTS, IPV6_DSTOPTS,
                        IPV6_RTHDRDSTOPTS))  # fmt: skip
 _RTHDRS = frozenset((IPV6_2292RTHDR, IPV6_RTHDR))
+FLOWINFO_MASK = 0x0FFF_FFFF  # the traffic class and flow label bits of the first word
 IPV6_SRCRT_TYPE_2 = 2  # the Mobile IPv6 routing header, the one type sendmsg takes
 
 
@@ -75,12 +80,13 @@ class Ipc:
     """What one sendmsg's control messages ask for (Linux's ipcm_cookie / ipcm6_cookie): a
     hop limit of -1 is "the socket's own setting", a traffic class of None too."""
 
-    __slots__ = ("hops", "tclass", "src")
+    __slots__ = ("hops", "tclass", "src", "oif")
 
     def __init__(self) -> None:
         self.hops = -1
         self.tclass: int | None = None
         self.src: bytes | None = None  # a source address from a PKTINFO message
+        self.oif = 0  # IPv4: the interface a PKTINFO message names (the route checks it)
 
 
 def _int_msg(data: bytes) -> int:
@@ -95,28 +101,61 @@ def _check_ifindex(ifindex: int) -> None:
         raise KernelError(ENODEV)
 
 
-def send_ctl_v4(cmsgs: list[tuple[int, int, bytes]], allow_ipv6: bool) -> Ipc:
+def route_v4(ipc: Ipc) -> None:
+    """ip_route_output_key_hash_rcu's checks of what PKTINFO asked: the source address
+    first (EINVAL for a multicast or limited broadcast one, ENETUNREACH for one that is not
+    a local address of lo: lo's broadcast address is not), then the interface (ENODEV)."""
+    src = ipc.src
+    if src is not None and src[12:] == b"\0\0\0\0":
+        ipc.src = src = None
+    if src is not None:
+        a = src[12]
+        if a & 0xF0 == 0xE0 or src[12:] == b"\xff" * 4:
+            raise KernelError(EINVAL)
+        if a != 127 or src[13:] == b"\xff" * 3:
+            raise KernelError(ENETUNREACH)
+    _check_ifindex(ipc.oif)
+
+
+def udp_cmsg_send(cmsgs: list[tuple[int, int, bytes]]) -> bool:
+    """udp_cmsg_send: SOL_UDP takes only UDP_SEGMENT, a u16 (GSO is not modelled: the
+    datagram goes whole); whether other levels' messages are left for IP."""
+    need_ip = False
+    for level, type_, data in cmsgs:
+        if level != SOL_UDP:
+            need_ip = True
+        elif type_ != UDP_SEGMENT or len(data) != 2:
+            raise KernelError(EINVAL)
+    return need_ip
+
+
+def send_ctl_v4(task: Any, cmsgs: list[tuple[int, int, bytes]], allow_ipv6: bool) -> Ipc:
     """ip_cmsg_send: SOL_IP messages (an AF_INET6 socket sending to an IPv4 address may also
-    give an IPV6_PKTINFO with a mapped address); the other levels are not IP's."""
+    give an IPV6_PKTINFO with a mapped address) and SOL_SOCKET ones, in their order; the
+    other levels are not IP's."""
     ipc = Ipc()
     for level, type_, data in cmsgs:
         if allow_ipv6 and level == SOL_IPV6 and type_ == IPV6_PKTINFO:
             if len(data) < SIZEOF_IN6_PKTINFO or data[:12] != MAPPED:
                 raise KernelError(EINVAL)
-            _check_ifindex(_INT.unpack_from(data, 16)[0])
+            ipc.oif = _INT.unpack_from(data, 16)[0] or ipc.oif
             ipc.src = data[:16]
+            continue
+        if level == SOL_SOCKET:
+            sock_cmsg(task, type_, data)
             continue
         if level != SOL_IP:
             continue
         if type_ == IP_RETOPTS:
-            continue  # options are not modelled: an IP header without them
+            # ip_options_get of at most 40 bytes; checked, not carried (nothing reads them)
+            if not ip_options_ok(data[:MAX_IPOPTLEN], capable(task)):
+                raise KernelError(EINVAL)
+            continue
         if type_ == IP_PKTINFO:
             if len(data) != SIZEOF_IN_PKTINFO:
                 raise KernelError(EINVAL)
-            _check_ifindex(_INT.unpack_from(data)[0])
-            spec_dst = data[4:8]
-            if spec_dst != b"\0\0\0\0":
-                ipc.src = MAPPED + spec_dst
+            ipc.oif = _INT.unpack_from(data)[0] or ipc.oif
+            ipc.src = MAPPED + data[4:8]
         elif type_ in (IP_TTL, IP_PROTOCOL):
             val = _int_msg(data)
             if not 1 <= val <= 255:
@@ -139,10 +178,15 @@ def send_ctl_v4(cmsgs: list[tuple[int, int, bytes]], allow_ipv6: bool) -> Ipc:
 
 
 def send_ctl_v6(task: Any, cmsgs: list[tuple[int, int, bytes]]) -> Ipc:
-    """ip6_datagram_send_ctl: SOL_IPV6 messages; any other level is not IPv6's."""
+    """ip6_datagram_send_ctl: SOL_IPV6 and SOL_SOCKET messages, in their order; any other
+    level is not IPv6's."""
     ipc = Ipc()
     seen: set[int] = set()
+    flowinfo = 0  # checked, not carried: no flow labels on lo
     for level, type_, data in cmsgs:
+        if level == SOL_SOCKET:
+            sock_cmsg(task, type_, data)
+            continue
         if level != SOL_IPV6:
             continue
         if type_ in (IPV6_PKTINFO, IPV6_2292PKTINFO):
@@ -157,6 +201,10 @@ def send_ctl_v6(task: Any, cmsgs: list[tuple[int, int, bytes]]) -> Ipc:
         elif type_ == IPV6_FLOWINFO:
             if len(data) < 4:
                 raise KernelError(EINVAL)
+            flow = int.from_bytes(data[:4], "big")
+            if flowinfo & FLOWINFO_MASK and (flowinfo ^ flow) & ~FLOWINFO_MASK:
+                raise KernelError(EINVAL)  # a second one with other version bits
+            flowinfo = flow & FLOWINFO_MASK
         elif type_ in (IPV6_2292HOPLIMIT, IPV6_HOPLIMIT):
             val = _int_msg(data)
             if not -1 <= val <= 0xFF:
@@ -202,6 +250,69 @@ def _rthdr(data: bytes) -> None:
         raise KernelError(EINVAL)
     if len(data) < (data[1] + 1) * 8:
         raise KernelError(EINVAL)
+
+
+IPOPT_END, IPOPT_NOOP, IPOPT_RR, IPOPT_TIMESTAMP = 0, 1, 7, 68
+IPOPT_LSRR, IPOPT_SSRR, IPOPT_RA, IPOPT_CIPSO = 131, 137, 148, 134
+IPOPT_TS_TSONLY, IPOPT_TS_TSANDADDR, IPOPT_TS_PRESPEC = 0, 1, 3
+
+
+def ip_options_ok(data: bytes, admin: bool) -> bool:
+    """ip_options_get / __ip_options_compile for options a program gives (no packet): padded
+    with IPOPT_END to a multiple of 4, each option's length within the rest, source routes,
+    record-route and timestamp options well formed and once each, CIPSO never (no DOI is
+    configured), unknown options only with CAP_NET_RAW."""
+    opt = bytearray(data) + b"\0" * (-len(data) % 4)
+    seen: set[int] = set()
+    i = 0
+    while i < len(opt):
+        kind = opt[i]
+        if kind == IPOPT_END:
+            return True
+        if kind == IPOPT_NOOP:
+            i += 1
+            continue
+        left = len(opt) - i
+        if left < 2 or not 2 <= opt[i + 1] <= left:
+            return False
+        if not _option_ok(kind, bytes(opt[i : i + opt[i + 1]]), seen, admin):
+            return False
+        i += opt[i + 1]
+    return True
+
+
+def _option_ok(kind: int, o: bytes, seen: set[int], admin: bool) -> bool:
+    n = len(o)
+    if kind in (IPOPT_LSRR, IPOPT_SSRR):
+        if n < 3 or o[2] < 4 or IPOPT_LSRR in seen:
+            return False
+        seen.add(IPOPT_LSRR)  # one source route, loose or strict
+        return o[2] == 4 and n >= 7 and (n - 3) & 3 == 0
+    if kind == IPOPT_RR:
+        if kind in seen or n < 3 or o[2] < 4 or (o[2] <= n and o[2] + 3 > n):
+            return False
+    elif kind == IPOPT_TIMESTAMP:
+        if kind in seen or n < 4 or o[2] < 5:
+            return False
+        flag = o[3] & 0xF
+        if o[2] <= n:
+            if o[2] + 3 > n:
+                return False
+            if flag in (IPOPT_TS_TSANDADDR, IPOPT_TS_PRESPEC):
+                if o[2] + 7 > n:
+                    return False
+            elif flag != IPOPT_TS_TSONLY and not admin:
+                return False
+        elif flag != IPOPT_TS_PRESPEC and o[3] >> 4 == 15:
+            return False
+    elif kind == IPOPT_RA:
+        return n >= 4
+    elif kind == IPOPT_CIPSO:
+        return False
+    elif not admin:
+        return False
+    seen.add(kind)
+    return True
 
 
 # ---- receiving ----------------------------------------------------------------------------

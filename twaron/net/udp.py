@@ -94,9 +94,17 @@ from twaron.net.inet import (
     parse_in,
     parse_in6,
     sa_family,
-    v4_local,
 )
-from twaron.net.inet_cmsg import Header, Ipc, header_for, recv_ctl, send_ctl_v4, send_ctl_v6
+from twaron.net.inet_cmsg import (
+    Header,
+    Ipc,
+    header_for,
+    recv_ctl,
+    route_v4,
+    send_ctl_v4,
+    send_ctl_v6,
+    udp_cmsg_send,
+)
 from twaron.net.socket import NetNamespace, RecvResult, SendMsg, Sink
 from twaron.wait import ALL_EVENTS, EVENT_ERR, EVENT_HUP, EVENT_IN
 
@@ -237,18 +245,14 @@ class UdpSock(InetSock):
         """The message's IP or IPv6 control messages (by where it goes: an AF_INET6 socket
         sending to an IPv4 address takes IP's, as udpv6_sendmsg hands it to udp_sendmsg); a
         source address they give must be one of lo's."""
-        if not msg.cmsgs:
+        if not msg.cmsgs or not udp_cmsg_send(msg.cmsgs):
             return Ipc()
+        task = self.net.current()
         if is_v4(dst):
-            ipc = send_ctl_v4(msg.cmsgs, self.family == AF_INET6)
-            if ipc.src is not None and ipc.src == ANY4:
-                ipc.src = None
-            if ipc.src is not None and not v4_local(ipc.src):
-                # ip_route_output_key_hash_rcu: no source of this host
-                mcast = ipc.src[12] & 0xF0 == 0xE0 or ipc.src[12:] == b"\xff" * 4
-                raise KernelError(EINVAL if mcast else ENETUNREACH)
+            ipc = send_ctl_v4(task, msg.cmsgs, self.family == AF_INET6)
+            route_v4(ipc)
             return ipc
-        return send_ctl_v6(self.net.current(), msg.cmsgs)
+        return send_ctl_v6(task, msg.cmsgs)
 
     def sender_cscov(self, size: int) -> int:
         """udplite_sender_cscov: the coverage a datagram of size bytes goes out with, 0 for

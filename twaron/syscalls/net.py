@@ -17,6 +17,8 @@ import struct
 from typing import Any
 
 from twaron.arch.x86_64.constants import (
+    AF_INET,
+    AF_INET6,
     AF_MAX,
     AF_UNIX,
     MAX_RW_COUNT,
@@ -407,7 +409,12 @@ def _scm_send(task: Any, sock: Socket, cmsgs: list[tuple[int, int, bytes]], msg:
     """__scm_send: SOL_SOCKET messages are SCM_RIGHTS (AF_UNIX only; at most SCM_MAX_FD
     descriptors in all; EBADF for one not open) and SCM_CREDENTIALS (exactly a struct
     ucred the sender may claim); any other SOL_SOCKET type is EINVAL; other levels are the
-    family's. On error the references taken are dropped."""
+    family's. Internet sockets have no scm_send: every message is theirs (sock_cmsg_send
+    checks the SOL_SOCKET ones, in order with their own). On error the references taken are
+    dropped."""
+    if sock.sk.family in (AF_INET, AF_INET6):
+        msg.cmsgs = cmsgs or None
+        return
     other = []
     rights: list[File] = []
     try:

@@ -5,12 +5,16 @@
  * IPV6_DONTFRAG messages sendmsg takes and their EINVAL/ENODEV checks, MSG_CTRUNC and what is
  * left when the control buffer is too small (put_cmsg), IP_RECVTTL / IP_RECVTOS / IP_PKTINFO
  * with IP_TTL / IP_TOS / IP_PKTINFO messages, an AF_INET6 socket receiving over IPv4, and
- * UDP-Lite sockets doing the same. */
+ * UDP-Lite sockets doing the same; the other messages an internet socket's sendmsg checks
+ * (SOL_SOCKET's as __sock_cmsg_send, SOL_UDP's UDP_SEGMENT, IP_RETOPTS, IPV6_FLOWINFO). */
 #include "contract.h"
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 
+#ifndef IPV6_FLOWINFO
+#define IPV6_FLOWINFO 11
+#endif
 #ifndef IPPROTO_UDPLITE
 #define IPPROTO_UDPLITE 136
 #endif
@@ -358,6 +362,94 @@ static void mapped(void)
     close(r), close(s), close(s6);
 }
 
+static void others(void)
+{
+    printf("=== other messages\n");
+    int r = socket(AF_INET, SOCK_DGRAM, 0);
+    struct sockaddr_in ra = sin4("127.0.0.1", 7604);
+    CHECK_OK("bind", bind(r, (struct sockaddr *)&ra, sizeof ra));
+    int s = socket(AF_INET, SOCK_DGRAM, 0);
+    struct sockaddr *to = (struct sockaddr *)&ra;
+    socklen_t tl = sizeof ra;
+    struct item it[2];
+    it[0] = int_item(SOL_SOCKET, SCM_RIGHTS, 999);
+    CHECK("SCM_RIGHTS of a bad fd (not AF_UNIX's: ignored)", send_items(s, to, tl, it, 1));
+    it[0] = int_item(SOL_SOCKET, SCM_CREDENTIALS, 0);
+    it[0].len = 0;
+    CHECK("SCM_CREDENTIALS of 0 bytes (ignored)", send_items(s, to, tl, it, 1));
+    it[0] = int_item(SOL_SOCKET, SO_MARK, 5);
+    CHECK("SO_MARK", send_items(s, to, tl, it, 1));
+    it[0].len = 2;
+    CHECK("SO_MARK of 2 bytes", send_items(s, to, tl, it, 1));
+    it[0] = int_item(SOL_SOCKET, SO_PRIORITY, 3);
+    CHECK("SO_PRIORITY 3", send_items(s, to, tl, it, 1));
+    it[0] = int_item(SOL_SOCKET, 99, 0);
+    CHECK("SOL_SOCKET type 99", send_items(s, to, tl, it, 1));
+    CHECK("SOL_SOCKET type 99 without an address", send_items(s, NULL, 0, it, 1));
+    it[0] = int_item(IPPROTO_UDP, 103, 1000);
+    it[0].len = 2;
+    CHECK("UDP_SEGMENT u16", send_items(s, to, tl, it, 1));
+    it[0].len = 4;
+    CHECK("UDP_SEGMENT int", send_items(s, to, tl, it, 1));
+    it[0] = int_item(IPPROTO_UDP, 104, 1);
+    CHECK("SOL_UDP type 104", send_items(s, to, tl, it, 1));
+    struct item opts = {IPPROTO_IP, IP_RETOPTS, 0, {0}};
+    it[0] = opts;
+    CHECK("IP_RETOPTS empty", send_items(s, to, tl, it, 1));
+    unsigned char noops[] = {1, 1, 1, 0};
+    memcpy(it[0].data, noops, 4), it[0].len = 4;
+    CHECK("IP_RETOPTS NOOPs", send_items(s, to, tl, it, 1));
+    unsigned char rr[] = {7, 7, 4, 0, 0, 0, 0, 0};
+    memcpy(it[0].data, rr, 8), it[0].len = 8;
+    CHECK("IP_RETOPTS record route", send_items(s, to, tl, it, 1));
+    unsigned char badlen[] = {7, 9, 4, 0};
+    memcpy(it[0].data, badlen, 4), it[0].len = 4;
+    CHECK("IP_RETOPTS longer than given", send_items(s, to, tl, it, 1));
+    unsigned char cipso[] = {134, 6, 0, 0, 0, 1, 0, 0};
+    memcpy(it[0].data, cipso, 8), it[0].len = 8;
+    CHECK("IP_RETOPTS CIPSO", send_items(s, to, tl, it, 1));
+    struct item pi = {IPPROTO_IP, IP_PKTINFO, 12, {0}};
+    const char *srcs[] = {"224.0.0.1", "0.1.2.3", "255.255.255.255", "127.255.255.255"};
+    for (int i = 0; i < 4; i++) {
+        char label[64];
+        inet_pton(AF_INET, srcs[i], pi.data + 4);
+        *(int *)pi.data = 77;
+        it[0] = pi;
+        snprintf(label, sizeof label, "IP_PKTINFO spec_dst %s ifindex 77", srcs[i]);
+        CHECK(label, send_items(s, to, tl, it, 1));
+    }
+    char b[16];
+    while (recv(r, b, sizeof b, MSG_DONTWAIT) >= 0)
+        ;
+    int s6 = socket(AF_INET6, SOCK_DGRAM, 0);
+    struct sockaddr_in6 r6a = sin6("::1", 7604);
+    int r6 = socket(AF_INET6, SOCK_DGRAM, 0);
+    CHECK_OK("bind ::1", bind(r6, (struct sockaddr *)&r6a, sizeof r6a));
+    uint32_t f1 = htonl(0x00012345), f2 = htonl(0x10012345);
+    it[0] = (struct item){IPPROTO_IPV6, IPV6_FLOWINFO, 4, {0}};
+    memcpy(it[0].data, &f1, 4);
+    CHECK("IPV6_FLOWINFO", send_items(s6, (struct sockaddr *)&r6a, sizeof r6a, it, 1));
+    it[1] = it[0];
+    memcpy(it[1].data, &f2, 4);
+    CHECK("IPV6_FLOWINFO twice, other version bits", send_items(s6, (struct sockaddr *)&r6a, sizeof r6a, it, 2));
+    it[0] = int_item(SOL_SOCKET, 99, 0);
+    CHECK("IPv6: SOL_SOCKET type 99", send_items(s6, (struct sockaddr *)&r6a, sizeof r6a, it, 1));
+
+    /* TCP checks the SOL_SOCKET messages only: any error is EINVAL */
+    int l = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in la = sin4("127.0.0.1", 7605);
+    CHECK_OK("tcp listen", bind(l, (struct sockaddr *)&la, sizeof la) || listen(l, 1));
+    int c = socket(AF_INET, SOCK_STREAM, 0);
+    CHECK_OK("tcp connect", connect(c, (struct sockaddr *)&la, sizeof la));
+    it[0] = int_item(SOL_SOCKET, SCM_RIGHTS, 999);
+    CHECK("tcp: SCM_RIGHTS of a bad fd", send_items(c, NULL, 0, it, 1));
+    it[0] = int_item(SOL_SOCKET, 99, 0);
+    CHECK("tcp: SOL_SOCKET type 99", send_items(c, NULL, 0, it, 1));
+    it[0] = int_item(IPPROTO_IP, 77, 0);
+    CHECK("tcp: unknown IP type (not looked at)", send_items(c, NULL, 0, it, 1));
+    close(r), close(s), close(s6), close(r6), close(l), close(c);
+}
+
 int main(void)
 {
     v6(IPPROTO_UDP);
@@ -365,5 +457,6 @@ int main(void)
     v4(IPPROTO_UDP);
     v4(IPPROTO_UDPLITE);
     mapped();
+    others();
     return 0;
 }
