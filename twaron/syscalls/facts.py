@@ -214,7 +214,8 @@ SOCKETS = ("AF_UNIX; AF_INET and AF_INET6 TCP, UDP and UDP-Lite on lo inside the
 SEND_OOB = ("MSG_OOB sends TCP's urgent byte; on AF_UNIX it is EOPNOTSUPP (Linux with "
             "CONFIG_AF_UNIX_OOB sends a stream's urgent byte); a UDP message is copied in "
             "before its size is checked (EFAULT before EMSGSIZE); IP_RETOPTS, IPv6 extension "
-            "headers and IPV6_FLOWINFO messages are checked, not carried (with --net host no IP "
+            "headers and IPV6_FLOWINFO messages are checked, not carried, and UDP_SEGMENT sends "
+            "the datagram whole (with --net host no IP "
             "or IPv6 message reaches the host)")  # fmt: skip
 RECV_NOTES = ("MSG_OOB reads TCP's urgent byte (EOPNOTSUPP on AF_UNIX); MSG_ERRQUEUE has no "
               "queue to read (EAGAIN: IP_RECVERR only reports errors through SO_ERROR); of "
