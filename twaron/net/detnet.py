@@ -932,7 +932,7 @@ class DetUdpBridge(UdpBridge):
         self.det = port.det
         self.sid = port.det.new_id(self)
 
-    def enqueue(self, data: bytes, src: Any) -> None:
+    def enqueue(self, data: bytes, src: Any, hdr: Any = None) -> None:
         stream = self.det.kernel.events
         if stream is not None:
             stream.net_output(self.sid, bytes(data))

@@ -54,7 +54,7 @@ from twaron.arch.x86_64.constants import (
 )
 from twaron.arch.x86_64.errno import EAGAIN, EINVAL, ENOPROTOOPT, EPERM, EPIPE
 from twaron.errors import KernelError
-from twaron.net.socket import NetNamespace, RecvResult, SendMsg, Sink, Sock
+from twaron.net.socket import NetNamespace, RecvResult, SendMsg, Sink, Sock, sock_cmsg_send
 from twaron.process.signal import send_thread_signal
 from twaron.wait import ALL_EVENTS, need_context
 
@@ -201,6 +201,11 @@ class HostSock(Sock):
         return buf.raw[: length.value]
 
     def sendmsg(self, task: Any, msg: SendMsg) -> int:
+        if msg.cmsgs:  # the SOL_SOCKET ones are checked; no message reaches the host
+            try:
+                sock_cmsg_send(task, msg.cmsgs)
+            except KernelError as e:
+                raise KernelError(EINVAL if self.type == SOCK_STREAM else e.errno) from None
         flags = msg.flags
         nonblock = bool(flags & MSG_DONTWAIT)
         deadline = self.snd_deadline(nonblock)

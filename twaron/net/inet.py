@@ -63,6 +63,7 @@ from twaron.arch.x86_64.constants import (
     IPPROTO_IP,
     IPPROTO_TCP,
     IPPROTO_UDP,
+    IPPROTO_UDPLITE,
     IPV6_AUTOFLOWLABEL,
     IPV6_FREEBIND,
     IPV6_HOPLIMIT,
@@ -102,6 +103,7 @@ from twaron.arch.x86_64.errno import (
     ENODEV,
     ENOPROTOOPT,
     ENOTCONN,
+    EOPNOTSUPP,
     EPERM,
     EPROTONOSUPPORT,
     ESOCKTNOSUPPORT,
@@ -275,11 +277,13 @@ def _covers(wild: bytes, v6only: bool, ip: bytes) -> bool:
 
 
 class InetTables:
-    """A namespace's TCP and UDP ports, and every socket (for /proc/net/tcp and udp)."""
+    """A namespace's TCP, UDP and UDP-Lite ports, and every socket (for /proc/net/tcp,
+    udp and udplite)."""
 
     def __init__(self, net: NetNamespace) -> None:
         self.tcp = PortTable(net)
         self.udp = PortTable(net)
+        self.udplite = PortTable(net)  # UDP-Lite's ports are its own (Linux's udplite_table)
         self.socks: dict[InetSock, None] = {}
         self.lo_packets = 0  # lo's counters (/proc/net/dev, IFLA_STATS): what was sent
         self.lo_bytes = 0
@@ -492,7 +496,12 @@ class InetSock(Sock):
         raise KernelError(ENOPROTOOPT)
 
     def get_proto(self, task: Any, level: int, name: int, size: int) -> bytes:
-        raise KernelError(ENOPROTOOPT)
+        raise self.no_level()
+
+    def no_level(self) -> KernelError:
+        """getsockopt at a level neither IP's nor the protocol's: ip_getsockopt says
+        EOPNOTSUPP, ipv6_getsockopt ENOPROTOOPT."""
+        return KernelError(EOPNOTSUPP if self.family == AF_INET else ENOPROTOOPT)
 
     def set_ip(self, task: Any, name: int, value: bytes) -> None:
         if name in (IP_OPTIONS, IP_RETOPTS):
@@ -645,8 +654,8 @@ _IPV6_INT_OPTS = frozenset((
 
 
 class InetFamily(Family):
-    """inet_create / inet6_create: SOCK_STREAM is TCP, SOCK_DGRAM UDP; raw and ICMP sockets
-    are not provided."""
+    """inet_create / inet6_create: SOCK_STREAM is TCP, SOCK_DGRAM UDP (or UDP-Lite when
+    asked for); raw and ICMP sockets are not provided."""
 
     def __init__(self, family: int) -> None:
         self.family = family
@@ -661,9 +670,9 @@ class InetFamily(Family):
         if type_ == SOCK_DGRAM:
             if protocol == IPPROTO_ICMP and self.family == AF_INET:
                 raise KernelError(EACCES)  # ping sockets: net.ipv4.ping_group_range "1 0"
-            if protocol not in (IPPROTO_IP, IPPROTO_UDP):
+            if protocol not in (IPPROTO_IP, IPPROTO_UDP, IPPROTO_UDPLITE):
                 raise KernelError(EPROTONOSUPPORT)
-            return self.make(net, task, SOCK_DGRAM, IPPROTO_UDP)
+            return self.make(net, task, SOCK_DGRAM, protocol or IPPROTO_UDP)
         if type_ == SOCK_RAW:
             raise KernelError(EPERM if not capable(task) else ESOCKTNOSUPPORT)
         raise KernelError(ESOCKTNOSUPPORT)
@@ -684,7 +693,7 @@ class InetFamily(Family):
             return TcpSock(net, self.family, task)
         from twaron.net.udp import UdpSock
 
-        return UdpSock(net, self.family, task)
+        return UdpSock(net, self.family, task, protocol)
 
     def new_table(self, net: NetNamespace) -> Any:
         return InetTables(net) if self.family == AF_INET else None

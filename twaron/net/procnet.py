@@ -1,7 +1,8 @@
-"""/proc/net/tcp, tcp6, udp, udp6 and dev, in the columns Linux prints (tcp4_seq_show,
-tcp6_seq_show, udp4_format_sock, udp6_seq_show, dev_seq_show). Addresses are printed as
-Linux prints them: each 32-bit word of the network-order address as a native (little-endian)
-hex number, the port in host order. Kernel pointers show as zeros (kptr_restrict)."""
+"""/proc/net/tcp, tcp6, udp, udp6, udplite, udplite6 and dev, in the columns Linux prints
+(tcp4_seq_show, tcp6_seq_show, udp4_format_sock, udp6_seq_show, dev_seq_show). Addresses are
+printed as Linux prints them: each 32-bit word of the network-order address as a native
+(little-endian) hex number, the port in host order.
+Kernel pointers show as zeros (kptr_restrict)."""
 
 from __future__ import annotations
 
@@ -29,6 +30,8 @@ def files(net: NetNamespace) -> dict[bytes, Callable[[], bytes]]:
         b"tcp6": lambda: tcp(net, AF_INET6),
         b"udp": lambda: udp(net, AF_INET),
         b"udp6": lambda: udp(net, AF_INET6),
+        b"udplite": lambda: udp(net, AF_INET, "udplite"),
+        b"udplite6": lambda: udp(net, AF_INET6, "udplite"),
         b"dev": lambda: dev(net),
         b"if_inet6": lambda: b"%s %02x %02x %02x %02x %8s\n" % (
             b"0" * 31 + b"1", 1, 128, 0x10, 0x80, b"lo"),  # fmt: skip
@@ -67,9 +70,9 @@ def tcp(net: NetNamespace, family: int) -> bytes:
     return b"".join(out)
 
 
-def udp(net: NetNamespace, family: int) -> bytes:
+def udp(net: NetNamespace, family: int, proto: str = "udp") -> bytes:
     out = [UDP_HEADER.ljust(UDP_WIDTH) + b"\n" if family == AF_INET else UDP6_HEADER]
-    for sk in _socks(net, family, "udp"):
+    for sk in _socks(net, family, proto):
         rip, rport = sk.remote if sk.remote is not None else (b"\0" * 16, 0)
         lip, lport = sk.local
         line = b"%5d: %s:%04X %s:%04X %02X %08X:%08X %02X:%08X %08X %5u %8d %u %d %016x %u" % (

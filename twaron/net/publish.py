@@ -265,7 +265,7 @@ class UdpBridge(UdpSock):
         self.local = (LOOP4, 0)
         self.bind_port(LOOP4, 0, parity=0)
 
-    def enqueue(self, data: bytes, src: Any) -> None:
+    def enqueue(self, data: bytes, src: Any, hdr: Any = None) -> None:
         try:
             self.port.hs.sendto(data, self.peer_addr)
         except OSError as e:

@@ -34,6 +34,9 @@ from twaron.arch.x86_64.constants import (
     O_RDWR,
     RMEM_MAX,
     S_IFSOCK,
+    SCM_CREDENTIALS,
+    SCM_DEVMEM_DMABUF,
+    SCM_RIGHTS,
     SO_ACCEPTCONN,
     SO_BINDTODEVICE,
     SO_BINDTOIFINDEX,
@@ -77,6 +80,8 @@ from twaron.arch.x86_64.constants import (
     SO_SNDTIMEO_OLD,
     SO_TIMESTAMP_NEW,
     SO_TIMESTAMP_OLD,
+    SO_TIMESTAMPING_NEW,
+    SO_TIMESTAMPING_OLD,
     SO_TIMESTAMPNS_NEW,
     SO_TIMESTAMPNS_OLD,
     SO_TYPE,
@@ -84,6 +89,9 @@ from twaron.arch.x86_64.constants import (
     SOCK_MIN_RCVBUF,
     SOCK_MIN_SNDBUF,
     SOCKFS_MAGIC,
+    SOF_TIMESTAMPING_TX_RECORD_MASK,
+    SOL_SOCKET,
+    TC_PRIO_INTERACTIVE,
     TCP_CLOSE,
     TCP_LISTEN,
     WMEM_DEFAULT,
@@ -255,10 +263,11 @@ class RecvResult:
     """What a receive returns besides the bytes it put in the Sink: the call's result (the
     bytes copied, or the datagram's whole length under MSG_TRUNC), the source address (raw
     sockaddr bytes, None: none to report), msg_flags bits (MSG_TRUNC, ...), the sender's
-    credentials (for SO_PASSCRED), and received descriptors (the caller installs or drops
-    them: it owns a reference to each)."""
+    credentials (for SO_PASSCRED), received descriptors (the caller installs or drops
+    them: it owns a reference to each), and the family's own control messages (level, type,
+    data), in the order recvmsg gives them."""
 
-    __slots__ = ("n", "addr", "flags", "creds", "rights")
+    __slots__ = ("n", "addr", "flags", "creds", "rights", "cmsgs")
 
     def __init__(self, n: int, addr: bytes | None = None, flags: int = 0,
                  creds: Ucred | None = None, rights: list[File] | None = None) -> None:  # fmt: skip
@@ -267,6 +276,7 @@ class RecvResult:
         self.flags = flags
         self.creds = creds
         self.rights = rights
+        self.cmsgs: list[tuple[int, int, bytes]] | None = None
 
 
 class Sink:
@@ -813,3 +823,38 @@ def check_creds(task: Any, creds: Ucred) -> None:
             task.kernel.pids.threads.get(creds.pid) is None:  # fmt: skip
         raise KernelError(ESRCH)
 
+
+
+def sock_cmsg_send(task: Any, cmsgs: list[tuple[int, int, bytes]] | None) -> None:
+    """sock_cmsg_send: the SOL_SOCKET messages of a socket without scm_send (internet
+    sockets), checked as __sock_cmsg_send checks them; SCM_RIGHTS and SCM_CREDENTIALS are
+    AF_UNIX's and ignored here, what is asked (a mark, a priority, timestamps) changes
+    nothing on lo. The other levels are not this function's."""
+    for level, type_, data in cmsgs or ():
+        if level == SOL_SOCKET:
+            sock_cmsg(task, type_, data)
+
+
+def sock_cmsg(task: Any, type_: int, data: bytes) -> None:
+    """__sock_cmsg_send for one SOL_SOCKET message."""
+    if type_ in (SCM_RIGHTS, SCM_CREDENTIALS):
+        return
+    if type_ == SO_MARK:
+        if not capable(task):
+            raise KernelError(EPERM)
+        if len(data) != 4:
+            raise KernelError(EINVAL)
+    elif type_ == SO_PRIORITY:
+        prio = int.from_bytes(data[:4].ljust(4, b"\0"), "little")
+        if prio > TC_PRIO_INTERACTIVE and not capable(task):
+            raise KernelError(EPERM)
+        if len(data) != 4:
+            raise KernelError(EINVAL)
+    elif type_ == SCM_DEVMEM_DMABUF:
+        if len(data) != 4:
+            raise KernelError(EINVAL)
+    elif type_ in (SO_TIMESTAMPING_OLD, SO_TIMESTAMPING_NEW):
+        if len(data) != 4 or _INT.unpack(data)[0] & ~SOF_TIMESTAMPING_TX_RECORD_MASK:
+            raise KernelError(EINVAL)
+    else:
+        raise KernelError(EINVAL)  # SCM_TXTIME without SO_TXTIME, SCM_TS_OPT_ID, unknown

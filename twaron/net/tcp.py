@@ -126,7 +126,7 @@ from twaron.arch.x86_64.errno import (
 )
 from twaron.errors import KernelError
 from twaron.net.inet import ANY4, ANY6, InetSock, PortTable, sa_family
-from twaron.net.socket import NetNamespace, RecvResult, SendMsg, Sink
+from twaron.net.socket import NetNamespace, RecvResult, SendMsg, Sink, sock_cmsg_send
 from twaron.process.signal import send_thread_signal
 from twaron.wait import (
     ALL_EVENTS,
@@ -620,6 +620,11 @@ class TcpSock(InetSock, Endpoint):
                            deadline)  # fmt: skip
             if self.state not in _CONNECTED_STATES:
                 return self.send_error(task, flags, 0)
+        if msg.cmsgs:
+            try:
+                sock_cmsg_send(task, msg.cmsgs)
+            except KernelError:
+                raise KernelError(EINVAL) from None  # whatever the message's error
         if not nonblock and self.peer is not None and total > self.peer.rcv_room():
             need_context()  # it may sleep after a part went out
         sent = 0
@@ -884,7 +889,7 @@ class TcpSock(InetSock, Endpoint):
 
     def get_proto(self, task: Any, level: int, name: int, size: int) -> bytes:
         if level != SOL_TCP:
-            raise KernelError(ENOPROTOOPT)
+            raise self.no_level()
         if name == TCP_INFO:
             return self.tcp_info()
         if name == TCP_CONGESTION:

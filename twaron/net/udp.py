@@ -7,6 +7,14 @@ the address itself before a wildcard; a connected socket only from its peer). Wh
 there, Linux answers with ICMP port unreachable, which a connected socket (or one with
 IP_RECVERR) hears as ECONNREFUSED on its next call: so here too. Datagrams to lo's broadcast
 address 127.255.255.255 need SO_BROADCAST (EACCES) and reach every socket on the port.
+
+UDP-Lite (IPPROTO_UDPLITE, RFC 3828; Linux's net/ipv4/udplite.c, net/ipv6/udplite.c) is the
+same socket with a port space of its own and a checksum that may cover only the start of a
+datagram (UDPLITE_SEND_CSCOV): a receiver that asked for a minimum coverage
+(UDPLITE_RECV_CSCOV) drops datagrams covered less, as Linux's udp_queue_rcv_one_skb.
+
+A datagram carries what its IP header would tell the receiver (inet_cmsg.Header): recvmsg
+gives it as IP_TTL, IP_TOS, IPV6_HOPLIMIT, IPV6_TCLASS, ... control messages when asked.
 """
 
 from __future__ import annotations
@@ -19,6 +27,9 @@ from twaron.arch.x86_64.constants import (
     AF_INET,
     AF_INET6,
     AF_UNSPEC,
+    IPDEFTTL,
+    IPPROTO_UDP,
+    IPPROTO_UDPLITE,
     MSG_DONTWAIT,
     MSG_ERRQUEUE,
     MSG_OOB,
@@ -37,9 +48,11 @@ from twaron.arch.x86_64.constants import (
     SHUTDOWN_MASK,
     SIN6_LEN_RFC2133,
     SIZEOF_SOCKADDR_IN,
+    SIZEOF_UDPHDR,
     SO_BROADCAST,
     SOCK_DGRAM,
     SOL_UDP,
+    SOL_UDPLITE,
     TCP_CLOSE,
     TCP_ESTABLISHED,
     UDP_CORK,
@@ -48,6 +61,9 @@ from twaron.arch.x86_64.constants import (
     UDP_NO_CHECK6_RX,
     UDP_NO_CHECK6_TX,
     UDP_SEGMENT,
+    UDPLITE_RECV_CSCOV,
+    UDPLITE_SEND_CSCOV,
+    USHRT_MAX,
 )
 from twaron.arch.x86_64.errno import (
     EACCES,
@@ -68,6 +84,7 @@ from twaron.net.inet import (
     ANY4,
     ANY6,
     BCAST_LO,
+    LOOP4,
     Addr,
     InetSock,
     PortTable,
@@ -77,6 +94,16 @@ from twaron.net.inet import (
     parse_in,
     parse_in6,
     sa_family,
+)
+from twaron.net.inet_cmsg import (
+    Header,
+    Ipc,
+    header_for,
+    recv_ctl,
+    route_v4,
+    send_ctl_v4,
+    send_ctl_v6,
+    udp_cmsg_send,
 )
 from twaron.net.socket import NetNamespace, RecvResult, SendMsg, Sink
 from twaron.wait import ALL_EVENTS, EVENT_ERR, EVENT_HUP, EVENT_IN
@@ -90,16 +117,24 @@ SKB_OVERHEAD = 768  # what one queued datagram is charged beyond its bytes (true
 class UdpSock(InetSock):
     proto_name = "udp"
 
-    def __init__(self, net: NetNamespace, family: int, task: Any) -> None:
-        super().__init__(net, family, SOCK_DGRAM, 17, task)
-        self.queue: deque[tuple[bytes, Addr]] = deque()
+    def __init__(self, net: NetNamespace, family: int, task: Any,
+                 protocol: int = IPPROTO_UDP) -> None:  # fmt: skip
+        super().__init__(net, family, SOCK_DGRAM, protocol, task)
+        self.lite = protocol == IPPROTO_UDPLITE
+        if self.lite:
+            self.proto_name = "udplite"
+        self.queue: deque[tuple[bytes, Addr, Header | None]] = deque()
         self.rmem = 0
         self.drops = 0
         self.udp: dict[int, int] = {}
+        self.pcslen = 0  # UDPLITE_SEND_CSCOV (0: the whole datagram)
+        self.pcrlen = 0  # UDPLITE_RECV_CSCOV
+        self.send_cc = False  # UDPLITE_SEND_CSCOV was set (Linux's UDPLITE_SEND_CC)
+        self.recv_cc = False
 
     @property
     def ports(self) -> PortTable:
-        return self.tables.udp
+        return self.tables.udplite if self.lite else self.tables.udp
 
     # --- addresses ---
     def dest(self, addr: bytes) -> tuple[bytes, int] | None:
@@ -179,10 +214,12 @@ class UdpSock(InetSock):
             if self.state != TCP_ESTABLISHED or self.remote is None:
                 raise KernelError(EDESTADDRREQ)
             dst, port = self.remote
+            ipc = self.send_ctl(msg, dst)
         else:
             ip, port = dest
             if port == 0:
                 raise KernelError(EINVAL)
+            ipc = self.send_ctl(msg, ip)
             dst = self.route(ip)
         data = msg.data
         limit = UDP4_MAX if is_v4(dst) else UDP6_MAX
@@ -196,12 +233,37 @@ class UdpSock(InetSock):
         if self.shutdown & SEND_SHUTDOWN:
             raise KernelError(EPIPE)
         self.autobind()
-        src = (self.source_for(dst), self.local[1])
+        src = (ipc.src or self.source_for(dst), self.local[1])
+        hdr = header_for(self, ipc, dst)
+        if self.lite:
+            hdr = hdr._replace(cscov=self.sender_cscov(len(data)))
         self.tables.lo_count(len(data))
-        self.deliver(data, src, dst, port)
+        self.deliver(data, src, dst, port, hdr)
         return len(data)
 
-    def deliver(self, data: bytes, src: Addr, dst: bytes, port: int) -> None:
+    def send_ctl(self, msg: SendMsg, dst: bytes) -> Ipc:
+        """The message's IP or IPv6 control messages (by where it goes: an AF_INET6 socket
+        sending to an IPv4 address takes IP's, as udpv6_sendmsg hands it to udp_sendmsg); a
+        source address they give must be one of lo's."""
+        if not msg.cmsgs or not udp_cmsg_send(msg.cmsgs):
+            return Ipc()
+        task = self.net.current()
+        if is_v4(dst):
+            ipc = send_ctl_v4(task, msg.cmsgs, self.family == AF_INET6)
+            route_v4(ipc)
+            return ipc
+        return send_ctl_v6(task, msg.cmsgs)
+
+    def sender_cscov(self, size: int) -> int:
+        """udplite_sender_cscov: the coverage a datagram of size bytes goes out with, 0 for
+        the whole of it (UDPLITE_SEND_CSCOV unset, 0, or not below the UDP length)."""
+        ulen = size + SIZEOF_UDPHDR
+        if self.send_cc and 0 < self.pcslen < ulen:
+            return self.pcslen
+        return 0
+
+    def deliver(self, data: bytes, src: Addr, dst: bytes, port: int,
+                hdr: Header | None = None) -> None:  # fmt: skip
         """The socket(s) the datagram is for; ICMP port unreachable when none."""
         receivers = self.ports.lookup(
             dst, port, lambda s: isinstance(s, UdpSock) and s.accepts_from(src))
@@ -214,16 +276,16 @@ class UdpSock(InetSock):
             receivers = receivers[:1]
         for r in receivers:
             assert isinstance(r, UdpSock)
-            r.enqueue(data, src)
+            r.enqueue(data, src, hdr)
 
     def accepts_from(self, src: Addr) -> bool:
         return self.remote is None or self.remote == src
 
-    def enqueue(self, data: bytes, src: Addr) -> None:
-        if self.rmem > self.rcvbuf:
+    def enqueue(self, data: bytes, src: Addr, hdr: Header | None = None) -> None:
+        if self.rmem > self.rcvbuf or not self.coverage_ok(hdr):
             self.drops += 1
             return
-        self.queue.append((data, src))
+        self.queue.append((data, src, hdr))
         self.rmem += len(data) + SKB_OVERHEAD
         self.notify(EVENT_IN)
 
@@ -248,7 +310,7 @@ class UdpSock(InetSock):
                             deadline)  # fmt: skip
             if ok is None:
                 raise KernelError(EAGAIN)
-        data, src = self.queue[0]
+        data, src, hdr = self.queue[0]
         if not flags & MSG_PEEK:
             self.queue.popleft()
             self.rmem -= len(data) + SKB_OVERHEAD
@@ -256,7 +318,17 @@ class UdpSock(InetSock):
         sink.put(data[:n])
         mflags = MSG_TRUNC if n < len(data) else 0
         addr = pack_addr(self.family, src) if want_addr else None
-        return RecvResult(len(data) if flags & MSG_TRUNC else n, addr, mflags)
+        res = RecvResult(len(data) if flags & MSG_TRUNC else n, addr, mflags)
+        if self.ip or self.ip6:
+            res.cmsgs = recv_ctl(self, hdr or Header(LOOP4, IPDEFTTL, 0)) or None
+        return res
+
+    def coverage_ok(self, hdr: Header | None) -> bool:
+        """UDP-Lite: a receiver that set UDPLITE_RECV_CSCOV takes a partially covered
+        datagram only if it covers at least that much (0: only whole coverage)."""
+        if not self.recv_cc or hdr is None or not hdr.cscov:
+            return True
+        return self.pcrlen != 0 and hdr.cscov >= self.pcrlen
 
     # --- the rest ---
     def poll(self) -> int:
@@ -289,18 +361,53 @@ class UdpSock(InetSock):
         self.forget()
 
     def set_proto(self, task: Any, level: int, name: int, value: bytes) -> None:
-        if level != SOL_UDP or name not in _UDP_OPTS:
+        """udp_lib_setsockopt: SOL_UDP and SOL_UDPLITE are one level (the length is checked
+        first); the coverage options are UDP-Lite's only."""
+        if level not in (SOL_UDP, SOL_UDPLITE):
             raise KernelError(ENOPROTOOPT)
         if len(value) < 4:
             raise KernelError(EINVAL)
-        self.udp[name] = _INT.unpack_from(value)[0]
+        val = _INT.unpack_from(value)[0]
+        if name in (UDPLITE_SEND_CSCOV, UDPLITE_RECV_CSCOV):
+            self.set_cscov(name, val)
+        elif name == UDP_SEGMENT:
+            if not 0 <= val <= USHRT_MAX:
+                raise KernelError(EINVAL)
+            self.udp[name] = val
+        elif name in _UDP_FLAGS:
+            self.udp[name] = 1 if val else 0
+        elif name in _UDP_OPTS:
+            self.udp[name] = val
+        else:
+            raise KernelError(ENOPROTOOPT)
+
+    def set_cscov(self, name: int, val: int) -> None:
+        """A coverage below the header's 8 bytes is 8, one above 65535 is 65535; 0 is the
+        whole datagram."""
+        if not self.lite:
+            raise KernelError(ENOPROTOOPT)
+        if val != 0 and val < SIZEOF_UDPHDR:
+            val = SIZEOF_UDPHDR
+        elif val > USHRT_MAX:
+            val = USHRT_MAX
+        if name == UDPLITE_SEND_CSCOV:
+            self.pcslen, self.send_cc = val, True
+        else:
+            self.pcrlen, self.recv_cc = val, True
 
     def get_proto(self, task: Any, level: int, name: int, size: int) -> bytes:
-        if level != SOL_UDP or name not in _UDP_OPTS:
+        if level not in (SOL_UDP, SOL_UDPLITE):
+            raise self.no_level()
+        if name == UDPLITE_SEND_CSCOV:
+            return _INT.pack(self.pcslen)  # 0 on a UDP socket: the whole datagram
+        if name == UDPLITE_RECV_CSCOV:
+            return _INT.pack(self.pcrlen)
+        if name not in _UDP_OPTS:
             raise KernelError(ENOPROTOOPT)
         return _INT.pack(self.udp.get(name, 0))
 
 
+_UDP_FLAGS = frozenset((UDP_CORK, UDP_NO_CHECK6_TX, UDP_NO_CHECK6_RX, UDP_GRO))
 _UDP_OPTS = frozenset((UDP_CORK, UDP_ENCAP, UDP_NO_CHECK6_TX, UDP_NO_CHECK6_RX, UDP_SEGMENT,
                        UDP_GRO))  # fmt: skip
 assert ENOTCONN

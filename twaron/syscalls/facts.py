@@ -204,18 +204,23 @@ CLOCKS = ("the alarm clocks are EINVAL, as on a machine without an RTC; CLOCK_TA
           "CLOCK_REALTIME until adjtimex sets the TAI offset; the vDSO answers the same")
 RLIMITS = ("enforced: NOFILE, FSIZE, AS, STACK (at exec), NPROC, CPU; the others are only "
            "stored")  # fmt: skip
-SOCKETS = ("AF_UNIX; AF_INET and AF_INET6 TCP and UDP on lo inside the guest (--net none: "
-           "byte queues, no packets; TIME_WAIT, retransmission and keepalive probes are not "
-           "modelled) or as host sockets (--net host; in a deterministic run what they "
-           "receive, accept and connect comes at input points, a stream send never waits for "
-           "the host, and --record keeps it all for twaron replay); AF_NETLINK NETLINK_ROUTE "
-           "(link, address and route dumps of lo); raw, ICMP, packet sockets and the other "
-           "families are ESOCKTNOSUPPORT/EPROTONOSUPPORT/EAFNOSUPPORT")  # fmt: skip
+SOCKETS = ("AF_UNIX; AF_INET and AF_INET6 TCP, UDP and UDP-Lite on lo inside the guest (--net "
+           "none: byte queues, no packets; TIME_WAIT, retransmission and keepalive probes are "
+           "not modelled) or as host sockets (--net host; in a deterministic run what they "
+           "receive, accept and connect comes at input points, a stream send never waits for the"
+           " host, and --record keeps it all for twaron replay); AF_NETLINK NETLINK_ROUTE (link,"
+           " address and route dumps of lo); raw, ICMP, packet sockets and the other families "
+           "are ESOCKTNOSUPPORT/EPROTONOSUPPORT/EAFNOSUPPORT")  # fmt: skip
 SEND_OOB = ("MSG_OOB sends TCP's urgent byte; on AF_UNIX it is EOPNOTSUPP (Linux with "
             "CONFIG_AF_UNIX_OOB sends a stream's urgent byte); a UDP message is copied in "
-            "before its size is checked (EFAULT before EMSGSIZE)")  # fmt: skip
+            "before its size is checked (EFAULT before EMSGSIZE); IP_RETOPTS, IPv6 extension "
+            "headers and IPV6_FLOWINFO messages are checked, not carried, and UDP_SEGMENT sends "
+            "the datagram whole (with --net host no IP "
+            "or IPv6 message reaches the host)")  # fmt: skip
 RECV_NOTES = ("MSG_OOB reads TCP's urgent byte (EOPNOTSUPP on AF_UNIX); MSG_ERRQUEUE has no "
-              "queue to read (EAGAIN: IP_RECVERR only reports errors through SO_ERROR); "
+              "queue to read (EAGAIN: IP_RECVERR only reports errors through SO_ERROR); of "
+              "the IP and IPv6 control messages only IP_PKTINFO, IP_TTL, IP_TOS, IPV6_PKTINFO, "
+              "IPV6_HOPLIMIT and IPV6_TCLASS are given (none with --net host); "
               "descriptors in flight on sockets no process can reach (a socket sent over "
               "itself) are never collected")  # fmt: skip
 SOCKOPTS = ("SO_BINDTODEVICE knows no device (ENODEV); filters (SO_ATTACH_FILTER, BPF), "

@@ -17,6 +17,8 @@ import struct
 from typing import Any
 
 from twaron.arch.x86_64.constants import (
+    AF_INET,
+    AF_INET6,
     AF_MAX,
     AF_UNIX,
     MAX_RW_COUNT,
@@ -407,7 +409,12 @@ def _scm_send(task: Any, sock: Socket, cmsgs: list[tuple[int, int, bytes]], msg:
     """__scm_send: SOL_SOCKET messages are SCM_RIGHTS (AF_UNIX only; at most SCM_MAX_FD
     descriptors in all; EBADF for one not open) and SCM_CREDENTIALS (exactly a struct
     ucred the sender may claim); any other SOL_SOCKET type is EINVAL; other levels are the
-    family's. On error the references taken are dropped."""
+    family's. Internet sockets have no scm_send: every message is theirs (sock_cmsg_send
+    checks the SOL_SOCKET ones, in order with their own). On error the references taken are
+    dropped."""
+    if sock.sk.family in (AF_INET, AF_INET6):
+        msg.cmsgs = cmsgs or None
+        return
     other = []
     rights: list[File] = []
     try:
@@ -612,11 +619,15 @@ class Control:
 
 def _scm_recv(task: Any, sk: Sock, res: RecvResult, control: Control | None,
               flags: int) -> int:  # fmt: skip
-    """scm_recv: SCM_CREDENTIALS for a receiver with SO_PASSCRED, then SCM_RIGHTS; without
-    a control buffer, MSG_CTRUNC says something was left out. msg_flags bits it adds."""
+    """The family's control messages (put while its recvmsg runs, as Linux's udp_recvmsg
+    puts IP_TTL...), then scm_recv: SCM_CREDENTIALS for a receiver with SO_PASSCRED, then
+    SCM_RIGHTS; without a control buffer, MSG_CTRUNC says something was left out. msg_flags
+    bits it adds."""
     if control is None:
         _drop(res)
-        return MSG_CTRUNC if sk.passcred or res.rights else 0
+        return MSG_CTRUNC if sk.passcred or res.rights or res.cmsgs else 0
+    for level, type_, data in res.cmsgs or ():
+        control.put(level, type_, data)
     if sk.passcred and res.creds is not None:
         control.put(SOL_SOCKET, SCM_CREDENTIALS, res.creds.pack_munged())
     if res.rights:

@@ -1063,7 +1063,7 @@ MSG_FLAGS = _names(
 )  # fmt: skip
 SHUT_HOW = _enum("SHUT_", "SHUT_RD", "SHUT_WR", "SHUT_RDWR")
 SOL_LEVELS = ("SOL_", {1: "SOL_SOCKET", 0: "SOL_IP", 6: "SOL_TCP", 17: "SOL_UDP",
-                       41: "SOL_IPV6", 270: "SOL_NETLINK"})  # fmt: skip
+                       41: "SOL_IPV6", 136: "SOL_UDPLITE", 270: "SOL_NETLINK"})  # fmt: skip
 SO_NAMES = ("SO_", {
     v: n for n, v in vars(C).items()
     if n.startswith("SO_") and isinstance(v, int) and n != "SO_ACCEPTCON_FLAG"
@@ -1273,8 +1273,11 @@ IPV6_OPT_NAMES = ("IPV6_", {v: n for n, v in vars(C).items()
                             if n.startswith("IPV6_") and isinstance(v, int)})  # fmt: skip
 UDP_OPT_NAMES = ("UDP_", {v: n for n, v in vars(C).items()
                           if n.startswith("UDP_") and isinstance(v, int)})  # fmt: skip
+UDP_OPT_NAMES[1].update({C.UDPLITE_SEND_CSCOV: "UDPLITE_SEND_CSCOV",
+                         C.UDPLITE_RECV_CSCOV: "UDPLITE_RECV_CSCOV"})  # one level for both
 _LEVEL_OPT_NAMES = {C.SOL_SOCKET: SO_NAMES, C.SOL_TCP: TCP_OPT_NAMES, C.SOL_IP: IP_OPT_NAMES,
-                    C.SOL_IPV6: IPV6_OPT_NAMES, C.SOL_UDP: UDP_OPT_NAMES}  # fmt: skip
+                    C.SOL_IPV6: IPV6_OPT_NAMES, C.SOL_UDP: UDP_OPT_NAMES,
+                    C.SOL_UDPLITE: UDP_OPT_NAMES}  # fmt: skip
 
 
 def _sockopt_name(c: Call) -> str:
