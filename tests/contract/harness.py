@@ -120,7 +120,7 @@ def build_c(prog: CProgram) -> Path:
     """Compile with musl-gcc -static, cached under .build/contract/ by content hash (safe
     under xdist: twaron.build locks per program and renames atomically)."""
     return build_static(prog.source, prog.name, "contract", cflags=CFLAGS, include=[C_DIR],
-                        inputs=[C_DIR / "contract.h"], out_dir=BUILD_DIR)  # fmt: skip
+                        inputs=sorted(C_DIR.glob("*.h")), out_dir=BUILD_DIR)  # fmt: skip
 
 
 # --------------------------------------------------------------------------- root trees

@@ -3,27 +3,10 @@
  * sockaddr_in6 layouts (28 bytes, and RFC 2133's 24), bind and connect errors, the IPv6
  * options, UDP between the families. */
 #include "contract.h"
+#include "inet.h"
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
-
-static struct sockaddr_in6 sin6(const char *ip, int port)
-{
-    struct sockaddr_in6 a = {0};
-    a.sin6_family = AF_INET6;
-    a.sin6_port = htons(port);
-    inet_pton(AF_INET6, ip, &a.sin6_addr);
-    return a;
-}
-
-static struct sockaddr_in sin4(const char *ip, int port)
-{
-    struct sockaddr_in a = {0};
-    a.sin_family = AF_INET;
-    a.sin_port = htons(port);
-    inet_pton(AF_INET, ip, &a.sin_addr);
-    return a;
-}
 
 static void show(const char *label, struct sockaddr_storage *ss, socklen_t len)
 {

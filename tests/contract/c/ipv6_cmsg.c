@@ -8,6 +8,7 @@
  * UDP-Lite sockets doing the same; the other messages an internet socket's sendmsg checks
  * (SOL_SOCKET's as __sock_cmsg_send, SOL_UDP's UDP_SEGMENT, IP_RETOPTS, IPV6_FLOWINFO). */
 #include "contract.h"
+#include "inet.h"
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -18,24 +19,6 @@
 #ifndef IPPROTO_UDPLITE
 #define IPPROTO_UDPLITE 136
 #endif
-
-static struct sockaddr_in6 sin6(const char *ip, int port)
-{
-    struct sockaddr_in6 a = {0};
-    a.sin6_family = AF_INET6;
-    a.sin6_port = htons(port);
-    inet_pton(AF_INET6, ip, &a.sin6_addr);
-    return a;
-}
-
-static struct sockaddr_in sin4(const char *ip, int port)
-{
-    struct sockaddr_in a = {0};
-    a.sin_family = AF_INET;
-    a.sin_port = htons(port);
-    inet_pton(AF_INET, ip, &a.sin_addr);
-    return a;
-}
 
 static void setint(int fd, int level, int name, int v, const char *label)
 {

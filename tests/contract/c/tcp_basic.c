@@ -3,19 +3,11 @@
  * to 0.0.0.0, ephemeral ports from ip_local_port_range, SO_REUSEADDR and bind conflicts,
  * data both ways, a big transfer between two processes, EOF. */
 #include "contract.h"
+#include "inet.h"
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
-
-static struct sockaddr_in sin4(const char *ip, int port)
-{
-    struct sockaddr_in a = {0};
-    a.sin_family = AF_INET;
-    a.sin_port = htons(port);
-    inet_pton(AF_INET, ip, &a.sin_addr);
-    return a;
-}
 
 static void show_name(const char *label, int fd, int peer)
 {

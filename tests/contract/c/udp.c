@@ -4,20 +4,12 @@
  * port 0, SO_BROADCAST and lo's broadcast address, bind conflicts and SO_REUSEADDR, connect
  * filling in the source address, AF_UNSPEC disconnect, FIONREAD, shutdown, poll. */
 #include "contract.h"
+#include "inet.h"
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
-
-static struct sockaddr_in sin4(const char *ip, int port)
-{
-    struct sockaddr_in a = {0};
-    a.sin_family = AF_INET;
-    a.sin_port = htons(port);
-    inet_pton(AF_INET, ip, &a.sin_addr);
-    return a;
-}
 
 static void show(const char *label, struct sockaddr_in *a, socklen_t len)
 {

@@ -6,6 +6,7 @@
  * sockets), the receiver's minimum coverage dropping datagrams covered less (and the drops
  * column of /proc/net/udplite), /proc/net/udplite and udplite6. */
 #include "contract.h"
+#include "inet.h"
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/udp.h>
@@ -20,24 +21,6 @@
 #endif
 #define SEND_CSCOV 10
 #define RECV_CSCOV 11
-
-static struct sockaddr_in sin4(const char *ip, int port)
-{
-    struct sockaddr_in a = {0};
-    a.sin_family = AF_INET;
-    a.sin_port = htons(port);
-    inet_pton(AF_INET, ip, &a.sin_addr);
-    return a;
-}
-
-static struct sockaddr_in6 sin6(const char *ip, int port)
-{
-    struct sockaddr_in6 a = {0};
-    a.sin6_family = AF_INET6;
-    a.sin6_port = htons(port);
-    inet_pton(AF_INET6, ip, &a.sin6_addr);
-    return a;
-}
 
 static int getint(int fd, int level, int name, const char *label)
 {
