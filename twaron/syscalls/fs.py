@@ -350,7 +350,6 @@ def _writev(task: Any, f: File, iovs: list[tuple[int, int]], offset: int) -> int
     It ends at a short write, or at an error after some bytes (which it returns, as Linux)."""
     if f.may_block:
         need_context()  # it may sleep after a chunk went in
-    kind = f.inode.mode & S_IFMT
     total = _iov_total(iovs)
     done = 0
     for base, length in iovs:
@@ -360,14 +359,12 @@ def _writev(task: Any, f: File, iovs: list[tuple[int, int]], offset: int) -> int
             try:
                 data = task.mm.copy_in(base + off, want)
                 if offset < 0:
-                    n = f.write(_fsize(task, f, data))
+                    n = _write(task, f, data, notify=False)  # EPIPE's SIGPIPE, as Linux
                 else:
                     n = f.pwrite(_fsize(task, f, data, offset + done), offset + done)
-            except KernelError as e:
+            except KernelError:
                 if done:
                     return _modified(f, done)
-                if e.errno == EPIPE and kind != S_IFSOCK:  # sockets send their own
-                    sigs.send_signal(task.kernel, task.group, SIGPIPE)
                 raise
             done += n
             off += n
