@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING
 
 from unicorn import (
     UC_ARCH_X86,
+    UC_HOOK_EDGE_GENERATED,
     UC_HOOK_INSN,
     UC_HOOK_INTR,
     UC_MODE_64,
@@ -176,6 +177,7 @@ class UnicornPlatform:
         self.oops: BaseException | None = None
         self._scratch = uc.context_save()
         self._keep = []  # ctypes callbacks must outlive the hooks
+        self.translations = 0  # blocks translated, once count_translations() is on
         self._install_hooks()
         pristine = self._ctx_bytes(uc.context_save())  # before any exception ever happened
         self._template = self._enter_ring3()
@@ -242,6 +244,26 @@ class UnicornPlatform:
         if add(self.uch, ctypes.byref(hook), UC_HOOK_INTR, ptr(cb_int, ctypes.c_void_p),
                None, 1, 0):  # fmt: skip
             raise RuntimeError("uc_hook_add(intr) failed")
+
+    def count_translations(self) -> None:
+        """Count the blocks QEMU translates in `translations`: Unicorn calls its
+        edge-generated hook only when tb_find had to translate (checked: a warm loop's count
+        does not grow with its iterations), so a stretch of guest code whose count moved
+        paid for translation, a one-time cost its next runs do not have."""
+
+        def on_translated(_uch: int, _cur: int, _prev: int, _ud: int) -> None:
+            self.translations += 1
+
+        cb = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p,
+                              ctypes.c_void_p)(on_translated)  # fmt: skip
+        self._keep.append(cb)
+        add = ctypes.CDLL(uclib._name).uc_hook_add
+        add.argtypes = [ctypes.c_void_p, ctypes.POINTER(ctypes.c_size_t), ctypes.c_int,
+                        ctypes.c_void_p, ctypes.c_void_p, ctypes.c_uint64, ctypes.c_uint64]
+        hook = ctypes.c_size_t()
+        if add(self.uch, ctypes.byref(hook), UC_HOOK_EDGE_GENERATED,
+               ctypes.cast(cb, ctypes.c_void_p), None, 1, 0):  # fmt: skip
+            raise RuntimeError("uc_hook_add(edge generated) failed")
 
     def _boot_tables(self) -> tuple[int, list[int]]:
         """Page tables mapping the stub, GDT, a kernel stack and one user page."""
