@@ -163,6 +163,21 @@ def test_shell_loop_of_short_commands_stays_emulated():
     assert kernel.platform.moves[1] == 0, moves(kernel)
 
 
+@needs_kvm
+def test_shell_that_turns_to_forking_comes_back_to_unicorn():
+    """A shell loop with no syscalls sends the shell to KVM; when it then forks short
+    programs, each fork zaps its shadow pages and the refaults that follow are the cost of
+    KVM, not compute: the shell comes back to Unicorn (it stayed on KVM for all its forks)."""
+    out = bytearray()
+    loop = ("i=0; while [ $i -lt 3000 ]; do i=$((i+1)); done; "
+            "j=0; while [ $j -lt 40 ]; do /bin/true; j=$((j+1)); done; echo $i $j")
+    config = Config(argv=["/bin/sh", "-c", loop], platform="tiered", timeout=300)
+    kernel = api.boot(config, Console(lambda n: b"", out.extend, out.extend))
+    assert api.start(kernel, config) is None
+    assert (kernel.run(), bytes(out), kernel.oopses) == (0, b"3000 40\n", [])
+    assert moves(kernel) == (1, 1)
+
+
 def _auto_is_tiered() -> bool:
     from twaron.platform.base import auto_choice
 

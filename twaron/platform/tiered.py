@@ -68,15 +68,24 @@ TIER_NAMES = ("unicorn", "kvm")
 UP_EXITS = 2.0  # a mean user stretch on Unicorn of this many KVM exits: to KVM
 DOWN_EXITS = 1.3  # a mean stretch on KVM (its exit included) of at most this many: back
 KVM_CLAMP_EXITS = 4.0  # a stretch on KVM counts for at most this many (see _stretch)
+UC_CLAMP_EXITS = 6.0  # a Unicorn stretch under MIN_EVIDENCE_NS counts in the mean for at
+#                       most this many exits: one outlier (measured: 0.4-1.3 ms stretches
+#                       of a warm shell loop whose others take 20-200 us) cannot send an
+#                       exit-dense task up, while one syscall-free stretch of 5 ms does
 FAULT_EXTRA_EXITS = 0.5  # what a fault's exit costs on KVM beyond a syscall's (the IDT path)
 ZAP_EXITS = 4  # a zap of KVM's shadow pages counts as this many more bare exits
 WEIGHT = 1 / 8  # a stretch's weight in the mean (exponentially weighted, newest first)
+# On Unicorn, a narrowing of the task's mappings (a fork's write-protection, an munmap), which
+# on KVM would zap its shadow pages, counts as ZAP_EXITS stretches of no user time
+ZAP_DECAY = (1 - WEIGHT) ** ZAP_EXITS
 MIN_EVIDENCE_NS = 5_000_000  # user time a task runs on Unicorn (since it came there, or
 #                              since execve: the first code runs slowly, being translated)
 MIN_EXITS = 8  # stretches a task runs on KVM before it may leave it
 TRANSLATION_NS = 8_000  # what Unicorn takes to translate one block (measured ~9.7 us with
 #                         the counting hook: exec_true 1,137 blocks, sed_pipeline 2,994); a
 #                         stretch counts without it, as the same code runs warm next time
+TRANSLATION_BOUND = 2  # a stretch under this many times its blocks' cost is no evidence
+#                        (translation slows with the host's load more than the figure says)
 DEFAULT_EXIT_NS = 40_000  # when the calibration cannot run (a VMX host's ring-0 entry)
 CALIBRATION_EXITS = 9
 STATS_KEPT = 4096  # tasks whose tier figures stay readable after they end (profile, tests)
@@ -173,6 +182,7 @@ class TieredPlatform:
         self.up_ns = UP_EXITS * self.exit_ns
         self.down_ns = DOWN_EXITS * self.exit_ns
         self.kvm_clamp_ns = int(KVM_CLAMP_EXITS * self.exit_ns)
+        self.uc_clamp_ns = int(UC_CLAMP_EXITS * self.exit_ns)
         self.fault_extra_ns = int(FAULT_EXTRA_EXITS * self.exit_ns)
         self._zaps = 0
         self.long_ns = int(self.up_ns)  # a Unicorn stretch checked against the CPU clock
@@ -324,10 +334,14 @@ class TieredPlatform:
                     ns = max(0, ns - self.fault_extra_ns)
                 else:
                     ns = self._untranslated(st, ns)
-                self._stretch(st, tier, ns, 1)
+                if ns >= 0:
+                    self._stretch(st, tier, ns, 1)
             elif event is Event.PREEMPT:
                 ns = t1 - st.resume_ns
-                self._stretch(st, tier, ns if tier == KVM else self._untranslated(st, ns), 0)
+                if tier == UC:
+                    ns = self._untranslated(st, ns)
+                if ns >= 0:
+                    self._stretch(st, tier, ns, 0)
             if (event is Event.EXCEPTION and info == X86_TRAP_UD and tier == UC
                     and not task.exited):  # fmt: skip
                 # Unicorn's CPU model lacks the instruction (AVX, say, after a CPUID read
@@ -396,7 +410,10 @@ class TieredPlatform:
             ns = clock() - st.resume_ns
             if uc.translations != st.resume_tb:
                 ns = untranslated(st, ns)
-            if ns > long_ns or not st.samples:
+            if ns < 0:  # mostly translation: no evidence either way
+                st.exits[0] += 1
+                move = False
+            elif ns > long_ns or not st.samples:
                 move = stretch(st, UC, ns, 1)
             else:
                 st.user_ns[0] += ns
@@ -409,6 +426,7 @@ class TieredPlatform:
             mm = task.mm
             if mm is not None and mm.tlb_dirty:
                 narrowed(mm, UC)
+                st.mean *= ZAP_DECAY
             if move:
                 uc.request_stop()
             st.resume_tb = uc.translations
@@ -424,33 +442,40 @@ class TieredPlatform:
         On a shared host the host's scheduler may stop twaron in the middle of a stretch,
         which then looks long. A long stretch on Unicorn is checked against this thread's
         CPU time (what the host did not give us since the last check is taken off: a
-        bound, so a loaded host errs towards staying emulated); on KVM a stretch counts
+        bound, so a loaded host errs towards staying emulated) and, unless it is 5 ms
+        long, counts in the mean for at most UC_CLAMP_EXITS exits; on KVM a stretch counts
         for at most KVM_CLAMP_EXITS exits (a compute stretch still counts as long), and a
         zap of the shadow pages during it (a fork, an munmap: every page refaults inside
         the hypervisor then) as ZAP_EXITS bare exits more."""
+        zapped = tier == KVM and self.kvm.zaps != self._zaps
         if tier == UC:
             if ns > self.long_ns:
                 ns = self._cpu_bound(ns)
+        elif zapped:  # the refaults after a zap are the cost of being on KVM, not compute
+            ns = min(ns, int(self.exit_ns))
         elif ns > self.kvm_clamp_ns:
             ns = self.kvm_clamp_ns
         st.user_ns[tier] += ns
         st.exits[tier] += exits
         st.since_ns += ns
+        if tier == UC and self.uc_clamp_ns < ns < MIN_EVIDENCE_NS:
+            ns = self.uc_clamp_ns
         if st.samples:
             st.mean += (ns - st.mean) * WEIGHT
         else:
             st.mean = float(ns)
         st.samples += 1
-        if tier == KVM and self.kvm.zaps != self._zaps:
+        if zapped:
             self._zaps = self.kvm.zaps
             for _ in range(ZAP_EXITS):
                 st.mean += (self.exit_ns - st.mean) * WEIGHT
         return self._leave(st, tier)
 
     def _untranslated(self, st: TierStats, ns: int) -> int:
-        """A Unicorn stretch without what translating its new blocks cost."""
-        blocks = self.uc.translations - st.resume_tb
-        return max(0, ns - blocks * TRANSLATION_NS)
+        """A Unicorn stretch without what translating its new blocks cost; -1 when that
+        was most of it (the stretch is then no evidence)."""
+        cost = (self.uc.translations - st.resume_tb) * TRANSLATION_NS
+        return ns - cost if ns > TRANSLATION_BOUND * cost else -1
 
     def _cpu_bound(self, ns: int) -> int:
         wall, cpu = time.perf_counter_ns(), time.thread_time_ns()
