@@ -181,6 +181,23 @@ def test_shell_that_turns_to_forking_comes_back_to_unicorn():
     assert up >= 1 and down == up, (up, down)  # it went up, and it ended emulated
 
 
+def test_translation_is_not_evidence_of_compute():
+    """The rule's arithmetic (no KVM needed): a Unicorn stretch counts without ~8 us per
+    block translated in it, and one that was mostly translation counts for nothing."""
+    from types import SimpleNamespace
+
+    from twaron.platform.tiered import TRANSLATION_NS, TieredPlatform, TierStats
+
+    st = TierStats(1)
+    st.resume_tb = 100
+    fake = SimpleNamespace(uc=SimpleNamespace(translations=100))
+    assert TieredPlatform._untranslated(fake, st, 50_000) == 50_000  # warm: as measured
+    fake.uc.translations = 400  # a cold start: 300 blocks in 3 ms
+    assert TieredPlatform._untranslated(fake, st, 3_000_000) == -1
+    fake.uc.translations = 110  # a compute loop translated once, then run for 50 ms
+    assert TieredPlatform._untranslated(fake, st, 50_000_000) == 50_000_000 - 10 * TRANSLATION_NS
+
+
 def _auto_is_tiered() -> bool:
     from twaron.platform.base import auto_choice
 
