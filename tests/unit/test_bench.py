@@ -185,3 +185,4 @@ def test_profile_on_auto() -> None:
     assert report.count("exec.total") == 2
     if report.platform == "tiered":
         assert report.tiers and all(r["unicorn_ns"] + r["kvm_ns"] > 0 for r in report.tiers)
+        assert sum(r["translated"] for r in report.tiers) > 0  # a cold start translates

@@ -238,7 +238,8 @@ def tier_rows(platform: Any) -> list[dict[str, Any]]:
         return []
     return [{"tid": st.tid, "unicorn_ns": st.run_ns[0], "kvm_ns": st.run_ns[1],
              "unicorn_exits": st.exits[0], "kvm_exits": st.exits[1],
-             "moves_up": st.moves_up, "moves_down": st.moves_down}
+             "translated": st.translated, "moves_up": st.moves_up,
+             "moves_down": st.moves_down}
             for st in stats.values()]  # fmt: skip
 
 
@@ -284,17 +285,19 @@ TIER_ROWS_SHOWN = 12
 
 def tier_table(rows: list[dict[str, Any]]) -> Any:
     """The tiered CPU: time in each tier's run() (the syscalls answered there included),
-    exits and moves, for the tasks that ran longest and all of them together."""
+    exits, blocks Unicorn translated (whose time the rule does not count as user code) and
+    moves, for the tasks that ran longest and all of them together."""
     from rich.table import Table
 
     t = Table(title="tiered CPU: time on each tier per task (whole run, warm-up included)")
-    for name in ("Task", "Unicorn", "KVM", "Exits U", "Exits K", "Moves U->K", "Moves K->U"):
+    for name in ("Task", "Unicorn", "KVM", "Exits U", "Exits K", "Blocks", "Moves U->K",
+                 "Moves K->U"):
         t.add_column(name, justify="left" if name == "Task" else "right")
 
     def add(label: str, r: dict[str, Any], style: str = "") -> None:
         t.add_row(label, format_ns(r["unicorn_ns"]), format_ns(r["kvm_ns"]),
-                  str(r["unicorn_exits"]), str(r["kvm_exits"]), str(r["moves_up"]),
-                  str(r["moves_down"]), style=style)  # fmt: skip
+                  str(r["unicorn_exits"]), str(r["kvm_exits"]), str(r.get("translated", 0)),
+                  str(r["moves_up"]), str(r["moves_down"]), style=style)  # fmt: skip
 
     ranked = sorted(rows, key=lambda r: r["unicorn_ns"] + r["kvm_ns"], reverse=True)
     for r in ranked[:TIER_ROWS_SHOWN]:

@@ -112,7 +112,8 @@ class TierStats:
     counters tests and `twaron profile` read."""
 
     __slots__ = ("tid", "mean", "samples", "since_ns", "resume_ns", "resume_tb", "run_ns",
-                 "user_ns", "exits", "moves_up", "moves_down", "sticky", "new_image")  # fmt: skip
+                 "user_ns", "exits", "translated", "moves_up", "moves_down", "sticky",
+                 "new_image")  # fmt: skip
 
     def __init__(self, tid: int = 0) -> None:
         self.tid = tid
@@ -124,6 +125,7 @@ class TierStats:
         self.run_ns = [0, 0]  # time in each tier's run() (syscalls answered there included)
         self.user_ns = [0, 0]  # user code between exits (KVM: the exits' own cost included)
         self.exits = [0, 0]
+        self.translated = 0  # blocks Unicorn translated while this task ran
         self.moves_up = 0  # Unicorn -> KVM
         self.moves_down = 0  # KVM -> Unicorn
         self.sticky = False  # an instruction only KVM runs: the task stays there
@@ -474,7 +476,9 @@ class TieredPlatform:
     def _untranslated(self, st: TierStats, ns: int) -> int:
         """A Unicorn stretch without what translating its new blocks cost; -1 when that
         was most of it (the stretch is then no evidence)."""
-        cost = (self.uc.translations - st.resume_tb) * TRANSLATION_NS
+        blocks = self.uc.translations - st.resume_tb
+        st.translated += blocks
+        cost = blocks * TRANSLATION_NS
         return ns - cost if ns > TRANSLATION_BOUND * cost else -1
 
     def _cpu_bound(self, ns: int) -> int:
