@@ -1243,6 +1243,7 @@ class File:
 
     seekable = True
     may_block = False  # reads or writes can sleep (pipes, terminals, sockets)
+    nowait = False  # Linux's FMODE_NOWAIT: preadv2/pwritev2 take RWF_NOWAIT (else EOPNOTSUPP)
 
     def __init__(self, path: Path | None, flags: int, inode: Inode | None = None) -> None:
         self.path = path
@@ -1291,6 +1292,16 @@ class File:
 
     def write(self, data: bytes) -> int:
         raise KernelError(EINVAL)
+
+    def read_nowait(self, n: int) -> bytes:
+        """read for preadv2's RWF_NOWAIT (Linux's IOCB_NOWAIT), on a file whose `nowait` is
+        set: EAGAIN where read would sleep. This default is for a file that never sleeps; one
+        that may (a pipe, a socket) overrides it, as it answers O_NONBLOCK."""
+        return self.read(n)
+
+    def write_nowait(self, data: bytes) -> int:
+        """write for pwritev2's RWF_NOWAIT: EAGAIN where write would sleep (see read_nowait)."""
+        return self.write(data)
 
     def pread(self, n: int, offset: int) -> bytes:
         raise KernelError(ESPIPE)
