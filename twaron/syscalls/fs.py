@@ -126,7 +126,6 @@ from twaron.fs import fsnotify, vfs
 from twaron.fs.fdtable import NR_OPEN_DEFAULT
 from twaron.fs.pipe import PipeFile
 from twaron.fs.stat import pack_stat, pack_statfs, pack_statx
-from twaron.fs.tmpfs import shmem_fallocate
 from twaron.fs.tty import TtyFile
 from twaron.fs.vfs import MAY_EXEC, MAY_READ, MAY_WRITE, File, Inode, Path, permission
 from twaron.process import signal as sigs
@@ -1392,7 +1391,8 @@ def _falloc_mode_ok(mode: int) -> None:
 
 @syscall("fallocate")
 def sys_fallocate(task: Any, fd: int, mode: int, offset: int, length: int, *_: int) -> int:
-    """vfs_fallocate's checks in Linux's order, then the file system's (tmpfs: shmem's)."""
+    """vfs_fallocate's checks in Linux's order, then the file's operation (File.fallocate:
+    tmpfs's shmem_fallocate, a volume's host call, EOPNOTSUPP where there is none)."""
     f = task.files.get(s32(fd))
     off, ln, mode = s64(offset), s64(length), s32(mode)
     if off < 0 or ln <= 0:
@@ -1410,16 +1410,7 @@ def sys_fallocate(task: Any, fd: int, mode: int, offset: int, length: int, *_: i
         raise KernelError(ENODEV)
     if off + ln > vfs.MAX_LFS_FILESIZE:
         raise KernelError(EFBIG)
-    host_fallocate = getattr(f, "fallocate", None)  # a host-backed file's (a volume's)
-    memory_fs = inode.mapping is not None and inode.sb.fstype in ("tmpfs", "devtmpfs", "overlay")
-    if host_fallocate is None and not memory_fs:
-        raise KernelError(EOPNOTSUPP)  # procfs & co have no ->fallocate
-    if not mode & FALLOC_FL_PUNCH_HOLE:
-        _newsize_ok(task, inode, off + ln)  # even with KEEP_SIZE (shmem_fallocate)
-    if host_fallocate is not None:
-        host_fallocate(mode, off, ln)
-    else:
-        shmem_fallocate(inode, mode, off, ln)
+    f.fallocate(mode, off, ln, lambda size: _newsize_ok(task, inode, size))
     _modified(f, 1)
     return 0
 
