@@ -260,6 +260,14 @@ class FifoFile(PipeFile):
         return File.link_name(self, root)
 
 
+class ReopenedPipeFile(PipeFile):
+    """An anonymous pipe opened again through /proc/PID/fd/N: Linux's fifo_open made it, so
+    it has no FMODE_NOWAIT (RWF_NOWAIT is EOPNOTSUPP), unlike the ends pipe2 made."""
+
+    __slots__ = ()
+    nowait = False
+
+
 def fifo_open(task: Any, path: Any, flags: int) -> File:
     """open(2) of a FIFO: a reader waits for a writer and a writer for a reader (Linux's
     fifo_open: for a partner to open, even one that has closed again since), unless
@@ -270,7 +278,7 @@ def fifo_open(task: Any, path: Any, flags: int) -> File:
     nonblock = flags & O_NONBLOCK
     pipe = inode.pipe
     if isinstance(inode, PipeInode):  # an anonymous pipe reopened through /proc/PID/fd/N
-        return PipeFile(pipe, path, flags)
+        return ReopenedPipeFile(pipe, path, flags)
     if pipe is None:
         pipe = inode.pipe = Pipe(inode)
     if writer and not reader and not pipe.readers and nonblock:

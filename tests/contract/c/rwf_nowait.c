@@ -1,9 +1,10 @@
 /* preadv2 / pwritev2 with RWF_NOWAIT: EAGAIN instead of a sleep, for this call only, on the
  * files Linux opens with FMODE_NOWAIT (an anonymous pipe, sockets, eventfd and timerfd and
  * signalfd reads, /dev/null, /dev/zero, /dev/urandom); EOPNOTSUPP on the others (a FIFO, a
- * terminal, /dev/full, a memfd, a directory, a /proc file, inotify, an eventfd write, and a
- * regular file's write). ESPIPE for an offset on a pipe comes before EBADF, EFAULT and the
- * flags; EOPNOTSUPP for an unknown flag with it, EPIPE (and SIGPIPE) without a reader. */
+ * pipe reopened through /proc/self/fd, a terminal, /dev/full, a memfd, a directory, a /proc
+ * file, inotify, an eventfd write, and a regular file's write). ESPIPE for an offset on a
+ * pipe comes before EBADF, EFAULT and the flags; EOPNOTSUPP for an unknown flag with it, EPIPE
+ * (and SIGPIPE) without a reader. */
 #include "contract.h"
 #include <pty.h>
 #include <signal.h>
@@ -62,6 +63,11 @@ static void pipes(void)
     CHECK("pipe: empty again", rd(p[0], 10, -1, RWF_NOWAIT));
     int fl = fcntl(p[0], F_GETFL);
     BOOL("pipe: read end still blocking", !(fl & O_NONBLOCK));
+    char path[64];
+    snprintf(path, sizeof path, "/proc/self/fd/%d", p[0]);
+    int again = open(path, O_RDONLY);
+    CHECK("pipe: read end reopened through /proc/self/fd", rd(again, 10, -1, RWF_NOWAIT));
+    close(again);
     close(p[1]);
     CHECK("pipe: empty, no writer", rd(p[0], 10, -1, RWF_NOWAIT));
     close(p[0]);
