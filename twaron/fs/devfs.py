@@ -48,6 +48,7 @@ class _DevFile(File):
 
 class NullFile(_DevFile):
     __slots__ = ()
+    nowait = True  # Linux's devlist gives null, zero, random and urandom FMODE_NOWAIT
 
     def read(self, n: int) -> bytes:
         return b""
@@ -58,6 +59,7 @@ class NullFile(_DevFile):
 
 class ZeroFile(_DevFile):
     __slots__ = ()
+    nowait = True
 
     def read(self, n: int) -> bytes:
         return bytes(min(n, DEV_READ_MAX))
@@ -68,6 +70,7 @@ class ZeroFile(_DevFile):
 
 class FullFile(ZeroFile):
     __slots__ = ()
+    nowait = False  # /dev/full alone of the memory devices has no FMODE_NOWAIT
 
     def write(self, data: bytes) -> int:
         raise KernelError(ENOSPC)
@@ -77,6 +80,7 @@ class RandomFile(_DevFile):
     """/dev/random and /dev/urandom: both read the kernel's boot-seeded generator."""
 
     __slots__ = ("rng",)
+    nowait = True
 
     def __init__(self, path: Path, flags: int, rng: Any) -> None:
         super().__init__(path, flags)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import struct
 
 from twaron.arch.x86_64.constants import EFD_SEMAPHORE, O_NONBLOCK, POLLERR, POLLIN, POLLOUT
-from twaron.arch.x86_64.errno import EAGAIN, EINVAL
+from twaron.arch.x86_64.errno import EAGAIN, EINVAL, EOPNOTSUPP
 from twaron.errors import KernelError
 from twaron.fs.anon_inodes import AnonFile, AnonInodeFs
 from twaron.wait import EVENT_IN, EVENT_OUT, WaitQueue, wait_event
@@ -26,6 +26,7 @@ class EventFdFile(AnonFile):
     __slots__ = ("count", "semaphore", "wait")
     name = b"[eventfd]"
     may_block = True
+    nowait = True  # reads take RWF_NOWAIT (eventfd_read is a read_iter)
 
     def __init__(self, anon: AnonInodeFs, count: int, flags: int) -> None:
         super().__init__(anon, flags)
@@ -34,10 +35,19 @@ class EventFdFile(AnonFile):
         self.wait = WaitQueue()
 
     def read(self, n: int) -> bytes:
+        return self._read(n, bool(self.flags & O_NONBLOCK))
+
+    def read_nowait(self, n: int) -> bytes:
+        return self._read(n, True)
+
+    def write_nowait(self, data: bytes) -> int:
+        raise KernelError(EOPNOTSUPP)  # Linux's eventfd has no write_iter: no flag is taken
+
+    def _read(self, n: int, nonblock: bool) -> bytes:
         if n < U64.size:
             raise KernelError(EINVAL)
         if not self.count:
-            if self.flags & O_NONBLOCK:
+            if nonblock:
                 raise KernelError(EAGAIN)
             wait_event(((self.wait, EVENT_IN),), lambda: self.count)
         taken = 1 if self.semaphore else self.count

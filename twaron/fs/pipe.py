@@ -96,6 +96,7 @@ class PipeFile(File):
     __slots__ = ("pipe",)
     seekable = False
     may_block = True
+    nowait = True  # create_pipe_files gives FMODE_NOWAIT (fifo_open does not: FifoFile)
 
     def __init__(self, pipe: Pipe, path: Any, flags: int) -> None:
         super().__init__(path, flags, pipe.inode)
@@ -120,11 +121,25 @@ class PipeFile(File):
         super().release()
 
     def read(self, n: int) -> bytes:
+        return self._read(n, bool(self.flags & O_NONBLOCK))
+
+    def read_nowait(self, n: int) -> bytes:
+        return self._read(n, True)
+
+    def write(self, data: bytes) -> int:
+        return self._write(data, bool(self.flags & O_NONBLOCK))
+
+    def write_nowait(self, data: bytes) -> int:
+        return self._write(data, True)
+
+    def _read(self, n: int, nonblock: bool) -> bytes:
+        """Linux's pipe_read: EAGAIN on an empty pipe that has a writer under O_NONBLOCK or
+        preadv2's RWF_NOWAIT, else a sleep for data or the last writer's close."""
         pipe = self.pipe
         if not pipe.buf and n:
             if pipe.writers == 0:
                 return b""
-            if self.flags & O_NONBLOCK:
+            if nonblock:
                 raise KernelError(EAGAIN)
             wait_event(((pipe.rd_wait, EVENT_IN | EVENT_HUP),),
                        lambda: pipe.buf or not pipe.writers)  # fmt: skip
@@ -136,15 +151,14 @@ class PipeFile(File):
             pipe.wake_writers(EVENT_OUT)  # (an edge-triggered epoll item sees no more)
         return data
 
-    def write(self, data: bytes) -> int:
-        """Linux's pipe_write: all of it unless O_NONBLOCK (sleeping for room as needed);
-        a write of up to PIPE_BUF bytes lands in one piece; EPIPE once no reader is left.
-        Interrupted after a part went in, it returns that part."""
+    def _write(self, data: bytes, nonblock: bool) -> int:
+        """Linux's pipe_write: all of it unless non-blocking (O_NONBLOCK or RWF_NOWAIT),
+        sleeping for room as needed; a write of up to PIPE_BUF bytes lands in one piece;
+        EPIPE once no reader is left. Interrupted after a part went in, it returns that part."""
         pipe = self.pipe
         n = len(data)
         if n == 0:
             return 0
-        nonblock = self.flags & O_NONBLOCK
         if not nonblock and n > pipe.room():
             need_context()  # it may sleep after writing a part
         want = n if n <= PIPE_BUF else 1  # room to wait for: all of an atomic write
@@ -234,6 +248,7 @@ def make_pipe(sb: SuperBlock, flags: int) -> tuple[PipeFile, PipeFile]:
 
 class FifoFile(PipeFile):
     __slots__ = ()
+    nowait = False  # RWF_NOWAIT: EOPNOTSUPP on a FIFO (Linux 6.18)
 
     def release(self) -> None:
         super().release()
@@ -243,6 +258,14 @@ class FifoFile(PipeFile):
 
     def link_name(self, root: Any) -> bytes:
         return File.link_name(self, root)
+
+
+class ReopenedPipeFile(PipeFile):
+    """An anonymous pipe opened again through /proc/PID/fd/N: Linux's fifo_open made it, so
+    it has no FMODE_NOWAIT (RWF_NOWAIT is EOPNOTSUPP), unlike the ends pipe2 made."""
+
+    __slots__ = ()
+    nowait = False
 
 
 def fifo_open(task: Any, path: Any, flags: int) -> File:
@@ -255,7 +278,7 @@ def fifo_open(task: Any, path: Any, flags: int) -> File:
     nonblock = flags & O_NONBLOCK
     pipe = inode.pipe
     if isinstance(inode, PipeInode):  # an anonymous pipe reopened through /proc/PID/fd/N
-        return PipeFile(pipe, path, flags)
+        return ReopenedPipeFile(pipe, path, flags)
     if pipe is None:
         pipe = inode.pipe = Pipe(inode)
     if writer and not reader and not pipe.readers and nonblock:

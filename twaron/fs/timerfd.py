@@ -43,6 +43,7 @@ class TimerFdFile(AnonFile):
                  "timer", "wait")  # fmt: skip
     name = b"[timerfd]"
     may_block = True
+    nowait = True  # timerfd_read_iter takes RWF_NOWAIT
 
     def __init__(self, anon: AnonInodeFs, clockid: int, flags: int, sched: Any,
                  clock: Any) -> None:  # fmt: skip
@@ -135,10 +136,16 @@ class TimerFdFile(AnonFile):
         return self.remaining(), self.interval
 
     def read(self, n: int) -> bytes:
+        return self._read(n, bool(self.flags & O_NONBLOCK))
+
+    def read_nowait(self, n: int) -> bytes:
+        return self._read(n, True)
+
+    def _read(self, n: int, nonblock: bool) -> bytes:
         if n < U64.size:
             raise KernelError(EINVAL)
         if not self.ticks:
-            if self.flags & O_NONBLOCK:
+            if nonblock:
                 raise KernelError(EAGAIN)
             wait_event(((self.wait, EVENT_IN),), lambda: self.ticks)
         ticks = self.ticks

@@ -12,12 +12,6 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from twaron.arch.x86_64.constants import (
-    F_SEAL_FUTURE_WRITE,
-    F_SEAL_GROW,
-    F_SEAL_WRITE,
-    FALLOC_FL_KEEP_SIZE,
-    FALLOC_FL_PUNCH_HOLE,
-    PAGE_SHIFT,
     PAGE_SIZE,
     S_IFDIR,
     S_IFLNK,
@@ -25,7 +19,7 @@ from twaron.arch.x86_64.constants import (
     S_IFREG,
     TMPFS_MAGIC,
 )
-from twaron.arch.x86_64.errno import EEXIST, ENOENT, ENOSPC, ENOTDIR, EOPNOTSUPP, EPERM
+from twaron.arch.x86_64.errno import EEXIST, ENOENT, ENOSPC, ENOTDIR
 from twaron.errors import KernelError
 from twaron.fs.vfs import Dentry, Inode, Path, SuperBlock, mount, new_root_mount
 from twaron.mm.page_cache import PageQuota
@@ -58,31 +52,6 @@ def mount_tmpfs(
 ) -> Path:
     sb, root = new_tmpfs(mem, clock, fstype, mode, size)
     return mount(at, sb, root, source=fstype)
-
-
-def shmem_fallocate(inode: Inode, mode: int, offset: int, length: int) -> None:
-    """fallocate on a tmpfs file (Linux's shmem_fallocate): KEEP_SIZE and PUNCH_HOLE only.
-    Allocation gives the range real pages (st_blocks counts them) and, without KEEP_SIZE,
-    the size; a hole gives its whole pages back and zeroes the partial ones."""
-    if mode & ~(FALLOC_FL_KEEP_SIZE | FALLOC_FL_PUNCH_HOLE):
-        raise KernelError(EOPNOTSUPP)
-    mapping = inode.mapping
-    assert mapping is not None
-    end = offset + length
-    seals = getattr(inode, "seals", 0)  # a memfd's (fs/memfd.py)
-    if mode & FALLOC_FL_PUNCH_HOLE and seals & (F_SEAL_WRITE | F_SEAL_FUTURE_WRITE):
-        raise KernelError(EPERM)
-    if not mode & FALLOC_FL_PUNCH_HOLE and seals & F_SEAL_GROW and end > inode.size:
-        raise KernelError(EPERM)  # even with KEEP_SIZE, as shmem_fallocate
-    if mode & FALLOC_FL_PUNCH_HOLE:
-        mapping.punch(offset, end)
-    else:
-        if (end - offset) >> PAGE_SHIFT > mapping.mem.frames_free:  # at most the memory
-            raise KernelError(ENOSPC)
-        mapping.reserve(offset, length)  # all or nothing, within tmpfs's size (ENOSPC)
-        if not mode & FALLOC_FL_KEEP_SIZE and end > inode.size:
-            inode.size = end
-    inode.ctime = inode.sb.now()
 
 
 # --- kernel-internal tree builders (no task, no permission checks) ---

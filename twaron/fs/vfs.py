@@ -22,6 +22,11 @@ from typing import TYPE_CHECKING, Any
 from twaron.arch.x86_64.constants import (
     AT_FDCWD,
     BOGO_DIRENT_SIZE,
+    F_SEAL_FUTURE_WRITE,
+    F_SEAL_GROW,
+    F_SEAL_WRITE,
+    FALLOC_FL_KEEP_SIZE,
+    FALLOC_FL_PUNCH_HOLE,
     IN_ATTRIB,
     IN_MODIFY,
     IN_OPEN,
@@ -37,6 +42,7 @@ from twaron.arch.x86_64.constants import (
     O_RDWR,
     O_TRUNC,
     O_WRONLY,
+    PAGE_SHIFT,
     PATH_MAX,
     POLLIN,
     POLLOUT,
@@ -79,6 +85,7 @@ from twaron.arch.x86_64.errno import (
     ELOOP,
     ENAMETOOLONG,
     ENOENT,
+    ENOSPC,
     ENOTDIR,
     ENOTEMPTY,
     ENOTTY,
@@ -107,6 +114,7 @@ _DIRENT_HDR = struct.Struct("<QqHB")  # linux_dirent64 without its name
 # Opens of char devices and fifos are dispatched through these tables, filled in by
 # devfs (and later by the pipe module) so that vfs does not import them.
 # CHRDEV_OPEN[rdev] = fn(task, path, flags) -> File
+SHMEM_FSTYPES = ("tmpfs", "devtmpfs", "overlay")  # whose RegularFiles are shmem's (fallocate)
 CHRDEV_OPEN: dict[int, Callable[[Any, Path, int], File]] = {}
 FIFO_OPEN: list[Callable[[Any, Path, int], File]] = []
 
@@ -1243,6 +1251,7 @@ class File:
 
     seekable = True
     may_block = False  # reads or writes can sleep (pipes, terminals, sockets)
+    nowait = False  # Linux's FMODE_NOWAIT: preadv2/pwritev2 take RWF_NOWAIT (else EOPNOTSUPP)
 
     def __init__(self, path: Path | None, flags: int, inode: Inode | None = None) -> None:
         self.path = path
@@ -1292,6 +1301,16 @@ class File:
     def write(self, data: bytes) -> int:
         raise KernelError(EINVAL)
 
+    def read_nowait(self, n: int) -> bytes:
+        """read for preadv2's RWF_NOWAIT (Linux's IOCB_NOWAIT), on a file whose `nowait` is
+        set: EAGAIN where read would sleep. This default is for a file that never sleeps; one
+        that may (a pipe, a socket) overrides it, as it answers O_NONBLOCK."""
+        return self.read(n)
+
+    def write_nowait(self, data: bytes) -> int:
+        """write for pwritev2's RWF_NOWAIT: EAGAIN where write would sleep (see read_nowait)."""
+        return self.write(data)
+
     def pread(self, n: int, offset: int) -> bytes:
         raise KernelError(ESPIPE)
 
@@ -1317,6 +1336,13 @@ class File:
 
     def truncate(self, size: int) -> None:
         raise KernelError(EINVAL)
+
+    def fallocate(self, mode: int, offset: int, length: int,
+                  newsize_ok: Callable[[int], None]) -> None:  # fmt: skip
+        """fallocate(2) once vfs_fallocate's checks passed (Linux's ->fallocate). newsize_ok
+        is the caller's inode_newsize_ok (RLIMIT_FSIZE: SIGXFSZ and EFBIG), for the file
+        system to call as Linux's do. Without the operation (procfs & co): EOPNOTSUPP."""
+        raise KernelError(EOPNOTSUPP)
 
     def fsync(self) -> None:
         return None
@@ -1413,6 +1439,37 @@ class RegularFile(File):
 
     def truncate(self, size: int) -> None:
         self.inode.set_size(size)
+
+    def fallocate(self, mode: int, offset: int, length: int,
+                  newsize_ok: Callable[[int], None]) -> None:  # fmt: skip
+        """Linux's shmem_fallocate (tmpfs, and the memory of an overlay's upper layer): only
+        KEEP_SIZE and PUNCH_HOLE. Allocation gives the range real pages (st_blocks counts
+        them) and, without KEEP_SIZE, the size; a hole gives its whole pages back and zeroes
+        the partial ones. A memfd's seals forbid a hole (write seals) or growing (F_SEAL_GROW,
+        even with KEEP_SIZE)."""
+        inode = self.inode
+        mapping = inode.mapping
+        if mapping is None or inode.sb.fstype not in SHMEM_FSTYPES:
+            raise KernelError(EOPNOTSUPP)  # no ->fallocate there
+        end = offset + length
+        if not mode & FALLOC_FL_PUNCH_HOLE:
+            newsize_ok(end)  # even with KEEP_SIZE (shmem_fallocate)
+        if mode & ~(FALLOC_FL_KEEP_SIZE | FALLOC_FL_PUNCH_HOLE):
+            raise KernelError(EOPNOTSUPP)
+        seals = getattr(inode, "seals", 0)  # a memfd's (fs/memfd.py)
+        if mode & FALLOC_FL_PUNCH_HOLE and seals & (F_SEAL_WRITE | F_SEAL_FUTURE_WRITE):
+            raise KernelError(EPERM)
+        if not mode & FALLOC_FL_PUNCH_HOLE and seals & F_SEAL_GROW and end > inode.size:
+            raise KernelError(EPERM)
+        if mode & FALLOC_FL_PUNCH_HOLE:
+            mapping.punch(offset, end)
+        else:
+            if length >> PAGE_SHIFT > mapping.mem.frames_free:  # at most the memory
+                raise KernelError(ENOSPC)
+            mapping.reserve(offset, length)  # all or nothing, within tmpfs's size (ENOSPC)
+            if not mode & FALLOC_FL_KEEP_SIZE and end > inode.size:
+                inode.size = end
+        inode.ctime = inode.sb.now()
 
 
 class DirFile(File):

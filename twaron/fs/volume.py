@@ -571,11 +571,14 @@ class VolumeFile(RegularFile):
             raise host_error(e) from None
         inode._truncated(size, st)
 
-    def fallocate(self, mode: int, offset: int, length: int) -> None:
+    def fallocate(self, mode: int, offset: int, length: int,
+                  newsize_ok: Callable[[int], None]) -> None:  # fmt: skip
         """fallocate(2) made on the host file (the host file system's own rules and errno:
-        ext4 and xfs do every mode, tmpfs only KEEP_SIZE and PUNCH_HOLE). A mode that
-        moves data (COLLAPSE_RANGE, INSERT_RANGE) is EOPNOTSUPP: pages of the file may be
-        mapped, and twaron does not shift them."""
+        ext4 and xfs do every mode, tmpfs only KEEP_SIZE and PUNCH_HOLE), past the guest's
+        RLIMIT_FSIZE first. A mode that moves data (COLLAPSE_RANGE, INSERT_RANGE) is
+        EOPNOTSUPP: pages of the file may be mapped, and twaron does not shift them."""
+        if not mode & FALLOC_FL_PUNCH_HOLE:
+            newsize_ok(offset + length)
         if mode & (FALLOC_FL_COLLAPSE_RANGE | FALLOC_FL_INSERT_RANGE):
             raise KernelError(EOPNOTSUPP)
         inode: VolumeInode = self.inode  # type: ignore[assignment]

@@ -1,7 +1,7 @@
 """/proc/net/tcp, tcp6, udp, udp6, udplite, udplite6 and dev, in the columns Linux prints
-(tcp4_seq_show, tcp6_seq_show, udp4_format_sock, udp6_seq_show, dev_seq_show). Addresses are
-printed as Linux prints them: each 32-bit word of the network-order address as a native
-(little-endian) hex number, the port in host order.
+(tcp4_seq_show, tcp6_seq_show, udp4_format_sock, udp6_seq_show, dev_seq_show); snmp and snmp6
+come from twaron/net/snmp.py. Addresses are printed as Linux prints them: each 32-bit word of
+the network-order address as a native (little-endian) hex number, the port in host order.
 Kernel pointers show as zeros (kptr_restrict)."""
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 from twaron.arch.x86_64.constants import AF_INET, AF_INET6, TCP_LISTEN
+from twaron.net import snmp
 from twaron.net.socket import NetNamespace
 
 TMPSZ = 150  # the width /proc/net/tcp pads its lines to (less the newline)
@@ -33,6 +34,8 @@ def files(net: NetNamespace) -> dict[bytes, Callable[[], bytes]]:
         b"udplite": lambda: udp(net, AF_INET, "udplite"),
         b"udplite6": lambda: udp(net, AF_INET6, "udplite"),
         b"dev": lambda: dev(net),
+        b"snmp": lambda: snmp.snmp(net.table(AF_INET).udp_mibs),
+        b"snmp6": lambda: snmp.snmp6(net.table(AF_INET).udp_mibs),
         b"if_inet6": lambda: b"%s %02x %02x %02x %02x %8s\n" % (
             b"0" * 31 + b"1", 1, 128, 0x10, 0x80, b"lo"),  # fmt: skip
     }

@@ -343,6 +343,7 @@ class Socket(File):
     __slots__ = ("sk",)
     seekable = False
     may_block = True
+    nowait = True  # sock_alloc_file gives FMODE_NOWAIT
 
     def __init__(self, sk: Sock, flags: int, cred: Any) -> None:
         sb = sk.net.sockfs
@@ -357,14 +358,23 @@ class Socket(File):
         return flags | MSG_DONTWAIT if self.flags & O_NONBLOCK else flags
 
     def read(self, n: int) -> bytes:
-        if n <= 0:
-            return b""
-        sink = Sink(n)
-        self.sk.recvmsg(self.sk.net.current(), sink, self.msg_flags(), False)
-        return sink.data()
+        return self._recv(n, self.msg_flags())
+
+    def read_nowait(self, n: int) -> bytes:
+        return self._recv(n, MSG_DONTWAIT)  # sock_read_iter: IOCB_NOWAIT is MSG_DONTWAIT
 
     def write(self, data: bytes) -> int:
         return self.sk.sendmsg(self.sk.net.current(), SendMsg(data, flags=self.msg_flags()))
+
+    def write_nowait(self, data: bytes) -> int:
+        return self.sk.sendmsg(self.sk.net.current(), SendMsg(data, flags=MSG_DONTWAIT))
+
+    def _recv(self, n: int, flags: int) -> bytes:
+        if n <= 0:
+            return b""
+        sink = Sink(n)
+        self.sk.recvmsg(self.sk.net.current(), sink, flags, False)
+        return sink.data()
 
     def poll(self) -> int:
         return self.sk.poll()

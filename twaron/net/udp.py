@@ -13,6 +13,9 @@ same socket with a port space of its own and a checksum that may cover only the 
 datagram (UDPLITE_SEND_CSCOV): a receiver that asked for a minimum coverage
 (UDPLITE_RECV_CSCOV) drops datagrams covered less, as Linux's udp_queue_rcv_one_skb.
 
+Each datagram counts in the namespace's SNMP MIBs (/proc/net/snmp's Udp and UdpLite lines,
+snmp6's Udp6 and UdpLite6: twaron/net/snmp.py) where Linux counts it.
+
 A datagram carries what its IP header would tell the receiver (inet_cmsg.Header): recvmsg
 gives it as IP_TTL, IP_TOS, IPV6_HOPLIMIT, IPV6_TCLASS, ... control messages when asked.
 """
@@ -105,6 +108,7 @@ from twaron.net.inet_cmsg import (
     send_ctl_v6,
     udp_cmsg_send,
 )
+from twaron.net.snmp import Mib
 from twaron.net.socket import NetNamespace, RecvResult, SendMsg, Sink
 from twaron.wait import ALL_EVENTS, EVENT_ERR, EVENT_HUP, EVENT_IN
 
@@ -238,8 +242,13 @@ class UdpSock(InetSock):
         if self.lite:
             hdr = hdr._replace(cscov=self.sender_cscov(len(data)))
         self.tables.lo_count(len(data))
+        self.mib(is_v4(dst))["OutDatagrams"] += 1  # udp_send_skb: sent, whoever takes it
         self.deliver(data, src, dst, port, hdr)
         return len(data)
+
+    def mib(self, v4: bool) -> Mib:
+        """The SNMP MIB a datagram of this protocol counts in (twaron/net/snmp.py)."""
+        return self.tables.udp_mibs.get(v4, self.lite)
 
     def send_ctl(self, msg: SendMsg, dst: bytes) -> Ipc:
         """The message's IP or IPv6 control messages (by where it goes: an AF_INET6 socket
@@ -268,6 +277,10 @@ class UdpSock(InetSock):
         receivers = self.ports.lookup(
             dst, port, lambda s: isinstance(s, UdpSock) and s.accepts_from(src))
         if not receivers:
+            if dst == BCAST_LO:  # __udp4_lib_mcast_deliver: no ICMP for a broadcast
+                self.mib(True)["IgnoredMulti"] += 1
+                return
+            self.mib(is_v4(dst))["NoPorts"] += 1  # and ICMP port unreachable:
             if self.state == TCP_ESTABLISHED or self.recverr:
                 self.err = ECONNREFUSED
                 self.notify(EVENT_ERR)
@@ -282,8 +295,13 @@ class UdpSock(InetSock):
         return self.remote is None or self.remote == src
 
     def enqueue(self, data: bytes, src: Addr, hdr: Header | None = None) -> None:
-        if self.rmem > self.rcvbuf or not self.coverage_ok(hdr):
+        full = self.rmem > self.rcvbuf
+        if full or not self.coverage_ok(hdr):
             self.drops += 1
+            mib = self.mib(is_v4(src[0]))
+            mib["InErrors"] += 1
+            if full:  # __udp_queue_rcv_skb charges a full queue twice
+                mib["RcvbufErrors"] += 1
             return
         self.queue.append((data, src, hdr))
         self.rmem += len(data) + SKB_OVERHEAD
@@ -314,6 +332,7 @@ class UdpSock(InetSock):
         if not flags & MSG_PEEK:
             self.queue.popleft()
             self.rmem -= len(data) + SKB_OVERHEAD
+            self.mib(is_v4(src[0]))["InDatagrams"] += 1  # udp_recvmsg counts what it takes
         n = min(len(data), sink.size)
         sink.put(data[:n])
         mflags = MSG_TRUNC if n < len(data) else 0

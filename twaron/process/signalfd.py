@@ -104,6 +104,7 @@ class SignalFdFile(AnonFile):
     __slots__ = ("mask", "kernel")
     name = b"[signalfd]"
     may_block = True
+    nowait = True  # signalfd_read_iter takes RWF_NOWAIT
 
     def __init__(self, anon: AnonInodeFs, mask: int, flags: int, kernel: Kernel) -> None:
         super().__init__(anon, flags)
@@ -118,8 +119,15 @@ class SignalFdFile(AnonFile):
         return self.kernel.current
 
     def read(self, n: int) -> bytes:
+        return self._read(n, bool(self.flags & O_NONBLOCK))
+
+    def read_nowait(self, n: int) -> bytes:
+        return self._read(n, True)
+
+    def _read(self, n: int, nonblock: bool) -> bytes:
         """As many records as fit in n bytes (EINVAL below one): the first may wait for a
-        signal (EAGAIN under O_NONBLOCK), the others only take what is pending already."""
+        signal (EAGAIN under O_NONBLOCK or RWF_NOWAIT), the others only take what is
+        pending already."""
         count = n // SIZEOF_SIGNALFD_SIGINFO
         if not count:
             raise KernelError(EINVAL)
@@ -128,7 +136,7 @@ class SignalFdFile(AnonFile):
         mask = self.mask
         taken = dequeue_signal(task, mask)
         if taken is None:
-            if self.flags & O_NONBLOCK:
+            if nonblock:
                 raise KernelError(EAGAIN)
             taken = wait_event(((task.group.sighand.signalfd_wait, EVENT_IN),),
                                lambda: dequeue_signal(task, mask))  # fmt: skip

@@ -181,9 +181,12 @@ def linux_may(note: str, fuzz: str | None = None) -> Fact:
     return Fact(Level.UNSUPPORTED, note, linux_may=True, fuzz=fuzz)
 
 
-RWF_NOTE = ("RWF_NOWAIT is taken on regular files only (EOPNOTSUPP on others, where Linux "
-            "gives EAGAIN instead of waiting); RWF_HIPRI, RWF_DSYNC and RWF_SYNC change nothing "
-            "(files live in memory or are written through)")
+RWF_NOTE = ("RWF_NOWAIT (EAGAIN instead of a sleep) is taken where Linux 6.18 opens files "
+            "FMODE_NOWAIT: pipes, sockets, eventfd/timerfd/signalfd reads, /dev/null, zero, "
+            "random; EOPNOTSUPP elsewhere, on every regular file too (tmpfs's answer; Linux's "
+            "ext4 or xfs reads with it); RWF_HIPRI, RWF_DSYNC and RWF_SYNC change nothing "
+            "(files live in memory or are written through), and are taken also on a file that "
+            "Linux refuses them on for having no vectored operation (an eventfd write)")
 
 # Arguments the trace vocabulary has no name for.
 AMODE = flags(ACCESS_FLAGS, "F_OK").fz("m")  # access(2)'s mode: drawn as a mode

@@ -126,7 +126,6 @@ from twaron.fs import fsnotify, vfs
 from twaron.fs.fdtable import NR_OPEN_DEFAULT
 from twaron.fs.pipe import PipeFile
 from twaron.fs.stat import pack_stat, pack_statfs, pack_statx
-from twaron.fs.tmpfs import shmem_fallocate
 from twaron.fs.tty import TtyFile
 from twaron.fs.vfs import MAY_EXEC, MAY_READ, MAY_WRITE, File, Inode, Path, permission
 from twaron.process import signal as sigs
@@ -221,9 +220,10 @@ def _newsize_ok(task: Any, inode: Inode, size: int) -> None:
         raise KernelError(EFBIG)
 
 
-def _write(task: Any, f: File, data: bytes, notify: bool = True) -> int:
+def _write(task: Any, f: File, data: bytes, notify: bool = True, nowait: bool = False) -> int:
+    """A write at the file position (nowait: pwritev2's RWF_NOWAIT, see File.write_nowait)."""
     try:
-        n = f.write(_fsize(task, f, data))
+        n = f.write_nowait(data) if nowait else f.write(_fsize(task, f, data))
     except KernelError as e:
         if e.errno == EPIPE and f.inode.mode & S_IFMT != S_IFSOCK:  # sockets send their own
             sigs.send_signal(task.kernel, task.group, SIGPIPE)
@@ -302,12 +302,18 @@ def _iov_total(iovs: list[tuple[int, int]]) -> int:
     return min(sum(n for _, n in iovs), MAX_RW_COUNT)
 
 
-def _readv(task: Any, f: File, iovs: list[tuple[int, int]], offset: int) -> int:
-    """readv, preadv and preadv2 (offset -1: at the file position). A regular file (a sparse
-    one may be huge) is read buffer by buffer, a chunk at a time, as read() does: never more
-    of it in the host's memory than a chunk, a short read at the first buffer the caller
-    cannot take. Other files give what one read gives (a pipe's or socket's data, bounded)."""
+def _readv(task: Any, f: File, iovs: list[tuple[int, int]], offset: int,
+           nowait: bool = False) -> int:  # fmt: skip
+    """readv, preadv and preadv2 (offset -1: at the file position; nowait: RWF_NOWAIT's read
+    there). A regular file (a sparse one may be huge) is read buffer by buffer, a chunk at a
+    time, as read() does: never more of it in the host's memory than a chunk, a short read at
+    the first buffer the caller cannot take. Other files give what one read gives (a pipe's
+    or socket's data, bounded)."""
     total = _iov_total(iovs)
+    if nowait and offset < 0:
+        data = f.read_nowait(total)
+        _scatter(task, iovs, data)
+        return _accessed(f, len(data))
     if total <= READ_CHUNK or not (f.inode.is_reg and f.seekable):
         data = f.read(total) if offset < 0 else f.pread(total, offset)
         _scatter(task, iovs, data)
@@ -343,12 +349,14 @@ def _chunked(f: File) -> bool:
     return kind in (S_IFREG, S_IFCHR, S_IFIFO)
 
 
-def _writev(task: Any, f: File, iovs: list[tuple[int, int]], offset: int) -> int:
-    """write, writev, pwrite64, pwritev, pwritev2 (offset -1: at the file position) of more
-    than a chunk to a file that takes chunks: the caller's buffers a chunk at a time, never
-    more of them in the host's memory (an untouched mapping of gigabytes reads as zeros).
-    It ends at a short write, or at an error after some bytes (which it returns, as Linux)."""
-    if f.may_block:
+def _writev(task: Any, f: File, iovs: list[tuple[int, int]], offset: int,
+            nowait: bool = False) -> int:  # fmt: skip
+    """write, writev, pwrite64, pwritev, pwritev2 (offset -1: at the file position; nowait:
+    RWF_NOWAIT's write there) of more than a chunk to a file that takes chunks: the caller's
+    buffers a chunk at a time, never more of them in the host's memory (an untouched mapping
+    of gigabytes reads as zeros). It ends at a short write, or at an error after some bytes
+    (which it returns, as Linux)."""
+    if f.may_block and not nowait:
         need_context()  # it may sleep after a chunk went in
     total = _iov_total(iovs)
     done = 0
@@ -359,7 +367,7 @@ def _writev(task: Any, f: File, iovs: list[tuple[int, int]], offset: int) -> int
             try:
                 data = task.mm.copy_in(base + off, want)
                 if offset < 0:
-                    n = _write(task, f, data, notify=False)  # EPIPE's SIGPIPE, as Linux
+                    n = _write(task, f, data, notify=False, nowait=nowait)  # EPIPE's SIGPIPE
                 else:
                     n = f.pwrite(_fsize(task, f, data, offset + done), offset + done)
             except KernelError:
@@ -502,25 +510,41 @@ def sys_pwritev(task: Any, fd: int, iov: int, cnt: int, pos: int, *_: int) -> in
     return _modified(f, f.pwrite(data, pos))
 
 
-def _rw_flags(f: File, flags: int) -> None:
+def _rw_flags(f: File, flags: int) -> bool:
     """preadv2/pwritev2's flags (Linux's kiocb_set_rw_flags): EOPNOTSUPP for an unknown one,
-    and for RWF_NOWAIT on what is not a regular file (a regular file never waits here)."""
-    if flags & ~RWF_SUPPORTED or flags & RWF_NOWAIT and not f.inode.is_reg:
+    and for RWF_NOWAIT on a file opened without FMODE_NOWAIT (File.nowait: pipes, sockets,
+    eventfd, timerfd, signalfd, /dev/null...; not a FIFO, a terminal or a tmpfs file).
+    Whether the call is RWF_NOWAIT's."""
+    nowait = bool(flags & RWF_NOWAIT)
+    if flags & ~RWF_SUPPORTED or nowait and not f.nowait:
         raise KernelError(EOPNOTSUPP)
+    return nowait
+
+
+def _rwv2_file(task: Any, fd: int, pos: int, readable: bool) -> File:
+    """preadv2/pwritev2's file: ESPIPE for an offset on a file that has none comes first,
+    before EBADF for the wrong end (Linux's do_preadv checks FMODE_PREAD before vfs_readv
+    checks FMODE_READ), and before the iovec and the flags."""
+    f = task.files.get(s32(fd))
+    if pos >= 0 and not f.seekable:
+        raise KernelError(ESPIPE)
+    if not (f.readable if readable else f.writable):
+        raise KernelError(EBADF)
+    return f
 
 
 @syscall("preadv2")
 def sys_preadv2(task: Any, fd: int, iov: int, cnt: int, pos_l: int, pos_h: int,
                 flags: int) -> int:  # fmt: skip
     """preadv, or readv at the file position when pos is -1, with per-call flags (x86-64:
-    the offset is pos_l whole; pos_h is ignored)."""
+    the offset is pos_l whole; pos_h is ignored). RWF_NOWAIT: EAGAIN where it would sleep."""
     pos = s64(pos_l)
     if pos < -1:
         raise KernelError(EINVAL)
-    f = _readable(task, fd)
+    f = _rwv2_file(task, fd, pos, True)
     iovs = _read_iov(task, iov, cnt)
-    _rw_flags(f, s32(flags) & 0xFFFF_FFFF)
-    return _readv(task, f, iovs, pos)
+    nowait = _rw_flags(f, s32(flags) & 0xFFFF_FFFF)
+    return _readv(task, f, iovs, pos, nowait)
 
 
 @syscall("pwritev2")
@@ -528,16 +552,16 @@ def sys_pwritev2(task: Any, fd: int, iov: int, cnt: int, pos_l: int, pos_h: int,
                  flags: int) -> int:  # fmt: skip
     """pwritev, or writev at the file position when pos is -1; RWF_APPEND writes at the
     end of a regular file whatever pos says (and moves the position only when pos is -1:
-    it is then the file's)."""
+    it is then the file's). RWF_NOWAIT: EAGAIN where it would sleep (or what fits)."""
     pos = s64(pos_l)
     if pos < -1:
         raise KernelError(EINVAL)
-    f = _writable(task, fd)
+    f = _rwv2_file(task, fd, pos, False)
     iovs = _read_iov(task, iov, cnt)
     flags = s32(flags) & 0xFFFF_FFFF
-    _rw_flags(f, flags)
+    nowait = _rw_flags(f, flags)
     if not flags & RWF_APPEND and _iov_total(iovs) > READ_CHUNK and _chunked(f):
-        return _writev(task, f, iovs, pos)
+        return _writev(task, f, iovs, pos, nowait)
     data = _gather(task, iovs)[:MAX_RW_COUNT]
     if flags & RWF_APPEND and f.inode.is_reg:
         end = f.inode.size
@@ -546,7 +570,7 @@ def sys_pwritev2(task: Any, fd: int, iov: int, cnt: int, pos_l: int, pos_h: int,
             f.pos = end + n
         return _modified(f, n)
     if pos == -1:
-        return _write(task, f, data)
+        return _write(task, f, data, nowait=nowait)
     return _modified(f, f.pwrite(_fsize(task, f, data, pos), pos))
 
 
@@ -1367,7 +1391,8 @@ def _falloc_mode_ok(mode: int) -> None:
 
 @syscall("fallocate")
 def sys_fallocate(task: Any, fd: int, mode: int, offset: int, length: int, *_: int) -> int:
-    """vfs_fallocate's checks in Linux's order, then the file system's (tmpfs: shmem's)."""
+    """vfs_fallocate's checks in Linux's order, then the file's operation (File.fallocate:
+    tmpfs's shmem_fallocate, a volume's host call, EOPNOTSUPP where there is none)."""
     f = task.files.get(s32(fd))
     off, ln, mode = s64(offset), s64(length), s32(mode)
     if off < 0 or ln <= 0:
@@ -1385,16 +1410,7 @@ def sys_fallocate(task: Any, fd: int, mode: int, offset: int, length: int, *_: i
         raise KernelError(ENODEV)
     if off + ln > vfs.MAX_LFS_FILESIZE:
         raise KernelError(EFBIG)
-    host_fallocate = getattr(f, "fallocate", None)  # a host-backed file's (a volume's)
-    memory_fs = inode.mapping is not None and inode.sb.fstype in ("tmpfs", "devtmpfs", "overlay")
-    if host_fallocate is None and not memory_fs:
-        raise KernelError(EOPNOTSUPP)  # procfs & co have no ->fallocate
-    if not mode & FALLOC_FL_PUNCH_HOLE:
-        _newsize_ok(task, inode, off + ln)  # even with KEEP_SIZE (shmem_fallocate)
-    if host_fallocate is not None:
-        host_fallocate(mode, off, ln)
-    else:
-        shmem_fallocate(inode, mode, off, ln)
+    f.fallocate(mode, off, ln, lambda size: _newsize_ok(task, inode, size))
     _modified(f, 1)
     return 0
 

@@ -1,0 +1,102 @@
+"""The SNMP counters of a network namespace: /proc/net/snmp and /proc/net/snmp6 (Linux's
+net/ipv4/proc.c snmp_seq_show, net/ipv6/proc.c snmp6_seq_show), in Linux 6.18's layout.
+
+Counted: UDP's and UDP-Lite's MIBs (Linux's udp_statistics, udplite_statistics and their
+IPv6 twins), by the datagram's IP version (an IPv4 datagram through an AF_INET6 socket counts
+in the IPv4 lines, as Linux's udp_sendmsg and udpv6_recvmsg do), where Linux counts:
+OutDatagrams when one goes out, NoPorts when nobody holds its port (IgnoredMulti for a
+broadcast nobody hears), InDatagrams when a recvmsg takes one (not a peek), InErrors when a
+receiver drops one (with RcvbufErrors when its queue is full, as __udp_queue_rcv_skb).
+Not counted: the IP, ICMP and TCP MIBs show their constants (forwarding off, TTL 64, TCP's RTO
+bounds) and zeros, as a namespace whose lo nothing has crossed: twaron's lo carries no packets.
+"""
+
+from __future__ import annotations
+
+from twaron.arch.x86_64.constants import IPDEFTTL
+
+UDP_FIELDS = ("InDatagrams", "NoPorts", "InErrors", "OutDatagrams", "RcvbufErrors",
+              "SndbufErrors", "InCsumErrors", "IgnoredMulti", "MemErrors")  # fmt: skip
+UDPLITE6_FIELDS = tuple(f for f in UDP_FIELDS if f != "IgnoredMulti")  # snmp6_udplite6_list
+
+Mib = dict[str, int]
+
+IP_FIELDS = ("Forwarding DefaultTTL InReceives InHdrErrors InAddrErrors ForwDatagrams "
+             "InUnknownProtos InDiscards InDelivers OutRequests OutDiscards OutNoRoutes "
+             "ReasmTimeout ReasmReqds ReasmOKs ReasmFails FragOKs FragFails FragCreates "
+             "OutTransmits").split()  # fmt: skip
+ICMP_FIELDS = ("InMsgs InErrors InCsumErrors InDestUnreachs InTimeExcds InParmProbs "
+               "InSrcQuenchs InRedirects InEchos InEchoReps InTimestamps InTimestampReps "
+               "InAddrMasks InAddrMaskReps OutMsgs OutErrors OutRateLimitGlobal "
+               "OutRateLimitHost OutDestUnreachs OutTimeExcds OutParmProbs OutSrcQuenchs "
+               "OutRedirects OutEchos OutEchoReps OutTimestamps OutTimestampReps "
+               "OutAddrMasks OutAddrMaskReps").split()  # fmt: skip
+TCP_FIELDS = ("RtoAlgorithm RtoMin RtoMax MaxConn ActiveOpens PassiveOpens AttemptFails "
+              "EstabResets CurrEstab InSegs OutSegs RetransSegs InErrs OutRsts "
+              "InCsumErrors").split()  # fmt: skip
+IP6_FIELDS = ("InReceives InHdrErrors InTooBigErrors InNoRoutes InAddrErrors InUnknownProtos "
+              "InTruncatedPkts InDiscards InDelivers OutForwDatagrams OutRequests OutDiscards "
+              "OutNoRoutes ReasmTimeout ReasmReqds ReasmOKs ReasmFails FragOKs FragFails "
+              "FragCreates InMcastPkts OutMcastPkts InOctets OutOctets InMcastOctets "
+              "OutMcastOctets InBcastOctets OutBcastOctets InNoECTPkts InECT1Pkts InECT0Pkts "
+              "InCEPkts OutTransmits").split()  # fmt: skip
+ICMP6_FIELDS = ("InMsgs InErrors OutMsgs OutErrors InCsumErrors OutRateLimitHost "
+                "InDestUnreachs InPktTooBigs InTimeExcds InParmProblems InEchos InEchoReplies "
+                "InGroupMembQueries InGroupMembResponses InGroupMembReductions "
+                "InRouterSolicits InRouterAdvertisements InNeighborSolicits "
+                "InNeighborAdvertisements InRedirects InMLDv2Reports OutDestUnreachs "
+                "OutPktTooBigs OutTimeExcds OutParmProblems OutEchos OutEchoReplies "
+                "OutGroupMembQueries OutGroupMembResponses OutGroupMembReductions "
+                "OutRouterSolicits OutRouterAdvertisements OutNeighborSolicits "
+                "OutNeighborAdvertisements OutRedirects OutMLDv2Reports").split()  # fmt: skip
+
+# the values of the MIBs twaron does not count: Linux's constants, else 0
+IP_FIXED = {"Forwarding": 2, "DefaultTTL": IPDEFTTL}  # 2: not forwarding (a new namespace's)
+TCP_FIXED = {"RtoAlgorithm": 1, "RtoMin": 200, "RtoMax": 120000, "MaxConn": -1}
+
+
+class UdpMibs:
+    """A namespace's four UDP MIBs: by IP version and by protocol (UDP or UDP-Lite)."""
+
+    __slots__ = ("mibs",)
+
+    def __init__(self) -> None:
+        self.mibs: dict[tuple[bool, bool], Mib] = {
+            (v6, lite): dict.fromkeys(UDP_FIELDS, 0) for v6 in (False, True)
+            for lite in (False, True)}  # fmt: skip
+
+    def get(self, v4: bool, lite: bool) -> Mib:
+        """The MIB a datagram counts in: its IP version's, its protocol's."""
+        return self.mibs[not v4, lite]
+
+
+def _snmp_pair(name: str, fields: list[str] | tuple[str, ...], values: dict[str, int]) -> bytes:
+    """Two lines: the names, then the values (snmp_seq_show's "Udp: InDatagrams ...")."""
+    head = b"%s: %s\n" % (name.encode(), " ".join(fields).encode())
+    vals = b"%s: %s\n" % (name.encode(), " ".join(str(values.get(f, 0)) for f in fields).encode())
+    return head + vals
+
+
+def snmp(mibs: UdpMibs) -> bytes:
+    """/proc/net/snmp. (No IcmpMsg lines: Linux prints them only for ICMP types seen.)"""
+    return b"".join((
+        _snmp_pair("Ip", IP_FIELDS, IP_FIXED),
+        _snmp_pair("Icmp", ICMP_FIELDS, {}),
+        _snmp_pair("Tcp", TCP_FIELDS, TCP_FIXED),
+        _snmp_pair("Udp", UDP_FIELDS, mibs.get(True, False)),
+        _snmp_pair("UdpLite", UDP_FIELDS, mibs.get(True, True)),
+    ))  # fmt: skip
+
+
+def _snmp6_lines(prefix: str, fields: tuple[str, ...] | list[str], values: dict[str, int]) -> bytes:
+    return b"".join(b"%-32s\t%d\n" % ((prefix + f).encode(), values.get(f, 0)) for f in fields)
+
+
+def snmp6(mibs: UdpMibs) -> bytes:
+    """/proc/net/snmp6: one "Name<pad to 32>\\tvalue" line per counter."""
+    return b"".join((
+        _snmp6_lines("Ip6", IP6_FIELDS, {}),
+        _snmp6_lines("Icmp6", ICMP6_FIELDS, {}),
+        _snmp6_lines("Udp6", UDP_FIELDS, mibs.get(False, False)),
+        _snmp6_lines("UdpLite6", UDPLITE6_FIELDS, mibs.get(False, True)),
+    ))  # fmt: skip
