@@ -9,7 +9,6 @@ and exit status).
 
 from __future__ import annotations
 
-import copy
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -38,7 +37,8 @@ class Credentials:
     cap_bset: int = (1 << 41) - 1  # the capability bounding set: all of CAP_0..CAP_LAST_CAP
 
     def copy(self) -> Credentials:
-        c = copy.copy(self)
+        c = object.__new__(Credentials)  # copy.copy's __reduce_ex__ path: ~5x slower
+        c.__dict__.update(self.__dict__)
         c.groups = list(self.groups)
         return c
 
