@@ -105,12 +105,19 @@ static void drain(int fd)
         ;
 }
 
-static void v4(int proto)
+/* A receiver bound to a free port of 127.0.0.1 (*r), a sender (*s); the receiver's address */
+static struct sockaddr_in pair4(int proto, int *r, int *s)
 {
     struct sockaddr_in any = sin4("127.0.0.1", 0);
-    int r = sock(AF_INET, proto, (struct sockaddr *)&any, sizeof any);
-    int s = sock(AF_INET, proto, NULL, 0);
-    struct sockaddr_in to = sin4("127.0.0.1", port_of(r));
+    *r = sock(AF_INET, proto, (struct sockaddr *)&any, sizeof any);
+    *s = sock(AF_INET, proto, NULL, 0);
+    return sin4("127.0.0.1", port_of(*r));
+}
+
+static void v4(int proto)
+{
+    int r, s;
+    struct sockaddr_in to = pair4(proto, &r, &s);
     char buf[64];
     sendto(s, "one", 3, 0, (struct sockaddr *)&to, sizeof to);
     sendto(s, "two", 3, 0, (struct sockaddr *)&to, sizeof to);
@@ -130,14 +137,11 @@ static void v4(int proto)
 
 static void coverage(void)
 {
-    struct sockaddr_in any = sin4("127.0.0.1", 0);
-    int r = sock(AF_INET, IPPROTO_UDPLITE, (struct sockaddr *)&any, sizeof any);
-    int s = sock(AF_INET, IPPROTO_UDPLITE, NULL, 0);
-    int v = 20;
+    int r, s, v = 20;
+    struct sockaddr_in to = pair4(IPPROTO_UDPLITE, &r, &s);
     setsockopt(r, SOL_UDPLITE, RECV_CSCOV, &v, sizeof v);
     v = 10;
     setsockopt(s, SOL_UDPLITE, SEND_CSCOV, &v, sizeof v);
-    struct sockaddr_in to = sin4("127.0.0.1", port_of(r));
     sendto(s, "covered too little", 18, 0, (struct sockaddr *)&to, sizeof to);
     deltas("  covered less than the receiver wants");
     close(r);
@@ -158,12 +162,9 @@ static void broadcast(void)
 
 static void rcvbuf(void)
 {
-    struct sockaddr_in any = sin4("127.0.0.1", 0);
-    int r = sock(AF_INET, IPPROTO_UDPLITE, (struct sockaddr *)&any, sizeof any);
-    int s = sock(AF_INET, IPPROTO_UDPLITE, NULL, 0);
-    int v = 1024;
+    int r, s, v = 1024;
+    struct sockaddr_in to = pair4(IPPROTO_UDPLITE, &r, &s);
     setsockopt(r, SOL_SOCKET, SO_RCVBUF, &v, sizeof v);
-    struct sockaddr_in to = sin4("127.0.0.1", port_of(r));
     static char big[1000];
     for (int i = 0; i < 20; i++)
         sendto(s, big, sizeof big, 0, (struct sockaddr *)&to, sizeof to);
