@@ -32,7 +32,8 @@ CPU caches:
   run (#UD) is run again on KVM, where the task then stays.
 
 The rule (README, Platforms, has it with the measured thresholds): a stretch is the time
-from resuming a task's user code to its next exit, the syscall handler's time not counted.
+from resuming a task's user code to its next exit, the syscall handler's time not counted,
+nor on Unicorn what translating new blocks took (a one-time cost: cold code is not compute).
 Each task keeps an exponentially weighted mean of its stretches on the tier it is on,
 restarted when it moves and at execve. What one KVM exit costs is measured when the
 platform starts (`exit_ns`). On Unicorn, a mean of UP_EXITS exit costs or more, after
