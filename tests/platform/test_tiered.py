@@ -76,8 +76,9 @@ def test_bursts_and_syscalls_move_and_agree():
     assert (status, out) == (0, native("tier_burst"))
     assert out == b"bursts agree\n"
     up, down = moves(kernel)
-    assert up >= 1 and down >= 1, (up, down)
     st = kernel.platform.stats[1]
+    p = kernel.platform  # what the rule saw, should a loaded host keep it on KVM
+    assert up >= 1 and down >= 1, (up, down, p.exit_ns, st.mean, st.samples, st.exits)
     assert st.run_ns[0] > 0 and st.run_ns[1] > 0  # time on each tier
 
 

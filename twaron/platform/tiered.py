@@ -443,11 +443,12 @@ class TieredPlatform:
         the rule now wants the task on the other tier.
 
         On a shared host the host's scheduler may stop twaron in the middle of a stretch,
-        which then looks long. A long stretch on Unicorn is checked against this thread's
-        CPU time (what the host did not give us since the last check is taken off: a
-        bound, so a loaded host errs towards staying emulated) and, unless it is 5 ms
-        long, counts in the mean for at most UC_CLAMP_EXITS exits; on KVM a stretch counts
-        for at most KVM_CLAMP_EXITS exits (a compute stretch still counts as long), and a
+        which then looks long. A long stretch on either tier is checked against this
+        thread's CPU time, which counts the guest's time on KVM too (what the host did not
+        give us since the last check is taken off: a bound, so a loaded host errs towards
+        Unicorn); on Unicorn one under 5 ms counts in the mean for at most UC_CLAMP_EXITS
+        exits; on KVM a stretch counts for at most KVM_CLAMP_EXITS exits (a compute
+        stretch still counts as long), and a
         zap of the shadow pages during it (a fork, an munmap: every page refaults inside
         the hypervisor then) as ZAP_EXITS bare exits more."""
         zapped = tier == KVM and self.kvm.zaps != self._zaps
@@ -456,8 +457,11 @@ class TieredPlatform:
                 ns = self._cpu_bound(ns)
         elif zapped:  # the refaults after a zap are the cost of being on KVM, not compute
             ns = min(ns, int(self.exit_ns))
-        elif ns > self.kvm_clamp_ns:
-            ns = self.kvm_clamp_ns
+        else:
+            if ns > self.down_ns:  # the guest's time on KVM is this thread's CPU time too
+                ns = self._cpu_bound(ns)
+            if ns > self.kvm_clamp_ns:
+                ns = self.kvm_clamp_ns
         st.user_ns[tier] += ns
         st.exits[tier] += exits
         st.since_ns += ns
