@@ -16,29 +16,24 @@ from twaron.arch.x86_64.constants import EFD_SEMAPHORE, O_NONBLOCK, POLLERR, POL
 from twaron.arch.x86_64.errno import EAGAIN, EINVAL, EOPNOTSUPP
 from twaron.errors import KernelError
 from twaron.fs.anon_inodes import AnonFile, AnonInodeFs
+from twaron.fs.vfs import NonblockingReads
 from twaron.wait import EVENT_IN, EVENT_OUT, WaitQueue, wait_event
 
 ULLONG_MAX = (1 << 64) - 1
 U64 = struct.Struct("<Q")
 
 
-class EventFdFile(AnonFile):
+class EventFdFile(NonblockingReads, AnonFile):
     __slots__ = ("count", "semaphore", "wait")
     name = b"[eventfd]"
     may_block = True
-    nowait = True  # reads take RWF_NOWAIT (eventfd_read is a read_iter)
+    # nowait: reads take RWF_NOWAIT (eventfd_read is a read_iter)
 
     def __init__(self, anon: AnonInodeFs, count: int, flags: int) -> None:
         super().__init__(anon, flags)
         self.count = count
         self.semaphore = bool(flags & EFD_SEMAPHORE)
         self.wait = WaitQueue()
-
-    def read(self, n: int) -> bytes:
-        return self._read(n, bool(self.flags & O_NONBLOCK))
-
-    def read_nowait(self, n: int) -> bytes:
-        return self._read(n, True)
 
     def write_nowait(self, data: bytes) -> int:
         raise KernelError(EOPNOTSUPP)  # Linux's eventfd has no write_iter: no flag is taken

@@ -33,7 +33,7 @@ from twaron.arch.x86_64.constants import (
 )
 from twaron.arch.x86_64.errno import EAGAIN, EBUSY, EINVAL, ENXIO, EPERM, EPIPE
 from twaron.errors import KernelError
-from twaron.fs.vfs import FIFO_OPEN, File, Inode, SuperBlock, anon_path
+from twaron.fs.vfs import FIFO_OPEN, File, Inode, NonblockingReads, SuperBlock, anon_path
 from twaron.wait import (
     EVENT_ERR,
     EVENT_HUP,
@@ -90,13 +90,13 @@ class Pipe:
         self.rw_wait.notify(events)
 
 
-class PipeFile(File):
+class PipeFile(NonblockingReads, File):
     """One end of a pipe or FIFO."""
 
     __slots__ = ("pipe",)
     seekable = False
     may_block = True
-    nowait = True  # create_pipe_files gives FMODE_NOWAIT (fifo_open does not: FifoFile)
+    # nowait: create_pipe_files gives FMODE_NOWAIT (fifo_open does not: FifoFile)
 
     def __init__(self, pipe: Pipe, path: Any, flags: int) -> None:
         super().__init__(path, flags, pipe.inode)
@@ -119,12 +119,6 @@ class PipeFile(File):
             pipe.rd_wait.notify(events)
             pipe.wake_writers(events)
         super().release()
-
-    def read(self, n: int) -> bytes:
-        return self._read(n, bool(self.flags & O_NONBLOCK))
-
-    def read_nowait(self, n: int) -> bytes:
-        return self._read(n, True)
 
     def write(self, data: bytes) -> int:
         return self._write(data, bool(self.flags & O_NONBLOCK))

@@ -17,13 +17,13 @@ from typing import Any
 from twaron.arch.x86_64.constants import (
     CLOCK_REALTIME,
     CLOCK_REALTIME_ALARM,
-    O_NONBLOCK,
     POLLIN,
     TFD_TIMER_ABSTIME,
 )
 from twaron.arch.x86_64.errno import EAGAIN, EINVAL
 from twaron.errors import KernelError
 from twaron.fs.anon_inodes import AnonFile, AnonInodeFs
+from twaron.fs.vfs import NonblockingReads
 from twaron.wait import EVENT_IN, WaitQueue, wait_event
 
 NSEC = 1_000_000_000
@@ -38,12 +38,12 @@ def timespec_to_ktime(sec: int, nsec: int) -> int:
     return sec * NSEC + nsec
 
 
-class TimerFdFile(AnonFile):
+class TimerFdFile(NonblockingReads, AnonFile):
     __slots__ = ("clockid", "sched", "clock", "expires", "interval", "ticks", "expired",
                  "timer", "wait")  # fmt: skip
     name = b"[timerfd]"
     may_block = True
-    nowait = True  # timerfd_read_iter takes RWF_NOWAIT
+    # nowait: timerfd_read_iter takes RWF_NOWAIT
 
     def __init__(self, anon: AnonInodeFs, clockid: int, flags: int, sched: Any,
                  clock: Any) -> None:  # fmt: skip
@@ -134,12 +134,6 @@ class TimerFdFile(AnonFile):
         if self.expired and self.interval:
             self.ticks += self._rearm_periodic()
         return self.remaining(), self.interval
-
-    def read(self, n: int) -> bytes:
-        return self._read(n, bool(self.flags & O_NONBLOCK))
-
-    def read_nowait(self, n: int) -> bytes:
-        return self._read(n, True)
 
     def _read(self, n: int, nonblock: bool) -> bytes:
         if n < U64.size:

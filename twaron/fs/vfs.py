@@ -38,6 +38,7 @@ from twaron.arch.x86_64.constants import (
     O_DIRECTORY,
     O_EXCL,
     O_NOFOLLOW,
+    O_NONBLOCK,
     O_PATH,
     O_RDWR,
     O_TRUNC,
@@ -1382,6 +1383,26 @@ def _generic_lseek(f: File, offset: int, whence: int, size: int) -> int:
         raise KernelError(EINVAL)
     f.pos = new
     return new
+
+
+
+class NonblockingReads:
+    """For a file whose reads sleep unless they are non-blocking: O_NONBLOCK on the file, or
+    preadv2's RWF_NOWAIT for one call (FMODE_NOWAIT). It gives `_read(n, nonblock)`; read and
+    read_nowait are that (pipes, eventfd, timerfd, signalfd)."""
+
+    __slots__ = ()
+    nowait = True
+    flags: int
+
+    def _read(self, n: int, nonblock: bool) -> bytes:
+        raise NotImplementedError
+
+    def read(self, n: int) -> bytes:
+        return self._read(n, bool(self.flags & O_NONBLOCK))
+
+    def read_nowait(self, n: int) -> bytes:
+        return self._read(n, True)
 
 
 class RegularFile(File):

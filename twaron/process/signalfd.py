@@ -15,7 +15,6 @@ import struct
 from typing import TYPE_CHECKING
 
 from twaron.arch.x86_64.constants import (
-    O_NONBLOCK,
     POLLIN,
     SIGBUS,
     SIGCHLD,
@@ -30,6 +29,7 @@ from twaron.arch.x86_64.constants import (
 from twaron.arch.x86_64.errno import EAGAIN, EINVAL
 from twaron.errors import KernelError
 from twaron.fs.anon_inodes import AnonFile, AnonInodeFs
+from twaron.fs.vfs import NonblockingReads
 from twaron.process.signal import UNBLOCKABLE, dequeue_signal, siginfo
 from twaron.wait import EVENT_IN, WaitQueue, wait_event
 
@@ -100,11 +100,11 @@ def signalfd_siginfo(sig: int, info: bytes | None) -> bytes:
                                  nr, call, arch)  # fmt: skip
 
 
-class SignalFdFile(AnonFile):
+class SignalFdFile(NonblockingReads, AnonFile):
     __slots__ = ("mask", "kernel")
     name = b"[signalfd]"
     may_block = True
-    nowait = True  # signalfd_read_iter takes RWF_NOWAIT
+    # nowait: signalfd_read_iter takes RWF_NOWAIT
 
     def __init__(self, anon: AnonInodeFs, mask: int, flags: int, kernel: Kernel) -> None:
         super().__init__(anon, flags)
@@ -117,12 +117,6 @@ class SignalFdFile(AnonFile):
 
     def _task(self) -> Task | None:
         return self.kernel.current
-
-    def read(self, n: int) -> bytes:
-        return self._read(n, bool(self.flags & O_NONBLOCK))
-
-    def read_nowait(self, n: int) -> bytes:
-        return self._read(n, True)
 
     def _read(self, n: int, nonblock: bool) -> bytes:
         """As many records as fit in n bytes (EINVAL below one): the first may wait for a
