@@ -319,6 +319,11 @@ class HostPageCache(PageCache):
             self.load(offset, n)
         return super().read(offset, n)
 
+    def read_to(self, mm: Any, addr: int, offset: int, n: int) -> int:
+        if self.source is not None and n > 0:
+            self.load(offset, n)
+        return super().read_to(mm, addr, offset, n)
+
     def load(self, offset: int, n: int) -> None:
         """Every page of [offset, offset+n) below host_size is in the cache."""
         end = min(offset + n, self.host_size)

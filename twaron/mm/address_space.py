@@ -38,7 +38,7 @@ from twaron.errors import KernelError
 from twaron.mm import shared_tables
 from twaron.mm.fault_around import fault_around
 from twaron.mm.page_cache import PageCache
-from twaron.mm.physmem import PhysMem
+from twaron.mm.physmem import ZERO_PAGE, PhysMem
 
 # Where things go without ASLR (Linux with randomize_va_space=0): stable addresses keep
 # Unicorn's translated code valid from one exec of a binary to the next.
@@ -759,6 +759,38 @@ class AddressSpace:
             mv[pa : pa + chunk] = src[pos : pos + chunk]
             addr += chunk
             pos += chunk
+
+    def copy_out_pages(self, addr: int, pages: dict[int, int], offset: int, n: int) -> int:
+        """Copy n bytes of a file's page cache (`pages`: page index -> frame; a missing page
+        reads as zeros) from `offset` straight into the caller's memory at addr, frame to
+        frame, as read(2) does. Returns the bytes copied: short when the buffer runs into
+        memory it cannot write (Linux's short read), EFAULT when not even the first byte
+        could be."""
+        if addr + n > USER_TOP:
+            n = max(0, USER_TOP - addr)
+            if n == 0:
+                raise KernelError(EFAULT)
+        mv = self.mem.mv
+        done = 0
+        while done < n:
+            src_in, dst_in = offset & (PAGE_SIZE - 1), addr & (PAGE_SIZE - 1)
+            chunk = min(n - done, PAGE_SIZE - src_in, PAGE_SIZE - dst_in)
+            try:
+                pa = self._user_phys(addr, True)
+            except KernelError:
+                if done:
+                    return done
+                raise
+            pfn = pages.get(offset >> PAGE_SHIFT)
+            if pfn:
+                src = (pfn << PAGE_SHIFT) + src_in
+                mv[pa : pa + chunk] = mv[src : src + chunk]
+            else:
+                mv[pa : pa + chunk] = ZERO_PAGE[:chunk]
+            addr += chunk
+            offset += chunk
+            done += chunk
+        return done
 
     def read_cstring(self, addr: int, limit: int = 4096) -> bytes:
         """A NUL-terminated string (without the NUL); ENAMETOOLONG if none within limit."""

@@ -8,6 +8,7 @@ shared by every process that maps it. A page that was never written reads as zer
 from __future__ import annotations
 
 from array import array
+from typing import Any
 
 from twaron.arch.x86_64.constants import PAGE_SHIFT, PAGE_SIZE
 from twaron.arch.x86_64.errno import ENOSPC
@@ -83,6 +84,10 @@ class PageCache:
 
     def read(self, offset: int, n: int) -> bytes:
         """Up to n bytes at offset; the caller has already clipped n to the file size."""
+        in_page = offset & (PAGE_SIZE - 1)
+        if in_page + n <= PAGE_SIZE:  # within one page (most reads): one copy
+            pfn = self.pages.get(offset >> PAGE_SHIFT)
+            return self.mem.read(pfn, in_page, n) if pfn else bytes(n)
         out = bytearray()
         mem, pages = self.mem, self.pages
         while n > 0:
@@ -93,6 +98,11 @@ class PageCache:
             offset += chunk
             n -= chunk
         return bytes(out)
+
+    def read_to(self, mm: Any, addr: int, offset: int, n: int) -> int:
+        """read() of n bytes at offset (clipped to the file size) into mm's memory at addr:
+        the bytes copied (see AddressSpace.copy_out_pages)."""
+        return mm.copy_out_pages(addr, self.pages, offset, n)
 
     def write(self, offset: int, data: bytes | memoryview) -> int:
         """The bytes written: all of them, or those that fit before the file system filled

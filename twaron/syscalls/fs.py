@@ -391,17 +391,10 @@ def sys_read(task: Any, fd: int, buf: int, count: int, *_: int) -> int:
     _user_range(buf, count)
     if count > READ_CHUNK and f.inode.is_reg and f.seekable:
         return _read_chunks(task, f, buf, count, -1)
-    data = f.read(count)
-    if data:
-        try:
-            task.mm.copy_out(buf, data)
-        except KernelError:
-            if f.seekable:  # nothing reached the caller: the file position stays put
-                f.pos -= len(data)
-            raise
-        if f.inode.sb.watched:
-            fsnotify.file_event(f, IN_ACCESS)
-    return len(data)
+    n = f.read_user(task.mm, buf, count)
+    if n and f.inode.sb.watched:
+        fsnotify.file_event(f, IN_ACCESS)
+    return n
 
 
 @syscall("write")
@@ -426,10 +419,7 @@ def sys_pread64(task: Any, fd: int, buf: int, count: int, offset: int, *_: int) 
     _user_range(buf, count)
     if count > READ_CHUNK and f.inode.is_reg:
         return _read_chunks(task, f, buf, count, off)
-    data = f.pread(count, off)
-    if data:
-        task.mm.copy_out(buf, data)
-    return _accessed(f, len(data))
+    return _accessed(f, f.pread_user(task.mm, buf, count, off))
 
 
 def _read_chunks(task: Any, f: File, buf: int, count: int, offset: int) -> int:
