@@ -39,6 +39,10 @@ class FakeMM:
         off = self._off(addr, len(data))
         self.buf[off : off + len(data)] = data
 
+    def copy_out_pages(self, addr: int, cache: Any, offset: int, n: int) -> int:
+        self.copy_out(addr, cache.read(offset, n))
+        return n
+
     def read_cstring(self, addr: int, limit: int = 4096) -> bytes:
         off = self._off(addr, 1)
         end = self.buf.find(b"\0", off, off + limit)

@@ -760,17 +760,16 @@ class AddressSpace:
             addr += chunk
             pos += chunk
 
-    def copy_out_pages(self, addr: int, pages: dict[int, int], offset: int, n: int) -> int:
-        """Copy n bytes of a file's page cache (`pages`: page index -> frame; a missing page
-        reads as zeros) from `offset` straight into the caller's memory at addr, frame to
-        frame, as read(2) does. Returns the bytes copied: short when the buffer runs into
-        memory it cannot write (Linux's short read), EFAULT when not even the first byte
-        could be."""
+    def copy_out_pages(self, addr: int, cache: PageCache, offset: int, n: int) -> int:
+        """Copy n bytes of a file's page cache (a page it does not hold reads as zeros) from
+        `offset` straight into the caller's memory at addr, frame to frame, as read(2) does.
+        Returns the bytes copied: short when the buffer runs into memory it cannot write
+        (Linux's short read), EFAULT when not even the first byte could be."""
         if addr + n > USER_TOP:
             n = max(0, USER_TOP - addr)
             if n == 0:
                 raise KernelError(EFAULT)
-        mv = self.mem.mv
+        mv, pages = self.mem.mv, cache.pages
         done = 0
         while done < n:
             src_in, dst_in = offset & (PAGE_SIZE - 1), addr & (PAGE_SIZE - 1)

@@ -102,7 +102,7 @@ class PageCache:
     def read_to(self, mm: Any, addr: int, offset: int, n: int) -> int:
         """read() of n bytes at offset (clipped to the file size) into mm's memory at addr:
         the bytes copied (see AddressSpace.copy_out_pages)."""
-        return mm.copy_out_pages(addr, self.pages, offset, n)
+        return mm.copy_out_pages(addr, self, offset, n)
 
     def write(self, offset: int, data: bytes | memoryview) -> int:
         """The bytes written: all of them, or those that fit before the file system filled
