@@ -1385,6 +1385,16 @@ def _generic_lseek(f: File, offset: int, whence: int, size: int) -> int:
     return new
 
 
+def can_read(f: File) -> bool:
+    """Linux's FMODE_CAN_READ: the file's type has a read operation (an epoll file or a pidfd
+    has none: the vectored reads answer EINVAL before they look at the iovec or the flags)."""
+    return type(f).read is not File.read
+
+
+def can_write(f: File) -> bool:
+    """Linux's FMODE_CAN_WRITE (see can_read)."""
+    return type(f).write is not File.write
+
 
 class NonblockingReads:
     """For a file whose reads sleep unless they are non-blocking: O_NONBLOCK on the file, or

@@ -127,7 +127,17 @@ from twaron.fs.fdtable import NR_OPEN_DEFAULT
 from twaron.fs.pipe import PipeFile
 from twaron.fs.stat import pack_stat, pack_statfs, pack_statx
 from twaron.fs.tty import TtyFile
-from twaron.fs.vfs import MAY_EXEC, MAY_READ, MAY_WRITE, File, Inode, Path, permission
+from twaron.fs.vfs import (
+    MAY_EXEC,
+    MAY_READ,
+    MAY_WRITE,
+    File,
+    Inode,
+    Path,
+    can_read,
+    can_write,
+    permission,
+)
 from twaron.process import signal as sigs
 from twaron.syscalls.locks import fcntl_lock
 from twaron.syscalls.table import s32, s64, syscall
@@ -195,6 +205,23 @@ def _writable(task: Any, fd: int) -> File:
     f = task.files.get(s32(fd))
     if not f.writable:
         raise KernelError(EBADF)
+    return f
+
+
+def _readable_v(task: Any, fd: int) -> File:
+    """readv's and preadv's file (Linux's vfs_readv): EBADF, then EINVAL for a file with no
+    read operation (FMODE_CAN_READ: epoll, a pidfd), before the iovec is looked at."""
+    f = _readable(task, fd)
+    if not can_read(f):
+        raise KernelError(EINVAL)
+    return f
+
+
+def _writable_v(task: Any, fd: int) -> File:
+    """writev's and pwritev's file (Linux's vfs_writev): see _readable_v."""
+    f = _writable(task, fd)
+    if not can_write(f):
+        raise KernelError(EINVAL)
     return f
 
 
@@ -477,13 +504,13 @@ def sys_pwrite64(task: Any, fd: int, buf: int, count: int, offset: int, *_: int)
 
 @syscall("readv")
 def sys_readv(task: Any, fd: int, iov: int, cnt: int, *_: int) -> int:
-    f = _readable(task, fd)
+    f = _readable_v(task, fd)
     return _readv(task, f, _read_iov(task, iov, cnt), -1)
 
 
 @syscall("writev")
 def sys_writev(task: Any, fd: int, iov: int, cnt: int, *_: int) -> int:
-    f = _writable(task, fd)
+    f = _writable_v(task, fd)
     iovs = _read_iov(task, iov, cnt)
     if _iov_total(iovs) > READ_CHUNK and _chunked(f):
         return _writev(task, f, iovs, -1)
@@ -492,7 +519,7 @@ def sys_writev(task: Any, fd: int, iov: int, cnt: int, *_: int) -> int:
 
 @syscall("preadv")
 def sys_preadv(task: Any, fd: int, iov: int, cnt: int, pos: int, *_: int) -> int:
-    f = _readable(task, fd)
+    f = _readable_v(task, fd)
     if s64(pos) < 0:
         raise KernelError(EINVAL)
     return _readv(task, f, _read_iov(task, iov, cnt), s64(pos))
@@ -500,7 +527,7 @@ def sys_preadv(task: Any, fd: int, iov: int, cnt: int, pos: int, *_: int) -> int
 
 @syscall("pwritev")
 def sys_pwritev(task: Any, fd: int, iov: int, cnt: int, pos: int, *_: int) -> int:
-    f = _writable(task, fd)
+    f = _writable_v(task, fd)
     if s64(pos) < 0:
         raise KernelError(EINVAL)
     iovs = _read_iov(task, iov, cnt)
@@ -530,6 +557,8 @@ def _rwv2_file(task: Any, fd: int, pos: int, readable: bool) -> File:
         raise KernelError(ESPIPE)
     if not (f.readable if readable else f.writable):
         raise KernelError(EBADF)
+    if not (can_read(f) if readable else can_write(f)):
+        raise KernelError(EINVAL)  # no such operation (FMODE_CAN_READ), before the iovec
     return f
 
 
@@ -543,6 +572,8 @@ def sys_preadv2(task: Any, fd: int, iov: int, cnt: int, pos_l: int, pos_h: int,
         raise KernelError(EINVAL)
     f = _rwv2_file(task, fd, pos, True)
     iovs = _read_iov(task, iov, cnt)
+    if not _iov_total(iovs):
+        return 0  # vfs_readv: nothing to read, whatever the flags say
     nowait = _rw_flags(f, s32(flags) & 0xFFFF_FFFF)
     return _readv(task, f, iovs, pos, nowait)
 
@@ -558,6 +589,8 @@ def sys_pwritev2(task: Any, fd: int, iov: int, cnt: int, pos_l: int, pos_h: int,
         raise KernelError(EINVAL)
     f = _rwv2_file(task, fd, pos, False)
     iovs = _read_iov(task, iov, cnt)
+    if not _iov_total(iovs):
+        return 0  # vfs_writev: nothing to write, whatever the flags say
     flags = s32(flags) & 0xFFFF_FFFF
     nowait = _rw_flags(f, flags)
     if not flags & RWF_APPEND and _iov_total(iovs) > READ_CHUNK and _chunked(f):
