@@ -1312,6 +1312,11 @@ class File:
         """write for pwritev2's RWF_NOWAIT: EAGAIN where write would sleep (see read_nowait)."""
         return self.write(data)
 
+    def pwrite_nowait(self, data: bytes, offset: int) -> int:
+        """pwrite for pwritev2's RWF_NOWAIT (a regular file's write may refuse it: a volume's
+        on ext4). A read at an offset never sleeps where `nowait` is set: pread serves it."""
+        return self.pwrite(data, offset)
+
     def pread(self, n: int, offset: int) -> bytes:
         raise KernelError(ESPIPE)
 

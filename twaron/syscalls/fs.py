@@ -250,7 +250,8 @@ def _newsize_ok(task: Any, inode: Inode, size: int) -> None:
 def _write(task: Any, f: File, data: bytes, notify: bool = True, nowait: bool = False) -> int:
     """A write at the file position (nowait: pwritev2's RWF_NOWAIT, see File.write_nowait)."""
     try:
-        n = f.write_nowait(data) if nowait else f.write(_fsize(task, f, data))
+        data = _fsize(task, f, data)
+        n = f.write_nowait(data) if nowait else f.write(data)
     except KernelError as e:
         if e.errno == EPIPE and f.inode.mode & S_IFMT != S_IFSOCK:  # sockets send their own
             sigs.send_signal(task.kernel, task.group, SIGPIPE)
@@ -337,7 +338,7 @@ def _readv(task: Any, f: File, iovs: list[tuple[int, int]], offset: int,
     the first buffer the caller cannot take. Other files give what one read gives (a pipe's
     or socket's data, bounded)."""
     total = _iov_total(iovs)
-    if nowait and offset < 0:
+    if nowait and offset < 0 and not f.inode.is_reg:  # a regular file's read never sleeps
         data = f.read_nowait(total)
         _scatter(task, iovs, data)
         return _accessed(f, len(data))
@@ -396,7 +397,9 @@ def _writev(task: Any, f: File, iovs: list[tuple[int, int]], offset: int,
                 if offset < 0:
                     n = _write(task, f, data, notify=False, nowait=nowait)  # EPIPE's SIGPIPE
                 else:
-                    n = f.pwrite(_fsize(task, f, data, offset + done), offset + done)
+                    at = offset + done
+                    data = _fsize(task, f, data, at)
+                    n = f.pwrite_nowait(data, at) if nowait else f.pwrite(data, at)
             except KernelError:
                 if done:
                     return _modified(f, done)
@@ -596,15 +599,16 @@ def sys_pwritev2(task: Any, fd: int, iov: int, cnt: int, pos_l: int, pos_h: int,
     if not flags & RWF_APPEND and _iov_total(iovs) > READ_CHUNK and _chunked(f):
         return _writev(task, f, iovs, pos, nowait)
     data = _gather(task, iovs)[:MAX_RW_COUNT]
+    pwrite = f.pwrite_nowait if nowait else f.pwrite
     if flags & RWF_APPEND and f.inode.is_reg:
         end = f.inode.size
-        n = f.pwrite(_fsize(task, f, data, end), end)
+        n = pwrite(_fsize(task, f, data, end), end)
         if pos == -1:
             f.pos = end + n
         return _modified(f, n)
     if pos == -1:
         return _write(task, f, data, nowait=nowait)
-    return _modified(f, f.pwrite(_fsize(task, f, data, pos), pos))
+    return _modified(f, pwrite(_fsize(task, f, data, pos), pos))
 
 
 @syscall("sendfile")
