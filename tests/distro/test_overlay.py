@@ -97,3 +97,21 @@ def test_boot_does_not_read_the_tree(tmp_path):
     r = twaron.run(["/bin/sh", "-c", "ls /big | wc -l; head -c 3 /big/f7 | wc -c"],
                    rootfs=str(tmp_path), memory="64M", timeout=60)  # fmt: skip
     assert (r.returncode, r.stdout) == (0, b"40\n3\n"), r.stderr
+
+
+def test_rwf_nowait_as_on_a_linux_overlay(trees, twaron_platform):
+    """preadv2/pwritev2's RWF_NOWAIT on --rootfs files, lower and new: natively on a real
+    overlay of the tree (Linux 6.18's overlayfs opens no file FMODE_NOWAIT: EOPNOTSUPP for
+    both, where its ext4 lower layer would read) and in twaron over the tree."""
+    prog = harness.build_or_skip("rwf_nowait_files", HERE / "c" / "rwf_nowait_files.c", 60.0)
+    lower, _ = trees
+    (lower / "probe").write_bytes(prog.read_bytes())
+    (lower / "probe").chmod(0o755)
+    before = snapshot(lower)
+    argv = ["/probe", "/data", "/data/a.txt"]
+    r = twaron.run(argv, rootfs=str(lower), env=ENV, platform=twaron_platform, timeout=120)
+    n = run_chrooted(lower, argv, env=ENV, overlay=True)
+    assert not r.oopses
+    assert r.stdout.decode() == n.stdout.decode(), r.stderr.decode()
+    assert "existing: read: -1 EOPNOTSUPP" in r.stdout.decode().splitlines()
+    assert snapshot(lower) == before, "the host tree was written"

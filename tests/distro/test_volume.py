@@ -5,6 +5,10 @@ a read-only volume refuses them with EROFS, and nothing outside the directory is
 from __future__ import annotations
 
 import os
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
 
 import pytest
 
@@ -181,3 +185,38 @@ def test_host_device_and_inode_numbers(tmp_path):
     st, top = os.stat(tmp_path / "f"), os.stat(tmp_path)
     assert r.stdout.decode().splitlines() == [
         f"{st.st_dev} {st.st_ino}", f"{st.st_dev} {st.st_ino}", f"{top.st_dev} {top.st_ino}"]
+
+
+def _nowait_dirs(tmp_path):
+    """Host directories to mount: tmp_path's file system, and a tmpfs where there is one."""
+    yield tmp_path
+    if host_fstype("/dev/shm") == "tmpfs" and os.access("/dev/shm", os.W_OK):
+        shm = tempfile.mkdtemp(prefix="twaron-nowait-", dir="/dev/shm")
+        try:
+            yield Path(shm)
+        finally:
+            shutil.rmtree(shm, ignore_errors=True)
+
+
+def test_rwf_nowait_is_the_host_file_systems(tmp_path):
+    """preadv2/pwritev2's RWF_NOWAIT on a volume's files answer as the host's file system
+    does on the host (a bind mount's files are its): the same program on the host directory
+    natively and inside twaron on the volume. Linux 6.18's ext4 reads and refuses a buffered
+    write (EOPNOTSUPP); its tmpfs refuses both."""
+    prog = harness.build_or_skip("rwf_nowait_files", HERE_C / "rwf_nowait_files.c", 60.0)
+    for i, d in enumerate(_nowait_dirs(tmp_path)):
+        vol = d / f"vol{i}"
+        vol.mkdir()
+        (vol / "old").write_text("before\n")
+        native = subprocess.run([str(prog), str(vol), str(vol / "old")], capture_output=True,
+                                timeout=60)  # fmt: skip
+        r = twaron.run(["/prog", "/v", "/v/old"], files={"/prog": str(prog)},
+                       volumes=[f"{vol}:/v"], timeout=60)  # fmt: skip
+        assert not r.oopses
+        assert r.stdout.decode() == native.stdout.decode(), (host_fstype(str(vol)), r.stderr)
+        out = r.stdout.decode().splitlines()
+        if host_fstype(str(vol)) == "ext4":
+            assert "new: read: 5" in out and "new: write: -1 EOPNOTSUPP" in out, out
+        if host_fstype(str(vol)) == "tmpfs":
+            assert "new: read: -1 EOPNOTSUPP" in out, out
+        assert (vol / "nowait").read_text() == "hello world\n"  # or as the host wrote it

@@ -17,6 +17,8 @@ from twaron.arch.x86_64.constants import (
     INOTIFY_MAX_USER_WATCHES,
     IP_LOCAL_PORT_RANGE_HIGH,
     IP_LOCAL_PORT_RANGE_LOW,
+    IPDEFTTL,
+    IPV4_FORWARD_DEFAULT,
     MAP_SHARED,
     O_ACCMODE,
     PAGE_SIZE,
@@ -481,6 +483,8 @@ class ProcFs:
             return ProcFile(sb, lambda t: text)
 
         ipv4 = {
+            b"ip_default_ttl": fixed(b"%d\n" % IPDEFTTL),  # /proc/net/snmp's DefaultTTL
+            b"ip_forward": fixed(b"%d\n" % IPV4_FORWARD_DEFAULT),  # and its Forwarding
             b"ip_local_port_range": fixed(b"%d\t%d\n" % (IP_LOCAL_PORT_RANGE_LOW,
                                                           IP_LOCAL_PORT_RANGE_HIGH)),
             b"ip_unprivileged_port_start": fixed(b"%d\n" % PROT_SOCK),

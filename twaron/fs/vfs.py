@@ -1312,6 +1312,11 @@ class File:
         """write for pwritev2's RWF_NOWAIT: EAGAIN where write would sleep (see read_nowait)."""
         return self.write(data)
 
+    def pwrite_nowait(self, data: bytes, offset: int) -> int:
+        """pwrite for pwritev2's RWF_NOWAIT (a regular file's write may refuse it: a volume's
+        on ext4). A read at an offset never sleeps where `nowait` is set: pread serves it."""
+        return self.pwrite(data, offset)
+
     def pread(self, n: int, offset: int) -> bytes:
         raise KernelError(ESPIPE)
 
@@ -1404,6 +1409,16 @@ def _generic_lseek(f: File, offset: int, whence: int, size: int) -> int:
     f.pos = new
     return new
 
+
+def can_read(f: File) -> bool:
+    """Linux's FMODE_CAN_READ: the file's type has a read operation (an epoll file or a pidfd
+    has none: the vectored reads answer EINVAL before they look at the iovec or the flags)."""
+    return type(f).read is not File.read
+
+
+def can_write(f: File) -> bool:
+    """Linux's FMODE_CAN_WRITE (see can_read)."""
+    return type(f).write is not File.write
 
 
 class NonblockingReads:

@@ -35,6 +35,7 @@ from twaron.arch.x86_64.constants import (
     FALLOC_FL_WRITE_ZEROES,
     FALLOC_FL_ZERO_RANGE,
     O_ACCMODE,
+    O_APPEND,
     O_PATH,
     O_RDWR,
     O_WRONLY,
@@ -90,6 +91,7 @@ class VolumeSuperBlock(SuperBlock):
         self.by_host: dict[tuple[int, int], VolumeInode] = {}
         self.root_dentry: Dentry | None = None
         self.dirty: set[VolumeInode] = set()  # files a shared writable mapping may change
+        self.host_nowait: dict[int, bool] = {}  # host st_dev: its files take RWF_NOWAIT
 
     def inode_for(self, st: os.stat_result) -> VolumeInode:
         """One inode per host file (hard links and renames keep it), refreshed from st."""
@@ -540,7 +542,51 @@ class VolumeFile(RegularFile):
         if host_flags != os.O_WRONLY:
             inode.hfds.append(self.hfd)
 
-    def _write_at(self, data: bytes, pos: int) -> int:
+    # --- RWF_NOWAIT: the host file system's answer (a bind mount's files are the host's) ---
+    @property  # type: ignore[override]
+    def nowait(self) -> bool:
+        """Whether the host opens this file system's files FMODE_NOWAIT (Linux 6.18: ext4,
+        xfs and btrfs do; tmpfs and overlayfs do not), asked of the host once per host
+        file system: a one-byte preadv2(RWF_NOWAIT) is EOPNOTSUPP exactly where they don't."""
+        inode: VolumeInode = self.inode  # type: ignore[assignment]
+        known: dict[int, bool] = inode.sb.host_nowait  # type: ignore[attr-defined]
+        dev = inode.hkey[0]
+        if dev not in known:
+            known[dev] = self._probe_nowait()
+        return known[dev]
+
+    def _probe_nowait(self) -> bool:
+        fd = self.hfd if self.readable else None
+        try:
+            if fd is None:  # a write-only host descriptor cannot be read: one that can
+                dfd, name = self.inode._dir()  # type: ignore[attr-defined]
+                fd = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK
+                             | os.O_NOCTTY, dir_fd=dfd)  # fmt: skip
+            os.preadv(fd, [bytearray(1)], 0, os.RWF_NOWAIT)
+        except OSError as e:
+            return e.errno != EOPNOTSUPP  # EAGAIN: FMODE_NOWAIT, the page was not cached
+        except KernelError:
+            return False
+        finally:
+            if fd is not None and fd != self.hfd:
+                os.close(fd)
+        return True
+
+    # A read never sleeps here (the host's bytes are read in the call, as if cached), so
+    # read_nowait is read; a write with RWF_NOWAIT is the host's pwritev2(RWF_NOWAIT): ext4
+    # refuses a buffered one (EOPNOTSUPP), xfs and btrfs write or answer EAGAIN.
+    def write_nowait(self, data: bytes) -> int:
+        pos = self.inode.size if self.flags & O_APPEND else self.pos
+        n = self._write_at(data, pos, os.RWF_NOWAIT)
+        self.pos = pos + n
+        return n
+
+    def pwrite_nowait(self, data: bytes, offset: int) -> int:
+        if self.flags & O_APPEND:
+            offset = self.inode.size
+        return self._write_at(data, offset, os.RWF_NOWAIT)
+
+    def _write_at(self, data: bytes, pos: int, rwf: int = 0) -> int:
         n = len(data)
         if n == 0:
             return 0
@@ -551,7 +597,10 @@ class VolumeFile(RegularFile):
         mv = memoryview(data)
         try:
             while done < n:
-                done += os.pwrite(self.hfd, mv[done:], pos + done)
+                if rwf:
+                    done += os.pwritev(self.hfd, [mv[done:]], pos + done, rwf)
+                else:
+                    done += os.pwrite(self.hfd, mv[done:], pos + done)
         except OSError as e:
             if not done:
                 raise host_error(e) from None

@@ -109,7 +109,7 @@ from twaron.arch.x86_64.errno import (
     ESOCKTNOSUPPORT,
 )
 from twaron.errors import KernelError
-from twaron.net.snmp import UdpMibs
+from twaron.net.snmp import UdpMibs, tcp_mib
 from twaron.net.socket import Family, NetNamespace, Sock, capable, register
 
 _INT = struct.Struct("<i")
@@ -289,6 +289,7 @@ class InetTables:
         self.lo_packets = 0  # lo's counters (/proc/net/dev, IFLA_STATS): what was sent
         self.lo_bytes = 0
         self.udp_mibs = UdpMibs()  # /proc/net/snmp's Udp and UdpLite, snmp6's Udp6, UdpLite6
+        self.tcp_mib = tcp_mib()  # /proc/net/snmp's Tcp (both IP versions)
 
     def lo_count(self, n: int) -> None:
         """One segment or datagram of n bytes through lo (with its IP and TCP/UDP

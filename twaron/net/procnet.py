@@ -34,7 +34,7 @@ def files(net: NetNamespace) -> dict[bytes, Callable[[], bytes]]:
         b"udplite": lambda: udp(net, AF_INET, "udplite"),
         b"udplite6": lambda: udp(net, AF_INET6, "udplite"),
         b"dev": lambda: dev(net),
-        b"snmp": lambda: snmp.snmp(net.table(AF_INET).udp_mibs),
+        b"snmp": lambda: snmp.snmp(net.table(AF_INET).udp_mibs, net.table(AF_INET).tcp_mib),
         b"snmp6": lambda: snmp.snmp6(net.table(AF_INET).udp_mibs),
         b"if_inet6": lambda: b"%s %02x %02x %02x %02x %8s\n" % (
             b"0" * 31 + b"1", 1, 128, 0x10, 0x80, b"lo"),  # fmt: skip

@@ -113,6 +113,8 @@ class Bridge(TcpSock):
     """The client end of a published connection: a TcpSock without a file whose other side
     is a host socket."""
 
+    counted = False  # the client is outside: only the guest's end counts in the TCP MIB
+
     def __init__(self, net: NetNamespace, conn: socket.socket) -> None:
         super().__init__(net, AF_INET, None)
         self.conn = conn

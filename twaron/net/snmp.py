@@ -7,13 +7,30 @@ in the IPv4 lines, as Linux's udp_sendmsg and udpv6_recvmsg do), where Linux cou
 OutDatagrams when one goes out, NoPorts when nobody holds its port (IgnoredMulti for a
 broadcast nobody hears), InDatagrams when a recvmsg takes one (not a peek), InErrors when a
 receiver drops one (with RcvbufErrors when its queue is full, as __udp_queue_rcv_skb).
-Not counted: the IP, ICMP and TCP MIBs show their constants (forwarding off, TTL 64, TCP's RTO
-bounds) and zeros, as a namespace whose lo nothing has crossed: twaron's lo carries no packets.
+TCP's MIB (Linux's tcp_statistics, one per namespace for both IP versions), where Linux counts:
+ActiveOpens when connect sends its SYN (tcp_connect), PassiveOpens when a listener's child is
+made (tcp_create_openreq_child), AttemptFails when a connection dies in SYN_SENT (tcp_done),
+and by tcp_set_state: CurrEstab, the connections in ESTABLISHED or CLOSE_WAIT (RFC 1213, as
+Linux 6.10 on), EstabResets, the ones that go from either straight to CLOSE (a reset). The
+segments are counted as twaron's lo would carry them (InSegs and OutSegs alike: every segment
+sent on lo is received there): the handshake's three, a refused SYN and its RST, one per
+65483 bytes of data (lo's MSS), a FIN and its ACK, and each RST (also OutRsts); the pure ACKs
+of data Linux sends are not. A connection bridged to the host (--publish) counts its guest
+end only.
+Not counted: the IP and ICMP MIBs show their constants (forwarding off, as
+net.ipv4.ip_forward says; the TTL of net.ipv4.ip_default_ttl) and zeros: twaron's lo carries
+no packets, and nothing reaches IP's counters.
 """
 
 from __future__ import annotations
 
-from twaron.arch.x86_64.constants import IPDEFTTL
+from twaron.arch.x86_64.constants import (
+    IPDEFTTL,
+    IPV4_FORWARD_DEFAULT,
+    TCP_CLOSE,
+    TCP_CLOSE_WAIT,
+    TCP_ESTABLISHED,
+)
 
 UDP_FIELDS = ("InDatagrams", "NoPorts", "InErrors", "OutDatagrams", "RcvbufErrors",
               "SndbufErrors", "InCsumErrors", "IgnoredMulti", "MemErrors")  # fmt: skip
@@ -50,9 +67,41 @@ ICMP6_FIELDS = ("InMsgs InErrors OutMsgs OutErrors InCsumErrors OutRateLimitHost
                 "OutRouterSolicits OutRouterAdvertisements OutNeighborSolicits "
                 "OutNeighborAdvertisements OutRedirects OutMLDv2Reports").split()  # fmt: skip
 
-# the values of the MIBs twaron does not count: Linux's constants, else 0
-IP_FIXED = {"Forwarding": 2, "DefaultTTL": IPDEFTTL}  # 2: not forwarding (a new namespace's)
+# the values of the MIBs twaron does not count: Linux's constants, else 0; Forwarding is 1
+# when forwarding, 2 when not (RFC 1213's ipForwarding: net.ipv4.ip_forward's)
+IP_FIXED = {"Forwarding": 1 if IPV4_FORWARD_DEFAULT else 2, "DefaultTTL": IPDEFTTL}
 TCP_FIXED = {"RtoAlgorithm": 1, "RtoMin": 200, "RtoMax": 120000, "MaxConn": -1}
+LO_MSS = 65483  # lo's MTU (65536) less the IP and TCP headers and the timestamp option
+_COUNTED_STATES = (TCP_ESTABLISHED, TCP_CLOSE_WAIT)  # CurrEstab's
+
+
+def tcp_mib() -> Mib:
+    """A namespace's TCP MIB: the counters twaron counts (the rest are TCP_FIXED or 0)."""
+    return dict.fromkeys(("ActiveOpens", "PassiveOpens", "AttemptFails", "EstabResets",
+                          "CurrEstab", "InSegs", "OutSegs", "OutRsts"), 0)  # fmt: skip
+
+
+def tcp_set_state(mib: Mib, old: int, new: int) -> None:
+    """What Linux's tcp_set_state counts of a state change: a connection is current while
+    ESTABLISHED or CLOSE_WAIT, and reset when it leaves either for CLOSE."""
+    if old in _COUNTED_STATES:
+        if new not in _COUNTED_STATES:
+            mib["CurrEstab"] -= 1
+            if new == TCP_CLOSE:
+                mib["EstabResets"] += 1
+    elif new == TCP_ESTABLISHED:
+        mib["CurrEstab"] += 1
+
+
+def tcp_segments(mib: Mib, n: int) -> None:
+    """n segments through lo: each sent and received in the namespace."""
+    mib["InSegs"] += n
+    mib["OutSegs"] += n
+
+
+def data_segments(nbytes: int) -> int:
+    """The segments a send of nbytes takes on lo (one for none: urgent or empty)."""
+    return max(1, -(-nbytes // LO_MSS))
 
 
 class UdpMibs:
@@ -77,12 +126,12 @@ def _snmp_pair(name: str, fields: list[str] | tuple[str, ...], values: dict[str,
     return head + vals
 
 
-def snmp(mibs: UdpMibs) -> bytes:
+def snmp(mibs: UdpMibs, tcp: Mib) -> bytes:
     """/proc/net/snmp. (No IcmpMsg lines: Linux prints them only for ICMP types seen.)"""
     return b"".join((
         _snmp_pair("Ip", IP_FIELDS, IP_FIXED),
         _snmp_pair("Icmp", ICMP_FIELDS, {}),
-        _snmp_pair("Tcp", TCP_FIELDS, TCP_FIXED),
+        _snmp_pair("Tcp", TCP_FIELDS, {**TCP_FIXED, **tcp}),
         _snmp_pair("Udp", UDP_FIELDS, mibs.get(True, False)),
         _snmp_pair("UdpLite", UDP_FIELDS, mibs.get(True, True)),
     ))  # fmt: skip

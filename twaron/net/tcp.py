@@ -126,6 +126,7 @@ from twaron.arch.x86_64.errno import (
 )
 from twaron.errors import KernelError
 from twaron.net.inet import ANY4, ANY6, InetSock, PortTable, sa_family
+from twaron.net.snmp import data_segments, tcp_segments, tcp_set_state
 from twaron.net.socket import NetNamespace, RecvResult, SendMsg, Sink, sock_cmsg_send
 from twaron.process.signal import send_thread_signal
 from twaron.wait import (
@@ -232,6 +233,7 @@ class Endpoint:
 
 class TcpSock(InetSock, Endpoint):
     proto_name = "tcp"
+    counted = True  # it counts in the namespace's TCP MIB (a --publish bridge's host end not)
 
     def __init__(self, net: NetNamespace, family: int, task: Any) -> None:
         super().__init__(net, family, SOCK_STREAM, 6, task)
@@ -261,6 +263,22 @@ class TcpSock(InetSock, Endpoint):
     def ports(self) -> PortTable:
         return self.tables.tcp
 
+    # --- the namespace's TCP MIB (/proc/net/snmp's Tcp: twaron/net/snmp.py) ---
+    def set_state(self, state: int) -> None:
+        """tcp_set_state: the new state, and what the MIB counts of the change."""
+        if self.counted:
+            tcp_set_state(self.tables.tcp_mib, self.state, state)
+        self.state = state
+
+    def count(self, field: str, segments: int = 0) -> None:
+        """One more of the MIB's field (if any), and segments through lo."""
+        if self.counted:
+            mib = self.tables.tcp_mib
+            if field:
+                mib[field] += 1
+            if segments:
+                tcp_segments(mib, segments)
+
     def peer_named(self) -> bool:
         return self.state not in (TCP_CLOSE, TCP_SYN_SENT)
 
@@ -289,7 +307,7 @@ class TcpSock(InetSock, Endpoint):
         if self.shutdown & RCV_SHUTDOWN and self.fin_rcvd:
             return False
         if self.state == TCP_FIN_WAIT1:
-            self.state = TCP_FIN_WAIT2  # the data carries the ACK of our FIN
+            self.set_state(TCP_FIN_WAIT2)  # the data carries the ACK of our FIN
         self.rx.push(data)
         self.bytes_received += len(data)
         self.segs_in += 1
@@ -310,13 +328,14 @@ class TcpSock(InetSock, Endpoint):
         self.fin_rcvd = True
         self.shutdown |= RCV_SHUTDOWN
         if self.state == TCP_ESTABLISHED:
-            self.state = TCP_CLOSE_WAIT
+            self.set_state(TCP_CLOSE_WAIT)
         elif self.state in (TCP_FIN_WAIT1, TCP_FIN_WAIT2):
             self.done()
         self.notify(ALL_EVENTS)
 
     def rcv_rst(self) -> None:
         """tcp_reset: the error by state, then tcp_done."""
+        self.count("OutRsts", 1)  # lo: whoever sent it is in this namespace
         if self.state == TCP_SYN_SENT:
             self.err = ECONNREFUSED
         elif self.state == TCP_CLOSE_WAIT:
@@ -334,7 +353,9 @@ class TcpSock(InetSock, Endpoint):
     def done(self) -> None:
         """tcp_done: CLOSE, both directions shut, the peer forgotten; an autobound port is
         given back, an orphan leaves the tables."""
-        self.state = TCP_CLOSE
+        if self.state == TCP_SYN_SENT:
+            self.count("AttemptFails")
+        self.set_state(TCP_CLOSE)
         self.shutdown = SHUTDOWN_MASK
         self.peer = None
         if self.socket is None:
@@ -355,11 +376,12 @@ class TcpSock(InetSock, Endpoint):
             return
         self.fin_sent = True
         if self.state == TCP_ESTABLISHED:
-            self.state = TCP_FIN_WAIT1  # the peer's ACK of the FIN is delayed
+            self.set_state(TCP_FIN_WAIT1)  # the peer's ACK of the FIN is delayed
         elif self.state == TCP_CLOSE_WAIT:
-            self.state = TCP_LAST_ACK
+            self.set_state(TCP_LAST_ACK)
         peer = self.peer
         if peer is not None:
+            self.count("", 2)  # the FIN and its ACK
             peer.rcv_fin()
         if self.state == TCP_LAST_ACK:
             self.done()
@@ -374,7 +396,7 @@ class TcpSock(InetSock, Endpoint):
                 self.bind_port(self.local[0], 0)
             elif table.conflict(self, self.local[0], self.bound_port, listening=True):
                 raise KernelError(EADDRINUSE)  # inet_csk_listen_start's second get_port
-            self.state = TCP_LISTEN
+            self.set_state(TCP_LISTEN)
             self.user_bound = True
         self.backlog = backlog
         self.admit()
@@ -410,11 +432,12 @@ class TcpSock(InetSock, Endpoint):
         child.bound_port = client.remote[1]
         child.user_bound = True
         self.ports.add(child, child.bound_port)
-        child.state = TCP_ESTABLISHED
+        self.count("PassiveOpens", 2)  # the SYN-ACK and the ACK (the SYN was counted)
+        child.set_state(TCP_ESTABLISHED)
         child.sock_state = SS_CONNECTED
         child.peer = client
         client.peer = child
-        client.state = TCP_ESTABLISHED
+        client.set_state(TCP_ESTABLISHED)
         now = self.net.monotonic()
         child.established_at = client.established_at = now
         child.segs_in = client.segs_in = 1
@@ -475,8 +498,9 @@ class TcpSock(InetSock, Endpoint):
         else:
             self.local = (src, self.local[1])
         self.remote = (dst, port)
-        self.state = TCP_SYN_SENT
+        self.set_state(TCP_SYN_SENT)
         self.err = 0
+        self.count("ActiveOpens", 1)  # tcp_connect: the SYN goes out
         self.send_syn()
 
     def send_syn(self) -> None:
@@ -529,7 +553,7 @@ class TcpSock(InetSock, Endpoint):
 
     def clear(self) -> None:
         """A closed socket made ready for another connect or listen."""
-        self.state = TCP_CLOSE
+        self.set_state(TCP_CLOSE)
         self.rx.clear()
         self.urg = 0
         self.fin_rcvd = self.fin_sent = False
@@ -547,7 +571,7 @@ class TcpSock(InetSock, Endpoint):
 
     def stop_listening(self) -> None:
         """inet_csk_listen_stop: queued connections are reset, waiting connectors refused."""
-        self.state = TCP_CLOSE
+        self.set_state(TCP_CLOSE)
         while self.accept_q:
             child = self.accept_q.popleft()
             child.socket = None
@@ -660,6 +684,7 @@ class TcpSock(InetSock, Endpoint):
                 self.rcv_rst()  # the other end was gone: it answered with RST
                 return sent + len(chunk)
             self.net_count(len(chunk))
+            self.count("", data_segments(len(chunk)))
             self.bytes_sent += len(chunk)
             self.segs_out += 1
             sent += len(chunk)

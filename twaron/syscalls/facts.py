@@ -183,8 +183,10 @@ def linux_may(note: str, fuzz: str | None = None) -> Fact:
 
 RWF_NOTE = ("RWF_NOWAIT (EAGAIN instead of a sleep) is taken where Linux 6.18 opens files "
             "FMODE_NOWAIT: pipes, sockets, eventfd/timerfd/signalfd reads, /dev/null, zero, "
-            "random; EOPNOTSUPP elsewhere, on every regular file too (tmpfs's answer; Linux's "
-            "ext4 or xfs reads with it); RWF_HIPRI, RWF_DSYNC and RWF_SYNC change nothing "
+            "random, and a volume's files where the host's file system takes it (asked of the "
+            "host: ext4 reads, and refuses a write as it does; a read is never EAGAIN, as if "
+            "every page were cached); EOPNOTSUPP elsewhere, as Linux's tmpfs and overlayfs "
+            "(the default root, --rootfs); RWF_HIPRI, RWF_DSYNC and RWF_SYNC change nothing "
             "(files live in memory or are written through), and are taken also on a file that "
             "Linux refuses them on for having no vectored operation (an eventfd write)")
 

@@ -127,7 +127,17 @@ from twaron.fs.fdtable import NR_OPEN_DEFAULT
 from twaron.fs.pipe import PipeFile
 from twaron.fs.stat import pack_stat, pack_statfs, pack_statx
 from twaron.fs.tty import TtyFile
-from twaron.fs.vfs import MAY_EXEC, MAY_READ, MAY_WRITE, File, Inode, Path, permission
+from twaron.fs.vfs import (
+    MAY_EXEC,
+    MAY_READ,
+    MAY_WRITE,
+    File,
+    Inode,
+    Path,
+    can_read,
+    can_write,
+    permission,
+)
 from twaron.process import signal as sigs
 from twaron.syscalls.locks import fcntl_lock
 from twaron.syscalls.table import s32, s64, syscall
@@ -198,6 +208,23 @@ def _writable(task: Any, fd: int) -> File:
     return f
 
 
+def _readable_v(task: Any, fd: int) -> File:
+    """readv's and preadv's file (Linux's vfs_readv): EBADF, then EINVAL for a file with no
+    read operation (FMODE_CAN_READ: epoll, a pidfd), before the iovec is looked at."""
+    f = _readable(task, fd)
+    if not can_read(f):
+        raise KernelError(EINVAL)
+    return f
+
+
+def _writable_v(task: Any, fd: int) -> File:
+    """writev's and pwritev's file (Linux's vfs_writev): see _readable_v."""
+    f = _writable(task, fd)
+    if not can_write(f):
+        raise KernelError(EINVAL)
+    return f
+
+
 def _fsize(task: Any, f: File, data: bytes, pos: int = -1) -> bytes:
     """RLIMIT_FSIZE (Linux's generic_write_check_limits): a write to a regular file is cut
     at the limit; one that starts at or past it gets SIGXFSZ and EFBIG."""
@@ -223,7 +250,8 @@ def _newsize_ok(task: Any, inode: Inode, size: int) -> None:
 def _write(task: Any, f: File, data: bytes, notify: bool = True, nowait: bool = False) -> int:
     """A write at the file position (nowait: pwritev2's RWF_NOWAIT, see File.write_nowait)."""
     try:
-        n = f.write_nowait(data) if nowait else f.write(_fsize(task, f, data))
+        data = _fsize(task, f, data)
+        n = f.write_nowait(data) if nowait else f.write(data)
     except KernelError as e:
         if e.errno == EPIPE and f.inode.mode & S_IFMT != S_IFSOCK:  # sockets send their own
             sigs.send_signal(task.kernel, task.group, SIGPIPE)
@@ -310,7 +338,7 @@ def _readv(task: Any, f: File, iovs: list[tuple[int, int]], offset: int,
     the first buffer the caller cannot take. Other files give what one read gives (a pipe's
     or socket's data, bounded)."""
     total = _iov_total(iovs)
-    if nowait and offset < 0:
+    if nowait and offset < 0 and not f.inode.is_reg:  # a regular file's read never sleeps
         data = f.read_nowait(total)
         _scatter(task, iovs, data)
         return _accessed(f, len(data))
@@ -369,7 +397,9 @@ def _writev(task: Any, f: File, iovs: list[tuple[int, int]], offset: int,
                 if offset < 0:
                     n = _write(task, f, data, notify=False, nowait=nowait)  # EPIPE's SIGPIPE
                 else:
-                    n = f.pwrite(_fsize(task, f, data, offset + done), offset + done)
+                    at = offset + done
+                    data = _fsize(task, f, data, at)
+                    n = f.pwrite_nowait(data, at) if nowait else f.pwrite(data, at)
             except KernelError:
                 if done:
                     return _modified(f, done)
@@ -467,13 +497,13 @@ def sys_pwrite64(task: Any, fd: int, buf: int, count: int, offset: int, *_: int)
 
 @syscall("readv")
 def sys_readv(task: Any, fd: int, iov: int, cnt: int, *_: int) -> int:
-    f = _readable(task, fd)
+    f = _readable_v(task, fd)
     return _readv(task, f, _read_iov(task, iov, cnt), -1)
 
 
 @syscall("writev")
 def sys_writev(task: Any, fd: int, iov: int, cnt: int, *_: int) -> int:
-    f = _writable(task, fd)
+    f = _writable_v(task, fd)
     iovs = _read_iov(task, iov, cnt)
     if _iov_total(iovs) > READ_CHUNK and _chunked(f):
         return _writev(task, f, iovs, -1)
@@ -482,7 +512,7 @@ def sys_writev(task: Any, fd: int, iov: int, cnt: int, *_: int) -> int:
 
 @syscall("preadv")
 def sys_preadv(task: Any, fd: int, iov: int, cnt: int, pos: int, *_: int) -> int:
-    f = _readable(task, fd)
+    f = _readable_v(task, fd)
     if s64(pos) < 0:
         raise KernelError(EINVAL)
     return _readv(task, f, _read_iov(task, iov, cnt), s64(pos))
@@ -490,7 +520,7 @@ def sys_preadv(task: Any, fd: int, iov: int, cnt: int, pos: int, *_: int) -> int
 
 @syscall("pwritev")
 def sys_pwritev(task: Any, fd: int, iov: int, cnt: int, pos: int, *_: int) -> int:
-    f = _writable(task, fd)
+    f = _writable_v(task, fd)
     if s64(pos) < 0:
         raise KernelError(EINVAL)
     iovs = _read_iov(task, iov, cnt)
@@ -520,6 +550,8 @@ def _rwv2_file(task: Any, fd: int, pos: int, readable: bool) -> File:
         raise KernelError(ESPIPE)
     if not (f.readable if readable else f.writable):
         raise KernelError(EBADF)
+    if not (can_read(f) if readable else can_write(f)):
+        raise KernelError(EINVAL)  # no such operation (FMODE_CAN_READ), before the iovec
     return f
 
 
@@ -533,6 +565,8 @@ def sys_preadv2(task: Any, fd: int, iov: int, cnt: int, pos_l: int, pos_h: int,
         raise KernelError(EINVAL)
     f = _rwv2_file(task, fd, pos, True)
     iovs = _read_iov(task, iov, cnt)
+    if not _iov_total(iovs):
+        return 0  # vfs_readv: nothing to read, whatever the flags say
     nowait = _rw_flags(f, s32(flags) & 0xFFFF_FFFF)
     return _readv(task, f, iovs, pos, nowait)
 
@@ -548,20 +582,23 @@ def sys_pwritev2(task: Any, fd: int, iov: int, cnt: int, pos_l: int, pos_h: int,
         raise KernelError(EINVAL)
     f = _rwv2_file(task, fd, pos, False)
     iovs = _read_iov(task, iov, cnt)
+    if not _iov_total(iovs):
+        return 0  # vfs_writev: nothing to write, whatever the flags say
     flags = s32(flags) & 0xFFFF_FFFF
     nowait = _rw_flags(f, flags)
     if not flags & RWF_APPEND and _iov_total(iovs) > READ_CHUNK and _chunked(f):
         return _writev(task, f, iovs, pos, nowait)
     data = _gather(task, iovs)[:MAX_RW_COUNT]
+    pwrite = f.pwrite_nowait if nowait else f.pwrite
     if flags & RWF_APPEND and f.inode.is_reg:
         end = f.inode.size
-        n = f.pwrite(_fsize(task, f, data, end), end)
+        n = pwrite(_fsize(task, f, data, end), end)
         if pos == -1:
             f.pos = end + n
         return _modified(f, n)
     if pos == -1:
         return _write(task, f, data, nowait=nowait)
-    return _modified(f, f.pwrite(_fsize(task, f, data, pos), pos))
+    return _modified(f, pwrite(_fsize(task, f, data, pos), pos))
 
 
 @syscall("sendfile")

@@ -4,10 +4,12 @@
  * pipe reopened through /proc/self/fd, a terminal, /dev/full, a memfd, a directory, a /proc
  * file, inotify, an eventfd write, and a regular file's write). ESPIPE for an offset on a
  * pipe comes before EBADF, EFAULT and the flags; EOPNOTSUPP for an unknown flag with it, EPIPE
- * (and SIGPIPE) without a reader. */
+ * (and SIGPIPE) without a reader. A file with no read (or write) operation (epoll, a pidfd)
+ * answers EINVAL before the iovec and the flags; an empty iovec gives 0 whatever the flags. */
 #include "contract.h"
 #include <pty.h>
 #include <signal.h>
+#include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/inotify.h>
 #include <sys/signalfd.h>
@@ -156,6 +158,46 @@ static void anon_files(void)
     close(fd);
     fd = inotify_init();
     CHECK("inotify: read", rd(fd, 128, -1, RWF_NOWAIT));
+    CHECK("inotify: write (read-only)", wr(fd, 8, -1, RWF_NOWAIT));
+    close(fd);
+    fd = timerfd_create(CLOCK_MONOTONIC, 0);
+    CHECK("timerfd: write (no such operation)", wr(fd, 8, -1, RWF_NOWAIT));
+    close(fd);
+    fd = signalfd(-1, &set, 0);
+    CHECK("signalfd: read of 8 (too short)", rd(fd, 8, -1, RWF_NOWAIT));
+    CHECK("signalfd: write (no such operation)", wr(fd, 8, -1, RWF_NOWAIT));
+    close(fd);
+}
+
+/* Files without a read or write operation (Linux's FMODE_CAN_READ/WRITE unset): EINVAL comes
+ * before the iovec and the flags are looked at, RWF_NOWAIT or not. */
+static void no_operation(void)
+{
+    int fd = epoll_create1(0);
+    CHECK("epoll: read", rd(fd, 8, -1, RWF_NOWAIT));
+    CHECK("epoll: write", wr(fd, 8, -1, RWF_NOWAIT));
+    CHECK("epoll: at offset 0", rd(fd, 8, 0, RWF_NOWAIT));
+    CHECK("epoll: bad iovec", RAW(SYS_preadv2, fd, 8, 1, -1, 0, RWF_NOWAIT));
+    CHECK("epoll: unknown flag", rd(fd, 8, -1, 0x40000000));
+    CHECK("epoll: readv, bad iovec", RAW(SYS_readv, fd, 8, 1));
+    CHECK("epoll: writev, bad iovec", RAW(SYS_writev, fd, 8, 1));
+    close(fd);
+    fd = (int)RAW(SYS_pidfd_open, getpid(), 0);
+    CHECK("pidfd: read", rd(fd, 8, -1, RWF_NOWAIT));
+    CHECK("pidfd: read at 0", rd(fd, 8, 0, RWF_NOWAIT));
+    CHECK("pidfd: read at 0 without flags", rd(fd, 8, 0, 0));
+    CHECK("pidfd: write", wr(fd, 8, -1, RWF_NOWAIT));
+    close(fd);
+}
+
+/* Nothing to read or write: 0 before the flags are looked at (vfs_readv's empty iovec). */
+static void zero_length(void)
+{
+    int fd = (int)RAW(SYS_memfd_create, "z", 0);
+    CHECK("memfd: read 0 with RWF_NOWAIT", rd(fd, 0, -1, RWF_NOWAIT));
+    CHECK("memfd: write 0 with RWF_NOWAIT", wr(fd, 0, -1, RWF_NOWAIT));
+    CHECK("memfd: read 0 with an unknown flag", rd(fd, 0, -1, 0x40000000));
+    CHECK("memfd: write 0 at 0 with an unknown flag", wr(fd, 0, 0, 0x40000000));
     close(fd);
 }
 
@@ -193,6 +235,8 @@ int main(void)
     sockets();
     devices();
     anon_files();
+    no_operation();
+    zero_length();
     files();
     return 0;
 }

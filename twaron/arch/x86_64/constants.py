@@ -938,6 +938,7 @@ TCP_KEEPCNT_DEFAULT = 9
 TCP_SYNCNT_DEFAULT = 6
 TCP_FIN_TIMEOUT = 60
 IPDEFTTL = 64
+IPV4_FORWARD_DEFAULT = 0  # net.ipv4.ip_forward of a new network namespace
 IP_MTU_LO = 65535  # IP_MTU on a loopback route (dst_mtu capped at IP_MAX_MTU)
 LO_MTU = 65536
 LO_TXQLEN = 1000
