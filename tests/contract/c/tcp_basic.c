@@ -33,14 +33,6 @@ static void show_name(const char *label, int fd, int peer)
            zero);
 }
 
-static int port_of(int fd)
-{
-    struct sockaddr_in a;
-    socklen_t len = sizeof a;
-    getsockname(fd, (struct sockaddr *)&a, &len);
-    return ntohs(a.sin_port);
-}
-
 static int opt(int fd, int level, int name)
 {
     int v = -1;

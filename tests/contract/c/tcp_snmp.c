@@ -57,14 +57,6 @@ static void deltas(const char *label)
     memcpy(before, now, sizeof now);
 }
 
-static int port_of(int fd)
-{
-    struct sockaddr_in6 a;
-    socklen_t l = sizeof a;
-    getsockname(fd, (struct sockaddr *)&a, &l);
-    return ntohs(a.sin6_port);  /* sin_port and sin6_port are at the same place */
-}
-
 static int listener(int family)
 {
     int fd = socket(family, SOCK_STREAM, 0);

@@ -90,14 +90,6 @@ static int sock(int family, int proto, struct sockaddr *addr, socklen_t len)
     return fd;
 }
 
-static int port_of(int fd)
-{
-    struct sockaddr_in6 a;
-    socklen_t l = sizeof a;
-    getsockname(fd, (struct sockaddr *)&a, &l);
-    return ntohs(a.sin6_port);  /* sin_port and sin6_port are at the same place */
-}
-
 static void drain(int fd)
 {
     char buf[2048];

@@ -80,14 +80,6 @@ static void proc_line(const char *file, int port)
     fclose(f);
 }
 
-static int port_of(int fd)
-{
-    struct sockaddr_in6 a;
-    socklen_t l = sizeof a;
-    getsockname(fd, (struct sockaddr *)&a, &l);
-    return ntohs(a.sin6_port);
-}
-
 static void basics(int family)
 {
     const char *lo = family == AF_INET ? "127.0.0.1" : "::1";
