@@ -39,6 +39,18 @@ int main(void)
         return 1;
     lseek(fd, 0, SEEK_SET);
     check("tmpfs", fd, edge, data);
+    /* a hole (pages never written) reads as zeros, up to the end of the file */
+    char hole[6000];
+    memset(hole, 'x', sizeof hole);
+    if (ftruncate(fd, 3 * 4096 + 100) != 0)
+        return 1;
+    report("pread over the hole to EOF", pread(fd, hole, sizeof hole, 8192 - 10));
+    int zeros = 1;
+    for (int i = 10; i < 10 + 4096 + 100; i++)
+        zeros &= hole[i] == 0;
+    printf("the file's last bytes, then zeros: %d %d\n", memcmp(hole, data + 8182, 10) == 0, zeros);
+    lseek(fd, 8192, SEEK_SET);
+    report("read of the hole", read(fd, hole, 4096));
     printf("pread's bytes are at offset 3: %d\n", memcmp(edge - 7, data + 3, 7) == 0);
     close(fd);
     unlink("/tmp/read_short_efault");
