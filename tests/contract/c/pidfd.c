@@ -77,6 +77,9 @@ static void test_open(void)
     show_link("link", fd);
     char c;
     CHECK("read", read(fd, &c, 1));
+    CHECK("pread", pread(fd, &c, 1, 0));
+    CHECK("pwrite", pwrite(fd, &c, 1, 0));
+    CHECK("lseek", lseek(fd, 0, SEEK_SET));
     BOOL("self not readable", !readable(fd, 0));
     close(fd);
     fd = pidfd_open(getpid(), PIDFD_NONBLOCK);
