@@ -60,6 +60,7 @@ class NullFile(_DevFile):
 class ZeroFile(_DevFile):
     __slots__ = ()
     nowait = True
+    mmap_anonymous = True  # mmap_zero: private or shared anonymous memory
 
     def read(self, n: int) -> bytes:
         return bytes(min(n, DEV_READ_MAX))
@@ -71,6 +72,7 @@ class ZeroFile(_DevFile):
 class FullFile(ZeroFile):
     __slots__ = ()
     nowait = False  # /dev/full alone of the memory devices has no FMODE_NOWAIT
+    mmap_anonymous = False  # nor an mmap operation
 
     def write(self, data: bytes) -> int:
         raise KernelError(ENOSPC)

@@ -32,6 +32,8 @@ from twaron.arch.x86_64.constants import (
     S_IFDIR,
     S_IFLNK,
     S_IFREG,
+    SEEK_CUR,
+    SEEK_SET,
     SOMAXCONN,
     TCP_FIN_TIMEOUT,
     TCP_RMEM_DEFAULT,
@@ -94,6 +96,7 @@ class SeqFile(File):
     """An open procfs file: reads come from the snapshot taken at open."""
 
     __slots__ = ("data", "wr")
+    fmode_pwrite = False  # seq_open takes FMODE_PWRITE away: pwrite64 is ESPIPE
 
     def __init__(
         self, path: Path, flags: int, data: bytes, wr: Callable[[Any, bytes], None] | None
@@ -112,6 +115,8 @@ class SeqFile(File):
         return self.data[offset : offset + n]
 
     def lseek(self, offset: int, whence: int) -> int:
+        if whence not in (SEEK_SET, SEEK_CUR):
+            raise KernelError(EINVAL)  # seq_lseek: no SEEK_END, SEEK_DATA or SEEK_HOLE
         return _generic_lseek(self, offset, whence, len(self.data))
 
     def write(self, data: bytes) -> int:

@@ -1253,6 +1253,11 @@ class File:
     seekable = True
     may_block = False  # reads or writes can sleep (pipes, terminals, sockets)
     nowait = False  # Linux's FMODE_NOWAIT: preadv2/pwritev2 take RWF_NOWAIT (else EOPNOTSUPP)
+    # `seekable` is Linux's FMODE_PREAD | FMODE_PWRITE as well: an open() of a file system
+    # object has them; a pipe, a socket, a tty or an anonymous-inode file does not, and
+    # pread64 there is ESPIPE before the access mode is looked at. fmode_pwrite False: a
+    # seekable file without FMODE_PWRITE (a seq file: seq_open takes it away).
+    fmode_pwrite = True
 
     def __init__(self, path: Path | None, flags: int, inode: Inode | None = None) -> None:
         self.path = path
@@ -1371,7 +1376,10 @@ class File:
         raise KernelError(EOPNOTSUPP)
 
     def fsync(self) -> None:
-        return None
+        """fsync(2) and fdatasync(2): a file without the operation (a pipe, a socket, a tty,
+        a character device, procfs, an anonymous-inode file) is EINVAL, as Linux's
+        vfs_fsync_range."""
+        raise KernelError(EINVAL)
 
     def fcntl(self, cmd: int, arg: int) -> int:
         """File-type specific fcntl commands (F_SETPIPE_SZ for pipes...)."""
@@ -1444,6 +1452,9 @@ class RegularFile(File):
     """A file whose bytes live in inode.mapping (tmpfs). read/write are the hot paths."""
 
     __slots__ = ()
+
+    def fsync(self) -> None:
+        return None  # the page cache is the file (tmpfs, the host-backed root)
 
     def read(self, n: int) -> bytes:
         inode = self.inode
@@ -1568,6 +1579,10 @@ class DirFile(File):
 
     def write(self, data: bytes) -> int:
         raise KernelError(EISDIR)
+
+    def fsync(self) -> None:
+        if self.inode.sb.magic == PROC_SUPER_MAGIC:
+            raise KernelError(EINVAL)  # procfs directories have no fsync operation
 
     def pread(self, n: int, offset: int) -> bytes:
         raise KernelError(EISDIR)

@@ -17,7 +17,7 @@ from twaron.arch.x86_64.constants import (
     POLLRDNORM,
     RLIMIT_NOFILE,
 )
-from twaron.arch.x86_64.errno import EBADF, EINVAL
+from twaron.arch.x86_64.errno import EBADF
 from twaron.errors import KernelError
 from twaron.fs.fdtable import NR_OPEN_DEFAULT, NR_OPEN_MAX
 from twaron.fs.vfs import File, Path
@@ -40,14 +40,6 @@ class PidFile(File):
 
     def poll_queue(self) -> WaitQueue:
         return self.group.pidfd_wait
-
-    # A pidfs file may be read at an offset (FMODE_PREAD) but has no read or write
-    # operation: pread64 and pwrite64 get vfs_read's EINVAL, not ESPIPE (Linux 6.18).
-    def pread(self, n: int, offset: int) -> bytes:
-        raise KernelError(EINVAL)
-
-    def pwrite(self, data: bytes, offset: int) -> int:
-        raise KernelError(EINVAL)
 
 
 def new_pidfd(task: Task, group: ThreadGroup, flags: int = 0) -> PidFile:

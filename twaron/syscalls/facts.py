@@ -201,7 +201,6 @@ SLEEPS = "sleeps until a signal: the supervisor's watchdog would kill the child"
 
 # Notes shared by a family.
 TMPFS_SYNC = "tmpfs has nothing to write back (as on Linux)"
-FSYNC = TMPFS_SYNC + "; a pipe or terminal is not EINVAL"
 CONTAINER = ("EPERM, as for root in a container without CAP_SYS_ADMIN: the mount tree is "
              "fixed at boot")  # fmt: skip
 RUSAGE = "the rusage holds the CPU times only (maxrss, faults, ... are 0)"
@@ -403,8 +402,9 @@ FACTS: dict[str, Fact] = {
     "fadvise64": partial("the advice is checked, then ignored (as Linux does on tmpfs); a pipe "
                          "is not ESPIPE", FD, LD, U, enum(FADV_ADVICE)),  # fmt: skip
     "sync_file_range": unsupported("not yet"),
-    "fsync": partial(FSYNC, FD),
-    "fdatasync": partial(FSYNC, FD),
+    "fsync": full(FD, note=TMPFS_SYNC + "; EINVAL for a file without fsync (a pipe, a "
+                  "terminal, procfs), as on Linux"),
+    "fdatasync": full(FD, note=TMPFS_SYNC),
     "syncfs": full(FD, note=TMPFS_SYNC),
     "sync": full(note=TMPFS_SYNC),
     # ---- extended attributes
@@ -445,8 +445,9 @@ FACTS: dict[str, Fact] = {
     "fanotify_mark": unsupported(FANOTIFY),
     # ---- memory
     "brk": full(ADDR, result="hex"),
-    "mmap": partial("a file outside the page cache (/dev/zero, /proc, the console) is ENODEV; "
-                    "Linux maps /dev/zero as anonymous memory",
+    "mmap": partial("MAP_HUGETLB maps ordinary pages (Linux with no huge pages reserved: "
+                    "ENOMEM); /dev/zero maps as anonymous memory and files without an mmap "
+                    "operation are ENODEV, as on Linux",
                     ADDR, U, PROT, MAPF, FD, X.fz("o"), result="hex"),  # fmt: skip
     "munmap": full(ADDR, U),
     "mprotect": full(ADDR, U, PROT),

@@ -441,10 +441,10 @@ def sys_write(task: Any, fd: int, buf: int, count: int, *_: int) -> int:
 
 @syscall("pread64")
 def sys_pread64(task: Any, fd: int, buf: int, count: int, offset: int, *_: int) -> int:
-    f = _readable(task, fd)
     off = s64(offset)
     if off < 0:
         raise KernelError(EINVAL)
+    f = _positional(task, fd, off, True)
     count = min(count, MAX_RW_COUNT)
     _user_range(buf, count)
     if count > READ_CHUNK and f.inode.is_reg:
@@ -479,10 +479,10 @@ def _read_chunks(task: Any, f: File, buf: int, count: int, offset: int) -> int:
 
 @syscall("pwrite64")
 def sys_pwrite64(task: Any, fd: int, buf: int, count: int, offset: int, *_: int) -> int:
-    f = _writable(task, fd)
     off = s64(offset)
     if off < 0:
         raise KernelError(EINVAL)
+    f = _positional(task, fd, off, False)
     count = min(count, MAX_RW_COUNT)
     if count > READ_CHUNK and _chunked(f):
         return _writev(task, f, [(buf, count)], off)
@@ -512,17 +512,17 @@ def sys_writev(task: Any, fd: int, iov: int, cnt: int, *_: int) -> int:
 
 @syscall("preadv")
 def sys_preadv(task: Any, fd: int, iov: int, cnt: int, pos: int, *_: int) -> int:
-    f = _readable_v(task, fd)
     if s64(pos) < 0:
         raise KernelError(EINVAL)
+    f = _positional(task, fd, s64(pos), True)
     return _readv(task, f, _read_iov(task, iov, cnt), s64(pos))
 
 
 @syscall("pwritev")
 def sys_pwritev(task: Any, fd: int, iov: int, cnt: int, pos: int, *_: int) -> int:
-    f = _writable_v(task, fd)
     if s64(pos) < 0:
         raise KernelError(EINVAL)
+    f = _positional(task, fd, s64(pos), False)
     iovs = _read_iov(task, iov, cnt)
     if _iov_total(iovs) > READ_CHUNK and _chunked(f):
         return _writev(task, f, iovs, s64(pos))
@@ -541,12 +541,14 @@ def _rw_flags(f: File, flags: int) -> bool:
     return nowait
 
 
-def _rwv2_file(task: Any, fd: int, pos: int, readable: bool) -> File:
-    """preadv2/pwritev2's file: ESPIPE for an offset on a file that has none comes first,
-    before EBADF for the wrong end (Linux's do_preadv checks FMODE_PREAD before vfs_readv
-    checks FMODE_READ), and before the iovec and the flags."""
+def _positional(task: Any, fd: int, pos: int, readable: bool) -> File:
+    """The file of a read or write at an offset (pos >= 0; -1: at the file position), as
+    Linux's ksys_pread64 and do_preadv check it: ESPIPE for an offset on a file that has
+    none (no FMODE_PREAD / FMODE_PWRITE) comes before EBADF for the wrong access mode, and
+    EINVAL for a file with no such operation (FMODE_CAN_READ: epoll, a pidfd) after it,
+    all before the buffer, the iovec or the flags are looked at."""
     f = task.files.get(s32(fd))
-    if pos >= 0 and not f.seekable:
+    if pos >= 0 and not (f.seekable and (readable or f.fmode_pwrite)):
         raise KernelError(ESPIPE)
     if not (f.readable if readable else f.writable):
         raise KernelError(EBADF)
@@ -563,7 +565,7 @@ def sys_preadv2(task: Any, fd: int, iov: int, cnt: int, pos_l: int, pos_h: int,
     pos = s64(pos_l)
     if pos < -1:
         raise KernelError(EINVAL)
-    f = _rwv2_file(task, fd, pos, True)
+    f = _positional(task, fd, pos, True)
     iovs = _read_iov(task, iov, cnt)
     if not _iov_total(iovs):
         return 0  # vfs_readv: nothing to read, whatever the flags say
@@ -580,7 +582,7 @@ def sys_pwritev2(task: Any, fd: int, iov: int, cnt: int, pos_l: int, pos_h: int,
     pos = s64(pos_l)
     if pos < -1:
         raise KernelError(EINVAL)
-    f = _rwv2_file(task, fd, pos, False)
+    f = _positional(task, fd, pos, False)
     iovs = _read_iov(task, iov, cnt)
     if not _iov_total(iovs):
         return 0  # vfs_writev: nothing to write, whatever the flags say
@@ -1442,9 +1444,15 @@ def sys_fallocate(task: Any, fd: int, mode: int, offset: int, length: int, *_: i
     return 0
 
 
-@syscall("fsync", "fdatasync", "syncfs")
+@syscall("fsync", "fdatasync")
 def sys_fsync(task: Any, fd: int, *_: int) -> int:
     task.files.get(s32(fd)).fsync()
+    return 0
+
+
+@syscall("syncfs")
+def sys_syncfs(task: Any, fd: int, *_: int) -> int:
+    task.files.get(s32(fd))  # any file names its file system (a pipe's is pipefs)
     return 0
 
 

@@ -41,6 +41,7 @@ from twaron.mm.page_cache import PageCache
 from twaron.syscalls.table import s32, syscall
 
 if TYPE_CHECKING:
+    from twaron.fs.vfs import Path
     from twaron.process.task import Task
 
 PROT_ALL = PROT_READ | PROT_WRITE | PROT_EXEC
@@ -102,7 +103,6 @@ def sys_brk(task: Task, addr: int, *_: int) -> int:
 @syscall("mmap")
 def sys_mmap(task: Task, addr: int, length: int, prot: int, flags: int, fd: int,
              offset: int) -> int:  # fmt: skip
-    mm = task.mm
     flags &= 0xFFFF_FFFF
     if length == 0 or offset & (PAGE_SIZE - 1):
         raise KernelError(EINVAL)
@@ -115,24 +115,34 @@ def sys_mmap(task: Task, addr: int, length: int, prot: int, flags: int, fd: int,
     if kind not in (MAP_SHARED, MAP_PRIVATE, MAP_SHARED_VALIDATE):
         raise KernelError(EINVAL)
     shared = kind != MAP_PRIVATE
-    mapping: PageCache | None = None
-    file = None
-    pgoff = 0
-    if not flags & MAP_ANONYMOUS:
-        f = task.files.get(s32(fd))
-        mapping = getattr(f.inode, "mapping", None) if getattr(f, "inode", None) else None
-        if mapping is None:
-            raise KernelError(ENODEV)
-        acc = f.flags & O_ACCMODE
-        if acc == O_WRONLY or (shared and prot & PROT_WRITE and acc == O_RDONLY):
-            raise KernelError(EACCES)
-        memfd.mmap_check(f.inode, shared, prot)
-        if shared and acc == O_RDWR:  # mprotect may make it writable later
-            volume.note_shared_write(f.inode)  # a volume's file: written back at sync points
-        file = f.path
-        pgoff = offset >> PAGE_SHIFT
-    elif shared:
-        mapping = PageCache(task.kernel.mem)  # shared anonymous memory survives fork shared
+    if flags & MAP_ANONYMOUS:
+        return _mmap_anonymous(task, addr, length, prot, flags, shared)
+    f = task.files.get(s32(fd))
+    acc = f.flags & O_ACCMODE  # do_mmap checks the access mode before the file's mmap
+    if acc == O_WRONLY or (shared and prot & PROT_WRITE and acc == O_RDONLY):
+        raise KernelError(EACCES)
+    if getattr(f, "mmap_anonymous", False):  # /dev/zero: anonymous memory (mmap_zero)
+        return _mmap_anonymous(task, addr, length, prot, flags, shared)
+    mapping = getattr(f.inode, "mapping", None) if getattr(f, "inode", None) else None
+    if mapping is None:
+        raise KernelError(ENODEV)
+    memfd.mmap_check(f.inode, shared, prot)
+    if shared and acc == O_RDWR:  # mprotect may make it writable later
+        volume.note_shared_write(f.inode)  # a volume's file: written back at sync points
+    return _map(task, addr, length, prot, flags, shared, mapping, offset >> PAGE_SHIFT, f.path)
+
+
+def _mmap_anonymous(task: Task, addr: int, length: int, prot: int, flags: int,
+                    shared: bool) -> int:  # fmt: skip
+    """MAP_ANONYMOUS, or a mapping of /dev/zero: zeroed memory, shared with the children
+    forked later when MAP_SHARED (shmem_zero_setup)."""
+    mapping = PageCache(task.kernel.mem) if shared else None
+    return _map(task, addr, length, prot, flags, shared, mapping, 0, None)
+
+
+def _map(task: Task, addr: int, length: int, prot: int, flags: int, shared: bool,
+         mapping: PageCache | None, pgoff: int, file: Path | None) -> int:  # fmt: skip
+    mm = task.mm
     start = _place(mm, addr, length, flags)
     if not may_expand(task, length, start, bool(flags & MAP_FIXED)):
         raise KernelError(ENOMEM)
