@@ -764,11 +764,8 @@ class AddressSpace:
         """Copy n bytes of a file's page cache (a page it does not hold reads as zeros) from
         `offset` straight into the caller's memory at addr, frame to frame, as read(2) does.
         Returns the bytes copied: short when the buffer runs into memory it cannot write
-        (Linux's short read), EFAULT when not even the first byte could be."""
-        if addr + n > USER_TOP:
-            n = max(0, USER_TOP - addr)
-            if n == 0:
-                raise KernelError(EFAULT)
+        (Linux's short read), EFAULT when not even the first byte could be (_user_phys
+        refuses memory past USER_TOP too)."""
         mv, pages = self.mem.mv, cache.pages
         done = 0
         while done < n:
