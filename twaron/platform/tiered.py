@@ -197,6 +197,8 @@ class TieredPlatform:
         self.kvm_ran = False  # KVM ran since Unicorn last synchronised its translations
         self._entry = syscall_entry
         self._others: Callable[[], bool] = lambda: True
+        if self.uc.exact_stops:  # else a stop from outside could repeat a store
+            self.uc.stop_wanted = self._long_stretch
         self.syscall_entry = syscall_entry
         # x87/SSE batch buffers for Unicorn
         n = len(FX_REGS)
@@ -477,6 +479,16 @@ class TieredPlatform:
             for _ in range(ZAP_EXITS):
                 st.mean += (self.exit_ns - st.mean) * WEIGHT
         return self._leave(st, tier)
+
+    def _long_stretch(self) -> bool:
+        """(Asked by Unicorn's timer thread.) Whether the task on Unicorn has run user code
+        for MIN_EVIDENCE_NS without an exit: stopped, the stretch is measured and the task
+        moves to KVM now if the rule says so, not at its next exit (a syscall-free loop
+        would otherwise stay emulated to its end)."""
+        task = self.uc.current
+        if task is None or self.active is not self.uc:
+            return False
+        return time.perf_counter_ns() - task.cpu.stats.resume_ns > MIN_EVIDENCE_NS
 
     def _untranslated(self, st: TierStats, ns: int) -> int:
         """A Unicorn stretch without what translating its new blocks cost; -1 when that

@@ -78,12 +78,14 @@ if TYPE_CHECKING:
 U64 = 0xFFFF_FFFF_FFFF_FFFF
 NEVER = 0xFFFF_FFFF_FFFF_F000  # `until` address no guest ever reaches
 TIME_SLICE = 0.02  # seconds a task runs before it yields to others that want the CPU
-# Slices a task may run without making a syscall before it is stopped from the timer thread.
-# Unicorn's asynchronous uc_emu_stop can land inside a translated block and restart it from
-# its first instruction, repeating memory writes already done (measured: about one stop in
-# two, on a loop of read-modify-write instructions), so preemption normally waits for the
-# next syscall and this forced stop is kept for guests that never make one.
+# Slices a task may run without making a syscall before it is stopped from the timer thread
+# (preemption normally waits for the next syscall, a safe point; this is for guests that
+# never make one). The stop is exact once only_block_start_exits() holds.
 FORCED_STOP_SLICES = 10
+# The start of Unicorn 2's check_exit_request_x86_64, which emits a call to the exit check
+# after every guest load and store: `mov rsi, [rdi + uc]; cmp byte [rsi + no_exit_request],
+# 0` (the flag Unicorn keeps for ARM's IT blocks; x86 never sets it).
+_EXIT_CHECK_PROLOGUE = (b"\x48\x8b\xb7", b"\x80\xbe")
 
 REG_IDS = {
     "rax": X.UC_X86_REG_RAX, "rbx": X.UC_X86_REG_RBX, "rcx": X.UC_X86_REG_RCX,
@@ -132,6 +134,26 @@ class _RegBatch:
         )
 
 
+def only_block_start_exits(lib: ctypes.CDLL, uch: int) -> bool:
+    """Make a stop from outside (uc_emu_stop, cpu_exit) take effect only where a translated
+    block starts, where nothing of the block has run yet. Unicorn also checks for it after
+    every load and store, and leaves from there to the start of that instruction: a store
+    already done is done again (an `add [mem], 1` counted twice, a `lock cmpxchg` that took
+    a lock finding it taken, so the process waits on its own futex for ever). Setting
+    uc->no_exit_request stops those checks from being generated; its offset is read from the
+    code that tests it. False (stops stay inexact) if that code is not as expected."""
+    try:
+        fn = ctypes.cast(lib.check_exit_request_x86_64, ctypes.c_void_p).value
+    except AttributeError:
+        return False
+    code = ctypes.string_at(fn, 14)
+    load, cmp = _EXIT_CHECK_PROLOGUE
+    if not (code.startswith(load) and code[7:9] == cmp and code[13] == 0):
+        return False
+    ctypes.c_uint8.from_address(uch + int.from_bytes(code[9:13], "little")).value = 1
+    return True
+
+
 class UnicornPlatform:
     name = "unicorn"
 
@@ -144,6 +166,8 @@ class UnicornPlatform:
         self.uch = uc._uch
         self.uclib_name = uclib._name
         lib = ctypes.CDLL(uclib._name)
+        # before the first translation: the flag is read when a block is translated
+        self.exact_stops = only_block_start_exits(lib, ctypes.cast(self.uch, ctypes.c_void_p).value)
         self._emu_stop_addr = ctypes.cast(lib.uc_emu_stop, ctypes.c_void_p).value
         self._emu_start = lib.uc_emu_start
         self._emu_start.argtypes = [
@@ -197,6 +221,9 @@ class UnicornPlatform:
         self.need_resched = False
         # Set by the kernel: whether another task, a timer or the host is waiting for the CPU.
         self.others_want_cpu: Callable[[], bool] = lambda: True
+        # Set by the tiered platform (read by the timer thread when the stops are exact):
+        # whether the running stretch of user code should end now.
+        self.stop_wanted: Callable[[], bool] | None = None
         self._closed = False
         # --deterministic: a code budget instead of the timer thread, virtual RDTSC, a fixed
         # CPUID (platform/uc_determinism.py). The budgets of the next run (set_budget) and
@@ -849,13 +876,20 @@ class UnicornPlatform:
     def _tick(self) -> None:
         """The timer interrupt: a guest that has held the CPU for a whole slice while others
         want it is asked to yield at its next syscall, and stopped outright if it makes none
-        for FORCED_STOP_SLICES slices."""
+        for FORCED_STOP_SLICES slices. A run the tiered platform wants back (stop_wanted:
+        a long stretch without exits, cheaper on KVM) is stopped at once."""
         seen, slices = -1, 0
         while not self._closed:
             time.sleep(TIME_SLICE)
             s = self._slice
-            if not (s & 1 and s == seen) or not self.others_want_cpu():
+            if not (s & 1 and s == seen):
                 seen, slices = s, 0
+                continue
+            if self.stop_wanted is not None and not self.in_syscall and self.stop_wanted():
+                self._emu_stop(self.uch)
+                continue
+            if not self.others_want_cpu():
+                slices = 0
                 continue
             slices += 1
             self.need_resched = True
