@@ -199,6 +199,7 @@ class UnicornPlatform:
         self.syscall_rip = 0
         self.stop_requested = False
         self.oops: BaseException | None = None
+        self._fault_state: object = None  # CPU state at a fault raised from a hook
         self._scratch = uc.context_save()
         self._keep = []  # ctypes callbacks must outlive the hooks
         self.translations = 0  # blocks translated, once count_translations() is on
@@ -766,6 +767,9 @@ class UnicornPlatform:
         self._slice += 1
         err = self._emu_start(self.uch, b.vals[0], NEVER, 0, 0)
         self._slice += 1
+        if self._fault_state is not None:
+            state, self._fault_state = self._fault_state, None
+            self.uc.context_restore(state)
         if self.oops is not None:
             exc, self.oops = self.oops, None
             raise exc
@@ -869,7 +873,13 @@ class UnicornPlatform:
         self._emu_stop(self.uch)
 
     def _on_port_io(self, *_: object) -> int:
-        self.event = (Event.EXCEPTION, X86_TRAP_GP)
+        """IN or OUT from ring 3: #GP at the instruction. The stop takes effect where the
+        next block starts, so the CPU state of this moment (Unicorn has synchronised it to
+        the instruction) is put back when run() returns; the stores of the instructions up
+        to the block's end stay done."""
+        if self.event is None:
+            self.event = (Event.EXCEPTION, X86_TRAP_GP)
+            self._fault_state = self.uc.context_save()
         self._emu_stop(self.uch)
         return 0
 
