@@ -895,10 +895,14 @@ class UnicornPlatform:
             if not (s & 1 and s == seen):
                 seen, slices = s, 0
                 continue
-            if self.stop_wanted is not None and not self.in_syscall and self.stop_wanted():
-                self._emu_stop(self.uch)
-                continue
-            if not self.others_want_cpu():
+            try:  # both read the kernel's state while the main thread may be changing it
+                if self.stop_wanted is not None and not self.in_syscall and self.stop_wanted():
+                    self._emu_stop(self.uch)
+                    continue
+                want = self.others_want_cpu()
+            except Exception:  # noqa: BLE001 - a dead timer thread would never preempt again
+                want = True  # a needless yield costs nothing
+            if not want:
                 slices = 0
                 continue
             slices += 1
