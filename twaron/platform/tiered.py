@@ -39,6 +39,9 @@ restarted when it moves and at execve. What one KVM exit costs is measured when 
 platform starts (`exit_ns`). On Unicorn, a mean of UP_EXITS exit costs or more, after
 MIN_EVIDENCE_NS of user time there, moves the task to KVM; on KVM (where a stretch includes
 the exit's own cost), a mean of DOWN_EXITS or less, after MIN_EXITS stretches, moves it back.
+A stretch on Unicorn that has lasted MIN_EVIDENCE_NS without an exit is ended by Unicorn's
+timer thread (an exact stop: platform/unicorn.py only_block_start_exits), so a syscall-free
+loop is measured, and moved, while it runs.
 """
 
 from __future__ import annotations
