@@ -1,0 +1,61 @@
+"""The Unicorn platform's stop from outside (the timer thread's forced preemption) is exact
+with the pinned Unicorn: only_block_start_exits finds and sets the flag, and a loop of
+read-modify-write instructions stopped thousands of times from another thread counts exactly
+(Unicorn's own checks after loads and stores repeated a store about one stop in three)."""
+
+from __future__ import annotations
+
+import ctypes
+import threading
+import time
+
+from unicorn import UC_ARCH_X86, UC_MODE_64, Uc
+from unicorn import x86_const as X
+from unicorn.unicorn_py3.unicorn import uclib
+
+from twaron.mm.physmem import PhysMem
+from twaron.platform.unicorn import UnicornPlatform, only_block_start_exits
+
+# add qword [rbx], 1; add [rbx+8], rcx; inc rcx; jmp back to the first add
+LOOP = bytes.fromhex("48830301" "48014b08" "48ffc1" "ebf3")
+CODE, DATA = 0x1000, 0x10000
+
+
+def test_the_platform_stops_exactly():
+    platform = UnicornPlatform(PhysMem(1 << 24), None)
+    try:
+        assert platform.exact_stops
+    finally:
+        platform.close()
+
+
+def test_stops_from_another_thread_repeat_no_store():
+    lib = ctypes.CDLL(uclib._name)
+    uc = Uc(UC_ARCH_X86, UC_MODE_64)
+    uc.mem_map(CODE, 0x1000)
+    uc.mem_write(CODE, LOOP)
+    uc.mem_map(DATA, 0x1000)
+    uc.reg_write(X.UC_X86_REG_RBX, DATA)
+    assert only_block_start_exits(lib, ctypes.cast(uc._uch, ctypes.c_void_p).value)
+    done = threading.Event()
+
+    def stopper() -> None:
+        while not done.is_set():
+            time.sleep(0.0005)
+            lib.uc_emu_stop(uc._uch)
+
+    thread = threading.Thread(target=stopper)
+    thread.start()
+    rip, stops = CODE, 0
+    try:
+        while stops < 2000:
+            uc.emu_start(rip, 0xFFFF_F000)
+            rip = uc.reg_read(X.UC_X86_REG_RIP)
+            stops += 1
+    finally:
+        done.set()
+        thread.join()
+    rcx = uc.reg_read(X.UC_X86_REG_RCX)
+    counter = int.from_bytes(uc.mem_read(DATA, 8), "little")
+    total = int.from_bytes(uc.mem_read(DATA + 8, 8), "little")
+    assert rcx > 0 and counter == rcx and total == rcx * (rcx - 1) // 2, (rcx, counter, total)
