@@ -1258,6 +1258,9 @@ class File:
     # pread64 there is ESPIPE before the access mode is looked at. fmode_pwrite False: a
     # seekable file without FMODE_PWRITE (a seq file: seq_open takes it away).
     fmode_pwrite = True
+    # The inode is a regular file to ftruncate's and fallocate's type checks though it has
+    # no file type of its own (a pidfd: Linux's pidfs); the operations decide.
+    regular_to_vfs = False
 
     def __init__(self, path: Path | None, flags: int, inode: Inode | None = None) -> None:
         self.path = path

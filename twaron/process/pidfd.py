@@ -17,7 +17,7 @@ from twaron.arch.x86_64.constants import (
     POLLRDNORM,
     RLIMIT_NOFILE,
 )
-from twaron.arch.x86_64.errno import EBADF
+from twaron.arch.x86_64.errno import EBADF, EOPNOTSUPP
 from twaron.errors import KernelError
 from twaron.fs.fdtable import NR_OPEN_DEFAULT, NR_OPEN_MAX
 from twaron.fs.vfs import File, Path
@@ -28,11 +28,19 @@ if TYPE_CHECKING:
 
 
 class PidFile(File):
+    """Linux 6.18's pidfs inode is a regular file to the VFS (fstat shows no type), with no
+    setattr and no fallocate: ftruncate and fallocate get past the type checks and then
+    fail with EOPNOTSUPP."""
+
     __slots__ = ("group",)
+    regular_to_vfs = True
 
     def __init__(self, path: Path, group: ThreadGroup, flags: int) -> None:
         super().__init__(path, O_RDWR | (flags & O_NONBLOCK))
         self.group = group
+
+    def truncate(self, size: int) -> None:
+        raise KernelError(EOPNOTSUPP)
 
     def poll(self) -> int:
         """Linux's pidfd_poll: readable when the whole thread group has exited."""

@@ -1373,8 +1373,10 @@ def sys_access(task: Any, path: int, mode: int, *_: int) -> int:
 def sys_ftruncate(task: Any, fd: int, length: int, *_: int) -> int:
     f = task.files.get(s32(fd))
     length = s64(length)
-    if length < 0 or not f.writable or not f.inode.is_reg:
+    if length < 0 or not f.writable or not (f.inode.is_reg or f.regular_to_vfs):
         raise KernelError(EINVAL)
+    if not f.inode.is_reg:
+        f.truncate(length)  # its own answer, before any size limit
     _newsize_ok(task, f.inode, length)
     f.truncate(length)
     _changed(f.path if f.path is not None else f.inode, f.inode, IN_MODIFY)
@@ -1435,7 +1437,7 @@ def sys_fallocate(task: Any, fd: int, mode: int, offset: int, length: int, *_: i
         raise KernelError(ESPIPE)
     if kind == S_IFDIR:
         raise KernelError(EISDIR)
-    if kind != S_IFREG:
+    if kind != S_IFREG and not f.regular_to_vfs:
         raise KernelError(ENODEV)
     if off + ln > vfs.MAX_LFS_FILESIZE:
         raise KernelError(EFBIG)

@@ -80,6 +80,10 @@ static void test_open(void)
     CHECK("pread", pread(fd, &c, 1, 0));
     CHECK("pwrite", pwrite(fd, &c, 1, 0));
     CHECK("lseek", lseek(fd, 0, SEEK_SET));
+    CHECK("ftruncate", ftruncate(fd, 0));
+    CHECK("ftruncate -1", ftruncate(fd, -1));
+    CHECK("fallocate", fallocate(fd, 0, 0, 10));
+    CHECK("fallocate len 0", fallocate(fd, 0, 0, 0));
     BOOL("self not readable", !readable(fd, 0));
     close(fd);
     fd = pidfd_open(getpid(), PIDFD_NONBLOCK);
