@@ -767,11 +767,9 @@ class UnicornPlatform:
         self._slice += 1
         err = self._emu_start(self.uch, b.vals[0], NEVER, 0, 0)
         self._slice += 1
-        if self._fault_state is not None:
-            state, self._fault_state = self._fault_state, None
-            self.uc.context_restore(state)
         if self.oops is not None:
             exc, self.oops = self.oops, None
+            self._fault_state = None
             raise exc
         if self.pending:
             self._apply_pending()
@@ -789,6 +787,9 @@ class UnicornPlatform:
             return (Event.SYSCALL_STOP, 0) if self.stop_requested else (Event.PREEMPT, 0)
         self.need_resched = False
         if event[0] in (Event.PAGE_FAULT, Event.EXCEPTION):
+            if self._fault_state is not None:  # the moment of a fault raised from a hook
+                state, self._fault_state = self._fault_state, None
+                self.uc.context_restore(state)
             self._clear_exception_in_flight()
         return event
 

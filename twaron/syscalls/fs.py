@@ -1375,9 +1375,8 @@ def sys_ftruncate(task: Any, fd: int, length: int, *_: int) -> int:
     length = s64(length)
     if length < 0 or not f.writable or not (f.inode.is_reg or f.regular_to_vfs):
         raise KernelError(EINVAL)
-    if not f.inode.is_reg:
-        f.truncate(length)  # its own answer, before any size limit
-    _newsize_ok(task, f.inode, length)
+    if f.inode.is_reg:  # (a pidfd's truncate answers for itself, before any size limit)
+        _newsize_ok(task, f.inode, length)
     f.truncate(length)
     _changed(f.path if f.path is not None else f.inode, f.inode, IN_MODIFY)
     return 0
