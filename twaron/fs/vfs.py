@@ -654,11 +654,24 @@ def _walk(nd: NameiData, base: Path, path: bytes, follow_last: bool, jump: bool 
     trailing = path[-1:] == b"/"
     comps = [c for c in path.split(b"/") if c]
     last = len(comps) - 1
+    plain = not nd.resolve and nd.cred.fsuid == 0
     for i, name in enumerate(comps):
-        nxt = _step(nd, cur, name)
-        if nxt is None:
-            raise KernelError(ENOENT)
-        if nxt.dentry.inode.is_lnk and (i < last or follow_last or trailing):
+        dir_inode = cur.dentry.inode
+        if (plain and dir_inode.mode & S_IFMT == S_IFDIR and name != b"." and name != b".."
+                and len(name) <= NAME_MAX):  # fmt: skip
+            # _step's common case written out (every syscall that takes a path walks here):
+            # root may search any directory, no openat2 restriction applies
+            child = dir_inode.lookup(cur.dentry, name)
+            if child is None:
+                raise KernelError(ENOENT)
+            mnt = cur.mnt
+            ch = mnt.children
+            nxt = _follow_mounts(mnt, child) if ch and child in ch else Path(mnt, child)
+        else:
+            nxt = _step(nd, cur, name)
+            if nxt is None:
+                raise KernelError(ENOENT)
+        if nxt.dentry.inode.mode & S_IFMT == S_IFLNK and (i < last or follow_last or trailing):
             nxt = _follow_link(nd, nxt, cur)
         cur = nxt
     if trailing and not cur.dentry.inode.is_dir:

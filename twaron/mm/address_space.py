@@ -40,6 +40,9 @@ from twaron.mm.fault_around import fault_around
 from twaron.mm.page_cache import PageCache
 from twaron.mm.physmem import ZERO_PAGE, PhysMem
 
+UACCESS_READ = PTE_P | PTE_U  # what a kernel access on the guest's behalf needs in the PTE
+UACCESS_WRITE = PTE_P | PTE_U | PTE_W
+
 # Where things go without ASLR (Linux with randomize_va_space=0): stable addresses keep
 # Unicorn's translated code valid from one exec of a binary to the next.
 STACK_TOP = 0x7FFF_FFFF_F000
@@ -703,6 +706,17 @@ class AddressSpace:
 
     def _user_phys(self, va: int, write: bool) -> int:
         """Guest-physical address of va for a kernel access on the guest's behalf."""
+        # Every syscall that takes a pointer comes here: the common case (a present page in
+        # a table this address space owns, so its PTE_W is the process's) without a call.
+        t = self.leaf_tables.get(va >> 21)
+        if t is not None and 0 <= va < USER_TOP:
+            pte = self.q[t + ((va >> PAGE_SHIFT) & 511)]
+            need = UACCESS_WRITE if write else UACCESS_READ
+            if pte & need == need:
+                return (pte & PTE_ADDR) | (va & (PAGE_SIZE - 1))
+        return self._user_phys_slow(va, write)
+
+    def _user_phys_slow(self, va: int, write: bool) -> int:
         if va >= USER_TOP or va < 0:
             raise KernelError(EFAULT)
         q = self.q
@@ -752,6 +766,10 @@ class AddressSpace:
         if addr + n > USER_TOP:
             raise KernelError(EFAULT)
         mv, pos = self.mem.mv, 0
+        if n <= PAGE_SIZE - (addr & (PAGE_SIZE - 1)):  # one page: most calls (a struct, an int)
+            pa = self._user_phys(addr, True)
+            mv[pa : pa + n] = data
+            return
         src = memoryview(data)
         while pos < n:
             chunk = min(n - pos, PAGE_SIZE - (addr & (PAGE_SIZE - 1)))

@@ -42,6 +42,12 @@ the exit's own cost), a mean of DOWN_EXITS or less, after MIN_EXITS stretches, m
 A stretch on Unicorn that has lasted MIN_EVIDENCE_NS without an exit is ended by Unicorn's
 timer thread (an exact stop: platform/unicorn.py only_block_start_exits), so a syscall-free
 loop is measured, and moved, while it runs.
+
+Timing each stretch costs Python work on every syscall, so on Unicorn a task is first
+*coarse*: only its syscalls are counted, and every COARSE_WINDOW_NS the run time per exit,
+handlers included (an upper bound of the mean stretch), is looked at; at COARSE_FRACTION of
+the threshold or more the task's stretches are timed from there (TIMED), and a timed task
+whose mean stays low goes back to coarse.
 """
 
 from __future__ import annotations
@@ -93,6 +99,13 @@ TRANSLATION_BOUND = 2  # a stretch under this many times its blocks' cost is no 
 DEFAULT_EXIT_NS = 40_000  # when the calibration cannot run (a VMX host's ring-0 entry)
 CALIBRATION_EXITS = 9
 STATS_KEPT = 4096  # tasks whose tier figures stay readable after they end (profile, tests)
+# Coarse evidence (see _coarse): a task on Unicorn whose run time per exit, syscall handlers
+# included, stays under COARSE_FRACTION of the rule's threshold cannot be measured as a
+# compute task by the rule either, so its stretches are not timed one by one
+COARSE_FRACTION = 0.5
+COARSE_WINDOW_NS = 1_000_000  # run time a coarse window spans before it is judged
+PRECISE_SAMPLES = 64  # timed stretches, all short, after which a task goes back to coarse
+COARSE, ASKED, TIMED = 0, 1, 2  # TierStats.precise: coarse; timed from the next run; timed
 
 # Feature words of the CPUID table that hold what both CPUs must be able to run: the bits
 # kept are those Unicorn's model and KVM both offer.
@@ -117,7 +130,8 @@ class TierStats:
 
     __slots__ = ("tid", "mean", "samples", "since_ns", "resume_ns", "resume_tb", "run_ns",
                  "user_ns", "exits", "translated", "moves_up", "moves_down", "sticky",
-                 "new_image")  # fmt: skip
+                 "new_image", "precise", "resume_sys", "win_ns", "win_exits", "mark_ns",
+                 "mark_sys")  # fmt: skip
 
     def __init__(self, tid: int = 0) -> None:
         self.tid = tid
@@ -134,12 +148,20 @@ class TierStats:
         self.moves_down = 0  # KVM -> Unicorn
         self.sticky = False  # an instruction only KVM runs: the task stays there
         self.new_image = False  # execve: start the program emulated
+        # On Unicorn: every stretch timed (TIMED), or only the exits counted (COARSE)
+        self.precise = COARSE
+        self.resume_sys = 0  # Unicorn's syscall count when user code last resumed
+        self.win_ns = 0  # a coarse window: run time (syscalls included) and exits
+        self.win_exits = 0
+        self.mark_ns = 0  # the timer thread's last look at a coarse run: when, syscalls then
+        self.mark_sys = 0
 
     def restart(self) -> None:
         """Arrival on a tier: the evidence starts over (the tiers' stretches differ)."""
         self.mean = 0.0
         self.samples = 0
         self.since_ns = 0
+        self.precise = COARSE
 
 
 class TieredCpu(KvmCpu):
@@ -200,8 +222,10 @@ class TieredPlatform:
         self.kvm_ran = False  # KVM ran since Unicorn last synchronised its translations
         self._entry = syscall_entry
         self._others: Callable[[], bool] = lambda: True
+        self.coarse_ns = COARSE_FRACTION * self.up_ns
         if self.uc.exact_stops:  # else a stop from outside could repeat a store
             self.uc.stop_wanted = self._long_stretch
+        self.uc.on_narrow = self._uc_narrowed
         self.syscall_entry = syscall_entry
         # x87/SSE batch buffers for Unicorn
         n = len(FX_REGS)
@@ -228,7 +252,8 @@ class TieredPlatform:
     def syscall_entry(self, entry: SyscallEntry) -> None:
         """The kernel's entry, given to each CPU wrapped with the rule's bookkeeping."""
         self._entry = entry
-        self.uc.syscall_entry = self._wrap(entry, UC)
+        self._uc_precise = self._wrap(entry, UC)
+        self.uc.syscall_entry = entry
         self.kvm.syscall_entry = self._wrap(entry, KVM)
 
     @property
@@ -323,20 +348,37 @@ class TieredPlatform:
         want = self._wanted(cpu)
         if want != cpu.tier:
             self._move(task, want)
+        uc = self.uc
         while True:
             tier = cpu.tier
             p = self.platforms[tier]
             self._pre_run(task, tier)
             self.active = p
+            coarse = False
             t0 = time.perf_counter_ns()
+            if tier == UC:
+                if st.precise == ASKED:  # the evidence starts over, timed
+                    st.restart()
+                    st.precise = TIMED
+                coarse = st.precise == COARSE
+                uc.syscall_entry = self._entry if coarse else self._uc_precise
+                st.resume_sys = st.mark_sys = uc.syscalls
+                if coarse:
+                    uc.on_window = self._window
+                    uc.window_end = t0 + COARSE_WINDOW_NS
+                    st.mark_ns = t0
+                else:
+                    uc.on_window = None
             st.resume_ns = t0
-            st.resume_tb = self.uc.translations
+            st.resume_tb = uc.translations
             event, info = p.run(task)
             t1 = time.perf_counter_ns()
             st.run_ns[tier] += t1 - t0
             if tier == KVM:
                 self.kvm_ran = True
-            if event is Event.PAGE_FAULT or event is Event.EXCEPTION:
+            if coarse and st.precise != TIMED and self._coarse(st, event):
+                pass  # its stretches were not timed: only the exits count
+            elif event is Event.PAGE_FAULT or event is Event.EXCEPTION:
                 ns = t1 - st.resume_ns
                 if tier == KVM:  # the exit cost beyond a syscall's is not user code either
                     ns = max(0, ns - self.fault_extra_ns)
@@ -407,9 +449,9 @@ class TieredPlatform:
         clock = time.perf_counter_ns
         uc = self.uc
         stretch = self._stretch
-        narrowed = self._narrowed
         long_ns = self.long_ns
         up_ns = self.up_ns
+        coarse_ns = COARSE_FRACTION * up_ns
         untranslated = self._untranslated
 
         def tiered_entry(task: Any, nr: int, a0: int, a1: int, a2: int, a3: int, a4: int,
@@ -432,11 +474,12 @@ class TieredPlatform:
                 move = mean >= up_ns and st.since_ns >= MIN_EVIDENCE_NS
             ret = entry(task, nr, a0, a1, a2, a3, a4, a5)
             mm = task.mm
-            if mm is not None and mm.tlb_dirty:
-                narrowed(mm, UC)
+            if mm is not None and mm.tlb_dirty:  # KVM hears of it from _uc_narrowed
                 st.mean *= ZAP_DECAY
             if move:
                 uc.request_stop()
+            elif st.samples >= PRECISE_SAMPLES and st.mean < coarse_ns:
+                st.precise = COARSE  # all short: coarse from the next run
             st.resume_tb = uc.translations
             st.resume_ns = clock()
             return ret
@@ -491,7 +534,53 @@ class TieredPlatform:
         task = self.uc.current
         if task is None or self.active is not self.uc:
             return False
-        return time.perf_counter_ns() - task.cpu.stats.resume_ns > MIN_EVIDENCE_NS
+        st = task.cpu.stats
+        now = time.perf_counter_ns()
+        if st.precise == TIMED or self.uc.syscalls == st.resume_sys:  # its start is known
+            return now - st.resume_ns > MIN_EVIDENCE_NS
+        # A coarse run that made syscalls and has made none for a while (the syscall path
+        # looks at the others): stopped, its stretches are timed from the next run
+        span = now - st.mark_ns
+        if span > MIN_EVIDENCE_NS and span >= self.coarse_ns * (self.uc.syscalls - st.mark_sys):
+            st.precise = ASKED
+            return True
+        return False
+
+    def _coarse(self, st: TierStats, event: Event) -> bool:
+        """A run on Unicorn without timed stretches ended: count its exits. False when it
+        made no syscall: it was one stretch, which run() then times as usual."""
+        exits = self.uc.syscalls - st.resume_sys
+        if not exits:
+            return False
+        st.exits[UC] += exits + (event is Event.PAGE_FAULT or event is Event.EXCEPTION)
+        return True
+
+    def _window(self, now: int) -> None:
+        """(From Unicorn's syscall path, every COARSE_WINDOW_NS of a coarse run.) If the run
+        time per exit since the last look, syscall handlers included, reaches coarse_ns,
+        the task may be computing: from here its stretches are timed one by one."""
+        uc = self.uc
+        task = uc.current
+        if task is None:  # it exited in this syscall
+            return
+        st = task.cpu.stats
+        n = uc.syscalls
+        if now - st.mark_ns < self.coarse_ns * (n - st.mark_sys):
+            st.mark_ns, st.mark_sys = now, n
+            uc.window_end = now + COARSE_WINDOW_NS
+            return
+        st.exits[UC] += n - st.resume_sys  # the wrapper counts them from here
+        st.restart()
+        st.precise = TIMED
+        uc.syscall_entry = self._uc_precise
+        uc.on_window = None
+        st.resume_tb = uc.translations
+        st.resume_ns = time.perf_counter_ns()
+
+    def _uc_narrowed(self, mm: Any) -> None:
+        """(From Unicorn's syscall path.) A syscall narrowed mm's mappings."""
+        if id(mm) in self.kvm.shadowed:
+            self.kvm.tlb_flush_pending = True
 
     def _untranslated(self, st: TierStats, ns: int) -> int:
         """A Unicorn stretch without what translating its new blocks cost; -1 when that

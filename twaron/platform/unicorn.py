@@ -19,7 +19,7 @@ import ctypes
 import threading
 import time
 from collections.abc import Callable, Iterator
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from unicorn import (
     UC_ARCH_X86,
@@ -203,6 +203,13 @@ class UnicornPlatform:
         self._scratch = uc.context_save()
         self._keep = []  # ctypes callbacks must outlive the hooks
         self.translations = 0  # blocks translated, once count_translations() is on
+        self.syscalls = 0  # syscalls made (the tiered CPU's coarse evidence)
+        # the tiered CPU's look at a run's exits, at the first syscall past window_end
+        self.on_window: Callable[[int], None] | None = None
+        self.window_end = 0
+        # called with an address space whose mappings narrowed in a syscall, before its TLB
+        # flush (the tiered CPU tells KVM's shadow pages)
+        self.on_narrow: Callable[[Any], None] | None = None
         self._install_hooks()
         pristine = self._ctx_bytes(uc.context_save())  # before any exception ever happened
         self._template = self._enter_ring3()
@@ -827,6 +834,7 @@ class UnicornPlatform:
         self.syscall_rip = rip
         self.syscall_rflags = rflags
         self.in_syscall = True
+        self.syscalls += 1
         task = self.current
         try:
             ret = self.syscall_entry(task, nr, a0, a1, a2, a3, a4, a5)
@@ -843,8 +851,12 @@ class UnicornPlatform:
                     w[2] = rflags
                     self._write_batch(self.uch, o.ids, o.ptrs, 3)
             mm = task.mm  # type: ignore[union-attr]
-            if mm.tlb_dirty and mm.cr3 == self.cr3:
-                if task.exited:  # it never returns: the next run reloads CR3 (and flushes)
+            if mm.tlb_dirty:
+                if self.on_narrow is not None:
+                    self.on_narrow(mm)
+                if mm.cr3 != self.cr3:
+                    pass
+                elif task.exited:  # it never returns: the next run reloads CR3 (and flushes)
                     self.cr3 = -1  # even if a new address space reuses the PML4's frame
                 else:
                     self._flush_tlb()
@@ -854,6 +866,10 @@ class UnicornPlatform:
             self.stop_requested = True
         finally:
             self.in_syscall = False
+        if self.on_window is not None and not self.stop_requested:
+            now = time.perf_counter_ns()
+            if now >= self.window_end:
+                self.on_window(now)
         if self.syscall_budget:  # --deterministic: the scheduler's preemption after k calls
             self.syscall_budget -= 1
             if not self.syscall_budget:
