@@ -1,6 +1,7 @@
 """Build a static guest program with musl-gcc, cached by content hash.
 
-The benchmark program, the fuzzer and the contract tests' C programs all come through here.
+The benchmark program, the fuzzer and the contract tests' C programs all come through here,
+and twaron's own host-side C helper (platform/uc_shim.c) through build_shared.
 Binaries land in the project's .build/<kind>/ (or $TWARON_BUILD_DIR/<kind>/, or
 ~/.cache/twaron/<kind>/ when twaron is installed outside a source tree). Safe when several
 processes build at once: a file lock per program, and the binary appears by atomic rename.
@@ -43,6 +44,24 @@ def build_static(source: Path, name: str, kind: str, *, cflags: Sequence[str] = 
     cc = shutil.which("musl-gcc")
     if cc is None:
         raise BuildError("musl-gcc not found (apt-get install musl-tools, or make install)")
+    return _build(cc, source, name, kind, cflags, include, inputs, out_dir)
+
+
+SHARED_CFLAGS = ["-shared", "-fPIC", "-O2", "-Wall", "-Wextra"]
+
+
+def build_shared(source: Path, name: str, kind: str) -> Path:
+    """A host shared library built from source with the host's cc (twaron's own C helpers
+    that run in the twaron process, loaded with ctypes), cached like build_static's."""
+    cc = shutil.which("cc") or shutil.which("gcc")
+    if cc is None:
+        raise BuildError("no C compiler (apt-get install gcc, or make install)")
+    return _build(cc, source, name, kind, SHARED_CFLAGS, (), (), None)
+
+
+def _build(cc: str, source: Path, name: str, kind: str, cflags: Sequence[str],
+           include: Sequence[Path], inputs: Sequence[Path],
+           out_dir: Path | None) -> Path:  # fmt: skip
     h = hashlib.sha256()
     for part in (source.read_bytes(), *(p.read_bytes() for p in inputs),
                  " ".join(cflags).encode(), cc.encode()):  # fmt: skip
@@ -62,7 +81,7 @@ def build_static(source: Path, name: str, kind: str, *, cflags: Sequence[str] = 
         proc = subprocess.run(args, capture_output=True, text=True)
         if proc.returncode != 0:
             tmp.unlink(missing_ok=True)
-            raise BuildError(f"musl-gcc failed for {source.name}:\n{proc.stderr}")
+            raise BuildError(f"{Path(cc).name} failed for {source.name}:\n{proc.stderr}")
         os.replace(tmp, out)
         for old in out_dir.glob(f"{name}-*"):  # stale builds of this program
             if old != out and re.fullmatch(rf"{re.escape(name)}-[0-9a-f]{{16}}", old.name):

@@ -59,3 +59,35 @@ def test_stops_from_another_thread_repeat_no_store():
     counter = int.from_bytes(uc.mem_read(DATA, 8), "little")
     total = int.from_bytes(uc.mem_read(DATA + 8, 8), "little")
     assert rcx > 0 and counter == rcx and total == rcx * (rcx - 1) // 2, (rcx, counter, total)
+
+
+def test_syscall_hook_starts_in_c_where_a_compiler_is():
+    """platform/uc_shim.c reads RFLAGS and clears the pending exception before the Python
+    handler (a ctypes call less on every syscall); it is built with the host's cc."""
+    import shutil
+
+    platform = UnicornPlatform(PhysMem(1 << 24), None)
+    try:
+        if shutil.which("cc") or shutil.which("gcc"):
+            assert platform._shim is not None
+            assert platform._exc_live is None or platform._shim.struct.exception
+    finally:
+        platform.close()
+
+
+def test_syscall_registers_with_and_without_the_shim(build_c, monkeypatch):
+    """What SYSCALL leaves in rax, rcx and r11 (RFLAGS, flags computed lazily included) is
+    the same whether the C shim or Python reads RFLAGS (contract syscall_regs)."""
+    import harness  # tests/contract (conftest.py puts it on the path)
+
+    prog = next(p for p in harness.c_programs() if p.name == "syscall_regs")
+    binary = build_c(prog)
+    outputs = []
+    for shim in ("1", "0"):
+        monkeypatch.setenv("TWARON_UC_SHIM", shim)
+        got = harness.run_twaron(["/prog"], files={harness.GUEST_PROG: binary},
+                                 platform="unicorn")  # fmt: skip
+        assert got.returncode == 0 and b": rax is the pid yes" in got.stdout, got
+        assert b"no" not in got.stdout.replace(b"is the pid yes", b""), got.stdout
+        outputs.append(got.stdout)
+    assert outputs[0] == outputs[1]

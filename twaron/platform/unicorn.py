@@ -16,9 +16,11 @@ How the traps of shared/notes/measured-facts.md are met:
 from __future__ import annotations
 
 import ctypes
+import os
 import threading
 import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from unicorn import (
@@ -217,6 +219,10 @@ class UnicornPlatform:
         self._set_exception_field(self._template)
         env = self._find_live_env()
         self._exc_live = ctypes.c_int32.from_address(env + self._exc_offset) if env else None
+        if self._shim is not None:
+            if env:
+                self._shim.set_exception_field(env + self._exc_offset)
+            self._shim_rflags = self._shim.rflags
         self._live = self._live_regs(env)
         self._live_args = self._live[:L_R10 + 1] if self._live is not None else None
         self._sc_flags = _RegBatch(("rflags",))
@@ -252,7 +258,15 @@ class UnicornPlatform:
 
     def _install_hooks(self) -> None:
         hook = ctypes.c_size_t()
-        cb_sys = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_void_p)(self._on_syscall)
+        self._shim = SyscallShim.load(ctypes.CDLL(uclib._name))
+        self._shim_rflags: memoryview | None = None
+        if self._shim is not None:  # the C first step calls _on_syscall without arguments
+            cb_sys = ctypes.CFUNCTYPE(None)(self._on_syscall)
+            self._shim.set_handler(cb_sys)
+            sys_hook, sys_data = self._shim.hook, self._shim.data
+        else:
+            cb_sys = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_void_p)(self._on_syscall)
+            sys_hook, sys_data = ctypes.cast(cb_sys, ctypes.c_void_p).value, None
         cb_int = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_uint32, ctypes.c_void_p)(
             self._on_interrupt
         )
@@ -268,8 +282,8 @@ class UnicornPlatform:
             ctypes.c_void_p, ctypes.c_uint64, ctypes.c_uint64, ctypes.c_int,
         ]  # fmt: skip
         ptr = ctypes.cast
-        if add(self.uch, ctypes.byref(hook), UC_HOOK_INSN, ptr(cb_sys, ctypes.c_void_p),
-               None, 1, 0, X.UC_X86_INS_SYSCALL):  # fmt: skip
+        if add(self.uch, ctypes.byref(hook), UC_HOOK_INSN, sys_hook, sys_data, 1, 0,
+               X.UC_X86_INS_SYSCALL):  # fmt: skip
             raise RuntimeError("uc_hook_add(syscall) failed")
         for cb, insn in ((cb_in, X.UC_X86_INS_IN), (cb_out, X.UC_X86_INS_OUT)):
             if add(self.uch, ctypes.byref(hook), UC_HOOK_INSN, ptr(cb, ctypes.c_void_p),
@@ -813,18 +827,23 @@ class UnicornPlatform:
         for name, value in pending.items():  # type: ignore[union-attr]
             self.uc.reg_write(REG_IDS[name], value)
 
-    def _on_syscall(self, _uch: int, _ud: int) -> None:
+    def _on_syscall(self, _uch: int = 0, _ud: int = 0) -> None:
         # Unicorn raises a page fault of its own around `syscall` that never reaches a hook;
-        # two of those in a row would make the next real fault a triple fault.
-        if self._exc_live is not None:
-            self._exc_live.value = -1
-        else:
+        # two of those in a row would make the next real fault a triple fault. (The C shim,
+        # when there is one, has cleared it and read RFLAGS.)
+        shim = self._shim_rflags
+        if self._exc_live is None:
             self._clear_exception_in_flight()
+        elif shim is None:
+            self._exc_live.value = -1
         live = self._live
         if live is not None:  # the arguments straight from the CPU state; RFLAGS is computed
-            f = self._sc_flags  # from QEMU's lazy condition codes, so Unicorn reads it
-            self._read_batch(self.uch, f.ids, f.ptrs, 1)
-            rflags = f.words[0]
+            if shim is not None:  # from QEMU's lazy condition codes, so Unicorn reads it
+                rflags = shim[0]
+            else:
+                f = self._sc_flags
+                self._read_batch(self.uch, f.ids, f.ptrs, 1)
+                rflags = f.words[0]
             nr, _, a2, _, _, _, a1, a0, a4, a5, a3 = self._live_args.tolist()
             rip = live[L_RIP]
         else:
@@ -931,6 +950,46 @@ class UnicornPlatform:
     def close(self) -> None:
         self._closed = True
 
+
+
+class SyscallShim:
+    """platform/uc_shim.c: the syscall hook's first step in C (clear the pending exception,
+    read RFLAGS), then the Python handler. None from load() where it cannot be built (no C
+    compiler) or TWARON_UC_SHIM=0: the hook is then Python's alone, as before."""
+
+    class _Data(ctypes.Structure):
+        _fields_ = [("reg_read", ctypes.c_void_p), ("handler", ctypes.c_void_p),
+                    ("exception", ctypes.c_void_p), ("rflags_id", ctypes.c_int32),
+                    ("pad", ctypes.c_int32), ("rflags", ctypes.c_uint64)]  # fmt: skip
+
+    def __init__(self, lib: ctypes.CDLL, uclib_: ctypes.CDLL) -> None:
+        self.lib = lib
+        self.hook = ctypes.cast(lib.twaron_syscall_hook, ctypes.c_void_p).value
+        self.struct = self._Data()
+        self.struct.reg_read = ctypes.cast(uclib_.uc_reg_read, ctypes.c_void_p).value
+        self.struct.rflags_id = X.UC_X86_REG_RFLAGS
+        self.data = ctypes.addressof(self.struct)
+        where = self.data + self._Data.rflags.offset
+        self.rflags = memoryview((ctypes.c_uint64 * 1).from_address(where)).cast("B").cast("Q")
+
+    @classmethod
+    def load(cls, uclib_: ctypes.CDLL) -> SyscallShim | None:
+        if os.environ.get("TWARON_UC_SHIM", "1") == "0":
+            return None
+        from twaron.build import BuildError, build_shared  # noqa: PLC0415
+
+        try:
+            path = build_shared(Path(__file__).with_name("uc_shim.c"), "uc_shim", "host")
+            return cls(ctypes.CDLL(str(path)), uclib_)
+        except (BuildError, OSError):
+            return None
+
+    def set_handler(self, fn: Any) -> None:
+        self.handler = fn  # the ctypes callback lives as long as the shim
+        self.struct.handler = ctypes.cast(fn, ctypes.c_void_p).value
+
+    def set_exception_field(self, address: int) -> None:
+        self.struct.exception = address
 
 
 RFLAGS_TF = 0x100
