@@ -54,6 +54,7 @@ from __future__ import annotations
 
 import ctypes
 import time
+from collections import OrderedDict
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -234,7 +235,9 @@ class TieredPlatform:
         base = ctypes.addressof(self._fx_buf)
         self._fx_ptrs = (ctypes.c_void_p * n)(*(base + 16 * i for i in range(n)))
         # figures: per task (the last STATS_KEPT tasks), and what moves cost
-        self.stats: dict[int, TierStats] = {}
+        # (OrderedDict: a plain dict's first key, after many deletions at the front, is found
+        # by skipping over their dummies, a scan on every task's first run)
+        self.stats: OrderedDict[int, TierStats] = OrderedDict()
         self.moves = [0, 0]  # moves to Unicorn, to KVM
         self.move_ns = [0, 0]
         self.code_syncs = 0  # dirty logs read
@@ -616,7 +619,7 @@ class TieredPlatform:
         stats = self.stats
         stats[st.tid] = st
         if len(stats) > STATS_KEPT:
-            del stats[next(iter(stats))]
+            stats.popitem(last=False)
 
     def _calibrate(self) -> float:
         """What one exit costs on KVM here: the median of a few SYSCALLs from ring 3 (the

@@ -777,8 +777,13 @@ class UnicornPlatform:
         if self.pending:
             self._apply_pending()
         self._clear_exception_in_flight()
-        b = self._rip
-        self._read_batch(self.uch, b.ids, b.ptrs, 1)
+        live = self._live
+        if live is not None:  # RIP as the CPU holds it (a ctypes call less on every run)
+            rip = live[L_RIP]
+        else:
+            b = self._rip
+            self._read_batch(self.uch, b.ids, b.ptrs, 1)
+            rip = b.vals[0]
         self.event = None
         self.stop_requested = False
         det = self.det
@@ -786,7 +791,7 @@ class UnicornPlatform:
             det.arm(self._code_budget)
             self.budget_hit = False
         self._slice += 1
-        err = self._emu_start(self.uch, b.vals[0], NEVER, 0, 0)
+        err = self._emu_start(self.uch, rip, NEVER, 0, 0)
         self._slice += 1
         if self.oops is not None:
             exc, self.oops = self.oops, None
