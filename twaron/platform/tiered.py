@@ -46,7 +46,7 @@ loop is measured, and moved, while it runs.
 Timing each stretch costs Python work on every syscall, so on Unicorn a task is first
 *coarse*: only its syscalls are counted, and every COARSE_WINDOW_NS the run time per exit,
 handlers included (an upper bound of the mean stretch), is looked at; at COARSE_FRACTION of
-the threshold or more the task's stretches are timed from there (TIMED), and a timed task
+the threshold or more the task's stretches are timed from there (`timed`), and a timed task
 whose mean stays low goes back to coarse.
 """
 
@@ -106,7 +106,6 @@ STATS_KEPT = 4096  # tasks whose tier figures stay readable after they end (prof
 COARSE_FRACTION = 0.5
 COARSE_WINDOW_NS = 1_000_000  # run time a coarse window spans before it is judged
 PRECISE_SAMPLES = 64  # timed stretches, all short, after which a task goes back to coarse
-COARSE, ASKED, TIMED = 0, 1, 2  # TierStats.precise: coarse; timed from the next run; timed
 
 # Feature words of the CPUID table that hold what both CPUs must be able to run: the bits
 # kept are those Unicorn's model and KVM both offer.
@@ -131,8 +130,8 @@ class TierStats:
 
     __slots__ = ("tid", "mean", "samples", "since_ns", "resume_ns", "resume_tb", "run_ns",
                  "user_ns", "exits", "translated", "moves_up", "moves_down", "sticky",
-                 "new_image", "precise", "resume_sys", "win_ns", "win_exits", "mark_ns",
-                 "mark_sys")  # fmt: skip
+                 "new_image", "timed", "resume_sys", "mark_ns", "mark_sys", "look_ns",
+                 "look_sys")  # fmt: skip
 
     def __init__(self, tid: int = 0) -> None:
         self.tid = tid
@@ -149,20 +148,20 @@ class TierStats:
         self.moves_down = 0  # KVM -> Unicorn
         self.sticky = False  # an instruction only KVM runs: the task stays there
         self.new_image = False  # execve: start the program emulated
-        # On Unicorn: every stretch timed (TIMED), or only the exits counted (COARSE)
-        self.precise = COARSE
+        # On Unicorn: every stretch timed, or (coarse) only the exits counted
+        self.timed = False
         self.resume_sys = 0  # Unicorn's syscall count when user code last resumed
-        self.win_ns = 0  # a coarse window: run time (syscalls included) and exits
-        self.win_exits = 0
-        self.mark_ns = 0  # the timer thread's last look at a coarse run: when, syscalls then
+        self.mark_ns = 0  # a coarse run's window: since when, syscalls then
         self.mark_sys = 0
+        self.look_ns = 0  # the timer thread's last look at a coarse run: when, syscalls then
+        self.look_sys = 0
 
     def restart(self) -> None:
         """Arrival on a tier: the evidence starts over (the tiers' stretches differ)."""
         self.mean = 0.0
         self.samples = 0
         self.since_ns = 0
-        self.precise = COARSE
+        self.timed = False
 
 
 class TieredCpu(KvmCpu):
@@ -255,7 +254,7 @@ class TieredPlatform:
     def syscall_entry(self, entry: SyscallEntry) -> None:
         """The kernel's entry, given to each CPU wrapped with the rule's bookkeeping."""
         self._entry = entry
-        self._uc_precise = self._wrap(entry, UC)
+        self._uc_timed = self._wrap(entry, UC)
         self.uc.syscall_entry = entry
         self.kvm.syscall_entry = self._wrap(entry, KVM)
 
@@ -360,11 +359,8 @@ class TieredPlatform:
             coarse = False
             t0 = time.perf_counter_ns()
             if tier == UC:
-                if st.precise == ASKED:  # the evidence starts over, timed
-                    st.restart()
-                    st.precise = TIMED
-                coarse = st.precise == COARSE
-                uc.syscall_entry = self._entry if coarse else self._uc_precise
+                coarse = not st.timed
+                uc.syscall_entry = self._entry if coarse else self._uc_timed
                 st.resume_sys = st.mark_sys = uc.syscalls
                 if coarse:
                     uc.on_window = self._window
@@ -379,7 +375,7 @@ class TieredPlatform:
             st.run_ns[tier] += t1 - t0
             if tier == KVM:
                 self.kvm_ran = True
-            if coarse and st.precise != TIMED and self._coarse(st, event):
+            if coarse and not st.timed and self._coarse(st, event):
                 pass  # its stretches were not timed: only the exits count
             elif event is Event.PAGE_FAULT or event is Event.EXCEPTION:
                 ns = t1 - st.resume_ns
@@ -482,7 +478,7 @@ class TieredPlatform:
             if move:
                 uc.request_stop()
             elif st.samples >= PRECISE_SAMPLES and st.mean < coarse_ns:
-                st.precise = COARSE  # all short: coarse from the next run
+                st.timed = False  # all short: coarse from the next run
             st.resume_tb = uc.translations
             st.resume_ns = clock()
             return ret
@@ -539,14 +535,18 @@ class TieredPlatform:
             return False
         st = task.cpu.stats
         now = time.perf_counter_ns()
-        if st.precise == TIMED or self.uc.syscalls == st.resume_sys:  # its start is known
+        n = self.uc.syscalls
+        if st.timed or n == st.resume_sys:  # the stretch's start is known
             return now - st.resume_ns > MIN_EVIDENCE_NS
-        # A coarse run that made syscalls and has made none for a while (the syscall path
-        # looks at the others): stopped, its stretches are timed from the next run
-        span = now - st.mark_ns
-        if span > MIN_EVIDENCE_NS and span >= self.coarse_ns * (self.uc.syscalls - st.mark_sys):
-            st.precise = ASKED
+        # A coarse run that made syscalls: when none was made since the last look, the
+        # stretch began before it. Stopped, it is timed from then (a lower bound).
+        if n == st.look_sys and st.resume_ns < st.look_ns and now - st.look_ns > MIN_EVIDENCE_NS:
+            st.exits[UC] += n - st.resume_sys
+            st.resume_ns, st.resume_sys = st.look_ns, n
+            st.resume_tb = self.uc.translations
             return True
+        if n != st.look_sys or st.look_ns < st.resume_ns:
+            st.look_ns, st.look_sys = now, n
         return False
 
     def _coarse(self, st: TierStats, event: Event) -> bool:
@@ -574,8 +574,8 @@ class TieredPlatform:
             return
         st.exits[UC] += n - st.resume_sys  # the wrapper counts them from here
         st.restart()
-        st.precise = TIMED
-        uc.syscall_entry = self._uc_precise
+        st.timed = True
+        uc.syscall_entry = self._uc_timed
         uc.on_window = None
         st.resume_tb = uc.translations
         st.resume_ns = time.perf_counter_ns()

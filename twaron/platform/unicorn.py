@@ -84,6 +84,7 @@ TIME_SLICE = 0.02  # seconds a task runs before it yields to others that want th
 # (preemption normally waits for the next syscall, a safe point; this is for guests that
 # never make one). The stop is exact once only_block_start_exits() holds.
 FORCED_STOP_SLICES = 10
+LOOKS_PER_SLICE = 4  # the tiered platform's stop_wanted is asked every TIME_SLICE / 4
 # The start of Unicorn 2's check_exit_request_x86_64, which emits a call to the exit check
 # after every guest load and store: `mov rsi, [rdi + uc]; cmp byte [rsi + no_exit_request],
 # 0` (the flag Unicorn keeps for ARM's IT blocks; x86 never sets it).
@@ -206,7 +207,8 @@ class UnicornPlatform:
         self._keep = []  # ctypes callbacks must outlive the hooks
         self.translations = 0  # blocks translated, once count_translations() is on
         self.syscalls = 0  # syscalls made (the tiered CPU's coarse evidence)
-        # the tiered CPU's look at a run's exits, at the first syscall past window_end
+        # the tiered CPU's look at a run's exits, at the first syscall past window_end (the
+        # clock is read every WINDOW_EVERY + 1 syscalls)
         self.on_window: Callable[[int], None] | None = None
         self.window_end = 0
         # called with an address space whose mappings narrowed in a syscall, before its TLB
@@ -219,10 +221,8 @@ class UnicornPlatform:
         self._set_exception_field(self._template)
         env = self._find_live_env()
         self._exc_live = ctypes.c_int32.from_address(env + self._exc_offset) if env else None
-        if self._shim is not None:
-            if env:
-                self._shim.set_exception_field(env + self._exc_offset)
-            self._shim_rflags = self._shim.rflags
+        if self._shim is not None and env:
+            self._shim.set_exception_field(env + self._exc_offset)
         self._live = self._live_regs(env)
         self._live_args = self._live[:L_R10 + 1] if self._live is not None else None
         self._sc_flags = _RegBatch(("rflags",))
@@ -252,20 +252,24 @@ class UnicornPlatform:
         else:
             self._ticker = threading.Thread(target=self._tick, daemon=True, name="twaron-timer")
             self._ticker.start()
+        self._on_syscall = self._make_syscall_hook()
+        if self._shim is not None:
+            self._shim.set_handler(ctypes.CFUNCTYPE(None)(self._on_syscall))
         mem.flush_code = self.flush_code
 
     # ---- set-up -------------------------------------------------------------------------
 
     def _install_hooks(self) -> None:
         hook = ctypes.c_size_t()
+        # The syscall handler is made once the live CPU state is found (_make_syscall_hook);
+        # no guest code runs a syscall before then.
         self._shim = SyscallShim.load(ctypes.CDLL(uclib._name))
-        self._shim_rflags: memoryview | None = None
-        if self._shim is not None:  # the C first step calls _on_syscall without arguments
-            cb_sys = ctypes.CFUNCTYPE(None)(self._on_syscall)
-            self._shim.set_handler(cb_sys)
+        if self._shim is not None:  # the C first step calls the handler without arguments
             sys_hook, sys_data = self._shim.hook, self._shim.data
         else:
-            cb_sys = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_void_p)(self._on_syscall)
+            cb_sys = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_void_p)(
+                lambda _uch, _ud: self._on_syscall())
+            self._keep.append(cb_sys)
             sys_hook, sys_data = ctypes.cast(cb_sys, ctypes.c_void_p).value, None
         cb_int = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_uint32, ctypes.c_void_p)(
             self._on_interrupt
@@ -275,7 +279,7 @@ class UnicornPlatform:
                                  ctypes.c_int, ctypes.c_void_p)(self._on_port_io)  # fmt: skip
         cb_out = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_uint32, ctypes.c_int,
                                   ctypes.c_uint32, ctypes.c_void_p)(self._on_port_io)  # fmt: skip
-        self._keep += [cb_sys, cb_int, cb_in, cb_out]
+        self._keep += [cb_int, cb_in, cb_out]
         add = ctypes.CDLL(uclib._name).uc_hook_add
         add.argtypes = [
             ctypes.c_void_p, ctypes.POINTER(ctypes.c_size_t), ctypes.c_int, ctypes.c_void_p,
@@ -832,76 +836,89 @@ class UnicornPlatform:
         for name, value in pending.items():  # type: ignore[union-attr]
             self.uc.reg_write(REG_IDS[name], value)
 
-    def _on_syscall(self, _uch: int = 0, _ud: int = 0) -> None:
-        # Unicorn raises a page fault of its own around `syscall` that never reaches a hook;
-        # two of those in a row would make the next real fault a triple fault. (The C shim,
-        # when there is one, has cleared it and read RFLAGS.)
-        shim = self._shim_rflags
-        if self._exc_live is None:
-            self._clear_exception_in_flight()
-        elif shim is None:
-            self._exc_live.value = -1
-        live = self._live
-        if live is not None:  # the arguments straight from the CPU state; RFLAGS is computed
-            if shim is not None:  # from QEMU's lazy condition codes, so Unicorn reads it
-                rflags = shim[0]
+    def _make_syscall_hook(self) -> Callable[[], None]:
+        """The syscall hook: the kernel's entry with the arguments, the result to rax (and
+        rcx, r11 as SYSCALL and SYSRET leave them). What never changes is bound here as
+        closure variables: this runs on every syscall, and each attribute look-up through
+        self costs tens of nanoseconds."""
+        live, live_args = self._live, self._live_args
+        shim = self._shim.rflags if self._shim is not None else None
+        exc_live = self._exc_live
+        uch, read_batch, write_batch = self.uch, self._read_batch, self._write_batch
+        sc_flags, sc_in, sc_out = self._sc_flags, self._sc_in, self._sc_out
+        emu_stop, clock = self._emu_stop, time.perf_counter_ns
+
+        def on_syscall() -> None:
+            # Unicorn raises a page fault of its own around `syscall` that never reaches a
+            # hook; two of those in a row would make the next real fault a triple fault.
+            # (The C shim, when there is one, has cleared it and read RFLAGS.)
+            if exc_live is None:
+                self._clear_exception_in_flight()
+            elif shim is None:
+                exc_live.value = -1
+            if live is not None:  # the arguments straight from the CPU state; RFLAGS is
+                if shim is not None:  # computed from QEMU's lazy condition codes, so Unicorn
+                    rflags = shim[0]  # reads it
+                else:
+                    read_batch(uch, sc_flags.ids, sc_flags.ptrs, 1)
+                    rflags = sc_flags.words[0]
+                nr, _, a2, _, _, _, a1, a0, a4, a5, a3 = live_args.tolist()
+                rip = live[L_RIP]
             else:
-                f = self._sc_flags
-                self._read_batch(self.uch, f.ids, f.ptrs, 1)
-                rflags = f.words[0]
-            nr, _, a2, _, _, _, a1, a0, a4, a5, a3 = self._live_args.tolist()
-            rip = live[L_RIP]
+                read_batch(uch, sc_in.ids, sc_in.ptrs, 9)
+                nr, a0, a1, a2, a3, a4, a5, rip, rflags = sc_in.words.tolist()
+            self.syscall_rip = rip
+            self.syscall_rflags = rflags
+            self.in_syscall = True
+            n = self.syscalls = self.syscalls + 1
+            task = self.current
+            try:
+                ret = self.syscall_entry(task, nr, a0, a1, a2, a3, a4, a5)
+                if ret is not None:
+                    if live is not None:  # what SYSCALL and SYSRET leave: rcx = RIP, r11 =
+                        live[L_RAX] = ret & U64  # RFLAGS
+                        live[L_RCX] = rip + 2
+                        live[L_R11] = rflags
+                    else:
+                        w = sc_out.words
+                        w[0] = ret & U64
+                        w[1] = rip + 2
+                        w[2] = rflags
+                        write_batch(uch, sc_out.ids, sc_out.ptrs, 3)
+                mm = task.mm  # type: ignore[union-attr]
+                if mm.tlb_dirty:
+                    self._narrowed_in_syscall(task, mm)
+            except BaseException as exc:  # a platform bug: surface it from run()
+                self.oops = exc
+                self.stop_requested = True
+            finally:
+                self.in_syscall = False
+            if not n & WINDOW_EVERY and self.on_window is not None and not self.stop_requested:
+                now = clock()
+                if now >= self.window_end:
+                    self.on_window(now)
+            if self.syscall_budget:  # --deterministic: the scheduler's preemption after k calls
+                self.syscall_budget -= 1
+                if not self.syscall_budget:
+                    self.need_resched = self.budget_hit = True
+            if self.need_resched:  # the slice is over: yield at this safe point
+                self.stop_requested = True
+            if self.stop_requested:
+                emu_stop(uch)
+
+        return on_syscall
+
+    def _narrowed_in_syscall(self, task: Thread, mm: Any) -> None:
+        """A syscall narrowed mm's mappings: the TLB forgets them before user code runs."""
+        if self.on_narrow is not None:
+            self.on_narrow(mm)
+        if mm.cr3 != self.cr3:
+            return
+        if task.exited:  # it never returns: the next run reloads CR3 (and flushes)
+            self.cr3 = -1  # even if a new address space reuses the PML4's frame
         else:
-            b = self._sc_in
-            self._read_batch(self.uch, b.ids, b.ptrs, 9)
-            nr, a0, a1, a2, a3, a4, a5, rip, rflags = b.words.tolist()
-        self.syscall_rip = rip
-        self.syscall_rflags = rflags
-        self.in_syscall = True
-        self.syscalls += 1
-        task = self.current
-        try:
-            ret = self.syscall_entry(task, nr, a0, a1, a2, a3, a4, a5)
-            if ret is not None:
-                if live is not None:  # what SYSCALL and SYSRET leave: rcx = RIP, r11 = RFLAGS
-                    live[L_RAX] = ret & U64
-                    live[L_RCX] = rip + 2
-                    live[L_R11] = rflags
-                else:
-                    o = self._sc_out
-                    w = o.words
-                    w[0] = ret & U64
-                    w[1] = rip + 2
-                    w[2] = rflags
-                    self._write_batch(self.uch, o.ids, o.ptrs, 3)
-            mm = task.mm  # type: ignore[union-attr]
-            if mm.tlb_dirty:
-                if self.on_narrow is not None:
-                    self.on_narrow(mm)
-                if mm.cr3 != self.cr3:
-                    pass
-                elif task.exited:  # it never returns: the next run reloads CR3 (and flushes)
-                    self.cr3 = -1  # even if a new address space reuses the PML4's frame
-                else:
-                    self._flush_tlb()
-                    mm.tlb_dirty = False
-        except BaseException as exc:  # a platform bug: surface it from run()
-            self.oops = exc
-            self.stop_requested = True
-        finally:
-            self.in_syscall = False
-        if self.on_window is not None and not self.stop_requested:
-            now = time.perf_counter_ns()
-            if now >= self.window_end:
-                self.on_window(now)
-        if self.syscall_budget:  # --deterministic: the scheduler's preemption after k calls
-            self.syscall_budget -= 1
-            if not self.syscall_budget:
-                self.need_resched = self.budget_hit = True
-        if self.need_resched:  # the slice is over: yield at this safe point
-            self.stop_requested = True
-        if self.stop_requested:
-            self._emu_stop(self.uch)
+            self._flush_tlb()
+            mm.tlb_dirty = False
 
     def _on_interrupt(self, _uch: int, vector: int, _ud: int) -> None:
         if vector in (X86_TRAP_PF, X86_TRAP_DF):
@@ -928,18 +945,25 @@ class UnicornPlatform:
         """The timer interrupt: a guest that has held the CPU for a whole slice while others
         want it is asked to yield at its next syscall, and stopped outright if it makes none
         for FORCED_STOP_SLICES slices. A run the tiered platform wants back (stop_wanted:
-        a long stretch without exits, cheaper on KVM) is stopped at once."""
-        seen, slices = -1, 0
+        a long stretch without exits, cheaper on KVM) is stopped at once; it is asked
+        LOOKS_PER_SLICE times a slice."""
+        seen, slices, looks = -1, 0, 0
         while not self._closed:
-            time.sleep(TIME_SLICE)
+            wanted = self.stop_wanted
+            time.sleep(TIME_SLICE if wanted is None else TIME_SLICE / LOOKS_PER_SLICE)
             s = self._slice
             if not (s & 1 and s == seen):
-                seen, slices = s, 0
+                seen, slices, looks = s, 0, 0
                 continue
             try:  # both read the kernel's state while the main thread may be changing it
-                if self.stop_wanted is not None and not self.in_syscall and self.stop_wanted():
-                    self._emu_stop(self.uch)
-                    continue
+                if wanted is not None:
+                    if not self.in_syscall and wanted():
+                        self._emu_stop(self.uch)
+                        continue
+                    looks += 1
+                    if looks < LOOKS_PER_SLICE:
+                        continue
+                    looks = 0
                 want = self.others_want_cpu()
             except Exception:  # noqa: BLE001 - a dead timer thread would never preempt again
                 want = True  # a needless yield costs nothing
@@ -997,6 +1021,7 @@ class SyscallShim:
         self.struct.exception = address
 
 
+WINDOW_EVERY = 15  # a mask of the syscall count: on_window is looked at every 16th syscall
 RFLAGS_TF = 0x100
 _PREFIXES = frozenset((0x26, 0x2E, 0x36, 0x3E, 0x64, 0x65, 0x66, 0x67, 0xF0, 0xF2, 0xF3))
 # pushf popf int3 int n into iret icebp hlt: they see or change the trap flag, or trap
