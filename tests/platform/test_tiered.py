@@ -227,6 +227,36 @@ def test_translation_is_not_evidence_of_compute():
     assert TieredPlatform._untranslated(fake, st, 50_000_000) == 50_000_000 - 10 * TRANSLATION_NS
 
 
+def test_coarse_window_times_a_task_only_when_its_exits_are_sparse():
+    """The rule's coarse evidence (no KVM needed): a window whose run time per exit, syscall
+    handlers included, stays under coarse_ns leaves the task coarse (the kernel's entry,
+    nothing timed); one at or over it turns on the timed entry, with the evidence restarted
+    and the exits so far counted."""
+    from types import SimpleNamespace
+
+    from twaron.platform.tiered import COARSE_WINDOW_NS, UC, TieredPlatform, TierStats
+
+    st = TierStats(1)
+    st.mean, st.samples, st.since_ns = 5.0, 3, 7
+    timed_entry = object()
+    uc = SimpleNamespace(syscalls=0, current=SimpleNamespace(cpu=SimpleNamespace(stats=st)),
+                         window_end=0, on_window="coarse", syscall_entry="plain",
+                         translations=0)  # fmt: skip
+    fake = SimpleNamespace(uc=uc, coarse_ns=100_000, _uc_timed=timed_entry)
+    uc.syscalls = 1000  # 1 ms for 1,000 exits: 1 us an exit
+    TieredPlatform._window(fake, 1_000_000)
+    assert not st.timed and uc.syscall_entry == "plain" and uc.on_window == "coarse"
+    assert (st.mark_ns, st.mark_sys, uc.window_end) == (1_000_000, 1000,
+                                                         1_000_000 + COARSE_WINDOW_NS)
+    uc.syscalls = 1010  # 2 ms for 10 exits: 200 us an exit, over coarse_ns
+    TieredPlatform._window(fake, 3_000_000)
+    assert st.timed and uc.syscall_entry is timed_entry and uc.on_window is None
+    assert (st.mean, st.samples, st.since_ns) == (0.0, 0, 0)
+    assert st.exits[UC] == 1010
+    uc.current = None  # the task exited in the syscall: nothing to look at
+    TieredPlatform._window(fake, 4_000_000)
+
+
 def _auto_is_tiered() -> bool:
     from twaron.platform.base import auto_choice
 

@@ -809,6 +809,10 @@ class AddressSpace:
     def read_cstring(self, addr: int, limit: int = 4096) -> bytes:
         """A NUL-terminated string (without the NUL); ENAMETOOLONG if none within limit."""
         buf = self.mem.buf
+        pa = self._user_phys(addr, False)  # most strings (paths, argv) end in their page
+        end = buf.find(b"\0", pa, pa + min(PAGE_SIZE - (addr & (PAGE_SIZE - 1)), limit))
+        if end >= 0:
+            return buf[pa:end]
         out = bytearray()
         while len(out) < limit:
             chunk = PAGE_SIZE - (addr & (PAGE_SIZE - 1))
