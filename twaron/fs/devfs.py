@@ -49,6 +49,7 @@ class _DevFile(File):
 class NullFile(_DevFile):
     __slots__ = ()
     nowait = True  # Linux's devlist gives null, zero, random and urandom FMODE_NOWAIT
+    discards_writes = True  # write_null: the buffer is never read
 
     def read(self, n: int) -> bytes:
         return b""
@@ -60,6 +61,7 @@ class NullFile(_DevFile):
 class ZeroFile(_DevFile):
     __slots__ = ()
     nowait = True
+    discards_writes = True  # write_zero is write_null (and /dev/full's fails unread)
     mmap_anonymous = True  # mmap_zero: private or shared anonymous memory
 
     def read(self, n: int) -> bytes:

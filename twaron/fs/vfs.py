@@ -1251,6 +1251,22 @@ def _rename_events(odir: Inode, ndir: Inode, oname: bytes, nname: bytes, moved: 
 # open file descriptions
 
 
+class Unread:
+    """The data of a write to a file that discards it unread (File.discards_writes): only
+    its length is there, as much as the caller asked to write."""
+
+    __slots__ = ("n",)
+
+    def __init__(self, n: int) -> None:
+        self.n = n
+
+    def __len__(self) -> int:
+        return self.n
+
+    def __getitem__(self, part: slice) -> Unread:
+        return Unread(len(range(self.n)[part]))
+
+
 class File:
     """An open file description (struct file). Subclasses implement the operations.
 
@@ -1266,6 +1282,10 @@ class File:
     seekable = True
     may_block = False  # reads or writes can sleep (pipes, terminals, sockets)
     nowait = False  # Linux's FMODE_NOWAIT: preadv2/pwritev2 take RWF_NOWAIT (else EOPNOTSUPP)
+    # Its writes never read the caller's buffer (Linux's write_null, write_zero, write_full):
+    # the write family passes Unread(count) instead of the bytes, so a buffer that is not
+    # mapped (only access_ok's range check applies) is written as Linux writes it
+    discards_writes = False
     # `seekable` is Linux's FMODE_PREAD | FMODE_PWRITE as well: an open() of a file system
     # object has them; a pipe, a socket, a tty or an anonymous-inode file does not, and
     # pread64 there is ESPIPE before the access mode is looked at. fmode_pwrite False: a

@@ -134,6 +134,7 @@ from twaron.fs.vfs import (
     File,
     Inode,
     Path,
+    Unread,
     can_read,
     can_write,
     permission,
@@ -321,9 +322,23 @@ def _scatter(task: Any, iovs: list[tuple[int, int]], data: bytes) -> None:
         pos += len(chunk)
 
 
-def _gather(task: Any, iovs: list[tuple[int, int]]) -> bytes:
+def _gather(task: Any, f: File, iovs: list[tuple[int, int]]) -> bytes | Unread:
+    """The data of a vectored write to f (its length only, if f discards it unread)."""
+    if f.discards_writes:
+        for base, length in iovs:
+            _user_range(base, length)
+        return Unread(_iov_total(iovs))
     mm = task.mm
     return b"".join(mm.copy_in(base, length) for base, length in iovs if length)
+
+
+def _user_data(task: Any, f: File, buf: int, count: int) -> bytes | Unread:
+    """The data of a write of count bytes at buf to f (copy_from_user, unless f discards
+    them unread: then access_ok's check alone, as Linux's write_null)."""
+    if f.discards_writes:
+        _user_range(buf, count)
+        return Unread(count)
+    return task.mm.copy_in(buf, count) if count else b""
 
 
 def _iov_total(iovs: list[tuple[int, int]]) -> int:
@@ -393,7 +408,7 @@ def _writev(task: Any, f: File, iovs: list[tuple[int, int]], offset: int,
         while off < length and done < total:
             want = min(READ_CHUNK, length - off, total - done)
             try:
-                data = task.mm.copy_in(base + off, want)
+                data = _user_data(task, f, base + off, want)
                 if offset < 0:
                     n = _write(task, f, data, notify=False, nowait=nowait)  # EPIPE's SIGPIPE
                 else:
@@ -436,7 +451,7 @@ def sys_write(task: Any, fd: int, buf: int, count: int, *_: int) -> int:
         count = MAX_RW_COUNT
     if count > READ_CHUNK and _chunked(f):
         return _writev(task, f, [(buf, count)], -1)
-    return _write(task, f, task.mm.copy_in(buf, count) if count else b"")
+    return _write(task, f, _user_data(task, f, buf, count))
 
 
 @syscall("pread64")
@@ -487,7 +502,7 @@ def sys_pwrite64(task: Any, fd: int, buf: int, count: int, offset: int, *_: int)
     if count > READ_CHUNK and _chunked(f):
         return _writev(task, f, [(buf, count)], off)
     try:
-        n = f.pwrite(_fsize(task, f, task.mm.copy_in(buf, count) if count else b"", off), off)
+        n = f.pwrite(_fsize(task, f, _user_data(task, f, buf, count), off), off)
     except KernelError as e:
         if e.errno == EPIPE:
             sigs.send_signal(task.kernel, task.group, SIGPIPE)
@@ -507,7 +522,7 @@ def sys_writev(task: Any, fd: int, iov: int, cnt: int, *_: int) -> int:
     iovs = _read_iov(task, iov, cnt)
     if _iov_total(iovs) > READ_CHUNK and _chunked(f):
         return _writev(task, f, iovs, -1)
-    return _write(task, f, _gather(task, iovs)[:MAX_RW_COUNT])
+    return _write(task, f, _gather(task, f, iovs)[:MAX_RW_COUNT])
 
 
 @syscall("preadv")
@@ -526,7 +541,7 @@ def sys_pwritev(task: Any, fd: int, iov: int, cnt: int, pos: int, *_: int) -> in
     iovs = _read_iov(task, iov, cnt)
     if _iov_total(iovs) > READ_CHUNK and _chunked(f):
         return _writev(task, f, iovs, s64(pos))
-    data = _fsize(task, f, _gather(task, iovs)[:MAX_RW_COUNT], pos)
+    data = _fsize(task, f, _gather(task, f, iovs)[:MAX_RW_COUNT], pos)
     return _modified(f, f.pwrite(data, pos))
 
 
@@ -590,7 +605,7 @@ def sys_pwritev2(task: Any, fd: int, iov: int, cnt: int, pos_l: int, pos_h: int,
     nowait = _rw_flags(f, flags)
     if not flags & RWF_APPEND and _iov_total(iovs) > READ_CHUNK and _chunked(f):
         return _writev(task, f, iovs, pos, nowait)
-    data = _gather(task, iovs)[:MAX_RW_COUNT]
+    data = _gather(task, f, iovs)[:MAX_RW_COUNT]
     pwrite = f.pwrite_nowait if nowait else f.pwrite
     if flags & RWF_APPEND and f.inode.is_reg:
         end = f.inode.size
