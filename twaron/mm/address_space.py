@@ -807,24 +807,23 @@ class AddressSpace:
         return done
 
     def read_cstring(self, addr: int, limit: int = 4096) -> bytes:
-        """A NUL-terminated string (without the NUL); ENAMETOOLONG if none within limit."""
+        """A NUL-terminated string (without the NUL); ENAMETOOLONG if none within limit.
+        Most strings (paths, argv) end in their first page: one find and one slice."""
         buf = self.mem.buf
-        pa = self._user_phys(addr, False)  # most strings (paths, argv) end in their page
-        end = buf.find(b"\0", pa, pa + min(PAGE_SIZE - (addr & (PAGE_SIZE - 1)), limit))
-        if end >= 0:
-            return buf[pa:end]
-        out = bytearray()
-        while len(out) < limit:
-            chunk = PAGE_SIZE - (addr & (PAGE_SIZE - 1))
+        parts: list[bytes] = []
+        left = limit
+        while left > 0:
+            chunk = min(PAGE_SIZE - (addr & (PAGE_SIZE - 1)), left)
             pa = self._user_phys(addr, False)
             end = buf.find(b"\0", pa, pa + chunk)
             if end >= 0:
-                out += buf[pa:end]
-                if len(out) > limit - 1:
-                    break
-                return bytes(out)
-            out += buf[pa : pa + chunk]
+                if not parts:
+                    return buf[pa:end]
+                parts.append(buf[pa:end])
+                return b"".join(parts)
+            parts.append(buf[pa : pa + chunk])
             addr += chunk
+            left -= chunk
         raise KernelError(ENAMETOOLONG)
 
     def read_u64(self, addr: int) -> int:

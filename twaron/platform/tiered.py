@@ -56,6 +56,7 @@ import ctypes
 import time
 from collections import OrderedDict
 from collections.abc import Callable
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from unicorn import UC_HOOK_INSN
@@ -100,12 +101,12 @@ TRANSLATION_BOUND = 2  # a stretch under this many times its blocks' cost is no 
 DEFAULT_EXIT_NS = 40_000  # when the calibration cannot run (a VMX host's ring-0 entry)
 CALIBRATION_EXITS = 9
 STATS_KEPT = 4096  # tasks whose tier figures stay readable after they end (profile, tests)
-# Coarse evidence (see _coarse): a task on Unicorn whose run time per exit, syscall handlers
+# Coarse evidence (see _window): a task on Unicorn whose run time per exit, syscall handlers
 # included, stays under COARSE_FRACTION of the rule's threshold cannot be measured as a
 # compute task by the rule either, so its stretches are not timed one by one
 COARSE_FRACTION = 0.5
 COARSE_WINDOW_NS = 1_000_000  # run time a coarse window spans before it is judged
-PRECISE_SAMPLES = 64  # timed stretches, all short, after which a task goes back to coarse
+TIMED_SAMPLES = 64  # timed stretches, all short, after which a task goes back to coarse
 
 # Feature words of the CPUID table that hold what both CPUs must be able to run: the bits
 # kept are those Unicorn's model and KVM both offer.
@@ -225,7 +226,7 @@ class TieredPlatform:
         self.coarse_ns = COARSE_FRACTION * self.up_ns
         if self.uc.exact_stops:  # else a stop from outside could repeat a store
             self.uc.stop_wanted = self._long_stretch
-        self.uc.on_narrow = self._uc_narrowed
+        self.uc.on_narrow = partial(self._narrowed, tier=UC)  # KVM hears of it
         self.syscall_entry = syscall_entry
         # x87/SSE batch buffers for Unicorn
         n = len(FX_REGS)
@@ -450,7 +451,7 @@ class TieredPlatform:
         stretch = self._stretch
         long_ns = self.long_ns
         up_ns = self.up_ns
-        coarse_ns = COARSE_FRACTION * up_ns
+        coarse_ns = self.coarse_ns
         untranslated = self._untranslated
 
         def tiered_entry(task: Any, nr: int, a0: int, a1: int, a2: int, a3: int, a4: int,
@@ -473,11 +474,11 @@ class TieredPlatform:
                 move = mean >= up_ns and st.since_ns >= MIN_EVIDENCE_NS
             ret = entry(task, nr, a0, a1, a2, a3, a4, a5)
             mm = task.mm
-            if mm is not None and mm.tlb_dirty:  # KVM hears of it from _uc_narrowed
+            if mm is not None and mm.tlb_dirty:  # KVM hears of it from uc.on_narrow
                 st.mean *= ZAP_DECAY
             if move:
                 uc.request_stop()
-            elif st.samples >= PRECISE_SAMPLES and st.mean < coarse_ns:
+            elif st.samples >= TIMED_SAMPLES and st.mean < coarse_ns:
                 st.timed = False  # all short: coarse from the next run
             st.resume_tb = uc.translations
             st.resume_ns = clock()
@@ -579,11 +580,6 @@ class TieredPlatform:
         uc.on_window = None
         st.resume_tb = uc.translations
         st.resume_ns = time.perf_counter_ns()
-
-    def _uc_narrowed(self, mm: Any) -> None:
-        """(From Unicorn's syscall path.) A syscall narrowed mm's mappings."""
-        if id(mm) in self.kvm.shadowed:
-            self.kvm.tlb_flush_pending = True
 
     def _untranslated(self, st: TierStats, ns: int) -> int:
         """A Unicorn stretch without what translating its new blocks cost; -1 when that

@@ -85,6 +85,7 @@ TIME_SLICE = 0.02  # seconds a task runs before it yields to others that want th
 # never make one). The stop is exact once only_block_start_exits() holds.
 FORCED_STOP_SLICES = 10
 LOOKS_PER_SLICE = 4  # the tiered platform's stop_wanted is asked every TIME_SLICE / 4
+WINDOW_EVERY = 15  # a mask of the syscall count: on_window is looked at every 16th syscall
 # The start of Unicorn 2's check_exit_request_x86_64, which emits a call to the exit check
 # after every guest load and store: `mov rsi, [rdi + uc]; cmp byte [rsi + no_exit_request],
 # 0` (the flag Unicorn keeps for ARM's IT blocks; x86 never sets it).
@@ -1021,7 +1022,6 @@ class SyscallShim:
         self.struct.exception = address
 
 
-WINDOW_EVERY = 15  # a mask of the syscall count: on_window is looked at every 16th syscall
 RFLAGS_TF = 0x100
 _PREFIXES = frozenset((0x26, 0x2E, 0x36, 0x3E, 0x64, 0x65, 0x66, 0x67, 0xF0, 0xF2, 0xF3))
 # pushf popf int3 int n into iret icebp hlt: they see or change the trap flag, or trap
