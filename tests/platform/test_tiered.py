@@ -274,3 +274,22 @@ def test_instruction_unicorn_lacks_runs_on_kvm():
     assert out == b"avx sum 11 88\nud2: SIGILL\n"
     st = kernel.platform.stats[1]
     assert st.sticky and st.moves_up == 1 and st.moves_down == 0
+
+
+@needs_kvm
+@pytest.mark.parametrize("shim", ["1", "0"])
+def test_cpuid_answers_from_the_table(shim, monkeypatch):
+    """The guest's CPUID on Unicorn is the table's answer, leaf by leaf (subleaves, leaves
+    above the highest, upper register halves zeroed), whether the C hook gives it
+    (platform/uc_shim.c) or, without the shim, Python's."""
+    monkeypatch.setenv("TWARON_UC_SHIM", shim)
+    status, out, kernel = run_tiered("cpuid_dump")
+    p = kernel.platform
+    assert status == 0 and (p.uc._shim is not None) == (shim == "1")
+    lines = out.decode().splitlines()
+    assert len(lines) == 21
+    for line in lines:
+        key, *words = line.split()
+        leaf_hex, sub = key.split(".")
+        leaf = int(leaf_hex, 16)
+        assert [int(w, 16) for w in words] == list(p.cpuid(leaf, int(sub))), line

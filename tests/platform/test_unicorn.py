@@ -9,6 +9,7 @@ import ctypes
 import threading
 import time
 
+import pytest
 from unicorn import UC_ARCH_X86, UC_MODE_64, Uc
 from unicorn import x86_const as X
 from unicorn.unicorn_py3.unicorn import uclib
@@ -91,3 +92,18 @@ def test_syscall_registers_with_and_without_the_shim(build_c, monkeypatch):
         assert b"no" not in got.stdout.replace(b"is the pid yes", b""), got.stdout
         outputs.append(got.stdout)
     assert outputs[0] == outputs[1]
+
+
+@pytest.mark.parametrize("shim", ["1", "0"])
+def test_timer_preempts_a_loop_with_and_without_the_shim(build_c, monkeypatch, shim):
+    """The timer thread waits in C where the shim is (twaron_tick_wait), in Python where it
+    is not; either way a loop that makes no syscall is stopped once another process wants
+    the CPU, exactly (contract preempt_exact: its parent only runs when the loop is)."""
+    import harness  # tests/contract (conftest.py puts it on the path)
+
+    monkeypatch.setenv("TWARON_UC_SHIM", shim)
+    prog = next(p for p in harness.c_programs() if p.name == "preempt_exact")
+    got = harness.run_twaron(["/prog"], files={harness.GUEST_PROG: build_c(prog)},
+                             platform="unicorn")  # fmt: skip
+    expected = harness.load_expected("c")["preempt_exact"]
+    assert (got.returncode, got.stdout.decode()) == (expected["exit"], expected["stdout"])

@@ -59,15 +59,14 @@ from collections.abc import Callable
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
-from unicorn import UC_HOOK_INSN
 from unicorn import x86_const as X
 
 from twaron.arch.x86_64.constants import X86_TRAP_UD
+from twaron.platform import cpuid
 from twaron.platform.base import Event, SyscallEntry, Thread, UserRegs
 from twaron.platform.kvm import KvmCpu, KvmPlatform
 from twaron.platform.kvm import _cpuid_fix as _kvm_cpuid_fix
-from twaron.platform.uc_determinism import SUBLEAF_LEAVES
-from twaron.platform.unicorn import L_RAX, L_RBX, L_RCX, L_RDX, UnicornPlatform
+from twaron.platform.unicorn import UnicornPlatform
 
 if TYPE_CHECKING:
     from twaron.mm.physmem import PhysMem
@@ -131,8 +130,7 @@ class TierStats:
 
     __slots__ = ("tid", "mean", "samples", "since_ns", "resume_ns", "resume_tb", "run_ns",
                  "user_ns", "exits", "translated", "moves_up", "moves_down", "sticky",
-                 "new_image", "timed", "resume_sys", "mark_ns", "mark_sys", "look_ns",
-                 "look_sys")  # fmt: skip
+                 "new_image", "timed", "resume_sys", "mark_ns", "mark_sys")  # fmt: skip
 
     def __init__(self, tid: int = 0) -> None:
         self.tid = tid
@@ -154,8 +152,6 @@ class TierStats:
         self.resume_sys = 0  # Unicorn's syscall count when user code last resumed
         self.mark_ns = 0  # a coarse run's window: since when, syscalls then
         self.mark_sys = 0
-        self.look_ns = 0  # the timer thread's last look at a coarse run: when, syscalls then
-        self.look_sys = 0
 
     def restart(self) -> None:
         """Arrival on a tier: the evidence starts over (the tiers' stretches differ)."""
@@ -206,7 +202,7 @@ class TieredPlatform:
             self.uc.close()
             raise
         self._intersect_cpuid()
-        self._install_cpuid_hook()
+        self.uc.answer_cpuid(self.cpuid_table, self.top_leaf)
         self.exit_ns = self._calibrate()
         self.up_ns = UP_EXITS * self.exit_ns
         self.down_ns = DOWN_EXITS * self.exit_ns
@@ -526,11 +522,12 @@ class TieredPlatform:
                 st.mean += (self.exit_ns - st.mean) * WEIGHT
         return self._leave(st, tier)
 
-    def _long_stretch(self) -> bool:
-        """(Asked by Unicorn's timer thread.) Whether the task on Unicorn has run user code
-        for MIN_EVIDENCE_NS without an exit: stopped, the stretch is measured and the task
-        moves to KVM now if the rule says so, not at its next exit (a syscall-free loop
-        would otherwise stay emulated to its end)."""
+    def _long_stretch(self, quiet_since: int) -> bool:
+        """(Asked by Unicorn's timer thread, when the run has made no syscall since
+        quiet_since.) Whether the task on Unicorn has run user code for MIN_EVIDENCE_NS
+        without an exit: stopped, the stretch is measured and the task moves to KVM now if
+        the rule says so, not at its next exit (a syscall-free loop would otherwise stay
+        emulated to its end)."""
         task = self.uc.current
         if task is None or self.active is not self.uc:
             return False
@@ -539,15 +536,14 @@ class TieredPlatform:
         n = self.uc.syscalls
         if st.timed or n == st.resume_sys:  # the stretch's start is known
             return now - st.resume_ns > MIN_EVIDENCE_NS
-        # A coarse run that made syscalls: when none was made since the last look, the
-        # stretch began before it. Stopped, it is timed from then (a lower bound).
-        if n == st.look_sys and st.resume_ns < st.look_ns and now - st.look_ns > MIN_EVIDENCE_NS:
+        # A coarse run that made syscalls: the stretch began before quiet_since (the timer's
+        # look at which the syscall count last moved). Stopped, it is timed from then (a
+        # lower bound).
+        if st.resume_ns < quiet_since and now - quiet_since > MIN_EVIDENCE_NS:
             st.exits[UC] += n - st.resume_sys
-            st.resume_ns, st.resume_sys = st.look_ns, n
+            st.resume_ns, st.resume_sys = quiet_since, n
             st.resume_tb = self.uc.translations
             return True
-        if n != st.look_sys or st.look_ns < st.resume_ns:
-            st.look_ns, st.look_sys = now, n
         return False
 
     def _coarse(self, st: TierStats, event: Event) -> bool:
@@ -817,16 +813,8 @@ class TieredPlatform:
     # ---- one CPUID ----------------------------------------------------------------------
 
     def _unicorn_cpuid(self) -> dict[tuple[int, int], list[int]]:
-        uc = self.uc
-        table: dict[tuple[int, int], list[int]] = {}
-        top = uc.boot_cpuid(0, 0)[0]
-        ext = uc.boot_cpuid(0x8000_0000, 0)[0]
-        for leaf in [*range(0, min(top, 0x20) + 1),
-                     *range(0x8000_0000, min(ext, 0x8000_0020) + 1)]:  # fmt: skip
-            for sub in range(SUBLEAF_LEAVES.get(leaf, 1)):
-                table[(leaf, sub)] = list(uc.boot_cpuid(leaf, sub))
-        self.top_leaf = top
-        return table
+        table, self.top_leaf = cpuid.model_table(self.uc.boot_cpuid)
+        return {key: list(words) for key, words in table.items()}
 
     def _kvm_cpuid(self, function: int, index: int, regs: list[int]) -> None:
         """KVM's CPUID entries become the table's (feature words: both CPUs' bits)."""
@@ -847,60 +835,8 @@ class TieredPlatform:
                 for r in words:
                     self.cpuid_table[key][r] &= offer[r]
 
-    def cpuid(self, leaf: int, subleaf: int) -> list[int]:
-        table = self.cpuid_table
-        found = table.get((leaf, subleaf if leaf in SUBLEAF_LEAVES else 0))
-        if found is not None:
-            return found
-        if leaf < 0x8000_0000 and leaf > self.top_leaf:
-            return table.get((self.top_leaf, 0), [0, 0, 0, 0])  # Intel: the highest leaf's
-        return [0, 0, 0, 0]
-
-    def _install_cpuid_hook(self) -> None:
-        uc = self.uc
-        add = ctypes.CDLL(uc.uclib_name).uc_hook_add
-        add.argtypes = [ctypes.c_void_p, ctypes.POINTER(ctypes.c_size_t), ctypes.c_int,
-                        ctypes.c_void_p, ctypes.c_void_p, ctypes.c_uint64, ctypes.c_uint64,
-                        ctypes.c_int]  # fmt: skip
-        cb = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p, ctypes.c_void_p)(
-            self._live_cpuid_hook() or self._on_cpuid)
-        uc._keep.append(cb)
-        hook = ctypes.c_size_t()
-        if add(uc.uch, ctypes.byref(hook), UC_HOOK_INSN, ctypes.cast(cb, ctypes.c_void_p),
-               None, 1, 0, X.UC_X86_INS_CPUID):  # fmt: skip
-            raise RuntimeError("uc_hook_add(cpuid) failed")
-
-    def _live_cpuid_hook(self) -> Callable[[int, int], int] | None:
-        """_on_cpuid written out over QEMU's live registers, when Unicorn found them: the
-        table's entry for the leaf in one dict lookup (cpuid() for the rest), no calls."""
-        uc = self.uc
-        live = uc._live
-        if live is None:
-            return None
-        table, cpuid, fail = self.cpuid_table, self.cpuid, uc.fail
-        subleaf_leaves = SUBLEAF_LEAVES
-
-        def on_cpuid(_uch: int, _ud: int) -> int:
-            try:
-                leaf, sub = live[L_RAX] & 0xFFFF_FFFF, live[L_RCX] & 0xFFFF_FFFF
-                found = table.get((leaf, sub if leaf in subleaf_leaves else 0))
-                if found is None:
-                    found = cpuid(leaf, sub)
-                live[L_RAX], live[L_RBX], live[L_RCX], live[L_RDX] = found
-            except BaseException as exc:  # noqa: BLE001 - surfaced from run() as an oops
-                fail(exc)
-            return 1
-
-        return on_cpuid
-
-    def _on_cpuid(self, _uch: int, _ud: int) -> int:
-        uc = self.uc
-        try:
-            a, b, c, d = self.cpuid(*uc.cpuid_args())
-            uc.set_cpuid_result(a, b, c, d)
-        except BaseException as exc:  # noqa: BLE001 - surfaced from run() as an oops
-            uc.fail(exc)
-        return 1  # done: Unicorn's own CPUID is skipped
+    def cpuid(self, leaf: int, subleaf: int) -> cpuid.Words:
+        return cpuid.lookup(self.cpuid_table, self.top_leaf, leaf, subleaf)
 
 
 BLOCK = 256  # bytes of the dirty bitmap looked at together (2048 pages)

@@ -31,8 +31,10 @@ import hashlib
 import mmap
 from typing import TYPE_CHECKING
 
-from unicorn import UC_HOOK_BLOCK, UC_HOOK_INSN
+from unicorn import UC_HOOK_BLOCK
 from unicorn import x86_const as X
+
+from twaron.platform import cpuid
 
 if TYPE_CHECKING:
     from twaron.platform.unicorn import UnicornPlatform
@@ -117,9 +119,6 @@ RDTSCP_ENTRY = 0x1F
 
 CPUID_RDRAND = 1 << 30  # leaf 1, ECX
 CPUID_RDSEED = 1 << 18  # leaf 7 subleaf 0, EBX
-# Leaves whose answer depends on the subleaf in ECX, and how many subleaves the table keeps.
-SUBLEAF_LEAVES = {4: 8, 7: 4, 0xB: 4, 0xD: 16, 0xF: 4, 0x10: 4, 0x12: 4, 0x14: 4, 0x17: 4,
-                  0x18: 4, 0x1F: 4}  # fmt: skip
 
 
 class CodeBudget(ctypes.Structure):
@@ -163,7 +162,6 @@ class DeterministicCpu:
         self.tsc_state = TscState(ctypes.addressof(self.budget), 0, 0, 0, 0, reg_write.value, 0)
         self._rdrand_off(env)
         self.cpuid_table = self._cpuid_table()
-        self._hooks: list[object] = []
         self._install()
 
     # ---- the code budget ------------------------------------------------------------------
@@ -201,14 +199,8 @@ class DeterministicCpu:
         """CPUID as Unicorn's CPU model answers it (at boot, before the hook exists)."""
         return self.platform.boot_cpuid(leaf, subleaf)
 
-    def _cpuid_table(self) -> dict[tuple[int, int], tuple[int, int, int, int]]:
-        table: dict[tuple[int, int], tuple[int, int, int, int]] = {}
-        top = self.run_cpuid(0, 0)[0]
-        ext = self.run_cpuid(0x8000_0000, 0)[0]
-        leaves = [*range(0, min(top, 0x20) + 1), *range(0x8000_0000, min(ext, 0x8000_0020) + 1)]
-        for leaf in leaves:
-            for sub in range(SUBLEAF_LEAVES.get(leaf, 1)):
-                table[(leaf, sub)] = self.run_cpuid(leaf, sub)
+    def _cpuid_table(self) -> cpuid.Table:
+        table, top = cpuid.model_table(self.run_cpuid)
         a, b, c, d = table[(1, 0)]
         table[(1, 0)] = (a, b, c | CPUID_RDRAND, d)
         if (7, 0) in table:
@@ -222,15 +214,8 @@ class DeterministicCpu:
         text = repr(sorted(self.cpuid_table.items())).encode()
         return hashlib.sha256(text).hexdigest()
 
-    def cpuid(self, leaf: int, subleaf: int) -> tuple[int, int, int, int]:
-        table = self.cpuid_table
-        sub = subleaf if leaf in SUBLEAF_LEAVES else 0
-        found = table.get((leaf, sub))
-        if found is not None:
-            return found
-        if leaf < 0x8000_0000 and leaf > self.top_leaf:
-            return table.get((self.top_leaf, 0), (0, 0, 0, 0))  # Intel: the highest leaf's
-        return (0, 0, 0, 0)
+    def cpuid(self, leaf: int, subleaf: int) -> cpuid.Words:
+        return cpuid.lookup(self.cpuid_table, self.top_leaf, leaf, subleaf)
 
     def _install(self) -> None:
         p = self.platform
@@ -242,24 +227,7 @@ class DeterministicCpu:
         if add(p.uch, ctypes.byref(hook), UC_HOOK_BLOCK, self._hook_addr,
                ctypes.addressof(self.budget), 1, 0):  # fmt: skip
             raise RuntimeError("uc_hook_add(block budget) failed")
-        cb = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p, ctypes.c_void_p)(self._on_cpuid)
-        self._hooks.append(cb)
         state = ctypes.addressof(self.tsc_state)
-        add.argtypes = add.argtypes + [ctypes.c_int]
-        hooks = ((X.UC_X86_INS_RDTSC, self._tsc_addr, state),
-                 (X.UC_X86_INS_RDTSCP, self._tsc_addr + RDTSCP_ENTRY, state),
-                 (X.UC_X86_INS_CPUID, ctypes.cast(cb, ctypes.c_void_p), None))  # fmt: skip
-        for insn, fn, data in hooks:
-            if add(p.uch, ctypes.byref(hook), UC_HOOK_INSN, fn, data, 1, 0, insn):
-                raise RuntimeError(f"uc_hook_add(instruction {insn}) failed")
-
-    # ---- CPUID (return 1: the instruction is done, skip Unicorn's) -------------------------
-
-    def _on_cpuid(self, _uch: int, _ud: int) -> int:
-        try:
-            p = self.platform
-            a, b, c, d = self.cpuid(*p.cpuid_args())
-            p.set_cpuid_result(a, b, c, d)
-        except BaseException as exc:  # noqa: BLE001
-            self.platform.fail(exc)
-        return 1
+        p._hook_insn(X.UC_X86_INS_RDTSC, self._tsc_addr, state)
+        p._hook_insn(X.UC_X86_INS_RDTSCP, self._tsc_addr + RDTSCP_ENTRY, state)
+        p.answer_cpuid(self.cpuid_table, self.top_leaf)

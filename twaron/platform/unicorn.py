@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import ctypes
 import os
+import struct
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -71,6 +72,7 @@ from twaron.arch.x86_64.constants import (
     X86_TRAP_UD,
 )
 from twaron.clock import host_tsc
+from twaron.platform import cpuid
 from twaron.platform.base import Event, SyscallEntry, Thread, UserRegs
 from twaron.platform.uc_determinism import DeterministicCpu
 
@@ -85,6 +87,10 @@ TIME_SLICE = 0.02  # seconds a task runs before it yields to others that want th
 # never make one). The stop is exact once only_block_start_exits() holds.
 FORCED_STOP_SLICES = 10
 LOOKS_PER_SLICE = 4  # the tiered platform's stop_wanted is asked every TIME_SLICE / 4
+TIME_SLICE_NS = int(TIME_SLICE * 1e9)
+# What the timer's wait reports (uc_shim.c's twaron_tick_wait): the platform is closed; the
+# run in progress has lasted a slice; it made no syscall during a whole look (bits).
+TICK_CLOSED, TICK_SLICE, TICK_QUIET = -1, 1, 2
 WINDOW_EVERY = 15  # a mask of the syscall count: on_window is looked at every 16th syscall
 # The start of Unicorn 2's check_exit_request_x86_64, which emits a call to the exit check
 # after every guest load and store: `mov rsi, [rdi + uc]; cmp byte [rsi + no_exit_request],
@@ -224,6 +230,7 @@ class UnicornPlatform:
         self._exc_live = ctypes.c_int32.from_address(env + self._exc_offset) if env else None
         if self._shim is not None and env:
             self._shim.set_exception_field(env + self._exc_offset)
+        self._env = env
         self._live = self._live_regs(env)
         self._live_args = self._live[:L_R10 + 1] if self._live is not None else None
         self._sc_flags = _RegBatch(("rflags",))
@@ -232,13 +239,18 @@ class UnicornPlatform:
         # on every address-space switch
         self._cr3 = _RegBatch(("cr3",), {"cr3": X.UC_X86_REG_CR3})
         self.syscall_rflags = 0
-        self._slice = 0
+        # runs[0] is odd while a run is in progress (the timer watches it), in the shim's
+        # memory where there is one
+        self._runs = self._shim.runs if self._shim is not None else memoryview(
+            bytearray(8)).cast("Q")
+        self._tick_state = [0, 0, 0, 0]  # _tick_wait_py's: the run seen, its calls, when, steps
         self.need_resched = False
         # Set by the kernel: whether another task, a timer or the host is waiting for the CPU.
         self.others_want_cpu: Callable[[], bool] = lambda: True
         # Set by the tiered platform (read by the timer thread when the stops are exact):
-        # whether the running stretch of user code should end now.
-        self.stop_wanted: Callable[[], bool] | None = None
+        # whether the running stretch of user code, which has made no syscall since the time
+        # given (perf_counter_ns), should end now.
+        self.stop_wanted: Callable[[int], bool] | None = None
         self._closed = False
         # --deterministic: a code budget instead of the timer thread, virtual RDTSC, a fixed
         # CPUID (platform/uc_determinism.py). The budgets of the next run (set_budget) and
@@ -281,23 +293,46 @@ class UnicornPlatform:
         cb_out = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_uint32, ctypes.c_int,
                                   ctypes.c_uint32, ctypes.c_void_p)(self._on_port_io)  # fmt: skip
         self._keep += [cb_int, cb_in, cb_out]
-        add = ctypes.CDLL(uclib._name).uc_hook_add
-        add.argtypes = [
-            ctypes.c_void_p, ctypes.POINTER(ctypes.c_size_t), ctypes.c_int, ctypes.c_void_p,
-            ctypes.c_void_p, ctypes.c_uint64, ctypes.c_uint64, ctypes.c_int,
-        ]  # fmt: skip
         ptr = ctypes.cast
-        if add(self.uch, ctypes.byref(hook), UC_HOOK_INSN, sys_hook, sys_data, 1, 0,
-               X.UC_X86_INS_SYSCALL):  # fmt: skip
-            raise RuntimeError("uc_hook_add(syscall) failed")
+        self._hook_insn(X.UC_X86_INS_SYSCALL, sys_hook, sys_data)
         for cb, insn in ((cb_in, X.UC_X86_INS_IN), (cb_out, X.UC_X86_INS_OUT)):
-            if add(self.uch, ctypes.byref(hook), UC_HOOK_INSN, ptr(cb, ctypes.c_void_p),
-                   None, 1, 0, insn):  # fmt: skip
-                raise RuntimeError("uc_hook_add(in/out) failed")
-        add.argtypes = add.argtypes[:-1]
+            self._hook_insn(insn, ptr(cb, ctypes.c_void_p).value, None)
+        add = ctypes.CDLL(uclib._name).uc_hook_add
+        add.argtypes = [ctypes.c_void_p, ctypes.POINTER(ctypes.c_size_t), ctypes.c_int,
+                        ctypes.c_void_p, ctypes.c_void_p, ctypes.c_uint64, ctypes.c_uint64]
         if add(self.uch, ctypes.byref(hook), UC_HOOK_INTR, ptr(cb_int, ctypes.c_void_p),
                None, 1, 0):  # fmt: skip
             raise RuntimeError("uc_hook_add(intr) failed")
+
+    def _hook_insn(self, insn: int, fn: int | None, data: int | None) -> None:
+        """An instruction hook (UC_HOOK_INSN) on every address: fn(uc, ..., data)."""
+        add = ctypes.CDLL(uclib._name).uc_hook_add
+        add.argtypes = [ctypes.c_void_p, ctypes.POINTER(ctypes.c_size_t), ctypes.c_int,
+                        ctypes.c_void_p, ctypes.c_void_p, ctypes.c_uint64, ctypes.c_uint64,
+                        ctypes.c_int]  # fmt: skip
+        hook = ctypes.c_size_t()
+        if add(self.uch, ctypes.byref(hook), UC_HOOK_INSN, fn, data, 1, 0, insn):
+            raise RuntimeError(f"uc_hook_add(instruction {insn}) failed")
+
+    def answer_cpuid(self, table: cpuid.Table, top: int) -> None:
+        """From now on the guest's CPUID answers from table (platform/cpuid.py; read now,
+        later changes to it are not seen): in C where the shim and the live registers are
+        there, else in Python."""
+        if self._shim is not None and self._live is not None:
+            fn, data = self._shim.cpuid_hook(table, top, self._env)
+        else:
+            def on_cpuid(_uch: int, _ud: int) -> int:
+                try:
+                    a, b, c, d = cpuid.lookup(table, top, *self.cpuid_args())
+                    self.set_cpuid_result(a, b, c, d)
+                except BaseException as exc:  # noqa: BLE001 - surfaced from run() as an oops
+                    self.fail(exc)
+                return 1  # done: Unicorn's own CPUID is skipped
+
+            cb = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p, ctypes.c_void_p)(on_cpuid)
+            self._keep.append(cb)
+            fn, data = ctypes.cast(cb, ctypes.c_void_p).value, None
+        self._hook_insn(X.UC_X86_INS_CPUID, fn, data)
 
     def count_translations(self) -> None:
         """Count the blocks QEMU translates in `translations`: Unicorn calls its
@@ -795,9 +830,10 @@ class UnicornPlatform:
         if det is not None:
             det.arm(self._code_budget)
             self.budget_hit = False
-        self._slice += 1
+        runs = self._runs
+        runs[0] += 1
         err = self._emu_start(self.uch, rip, NEVER, 0, 0)
-        self._slice += 1
+        runs[0] += 1
         if self.oops is not None:
             exc, self.oops = self.oops, None
             self._fault_state = None
@@ -947,39 +983,71 @@ class UnicornPlatform:
         want it is asked to yield at its next syscall, and stopped outright if it makes none
         for FORCED_STOP_SLICES slices. A run the tiered platform wants back (stop_wanted:
         a long stretch without exits, cheaper on KVM) is stopped at once; it is asked
-        LOOKS_PER_SLICE times a slice."""
-        seen, slices, looks = -1, 0, 0
-        while not self._closed:
+        LOOKS_PER_SLICE times a slice while the run makes no syscall.
+
+        The thread waits in C where the shim is (twaron_tick_wait), without the GIL: a
+        Python thread that woke every few milliseconds took the GIL from the syscall path
+        each time, and on this kind of host the hand-back cost the guest ~3% of a
+        syscall-dense run (shell_noop on auto)."""
+        wait = self._shim.tick_wait if self._shim is not None else self._tick_wait_py
+        slices, last = 0, -1
+        while True:
             wanted = self.stop_wanted
-            time.sleep(TIME_SLICE if wanted is None else TIME_SLICE / LOOKS_PER_SLICE)
-            s = self._slice
-            if not (s & 1 and s == seen):
-                seen, slices, looks = s, 0, 0
-                continue
+            looks = LOOKS_PER_SLICE if wanted is not None else 1
+            why, since, run = wait(TIME_SLICE_NS // looks, looks, wanted is not None)
+            if why == TICK_CLOSED:
+                return
             try:  # both read the kernel's state while the main thread may be changing it
-                if wanted is not None:
-                    if not self.in_syscall and wanted():
-                        self._emu_stop(self.uch)
-                        continue
-                    looks += 1
-                    if looks < LOOKS_PER_SLICE:
-                        continue
-                    looks = 0
+                if (why & TICK_QUIET and wanted is not None and not self._in_syscall()
+                        and wanted(since)):  # fmt: skip
+                    self._emu_stop(self.uch)
+                    continue
+                if not why & TICK_SLICE:
+                    continue
                 want = self.others_want_cpu()
             except Exception:  # noqa: BLE001 - a dead timer thread would never preempt again
                 want = True  # a needless yield costs nothing
-            if not want:
-                slices = 0
-                continue
+            if run != last or not want:
+                slices, last = 0, run
+                if not want:
+                    continue
             slices += 1
             self.need_resched = True
             if slices >= FORCED_STOP_SLICES:
                 self._emu_stop(self.uch)
                 slices = 0
 
+    def _tick_wait_py(self, step_ns: int, slice_steps: int, quiet: bool) -> tuple[int, int, int]:
+        """twaron_tick_wait (uc_shim.c) in Python, where there is no shim: (what happened,
+        since when the run has made no syscall, the run)."""
+        w = self._tick_state
+        while not self._closed:
+            time.sleep(step_ns / 1e9)
+            r, n, now = self._runs[0], self.syscalls, time.perf_counter_ns()
+            if not r & 1 or r != w[0]:  # no run, or a new one since the last step
+                w[:] = [r, n, now, 0]
+                continue
+            why = 0
+            if n != w[1]:
+                w[1], w[2] = n, now
+            elif quiet and not self.in_syscall:
+                why |= TICK_QUIET
+            w[3] += 1
+            if w[3] >= slice_steps:
+                w[3] = 0
+                why |= TICK_SLICE
+            if why:
+                return why, w[2], r
+        return TICK_CLOSED, 0, 0
+
+    def _in_syscall(self) -> bool:
+        """In the syscall hook, or about to enter Python from its C first step."""
+        return self.in_syscall or (self._shim is not None and bool(self._shim.in_syscall[0]))
+
     def close(self) -> None:
         self._closed = True
-
+        if self._shim is not None:
+            self._shim.struct.closed = 1
 
 
 class SyscallShim:
@@ -990,7 +1058,12 @@ class SyscallShim:
     class _Data(ctypes.Structure):
         _fields_ = [("reg_read", ctypes.c_void_p), ("handler", ctypes.c_void_p),
                     ("exception", ctypes.c_void_p), ("rflags_id", ctypes.c_int32),
-                    ("pad", ctypes.c_int32), ("rflags", ctypes.c_uint64)]  # fmt: skip
+                    ("pad", ctypes.c_int32), ("rflags", ctypes.c_uint64),
+                    ("runs", ctypes.c_uint64), ("syscalls", ctypes.c_uint64),
+                    ("in_syscall", ctypes.c_int32), ("closed", ctypes.c_int32),
+                    ("seen", ctypes.c_uint64), ("seen_calls", ctypes.c_uint64),
+                    ("changed_ns", ctypes.c_uint64), ("steps", ctypes.c_uint32),
+                    ("pad2", ctypes.c_uint32)]  # fmt: skip
 
     def __init__(self, lib: ctypes.CDLL, uclib_: ctypes.CDLL) -> None:
         self.lib = lib
@@ -999,8 +1072,16 @@ class SyscallShim:
         self.struct.reg_read = ctypes.cast(uclib_.uc_reg_read, ctypes.c_void_p).value
         self.struct.rflags_id = X.UC_X86_REG_RFLAGS
         self.data = ctypes.addressof(self.struct)
-        where = self.data + self._Data.rflags.offset
-        self.rflags = memoryview((ctypes.c_uint64 * 1).from_address(where)).cast("B").cast("Q")
+        self.rflags = self._field("rflags", ctypes.c_uint64, "Q")
+        self.runs = self._field("runs", ctypes.c_uint64, "Q")
+        self.in_syscall = self._field("in_syscall", ctypes.c_int32, "i")
+        wait = lib.twaron_tick_wait
+        wait.argtypes = [ctypes.c_void_p, ctypes.c_uint64, ctypes.c_uint32, ctypes.c_int,
+                         ctypes.POINTER(ctypes.c_uint64), ctypes.POINTER(ctypes.c_uint64)]
+        wait.restype = ctypes.c_int
+        self._wait = wait
+        self._since, self._run = ctypes.c_uint64(), ctypes.c_uint64()
+        self.tables: list[ctypes.Array[ctypes.c_char]] = []
 
     @classmethod
     def load(cls, uclib_: ctypes.CDLL) -> SyscallShim | None:
@@ -1014,12 +1095,36 @@ class SyscallShim:
         except (BuildError, OSError):
             return None
 
+    def _field(self, name: str, ctype: Any, fmt: str) -> memoryview:
+        """A view of one field of the shared struct (one element)."""
+        where = self.data + getattr(self._Data, name).offset
+        return memoryview((ctype * 1).from_address(where)).cast("B").cast(fmt)
+
+    def tick_wait(self, step_ns: int, slice_steps: int, quiet: bool) -> tuple[int, int, int]:
+        """The timer thread's wait, in C without the GIL (twaron_tick_wait): (what
+        happened, since when the run has made no syscall, the run)."""
+        since, run = self._since, self._run
+        why = self._wait(self.data, step_ns, slice_steps, quiet, ctypes.byref(since),
+                         ctypes.byref(run))  # fmt: skip
+        return why, since.value, run.value
+
     def set_handler(self, fn: Any) -> None:
         self.handler = fn  # the ctypes callback lives as long as the shim
         self.struct.handler = ctypes.cast(fn, ctypes.c_void_p).value
 
     def set_exception_field(self, address: int) -> None:
         self.struct.exception = address
+
+    def cpuid_hook(self, table: cpuid.Table, top: int, live: int) -> tuple[int, int]:
+        """(function, data) of twaron_cpuid_hook answering from table; live: the address
+        of QEMU's live registers."""
+        head = struct.pack("<QIIII", live, top, cpuid.SUBLEAF_MASK, len(table), 0)
+        body = b"".join(struct.pack("<II4I", leaf, sub, *(w & 0xFFFF_FFFF for w in words))
+                        for (leaf, sub), words in table.items())  # fmt: skip
+        buf = ctypes.create_string_buffer(head + body)
+        self.tables.append(buf)  # it lives as long as the shim
+        fn = ctypes.cast(self.lib.twaron_cpuid_hook, ctypes.c_void_p).value
+        return fn, ctypes.addressof(buf)  # type: ignore[return-value]
 
 
 RFLAGS_TF = 0x100
