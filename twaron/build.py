@@ -1,7 +1,8 @@
 """Build a static guest program with musl-gcc, cached by content hash.
 
 The benchmark program, the fuzzer and the contract tests' C programs all come through here,
-and twaron's own host-side C helper (platform/uc_shim.c) through build_shared.
+and twaron's own host-side C helpers (platform/uc_shim.c, mm/pte_loops.c) through
+load_helper.
 Binaries land in the project's .build/<kind>/ (or $TWARON_BUILD_DIR/<kind>/, or
 ~/.cache/twaron/<kind>/ when twaron is installed outside a source tree). Safe when several
 processes build at once: a file lock per program, and the binary appears by atomic rename.
@@ -9,6 +10,7 @@ processes build at once: a file lock per program, and the binary appears by atom
 
 from __future__ import annotations
 
+import ctypes
 import fcntl
 import hashlib
 import os
@@ -57,6 +59,18 @@ def build_shared(source: Path, name: str, kind: str) -> Path:
     if cc is None:
         raise BuildError("no C compiler (apt-get install gcc, or make install)")
     return _build(cc, source, name, kind, SHARED_CFLAGS, (), (), None)
+
+
+def load_helper(source: Path, name: str) -> ctypes.CDLL | None:
+    """One of twaron's C helpers (hot loops of the kernel, built with the host's cc and loaded
+    with ctypes); None where it cannot be built or with TWARON_C_HELPERS=0, and the caller
+    does the same work in Python."""
+    if os.environ.get("TWARON_C_HELPERS", "1") == "0":
+        return None
+    try:
+        return ctypes.CDLL(str(build_shared(source, name, "host")))
+    except (BuildError, OSError):
+        return None
 
 
 def _build(cc: str, source: Path, name: str, kind: str, cflags: Sequence[str],

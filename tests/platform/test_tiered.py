@@ -282,7 +282,7 @@ def test_cpuid_answers_from_the_table(shim, monkeypatch):
     """The guest's CPUID on Unicorn is the table's answer, leaf by leaf (subleaves, leaves
     above the highest, upper register halves zeroed), whether the C hook gives it
     (platform/uc_shim.c) or, without the shim, Python's."""
-    monkeypatch.setenv("TWARON_UC_SHIM", shim)
+    monkeypatch.setenv("TWARON_C_HELPERS", shim)
     status, out, kernel = run_tiered("cpuid_dump")
     p = kernel.platform
     assert status == 0 and (p.uc._shim is not None) == (shim == "1")

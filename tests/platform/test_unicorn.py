@@ -85,7 +85,7 @@ def test_syscall_registers_with_and_without_the_shim(build_c, monkeypatch):
     binary = build_c(prog)
     outputs = []
     for shim in ("1", "0"):
-        monkeypatch.setenv("TWARON_UC_SHIM", shim)
+        monkeypatch.setenv("TWARON_C_HELPERS", shim)
         got = harness.run_twaron(["/prog"], files={harness.GUEST_PROG: binary},
                                  platform="unicorn")  # fmt: skip
         assert got.returncode == 0 and b": rax is the pid yes" in got.stdout, got
@@ -101,7 +101,7 @@ def test_timer_preempts_a_loop_with_and_without_the_shim(build_c, monkeypatch, s
     the CPU, exactly (contract preempt_exact: its parent only runs when the loop is)."""
     import harness  # tests/contract (conftest.py puts it on the path)
 
-    monkeypatch.setenv("TWARON_UC_SHIM", shim)
+    monkeypatch.setenv("TWARON_C_HELPERS", shim)
     prog = next(p for p in harness.c_programs() if p.name == "preempt_exact")
     got = harness.run_twaron(["/prog"], files={harness.GUEST_PROG: build_c(prog)},
                              platform="unicorn")  # fmt: skip

@@ -7,6 +7,7 @@ accesses go through copy_in/copy_out."""
 
 from __future__ import annotations
 
+import shutil
 from types import SimpleNamespace
 
 import pytest
@@ -77,9 +78,13 @@ def frame_of(mm: AddressSpace, va: int) -> int:
     return walk(mm, va)[0] >> PAGE_SHIFT
 
 
-@pytest.fixture
-def mem() -> PhysMem:
-    return PhysMem(16 << 20)
+@pytest.fixture(params=["c", "python"])
+def mem(request, monkeypatch) -> PhysMem:
+    """Guest memory whose table loops run in C (mm/pte_loops.c) or in Python."""
+    monkeypatch.setenv("TWARON_C_HELPERS", "1" if request.param == "c" else "0")
+    m = PhysMem(16 << 20)
+    assert (m.get_range.__self__ is m) == (request.param == "python") or not shutil.which("cc")
+    return m
 
 
 def anon(mm: AddressSpace, start: int, length: int, flags: int = MAP_PRIVATE,
@@ -362,15 +367,49 @@ def test_no_memory_for_a_copy_changes_nothing(mem, monkeypatch):
     assert cpu_read(parent, BASE, 1) == b"x" and cpu_read(child, BASE, 1) == b"y"
 
 
-def test_used_span(mem):
-    from twaron.mm.shared_tables import used_span
-
+def test_table_span(mem):
     t = mem.alloc() << 9
-    assert used_span(mem.buf, t) == (0, 0)
+    assert mem.table_span(t) == (0, 0)
     mem.q[t + 40] = mem.q[t + 300] = 1
-    lo, hi = used_span(mem.buf, t)
+    lo, hi = mem.table_span(t)
     assert lo <= 40 and 300 < hi and mem.q[t : t + lo].tolist() == [0] * lo
     assert not any(mem.q[t + hi : t + 512].tolist())
+
+
+def test_table_loops_in_c_and_python_agree(monkeypatch):
+    """get_range, put_range and table_span give the same tables, reference counts and free
+    lists in C (mm/pte_loops.c) and in Python, on a table of every kind of entry."""
+    import random
+
+    from twaron.arch.x86_64.constants import PTE_CACHE, PTE_W
+
+    if not shutil.which("cc"):
+        pytest.skip("no C compiler: only the Python loops exist")
+    results = []
+    for helpers in ("1", "0"):
+        monkeypatch.setenv("TWARON_C_HELPERS", helpers)
+        m = PhysMem(4 << 20)
+        rng = random.Random(7)
+        frames = [m.alloc() for _ in range(64)]
+        for pfn in frames[::3]:
+            m.was_code[pfn] = 1
+        t = m.alloc() << 9
+        for i in range(20, 400):
+            pfn = rng.choice(frames)
+            kind = rng.randrange(4)  # empty, referencing, page cache, not present
+            flags = (0, PTE_P | PTE_W, PTE_P | PTE_W | PTE_CACHE, PTE_W)[kind]
+            m.q[t + i] = (pfn << 12) | flags if flags else 0
+        span = m.table_span(t)
+        m.get_range(t + 10, t + 300, clear_w=True)
+        m.get_range(t + 250, t + 450)
+        m.put_range(t + span[0], t + span[1])  # every frame keeps a reference
+        t2 = m.alloc() << 9  # a table whose frames go with its teardown
+        for i, pfn in enumerate(frames):
+            m.q[t2 + 100 + i] = (pfn << 12) | PTE_P
+        m.put_range(t2, t2 + 512)
+        results.append((span[0] // 32, -(-span[1] // 32), m.q[t : t + 512].tolist(),
+                        m.refcount.tolist(), m.free_list[-80:], m.code_quarantine))  # fmt: skip
+    assert results[0] == results[1]
 
 
 def test_freeing_a_once_shared_table_is_counted(mem):

@@ -385,11 +385,9 @@ class AddressSpace:
         """Unmap [start, end): referenced frames are put; page-cache entries just vanish."""
         if self.shared_pmds:
             shared_tables.own_range(self, start, end, zap=True)
-        q, put = self.q, self.mem.put
+        q, put_range = self.q, self.mem.put_range
         for t, _base, i0, i1 in self._leaf_tables(start, end):
-            for e in q[t + i0 : t + i1].tolist():
-                if e & PTE_P and not e & PTE_CACHE:
-                    put((e & PTE_ADDR) >> PAGE_SHIFT)
+            put_range(t + i0, t + i1)
             q[t + i0 : t + i1] = ZEROS[: i1 - i0]
         self.tlb_dirty = True
 
@@ -680,20 +678,28 @@ class AddressSpace:
         """Release every page and page-table frame (the last user has gone)."""
         if self.shared_pmds:
             shared_tables.release(self)  # tables other processes still use are theirs
-        put, put_mapped, buf = self.mem.put, self.mem.put_mapped, self.mem.buf
-        q = self.q
-        spans: dict[int, tuple[int, int]] = {}  # table -> its used entries (a stack's: few)
+        mem = self.mem
+        put_range, table_span = mem.put_range, mem.table_span
+        # Only entries of private writable or copied mappings hold references (page-cache
+        # entries hold none): each owned table's used part, where such mappings cover it.
+        refs = [(v.start, v.end) for v in self.vmas if v.copied or v.prot & PROT_WRITE]
+        for key, t in self.leaf_tables.items():  # every table it owns (release() ran)
+            base = key * PT_SPAN
+            top = base + PT_SPAN
+            span = None
+            for start, end in refs:
+                if end <= base or start >= top:
+                    continue
+                lo, hi = span or (span := table_span(t))
+                i0 = max(lo, (max(start, base) - base) >> PAGE_SHIFT)
+                i1 = min(hi, (min(end, top) - base + PAGE_SIZE - 1) >> PAGE_SHIFT)
+                if i0 < i1:
+                    put_range(t + i0, t + i1)
         for vma in self.vmas:
-            if vma.copied or vma.prot & PROT_WRITE:
-                for t, _base, i0, i1 in self._owned_leaf_tables(vma.start, vma.end):
-                    span = spans.get(t) or spans.setdefault(t, shared_tables.used_span(buf, t))
-                    i0, i1 = max(i0, span[0]), min(i1, span[1])
-                    if i0 < i1:
-                        put_mapped(q[t + i0 : t + i1].tolist())
             vma.drop()
         self.vmas, self.starts = [], []
         shared_tables.free_tables(self)  # alloc() zeroes frames, so no clearing
-        put(self.pml4)
+        mem.put(self.pml4)
         self.mem.address_spaces.discard(self)
         if self.exe_inode is not None:
             self.exe_inode.denywrite -= 1

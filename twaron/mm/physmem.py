@@ -11,16 +11,31 @@ import mmap
 import weakref
 from array import array
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
-from twaron.arch.x86_64.constants import PAGE_SHIFT, PAGE_SIZE, PTE_ADDR, PTE_CACHE, PTE_P
+from twaron.arch.x86_64.constants import (
+    PAGE_SHIFT,
+    PAGE_SIZE,
+    PTE_ADDR,
+    PTE_CACHE,
+    PTE_P,
+    PTE_W,
+)
 from twaron.arch.x86_64.errno import ENOMEM
+from twaron.build import load_helper
 from twaron.errors import KernelError
 from twaron.mm.shared_tables import TableShares
 
 ZERO_PAGE = bytes(PAGE_SIZE)
 SHRINK_BATCH = 256  # frames a shrinker is asked for at a time (1 MiB)
 PTE_P_CACHE = PTE_P | PTE_CACHE
+CLEAR_W = bytes(b & ~PTE_W for b in range(256))  # bytes.translate table for low bytes
+TABLE_BYTES = 512 * 8
+SPAN_BYTES = 32 * 8  # table_span's granularity in Python
+ZERO_BLOCK = bytes(SPAN_BYTES)
+COARSE_BYTES = 4 * SPAN_BYTES  # its first pass
+ZERO_COARSE = bytes(COARSE_BYTES)
 
 
 class PhysMem:
@@ -50,6 +65,9 @@ class PhysMem:
         self.address_spaces: weakref.WeakSet[Any] = weakref.WeakSet()
         self.table_shares = TableShares()  # leaf page tables shared since fork (mm/shared_tables)
         self._zero_pfn = 0
+        loops = PteLoops.load(self)  # the entry loops in C (mm/pte_loops.c) where it builds
+        if loops is not None:
+            self.get_range, self.put_range, self.table_span = loops.get, loops.put, loops.span
 
     def zero_frame(self) -> int:
         """A frame that stays zero and is never mapped (Linux's empty_zero_page): what the
@@ -89,17 +107,52 @@ class PhysMem:
         if n == 0:
             (self.code_quarantine if self.was_code[pfn] else self.free_list).append(pfn)
 
-    def put_mapped(self, entries: list[int]) -> None:
-        """put() the frame of every present page-table entry that holds a reference (not a
-        page-cache entry): a teardown's loop, without a call per entry."""
+    # ---- the loops over a table's entries (fork, exit, exec, munmap) ----------------------
+    # In C where mm/pte_loops.c builds (PteLoops: __init__ puts its methods in place of these).
+
+    def get_range(self, i0: int, i1: int, clear_w: bool = False) -> None:
+        """Take a reference on the frame of every entry of q[i0:i1] that holds one (present,
+        not a page-cache entry); clear_w: the entries lose PTE_W first."""
+        if clear_w:  # PTE_W is in each entry's low byte: clear it at C speed
+            low = self.mv[i0 << 3 : i1 << 3 : 8]
+            low[:] = low.tobytes().translate(CLEAR_W)
+        refcount = self.refcount
+        for e in self.q[i0:i1].tolist():
+            if e & PTE_P_CACHE == PTE_P:
+                refcount[(e & PTE_ADDR) >> PAGE_SHIFT] += 1
+
+    def put_range(self, i0: int, i1: int) -> None:
+        """put() the frame of every entry of q[i0:i1] that holds a reference (the entries
+        stay): a teardown's loop, without a call per entry."""
         refcount, was_code = self.refcount, self.was_code
-        for e in entries:
+        for e in self.q[i0:i1].tolist():
             if e & PTE_P_CACHE == PTE_P:
                 pfn = (e & PTE_ADDR) >> PAGE_SHIFT
                 n = refcount[pfn] - 1
                 refcount[pfn] = n
                 if n == 0:
                     (self.code_quarantine if was_code[pfn] else self.free_list).append(pfn)
+
+    def table_span(self, t: int) -> tuple[int, int]:
+        """[lo, hi): a run of the entries of the table at q index t outside which all are
+        zero (in Python, in blocks of 32). A stack's or a heap's table is mostly empty: this
+        keeps the loops over a table's entries short. Bytes compare at C speed (a
+        memoryview's == and bytes.strip with an argument do not), 1 KiB at a time first."""
+        o = t << 3
+        page = self.buf[o : o + TABLE_BYTES]
+        lo = 0
+        while lo < TABLE_BYTES and page[lo : lo + COARSE_BYTES] == ZERO_COARSE:
+            lo += COARSE_BYTES
+        if lo == TABLE_BYTES:
+            return 0, 0
+        while page[lo : lo + SPAN_BYTES] == ZERO_BLOCK:
+            lo += SPAN_BYTES
+        hi = TABLE_BYTES
+        while page[hi - COARSE_BYTES : hi] == ZERO_COARSE:
+            hi -= COARSE_BYTES
+        while page[hi - SPAN_BYTES : hi] == ZERO_BLOCK:
+            hi -= SPAN_BYTES
+        return lo >> 3, hi >> 3
 
     def _shrink(self) -> None:
         for shrink in self.shrinkers:
@@ -135,3 +188,57 @@ class PhysMem:
     def copy_frame(self, dst: int, src: int) -> None:
         d, s = dst << PAGE_SHIFT, src << PAGE_SHIFT
         self.mv[d : d + PAGE_SIZE] = self.mv[s : s + PAGE_SIZE]
+
+
+class PteLoops:
+    """mm/pte_loops.c: PhysMem's get_range, put_range and table_span in C. None from load()
+    where it cannot be built (no compiler) or with TWARON_C_HELPERS=0."""
+
+    class _Mem(ctypes.Structure):
+        _fields_ = [("q", ctypes.c_void_p), ("refcount", ctypes.c_void_p),
+                    ("was_code", ctypes.c_void_p), ("ref_mask", ctypes.c_uint64),
+                    ("ref_value", ctypes.c_uint64), ("addr_mask", ctypes.c_uint64),
+                    ("clear_mask", ctypes.c_uint64), ("page_shift", ctypes.c_uint32),
+                    ("pad", ctypes.c_uint32)]  # fmt: skip
+
+    def __init__(self, lib: ctypes.CDLL, mem: PhysMem) -> None:
+        n = mem.nframes
+        # (from_buffer keeps the arrays from ever being resized under the C code)
+        self._refcount = (ctypes.c_uint32 * n).from_buffer(mem.refcount)
+        self._was_code = (ctypes.c_uint8 * n).from_buffer(mem.was_code)
+        self.struct = self._Mem(mem.host_addr, ctypes.addressof(self._refcount),
+                                ctypes.addressof(self._was_code), PTE_P_CACHE, PTE_P, PTE_ADDR,
+                                PTE_W, PAGE_SHIFT, 0)  # fmt: skip
+        self.m = ctypes.addressof(self.struct)
+        u64, ptr = ctypes.c_uint64, ctypes.c_void_p
+        self._get, self._put = lib.twaron_pte_get, lib.twaron_pte_put
+        self._span = lib.twaron_pte_span
+        self._get.argtypes, self._get.restype = [ptr, u64, u64, ctypes.c_int], None
+        self._put.argtypes, self._put.restype = [ptr, u64, u64, ptr, ptr], u64
+        self._span.argtypes, self._span.restype = [ptr, u64], u64
+        self.freed, self.code = (ctypes.c_uint32 * 512)(), (ctypes.c_uint32 * 512)()
+        self._freed, self._code = ctypes.addressof(self.freed), ctypes.addressof(self.code)
+        # the lists themselves (not mem: no reference cycle through mem's bound methods)
+        self.free_list, self.code_quarantine = mem.free_list, mem.code_quarantine
+
+    @classmethod
+    def load(cls, mem: PhysMem) -> PteLoops | None:
+        lib = load_helper(Path(__file__).with_name("pte_loops.c"), "pte_loops")
+        return cls(lib, mem) if lib is not None else None
+
+    def get(self, i0: int, i1: int, clear_w: bool = False) -> None:
+        self._get(self.m, i0, i1, clear_w)
+
+    def put(self, i0: int, i1: int) -> None:
+        assert i1 - i0 <= 512  # one table at most: the output arrays' size
+        r = self._put(self.m, i0, i1, self._freed, self._code)
+        if r:
+            nf, nc = r & 0xFFFF_FFFF, r >> 32
+            if nf:
+                self.free_list.extend(self.freed[:nf])
+            if nc:
+                self.code_quarantine.extend(self.code[:nc])
+
+    def span(self, t: int) -> tuple[int, int]:
+        r = self._span(self.m, t)
+        return r & 0xFFFF_FFFF, r >> 32

@@ -35,14 +35,12 @@ Rules that keep it correct:
 from __future__ import annotations
 
 from bisect import bisect_right
-from mmap import mmap
 from typing import TYPE_CHECKING
 
 from twaron.arch.x86_64.constants import (
     PAGE_SHIFT,
     PROT_WRITE,
     PTE_ADDR,
-    PTE_CACHE,
     PTE_P,
     PTE_U,
     PTE_W,
@@ -53,14 +51,6 @@ if TYPE_CHECKING:
 
 PMD_SHIFT = 21  # one leaf table maps 2 MiB
 PMD_FLAGS = PTE_P | PTE_W | PTE_U  # an owned table's PMD entry (as _pte_slot makes it)
-PRESENT_REF = PTE_P | PTE_CACHE  # entry & PRESENT_REF == PTE_P: maps a referenced frame
-CLEAR_W = bytes(b & ~PTE_W for b in range(256))  # bytes.translate table for low bytes
-PAGE_BYTES = 512 * 8
-SPAN_ENTRIES = 32  # used_span's granularity
-SPAN_BYTES = SPAN_ENTRIES * 8
-ZERO_BLOCK = bytes(SPAN_BYTES)
-COARSE_BYTES = 4 * SPAN_BYTES  # used_span's first pass
-ZERO_COARSE = bytes(COARSE_BYTES)
 
 
 class TableShares:
@@ -188,11 +178,10 @@ def _copy_table(mm: AddressSpace, key: int, table: int, new: int) -> None:
     original's entries lose PTE_W too: every sharer sees it read-only until it copies), and
     the copy takes its own reference on every frame it maps."""
     q, mem = mm.q, mm.mem
-    mv, refcount = mem.mv, mem.refcount
     base = key << PMD_SHIFT
     top = base + (1 << PMD_SHIFT)
     t = table << 9
-    lo, hi = used_span(mem.buf, t)
+    lo, hi = mem.table_span(t)
     vmas = mm.vmas
     i = max(0, bisect_right(mm.starts, base) - 1)
     while lo < hi and i < len(vmas) and vmas[i].start < top:
@@ -202,38 +191,10 @@ def _copy_table(mm: AddressSpace, key: int, table: int, new: int) -> None:
             continue  # page-cache entries only: copied as they are, no references
         i0 = max(lo, (max(vma.start, base) - base) >> PAGE_SHIFT)
         i1 = min(hi, (min(vma.end, top) - base) >> PAGE_SHIFT)
-        if i0 >= i1:
-            continue
-        if not vma.shared:  # PTE_W is in each entry's low byte: clear it at C speed
-            low = mv[(t + i0) << 3 : (t + i1) << 3 : 8]
-            low[:] = low.tobytes().translate(CLEAR_W)
-        for e in q[t + i0 : t + i1].tolist():
-            if e & PRESENT_REF == PTE_P:  # present, not a page-cache entry
-                refcount[(e & PTE_ADDR) >> PAGE_SHIFT] += 1
+        if i0 < i1:
+            mem.get_range(t + i0, t + i1, not vma.shared)
     n = new << 9
     q[n : n + 512] = q[t : t + 512]
-
-
-def used_span(buf: mmap, t: int) -> tuple[int, int]:
-    """[lo, hi): a run of the entries of the table at mem.q index t (in blocks of 32) outside
-    which all are zero. A stack's or a heap's table is mostly empty: this keeps the Python
-    loops over a table's entries (a copy, a teardown) short. Bytes compare at C speed
-    (a memoryview's == and bytes.strip with an argument do not), 1 KiB at a time first."""
-    o = t << 3
-    page = buf[o : o + PAGE_BYTES]
-    lo = 0
-    while lo < PAGE_BYTES and page[lo : lo + COARSE_BYTES] == ZERO_COARSE:
-        lo += COARSE_BYTES
-    if lo == PAGE_BYTES:
-        return 0, 0
-    while page[lo : lo + SPAN_BYTES] == ZERO_BLOCK:
-        lo += SPAN_BYTES
-    hi = PAGE_BYTES
-    while page[hi - COARSE_BYTES : hi] == ZERO_COARSE:
-        hi -= COARSE_BYTES
-    while page[hi - SPAN_BYTES : hi] == ZERO_BLOCK:
-        hi -= SPAN_BYTES
-    return lo >> 3, hi >> 3
 
 
 def _drop(mm: AddressSpace, key: int) -> None:

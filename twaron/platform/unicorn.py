@@ -16,7 +16,6 @@ How the traps of shared/notes/measured-facts.md are met:
 from __future__ import annotations
 
 import ctypes
-import os
 import struct
 import threading
 import time
@@ -71,6 +70,7 @@ from twaron.arch.x86_64.constants import (
     X86_TRAP_SS,
     X86_TRAP_UD,
 )
+from twaron.build import load_helper
 from twaron.clock import host_tsc
 from twaron.platform import cpuid
 from twaron.platform.base import Event, SyscallEntry, Thread, UserRegs
@@ -1053,7 +1053,7 @@ class UnicornPlatform:
 class SyscallShim:
     """platform/uc_shim.c: the syscall hook's first step in C (clear the pending exception,
     read RFLAGS), then the Python handler. None from load() where it cannot be built (no C
-    compiler) or TWARON_UC_SHIM=0: the hook is then Python's alone, as before."""
+    compiler) or TWARON_C_HELPERS=0: the hook is then Python's alone, as before."""
 
     class _Data(ctypes.Structure):
         _fields_ = [("reg_read", ctypes.c_void_p), ("handler", ctypes.c_void_p),
@@ -1085,15 +1085,8 @@ class SyscallShim:
 
     @classmethod
     def load(cls, uclib_: ctypes.CDLL) -> SyscallShim | None:
-        if os.environ.get("TWARON_UC_SHIM", "1") == "0":
-            return None
-        from twaron.build import BuildError, build_shared  # noqa: PLC0415
-
-        try:
-            path = build_shared(Path(__file__).with_name("uc_shim.c"), "uc_shim", "host")
-            return cls(ctypes.CDLL(str(path)), uclib_)
-        except (BuildError, OSError):
-            return None
+        lib = load_helper(Path(__file__).with_name("uc_shim.c"), "uc_shim")
+        return cls(lib, uclib_) if lib is not None else None
 
     def _field(self, name: str, ctype: Any, fmt: str) -> memoryview:
         """A view of one field of the shared struct (one element)."""
