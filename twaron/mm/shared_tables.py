@@ -74,14 +74,20 @@ def share_tables(parent: AddressSpace, child: AddressSpace) -> None:
     q, mem = parent.q, parent.mem
     shares = mem.table_shares
     sharers, get = shares.sharers, mem.get
-    # parent's tables: those it owns (all in its leaf_tables) and those it shares already
-    pmds = {key: _find_pmd(parent, key) for key in parent.leaf_tables}
+    # parent's tables: those it owns (all in its leaf_tables) and those it shares already;
+    # the page directories found once per GiB
+    found: dict[int, int] = {}
+    pmds = {key: _find_pmd(parent, key, found) for key in parent.leaf_tables}
     pmds.update(parent.shared_pmds)
+    made: dict[int, int] = {}
     try:
         for key, slot in pmds.items():
             e = q[slot]
             table = (e & PTE_ADDR) >> PAGE_SHIFT
-            cslot = _pmd_slot(child, key << PMD_SHIFT)  # may raise ENOMEM: nothing shared yet
+            pd = made.get(key >> 9)
+            if pd is None:  # may raise ENOMEM: nothing shared yet
+                pd = made[key >> 9] = _pmd_slot(child, key << PMD_SHIFT) - (key & 511)
+            cslot = pd + (key & 511)
             if e & PTE_W:
                 e &= ~PTE_W
                 q[slot] = e
@@ -100,13 +106,17 @@ def share_tables(parent: AddressSpace, child: AddressSpace) -> None:
         parent.tlb_dirty = True
 
 
-def _find_pmd(mm: AddressSpace, key: int) -> int:
-    """Index in mem.q of the PMD entry of a present leaf table (key = va >> 21)."""
-    q = mm.q
-    table = mm.pml4
-    for shift in (18, 9):  # the PML4 and PDPT indexes, in units of 2 MiB
-        table = (q[(table << 9) + ((key >> shift) & 511)] & PTE_ADDR) >> PAGE_SHIFT
-    return (table << 9) + (key & 511)
+def _find_pmd(mm: AddressSpace, key: int, found: dict[int, int]) -> int:
+    """Index in mem.q of the PMD entry of a present leaf table (key = va >> 21); found
+    caches the page directories (key >> 9 -> the index of its first entry)."""
+    pd = found.get(key >> 9)
+    if pd is None:
+        q = mm.q
+        table = mm.pml4
+        for shift in (18, 9):  # the PML4 and PDPT indexes, in units of 2 MiB
+            table = (q[(table << 9) + ((key >> shift) & 511)] & PTE_ADDR) >> PAGE_SHIFT
+        pd = found[key >> 9] = table << 9
+    return pd + (key & 511)
 
 
 def _pmd_slot(mm: AddressSpace, va: int) -> int:

@@ -166,17 +166,14 @@ class TieredCpu(KvmCpu):
     Unicorn half a saved Unicorn context (`context`, `reg_read`, `reg_write`, as the
     Unicorn platform uses them). `tier` says which half holds the task's real state."""
 
-    __slots__ = ("uc", "tier", "stats")
+    __slots__ = ("uc", "context", "tier", "stats")
 
     def __init__(self, uc_ctx: Any, tier: int = UC, stats: TierStats | None = None) -> None:
         super().__init__()
         self.uc = uc_ctx
+        self.context = uc_ctx.context  # the binding's property, read once (every switch uses it)
         self.tier = tier
         self.stats = stats or TierStats()
-
-    @property
-    def context(self) -> Any:
-        return self.uc.context
 
     def reg_read(self, reg: int) -> int:
         return self.uc.reg_read(reg)
@@ -223,6 +220,7 @@ class TieredPlatform:
         if self.uc.exact_stops:  # else a stop from outside could repeat a store
             self.uc.stop_wanted = self._long_stretch
         self.uc.on_narrow = partial(self._narrowed, tier=UC)  # KVM hears of it
+        self._on_window = self._window  # bound once: every coarse run hands it to Unicorn
         self.syscall_entry = syscall_entry
         # x87/SSE batch buffers for Unicorn
         n = len(FX_REGS)
@@ -351,7 +349,11 @@ class TieredPlatform:
         while True:
             tier = cpu.tier
             p = self.platforms[tier]
-            self._pre_run(task, tier)
+            # what the CPU about to run must learn of the other one's work
+            if task.mm.tlb_dirty:
+                self._narrowed(task.mm, tier)
+            if tier == UC and self.kvm_ran:
+                self._sync_code()
             self.active = p
             coarse = False
             t0 = time.perf_counter_ns()
@@ -360,7 +362,7 @@ class TieredPlatform:
                 uc.syscall_entry = self._entry if coarse else self._uc_timed
                 st.resume_sys = st.mark_sys = uc.syscalls
                 if coarse:
-                    uc.on_window = self._window
+                    uc.on_window = self._on_window
                     uc.window_end = t0 + COARSE_WINDOW_NS
                     st.mark_ns = t0
                 else:
@@ -372,8 +374,9 @@ class TieredPlatform:
             st.run_ns[tier] += t1 - t0
             if tier == KVM:
                 self.kvm_ran = True
-            if coarse and not st.timed and self._coarse(st, event):
-                pass  # its stretches were not timed: only the exits count
+            exits = uc.syscalls - st.resume_sys if coarse and not st.timed else 0
+            if exits:  # its stretches were not timed: only the exits count
+                st.exits[UC] += exits + (event is Event.PAGE_FAULT or event is Event.EXCEPTION)
             elif event is Event.PAGE_FAULT or event is Event.EXCEPTION:
                 ns = t1 - st.resume_ns
                 if tier == KVM:  # the exit cost beyond a syscall's is not user code either
@@ -396,14 +399,6 @@ class TieredPlatform:
                 self._move(task, KVM)
                 continue
             return event, info
-
-    def _pre_run(self, task: Thread, tier: int) -> None:
-        """What the CPU about to run must learn of the other one's work."""
-        mm = task.mm
-        if mm.tlb_dirty:
-            self._narrowed(mm, tier)
-        if tier == UC and self.kvm_ran:
-            self._sync_code()
 
     def _narrowed(self, mm: Any, tier: int) -> None:
         """`tier` is consuming mm's tlb_dirty: make the other CPU forget too."""
@@ -545,15 +540,6 @@ class TieredPlatform:
             st.resume_tb = self.uc.translations
             return True
         return False
-
-    def _coarse(self, st: TierStats, event: Event) -> bool:
-        """A run on Unicorn without timed stretches ended: count its exits. False when it
-        made no syscall: it was one stretch, which run() then times as usual."""
-        exits = self.uc.syscalls - st.resume_sys
-        if not exits:
-            return False
-        st.exits[UC] += exits + (event is Event.PAGE_FAULT or event is Event.EXCEPTION)
-        return True
 
     def _window(self, now: int) -> None:
         """(From Unicorn's syscall path, every COARSE_WINDOW_NS of a coarse run.) If the run

@@ -10,6 +10,8 @@
  * The hook also counts syscalls and says when it is in Python, for the timer's wait
  * (twaron_tick_wait): the timer thread sleeps here, without the GIL, until a run has lasted
  * a slice or made no syscall for a while. */
+#define _GNU_SOURCE
+#include <poll.h>
 #include <stdint.h>
 #include <time.h>
 
@@ -28,6 +30,8 @@ struct shim {
 	volatile uint64_t syscalls;   /* syscalls entered */
 	volatile int32_t in_syscall;  /* the Python handler is running */
 	volatile int32_t closed;      /* the platform is closed: the timer ends */
+	int32_t wake_fd;              /* readable once closed: the timer's sleep ends at once */
+	int32_t pad3;
 	/* the timer's own state, kept between its waits */
 	uint64_t seen;         /* the run it is watching */
 	uint64_t seen_calls;   /* the syscall count at its last change */
@@ -66,9 +70,10 @@ int twaron_tick_wait(struct shim *s, uint64_t step_ns, uint32_t slice_steps, int
 		     uint64_t *since, uint64_t *run)
 {
 	struct timespec step = { (time_t)(step_ns / 1000000000u), (long)(step_ns % 1000000000u) };
+	struct pollfd wake = { s->wake_fd, POLLIN, 0 };
 
 	for (;;) {
-		nanosleep(&step, 0);
+		ppoll(&wake, 1, &step, 0);  /* the step, or less once the platform closes */
 		if (s->closed)
 			return TICK_CLOSED;
 		uint64_t r = s->runs, n = s->syscalls, now = monotonic_ns();

@@ -16,6 +16,7 @@ How the traps of shared/notes/measured-facts.md are met:
 from __future__ import annotations
 
 import ctypes
+import os
 import struct
 import threading
 import time
@@ -88,6 +89,14 @@ TIME_SLICE = 0.02  # seconds a task runs before it yields to others that want th
 FORCED_STOP_SLICES = 10
 LOOKS_PER_SLICE = 4  # the tiered platform's stop_wanted is asked every TIME_SLICE / 4
 TIME_SLICE_NS = int(TIME_SLICE * 1e9)
+# The translation cache's host buffer. Generated code calls QEMU's helpers (memory access,
+# exit checks) with a direct call only when they are within 2 GiB of it; farther away each
+# call is an indirect one. Unicorn 2.1.4's default of 1 GiB was mapped below the guest RAM
+# of the next kernel in the same process, more than 2 GiB from libunicorn: that kernel's
+# guest code ran ~40% slower than the first's (a compute loop: 26 ms, then 36-38 ms). A
+# 256 MiB buffer (later Unicorn releases' default) stays within reach; when it fills, QEMU
+# drops every translation and starts again.
+TCG_BUFFER_SIZE = 256 << 20
 # What the timer's wait reports (uc_shim.c's twaron_tick_wait): the platform is closed; the
 # run in progress has lasted a slice; it made no syscall during a whole look (bits).
 TICK_CLOSED, TICK_SLICE, TICK_QUIET = -1, 1, 2
@@ -172,6 +181,7 @@ class UnicornPlatform:
         self.mem = mem
         self.syscall_entry = syscall_entry
         self.uc = uc = Uc(UC_ARCH_X86, UC_MODE_64)
+        uc.ctl_set_tcg_buffer_size(TCG_BUFFER_SIZE)  # before the engine's first real call
         uc.mem_map_ptr(0, mem.size, UC_PROT_ALL, mem.host_addr)
         self.uch = uc._uch
         self.uclib_name = uclib._name
@@ -252,6 +262,7 @@ class UnicornPlatform:
         # given (perf_counter_ns), should end now.
         self.stop_wanted: Callable[[int], bool] | None = None
         self._closed = False
+        self._wake = threading.Event()  # set by close(): the timer's wait ends at once
         # --deterministic: a code budget instead of the timer thread, virtual RDTSC, a fixed
         # CPUID (platform/uc_determinism.py). The budgets of the next run (set_budget) and
         # whether the last run ended because one ran out.
@@ -1022,7 +1033,9 @@ class UnicornPlatform:
         since when the run has made no syscall, the run)."""
         w = self._tick_state
         while not self._closed:
-            time.sleep(step_ns / 1e9)
+            self._wake.wait(step_ns / 1e9)  # the step, or less once the platform closes
+            if self._closed:
+                break
             r, n, now = self._runs[0], self.syscalls, time.perf_counter_ns()
             if not r & 1 or r != w[0]:  # no run, or a new one since the last step
                 w[:] = [r, n, now, 0]
@@ -1045,9 +1058,15 @@ class UnicornPlatform:
         return self.in_syscall or (self._shim is not None and bool(self._shim.in_syscall[0]))
 
     def close(self) -> None:
+        """The run is over: the timer thread ends (and lets go of the platform) before this
+        returns, so that the kernel can be freed at once."""
         self._closed = True
         if self._shim is not None:
-            self._shim.struct.closed = 1
+            self._shim.close()
+        self._wake.set()
+        ticker = getattr(self, "_ticker", None)
+        if ticker is not None and ticker is not threading.current_thread():
+            ticker.join(timeout=1.0)
 
 
 class SyscallShim:
@@ -1061,6 +1080,7 @@ class SyscallShim:
                     ("pad", ctypes.c_int32), ("rflags", ctypes.c_uint64),
                     ("runs", ctypes.c_uint64), ("syscalls", ctypes.c_uint64),
                     ("in_syscall", ctypes.c_int32), ("closed", ctypes.c_int32),
+                    ("wake_fd", ctypes.c_int32), ("pad3", ctypes.c_int32),
                     ("seen", ctypes.c_uint64), ("seen_calls", ctypes.c_uint64),
                     ("changed_ns", ctypes.c_uint64), ("steps", ctypes.c_uint32),
                     ("pad2", ctypes.c_uint32)]  # fmt: skip
@@ -1081,6 +1101,8 @@ class SyscallShim:
         wait.restype = ctypes.c_int
         self._wait = wait
         self._since, self._run = ctypes.c_uint64(), ctypes.c_uint64()
+        self._wake_r, self._wake_w = os.pipe2(os.O_CLOEXEC)
+        self.struct.wake_fd = self._wake_r
         self.tables: list[ctypes.Array[ctypes.c_char]] = []
 
     @classmethod
@@ -1100,6 +1122,19 @@ class SyscallShim:
         why = self._wait(self.data, step_ns, slice_steps, quiet, ctypes.byref(since),
                          ctypes.byref(run))  # fmt: skip
         return why, since.value, run.value
+
+    def close(self) -> None:
+        """End the timer's wait now (its thread then returns)."""
+        self.struct.closed = 1
+        if self._wake_w >= 0:
+            os.write(self._wake_w, b"x")
+            os.close(self._wake_w)
+            self._wake_w = -1
+
+    def __del__(self) -> None:
+        for fd in (self._wake_r, self._wake_w):
+            if fd >= 0:
+                os.close(fd)
 
     def set_handler(self, fn: Any) -> None:
         self.handler = fn  # the ctypes callback lives as long as the shim
