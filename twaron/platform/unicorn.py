@@ -20,6 +20,7 @@ import os
 import struct
 import threading
 import time
+import weakref
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -93,10 +94,11 @@ TIME_SLICE_NS = int(TIME_SLICE * 1e9)
 # exit checks) with a direct call only when they are within 2 GiB of it; farther away each
 # call is an indirect one. Unicorn 2.1.4's default of 1 GiB was mapped below the guest RAM
 # of the next kernel in the same process, more than 2 GiB from libunicorn: that kernel's
-# guest code ran ~40% slower than the first's (a compute loop: 26 ms, then 36-38 ms). A
-# 256 MiB buffer (later Unicorn releases' default) stays within reach; when it fills, QEMU
-# drops every translation and starts again.
+# guest code ran ~40% slower than the first's (a compute loop: 26 ms, then 36-38 ms). The
+# buffer is 256 MiB (later Unicorn releases' default; when it fills, QEMU drops every
+# translation and starts again), and goes where CodeSlots keeps room for it.
 TCG_BUFFER_SIZE = 256 << 20
+CODE_SLOTS = 4  # engines whose buffers are kept within reach at once
 # What the timer's wait reports (uc_shim.c's twaron_tick_wait): the platform is closed; the
 # run in progress has lasted a slice; it made no syscall during a whole look (bits).
 TICK_CLOSED, TICK_SLICE, TICK_QUIET = -1, 1, 2
@@ -135,6 +137,88 @@ TEMPLATE_RIP = 0x2000_0000  # user page where the template context stops
 # GDT: null, kernel code, kernel data, user data, user code (the order SYSRET expects).
 GDT = (0, 0x00AF9B000000FFFF, 0x00CF93000000FFFF, 0x00CFF3000000FFFF, 0x00AFFB000000FFFF)
 USER_CS, USER_SS = 0x23, 0x1B
+
+
+class CodeSlots:
+    """Address space kept for Unicorn's translation buffers within reach of libunicorn.
+
+    Unicorn maps its buffer with mmap(NULL), which takes the highest hole that fits. In a
+    long-lived process (a test worker that ran hundreds of kernels) the 2 GiB below the
+    library fill with guest RAM, Python's arenas and other engines' buffers, and a new
+    buffer landed 2.3 GiB away. So CODE_SLOTS buffer-sized slots are reserved (PROT_NONE,
+    no memory) when this module loads, right below the library; an engine's slot is
+    unmapped just before the engine maps its buffer, which then takes that hole (or a
+    higher one, nearer still), and reserved again once the engine is freed."""
+
+    PROT_NONE, MAP_PRIVATE, MAP_ANONYMOUS, MAP_NORESERVE = 0, 0x02, 0x20, 0x4000
+    MAP_FIXED_NOREPLACE = 0x100000
+    REACH = 2 << 30
+
+    def __init__(self, near: int, size: int, count: int) -> None:
+        libc = ctypes.CDLL(None, use_errno=True)
+        self._mmap, self._munmap = libc.mmap, libc.munmap
+        self._mmap.restype = ctypes.c_void_p
+        self._mmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_int,
+                               ctypes.c_int, ctypes.c_long]  # fmt: skip
+        self._munmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t]
+        self.size = size
+        self.free: list[int] = []
+        self.pending: list[int] = []  # slots of engines closed by the binding itself
+        total = size * count
+        base = self._reserve(None, total)
+        if base is None:
+            return
+        # the helpers lie anywhere in the library's text (tens of MiB): a margin for them
+        if max(abs(near - base), abs(near - base - total)) < self.REACH - (128 << 20):
+            self.free = [base + i * size for i in range(count)]  # the highest is taken first
+        else:
+            self._munmap(base, total)  # too far already: Unicorn's own placement
+
+    def _reserve(self, addr: int | None, size: int) -> int | None:
+        flags = self.MAP_PRIVATE | self.MAP_ANONYMOUS | self.MAP_NORESERVE
+        if addr is not None:
+            flags |= self.MAP_FIXED_NOREPLACE
+        got = self._mmap(addr, size, self.PROT_NONE, flags, -1, 0)
+        if got in (None, ctypes.c_void_p(-1).value) or (addr is not None and got != addr):
+            return None
+        return got
+
+    def take(self) -> int | None:
+        """Just before an engine maps its buffer: a slot made free for it (None: none)."""
+        while self.pending:
+            self.give_back(self.pending.pop())
+        if not self.free:
+            return None
+        slot = self.free.pop()
+        self._munmap(slot, self.size)
+        return slot
+
+    def on_close(self, uc: Uc, slot: int) -> None:
+        """When uc is collected: close it (its buffer is unmapped), then keep the slot again.
+        The binding's own finalizer would close it only after every later-registered one
+        has run, so this one takes its place (detach); where it cannot, the slot is tried
+        again at the next take()."""
+        own = getattr(uc, "_Uc__finalizer", None)  # Uc's uc_close at collection
+        if own is not None and own.detach() is not None:
+            weakref.finalize(uc, self._close, uc._uch, slot)
+        else:
+            weakref.finalize(uc, self.pending.append, slot)
+
+    def _close(self, uch: Any, slot: int) -> None:
+        Uc.release_handle(uch)
+        self.give_back(slot)
+
+    def give_back(self, slot: int) -> None:
+        """The engine is gone (its buffer unmapped): keep the slot again, if still free."""
+        if self._reserve(slot, self.size) is not None:
+            self.free.append(slot)
+            self.free.sort()
+
+
+# A slot has room for the buffer and Linux's 2 MiB alignment of a large anonymous mapping
+# (since 6.7 it looks for a hole of the length plus 2 MiB).
+_code_slots = CodeSlots(ctypes.cast(uclib.uc_open, ctypes.c_void_p).value or 0,
+                        TCG_BUFFER_SIZE + (4 << 20), CODE_SLOTS)  # fmt: skip
 
 
 class _RegBatch:
@@ -182,7 +266,10 @@ class UnicornPlatform:
         self.syscall_entry = syscall_entry
         self.uc = uc = Uc(UC_ARCH_X86, UC_MODE_64)
         uc.ctl_set_tcg_buffer_size(TCG_BUFFER_SIZE)  # before the engine's first real call
-        uc.mem_map_ptr(0, mem.size, UC_PROT_ALL, mem.host_addr)
+        slot = _code_slots.take()
+        if slot is not None:
+            _code_slots.on_close(uc, slot)
+        uc.mem_map_ptr(0, mem.size, UC_PROT_ALL, mem.host_addr)  # maps the buffer
         self.uch = uc._uch
         self.uclib_name = uclib._name
         lib = ctypes.CDLL(uclib._name)
