@@ -130,6 +130,8 @@ def test_translation_buffer_stays_within_reach_of_the_helpers():
     was ~40% faster with Unicorn's 1 GiB default) lies that close to libunicorn."""
     import gc
 
+    from twaron.platform import unicorn as unicorn_platform
+
     lib = min(int(line.split("-")[0], 16) for line in open("/proc/self/maps")
               if "libunicorn" in line)  # fmt: skip
     gc.collect()  # the kernels of the tests before
@@ -142,4 +144,6 @@ def test_translation_buffer_stays_within_reach_of_the_helpers():
         gc.collect()
         assert len(new) == 1, new
         (start,) = new
-        assert abs(lib - start) < (2 << 30) - (256 << 20), (hex(lib), hex(start))
+        slots = unicorn_platform._code_slots
+        assert abs(lib - start) < (2 << 30) - (256 << 20), (
+            hex(lib), hex(start), [hex(a) for a in slots.free], slots.pending)

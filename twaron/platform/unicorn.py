@@ -98,7 +98,7 @@ TIME_SLICE_NS = int(TIME_SLICE * 1e9)
 # buffer is 256 MiB (later Unicorn releases' default; when it fills, QEMU drops every
 # translation and starts again), and goes where CodeSlots keeps room for it.
 TCG_BUFFER_SIZE = 256 << 20
-CODE_SLOTS = 4  # engines whose buffers are kept within reach at once
+CODE_SLOTS = 6  # engines whose buffers are kept within reach at once
 # What the timer's wait reports (uc_shim.c's twaron_tick_wait): the platform is closed; the
 # run in progress has lasted a slice; it made no syscall during a whole look (bits).
 TICK_CLOSED, TICK_SLICE, TICK_QUIET = -1, 1, 2
@@ -164,15 +164,16 @@ class CodeSlots:
         self.size = size
         self.free: list[int] = []
         self.pending: list[int] = []  # slots of engines closed by the binding itself
-        total = size * count
-        base = self._reserve(None, total)
-        if base is None:
-            return
-        # the helpers lie anywhere in the library's text (tens of MiB): a margin for them
-        if max(abs(near - base), abs(near - base - total)) < self.REACH - (128 << 20):
-            self.free = [base + i * size for i in range(count)]  # the highest is taken first
-        else:
-            self._munmap(base, total)  # too far already: Unicorn's own placement
+        for _ in range(count):  # each in the highest hole left; those out of reach let go
+            slot = self._reserve(None, size)
+            if slot is None:
+                break
+            # the helpers lie anywhere in the library's text (tens of MiB): a margin for them
+            if max(abs(near - slot), abs(near - slot - size)) < self.REACH - (128 << 20):
+                self.free.append(slot)
+            else:
+                self._munmap(slot, size)
+        self.free.sort()  # the highest is taken first
 
     def _reserve(self, addr: int | None, size: int) -> int | None:
         flags = self.MAP_PRIVATE | self.MAP_ANONYMOUS | self.MAP_NORESERVE
@@ -184,7 +185,8 @@ class CodeSlots:
         return got
 
     def take(self) -> int | None:
-        """Just before an engine maps its buffer: a slot made free for it (None: none)."""
+        """Just before an engine maps its buffer: a slot made free for it (None: none).
+        After the engine has mapped it, kept() says whether the slot is still free."""
         while self.pending:
             self.give_back(self.pending.pop())
         if not self.free:
@@ -192,6 +194,11 @@ class CodeSlots:
         slot = self.free.pop()
         self._munmap(slot, self.size)
         return slot
+
+    def kept(self, slot: int) -> None:
+        """The engine has mapped its buffer: if it went to a higher hole than the slot, the
+        slot is reserved again now, before anything else can take part of it."""
+        self.give_back(slot)
 
     def on_close(self, uc: Uc, slot: int) -> None:
         """When uc is collected: close it (its buffer is unmapped), then keep the slot again.
@@ -270,6 +277,8 @@ class UnicornPlatform:
         if slot is not None:
             _code_slots.on_close(uc, slot)
         uc.mem_map_ptr(0, mem.size, UC_PROT_ALL, mem.host_addr)  # maps the buffer
+        if slot is not None:
+            _code_slots.kept(slot)
         self.uch = uc._uch
         self.uclib_name = uclib._name
         lib = ctypes.CDLL(uclib._name)
