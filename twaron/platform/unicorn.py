@@ -145,14 +145,17 @@ class CodeSlots:
     Unicorn maps its buffer with mmap(NULL), which takes the highest hole that fits. In a
     long-lived process (a test worker that ran hundreds of kernels) the 2 GiB below the
     library fill with guest RAM, Python's arenas and other engines' buffers, and a new
-    buffer landed 2.3 GiB away. So CODE_SLOTS buffer-sized slots are reserved (PROT_NONE,
-    no memory) when this module loads, right below the library; an engine's slot is
-    unmapped just before the engine maps its buffer, which then takes that hole (or a
-    higher one, nearer still), and reserved again once the engine is freed."""
+    buffer landed 2.3 GiB away. So CODE_SLOTS slots a little larger than a buffer are
+    reserved (PROT_NONE: address space, no memory) when this module loads, right below the
+    library. A slot is unmapped just before an engine maps its buffer, which then takes that
+    hole (or a higher one, nearer still). What the buffer leaves of the slot is reserved
+    again at once (else a later mapping settles there and outlives the engine), and the
+    whole slot once the engine is collected."""
 
     PROT_NONE, MAP_PRIVATE, MAP_ANONYMOUS, MAP_NORESERVE = 0, 0x02, 0x20, 0x4000
     MAP_FIXED_NOREPLACE = 0x100000
     REACH = 2 << 30
+    PAD = 2 << 20  # what is left of a slot is kept in pieces of this size
 
     def __init__(self, near: int, size: int, count: int) -> None:
         libc = ctypes.CDLL(None, use_errno=True)
@@ -163,7 +166,7 @@ class CodeSlots:
         self._munmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t]
         self.size = size
         self.free: list[int] = []
-        self.pending: list[int] = []  # slots of engines closed by the binding itself
+        self.pads: dict[int, list[int]] = {}  # slot in use -> the pieces of it kept
         for _ in range(count):  # each in the highest hole left; those out of reach let go
             slot = self._reserve(None, size)
             if slot is None:
@@ -185,47 +188,46 @@ class CodeSlots:
         return got
 
     def take(self) -> int | None:
-        """Just before an engine maps its buffer: a slot made free for it (None: none).
-        After the engine has mapped it, kept() says whether the slot is still free."""
-        while self.pending:
-            self.give_back(self.pending.pop())
+        """Just before an engine maps its buffer: a slot made free for it (None: none)."""
         if not self.free:
             return None
         slot = self.free.pop()
         self._munmap(slot, self.size)
         return slot
 
-    def kept(self, slot: int) -> None:
-        """The engine has mapped its buffer: if it went to a higher hole than the slot, the
-        slot is reserved again now, before anything else can take part of it."""
-        self.give_back(slot)
-
-    def on_close(self, uc: Uc, slot: int) -> None:
-        """When uc is collected: close it (its buffer is unmapped), then keep the slot again.
-        The binding's own finalizer would close it only after every later-registered one
-        has run, so this one takes its place (detach); where it cannot, the slot is tried
-        again at the next take()."""
+    def settle(self, uc: Uc, slot: int) -> None:
+        """The engine has mapped its buffer: keep what it left of the slot, and give the
+        slot back when the engine is collected. The binding's own finalizer (uc_close)
+        would run after every later-registered one, so this one takes its place."""
+        end = slot + self.size
+        pads = [a for a in range(slot, end, self.PAD)
+                if self._reserve(a, min(self.PAD, end - a)) is not None]
+        if len(pads) * self.PAD >= self.size:  # the buffer went to a higher hole
+            self._give_back(slot, pads)
+            return
         own = getattr(uc, "_Uc__finalizer", None)  # Uc's uc_close at collection
         if own is not None and own.detach() is not None:
+            self.pads[slot] = pads
             weakref.finalize(uc, self._close, uc._uch, slot)
-        else:
-            weakref.finalize(uc, self.pending.append, slot)
 
     def _close(self, uch: Any, slot: int) -> None:
-        Uc.release_handle(uch)
-        self.give_back(slot)
+        Uc.release_handle(uch)  # the buffer is unmapped
+        self._give_back(slot, self.pads.pop(slot, []))
 
-    def give_back(self, slot: int) -> None:
-        """The engine is gone (its buffer unmapped): keep the slot again, if still free."""
+    def _give_back(self, slot: int, pads: list[int]) -> None:
+        end = slot + self.size
+        for a in pads:
+            self._munmap(a, min(self.PAD, end - a))
         if self._reserve(slot, self.size) is not None:
             self.free.append(slot)
             self.free.sort()
 
 
-# A slot has room for the buffer and Linux's 2 MiB alignment of a large anonymous mapping
-# (since 6.7 it looks for a hole of the length plus 2 MiB).
+# A slot has room for the buffer, Linux's 2 MiB alignment of a large anonymous mapping
+# (since 6.7 it looks for a hole of the length plus 2 MiB) and what the engine maps
+# before its buffer.
 _code_slots = CodeSlots(ctypes.cast(uclib.uc_open, ctypes.c_void_p).value or 0,
-                        TCG_BUFFER_SIZE + (4 << 20), CODE_SLOTS)  # fmt: skip
+                        TCG_BUFFER_SIZE + (8 << 20), CODE_SLOTS)  # fmt: skip
 
 
 class _RegBatch:
@@ -274,11 +276,9 @@ class UnicornPlatform:
         self.uc = uc = Uc(UC_ARCH_X86, UC_MODE_64)
         uc.ctl_set_tcg_buffer_size(TCG_BUFFER_SIZE)  # before the engine's first real call
         slot = _code_slots.take()
-        if slot is not None:
-            _code_slots.on_close(uc, slot)
         uc.mem_map_ptr(0, mem.size, UC_PROT_ALL, mem.host_addr)  # maps the buffer
         if slot is not None:
-            _code_slots.kept(slot)
+            _code_slots.settle(uc, slot)
         self.uch = uc._uch
         self.uclib_name = uclib._name
         lib = ctypes.CDLL(uclib._name)
