@@ -765,20 +765,6 @@ class AddressSpace:
             n -= chunk
         return bytes(out)
 
-    def get_user_u64(self, addr: int) -> int:
-        """The little-endian 64-bit word at addr (Linux's get_user on a u64): an aligned
-        word is read in place, without a bytes object."""
-        if not addr & 7 and addr < USER_TOP:  # aligned: inside one page
-            return self.q[self._user_phys(addr, False) >> 3]
-        return int.from_bytes(self.copy_in(addr, 8), "little")
-
-    def put_user_u64(self, addr: int, value: int) -> None:
-        """Store a 64-bit word at addr (Linux's put_user on a u64)."""
-        if not addr & 7 and addr < USER_TOP:
-            self.q[self._user_phys(addr, True) >> 3] = value
-            return
-        self.copy_out(addr, value.to_bytes(8, "little"))
-
     def copy_out(self, addr: int, data: bytes | bytearray | memoryview) -> None:
         n = len(data)
         if n == 0:
@@ -847,7 +833,16 @@ class AddressSpace:
         raise KernelError(ENAMETOOLONG)
 
     def read_u64(self, addr: int) -> int:
+        """The little-endian 64-bit word at addr (Linux's get_user on a u64): an aligned
+        word, inside one page, is read in place without a bytes object."""
+        if not addr & 7 and addr < USER_TOP:
+            return self.q[self._user_phys(addr, False) >> 3]
         return int.from_bytes(self.copy_in(addr, 8), "little")
 
     def write_u64(self, addr: int, value: int) -> None:
-        self.copy_out(addr, (value & 0xFFFF_FFFF_FFFF_FFFF).to_bytes(8, "little"))
+        """Store a 64-bit word at addr (Linux's put_user on a u64)."""
+        value &= 0xFFFF_FFFF_FFFF_FFFF
+        if not addr & 7 and addr < USER_TOP:
+            self.q[self._user_phys(addr, True) >> 3] = value
+            return
+        self.copy_out(addr, value.to_bytes(8, "little"))

@@ -183,7 +183,10 @@ class CodeSlots:
         if addr is not None:
             flags |= self.MAP_FIXED_NOREPLACE
         got = self._mmap(addr, size, self.PROT_NONE, flags, -1, 0)
-        if got in (None, ctypes.c_void_p(-1).value) or (addr is not None and got != addr):
+        if got in (None, ctypes.c_void_p(-1).value):
+            return None
+        if addr is not None and got != addr:  # a kernel without MAP_FIXED_NOREPLACE (< 4.17)
+            self._munmap(got, size)  # took it as a hint and mapped elsewhere
             return None
         return got
 

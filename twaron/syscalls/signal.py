@@ -52,7 +52,7 @@ def sys_rt_sigprocmask(task: Task, how: int, nset: int, oset: int, size: int, *_
         raise KernelError(EINVAL)
     old = task.blocked_signals
     if nset:
-        mask = task.mm.get_user_u64(nset)
+        mask = task.mm.read_u64(nset)
         how = s32(how)
         if how == SIG_BLOCK:
             new = old | mask
@@ -64,7 +64,7 @@ def sys_rt_sigprocmask(task: Task, how: int, nset: int, oset: int, size: int, *_
             raise KernelError(EINVAL)
         task.blocked_signals = new & ~sigs.UNBLOCKABLE
     if oset:
-        task.mm.put_user_u64(oset, old)
+        task.mm.write_u64(oset, old)
     return 0
 
 
