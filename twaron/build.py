@@ -17,6 +17,8 @@ import os
 import re
 import shutil
 import subprocess
+import sys
+import sysconfig
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -52,23 +54,33 @@ def build_static(source: Path, name: str, kind: str, *, cflags: Sequence[str] = 
 SHARED_CFLAGS = ["-shared", "-fPIC", "-O2", "-Wall", "-Wextra"]
 
 
-def build_shared(source: Path, name: str, kind: str) -> Path:
+def build_shared(source: Path, name: str, kind: str,
+                 include: Sequence[Path] = ()) -> Path:  # fmt: skip
     """A host shared library built from source with the host's cc (twaron's own C helpers
     that run in the twaron process, loaded with ctypes), cached like build_static's."""
     cc = shutil.which("cc") or shutil.which("gcc")
     if cc is None:
         raise BuildError("no C compiler (apt-get install gcc, or make install)")
-    return _build(cc, source, name, kind, SHARED_CFLAGS, (), (), None)
+    return _build(cc, source, name, kind, SHARED_CFLAGS, include, (), None)
 
 
-def load_helper(source: Path, name: str) -> ctypes.CDLL | None:
+def load_helper(source: Path, name: str, python: bool = False) -> ctypes.CDLL | None:
     """One of twaron's C helpers (hot loops of the kernel, built with the host's cc and loaded
     with ctypes); None where it cannot be built or with TWARON_C_HELPERS=0, and the caller
-    does the same work in Python."""
+    does the same work in Python. python: it calls Python's C API (the running
+    interpreter's headers, one build per interpreter version; its symbols resolve against
+    the interpreter itself)."""
     if os.environ.get("TWARON_C_HELPERS", "1") == "0":
         return None
+    include: list[Path] = []
+    if python:
+        headers = Path(sysconfig.get_paths()["include"])
+        if not (headers / "Python.h").exists():
+            return None
+        include.append(headers)
+        name = f"{name}_{sys.implementation.cache_tag}"
     try:
-        return ctypes.CDLL(str(build_shared(source, name, "host")))
+        return ctypes.CDLL(str(build_shared(source, name, "host", include)))
     except (BuildError, OSError):
         return None
 

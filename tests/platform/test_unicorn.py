@@ -62,18 +62,52 @@ def test_stops_from_another_thread_repeat_no_store():
     assert rcx > 0 and counter == rcx and total == rcx * (rcx - 1) // 2, (rcx, counter, total)
 
 
-def test_syscall_hook_starts_in_c_where_a_compiler_is():
-    """platform/uc_shim.c reads RFLAGS and clears the pending exception before the Python
-    handler (a ctypes call less on every syscall); it is built with the host's cc."""
+def test_syscall_hook_is_in_c_where_a_compiler_and_pythons_headers_are(monkeypatch):
+    """platform/uc_shim.c's hook reads the arguments, calls the kernel's entry through
+    Python's C API and writes the result (no Python frame and no ctypes callback on the
+    way); it is built with the host's cc against the running interpreter's headers."""
     import shutil
+    import sysconfig
+    from pathlib import Path
 
+    from twaron.platform.unicorn import W
+
+    monkeypatch.setenv("TWARON_C_HELPERS", "1")
     platform = UnicornPlatform(PhysMem(1 << 24), None)
     try:
-        if shutil.which("cc") or shutil.which("gcc"):
-            assert platform._shim is not None
-            assert platform._exc_live is None or platform._shim.struct.exception
+        headers = Path(sysconfig.get_paths()["include"]) / "Python.h"
+        if (shutil.which("cc") or shutil.which("gcc")) and headers.exists():
+            assert platform._shim.lib is not None
+            assert platform._exc_live is None or platform._shim.words[W["exception"]]
     finally:
         platform.close()
+
+
+@pytest.mark.allow_oops
+@pytest.mark.parametrize("shim", ["1", "0"])
+def test_a_failing_syscall_entry_is_an_oops_not_a_crash(monkeypatch, shim):
+    """An exception out of the kernel's entry (a platform bug) stops the run and is raised
+    from run(), from the C hook as from Python's; the task can run on after it."""
+    monkeypatch.setenv("TWARON_C_HELPERS", shim)
+    import twaron
+    from twaron.platform.unicorn import UnicornPlatform as P
+
+    calls = []
+    real = P.syscall_entry.fset
+
+    def failing(self, entry):
+        def wrapped(task, nr, *args):
+            if nr == 39 and not calls:  # the first getpid
+                calls.append(nr)
+                raise RuntimeError("entry failed")
+            return entry(task, nr, *args)
+
+        real(self, wrapped)
+
+    monkeypatch.setattr(P, "syscall_entry", property(P.syscall_entry.fget, failing))
+    got = twaron.run(["/bin/busybox", "sh", "-c", "echo $$"], platform="unicorn")
+    assert calls == [39]
+    assert got.oopses and "entry failed" in got.oopses[0], got
 
 
 def test_syscall_registers_with_and_without_the_shim(build_c, monkeypatch):

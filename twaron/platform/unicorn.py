@@ -103,6 +103,19 @@ CODE_SLOTS = 6  # engines whose buffers are kept within reach at once
 # run in progress has lasted a slice; it made no syscall during a whole look (bits).
 TICK_CLOSED, TICK_SLICE, TICK_QUIET = -1, 1, 2
 WINDOW_EVERY = 15  # a mask of the syscall count: on_window is looked at every 16th syscall
+# The words the syscall hook, the timer and Python share (uc_shim.c's struct shim, in order).
+SHIM_WORDS = (
+    "uc", "reg_read", "emu_stop", "exception", "live", "rflags_id", "window_mask",
+    "entry", "task", "on_window", "narrowed", "failed",
+    "rflags", "rip", "runs", "syscalls", "in_syscall", "closed", "stop", "need_resched",
+    "budget", "budget_hit", "window_end", "wake_fd",
+    "seen", "seen_calls", "changed_ns", "steps",
+)  # fmt: skip
+W = {name: i for i, name in enumerate(SHIM_WORDS)}
+W_RFLAGS, W_RIP, W_RUNS, W_SYSCALLS, W_IN_SYSCALL, W_STOP, W_NEED_RESCHED, W_BUDGET, \
+    W_BUDGET_HIT, W_WINDOW_END = (W[n] for n in (
+        "rflags", "rip", "runs", "syscalls", "in_syscall", "stop", "need_resched", "budget",
+        "budget_hit", "window_end"))  # fmt: skip
 # The start of Unicorn 2's check_exit_request_x86_64, which emits a call to the exit check
 # after every guest load and store: `mov rsi, [rdi + uc]; cmp byte [rsi + no_exit_request],
 # 0` (the flag Unicorn keeps for ARM's IT blocks; x86 never sets it).
@@ -269,12 +282,40 @@ def only_block_start_exits(lib: ctypes.CDLL, uch: int) -> bool:
     return True
 
 
+def _flag(index: int, doc: str) -> Any:
+    """A platform attribute kept as one of the shim's words, read as a bool."""
+
+    def get(self: UnicornPlatform) -> bool:
+        return self._w[index] != 0
+
+    def put(self: UnicornPlatform, value: bool) -> None:
+        self._w[index] = 1 if value else 0
+
+    return property(get, put, doc=doc)
+
+
+def _word(index: int, doc: str) -> Any:
+    """A platform attribute kept as one of the shim's words (an unsigned 64-bit count)."""
+
+    def get(self: UnicornPlatform) -> int:
+        return self._w[index]
+
+    def put(self: UnicornPlatform, value: int) -> None:
+        self._w[index] = value
+
+    return property(get, put, doc=doc)
+
+
 class UnicornPlatform:
     name = "unicorn"
 
     def __init__(self, mem: PhysMem, syscall_entry: SyscallEntry,
                  deterministic: bool = False) -> None:  # fmt: skip
         self.mem = mem
+        # The syscall hook's state (platform/uc_shim.c), whether or not the C hook is there:
+        # the properties below read and write its words.
+        self._shim = SyscallShim.load(ctypes.CDLL(uclib._name))
+        self._w = self._shim.words
         self.syscall_entry = syscall_entry
         self.uc = uc = Uc(UC_ARCH_X86, UC_MODE_64)
         uc.ctl_set_tcg_buffer_size(TCG_BUFFER_SIZE)  # before the engine's first real call
@@ -310,23 +351,16 @@ class UnicornPlatform:
         self._ctx_write_batch = lib.uc_context_reg_write_batch
         self._ctx_read_batch = lib.uc_context_reg_read_batch
         self._all = _RegBatch(ALL_REGS)
-        self.current: Thread | None = None
+        self.current = None
         self.cr3 = -1
         self.event: tuple[Event, int] | None = None
         self.pending: dict[str, int] | None = None
-        self.in_syscall = False
-        self.syscall_rip = 0
-        self.stop_requested = False
         self.oops: BaseException | None = None
         self._fault_state: object = None  # CPU state at a fault raised from a hook
         self._scratch = uc.context_save()
         self._keep = []  # ctypes callbacks must outlive the hooks
         self.translations = 0  # blocks translated, once count_translations() is on
-        self.syscalls = 0  # syscalls made (the tiered CPU's coarse evidence)
-        # the tiered CPU's look at a run's exits, at the first syscall past window_end (the
-        # clock is read every WINDOW_EVERY + 1 syscalls)
-        self.on_window: Callable[[int], None] | None = None
-        self.window_end = 0
+        self.on_window = None
         # called with an address space whose mappings narrowed in a syscall, before its TLB
         # flush (the tiered CPU tells KVM's shadow pages)
         self.on_narrow: Callable[[Any], None] | None = None
@@ -337,23 +371,18 @@ class UnicornPlatform:
         self._set_exception_field(self._template)
         env = self._find_live_env()
         self._exc_live = ctypes.c_int32.from_address(env + self._exc_offset) if env else None
-        if self._shim is not None and env:
+        if env:
             self._shim.set_exception_field(env + self._exc_offset)
         self._env = env
         self._live = self._live_regs(env)
         self._live_args = self._live[:L_R10 + 1] if self._live is not None else None
+        if self._live is None:  # the C hook reads the live registers: without them, Python's
+            self._shim.lib = None
         self._sc_flags = _RegBatch(("rflags",))
         self._rip_flags = _RegBatch(("rip", "rflags"))
         # CR3 through the batch call: the Python binding's reg_write costs microseconds more,
         # on every address-space switch
         self._cr3 = _RegBatch(("cr3",), {"cr3": X.UC_X86_REG_CR3})
-        self.syscall_rflags = 0
-        # runs[0] is odd while a run is in progress (the timer watches it), in the shim's
-        # memory where there is one
-        self._runs = self._shim.runs if self._shim is not None else memoryview(
-            bytearray(8)).cast("Q")
-        self._tick_state = [0, 0, 0, 0]  # _tick_wait_py's: the run seen, its calls, when, steps
-        self.need_resched = False
         # Set by the kernel: whether another task, a timer or the host is waiting for the CPU.
         self.others_want_cpu: Callable[[], bool] = lambda: True
         # Set by the tiered platform (read by the timer thread when the stops are exact):
@@ -366,34 +395,61 @@ class UnicornPlatform:
         # CPUID (platform/uc_determinism.py). The budgets of the next run (set_budget) and
         # whether the last run ended because one ran out.
         self.det: DeterministicCpu | None = None
-        self.syscall_budget = 0  # syscalls the next run may make (0: any number)
         self._code_budget = 0
         self.step_insns = 0
-        self.budget_hit = False
         if deterministic:
             self.det = DeterministicCpu(self, env)
         else:
             self._ticker = threading.Thread(target=self._tick, daemon=True, name="twaron-timer")
             self._ticker.start()
-        self._on_syscall = self._make_syscall_hook()
-        if self._shim is not None:
-            self._shim.set_handler(ctypes.CFUNCTYPE(None)(self._on_syscall))
+        self._install_syscall_hook()
         mem.flush_code = self.flush_code
+
+    # ---- the state shared with the syscall hook (SHIM_WORDS) ------------------------------
+
+    in_syscall = _flag(W_IN_SYSCALL, "the kernel's entry is running (inside the hook)")
+    stop_requested = _flag(W_STOP, "the run stops after the syscall in progress")
+    need_resched = _flag(W_NEED_RESCHED, "the slice is over: the run stops at its next syscall")
+    budget_hit = _flag(W_BUDGET_HIT, "--deterministic: the last run's budget ran out")
+    syscalls = _word(W_SYSCALLS, "syscalls made (the tiered CPU's coarse evidence)")
+    syscall_rip = _word(W_RIP, "RIP of the syscall in progress")
+    syscall_rflags = _word(W_RFLAGS, "RFLAGS at the syscall in progress")
+    syscall_budget = _word(W_BUDGET, "--deterministic: syscalls the next run may make (0: any)")
+    window_end = _word(W_WINDOW_END, "when on_window is next due (perf_counter_ns)")
+
+    @property
+    def syscall_entry(self) -> Callable[..., int | None]:
+        return self._entry
+
+    @syscall_entry.setter
+    def syscall_entry(self, entry: Callable[..., int | None]) -> None:
+        self._entry = entry
+        self._shim.set_object("entry", entry)
+
+    @property
+    def current(self) -> Thread | None:
+        return self._current
+
+    @current.setter
+    def current(self, task: Thread | None) -> None:
+        self._current = task
+        self._shim.set_object("task", task)
+
+    @property
+    def on_window(self) -> Callable[[int], None] | None:
+        """The tiered CPU's look at a run's exits, at the first syscall past window_end (the
+        clock is read every WINDOW_EVERY + 1 syscalls)."""
+        return self._on_window
+
+    @on_window.setter
+    def on_window(self, fn: Callable[[int], None] | None) -> None:
+        self._on_window = fn
+        self._shim.set_object("on_window", fn, none_is_null=True)
 
     # ---- set-up -------------------------------------------------------------------------
 
     def _install_hooks(self) -> None:
         hook = ctypes.c_size_t()
-        # The syscall handler is made once the live CPU state is found (_make_syscall_hook);
-        # no guest code runs a syscall before then.
-        self._shim = SyscallShim.load(ctypes.CDLL(uclib._name))
-        if self._shim is not None:  # the C first step calls the handler without arguments
-            sys_hook, sys_data = self._shim.hook, self._shim.data
-        else:
-            cb_sys = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_void_p)(
-                lambda _uch, _ud: self._on_syscall())
-            self._keep.append(cb_sys)
-            sys_hook, sys_data = ctypes.cast(cb_sys, ctypes.c_void_p).value, None
         cb_int = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_uint32, ctypes.c_void_p)(
             self._on_interrupt
         )
@@ -404,7 +460,6 @@ class UnicornPlatform:
                                   ctypes.c_uint32, ctypes.c_void_p)(self._on_port_io)  # fmt: skip
         self._keep += [cb_int, cb_in, cb_out]
         ptr = ctypes.cast
-        self._hook_insn(X.UC_X86_INS_SYSCALL, sys_hook, sys_data)
         for cb, insn in ((cb_in, X.UC_X86_INS_IN), (cb_out, X.UC_X86_INS_OUT)):
             self._hook_insn(insn, ptr(cb, ctypes.c_void_p).value, None)
         add = ctypes.CDLL(uclib._name).uc_hook_add
@@ -413,6 +468,25 @@ class UnicornPlatform:
         if add(self.uch, ctypes.byref(hook), UC_HOOK_INTR, ptr(cb_int, ctypes.c_void_p),
                None, 1, 0):  # fmt: skip
             raise RuntimeError("uc_hook_add(intr) failed")
+
+    def _install_syscall_hook(self) -> None:
+        """The syscall hook, once the live CPU state is known (no guest code makes a syscall
+        before): in C where the shim is there (twaron_syscall_hook), else in Python."""
+        shim = self._shim
+        if shim.lib is not None:
+            shim.wire(self.uch, self._env, self._narrowed_in_syscall, self._hook_failed)
+            self._hook_insn(X.UC_X86_INS_SYSCALL, shim.hook, shim.addr)
+            return
+        on_syscall = self._make_syscall_hook()
+        cb = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_void_p)(
+            lambda _uch, _ud: on_syscall())
+        self._keep.append(cb)
+        self._hook_insn(X.UC_X86_INS_SYSCALL, ctypes.cast(cb, ctypes.c_void_p).value, None)
+
+    def _hook_failed(self, exc: BaseException) -> None:
+        """The kernel's entry raised (a platform bug): surface it from run()."""
+        self.oops = exc
+        self.stop_requested = True
 
     def _hook_insn(self, insn: int, fn: int | None, data: int | None) -> None:
         """An instruction hook (UC_HOOK_INSN) on every address: fn(uc, ..., data)."""
@@ -428,7 +502,7 @@ class UnicornPlatform:
         """From now on the guest's CPUID answers from table (platform/cpuid.py; read now,
         later changes to it are not seen): in C where the shim and the live registers are
         there, else in Python."""
-        if self._shim is not None and self._live is not None:
+        if self._shim.lib is not None:
             fn, data = self._shim.cpuid_hook(table, top, self._env)
         else:
             def on_cpuid(_uch: int, _ud: int) -> int:
@@ -935,15 +1009,15 @@ class UnicornPlatform:
             self._read_batch(self.uch, b.ids, b.ptrs, 1)
             rip = b.vals[0]
         self.event = None
-        self.stop_requested = False
+        w = self._w
+        w[W_STOP] = 0
         det = self.det
         if det is not None:
             det.arm(self._code_budget)
-            self.budget_hit = False
-        runs = self._runs
-        runs[0] += 1
+            w[W_BUDGET_HIT] = 0
+        w[W_RUNS] += 1  # odd while the run lasts: the timer watches it
         err = self._emu_start(self.uch, rip, NEVER, 0, 0)
-        runs[0] += 1
+        w[W_RUNS] += 1
         if self.oops is not None:
             exc, self.oops = self.oops, None
             self._fault_state = None
@@ -984,13 +1058,10 @@ class UnicornPlatform:
             self.uc.reg_write(REG_IDS[name], value)
 
     def _make_syscall_hook(self) -> Callable[[], None]:
-        """The syscall hook: the kernel's entry with the arguments, the result to rax (and
-        rcx, r11 as SYSCALL and SYSRET leave them). What never changes is bound here as
-        closure variables: this runs on every syscall, and each attribute look-up through
-        self costs tens of nanoseconds."""
-        live, live_args = self._live, self._live_args
-        shim = self._shim.rflags if self._shim is not None else None
-        exc_live = self._exc_live
+        """The syscall hook in Python, where the C one (uc_shim.c, twaron_syscall_hook) could
+        not be built or the live CPU state was not found: the same steps, on the same words.
+        What never changes is bound here as closure variables."""
+        live, live_args, exc_live, w = self._live, self._live_args, self._exc_live, self._w
         uch, read_batch, write_batch = self.uch, self._read_batch, self._write_batch
         sc_flags, sc_in, sc_out = self._sc_flags, self._sc_in, self._sc_out
         emu_stop, clock = self._emu_stop, time.perf_counter_ns
@@ -998,59 +1069,51 @@ class UnicornPlatform:
         def on_syscall() -> None:
             # Unicorn raises a page fault of its own around `syscall` that never reaches a
             # hook; two of those in a row would make the next real fault a triple fault.
-            # (The C shim, when there is one, has cleared it and read RFLAGS.)
             if exc_live is None:
                 self._clear_exception_in_flight()
-            elif shim is None:
+            else:
                 exc_live.value = -1
             if live is not None:  # the arguments straight from the CPU state; RFLAGS is
-                if shim is not None:  # computed from QEMU's lazy condition codes, so Unicorn
-                    rflags = shim[0]  # reads it
-                else:
-                    read_batch(uch, sc_flags.ids, sc_flags.ptrs, 1)
-                    rflags = sc_flags.words[0]
+                read_batch(uch, sc_flags.ids, sc_flags.ptrs, 1)  # computed from QEMU's lazy
+                rflags = sc_flags.words[0]  # condition codes, so Unicorn reads it
                 nr, _, a2, _, _, _, a1, a0, a4, a5, a3 = live_args.tolist()
                 rip = live[L_RIP]
             else:
                 read_batch(uch, sc_in.ids, sc_in.ptrs, 9)
                 nr, a0, a1, a2, a3, a4, a5, rip, rflags = sc_in.words.tolist()
-            self.syscall_rip = rip
-            self.syscall_rflags = rflags
-            self.in_syscall = True
-            n = self.syscalls = self.syscalls + 1
-            task = self.current
+            w[W_RIP], w[W_RFLAGS] = rip, rflags
+            n = w[W_SYSCALLS] = w[W_SYSCALLS] + 1
+            w[W_IN_SYSCALL] = 1
+            task = self._current
             try:
-                ret = self.syscall_entry(task, nr, a0, a1, a2, a3, a4, a5)
+                ret = self._entry(task, nr, a0, a1, a2, a3, a4, a5)
                 if ret is not None:
                     if live is not None:  # what SYSCALL and SYSRET leave: rcx = RIP, r11 =
                         live[L_RAX] = ret & U64  # RFLAGS
                         live[L_RCX] = rip + 2
                         live[L_R11] = rflags
                     else:
-                        w = sc_out.words
-                        w[0] = ret & U64
-                        w[1] = rip + 2
-                        w[2] = rflags
+                        o = sc_out.words
+                        o[0], o[1], o[2] = ret & U64, rip + 2, rflags
                         write_batch(uch, sc_out.ids, sc_out.ptrs, 3)
                 mm = task.mm  # type: ignore[union-attr]
-                if mm.tlb_dirty:
+                if mm is not None and mm.tlb_dirty:
                     self._narrowed_in_syscall(task, mm)
             except BaseException as exc:  # a platform bug: surface it from run()
-                self.oops = exc
-                self.stop_requested = True
+                self._hook_failed(exc)
             finally:
-                self.in_syscall = False
-            if not n & WINDOW_EVERY and self.on_window is not None and not self.stop_requested:
+                w[W_IN_SYSCALL] = 0
+            if not n & WINDOW_EVERY and self._on_window is not None and not w[W_STOP]:
                 now = clock()
-                if now >= self.window_end:
-                    self.on_window(now)
-            if self.syscall_budget:  # --deterministic: the scheduler's preemption after k calls
-                self.syscall_budget -= 1
-                if not self.syscall_budget:
-                    self.need_resched = self.budget_hit = True
-            if self.need_resched:  # the slice is over: yield at this safe point
-                self.stop_requested = True
-            if self.stop_requested:
+                if now >= w[W_WINDOW_END]:
+                    self._on_window(now)
+            if w[W_BUDGET]:  # --deterministic: the scheduler's preemption after k calls
+                w[W_BUDGET] -= 1
+                if not w[W_BUDGET]:
+                    w[W_NEED_RESCHED] = w[W_BUDGET_HIT] = 1
+            if w[W_NEED_RESCHED]:  # the slice is over: yield at this safe point
+                w[W_STOP] = 1
+            if w[W_STOP]:
                 emu_stop(uch)
 
         return on_syscall
@@ -1099,7 +1162,7 @@ class UnicornPlatform:
         Python thread that woke every few milliseconds took the GIL from the syscall path
         each time, and on this kind of host the hand-back cost the guest ~3% of a
         syscall-dense run (shell_noop on auto)."""
-        wait = self._shim.tick_wait if self._shim is not None else self._tick_wait_py
+        wait = self._shim.tick_wait if self._shim.lib is not None else self._tick_wait_py
         slices, last = 0, -1
         while True:
             wanted = self.stop_wanted
@@ -1108,8 +1171,8 @@ class UnicornPlatform:
             if why == TICK_CLOSED:
                 return
             try:  # both read the kernel's state while the main thread may be changing it
-                if (why & TICK_QUIET and wanted is not None and not self._in_syscall()
-                        and wanted(since)):  # fmt: skip
+                quiet = why & TICK_QUIET and not self.in_syscall
+                if quiet and wanted is not None and wanted(since):
                     self._emu_stop(self.uch)
                     continue
                 if not why & TICK_SLICE:
@@ -1130,38 +1193,34 @@ class UnicornPlatform:
     def _tick_wait_py(self, step_ns: int, slice_steps: int, quiet: bool) -> tuple[int, int, int]:
         """twaron_tick_wait (uc_shim.c) in Python, where there is no shim: (what happened,
         since when the run has made no syscall, the run)."""
-        w = self._tick_state
+        w = self._w
+        seen, calls, changed, steps = W["seen"], W["seen_calls"], W["changed_ns"], W["steps"]
         while not self._closed:
             self._wake.wait(step_ns / 1e9)  # the step, or less once the platform closes
             if self._closed:
                 break
-            r, n, now = self._runs[0], self.syscalls, time.perf_counter_ns()
-            if not r & 1 or r != w[0]:  # no run, or a new one since the last step
-                w[:] = [r, n, now, 0]
+            r, n, now = w[W_RUNS], w[W_SYSCALLS], time.perf_counter_ns()
+            if not r & 1 or r != w[seen]:  # no run, or a new one since the last step
+                w[seen], w[calls], w[changed], w[steps] = r, n, now, 0
                 continue
             why = 0
-            if n != w[1]:
-                w[1], w[2] = n, now
-            elif quiet and not self.in_syscall:
+            if n != w[calls]:
+                w[calls], w[changed] = n, now
+            elif quiet and not w[W_IN_SYSCALL]:
                 why |= TICK_QUIET
-            w[3] += 1
-            if w[3] >= slice_steps:
-                w[3] = 0
+            w[steps] += 1
+            if w[steps] >= slice_steps:
+                w[steps] = 0
                 why |= TICK_SLICE
             if why:
-                return why, w[2], r
+                return why, w[changed], r
         return TICK_CLOSED, 0, 0
-
-    def _in_syscall(self) -> bool:
-        """In the syscall hook, or about to enter Python from its C first step."""
-        return self.in_syscall or (self._shim is not None and bool(self._shim.in_syscall[0]))
 
     def close(self) -> None:
         """The run is over: the timer thread ends (and lets go of the platform) before this
         returns, so that the kernel can be freed at once."""
         self._closed = True
-        if self._shim is not None:
-            self._shim.close()
+        self._shim.close()
         self._wake.set()
         ticker = getattr(self, "_ticker", None)
         if ticker is not None and ticker is not threading.current_thread():
@@ -1169,62 +1228,69 @@ class UnicornPlatform:
 
 
 class SyscallShim:
-    """platform/uc_shim.c: the syscall hook's first step in C (clear the pending exception,
-    read RFLAGS), then the Python handler. None from load() where it cannot be built (no C
-    compiler) or TWARON_C_HELPERS=0: the hook is then Python's alone, as before."""
+    """The words the syscall hook, the timer thread and the platform share (SHIM_WORDS:
+    uc_shim.c's struct shim), and platform/uc_shim.c's functions where it could be built
+    (`lib`; None without a C compiler or Python's headers, or with TWARON_C_HELPERS=0, or
+    where the live CPU state was not found: the hook and the timer's wait are then
+    Python's, on the same words)."""
 
-    class _Data(ctypes.Structure):
-        _fields_ = [("reg_read", ctypes.c_void_p), ("handler", ctypes.c_void_p),
-                    ("exception", ctypes.c_void_p), ("rflags_id", ctypes.c_int32),
-                    ("pad", ctypes.c_int32), ("rflags", ctypes.c_uint64),
-                    ("runs", ctypes.c_uint64), ("syscalls", ctypes.c_uint64),
-                    ("in_syscall", ctypes.c_int32), ("closed", ctypes.c_int32),
-                    ("wake_fd", ctypes.c_int32), ("pad3", ctypes.c_int32),
-                    ("seen", ctypes.c_uint64), ("seen_calls", ctypes.c_uint64),
-                    ("changed_ns", ctypes.c_uint64), ("steps", ctypes.c_uint32),
-                    ("pad2", ctypes.c_uint32)]  # fmt: skip
-
-    def __init__(self, lib: ctypes.CDLL, uclib_: ctypes.CDLL) -> None:
+    def __init__(self, lib: ctypes.CDLL | None, uclib_: ctypes.CDLL) -> None:
         self.lib = lib
-        self.hook = ctypes.cast(lib.twaron_syscall_hook, ctypes.c_void_p).value
-        self.struct = self._Data()
-        self.struct.reg_read = ctypes.cast(uclib_.uc_reg_read, ctypes.c_void_p).value
-        self.struct.rflags_id = X.UC_X86_REG_RFLAGS
-        self.data = ctypes.addressof(self.struct)
-        self.rflags = self._field("rflags", ctypes.c_uint64, "Q")
-        self.runs = self._field("runs", ctypes.c_uint64, "Q")
-        self.in_syscall = self._field("in_syscall", ctypes.c_int32, "i")
-        wait = lib.twaron_tick_wait
-        wait.argtypes = [ctypes.c_void_p, ctypes.c_uint64, ctypes.c_uint32, ctypes.c_int,
-                         ctypes.POINTER(ctypes.c_uint64), ctypes.POINTER(ctypes.c_uint64)]
-        wait.restype = ctypes.c_int
-        self._wait = wait
-        self._since, self._run = ctypes.c_uint64(), ctypes.c_uint64()
-        self._wake_r, self._wake_w = os.pipe2(os.O_CLOEXEC)
-        self.struct.wake_fd = self._wake_r
+        self.buf = (ctypes.c_uint64 * len(SHIM_WORDS))()
+        self.addr = ctypes.addressof(self.buf)
+        self.words = memoryview(self.buf).cast("B").cast("Q")
+        self.words[W["window_mask"]] = WINDOW_EVERY
+        self.refs: dict[str, object] = {}  # the objects whose addresses are in the words
         self.tables: list[ctypes.Array[ctypes.c_char]] = []
+        self._wake_r, self._wake_w = os.pipe2(os.O_CLOEXEC)
+        self.words[W["wake_fd"]] = self._wake_r
+        self._uclib = uclib_
+        if lib is not None:
+            self.hook = ctypes.cast(lib.twaron_syscall_hook, ctypes.c_void_p).value
+            wait = lib.twaron_tick_wait
+            wait.argtypes = [ctypes.c_void_p, ctypes.c_uint64, ctypes.c_uint32, ctypes.c_int,
+                             ctypes.POINTER(ctypes.c_uint64), ctypes.POINTER(ctypes.c_uint64)]
+            wait.restype = ctypes.c_int
+            self._wait = wait
+            self._since, self._run = ctypes.c_uint64(), ctypes.c_uint64()
 
     @classmethod
-    def load(cls, uclib_: ctypes.CDLL) -> SyscallShim | None:
-        lib = load_helper(Path(__file__).with_name("uc_shim.c"), "uc_shim")
-        return cls(lib, uclib_) if lib is not None else None
+    def load(cls, uclib_: ctypes.CDLL) -> SyscallShim:
+        lib = load_helper(Path(__file__).with_name("uc_shim.c"), "uc_shim", python=True)
+        return cls(lib, uclib_)
 
-    def _field(self, name: str, ctype: Any, fmt: str) -> memoryview:
-        """A view of one field of the shared struct (one element)."""
-        where = self.data + getattr(self._Data, name).offset
-        return memoryview((ctype * 1).from_address(where)).cast("B").cast(fmt)
+    def wire(self, uch: int, live: int, narrowed: Callable[..., None],
+             failed: Callable[[BaseException], None]) -> None:  # fmt: skip
+        """What the C hook needs: the engine, Unicorn's functions, the live registers, and
+        the platform's callbacks (the entry, the task and on_window come through
+        set_object)."""
+        fn = ctypes.c_void_p
+        w = self.words
+        w[W["uc"]] = ctypes.cast(uch, fn).value or 0
+        w[W["reg_read"]] = ctypes.cast(self._uclib.uc_reg_read, fn).value or 0
+        w[W["emu_stop"]] = ctypes.cast(self._uclib.uc_emu_stop, fn).value or 0
+        w[W["live"]] = live
+        w[W["rflags_id"]] = X.UC_X86_REG_RFLAGS
+        self.set_object("narrowed", narrowed)
+        self.set_object("failed", failed)
+
+    def set_object(self, name: str, obj: object, none_is_null: bool = False) -> None:
+        """A Python object for the C hook: kept referenced here, its address in the words
+        (CPython's id())."""
+        self.refs[name] = obj
+        self.words[W[name]] = 0 if obj is None and none_is_null else id(obj)
 
     def tick_wait(self, step_ns: int, slice_steps: int, quiet: bool) -> tuple[int, int, int]:
         """The timer thread's wait, in C without the GIL (twaron_tick_wait): (what
         happened, since when the run has made no syscall, the run)."""
         since, run = self._since, self._run
-        why = self._wait(self.data, step_ns, slice_steps, quiet, ctypes.byref(since),
+        why = self._wait(self.addr, step_ns, slice_steps, quiet, ctypes.byref(since),
                          ctypes.byref(run))  # fmt: skip
         return why, since.value, run.value
 
     def close(self) -> None:
         """End the timer's wait now (its thread then returns)."""
-        self.struct.closed = 1
+        self.words[W["closed"]] = 1
         if self._wake_w >= 0:
             os.write(self._wake_w, b"x")
             os.close(self._wake_w)
@@ -1235,16 +1301,13 @@ class SyscallShim:
             if fd >= 0:
                 os.close(fd)
 
-    def set_handler(self, fn: Any) -> None:
-        self.handler = fn  # the ctypes callback lives as long as the shim
-        self.struct.handler = ctypes.cast(fn, ctypes.c_void_p).value
-
     def set_exception_field(self, address: int) -> None:
-        self.struct.exception = address
+        self.words[W["exception"]] = address
 
     def cpuid_hook(self, table: cpuid.Table, top: int, live: int) -> tuple[int, int]:
         """(function, data) of twaron_cpuid_hook answering from table; live: the address
         of QEMU's live registers."""
+        assert self.lib is not None
         head = struct.pack("<QIIII", live, top, cpuid.SUBLEAF_MASK, len(table), 0)
         body = b"".join(struct.pack("<II4I", leaf, sub, *(w & 0xFFFF_FFFF for w in words))
                         for (leaf, sub), words in table.items())  # fmt: skip
