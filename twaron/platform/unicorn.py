@@ -351,6 +351,7 @@ class UnicornPlatform:
         self._ctx_write_batch = lib.uc_context_reg_write_batch
         self._ctx_read_batch = lib.uc_context_reg_read_batch
         self._all = _RegBatch(ALL_REGS)
+        self._one = {name: _RegBatch((name,)) for name in ALL_REGS}
         self.current = None
         self.cr3 = -1
         self.event: tuple[Event, int] | None = None
@@ -804,7 +805,9 @@ class UnicornPlatform:
             i = LIVE_GPR.get(name) if self._live is not None else None
             if i is not None:  # a general register: straight from the live CPU state
                 return self._live[i]  # type: ignore[index]
-            return self.uc.reg_read(REG_IDS[name])
+            b = self._one[name]  # the batch call: the binding's reg_read costs microseconds
+            self._read_batch(self.uch, b.ids, b.ptrs, 1)
+            return b.words[0]
         return task.cpu.reg_read(REG_IDS[name])
 
     def set_reg(self, task: Thread, name: str, value: int) -> None:
