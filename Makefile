@@ -6,7 +6,7 @@ PYTHON ?= $(shell command -v python3.11 >/dev/null 2>&1 && echo python3.11 || ec
 VENV := .venv
 BUILD := .build
 STAMP := $(BUILD)/install.stamp
-DEB_PACKAGES := busybox-static musl-tools util-linux make gcc dpkg-dev zip strace python3 mmdebstrap
+DEB_PACKAGES := busybox-static musl-tools util-linux make gcc dpkg-dev zip strace python3 python3-dev mmdebstrap
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 PYTEST_ARGS ?=
 

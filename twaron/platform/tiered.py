@@ -659,7 +659,7 @@ class TieredPlatform:
             uc._apply_pending()
         regs = uc.get_regs(task)
         fx = self._unicorn_fx()
-        uc.current = None  # Unicorn forgets the task: its state now lives elsewhere
+        uc.set_current(None)  # Unicorn forgets the task: its state now lives elsewhere
         uc.cr3 = -1
         return regs, fx
 

@@ -352,7 +352,8 @@ class UnicornPlatform:
         self._ctx_read_batch = lib.uc_context_reg_read_batch
         self._all = _RegBatch(ALL_REGS)
         self._one = {name: _RegBatch((name,)) for name in ALL_REGS}
-        self.current = None
+        self.current: Thread | None = None
+        self.set_current(None)
         self.cr3 = -1
         self.event: tuple[Event, int] | None = None
         self.pending: dict[str, int] | None = None
@@ -424,16 +425,13 @@ class UnicornPlatform:
 
     @syscall_entry.setter
     def syscall_entry(self, entry: Callable[..., int | None]) -> None:
-        self._entry = entry
-        self._shim.set_object("entry", entry)
+        if entry is not getattr(self, "_entry", None):  # the tiered CPU sets it every run
+            self._entry = entry
+            self._shim.set_object("entry", entry)
 
-    @property
-    def current(self) -> Thread | None:
-        return self._current
-
-    @current.setter
-    def current(self, task: Thread | None) -> None:
-        self._current = task
+    def set_current(self, task: Thread | None) -> None:
+        """The task on the CPU (a plain attribute for reading: it is read all the time)."""
+        self.current = task
         self._shim.set_object("task", task)
 
     @property
@@ -444,8 +442,9 @@ class UnicornPlatform:
 
     @on_window.setter
     def on_window(self, fn: Callable[[int], None] | None) -> None:
-        self._on_window = fn
-        self._shim.set_object("on_window", fn, none_is_null=True)
+        if fn is not getattr(self, "_on_window", None) or fn is None:
+            self._on_window = fn
+            self._shim.set_object("on_window", fn, none_is_null=True)
 
     # ---- set-up -------------------------------------------------------------------------
 
@@ -770,14 +769,14 @@ class UnicornPlatform:
 
     def free_cpu(self, cpu: object) -> None:
         if self.current is not None and self.current.cpu is cpu:
-            self.current = None
+            self.set_current(None)
 
     def _switch_to(self, task: Thread) -> None:
         cur = self.current
         if cur is not None and cur.cpu is not None and not cur.exited:
             self._ctx_save(self.uch, cur.cpu.context)
         self._ctx_restore(self.uch, task.cpu.context)
-        self.current = task
+        self.set_current(task)
         # A restored context does not flush the TLB: reload CR3 below, unless the task is a
         # thread of the same address space as the last one (its context holds the same CR3,
         # and the TLB holds that address space's translations; tlb_dirty covers changes).
@@ -1087,7 +1086,7 @@ class UnicornPlatform:
             w[W_RIP], w[W_RFLAGS] = rip, rflags
             n = w[W_SYSCALLS] = w[W_SYSCALLS] + 1
             w[W_IN_SYSCALL] = 1
-            task = self._current
+            task = self.current
             try:
                 ret = self._entry(task, nr, a0, a1, a2, a3, a4, a5)
                 if ret is not None:
