@@ -5,7 +5,8 @@ How the traps of shared/notes/measured-facts.md are met:
   context is the template every task's context is copied from, so no later reg_write ever
   has to lower the privilege level (it would not).
 - The `syscall` instruction does not transition under Unicorn; an instruction hook sees the
-  ring-3 state and the kernel answers there, with registers moved through ctypes batches.
+  ring-3 state and the kernel answers there: a C hook (uc_shim.c) that reads the arguments
+  from QEMU's live CPU state and calls the kernel's entry through Python's C API.
 - Faults do not go through an IDT: the interrupt hook gets the vector, and QEMU's "exception
   in flight" field stays set, which would turn the next fault into a double and then a triple
   fault. After each fault the field is reset in a context copy (offset found by probing).
