@@ -16,6 +16,7 @@ by the subsystems (each a module of its own, as Linux's kernel/ is split):
 
 from __future__ import annotations
 
+import gc
 import os
 import sys
 import threading
@@ -257,11 +258,22 @@ class Kernel:
     # ---- running ------------------------------------------------------------------------
 
     def run(self) -> int:
-        """Run the guest until pid 1 is gone; its wait status."""
+        """Run the guest until pid 1 is gone; its wait status.
+
+        What exists when the run starts (the booted kernel, its caches, the host program's
+        own objects) lives through it, and the garbage collector's older generations went
+        over all of it again and again: ~4% of fork_exit (6 us an iteration). It is frozen
+        out of the collections until the run ends (unless the host program froze objects
+        itself: theirs are left as they are)."""
+        freeze = gc.get_freeze_count() == 0
+        if freeze:
+            gc.freeze()
         try:
             return runloop.run(self)
         finally:
             self.contexts.close()
+            if freeze:
+                gc.unfreeze()
 
     def platform_current_is(self, task: Task) -> bool:
         return getattr(self.platform, "current", None) is task
