@@ -635,7 +635,7 @@ class AddressSpace:
             child.vmas.append(copy.hold())
         child._reindex()
         try:
-            shared_tables.share_tables(self, child)
+            shared_tables.share_tables(self, child, {addr >> 21 for addr in hot})
             for addr in hot:
                 child._copy_hot_page(self, addr & PAGE_MASK)
         except KernelError:

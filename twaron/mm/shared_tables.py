@@ -68,9 +68,12 @@ class TableShares:
 # ---- fork ----------------------------------------------------------------------------------
 
 
-def share_tables(parent: AddressSpace, child: AddressSpace) -> None:
+def share_tables(parent: AddressSpace, child: AddressSpace,
+                 copy: frozenset[int] | set[int] = frozenset()) -> None:  # fmt: skip
     """Point child's page directory at every leaf table of parent's, read-only in both;
-    child's VMAs are already a copy of parent's."""
+    child's VMAs are already a copy of parent's. The tables at the keys in `copy` (both
+    sides are about to write there: fork's hot pages) that parent owns are copied for
+    the child at once instead, which costs less than sharing and unsharing them."""
     q, mem = parent.q, parent.mem
     shares = mem.table_shares
     sharers, get = shares.sharers, mem.get
@@ -88,6 +91,13 @@ def share_tables(parent: AddressSpace, child: AddressSpace) -> None:
             if pd is None:  # may raise ENOMEM: nothing shared yet
                 pd = made[key >> 9] = _pmd_slot(child, key << PMD_SHIFT) - (key & 511)
             cslot = pd + (key & 511)
+            if e & PTE_W and key in copy:  # parent keeps its table, the child a copy
+                new = mem.alloc(zero=False)
+                _copy_table(parent, key, table, new)
+                q[cslot] = (new << PAGE_SHIFT) | PMD_FLAGS
+                child.pt_pages.append(new)
+                child.leaf_tables[key] = new << 9
+                continue
             if e & PTE_W:
                 e &= ~PTE_W
                 q[slot] = e
