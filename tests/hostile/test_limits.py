@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import twaron
 
 
@@ -28,6 +30,25 @@ def test_fork_bomb_under_64m(twaron_platform):
     assert not r.oopses
     assert b"Cannot allocate memory" in r.stderr or r.returncode != 0
     assert _rss_mib() - before < 64 + 96
+
+
+def test_zombies_count_against_memory(twaron_platform):
+    """A process that forks children which exit and are never reaped runs out of memory
+    (ENOMEM from fork) after at most 16 MiB / 8 KiB of them: each is charged frames until it
+    is reaped, as Linux charges a zombie's kernel memory. (A fork bomb's zombies grew the
+    host's memory without bound before: a CI run's fork bomb test ended 294 MiB up.)"""
+    import harness
+
+    binary = harness.build_or_skip("zombie_pile", Path(__file__).with_name("c") /
+                                   "zombie_pile.c", 60)  # fmt: skip
+    before = _rss_mib()
+    r = twaron.run([harness.GUEST_PROG], files={harness.GUEST_PROG: binary},
+                   platform=twaron_platform, memory="16M", timeout=60)  # fmt: skip
+    assert not r.oopses and r.returncode == 0 and not r.timed_out, r.stderr
+    words = r.stdout.split()
+    assert words[0] == b"zombies" and words[2:] == [b"fork", b"ENOMEM"], r.stdout
+    assert 0 < int(words[1]) < (16 << 20) // (2 * 4096)
+    assert _rss_mib() - before < 16 + 64
 
 
 def test_allocation_without_end(twaron_platform):

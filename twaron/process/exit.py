@@ -73,6 +73,7 @@ def exit_task(task: Task) -> None:
     if kernel.platform_current_is(task):
         platform.request_stop()  # no guest instruction may run on a freed mm
     platform.free_cpu(task.cpu)
+    task.cpu = None
     kernel.pids.remove_thread(task)
     group = task.group
     if task.tid != group.pid and task in group.tasks:
@@ -112,7 +113,7 @@ def become_zombie(kernel: Kernel, group: ThreadGroup) -> None:
     _reparent_children(kernel, group)
     parent = group.parent
     if parent is None:
-        kernel.pids.remove_group(group)
+        forget_group(kernel, group)
         return
     if parent is init and kernel.kernel_init:
         release_group(kernel, group)  # the minimal init reaps at once
@@ -193,7 +194,15 @@ def release_group(kernel: Kernel, group: ThreadGroup) -> None:
     """Reap: the zombie's pid becomes free."""
     if group.parent is not None and group in group.parent.children:
         group.parent.children.remove(group)
+    forget_group(kernel, group)
+
+
+def forget_group(kernel: Kernel, group: ThreadGroup) -> None:
+    """The process is gone for good: its pid and the frames it was charged (fork.py)."""
     kernel.pids.remove_group(group)
+    for pfn in group.kernel_frames:
+        kernel.mem.put(pfn)
+    group.kernel_frames = []
 
 
 # ---- wait ---------------------------------------------------------------------------------

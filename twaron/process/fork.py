@@ -53,6 +53,9 @@ SUPPORTED = (
     | CLONE_PIDFD
 )  # fmt: skip
 SS_DISABLE = 2
+# Frames a process holds from fork until it is reaped (charge_process): 8 KiB, about what
+# Linux charges for a zombie's task_struct, signal_struct and the rest.
+PROCESS_FRAMES = 2
 
 
 def check_flags(task: Task, flags: int) -> None:
@@ -95,7 +98,17 @@ def do_fork(task: Task, flags: int, stack: int = 0, ptid: int = 0, ctid: int = 0
     if task.policy == SCHED_DEADLINE and not task.reset_on_fork:
         raise KernelError(EAGAIN)  # Linux's sched_fork: a deadline task cannot fork
     tid = kernel.pids.alloc()
+    # What can fail with ENOMEM comes first, and undoes itself: the files' references and
+    # the pidfd after it must not be taken for a child that is never made.
+    frames = [] if flags & CLONE_THREAD else charge_process(kernel)
+    try:
+        mm = _child_mm(task, flags)
+    except BaseException:
+        uncharge_process(kernel, frames)
+        raise
     group = task.group if flags & CLONE_THREAD else _child_group(task, tid, flags)
+    if frames:
+        group.kernel_frames = frames
     files = task.files if flags & CLONE_FILES else task.files.fork_copy()
     if flags & CLONE_PIDFD:  # after the copy: the child does not inherit its own pidfd
         try:
@@ -103,8 +116,10 @@ def do_fork(task: Task, flags: int, stack: int = 0, ptid: int = 0, ctid: int = 0
         except KernelError:
             if files is not task.files:
                 files.close_all()
+            _drop_mm(task, mm, flags)
+            uncharge_process(kernel, frames)
             raise
-    child = new_task(kernel, tid, group, _child_mm(task, flags), files,
+    child = new_task(kernel, tid, group, mm, files,
                      task.fs if flags & CLONE_FS else task.fs.copy(), task.cred.copy(),
                      kernel.platform.fork_cpu(task))  # fmt: skip
     if flags & CLONE_FILES:
@@ -181,6 +196,37 @@ def _child_sched(task: Task, child: Task) -> None:
             child.policy, child.rt_priority, child.nice = SCHED_NORMAL, 0, 0
             child.dl_params = (0, 0, 0)
         child.nice = max(child.nice, 0)
+
+
+def charge_process(kernel: Kernel) -> list[int]:
+    """The frames a new process holds until it is reaped: its kernel memory, which Linux
+    charges to the memory it runs in (task_struct, signal_struct, ... ~10 KiB, and a
+    kernel stack while it runs). A zombie holds no page of its own, so without this a
+    fork bomb's zombies grew the host's memory past anything the guest's RAM bounds.
+    KernelError(ENOMEM) when memory is out."""
+    mem = kernel.mem
+    frames: list[int] = []
+    try:
+        for _ in range(PROCESS_FRAMES):
+            frames.append(mem.alloc(zero=False))
+    except KernelError:
+        uncharge_process(kernel, frames)
+        raise
+    return frames
+
+
+def uncharge_process(kernel: Kernel, frames: list[int]) -> None:
+    for pfn in frames:
+        kernel.mem.put(pfn)
+    frames.clear()
+
+
+def _drop_mm(task: Task, mm: AddressSpace, flags: int) -> None:
+    """Undo _child_mm for a child that is not made after all."""
+    if flags & CLONE_VM:
+        task.mm.users -= 1
+    else:
+        mm.destroy()
 
 
 def _child_mm(task: Task, flags: int) -> AddressSpace:

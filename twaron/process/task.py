@@ -67,6 +67,9 @@ class ThreadGroup:
         self.sid = pid if parent is None else parent.sid
         self.exit_code: int | None = None  # wait status once a zombie
         self.zombie = False
+        # Guest frames standing for the process's kernel memory until it is reaped
+        # (process/fork.py, PROCESS_FRAMES): zombies count against RAM, as in Linux.
+        self.kernel_frames: list[int] = []
         self.exe: Any = None  # the executable's Path, for /proc/PID/exe
         self.rlimits: dict[int, tuple[int, int]] = {} if parent is None else dict(parent.rlimits)
         self.sighand = SigHand() if parent is None else parent.sighand.copy()
