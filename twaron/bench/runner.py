@@ -10,7 +10,6 @@ of the program's own measurement (clock_gettime(CLOCK_MONOTONIC) around its time
 
 from __future__ import annotations
 
-import gc
 import json
 import os
 import platform as pyplatform
@@ -139,9 +138,6 @@ class TwaronSide:
     def run(self, name: str, quick: bool, iterations: int | None, timeout: float) -> Sample:
         import twaron
 
-        # The kernels of the runs before are garbage (reference cycles): freed now, not by
-        # the collector in the middle of this run's timed loop (a 1.5x outlier otherwise).
-        gc.collect()
         try:
             r = twaron.run(bench_args(name, quick, iterations),
                            files={GUEST_BENCH: str(self.binary)}, platform=self.platform,

@@ -317,6 +317,9 @@ class UnicornPlatform:
         # the properties below read and write its words.
         self._shim = SyscallShim.load(ctypes.CDLL(uclib._name))
         self._w = self._shim.words
+        self._entry: Callable[..., int | None] | None = None
+        self._on_window: Callable[[int], None] | None = None
+        self._shim.set_object("entry", None)  # never a null pointer: a call of None fails
         self.syscall_entry = syscall_entry
         self.uc = uc = Uc(UC_ARCH_X86, UC_MODE_64)
         uc.ctl_set_tcg_buffer_size(TCG_BUFFER_SIZE)  # before the engine's first real call
@@ -347,12 +350,11 @@ class UnicornPlatform:
         self._ctl_tlb_flush = (UC_CTL_IO_WRITE << 30) | UC_CTL_TLB_FLUSH  # no arguments
         self._sc_in = _RegBatch(("rax", "rdi", "rsi", "rdx", "r10", "r8", "r9", "rip", "rflags"))
         self._sc_out = _RegBatch(("rax", "rcx", "r11"))
-        self._rip = _RegBatch(("rip",))
         self._fork_regs = _RegBatch(("rip", "rcx", "r11", "rax"))
         self._ctx_write_batch = lib.uc_context_reg_write_batch
         self._ctx_read_batch = lib.uc_context_reg_read_batch
         self._all = _RegBatch(ALL_REGS)
-        self._one = {name: _RegBatch((name,)) for name in ALL_REGS}
+        self._one = {name: _RegBatch((name,)) for name in ALL_REGS}  # one register each
         self.current: Thread | None = None
         self.set_current(None)
         self.cr3 = -1
@@ -363,7 +365,6 @@ class UnicornPlatform:
         self._scratch = uc.context_save()
         self._keep = []  # ctypes callbacks must outlive the hooks
         self.translations = 0  # blocks translated, once count_translations() is on
-        self.on_window = None
         # called with an address space whose mappings narrowed in a syscall, before its TLB
         # flush (the tiered CPU tells KVM's shadow pages)
         self.on_narrow: Callable[[Any], None] | None = None
@@ -381,7 +382,6 @@ class UnicornPlatform:
         self._live_args = self._live[:L_R10 + 1] if self._live is not None else None
         if self._live is None:  # the C hook reads the live registers: without them, Python's
             self._shim.lib = None
-        self._sc_flags = _RegBatch(("rflags",))
         self._rip_flags = _RegBatch(("rip", "rflags"))
         # CR3 through the batch call: the Python binding's reg_write costs microseconds more,
         # on every address-space switch
@@ -421,12 +421,12 @@ class UnicornPlatform:
     window_end = _word(W_WINDOW_END, "when on_window is next due (perf_counter_ns)")
 
     @property
-    def syscall_entry(self) -> Callable[..., int | None]:
+    def syscall_entry(self) -> Callable[..., int | None] | None:
         return self._entry
 
     @syscall_entry.setter
     def syscall_entry(self, entry: Callable[..., int | None]) -> None:
-        if entry is not getattr(self, "_entry", None):  # the tiered CPU sets it every run
+        if entry is not self._entry:  # the tiered CPU sets it every run
             self._entry = entry
             self._shim.set_object("entry", entry)
 
@@ -443,7 +443,7 @@ class UnicornPlatform:
 
     @on_window.setter
     def on_window(self, fn: Callable[[int], None] | None) -> None:
-        if fn is not getattr(self, "_on_window", None) or fn is None:
+        if fn is not self._on_window:
             self._on_window = fn
             self._shim.set_object("on_window", fn, none_is_null=True)
 
@@ -1008,7 +1008,7 @@ class UnicornPlatform:
         if live is not None:  # RIP as the CPU holds it (a ctypes call less on every run)
             rip = live[L_RIP]
         else:
-            b = self._rip
+            b = self._one["rip"]
             self._read_batch(self.uch, b.ids, b.ptrs, 1)
             rip = b.vals[0]
         self.event = None
@@ -1066,7 +1066,7 @@ class UnicornPlatform:
         What never changes is bound here as closure variables."""
         live, live_args, exc_live, w = self._live, self._live_args, self._exc_live, self._w
         uch, read_batch, write_batch = self.uch, self._read_batch, self._write_batch
-        sc_flags, sc_in, sc_out = self._sc_flags, self._sc_in, self._sc_out
+        sc_flags, sc_in, sc_out = self._one["rflags"], self._sc_in, self._sc_out
         emu_stop, clock = self._emu_stop, time.perf_counter_ns
 
         def on_syscall() -> None:
