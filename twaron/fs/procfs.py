@@ -520,7 +520,7 @@ class ProcFs:
                 yield i + 3, name, inode
         tasks = self.kernel.pids.groups
         for pid in [p for p in self.pid_cache if tasks.get(p) is not self.pid_cache[p][0]]:
-            del self.pid_cache[pid]
+            self._forget(pid)
         for pid in sorted(tasks):
             if pid + TGID_OFFSET >= pos:
                 yield pid + TGID_OFFSET, b"%d" % pid, self.pid_dir(tasks[pid])
@@ -559,10 +559,21 @@ class ProcFs:
         groups = self.kernel.pids.groups
         cache = self.pid_cache
         for pid in [p for p, (g, _) in cache.items() if groups.get(p) is not g]:
-            del cache[pid]
+            self._forget(pid)
         dcache = self.root.dcache  # type: ignore[attr-defined]
         for name in [n for n in dcache if n.isdigit() and int(n) not in cache]:
             del dcache[name]
+
+    def _forget(self, pid: int) -> None:
+        """Drop a gone process's inodes. Each directory among them refers back to the cache
+        and to its children's dentries, which refer back to it: emptied here, they are freed
+        by reference counting instead of waiting for the cycle collector."""
+        _, cache = self.pid_cache.pop(pid)
+        for node in cache.values():
+            dcache = getattr(node, "dcache", None)
+            if dcache:
+                dcache.clear()
+        cache.clear()
 
     def pid_dir(self, g: Any, t: Any = None) -> Inode:
         """/proc/PID (t None: follows the group's leader) or /proc/PID/task/TID."""

@@ -91,7 +91,7 @@ class TaskContext(Context):
         return not task.timed_out
 
     def waker(self) -> Callback:
-        return self.task.waker  # type: ignore[union-attr]
+        return self.task.wake  # type: ignore[union-attr]
 
 
 class ContextPool:

@@ -153,7 +153,6 @@ class Task:
         self.sleep_token = 0
         self.timed_out = False
         self.sleep_interruptible = True
-        self.waker = self.wake  # the wait-queue callback that wakes this task
         # A syscall that a signal interrupted, until signal delivery has decided its fate:
         # the ERESTART* code it returned and its number (Linux's orig_ax).
         self.restart_code = 0
