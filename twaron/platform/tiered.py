@@ -294,6 +294,7 @@ class TieredPlatform:
     def free_cpu(self, cpu: object) -> None:
         self.uc.free_cpu(cpu)
         self.kvm.free_cpu(cpu)
+        self.uc.recycle(cpu.uc)  # type: ignore[attr-defined]
 
     def get_reg(self, task: Thread, name: str) -> int:
         return self.platforms[task.cpu.tier].get_reg(task, name)

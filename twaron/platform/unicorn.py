@@ -45,7 +45,7 @@ from unicorn.unicorn_const import (
     UC_ERR_READ_UNMAPPED,
     UC_ERR_WRITE_UNMAPPED,
 )
-from unicorn.unicorn_py3.unicorn import uclib
+from unicorn.unicorn_py3.unicorn import UcContext, uclib
 
 from twaron.arch.x86_64.constants import (
     CR0_ET,
@@ -99,6 +99,7 @@ TIME_SLICE_NS = int(TIME_SLICE * 1e9)
 # buffer is 256 MiB (later Unicorn releases' default; when it fills, QEMU drops every
 # translation and starts again), and goes where CodeSlots keeps room for it.
 TCG_BUFFER_SIZE = 256 << 20
+CONTEXT_POOL = 16  # saved-context objects of exited tasks kept for the next fork
 CODE_SLOTS = 6  # engines whose buffers are kept within reach at once
 # What the timer's wait reports (uc_shim.c's twaron_tick_wait): the platform is closed; the
 # run in progress has lasted a slice; it made no syscall during a whole look (bits).
@@ -363,6 +364,7 @@ class UnicornPlatform:
         self.oops: BaseException | None = None
         self._fault_state: object = None  # CPU state at a fault raised from a hook
         self._scratch = uc.context_save()
+        self._ctx_pool: list[Any] = []  # CONTEXT_POOL: contexts let go by exited tasks
         self._keep = []  # ctypes callbacks must outlive the hooks
         self.translations = 0  # blocks translated, once count_translations() is on
         # called with an address space whose mappings narrowed in a syscall, before its TLB
@@ -745,9 +747,25 @@ class UnicornPlatform:
     def new_cpu(self) -> object:
         return self._copy_context(self._template)
 
+    def _context(self) -> Any:
+        """A context object holding the live CPU state: one an exited task let go of where
+        there is one (a new one costs Unicorn's allocation now and the binding's __del__
+        later: ~3 us of a fork and exit)."""
+        pool = self._ctx_pool
+        if pool:
+            ctx = pool.pop()
+            self._ctx_save(self.uch, ctx.context)
+            return ctx
+        return self.uc.context_save()
+
+    def recycle(self, ctx: Any) -> None:
+        """A task's context after free_cpu: nothing refers to it any more."""
+        if len(self._ctx_pool) < CONTEXT_POOL:
+            self._ctx_pool.append(ctx)
+
     def _copy_context(self, src: object) -> object:
         """A new context object holding what src holds (contexts are plain data)."""
-        ctx = self.uc.context_save()
+        ctx = self._context()
         ptr = ctypes.c_void_p
         ctypes.memmove(ctypes.cast(ctx.context, ptr).value,
                        ctypes.cast(src.context, ptr).value, ctx.size)  # type: ignore[attr-defined]
@@ -756,7 +774,7 @@ class UnicornPlatform:
     def fork_cpu(self, parent: Thread) -> object:
         """The child's registers: the parent's, returning 0 from the syscall it is in."""
         if parent is self.current:
-            ctx = self.uc.context_save()
+            ctx = self._context()
             if self.pending:
                 for name, value in self.pending.items():
                     ctx.reg_write(REG_IDS[name], value)
@@ -771,6 +789,8 @@ class UnicornPlatform:
     def free_cpu(self, cpu: object) -> None:
         if self.current is not None and self.current.cpu is cpu:
             self.set_current(None)
+        if isinstance(cpu, UcContext):  # (the tiered platform recycles its Unicorn half)
+            self.recycle(cpu)
 
     def _switch_to(self, task: Thread) -> None:
         cur = self.current

@@ -27,7 +27,7 @@ from greenlet import GreenletExit, getcurrent
 from twaron.arch.x86_64.errno import ERESTARTSYS
 from twaron.errors import KernelError
 from twaron.process import signal as sigs
-from twaron.wait import Callback, Context
+from twaron.wait import Callback, Context, NeedContext, SleepRestart
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -94,6 +94,32 @@ class TaskContext(Context):
         return self.task.wake  # type: ignore[union-attr]
 
 
+class RestartSleep:
+    """A handler asleep without a stack of its own (wait.SleepRestart): the queues it waits
+    on, and the call to make again from its start once it is woken. The run loop, signals
+    and teardown see it where they see a TaskContext (task.context)."""
+
+    __slots__ = ("nr", "handler", "args", "entries", "interruptible", "watch_state")
+    dead = False
+
+    def __init__(self, nr: int, handler: Any, args: tuple[int, ...]) -> None:
+        self.nr = nr
+        self.handler = handler
+        self.args = args
+        self.entries: list[Any] = []
+        self.interruptible = True
+        self.watch_state: Any = None
+
+    def let_go(self) -> None:
+        for entry in self.entries:
+            entry.remove()
+        self.entries = []
+
+
+def _restart_sys(_task: Task) -> None:
+    raise KernelError(ERESTARTSYS)  # a signal ends the sleep: through the runner's rule
+
+
 class ContextPool:
     """The kernel's contexts: those parked for reuse, and the runner they call handlers
     through (the syscall layer's, which turns errors into errnos and bugs into oopses)."""
@@ -110,6 +136,38 @@ class ContextPool:
         ctx = self.free.pop() if self.free else self._new()
         task.context = ctx
         return self._settle(task, ctx, ctx.enter((task, nr, handler, args)))
+
+    def sleep(self, task: Task, nr: int, handler: Any, args: tuple[int, ...], why: SleepRestart,
+              asleep: RestartSleep | None = None) -> int | None:  # fmt: skip
+        """handler raised SleepRestart: task sleeps in the syscall (None, task.context set),
+        or the call ends with ERESTARTSYS at once when a signal is already pending (as
+        TaskContext.block would)."""
+        if why.interruptible and sigs.pending_deliverable(task):
+            return self.runner(task, nr, _restart_sys, ())
+        s = asleep if asleep is not None else RestartSleep(nr, handler, args)
+        s.interruptible = why.interruptible
+        wake = task.wake
+        s.entries = [queue.add(mask, wake) for queue, mask in why.waits]
+        task.context = s
+        task.kernel.sched.sleep(task, None)
+        task.sleep_interruptible = why.interruptible
+        return None
+
+    def _again(self, task: Task, s: RestartSleep, how: Any) -> tuple[bool, int | None]:
+        """resume() of a RestartSleep: the handler runs again from its start; what it waits
+        for is looked at before a pending signal, as Linux's do_wait does (sleep() then
+        ends the call with ERESTARTSYS). INTERRUPT ends it at once."""
+        s.let_go()
+        task.context = None
+        if how == INTERRUPT:
+            return True, self.runner(task, s.nr, _restart_sys, ())
+        try:
+            return True, self.runner(task, s.nr, s.handler, s.args)
+        except SleepRestart as why:
+            ret = self.sleep(task, s.nr, s.handler, s.args, why, s)
+        except NeedContext:  # (it wants a stack after all)
+            ret = self.start(task, s.nr, s.handler, s.args)
+        return task.context is None, ret
 
     def _new(self) -> TaskContext:
         ctx = TaskContext(self)
@@ -135,6 +193,8 @@ class ContextPool:
         came): (True, result) once it returned, (False, None) if it went to sleep again."""
         ctx = task.context
         assert ctx is not None
+        if type(ctx) is RestartSleep:
+            return self._again(task, ctx, how)
         state = ctx.enter(how)
         done = state[0] == DONE
         return done, self._settle(task, ctx, state)
@@ -150,6 +210,10 @@ class ContextPool:
         """task is being torn down while its handler sleeps: unwind the handler (its finally
         clauses run, its wait entries go) and take the context back."""
         ctx = task.context
+        if type(ctx) is RestartSleep:
+            ctx.let_go()
+            task.context = None
+            return
         if ctx is None or ctx is getcurrent() or ctx.dead:
             return
         ctx.caller = getcurrent()

@@ -18,7 +18,7 @@ from twaron.fs.tty import disassociate_ctty
 from twaron.ipc import sem
 from twaron.process import futex, timers
 from twaron.process import signal as sigs
-from twaron.wait import ALL_EVENTS, wait_event
+from twaron.wait import ALL_EVENTS, wait_restartable
 
 if TYPE_CHECKING:
     from twaron.kernel import Kernel
@@ -245,7 +245,7 @@ def wait_child(task: Task, idtype: int, ident: int, exited: bool, stopped: bool,
 
     if nohang:
         return find()
-    return wait_event(((task.group.child_exit, ALL_EVENTS),), find)
+    return wait_restartable(((task.group.child_exit, ALL_EVENTS),), find)
 
 
 def rusage(child: ThreadGroup, utime: float | None = None, stime: float | None = None) -> bytes:

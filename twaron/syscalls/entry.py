@@ -3,7 +3,8 @@
 The platform calls `syscall(task, nr, a0..a5)` while the guest is stopped at its `syscall`
 instruction (inside Unicorn's hook or KVM's exit handler) and writes the result to rax. Here:
 the registry's handler runs; KernelError becomes -errno; a handler that must sleep is run
-again in a context (process/context.py) and the platform is asked to stop; a signal that
+again in a context (process/context.py), or sleeps without one to run again from its start
+when woken (wait.wait_restartable), and the platform is asked to stop; a signal that
 ends a sleep leaves its restart code for signal delivery; any other exception is an oops.
 
 Hooks, fault injection, --trace, -c and --timeline enter through a wrapper
@@ -24,7 +25,7 @@ from twaron.errors import KernelError
 from twaron.process.context import INTERRUPT, ContextPool
 from twaron.syscalls import registry
 from twaron.syscalls.registry import NR_MAX
-from twaron.wait import NeedContext
+from twaron.wait import NeedContext, SleepRestart
 
 if TYPE_CHECKING:
     from twaron.kernel import Kernel
@@ -100,6 +101,10 @@ class SyscallEntry:
                 ret = handler(task, a0, a1, a2, a3, a4, a5)
             except KernelError as e:
                 ret = -e.errno if e.errno < ERESTARTSYS else self.interrupted(task, nr, e)
+            except SleepRestart as why:  # it sleeps, to run again from its start when woken
+                ret = self.contexts.sleep(task, nr, handler, (a0, a1, a2, a3, a4, a5), why)
+                if ret is None:
+                    self.platform.request_stop()
             except NeedContext:  # it must sleep: again from the start, where it can
                 ret = self.contexts.start(task, nr, handler, (a0, a1, a2, a3, a4, a5))
                 if ret is None:

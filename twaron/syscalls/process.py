@@ -48,7 +48,6 @@ from twaron.process import pidfd
 from twaron.process.fork import do_fork
 from twaron.process.task import creds_changed
 from twaron.syscalls.table import s32, syscall
-from twaron.wait import need_context
 
 if TYPE_CHECKING:
     from twaron.process.task import Task, ThreadGroup
@@ -353,8 +352,6 @@ def sys_wait4(task: Task, pid: int, wstatus: int, options: int, rusage: int, *_:
     pid = s32(pid)
     if options & ~(WNOHANG | WUNTRACED | WCONTINUED | WALL_FLAGS):
         raise KernelError(EINVAL)
-    if not options & WNOHANG:  # it nearly always sleeps: straight to a context, before
-        need_context()  # the children are looked at twice (~3 us of a fork_exit iteration)
     if pid == -1:
         idtype, ident = P_ALL, 0
     elif pid > 0:
