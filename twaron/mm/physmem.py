@@ -11,7 +11,9 @@ import mmap
 import weakref
 from array import array
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 from twaron.arch.x86_64.constants import (
@@ -23,7 +25,7 @@ from twaron.arch.x86_64.constants import (
     PTE_W,
 )
 from twaron.arch.x86_64.errno import ENOMEM
-from twaron.build import load_helper
+from twaron.build import load_helper, load_module
 from twaron.errors import KernelError
 from twaron.mm.shared_tables import TableShares
 
@@ -66,6 +68,7 @@ class PhysMem:
         self.table_shares = TableShares()  # leaf page tables shared since fork (mm/shared_tables)
         self._zero_pfn = 0
         loops = PteLoops.load(self)  # the entry loops in C (mm/pte_loops.c) where it builds
+        self._pte_loops = loops  # (its struct is what the C loops read)
         if loops is not None:
             self.get_range, self.put_range, self.table_span = loops.get, loops.put, loops.span
 
@@ -190,6 +193,19 @@ class PhysMem:
         self.mv[d : d + PAGE_SIZE] = self.mv[s : s + PAGE_SIZE]
 
 
+_FAST: list[ModuleType] = []
+
+
+def _fast_loops() -> ModuleType | None:
+    """mm/pte_loops.c as an extension module (build.load_module), loaded once a process."""
+    if not _FAST:
+        module = load_module(Path(__file__).with_name("pte_loops.c"), "pte_loops")
+        if module is None:
+            return None
+        _FAST.append(module)
+    return _FAST[0]
+
+
 class PteLoops:
     """mm/pte_loops.c: PhysMem's get_range, put_range and table_span in C. None from load()
     where it cannot be built (no compiler) or with TWARON_C_HELPERS=0."""
@@ -220,6 +236,12 @@ class PteLoops:
         self._freed, self._code = ctypes.addressof(self.freed), ctypes.addressof(self.code)
         # the lists themselves (not mem: no reference cycle through mem's bound methods)
         self.free_list, self.code_quarantine = mem.free_list, mem.code_quarantine
+        fast = _fast_loops()
+        if fast is not None:  # the same loops as builtins: no ctypes conversion per call
+            self.get = partial(fast.get, self.m)  # type: ignore[method-assign]
+            self.put = partial(fast.put, self.m, self.free_list,  # type: ignore[method-assign]
+                               self.code_quarantine)  # fmt: skip
+            self.span = partial(fast.span, self.m)  # type: ignore[method-assign]
 
     @classmethod
     def load(cls, mem: PhysMem) -> PteLoops | None:

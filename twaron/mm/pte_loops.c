@@ -73,3 +73,103 @@ uint64_t twaron_pte_span(const struct pte_mem *m, uint64_t t)
 		hi--;
 	return lo | hi << 32;
 }
+
+#if __has_include(<Python.h>)
+/* Built with Python's headers (build.load_module): the same loops as an extension module,
+ * called like builtins. Through ctypes a call cost ~1 us of argument conversion, more than
+ * the loop: a fork and an exit make eight of them. m is a struct pte_mem's address. */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+
+static int args_u64(PyObject *const *args, Py_ssize_t from, Py_ssize_t to, uint64_t *out)
+{
+	for (Py_ssize_t i = from; i < to; i++) {
+		out[i - from] = PyLong_AsUnsignedLongLong(args[i]);
+		if (out[i - from] == (uint64_t)-1 && PyErr_Occurred())
+			return -1;
+	}
+	return 0;
+}
+
+/* get(m, from, to[, clear]); clear also as the keyword clear_w */
+static PyObject *py_get(PyObject *Py_UNUSED(self), PyObject *const *args, size_t nargsf,
+		       PyObject *kwnames)
+{
+	Py_ssize_t n = PyVectorcall_NARGS(nargsf);
+	Py_ssize_t nkw = kwnames ? PyTuple_GET_SIZE(kwnames) : 0;
+	uint64_t v[4] = {0, 0, 0, 0};
+
+	if (n + nkw < 3 || n + nkw > 4 || n < 3 ||
+	    (nkw && PyUnicode_CompareWithASCIIString(PyTuple_GET_ITEM(kwnames, 0), "clear_w") != 0)) {
+		PyErr_SetString(PyExc_TypeError, "get(m, from, to[, clear_w])");
+		return NULL;
+	}
+	if (args_u64(args, 0, 3, v) < 0)
+		return NULL;
+	if (n + nkw == 4 && (v[3] = PyObject_IsTrue(args[3])) == (uint64_t)-1)
+		return NULL;
+	twaron_pte_get((const struct pte_mem *)v[0], v[1], v[2], (int)v[3]);
+	Py_RETURN_NONE;
+}
+
+/* put(m, free_list, code_list, from, to): the freed frames are appended to the lists */
+static PyObject *py_put(PyObject *Py_UNUSED(self), PyObject *const *args, Py_ssize_t n)
+{
+	uint64_t v[3];
+	uint32_t freed[512], code[512];
+
+	if (n != 5 || !PyList_Check(args[1]) || !PyList_Check(args[2])) {
+		PyErr_SetString(PyExc_TypeError, "put(m, free_list, code_list, from, to)");
+		return NULL;
+	}
+	if (args_u64(args, 0, 1, v) < 0 || args_u64(args, 3, 5, v + 1) < 0)
+		return NULL;
+	for (uint64_t from = v[1]; from < v[2]; from += 512) {
+		uint64_t to = from + 512 < v[2] ? from + 512 : v[2];
+		uint64_t r = twaron_pte_put((const struct pte_mem *)v[0], from, to, freed, code);
+		uint32_t counts[2] = {(uint32_t)r, (uint32_t)(r >> 32)};
+		uint32_t *lists[2] = {freed, code};
+		for (int k = 0; k < 2; k++) {
+			for (uint32_t i = 0; i < counts[k]; i++) {
+				PyObject *pfn = PyLong_FromUnsignedLong(lists[k][i]);
+				if (pfn == NULL || PyList_Append(args[1 + k], pfn) < 0) {
+					Py_XDECREF(pfn);
+					return NULL;
+				}
+				Py_DECREF(pfn);
+			}
+		}
+	}
+	Py_RETURN_NONE;
+}
+
+/* span(m, t) -> (lo, hi) */
+static PyObject *py_span(PyObject *Py_UNUSED(self), PyObject *const *args, Py_ssize_t n)
+{
+	uint64_t v[2];
+
+	if (n != 2) {
+		PyErr_SetString(PyExc_TypeError, "span(m, t)");
+		return NULL;
+	}
+	if (args_u64(args, 0, 2, v) < 0)
+		return NULL;
+	uint64_t r = twaron_pte_span((const struct pte_mem *)v[0], v[1]);
+	return Py_BuildValue("(kk)", (unsigned long)(r & 0xFFFFFFFFu), (unsigned long)(r >> 32));
+}
+
+static PyMethodDef methods[] = {
+	{"get", (PyCFunction)(void (*)(void))py_get, METH_FASTCALL | METH_KEYWORDS, "twaron_pte_get"},
+	{"put", (PyCFunction)(void (*)(void))py_put, METH_FASTCALL, "twaron_pte_put"},
+	{"span", (PyCFunction)(void (*)(void))py_span, METH_FASTCALL, "twaron_pte_span"},
+	{NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "pte_loops", NULL, -1, methods,
+				    NULL, NULL, NULL, NULL};
+
+PyMODINIT_FUNC PyInit_pte_loops(void)
+{
+	return PyModule_Create(&module);
+}
+#endif
