@@ -106,6 +106,23 @@ def native_root(tmp_path):
     return tmp_path / "root"
 
 
+@pytest.fixture
+def build_source(tmp_path):
+    """build_source(name, c_text): a static program built from C source text (skipped
+    without musl-gcc)."""
+    from twaron.build import BuildError, build_static
+
+    def build(name: str, text: str):
+        src = tmp_path / f"{name}.c"
+        src.write_text(text)
+        try:
+            return build_static(src, name, "unit")
+        except BuildError as e:
+            pytest.skip(str(e))
+
+    return build
+
+
 @pytest.fixture(scope="session")
 def build_c():
     if harness.musl_gcc() is None:

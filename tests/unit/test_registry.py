@@ -165,18 +165,12 @@ int main(void) {
 """
 
 
-def test_run_lists_unimplemented_calls(tmp_path: Path) -> None:
+def test_run_lists_unimplemented_calls(build_source) -> None:
     """The end-of-run list (CompletedRun.unimplemented, and twaron's last stderr line): the
     calls without a handler and the stubs, not those that answer as Linux may (rseq)."""
     import twaron
-    from twaron.build import BuildError, build_static
 
-    src = tmp_path / "unimplemented.c"
-    src.write_text(UNIMPLEMENTED_C)
-    try:
-        binary = build_static(src, "unimplemented", "unit")
-    except BuildError as e:
-        pytest.skip(str(e))
+    binary = build_source("unimplemented", UNIMPLEMENTED_C)
     r = twaron.run(["sh", "-c", "/unimplemented; /unimplemented"], platform="unicorn",
                    files={"/unimplemented": str(binary)}, timeout=120)  # fmt: skip
     assert r.returncode == 0, r.stderr

@@ -5,10 +5,6 @@ the mechanism is the one used."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
-import pytest
-
 from twaron import api
 from twaron.config import Config
 from twaron.fs.console import Console
@@ -32,15 +28,8 @@ int main(void)
 """
 
 
-def test_wait4_sleeps_without_a_context(tmp_path: Path) -> None:
-    from twaron.build import BuildError, build_static
-
-    src = tmp_path / "fork_wait.c"
-    src.write_text(FORK_WAIT_C)
-    try:
-        binary = build_static(src, "fork_wait", "unit")
-    except BuildError as e:
-        pytest.skip(str(e))
+def test_wait4_sleeps_without_a_context(build_source) -> None:
+    binary = build_source("fork_wait", FORK_WAIT_C)
     out = bytearray()
     config = Config(argv=["/fork_wait"], platform="unicorn", seed=1,
                     add_files=[(str(binary), "/fork_wait")])  # fmt: skip
