@@ -828,7 +828,9 @@ class UnicornPlatform:
             b = self._one[name]  # the batch call: the binding's reg_read costs microseconds
             self._read_batch(self.uch, b.ids, b.ptrs, 1)
             return b.words[0]
-        return task.cpu.reg_read(REG_IDS[name])
+        b = self._one[name]
+        self._ctx_read_batch(task.cpu.context, b.ids, b.ptrs, 1)
+        return b.words[0]
 
     def set_reg(self, task: Thread, name: str, value: int) -> None:
         value &= U64
@@ -841,9 +843,11 @@ class UnicornPlatform:
                 self.pending[name] = value
                 self.stop_requested = True
                 return
-            self.uc.reg_write(REG_IDS[name], value)
+            self._write_one(name, value)
         else:
-            task.cpu.reg_write(REG_IDS[name], value)
+            b = self._one[name]
+            b.words[0] = value
+            self._ctx_write_batch(task.cpu.context, b.ids, b.ptrs, 1)
 
     def get_regs(self, task: Thread) -> UserRegs:
         b = self._all
@@ -1078,7 +1082,14 @@ class UnicornPlatform:
     def _apply_pending(self) -> None:
         pending, self.pending = self.pending, None
         for name, value in pending.items():  # type: ignore[union-attr]
-            self.uc.reg_write(REG_IDS[name], value)
+            self._write_one(name, value)
+
+    def _write_one(self, name: str, value: int) -> None:
+        """One register of the live CPU through the batch call (the binding's reg_write
+        costs 1.5 us, this 0.3)."""
+        b = self._one[name]
+        b.words[0] = value
+        self._write_batch(self.uch, b.ids, b.ptrs, 1)
 
     def _make_syscall_hook(self) -> Callable[[], None]:
         """The syscall hook in Python, where the C one (uc_shim.c, twaron_syscall_hook) could
