@@ -73,30 +73,21 @@ def load_helper(source: Path, name: str, python: bool = False) -> ctypes.CDLL | 
     does the same work in Python. python: it calls Python's C API (the running
     interpreter's headers, one build per interpreter version; its symbols resolve against
     the interpreter itself)."""
-    if os.environ.get("TWARON_C_HELPERS", "1") == "0":
-        return None
-    include: list[Path] = []
-    if python:
-        headers = Path(sysconfig.get_paths()["include"])
-        if not (headers / "Python.h").exists():
-            return None
-        include.append(headers)
-        name = f"{name}_{sys.implementation.cache_tag}"
+    path = _helper(source, name, python)
     try:
-        return ctypes.CDLL(str(build_shared(source, name, "host", include)))
-    except (BuildError, OSError):
+        return ctypes.CDLL(str(path)) if path is not None else None
+    except OSError:
         return None
 
 
 def load_module(source: Path, name: str) -> ModuleType | None:
     """A C helper that is also a CPython extension module (it defines PyInit_<name>): its
     functions are called like builtins (~0.1 us) rather than through ctypes (~0.5-1 us with
-    argument conversion). Built like load_helper(python=True), whose CDLL shares the loaded
-    library with it; None where that cannot be built or loaded."""
-    if load_helper(source, name, python=True) is None:
+    argument conversion). The same build as load_helper(python=True); None where it cannot
+    be built or loaded."""
+    path = _helper(source, name, True)
+    if path is None:
         return None
-    path = build_shared(source, f"{name}_{sys.implementation.cache_tag}", "host",
-                        [Path(sysconfig.get_paths()["include"])])  # fmt: skip
     loader = importlib.machinery.ExtensionFileLoader(name, str(path))
     spec = importlib.util.spec_from_file_location(name, str(path), loader=loader)
     if spec is None:
@@ -107,6 +98,23 @@ def load_module(source: Path, name: str) -> ModuleType | None:
     except (ImportError, OSError):
         return None
     return module
+
+
+def _helper(source: Path, name: str, python: bool) -> Path | None:
+    """The built helper library (None: TWARON_C_HELPERS=0, no compiler, no Python.h)."""
+    if os.environ.get("TWARON_C_HELPERS", "1") == "0":
+        return None
+    include: list[Path] = []
+    if python:
+        headers = Path(sysconfig.get_paths()["include"])
+        if not (headers / "Python.h").exists():
+            return None
+        include.append(headers)
+        name = f"{name}_{sys.implementation.cache_tag}"
+    try:
+        return build_shared(source, name, "host", include)
+    except BuildError:
+        return None
 
 
 def _build(cc: str, source: Path, name: str, kind: str, cflags: Sequence[str],

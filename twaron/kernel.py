@@ -58,6 +58,7 @@ if TYPE_CHECKING:
 # The cycle collector's youngest-generation threshold while a guest runs (CPython's: 700).
 RUN_GC_THRESHOLD = 20_000
 
+
 @dataclass
 class Oops:
     """A kernel bug caught at the syscall boundary or in the run loop."""

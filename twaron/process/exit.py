@@ -197,12 +197,17 @@ def release_group(kernel: Kernel, group: ThreadGroup) -> None:
     forget_group(kernel, group)
 
 
+def uncharge_process(kernel: Kernel, frames: list[int]) -> None:
+    """Give back the frames a process was charged (fork.charge_process)."""
+    for pfn in frames:
+        kernel.mem.put(pfn)
+    frames.clear()
+
+
 def forget_group(kernel: Kernel, group: ThreadGroup) -> None:
     """The process is gone for good: its pid and the frames it was charged (fork.py)."""
     kernel.pids.remove_group(group)
-    for pfn in group.kernel_frames:
-        kernel.mem.put(pfn)
-    group.kernel_frames = []
+    uncharge_process(kernel, group.kernel_frames)
     # The leader and its group refer to each other: let go here, so that a reaped process
     # is freed by its last reference rather than by the cycle collector (which, at a fork
     # and a reap per iteration, ran every few dozen iterations).

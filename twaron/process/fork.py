@@ -39,6 +39,7 @@ from twaron.errors import KernelError
 from twaron.ipc import sem
 from twaron.mm.address_space import AddressSpace
 from twaron.process import pidfd
+from twaron.process.exit import uncharge_process
 from twaron.process.task import Credentials, FsContext, Task, ThreadGroup
 from twaron.wait import ALL_EVENTS, WaitQueue, need_context, wait_event
 
@@ -213,12 +214,6 @@ def charge_process(kernel: Kernel) -> list[int]:
         uncharge_process(kernel, frames)
         raise
     return frames
-
-
-def uncharge_process(kernel: Kernel, frames: list[int]) -> None:
-    for pfn in frames:
-        kernel.mem.put(pfn)
-    frames.clear()
 
 
 def _drop_mm(task: Task, mm: AddressSpace, flags: int) -> None:
