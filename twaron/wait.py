@@ -15,7 +15,7 @@ nothing of theirs.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from typing import TypeVar
+from typing import Protocol, TypeVar
 
 from greenlet import getcurrent, greenlet
 
@@ -167,15 +167,34 @@ def current() -> Context:
     return ctx
 
 
-class SleepRestart(NeedContext):
-    """Raised by wait_restartable on the platform's stack: the handler sleeps without a
-    context, on these queues, and is run again from its start once woken. (A NeedContext:
-    a caller that does not know it runs the handler again in a context instead.)"""
+class Hold(Protocol):
+    """What a sleeping call keeps alive (a file: Linux's fdget reference)."""
 
-    def __init__(self, waits: tuple[tuple[WaitQueue, int], ...], interruptible: bool) -> None:
+    def get(self) -> object: ...
+
+    def put(self) -> object: ...
+
+
+class SleepRestart(NeedContext):
+    """Raised on the platform's stack by wait_restartable and wait_tail: the handler sleeps
+    without a context, on these queues, and once woken the syscall layer calls `again`
+    (wait_tail's continuation) or the handler again from its start. (A NeedContext: a
+    caller that does not know it runs the handler again in a context instead.)
+
+    deadline: when the sleep ends by itself, and `expired(task)` gives the call's result.
+    hold: taken while the call sleeps, let go when it ends however it ends."""
+
+    def __init__(self, waits: tuple[tuple[WaitQueue, int], ...], interruptible: bool,
+                 deadline: float | None = None, again: Callable[..., object] | None = None,
+                 expired: Callable[..., object] | None = None,
+                 hold: Hold | None = None) -> None:  # fmt: skip
         super().__init__()
         self.waits = waits
         self.interruptible = interruptible
+        self.deadline = deadline
+        self.again = again
+        self.expired = expired
+        self.hold = hold
 
 
 def need_context() -> None:
@@ -225,6 +244,40 @@ def wait_restartable(waits: Iterable[tuple[WaitQueue, int]], ready: Callable[[],
     if isinstance(getcurrent(), Context):
         return wait_event(waits, ready, interruptible=interruptible)  # type: ignore[return-value]
     raise SleepRestart(tuple(waits), interruptible)
+
+
+def wait_tail(waits: Iterable[tuple[WaitQueue, int]], ready: Callable[[], T],
+              deadline: float | None = None, timed_out: T | int = 0,
+              hold: Hold | None = None) -> T | int:  # fmt: skip
+    """wait_event as the handler's last act: what ready() gives, or `timed_out` once the
+    deadline passes; `hold` is kept while asleep (the file an epoll_wait waits on, so that
+    another thread's close leaves it whole). On the platform's stack it needs no context:
+    SleepRestart carries the rest of the call (ready() until it gives something), which the
+    syscall layer runs each time a queue or the deadline wakes the task. In a context it is
+    wait_event."""
+    result = ready()
+    if result:
+        return result
+    if isinstance(getcurrent(), Context):
+        if hold is not None:
+            hold.get()
+        try:
+            return wait_event(waits, ready, deadline) or timed_out
+        finally:
+            if hold is not None:
+                hold.put()
+
+    def again(task: object, *_: int) -> T | int:
+        result = ready()
+        if result:
+            return result
+        if task.timed_out:  # type: ignore[attr-defined] # the scheduler's timer woke it
+            return timed_out
+        raise why
+
+    why = SleepRestart(tuple(waits), True, deadline, again,
+                       lambda _task, *_: ready() or timed_out, hold)  # fmt: skip
+    raise why
 
 
 def sleep_until(deadline: float | None, interruptible: bool = True) -> None:

@@ -99,7 +99,7 @@ class RestartSleep:
     on, and the call to make again from its start once it is woken. The run loop, signals
     and teardown see it where they see a TaskContext (task.context)."""
 
-    __slots__ = ("nr", "handler", "args", "entries", "interruptible", "watch_state")
+    __slots__ = ("nr", "handler", "args", "entries", "interruptible", "watch_state", "hold")
     dead = False
 
     def __init__(self, nr: int, handler: Any, args: tuple[int, ...]) -> None:
@@ -109,11 +109,20 @@ class RestartSleep:
         self.entries: list[Any] = []
         self.interruptible = True
         self.watch_state: Any = None
+        self.hold: Any = None  # what the call keeps while it sleeps (SleepRestart.hold)
 
     def let_go(self) -> None:
         for entry in self.entries:
             entry.remove()
         self.entries = []
+
+    def end(self) -> None:
+        """The call is over (it returned, failed, was interrupted or its task is gone)."""
+        self.let_go()
+        hold = self.hold
+        if hold is not None:
+            self.hold = None
+            hold.put()
 
 
 def _restart_sys(_task: Task) -> None:
@@ -142,14 +151,29 @@ class ContextPool:
         """handler raised SleepRestart: task sleeps in the syscall (None, task.context set),
         or the call ends with ERESTARTSYS at once when a signal is already pending (as
         TaskContext.block would)."""
+        ended = None
         if why.interruptible and sigs.pending_deliverable(task):
-            return self.runner(task, nr, _restart_sys, ())
-        s = asleep if asleep is not None else RestartSleep(nr, handler, args)
+            ended = _restart_sys
+        elif why.deadline is not None and task.kernel.clock.monotonic() >= why.deadline:
+            ended = why.expired
+        if ended is not None:
+            if asleep is not None:
+                asleep.end()
+            return self.runner(task, nr, ended, ())
+        if asleep is None:
+            if why.again is not None:  # wait_tail: the rest of the call, not the handler
+                handler, args = why.again, ()
+            s = RestartSleep(nr, handler, args)
+            if why.hold is not None:
+                why.hold.get()
+                s.hold = why.hold
+        else:
+            s = asleep
         s.interruptible = why.interruptible
         wake = task.wake
         s.entries = [queue.add(mask, wake) for queue, mask in why.waits]
         task.context = s
-        task.kernel.sched.sleep(task, None)
+        task.kernel.sched.sleep(task, why.deadline)
         task.sleep_interruptible = why.interruptible
         return None
 
@@ -160,14 +184,19 @@ class ContextPool:
         s.let_go()
         task.context = None
         if how == INTERRUPT:
+            s.end()
             return True, self.runner(task, s.nr, _restart_sys, ())
         try:
-            return True, self.runner(task, s.nr, s.handler, s.args)
-        except SleepRestart as why:
+            ret = self.runner(task, s.nr, s.handler, s.args)
+        except SleepRestart as why:  # (sleep() ends s if the call ends there)
             ret = self.sleep(task, s.nr, s.handler, s.args, why, s)
-        except NeedContext:  # (it wants a stack after all)
+            return task.context is None, ret
+        except NeedContext:  # (it wants a stack after all: a handler run from its start)
+            s.end()
             ret = self.start(task, s.nr, s.handler, s.args)
-        return task.context is None, ret
+            return task.context is None, ret
+        s.end()
+        return True, ret
 
     def _new(self) -> TaskContext:
         ctx = TaskContext(self)
@@ -211,7 +240,7 @@ class ContextPool:
         clauses run, its wait entries go) and take the context back."""
         ctx = task.context
         if type(ctx) is RestartSleep:
-            ctx.let_go()
+            ctx.end()
             task.context = None
             return
         if ctx is None or ctx is getcurrent() or ctx.dead:

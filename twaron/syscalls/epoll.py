@@ -1,8 +1,10 @@
 """epoll_create, epoll_create1, epoll_ctl, epoll_wait, epoll_pwait, epoll_pwait2.
 
 The handlers decode arguments and check them in Linux's order; epoll itself is
-fs/eventpoll.py. A wait sleeps on the epoll's own queue (wait_event) until its scan reports
-something, the timeout passes, or a signal comes: then EINTR, never a restart (signal(7)).
+fs/eventpoll.py. A wait sleeps on the epoll's own queue until its scan reports something,
+the timeout passes, or a signal comes: then EINTR, never a restart (signal(7)). Without a
+temporary signal mask it sleeps as wait_tail does, with no context of its own: the scan is
+the rest of the call, run again at each wake-up.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from twaron.syscalls.fs import _install, _user_range
 from twaron.syscalls.poll import _read_sigmask
 from twaron.syscalls.table import s32, syscall
 from twaron.syscalls.time import NSEC, read_timespec
-from twaron.wait import ALL_EVENTS, wait_event
+from twaron.wait import ALL_EVENTS, wait_event, wait_tail
 
 if TYPE_CHECKING:
     from twaron.process.task import Task
@@ -59,9 +61,10 @@ def sys_epoll_ctl(task: Task, epfd: int, op: int, fd: int, event: int, *_: int) 
 
 
 def do_epoll_wait(task: Task, epfd: int, events: int, maxevents: int,
-                  timeout_ns: int | None) -> int:  # fmt: skip
+                  timeout_ns: int | None, tail: bool = True) -> int:  # fmt: skip
     """Up to maxevents ready events into the caller's array, waiting up to timeout_ns
-    (None: for ever; 0: only look)."""
+    (None: for ever; 0: only look). tail: the wait may outlive this call's stack
+    (wait_tail); not under a temporary signal mask, which must stay while it sleeps."""
     f = task.files.get(s32(epfd))
     maxevents = s32(maxevents)
     if not 0 < maxevents <= EP_MAX_EVENTS:
@@ -78,9 +81,12 @@ def do_epoll_wait(task: Task, epfd: int, events: int, maxevents: int,
     if timeout_ns == 0:
         return scan()
     deadline = None if timeout_ns is None else task.kernel.clock.monotonic() + timeout_ns / NSEC
-    f.get()  # held while asleep, as Linux's fdget: another thread's close leaves it whole
+    waits = ((f.wq, ALL_EVENTS),)
+    if tail:  # f is held while asleep, as Linux's fdget: another thread's close leaves it whole
+        return wait_tail(waits, scan, deadline, 0, f)
+    f.get()
     try:
-        return wait_event(((f.wq, ALL_EVENTS),), scan, deadline) or 0
+        return wait_event(waits, scan, deadline) or 0
     finally:
         f.put()
 
@@ -101,8 +107,10 @@ def _pwait(task: Task, epfd: int, events: int, maxevents: int, timeout_ns: int |
     """Under the caller's temporary signal mask; a signal that interrupts the wait runs
     its handler under that mask too (Linux's restore_saved_sigmask_unless(EINTR))."""
     mask = _read_sigmask(task, sigmask, size)
+    if mask is None:  # epoll_wait itself (glibc's and musl's call this)
+        return do_epoll_wait(task, epfd, events, maxevents, timeout_ns)
     return sigs.with_sigmask(task, mask, lambda: do_epoll_wait(
-        task, epfd, events, maxevents, timeout_ns))
+        task, epfd, events, maxevents, timeout_ns, tail=False))
 
 
 @syscall("epoll_pwait")
