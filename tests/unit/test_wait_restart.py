@@ -1,9 +1,12 @@
 """wait4 sleeps without a context of its own (wait.wait_restartable): the call runs again
-from its start when a child's exit wakes it. Its results are the contract tests'
+from its start when a child's exit wakes it; epoll_wait too (wait.wait_tail), where the
+scan is what runs again. Its results are the contract tests'
 (wait_sleeps_again, sa_restart, blocking_eintr, blocking_stop_cont, clone_fixes); here, that
 the mechanism is the one used."""
 
 from __future__ import annotations
+
+from typing import Any
 
 from twaron import api
 from twaron.config import Config
@@ -28,25 +31,36 @@ int main(void)
 """
 
 
-def test_wait4_sleeps_without_a_context(build_source) -> None:
-    binary = build_source("fork_wait", FORK_WAIT_C)
+Sleeps = list[tuple[str, Any]]
+
+
+def _run_noting_sleeps(build_source, name: str, source: str) -> tuple[Any, bytes, Sleeps]:
+    """Run a program on Unicorn: the kernel, what it printed, and at each sleep the kind of
+    the task's context (TaskContext or RestartSleep) and what it held."""
+    binary = build_source(name, source)
     out = bytearray()
-    config = Config(argv=["/fork_wait"], platform="unicorn", seed=1,
-                    add_files=[(str(binary), "/fork_wait")])  # fmt: skip
+    config = Config(argv=[f"/{name}"], platform="unicorn", seed=1,
+                    add_files=[(str(binary), f"/{name}")])  # fmt: skip
     kernel = api.boot(config, Console(lambda n: b"", out.extend, out.extend))
     assert api.start(kernel, config) is None
-    slept = []
-    wake = type(kernel.sched).sleep
+    contexts = []
+    sleep = type(kernel.sched).sleep
 
-    def sleep(sched, task, deadline):  # the parent's three sleeps in wait4
-        slept.append(type(task.context).__name__)
-        return wake(sched, task, deadline)
+    def noting(sched, task, deadline):
+        ctx = task.context
+        contexts.append((type(ctx).__name__, getattr(ctx, "hold", None)))
+        return sleep(sched, task, deadline)
 
-    kernel.sched.sleep = sleep.__get__(kernel.sched)
+    kernel.sched.sleep = noting.__get__(kernel.sched)
     assert kernel.run() == 0
     assert not kernel.oopses
+    return kernel, bytes(out), contexts
+
+
+def test_wait4_sleeps_without_a_context(build_source) -> None:
+    kernel, out, contexts = _run_noting_sleeps(build_source, "fork_wait", FORK_WAIT_C)
     assert out == b"1 7\n1 8\n1 9\n"
-    assert slept == ["RestartSleep"] * 3
+    assert [kind for kind, _ in contexts] == ["RestartSleep"] * 3  # wait4's sleeps
     assert kernel.contexts.made == []  # no greenlet was ever needed
 
 
@@ -80,26 +94,10 @@ int main(void)
 def test_epoll_wait_sleeps_without_a_context(build_source) -> None:
     """epoll_wait without a signal mask sleeps as wait.wait_tail does; the epoll file it
     holds while asleep is let go when the call ends (contract: epoll_sleeps_again)."""
-    binary = build_source("epoll_wait_tail", EPOLL_WAIT_C)
-    out = bytearray()
-    config = Config(argv=["/epoll_wait_tail"], platform="unicorn", seed=1,
-                    add_files=[(str(binary), "/epoll_wait_tail")])  # fmt: skip
-    kernel = api.boot(config, Console(lambda n: b"", out.extend, out.extend))
-    assert api.start(kernel, config) is None
-    slept = []
-    wake = type(kernel.sched).sleep
-
-    def sleep(sched, task, deadline):
-        ctx = task.context
-        slept.append((type(ctx).__name__, getattr(ctx, "hold", None)))
-        return wake(sched, task, deadline)
-
-    kernel.sched.sleep = sleep.__get__(kernel.sched)
-    assert kernel.run() == 0
-    assert not kernel.oopses
+    kernel, out, contexts = _run_noting_sleeps(build_source, "epoll_wait_tail", EPOLL_WAIT_C)
     assert out == b"0\n1 5\n1 5\n"
-    assert [name for name, _ in slept] == ["RestartSleep"] * 3
-    held = {id(f): f for _, f in slept}
+    assert [kind for kind, _ in contexts] == ["RestartSleep"] * 3
+    held = {id(hold): hold for _, hold in contexts}
     assert len(held) == 1  # the one epoll file, held by each sleep...
     (f,) = held.values()
     assert f.refs == 0  # ...and let go: the process has exited, so no other reference
