@@ -100,8 +100,11 @@ test_e (test.test_x.T.test_e) ...
 test_f (test.test_x.T.test_f) ... expected failure
 test_g (test.test_x.T.test_g) ... unexpected success
 test_h (test.test_x.T.test_h) ... ERROR
+test_i (test.test_x.T.test_i) ... 0.44s ok
+0.00s test_j (test.test_x.T.test_j) ... skipped 'not here'
+0.00s test_k (test.test_x.T.test_k) ... 1.25s FAIL
 ----------------------------------------------------------------------
-Ran 8 tests in 0.1s
+Ran 11 tests in 0.1s
 == Tests result: FAILURE ==
 """
 
@@ -115,9 +118,11 @@ def test_verbose_output_parsed():
         "test.test_x.T.test_c": "fail", "test.test_x.T.test_d": "pass",
         "test.test_x.T.test_e": "error", "test.test_x.T.test_f": "pass",
         "test.test_x.T.test_g": "fail", "test.test_x.T.test_h": "error",
+        "test.test_x.T.test_i": "pass", "test.test_x.T.test_j": "skip",
+        "test.test_x.T.test_k": "fail",
     }  # fmt: skip
-    assert r.counts() == {"pass": 3, "fail": 2, "error": 2, "skip": 1, "run": 8}
-    assert (r.ran, r.verdict) == (8, "FAILURE")
+    assert r.counts() == {"pass": 4, "fail": 3, "error": 2, "skip": 2, "run": 11}
+    assert (r.ran, r.verdict) == (11, "FAILURE")
 
 
 def test_known_differences(tmp_path):

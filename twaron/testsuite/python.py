@@ -64,10 +64,13 @@ EXPECTED_SECONDS: dict[str, float] = {
 }  # fmt: skip
 
 RESULTS = ("pass", "fail", "error", "skip")
-_START = re.compile(r"^(\w+) \(([\w.]+)\)")
+# A case's line may carry durations (test_concurrent_futures prints them): a slow case's
+# "... 0.44s ok", and "0.00s " before a name, left by a class's set-up.
+_DURATION = r"(?:\d+\.\d+s )?"
+_START = re.compile(r"^" + _DURATION + r"(\w+) \(([\w.]+)\)")
 _SUBTEST = re.compile(r"^  (\w+) \(([\w.]+)\) .*\.\.\. (FAIL|ERROR)$")
-_STATUS = re.compile(r"(?:^| \.\.\. )(ok|FAIL|ERROR|skipped\b.*|expected failure|"
-                     r"unexpected success)$")  # fmt: skip
+_STATUS = re.compile(r"(?:^| \.\.\. )" + _DURATION + r"(ok|FAIL|ERROR|skipped\b.*|"
+                     r"expected failure|unexpected success)$")  # fmt: skip
 _RAN = re.compile(r"^Ran (\d+) tests? in ")
 _RESULT = re.compile(r"^(?:== )?Tests result: (.*?)(?: ==)?$")
 
