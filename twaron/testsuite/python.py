@@ -43,9 +43,14 @@ MODULES = (
 # What `make test` runs (tests/test_python_suite.py): every module but test_asyncio, whose
 # 2,350 cases take about 19 minutes of CPU inside twaron on Unicorn, and of test_asyncio
 # the parts that exercise the kernel most: event loops over real sockets, pipes, signals
-# and child processes (test_events, test_subprocess, test_unix_events).
+# and child processes (test_events, test_subprocess, test_unix_events); and a few short
+# modules beyond the list that look at the kernel's semantics closely (EINTR and
+# restarts, epoll, wait3/wait4, fork, signals and threads, file locking), ~1 minute in all.
+CI_EXTRA = ("test_eintr", "test_epoll", "test_wait3", "test_wait4", "test_fork1",
+            "test_threadsignals", "test_mailbox")  # fmt: skip
 CI_MODULES = (*(m for m in MODULES if m != "test_asyncio"), "test_asyncio.test_events",
-              "test_asyncio.test_subprocess", "test_asyncio.test_unix_events")  # fmt: skip
+              "test_asyncio.test_subprocess", "test_asyncio.test_unix_events",
+              *CI_EXTRA)  # fmt: skip
 KNOWN = Path(__file__).resolve().parent / "python_known_differences.txt"
 PYTHON = "/usr/bin/python3"
 GUEST_ENV = {
