@@ -238,7 +238,7 @@ class AddressSpace:
         self._insert(vma)
         self.total_pages += length >> PAGE_SHIFT
         if populate or (mapping is None and length <= EAGER_ANON_LIMIT and prot & PROT_RWX):
-            self.populate(vma, start, end)
+            self.prefault(vma, start, end)
         return start
 
     def unmap(self, start: int, end: int) -> None:
@@ -446,6 +446,16 @@ class AddressSpace:
             slot = self._pte_slot(va, True)
             if not q[slot] & PTE_P:
                 self._fill(vma, va, slot, False)
+
+    def prefault(self, vma: Vma, start: int, end: int) -> None:
+        """populate() as an optimisation (brk, small anonymous mmaps, exec): short of guest
+        memory it maps what it can and leaves the rest to fault in, as Linux maps such pages
+        on first touch; the call that asked for it succeeds, as on Linux."""
+        try:
+            self.populate(vma, start, end)
+        except KernelError as e:
+            if e.errno != ENOMEM:
+                raise
 
     def _populate_cached(self, vma: Vma, start: int, end: int) -> None:
         q = self.q

@@ -333,7 +333,7 @@ def _prefault(mm: AddressSpace) -> None:
             if vma.prot & PROT_WRITE and vma.end - vma.start <= EAGER_COPY_LIMIT:
                 mm.populate_private(vma)
             else:
-                mm.populate(vma, vma.start, vma.end)
+                mm.prefault(vma, vma.start, vma.end)
 
 
 def stack_size(task: Task) -> int:
@@ -355,7 +355,7 @@ def _setup_stack(task: Task, mm: AddressSpace, cred: Credentials, loaded: Loaded
     args = sum(len(s) + 9 for s in argv) + sum(len(s) + 9 for s in envp) + len(filename) + 512
     size = max(stack_size(task), (args + 2 * PAGE_SIZE - 1) & -PAGE_SIZE)
     mm.map(STACK_TOP - size, size, prot, MAP_PRIVATE | MAP_GROWSDOWN, name="[stack]")
-    mm.populate(mm.vmas[-1], STACK_TOP - STACK_PREFAULT, STACK_TOP)
+    mm.prefault(mm.vmas[-1], STACK_TOP - STACK_PREFAULT, STACK_TOP)
     mm.start_stack = STACK_TOP
 
     # Strings, in Linux's order from the top down: execfn, envp, argv.

@@ -93,7 +93,7 @@ def sys_brk(task: Task, addr: int, *_: int) -> int:
                 return mm.brk
             heap = mm.find_vma(old_end)
         # malloc touches the start of what it just asked for: map that much now.
-        mm.populate(heap, old_end, min(new_end, old_end + BRK_PREFAULT))  # type: ignore[arg-type]
+        mm.prefault(heap, old_end, min(new_end, old_end + BRK_PREFAULT))  # type: ignore[arg-type]
     elif new_end < old_end:
         mm.unmap(new_end, old_end)
     mm.brk = addr
