@@ -248,13 +248,14 @@ def wait_restartable(waits: Iterable[tuple[WaitQueue, int]], ready: Callable[[],
 
 def wait_tail(waits: Iterable[tuple[WaitQueue, int]], ready: Callable[[], T],
               deadline: float | None = None, timed_out: T | int = 0,
-              hold: Hold | None = None) -> T | int:  # fmt: skip
+              hold: Hold | None = None, stackless: bool = True) -> T | int:  # fmt: skip
     """wait_event as the handler's last act: what ready() gives, or `timed_out` once the
     deadline passes; `hold` is kept while asleep (the file an epoll_wait waits on, so that
     another thread's close leaves it whole). On the platform's stack it needs no context:
     SleepRestart carries the rest of the call (ready() until it gives something), which the
     syscall layer runs each time a queue or the deadline wakes the task. In a context it is
-    wait_event."""
+    wait_event. stackless=False: a caller with state around the wait that must last while
+    it sleeps (a temporary signal mask) has the handler run again in a context instead."""
     result = ready()
     if result:
         return result
@@ -266,6 +267,8 @@ def wait_tail(waits: Iterable[tuple[WaitQueue, int]], ready: Callable[[], T],
         finally:
             if hold is not None:
                 hold.put()
+    if not stackless:
+        raise NeedContext
 
     def again(task: object, *_: int) -> T | int:
         result = ready()

@@ -113,9 +113,7 @@ class Vma:
         copy.mapping, copy.pgoff, copy.file, copy.name = (self.mapping, self.pgoff, self.file,
                                                           self.name)  # fmt: skip
         copy.copied = self.copied
-        if self.file is not None:
-            self.file.inode.iget()
-        return copy
+        return copy.hold()
 
     @property
     def shared(self) -> bool:

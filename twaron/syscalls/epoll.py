@@ -21,7 +21,7 @@ from twaron.syscalls.fs import _install, _user_range
 from twaron.syscalls.poll import _read_sigmask
 from twaron.syscalls.table import s32, syscall
 from twaron.syscalls.time import NSEC, read_timespec
-from twaron.wait import ALL_EVENTS, wait_event, wait_tail
+from twaron.wait import ALL_EVENTS, wait_tail
 
 if TYPE_CHECKING:
     from twaron.process.task import Task
@@ -64,7 +64,8 @@ def do_epoll_wait(task: Task, epfd: int, events: int, maxevents: int,
                   timeout_ns: int | None, tail: bool = True) -> int:  # fmt: skip
     """Up to maxevents ready events into the caller's array, waiting up to timeout_ns
     (None: for ever; 0: only look). tail: the wait may outlive this call's stack
-    (wait_tail); not under a temporary signal mask, which must stay while it sleeps."""
+    (wait_tail's stackless); not under a temporary signal mask, which must stay while it
+    sleeps."""
     f = task.files.get(s32(epfd))
     maxevents = s32(maxevents)
     if not 0 < maxevents <= EP_MAX_EVENTS:
@@ -81,14 +82,8 @@ def do_epoll_wait(task: Task, epfd: int, events: int, maxevents: int,
     if timeout_ns == 0:
         return scan()
     deadline = None if timeout_ns is None else task.kernel.clock.monotonic() + timeout_ns / NSEC
-    waits = ((f.wq, ALL_EVENTS),)
-    if tail:  # f is held while asleep, as Linux's fdget: another thread's close leaves it whole
-        return wait_tail(waits, scan, deadline, 0, f)
-    f.get()
-    try:
-        return wait_event(waits, scan, deadline) or 0
-    finally:
-        f.put()
+    # f is held while asleep, as Linux's fdget: another thread's close leaves it whole
+    return wait_tail(((f.wq, ALL_EVENTS),), scan, deadline, 0, f, stackless=tail)
 
 
 def _ms(timeout: int) -> int | None:
